@@ -1,0 +1,2 @@
+build/obj/common/errmap.o: common/errmap.c common/errmap.h
+common/errmap.h:

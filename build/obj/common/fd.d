@@ -1,0 +1,3 @@
+build/obj/common/fd.o: common/fd.c common/fd.h common/cleanup.h
+common/fd.h:
+common/cleanup.h:

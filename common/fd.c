@@ -1,0 +1,122 @@
+#include "fd.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+
+int fd_set_nonblock(int fd, int on)
+{
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0)
+        return -errno;
+    fl = on ? (fl | O_NONBLOCK) : (fl & ~O_NONBLOCK);
+    return fcntl(fd, F_SETFL, fl) < 0 ? -errno : 0;
+}
+
+int fd_set_cloexec(int fd, int on)
+{
+    int fl = fcntl(fd, F_GETFD);
+    if (fl < 0)
+        return -errno;
+    fl = on ? (fl | FD_CLOEXEC) : (fl & ~FD_CLOEXEC);
+    return fcntl(fd, F_SETFD, fl) < 0 ? -errno : 0;
+}
+
+int write_all(int fd, const void *buf, size_t len)
+{
+    const char *p = buf;
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+ssize_t read_all(int fd, void *buf, size_t len)
+{
+    char *p = buf;
+    size_t got = 0;
+    while (got < len) {
+        ssize_t n = read(fd, p + got, len - got);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        if (n == 0)
+            break;
+        got += (size_t)n;
+    }
+    return (ssize_t)got;
+}
+
+int fd_count_open(void)
+{
+    _cleanup_closedir_ DIR *d = opendir("/proc/self/fd");
+    struct dirent *de;
+    int n = 0;
+    if (!d)
+        return -errno;
+    while ((de = readdir(d)))
+        if (de->d_name[0] != '.')
+            n++;
+    return n - 1; /* the directory's own fd */
+}
+
+int fd_close_all_except(int from, const int *keep, size_t n_keep)
+{
+    _cleanup_closedir_ DIR *d = opendir("/proc/self/fd");
+    struct dirent *de;
+    if (!d)
+        return -errno;
+    while ((de = readdir(d))) {
+        long fd;
+        int skip = 0;
+        if (parse_long(de->d_name, 0, INT_MAX, &fd) < 0 || fd < from || fd == dirfd(d))
+            continue;
+        for (size_t i = 0; i < n_keep; i++)
+            if (keep[i] == fd)
+                skip = 1;
+        if (!skip)
+            close((int)fd);
+    }
+    return 0;
+}
+
+int parse_long(const char *s, long min, long max, long *ret)
+{
+    char *end;
+    long v;
+    if (!s || !*s)
+        return -EINVAL;
+    errno = 0;
+    v = strtol(s, &end, 10);
+    if (errno == ERANGE)
+        return -ERANGE;
+    if (*end || end == s)
+        return -EINVAL;
+    if (v < min || v > max)
+        return -ERANGE;
+    *ret = v;
+    return 0;
+}
+
+unsigned long long now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (unsigned long long)ts.tv_sec * 1000000000ull + (unsigned long long)ts.tv_nsec;
+}

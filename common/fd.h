@@ -1,0 +1,22 @@
+/* Small fd helpers. Blocking-fd loops only: non-blocking fds on the loop use buffers + EPOLLOUT. */
+#ifndef CVM_FD_H
+#define CVM_FD_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+int fd_set_nonblock(int fd, int on);
+int fd_set_cloexec(int fd, int on);
+/* write/read everything on a blocking fd; read_all returns bytes read (short only at EOF). */
+int write_all(int fd, const void *buf, size_t len);
+ssize_t read_all(int fd, void *buf, size_t len);
+/* Count open fds of this process (tests use it to assert nothing leaked). */
+int fd_count_open(void);
+/* In a child before exec: close every fd >= from except those in keep[]. */
+int fd_close_all_except(int from, const int *keep, size_t n_keep);
+/* Parse a decimal integer in [min,max]; -EINVAL/-ERANGE on junk or overflow. */
+int parse_long(const char *s, long min, long max, long *ret);
+/* Monotonic time in nanoseconds. */
+unsigned long long now_ns(void);
+
+#endif

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages the build, the tests and the main job need.
+# Idempotent and non-interactive; must run as root. Installs nothing when all are present.
+set -euo pipefail
+
+PKGS=(
+  # build
+  build-essential pkg-config protobuf-c-compiler libprotobuf-c-dev libjansson-dev
+  libseccomp-dev libcap-dev libnl-3-dev libnl-route-3-dev
+  # tests, sanitizers, fuzzing
+  check clang libclang-rt-14-dev llvm file tmux python3 socat procps iproute2 util-linux
+  # guest and hypervisor
+  qemu-system-x86 qemu-system-common linux-image-cloud-amd64 busybox-static cpio kmod
+  # the container manager we serve
+  containerd runc
+)
+
+missing=()
+for p in "${PKGS[@]}"; do
+  st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+  [[ "$st" == "install ok installed" ]] || missing+=("$p")
+done
+if [[ ${#missing[@]} -eq 0 ]]; then
+  exit 0
+fi
+if [[ $(id -u) -ne 0 ]]; then
+  echo "deps: root is required to install: ${missing[*]}" >&2
+  exit 1
+fi
+echo "deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
