@@ -38,6 +38,7 @@ all:
 include common/module.mk
 include proto/module.mk
 -include hypervisor/module.mk
+-include hypervisor/vsockd/module.mk
 -include config/module.mk
 -include agent/module.mk
 -include initrd/module.mk

@@ -13,9 +13,11 @@ $(BUILD)/test/%: $(BUILD)/obj/test/unit/%.o $(TEST_HELPER) $(LIBS)
 FUZZ_SRC    := $(wildcard test/fuzz/fuzz_*.c)
 FUZZ_REPLAY := $(patsubst test/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
 
-$(BUILD)/fuzz/%: $(BUILD)/obj/test/fuzz/%.o $(BUILD)/obj/test/fuzz/replay_main.o $(LIBS)
+# FUZZ_DRIVER: the replay main under gcc; "-fsanitize=fuzzer" for libFuzzer builds.
+FUZZ_DRIVER ?= $(BUILD)/obj/test/fuzz/replay_main.o
+$(BUILD)/fuzz/%: $(BUILD)/obj/test/fuzz/%.o $(filter %.o,$(FUZZ_DRIVER)) $(LIBS)
 	@mkdir -p $(dir $@)
-	$(Q)echo "  LD      $@"; $(CC) $(SAN) -o $@ $< $(BUILD)/obj/test/fuzz/replay_main.o -Wl,--start-group $(LIBS) -Wl,--end-group $(LDLIBS_ALL)
+	$(Q)echo "  LD      $@"; $(CC) $(SAN) -o $@ $< $(FUZZ_DRIVER) -Wl,--start-group $(LIBS) -Wl,--end-group $(LDLIBS_ALL)
 
 unit: $(UNIT_TESTS) $(FUZZ_REPLAY)
 
@@ -25,10 +27,7 @@ check: setup
 	$(MAKE) BUILD=build/asan SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" unit
 	bash test/run-tests.sh
 
-# libFuzzer builds (clang), for long fuzzing runs: make fuzz; build/fuzzer/fuzz_x corpus/
-FUZZ_LIBS_SRC = $(COMMON_SRC) $(PROTO_SRC) $(FUZZ_EXTRA_SRC)
-fuzz: $(BUILD)/gen/.stamp
-	@mkdir -p $(BUILD)/fuzzer
-	$(Q)for f in $(FUZZ_SRC); do n=$$(basename $$f .c); echo "  CLANG   $$n"; \
-	  clang -std=gnu11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Icommon -Iproto -Ihypervisor -Iconfig -I$(BUILD)/gen \
-	    $$(pkg-config --cflags $(PKGS)) $$f $(FUZZ_LIBS_SRC) $(GEN_C) -o $(BUILD)/fuzzer/$$n $(LDLIBS_ALL) || exit 1; done
+# libFuzzer builds (clang) for long runs:  make fuzz; build/fuzzer/fuzz/fuzz_x -max_total_time=600 test/fuzz/corpus/fuzz_x
+fuzz:
+	$(MAKE) BUILD=build/fuzzer CC=clang SAN="-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer" \
+	  FUZZ_DRIVER="-fsanitize=fuzzer" WARN="-Wall -Wno-unused-command-line-argument" $(patsubst $(BUILD)/%,build/fuzzer/%,$(FUZZ_REPLAY))

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Runs every test tier that `make check` built and prints one closing "N passed, N failed".
+#
+# Tiers and their conventions:
+#   unit        build/test/test_*          Check binaries (counted from Check's summary)
+#   unit-asan   build/asan/test/test_*     the same under ASan+UBSan
+#   fuzz        build/fuzz/fuzz_<n>        replays test/fuzz/corpus/fuzz_<n>/ (one test each)
+#   e2e         test/e2e/[0-9]*.sh         scripts printing "PASS: name" / "FAIL: name: why";
+#                                          a script that exits non-zero counts one more failure
+# TESTS=regex limits which e2e scripts run (e.g. TESTS=ttrpc make check).
+set -u
+cd "$(dirname "$0")/.."
+BUILD=${BUILD:-build}
+passed=0 failed=0
+log_dir=$BUILD/test-logs
+mkdir -p "$log_dir"
+
+count_check() { # $1 = binary
+  local out n f e
+  out=$("$1" 2>&1); local rc=$?
+  printf '%s\n' "$out" | sed 's/^/    /'
+  if [[ $out =~ Checks:\ ([0-9]+),\ Failures:\ ([0-9]+),\ Errors:\ ([0-9]+) ]]; then
+    n=${BASH_REMATCH[1]} f=${BASH_REMATCH[2]} e=${BASH_REMATCH[3]}
+    passed=$((passed + n - f - e)); failed=$((failed + f + e))
+  else
+    echo "FAIL: $1 printed no Check summary (rc=$rc)"; failed=$((failed + 1))
+  fi
+}
+
+echo "== unit"
+for t in "$BUILD"/test/test_*; do [[ -x $t && ! $t == *.d ]] && count_check "$t"; done
+echo "== unit under ASan+UBSan"
+for t in "$BUILD"/asan/test/test_*; do [[ -x $t && ! $t == *.d ]] && count_check "$t"; done
+
+echo "== fuzz corpus replay (gcc, and again under ASan+UBSan)"
+for b in "$BUILD"/fuzz/fuzz_* "$BUILD"/asan/fuzz/fuzz_*; do
+  [[ -x $b ]] || continue
+  n=$(basename "$b")
+  if out=$("$b" "test/fuzz/corpus/$n" 2>&1); then
+    echo "PASS: $b $out"; passed=$((passed + 1))
+  else
+    printf '%s\n' "$out" | tail -20; echo "FAIL: $b"; failed=$((failed + 1))
+  fi
+done
+
+echo "== integration and end-to-end"
+for s in test/e2e/[0-9]*.sh; do
+  [[ -f $s ]] || continue
+  [[ -n ${TESTS:-} && ! $s =~ ${TESTS} ]] && continue
+  name=$(basename "$s" .sh)
+  echo "-- $name"
+  start=$(date +%s)
+  bash "$s" > "$log_dir/$name.log" 2>&1; rc=$?
+  p=$(grep -c '^PASS: ' "$log_dir/$name.log"); f=$(grep -c '^FAIL: ' "$log_dir/$name.log")
+  grep -E '^(PASS|FAIL|NOTE): ' "$log_dir/$name.log" | sed 's/^/    /'
+  if [[ $rc -ne 0 && $f -eq 0 ]]; then
+    echo "    FAIL: $name exited $rc (log: $log_dir/$name.log)"; tail -15 "$log_dir/$name.log" | sed 's/^/      /'
+    f=1
+  elif [[ $f -gt 0 ]]; then
+    tail -25 "$log_dir/$name.log" | sed 's/^/      /'
+  fi
+  echo "    ($(( $(date +%s) - start )) s)"
+  passed=$((passed + p)); failed=$((failed + f))
+done
+
+echo
+echo "$passed passed, $failed failed"
+[[ $failed -eq 0 && $passed -gt 0 ]]
