@@ -1,0 +1,133 @@
+/* The narrow interface the shim uses to run one sandbox VM: QEMU (-M microvm), virtiofsd on the
+ * sandbox's shared dir, and the vsock host side (kernel vhost-vsock or our cvm-vsockd).
+ *
+ * Everything runs on the caller's loop; nothing blocks and there are no threads.
+ *
+ * Life of a VM:
+ *   hv_start()  creates <run_dir>, starts virtiofsd and the vsock backend, then QEMU, connects
+ *               QMP and negotiates capabilities. cb.ready fires once all of that is done.
+ *   ...         hv_pause/hv_resume/hv_query_status (QMP), hv_vsock_connect (host->guest).
+ *   hv_stop()   QMP "quit" (SIGTERM when QMP is not up), SIGKILL when the deadline passes,
+ *               then virtiofsd and the vsock backend are stopped the same way and every
+ *               socket/file hv made is removed. cb.stopped fires when all of it is done.
+ *   hv_free()   after cb.stopped (or from inside it).
+ *
+ * QEMU dying on its own (crash, kill -9, guest power-off/panic with -no-reboot) is noticed at
+ * once through a pidfd: cb.died fires with a reason ("exited with status 1" / "killed by
+ * signal 9" plus the tail of the console log), then the helpers are torn down as in hv_stop()
+ * and cb.stopped fires. A start that fails after hv_start() returned 0 (a helper dies, the boot
+ * deadline passes, QMP negotiation fails) also reports through cb.died, then cb.stopped.
+ * cb.died never fires for a VM stopped through hv_stop(). */
+#ifndef CVM_HV_H
+#define CVM_HV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct loop;
+struct cvm_err;
+struct hv_vm;
+struct hv_vsock_req;
+
+enum hv_vsock_mode {
+    HV_VSOCK_AUTO,   /* kernel when /dev/vhost-vsock is usable, else hybrid */
+    HV_VSOCK_KERNEL, /* vhost-vsock-pci + AF_VSOCK from the host */
+    HV_VSOCK_HYBRID, /* vhost-user-vsock-pci served by cvm-vsockd, unix sockets on the host */
+    _HV_VSOCK_MODE_MAX,
+};
+
+struct hv_config {
+    const char *id;          /* sandbox id: used in names and logs */
+    const char *run_dir;     /* per-sandbox dir for sockets/logs; created (0700) if missing */
+    const char *kernel;      /* guest kernel (bzImage or PVH vmlinux) */
+    const char *initrd;      /* NULL: none */
+    const char *kernel_args; /* extra kernel args appended after ours; NULL: none */
+    const char *qemu_bin;    /* NULL: "qemu-system-x86_64" from PATH */
+    unsigned vcpus;          /* 0: 1 */
+    unsigned mem_mib;        /* 0: 256 */
+
+    const char *shared_dir;    /* served by virtiofsd as tag fs_tag; NULL: no virtiofs */
+    const char *fs_tag;        /* NULL: "cvmfs" */
+    const char *fs_cache;      /* virtiofsd -o cache=: "auto" | "always" | "none"; NULL: auto */
+    const char *virtiofsd_bin; /* NULL: /usr/lib/qemu/virtiofsd */
+
+    enum hv_vsock_mode vsock_mode;
+    uint32_t guest_cid;     /* kernel mode: 0 = allocate a free one (>= 3); hybrid: 0 = 3 */
+    const char *cid_dir;    /* kernel mode CID lock files; NULL: /run/cvm/cid */
+    const char *vsockd_bin; /* NULL: cvm-vsockd next to our own executable, else from PATH */
+
+    const char *console_log; /* guest serial console file; NULL: <run_dir>/console.log */
+    const char *netns_path;  /* QEMU is started inside this netns (setns before exec); NULL: ours */
+    unsigned boot_timeout_ms; /* helpers ready + QEMU up + QMP negotiated; 0: 30000 */
+    unsigned stop_timeout_ms; /* default deadline of stops forced by a failure; 0: 5000 */
+    bool debug;               /* virtiofsd/cvm-vsockd debug output into our log */
+};
+
+struct hv_callbacks {
+    /* QEMU is running (guest booting) and QMP is negotiated. */
+    void (*ready)(struct hv_vm *vm, void *data);
+    /* The VM died (or failed to start) without hv_stop(); reason is human-readable. */
+    void (*died)(struct hv_vm *vm, const char *reason, void *data);
+    /* Every process hv started is reaped and every file it made is removed. */
+    void (*stopped)(struct hv_vm *vm, void *data);
+    /* Optional: QMP events SHUTDOWN, GUEST_PANICKED, STOP, RESUME (name as QEMU spells it). */
+    void (*event)(struct hv_vm *vm, const char *name, void *data);
+    void *data;
+};
+
+/* Completion of an asynchronous QMP operation: r = 0 or -errno; msg is QEMU's error text or
+ * NULL. For hv_query_status, status is QEMU's "status" ("running", "paused", ...). */
+typedef void (*hv_done_cb)(struct hv_vm *vm, int r, const char *msg, void *data);
+typedef void (*hv_status_cb)(struct hv_vm *vm, int r, const char *status, bool running,
+                             void *data);
+/* Completion of hv_vsock_connect: on r == 0, fd is a connected, non-blocking, close-on-exec
+ * stream to the guest port, owned by the callee from now on; on failure fd is -1. */
+typedef void (*hv_vsock_cb)(struct hv_vm *vm, int r, int fd, void *data);
+
+/* Validate cfg and start everything asynchronously. cfg strings are copied. On failure here
+ * nothing is left running or on disk and no callback fires. */
+int hv_start(struct loop *loop, const struct hv_config *cfg, const struct hv_callbacks *cb,
+             struct hv_vm **ret, struct cvm_err *err);
+
+/* Stop the VM: QMP quit, SIGKILL after deadline_ms (0: cfg.stop_timeout_ms); then the helpers.
+ * Idempotent; cb.stopped fires when done. */
+int hv_stop(struct hv_vm *vm, unsigned deadline_ms);
+
+/* Free the handle. Only after cb.stopped (or from inside it); a VM still running is
+ * SIGKILLed and its files removed synchronously as a last resort. Accepts NULL. */
+void hv_free(struct hv_vm *vm);
+
+/* QMP "stop" / "cont" / "query-status". -ENOTCONN before ready or after QEMU is gone. */
+int hv_pause(struct hv_vm *vm, hv_done_cb cb, void *data, struct cvm_err *err);
+int hv_resume(struct hv_vm *vm, hv_done_cb cb, void *data, struct cvm_err *err);
+int hv_query_status(struct hv_vm *vm, hv_status_cb cb, void *data, struct cvm_err *err);
+
+/* Open a host->guest stream to guest vsock port `port`, without blocking the loop.
+ * kernel: non-blocking AF_VSOCK connect to cid:port. hybrid: connect to the backend's unix
+ * socket, send "CONNECT <port>\n", read "OK <n>\n". cb fires exactly once (also on timeout,
+ * -ETIMEDOUT), unless the request is cancelled first. *ret (optional) is for cancelling. */
+int hv_vsock_connect(struct hv_vm *vm, uint32_t port, unsigned timeout_ms, hv_vsock_cb cb,
+                     void *data, struct hv_vsock_req **ret, struct cvm_err *err);
+void hv_vsock_cancel(struct hv_vsock_req *req); /* accepts NULL; cb does not fire */
+
+/* Host side of guest->host connections in hybrid mode: the guest's connect to host port P
+ * arrives on the unix socket <hv_vsock_uds_path()>_<P> (listen there before the guest dials).
+ * NULL in kernel mode (listen on AF_VSOCK VMADDR_CID_ANY:P instead). */
+const char *hv_vsock_uds_path(const struct hv_vm *vm);
+
+pid_t hv_qemu_pid(const struct hv_vm *vm); /* 0 when not running */
+uint32_t hv_guest_cid(const struct hv_vm *vm);
+enum hv_vsock_mode hv_vsock_mode(const struct hv_vm *vm); /* the resolved mode */
+const char *hv_console_path(const struct hv_vm *vm);
+const char *hv_id(const struct hv_vm *vm);
+
+/* Copy the last up-to n-1 bytes of the console log into buf (NUL-terminated, starts at a line
+ * boundary where possible). Returns bytes copied or -errno. */
+int hv_console_tail(const struct hv_vm *vm, char *buf, size_t n);
+
+const char *hv_vsock_mode_name(enum hv_vsock_mode m);
+int hv_vsock_mode_from_string(const char *s); /* enum value or -EINVAL */
+
+#endif
