@@ -1,0 +1,242 @@
+/* JSON runtime config: parse + validate (pure), annotation overrides (pure), file loading. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "fd.h"
+
+#define _cleanup_json_ _cleanup_(json_decrefp) /* jansson's own helper: decref if non-NULL */
+
+static const char *const vsock_names[_CFG_VSOCK_MAX] = { "auto", "kernel", "hybrid" };
+
+const char *cfg_vsock_mode_name(enum cfg_vsock_mode m)
+{
+    return (unsigned)m < _CFG_VSOCK_MAX ? vsock_names[m] : "invalid";
+}
+
+void cfg_defaults(struct cfg *c)
+{
+    memset(c, 0, sizeof(*c));
+    snprintf(c->qemu, sizeof(c->qemu), "%s", CFG_DEFAULT_QEMU);
+    snprintf(c->virtiofsd, sizeof(c->virtiofsd), "%s", CFG_DEFAULT_VIRTIOFSD);
+    c->vcpus = CFG_DEFAULT_VCPUS;
+    c->memory_mib = CFG_DEFAULT_MEMORY_MIB;
+    c->vsock_mode = CFG_VSOCK_AUTO;
+    c->boot_deadline_ms = CFG_DEFAULT_BOOT_DEADLINE_MS;
+}
+
+int cfg_check_kernel_args(const char *s)
+{
+    size_t n = strnlen(s, CFG_KARGS_MAX);
+    if (n >= CFG_KARGS_MAX)
+        return -EINVAL;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (ch < 0x20 || ch > 0x7e || ch == '"' || ch == '\'' || ch == '\\')
+            return -EINVAL;
+    }
+    return 0;
+}
+
+/* A path: "" (discover) or absolute, bounded, no control characters. */
+static int set_path(char *dst, const char *key, json_t *v, struct cvm_err *err)
+{
+    const char *s;
+    size_t n;
+
+    if (!json_is_string(v))
+        return cvm_err_set(err, -EINVAL, "config: \"%s\" must be a string", key);
+    s = json_string_value(v);
+    n = json_string_length(v);
+    if (n >= CFG_PATH_MAX || strlen(s) != n)
+        return cvm_err_set(err, -EINVAL, "config: \"%s\" is too long or contains NUL", key);
+    if (n > 0 && s[0] != '/')
+        return cvm_err_set(err, -EINVAL, "config: \"%s\" must be an absolute path", key);
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] < 0x20)
+            return cvm_err_set(err, -EINVAL, "config: \"%s\" contains a control character", key);
+    memcpy(dst, s, n + 1);
+    return 0;
+}
+
+static int set_uint(unsigned *dst, const char *key, json_t *v, unsigned min, unsigned max,
+                    struct cvm_err *err)
+{
+    json_int_t i;
+    if (!json_is_integer(v))
+        return cvm_err_set(err, -EINVAL, "config: \"%s\" must be an integer", key);
+    i = json_integer_value(v);
+    if (i < (json_int_t)min || i > (json_int_t)max)
+        return cvm_err_set(err, -EINVAL, "config: \"%s\" = %lld out of range [%u, %u]", key,
+                           (long long)i, min, max);
+    *dst = (unsigned)i;
+    return 0;
+}
+
+static int set_vsock(enum cfg_vsock_mode *dst, json_t *v, struct cvm_err *err)
+{
+    const char *s = json_string_value(v);
+    if (!s)
+        return cvm_err_set(err, -EINVAL, "config: \"vsock_mode\" must be a string");
+    for (int m = 0; m < _CFG_VSOCK_MAX; m++)
+        if (strcmp(s, vsock_names[m]) == 0) {
+            *dst = (enum cfg_vsock_mode)m;
+            return 0;
+        }
+    return cvm_err_set(err, -EINVAL, "config: \"vsock_mode\" must be auto, kernel or hybrid");
+}
+
+static int set_one(struct cfg *c, const char *key, json_t *v, struct cvm_err *err)
+{
+    if (strcmp(key, "kernel") == 0)
+        return set_path(c->kernel, key, v, err);
+    if (strcmp(key, "initrd") == 0)
+        return set_path(c->initrd, key, v, err);
+    if (strcmp(key, "qemu") == 0)
+        return set_path(c->qemu, key, v, err);
+    if (strcmp(key, "virtiofsd") == 0)
+        return set_path(c->virtiofsd, key, v, err);
+    if (strcmp(key, "vsockd") == 0)
+        return set_path(c->vsockd, key, v, err);
+    if (strcmp(key, "vcpus") == 0)
+        return set_uint(&c->vcpus, key, v, CFG_VCPUS_MIN, CFG_VCPUS_MAX, err);
+    if (strcmp(key, "memory_mib") == 0)
+        return set_uint(&c->memory_mib, key, v, CFG_MEMORY_MIN, CFG_MEMORY_MAX, err);
+    if (strcmp(key, "boot_deadline_ms") == 0)
+        return set_uint(&c->boot_deadline_ms, key, v, CFG_DEADLINE_MIN, CFG_DEADLINE_MAX, err);
+    if (strcmp(key, "vsock_mode") == 0)
+        return set_vsock(&c->vsock_mode, v, err);
+    if (strcmp(key, "debug") == 0) {
+        if (!json_is_boolean(v))
+            return cvm_err_set(err, -EINVAL, "config: \"debug\" must be true or false");
+        c->debug = json_is_true(v);
+        return 0;
+    }
+    if (strcmp(key, "kernel_args") == 0) {
+        const char *s = json_string_value(v);
+        if (!s || strlen(s) != json_string_length(v) || cfg_check_kernel_args(s) < 0)
+            return cvm_err_set(err, -EINVAL,
+                               "config: \"kernel_args\" must be a string of printable ASCII without "
+                               "quotes or backslashes, shorter than %d bytes", CFG_KARGS_MAX);
+        snprintf(c->kernel_args, sizeof(c->kernel_args), "%s", s);
+        return 0;
+    }
+    if (strcmp(key, "_comment") == 0)
+        return json_is_string(v) ? 0 : cvm_err_set(err, -EINVAL, "config: \"_comment\" must be a string");
+    return cvm_err_set(err, -EINVAL, "config: unknown key \"%.64s\"", key);
+}
+
+int cfg_parse(struct cfg *c, const char *json, size_t len, struct cvm_err *err)
+{
+    _cleanup_json_ json_t *root = NULL;
+    json_error_t jerr;
+    struct cfg tmp = *c;
+    const char *key;
+    json_t *v;
+    int r;
+
+    if (len > CFG_FILE_MAX)
+        return cvm_err_set(err, -EFBIG, "config: larger than %u bytes", CFG_FILE_MAX);
+    root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!root)
+        return cvm_err_set(err, -EINVAL, "config: invalid JSON at line %d column %d: %.120s",
+                           jerr.line, jerr.column, jerr.text);
+    if (!json_is_object(root))
+        return cvm_err_set(err, -EINVAL, "config: top level must be a JSON object");
+    json_object_foreach(root, key, v) {
+        r = set_one(&tmp, key, v, err);
+        if (r < 0)
+            return r;
+    }
+    *c = tmp;
+    return 0;
+}
+
+static int ann_uint(const char *key, const char *val, unsigned min, unsigned max, unsigned *ret,
+                    struct cvm_err *err)
+{
+    long v;
+    if (parse_long(val, min, max, &v) < 0)
+        return cvm_err_set(err, -EINVAL, "annotation %s=\"%.32s\": want an integer in [%u, %u]",
+                           key, val, min, max);
+    *ret = (unsigned)v;
+    return 0;
+}
+
+int cfg_apply_annotations(struct cfg *c, const char *const *keys, const char *const *values,
+                          size_t n, struct cvm_err *err)
+{
+    struct cfg tmp = *c;
+    int r;
+
+    for (size_t i = 0; i < n; i++) {
+        const char *k = keys[i], *v = values[i] ? values[i] : "";
+        if (strncmp(k, CFG_ANN_PREFIX, strlen(CFG_ANN_PREFIX)) != 0)
+            continue;
+        if (strcmp(k, CFG_ANN_VCPUS) == 0)
+            r = ann_uint(k, v, CFG_VCPUS_MIN, CFG_VCPUS_MAX, &tmp.vcpus, err);
+        else if (strcmp(k, CFG_ANN_MEMORY) == 0)
+            r = ann_uint(k, v, CFG_MEMORY_MIN, CFG_MEMORY_MAX, &tmp.memory_mib, err);
+        else if (strcmp(k, CFG_ANN_KARGS) == 0) {
+            size_t have = strlen(tmp.kernel_args), add = strlen(v);
+            if (cfg_check_kernel_args(v) < 0 || have + 1 + add >= sizeof(tmp.kernel_args))
+                r = cvm_err_set(err, -EINVAL,
+                                "annotation %s: printable ASCII without quotes, under %d bytes",
+                                k, CFG_KARGS_MAX);
+            else {
+                if (have && add)
+                    tmp.kernel_args[have++] = ' ';
+                memcpy(tmp.kernel_args + have, v, add + 1);
+                r = 0;
+            }
+        } else if (strcmp(k, CFG_ANN_GROUP) == 0)
+            r = 0; /* used by `start` for grouping */
+        else
+            r = cvm_err_set(err, -EINVAL, "unknown annotation \"%.80s\" (known: %s, %s, %s, %s)",
+                            k, CFG_ANN_VCPUS, CFG_ANN_MEMORY, CFG_ANN_KARGS, CFG_ANN_GROUP);
+        if (r < 0)
+            return r;
+    }
+    *c = tmp;
+    return 0;
+}
+
+int cfg_load_file(struct cfg *c, const char *path, struct cvm_err *err)
+{
+    _cleanup_close_ int fd = -EBADF;
+    _cleanup_free_ char *data = NULL;
+    struct stat st;
+    ssize_t n;
+
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) {
+        int r = -errno;
+        return r == -ENOENT ? r : cvm_err_set(err, r, "config %s: %s", path, strerror(-r));
+    }
+    if (fstat(fd, &st) < 0)
+        return cvm_err_set(err, -errno, "config %s: stat: %m", path);
+    if (!S_ISREG(st.st_mode))
+        return cvm_err_set(err, -EINVAL, "config %s: not a regular file", path);
+    if (st.st_size > (off_t)CFG_FILE_MAX)
+        return cvm_err_set(err, -EFBIG, "config %s: larger than %u bytes", path, CFG_FILE_MAX);
+    data = malloc(CFG_FILE_MAX + 1);
+    if (!data)
+        return cvm_err_set(err, -ENOMEM, "config: out of memory");
+    n = read_all(fd, data, CFG_FILE_MAX + 1);
+    if (n < 0)
+        return cvm_err_set(err, (int)n, "config %s: read failed", path);
+    if ((size_t)n > CFG_FILE_MAX)
+        return cvm_err_set(err, -EFBIG, "config %s: larger than %u bytes", path, CFG_FILE_MAX);
+    int r = cfg_parse(c, data, (size_t)n, err);
+    if (r < 0)
+        cvm_err_prefix(err, "%s", path);
+    return r;
+}

@@ -1,0 +1,72 @@
+/* Runtime configuration of containerd-shim-cvm-v1: a JSON file read with jansson, then
+ * per-sandbox overrides from io.containerd.cvm.* annotations.
+ *
+ * cfg_parse() and cfg_apply_annotations() are PURE (no I/O, no globals): they are unit tested
+ * and fuzzed. cfg_load_file() is the only function that touches the filesystem. Empty path
+ * fields mean "discover at runtime" (see shim/assets.c); everything else is validated here. */
+#ifndef CVM_CONFIG_H
+#define CVM_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "errmap.h"
+
+#define CFG_PATH_MAX 1024
+#define CFG_KARGS_MAX 1024
+#define CFG_FILE_MAX (64u * 1024u) /* a config file larger than this is rejected */
+
+/* Documented defaults (also in config/cvm.json and config/README.md). */
+#define CFG_DEFAULT_VCPUS 1u
+#define CFG_DEFAULT_MEMORY_MIB 256u
+#define CFG_DEFAULT_BOOT_DEADLINE_MS 30000u
+#define CFG_DEFAULT_QEMU "/usr/bin/qemu-system-x86_64"
+#define CFG_DEFAULT_VIRTIOFSD "/usr/lib/qemu/virtiofsd"
+#define CFG_DEFAULT_PATH "/etc/containerd-shim-cvm-v1/config.json"
+
+#define CFG_VCPUS_MIN 1u
+#define CFG_VCPUS_MAX 64u
+#define CFG_MEMORY_MIN 64u
+#define CFG_MEMORY_MAX (1024u * 1024u)
+#define CFG_DEADLINE_MIN 1000u
+#define CFG_DEADLINE_MAX 600000u
+
+/* Annotation keys (spec §5.3: CRI copies them from pod annotations with pod_annotations). */
+#define CFG_ANN_PREFIX "io.containerd.cvm."
+#define CFG_ANN_VCPUS "io.containerd.cvm.vcpus"
+#define CFG_ANN_MEMORY "io.containerd.cvm.memory_mib"
+#define CFG_ANN_KARGS "io.containerd.cvm.kernel_args"
+#define CFG_ANN_GROUP "io.containerd.cvm.v1.group"
+
+enum cfg_vsock_mode { CFG_VSOCK_AUTO, CFG_VSOCK_KERNEL, CFG_VSOCK_HYBRID, _CFG_VSOCK_MAX };
+
+struct cfg {
+    char kernel[CFG_PATH_MAX];    /* "" = newest /boot/vmlinuz-* */
+    char initrd[CFG_PATH_MAX];    /* "" = installed initrd next to the binary */
+    char qemu[CFG_PATH_MAX];
+    char virtiofsd[CFG_PATH_MAX];
+    char vsockd[CFG_PATH_MAX];    /* "" = cvm-vsockd next to the binary */
+    unsigned vcpus;
+    unsigned memory_mib;
+    enum cfg_vsock_mode vsock_mode;
+    unsigned boot_deadline_ms;
+    char kernel_args[CFG_KARGS_MAX]; /* appended to the built-in command line */
+    bool debug;
+};
+
+void cfg_defaults(struct cfg *c);
+/* Parse a JSON object and overlay it onto c (call cfg_defaults first). Unknown keys, wrong
+ * types and out-of-range values fail with -EINVAL and a message naming the key; c is left
+ * unchanged on failure. */
+int cfg_parse(struct cfg *c, const char *json, size_t len, struct cvm_err *err);
+/* Apply io.containerd.cvm.* annotations (other keys are ignored). Unknown io.containerd.cvm.*
+ * keys fail with -EINVAL. kernel_args from an annotation are appended. c unchanged on failure. */
+int cfg_apply_annotations(struct cfg *c, const char *const *keys, const char *const *values,
+                          size_t n, struct cvm_err *err);
+/* Read and parse a file (size-capped). -ENOENT passes through so callers can fall back. */
+int cfg_load_file(struct cfg *c, const char *path, struct cvm_err *err);
+const char *cfg_vsock_mode_name(enum cfg_vsock_mode m);
+/* Validate kernel args: printable ASCII, no quotes/backslashes, bounded. 0 or -EINVAL. */
+int cfg_check_kernel_args(const char *s);
+
+#endif

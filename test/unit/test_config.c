@@ -1,0 +1,179 @@
+/* config/config.c: defaults, parse+validate, unknown keys, annotations. */
+#include <check.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "check_main.h"
+#include "cleanup.h"
+#include "config.h"
+
+static int parse(struct cfg *c, const char *s, struct cvm_err *e)
+{
+    memset(e, 0, sizeof(*e));
+    return cfg_parse(c, s, strlen(s), e);
+}
+
+START_TEST(test_defaults)
+{
+    struct cfg c;
+    cfg_defaults(&c);
+    ck_assert_uint_eq(c.vcpus, CFG_DEFAULT_VCPUS);
+    ck_assert_uint_eq(c.memory_mib, CFG_DEFAULT_MEMORY_MIB);
+    ck_assert_uint_eq(c.boot_deadline_ms, CFG_DEFAULT_BOOT_DEADLINE_MS);
+    ck_assert_int_eq(c.vsock_mode, CFG_VSOCK_AUTO);
+    ck_assert_str_eq(c.qemu, CFG_DEFAULT_QEMU);
+    ck_assert_str_eq(c.kernel, "");
+    ck_assert(!c.debug);
+}
+END_TEST
+
+START_TEST(test_full)
+{
+    struct cfg c;
+    struct cvm_err e;
+    cfg_defaults(&c);
+    ck_assert_int_eq(parse(&c, "{\"kernel\":\"/k\",\"initrd\":\"/i\",\"qemu\":\"/q\",\"vcpus\":2,"
+                               "\"memory_mib\":512,\"vsock_mode\":\"hybrid\",\"boot_deadline_ms\":5000,"
+                               "\"kernel_args\":\"loglevel=7 foo=bar\",\"debug\":true,"
+                               "\"virtiofsd\":\"/v\",\"vsockd\":\"/s\"}", &e), 0);
+    ck_assert_str_eq(c.kernel, "/k");
+    ck_assert_str_eq(c.initrd, "/i");
+    ck_assert_str_eq(c.qemu, "/q");
+    ck_assert_str_eq(c.virtiofsd, "/v");
+    ck_assert_str_eq(c.vsockd, "/s");
+    ck_assert_uint_eq(c.vcpus, 2);
+    ck_assert_uint_eq(c.memory_mib, 512);
+    ck_assert_int_eq(c.vsock_mode, CFG_VSOCK_HYBRID);
+    ck_assert_uint_eq(c.boot_deadline_ms, 5000);
+    ck_assert_str_eq(c.kernel_args, "loglevel=7 foo=bar");
+    ck_assert(c.debug);
+}
+END_TEST
+
+START_TEST(test_shipped_file_is_defaults)
+{
+    struct cfg c, d;
+    struct cvm_err e = { 0 };
+    cfg_defaults(&c);
+    cfg_defaults(&d);
+    ck_assert_int_eq(cfg_load_file(&c, "config/cvm.json", &e), 0);
+    ck_assert_int_eq(memcmp(&c, &d, sizeof(c)), 0);
+}
+END_TEST
+
+START_TEST(test_unknown_key)
+{
+    struct cfg c, before;
+    struct cvm_err e;
+    cfg_defaults(&c);
+    before = c;
+    ck_assert_int_eq(parse(&c, "{\"vcpus\":4,\"cpus\":2}", &e), -EINVAL);
+    ck_assert_int_eq(e.code, RPC_INVALID_ARGUMENT);
+    ck_assert_ptr_nonnull(strstr(e.msg, "unknown key \"cpus\""));
+    ck_assert_int_eq(memcmp(&c, &before, sizeof(c)), 0); /* unchanged on failure */
+}
+END_TEST
+
+static const char *const bad_docs[] = {
+    "", "[]", "1", "{", "{\"vcpus\":0}", "{\"vcpus\":65}", "{\"vcpus\":\"2\"}", "{\"vcpus\":1.5}",
+    "{\"memory_mib\":63}", "{\"memory_mib\":-1}", "{\"boot_deadline_ms\":999}",
+    "{\"vsock_mode\":\"vhost\"}", "{\"vsock_mode\":1}", "{\"kernel\":\"relative/path\"}",
+    "{\"kernel\":5}", "{\"debug\":1}", "{\"kernel_args\":\"a\\\"b\"}", "{\"kernel_args\":\"a\\nb\"}",
+    "{\"vcpus\":1,\"vcpus\":2}", "{\"qemu\":\"/a\\u0000b\"}", "{\"_comment\":1}",
+};
+
+START_TEST(test_bad)
+{
+    struct cfg c;
+    struct cvm_err e;
+    cfg_defaults(&c);
+    ck_assert_msg(parse(&c, bad_docs[_i], &e) < 0, "accepted: %s", bad_docs[_i]);
+    ck_assert_int_ne(e.code, RPC_OK);
+    ck_assert(strlen(e.msg) > 0);
+}
+END_TEST
+
+START_TEST(test_too_big)
+{
+    struct cfg c;
+    struct cvm_err e = { 0 };
+    static char big[CFG_FILE_MAX + 10];
+    memset(big, ' ', sizeof(big));
+    big[0] = '{';
+    big[sizeof(big) - 1] = '}';
+    cfg_defaults(&c);
+    ck_assert_int_eq(cfg_parse(&c, big, sizeof(big), &e), -EFBIG);
+}
+END_TEST
+
+START_TEST(test_annotations)
+{
+    struct cfg c;
+    struct cvm_err e = { 0 };
+    const char *k[] = { "io.kubernetes.cri.sandbox-id", CFG_ANN_VCPUS, CFG_ANN_MEMORY, CFG_ANN_KARGS,
+                        CFG_ANN_GROUP };
+    const char *v[] = { "abc", "2", "1024", "quiet", "g1" };
+    cfg_defaults(&c);
+    snprintf(c.kernel_args, sizeof(c.kernel_args), "loglevel=3");
+    ck_assert_int_eq(cfg_apply_annotations(&c, k, v, 5, &e), 0);
+    ck_assert_uint_eq(c.vcpus, 2);
+    ck_assert_uint_eq(c.memory_mib, 1024);
+    ck_assert_str_eq(c.kernel_args, "loglevel=3 quiet");
+}
+END_TEST
+
+START_TEST(test_annotations_bad)
+{
+    struct cfg c, before;
+    struct cvm_err e = { 0 };
+    const char *k1[] = { CFG_ANN_VCPUS, "io.containerd.cvm.cpus" };
+    const char *v1[] = { "2", "3" };
+    const char *k2[] = { CFG_ANN_MEMORY };
+    const char *bad_mem[] = { "12", "lots", "", "99999999999", "256k" };
+    const char *k3[] = { CFG_ANN_KARGS };
+    const char *v3[] = { "init=/bin/sh\"" };
+    cfg_defaults(&c);
+    before = c;
+    ck_assert_int_eq(cfg_apply_annotations(&c, k1, v1, 2, &e), -EINVAL);
+    ck_assert_ptr_nonnull(strstr(e.msg, "io.containerd.cvm.cpus"));
+    ck_assert_int_eq(memcmp(&c, &before, sizeof(c)), 0);
+    for (size_t i = 0; i < ELEMENTSOF(bad_mem); i++) {
+        memset(&e, 0, sizeof(e));
+        ck_assert_int_eq(cfg_apply_annotations(&c, k2, &bad_mem[i], 1, &e), -EINVAL);
+    }
+    memset(&e, 0, sizeof(e));
+    ck_assert_int_eq(cfg_apply_annotations(&c, k3, v3, 1, &e), -EINVAL);
+    ck_assert_int_eq(memcmp(&c, &before, sizeof(c)), 0);
+}
+END_TEST
+
+START_TEST(test_load_missing)
+{
+    struct cfg c;
+    struct cvm_err e = { 0 };
+    cfg_defaults(&c);
+    ck_assert_int_eq(cfg_load_file(&c, "/nonexistent/cvm.json", &e), -ENOENT);
+    ck_assert_int_eq(cfg_load_file(&c, "/", &e), -EINVAL);
+}
+END_TEST
+
+static Suite *config_suite(void)
+{
+    Suite *s = suite_create("config");
+    TCase *tc = tcase_create("core");
+    tcase_add_test(tc, test_defaults);
+    tcase_add_test(tc, test_full);
+    tcase_add_test(tc, test_shipped_file_is_defaults);
+    tcase_add_test(tc, test_unknown_key);
+    tcase_add_loop_test(tc, test_bad, 0, ELEMENTSOF(bad_docs));
+    tcase_add_test(tc, test_too_big);
+    tcase_add_test(tc, test_annotations);
+    tcase_add_test(tc, test_annotations_bad);
+    tcase_add_test(tc, test_load_missing);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+CVM_CHECK_MAIN(config_suite)
