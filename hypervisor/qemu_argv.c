@@ -1,0 +1,239 @@
+/* PURE: resolved spec + host facts -> QEMU argv. See qemu_argv.h.
+ *
+ * Shape (measured on this workplace, architecture.md "Facts measured"):
+ *  - -M microvm with pcie=on: vhost-user devices do not work on virtio-mmio under TCG, the
+ *    -pci variants do; vhost-user also needs shared guest memory (memory-backend-memfd).
+ *  - Under TCG the guest's TSC calibration can hang the boot on microvm: pass the host's TSC
+ *    rate (tsc_early_khz), tsc=reliable and no_timer_check.
+ *  - -no-reboot with panic=-1 reboot=t: a guest panic or reboot ends QEMU, which we see. */
+#include "qemu_argv.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cleanup.h"
+
+#define ARGV_MAX 64
+
+struct argv_b {
+    char *v[ARGV_MAX + 1];
+    size_t n;
+    int err;
+};
+
+static void add(struct argv_b *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void add(struct argv_b *b, const char *fmt, ...)
+{
+    va_list ap;
+    char *s;
+    if (b->err)
+        return;
+    if (b->n >= ARGV_MAX) {
+        b->err = -E2BIG;
+        return;
+    }
+    va_start(ap, fmt);
+    if (vasprintf(&s, fmt, ap) < 0) {
+        b->err = -ENOMEM;
+        s = NULL;
+    }
+    va_end(ap);
+    if (s)
+        b->v[b->n++] = s;
+}
+
+/* QEMU option values separate with ','; a literal comma is written ",,". Caller frees. */
+static char *opt_escape(const char *s)
+{
+    size_t n = 0;
+    char *r, *p;
+    for (const char *q = s; *q; q++)
+        n += *q == ',' ? 2 : 1;
+    r = malloc(n + 1);
+    if (!r)
+        return NULL;
+    p = r;
+    for (const char *q = s; *q; q++) {
+        *p++ = *q;
+        if (*q == ',')
+            *p++ = ',';
+    }
+    *p = '\0';
+    return r;
+}
+
+static bool has_ctl(const char *s)
+{
+    for (; s && *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            return true;
+    return false;
+}
+
+static int validate(const struct qemu_spec *s)
+{
+    const char *strs[] = {s->name,        s->qemu_bin,   s->kernel,       s->initrd,
+                          s->kernel_args, s->console_path, s->vfs_socket, s->fs_tag,
+                          s->vsock_socket};
+    if (!s->name || !s->qemu_bin || !s->kernel || !s->console_path)
+        return -EINVAL;
+    if (!*s->qemu_bin || !*s->kernel || !*s->console_path)
+        return -EINVAL;
+    if (s->vcpus < 1 || s->vcpus > 255 || s->mem_mib < 16 || s->mem_mib > 1024 * 1024)
+        return -EINVAL;
+    for (size_t i = 0; i < ELEMENTSOF(strs); i++)
+        if (has_ctl(strs[i]))
+            return -EINVAL;
+    if (s->vfs_socket && (!s->fs_tag || !*s->fs_tag || strlen(s->fs_tag) > 36))
+        return -EINVAL; /* virtio-fs tags are at most 36 bytes */
+    if (s->vsock_mode == HV_VSOCK_KERNEL && s->guest_cid < 3)
+        return -EINVAL; /* 0-2 are reserved (hypervisor, local, host) */
+    if (s->vsock_mode == HV_VSOCK_HYBRID && (!s->vsock_socket || !*s->vsock_socket))
+        return -EINVAL;
+    if (s->vsock_mode != HV_VSOCK_KERNEL && s->vsock_mode != HV_VSOCK_HYBRID)
+        return -EINVAL;
+    return 0;
+}
+
+int qemu_kernel_cmdline(const struct qemu_spec *s, const struct qemu_host_facts *h, char **ret)
+{
+    char tcg[96] = "";
+    char *r;
+    if (!h->kvm && h->tsc_khz)
+        snprintf(tcg, sizeof(tcg), " tsc_early_khz=%lu tsc=reliable no_timer_check", h->tsc_khz);
+    else if (!h->kvm)
+        snprintf(tcg, sizeof(tcg), " tsc=reliable no_timer_check");
+    if (asprintf(&r, "console=ttyS0 panic=-1 reboot=t quiet%s%s%s", tcg,
+                 s->kernel_args && *s->kernel_args ? " " : "",
+                 s->kernel_args ? s->kernel_args : "") < 0)
+        return -ENOMEM;
+    *ret = r;
+    return 0;
+}
+
+static void add_devices(struct argv_b *b, const struct qemu_spec *s, const char *vfs,
+                        const char *tag, const char *vsock)
+{
+    if (s->vfs_socket) {
+        add(b, "-chardev");
+        add(b, "socket,id=vfs,path=%s", vfs);
+        add(b, "-device");
+        add(b, "vhost-user-fs-pci,chardev=vfs,tag=%s", tag);
+    }
+    if (s->vsock_mode == HV_VSOCK_KERNEL) {
+        add(b, "-device");
+        add(b, "vhost-vsock-pci,guest-cid=%u", s->guest_cid);
+    } else {
+        add(b, "-chardev");
+        add(b, "socket,id=vsock,path=%s", vsock);
+        add(b, "-device");
+        add(b, "vhost-user-vsock-pci,chardev=vsock");
+    }
+}
+
+int qemu_argv_build(const struct qemu_spec *s, const struct qemu_host_facts *h, char ***ret)
+{
+    struct argv_b b = {0};
+    _cleanup_free_ char *name = NULL, *con = NULL, *vfs = NULL, *tag = NULL, *vsock = NULL,
+                        *cmdline = NULL;
+    char **out;
+    int r = validate(s);
+    if (r < 0)
+        return r;
+    name = opt_escape(s->name);
+    con = opt_escape(s->console_path);
+    vfs = opt_escape(s->vfs_socket ? s->vfs_socket : "");
+    tag = opt_escape(s->fs_tag ? s->fs_tag : "");
+    vsock = opt_escape(s->vsock_socket ? s->vsock_socket : "");
+    if (!name || !con || !vfs || !tag || !vsock || qemu_kernel_cmdline(s, h, &cmdline) < 0)
+        return -ENOMEM;
+
+    add(&b, "%s", s->qemu_bin);
+    add(&b, "-name");
+    add(&b, "%s", name);
+    add(&b, "-M");
+    add(&b, "microvm,x-option-roms=off,isa-serial=on,rtc=on,pcie=on,memory-backend=mem");
+    add(&b, "-accel");
+    add(&b, "%s", h->kvm ? "kvm" : "tcg");
+    if (h->kvm) {
+        add(&b, "-cpu");
+        add(&b, "host");
+    }
+    add(&b, "-m");
+    add(&b, "%u", s->mem_mib);
+    add(&b, "-object");
+    add(&b, "memory-backend-memfd,id=mem,size=%uM,share=on", s->mem_mib);
+    add(&b, "-smp");
+    add(&b, "%u", s->vcpus);
+    add(&b, "-nodefaults");
+    add(&b, "-no-user-config");
+    add(&b, "-nographic");
+    add(&b, "-no-reboot");
+    add(&b, "-kernel");
+    add(&b, "%s", s->kernel);
+    if (s->initrd) {
+        add(&b, "-initrd");
+        add(&b, "%s", s->initrd);
+    }
+    add(&b, "-append");
+    add(&b, "%s", cmdline);
+    add(&b, "-chardev");
+    add(&b, "file,id=con,path=%s", con);
+    add(&b, "-serial");
+    add(&b, "chardev:con");
+    add(&b, "-chardev");
+    add(&b, "socket,id=qmp,fd=%d,server=on,wait=off", QEMU_QMP_FD);
+    add(&b, "-mon");
+    add(&b, "chardev=qmp,mode=control");
+    add_devices(&b, s, vfs, tag, vsock);
+
+    if (b.err) {
+        for (size_t i = 0; i < b.n; i++)
+            free(b.v[i]);
+        return b.err;
+    }
+    out = calloc(b.n + 1, sizeof(char *));
+    if (!out) {
+        for (size_t i = 0; i < b.n; i++)
+            free(b.v[i]);
+        return -ENOMEM;
+    }
+    memcpy(out, b.v, b.n * sizeof(char *));
+    *ret = out;
+    return 0;
+}
+
+void qemu_argv_free(char **argv)
+{
+    if (!argv)
+        return;
+    for (char **p = argv; *p; p++)
+        free(*p);
+    free(argv);
+}
+
+int qemu_tsc_khz_from_cpuinfo(const char *text, unsigned long *ret_khz)
+{
+    const char *p = text;
+    while (p && *p) {
+        const char *eol = strchr(p, '\n');
+        if (strncmp(p, "cpu MHz", 7) == 0) {
+            const char *c = strchr(p, ':');
+            char *end;
+            double mhz;
+            if (!c || (eol && c > eol))
+                return -EINVAL;
+            errno = 0;
+            mhz = strtod(c + 1, &end);
+            if (errno || end == c + 1 || !(mhz > 1.0 && mhz < 1e6))
+                return -EINVAL;
+            *ret_khz = (unsigned long)(mhz * 1000.0 + 0.5);
+            return 0;
+        }
+        p = eol ? eol + 1 : NULL;
+    }
+    return -ENOENT;
+}

@@ -1,0 +1,51 @@
+/* The QEMU command line as a pure function of a resolved VM spec and a few host facts.
+ * Golden-tested (test/golden/<name>.args); nothing here touches the system. */
+#ifndef CVM_QEMU_ARGV_H
+#define CVM_QEMU_ARGV_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "hv.h"
+
+/* The listening QMP socket is handed to QEMU as this fd number (libvirt does the same): the
+ * socket exists before QEMU runs, so connecting never races QEMU's start. */
+#define QEMU_QMP_FD 3
+
+struct qemu_host_facts {
+    bool kvm;              /* /dev/kvm usable: -accel kvm -cpu host */
+    unsigned long tsc_khz; /* host TSC rate, for the guest under TCG; 0: unknown */
+};
+
+/* Everything the command line depends on, with defaults and paths already resolved. */
+struct qemu_spec {
+    const char *name;        /* -name */
+    const char *qemu_bin;
+    const char *kernel;
+    const char *initrd;      /* NULL: none */
+    const char *kernel_args; /* extra, appended; NULL: none */
+    unsigned vcpus;
+    unsigned mem_mib;
+    const char *console_path;
+    const char *vfs_socket; /* virtiofsd's vhost-user socket; NULL: no virtiofs */
+    const char *fs_tag;
+    enum hv_vsock_mode vsock_mode; /* KERNEL or HYBRID (resolved) */
+    uint32_t guest_cid;            /* kernel mode */
+    const char *vsock_socket;      /* hybrid: cvm-vsockd's vhost-user socket */
+};
+
+/* Build a NULL-terminated argv (argv[0] = qemu_bin). -EINVAL on a spec QEMU cannot take
+ * (missing kernel, zero sizes, control characters in a value), -ENOMEM. */
+int qemu_argv_build(const struct qemu_spec *s, const struct qemu_host_facts *h, char ***ret);
+void qemu_argv_free(char **argv); /* accepts NULL */
+
+/* PURE: the kernel command line that qemu_argv_build passes to -append. Caller frees. */
+int qemu_kernel_cmdline(const struct qemu_spec *s, const struct qemu_host_facts *h, char **ret);
+
+/* PURE: the first "cpu MHz : <x>" of a /proc/cpuinfo text, in kHz (rounded). -ENOENT/-EINVAL. */
+int qemu_tsc_khz_from_cpuinfo(const char *text, unsigned long *ret_khz);
+
+/* Effectful: probe /dev/kvm and /proc/cpuinfo. */
+int qemu_host_facts_probe(struct qemu_host_facts *h);
+
+#endif

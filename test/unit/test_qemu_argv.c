@@ -1,0 +1,181 @@
+/* qemu_argv: golden command lines (test/golden/<fixture>.args, one argument per line) and
+ * the validation and cpuinfo parsing around them.
+ * CVM_GOLDEN_UPDATE=1 rewrites the golden files from the current output (review the diff). */
+#include <check.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check_main.h"
+#include "cleanup.h"
+#include "qemu_argv.h"
+
+struct fixture {
+    const char *name;
+    struct qemu_spec spec;
+    struct qemu_host_facts host;
+};
+
+static const struct fixture fixtures[] = {
+    {"tcg-hybrid-virtiofs",
+     {.name = "sb1", .qemu_bin = "qemu-system-x86_64", .kernel = "/boot/vmlinuz",
+      .initrd = "/usr/share/cvm/initrd.img", .kernel_args = "agent.debug=1", .vcpus = 2,
+      .mem_mib = 256, .console_path = "/run/cvm/sb1/console.log",
+      .vfs_socket = "/run/cvm/sb1/vfs.sock", .fs_tag = "cvmfs", .vsock_mode = HV_VSOCK_HYBRID,
+      .vsock_socket = "/run/cvm/sb1/vsock-vu.sock"},
+     {.kvm = false, .tsc_khz = 2096005}},
+    {"kvm-kernel-vsock",
+     {.name = "sb2", .qemu_bin = "/usr/bin/qemu-system-x86_64", .kernel = "/k/vmlinux",
+      .vcpus = 4, .mem_mib = 1024, .console_path = "/run/cvm/sb2/console.log",
+      .vfs_socket = "/run/cvm/sb2/vfs.sock", .fs_tag = "rootfs", .vsock_mode = HV_VSOCK_KERNEL,
+      .guest_cid = 1234},
+     {.kvm = true, .tsc_khz = 2096005}},
+    {"tcg-no-virtiofs-no-tsc",
+     {.name = "a,b", .qemu_bin = "qemu-system-x86_64", .kernel = "/k/bz", .initrd = "/k/i",
+      .vcpus = 1, .mem_mib = 128, .console_path = "/tmp/with,comma/console.log",
+      .vsock_mode = HV_VSOCK_HYBRID, .vsock_socket = "/tmp/with,comma/v.sock"},
+     {.kvm = false, .tsc_khz = 0}},
+};
+
+static char *join_lines(char **argv)
+{
+    size_t n = 1;
+    char *s, *p;
+    for (char **a = argv; *a; a++)
+        n += strlen(*a) + 1;
+    s = p = malloc(n);
+    ck_assert_ptr_nonnull(s);
+    for (char **a = argv; *a; a++)
+        p += sprintf(p, "%s\n", *a);
+    *p = '\0';
+    return s;
+}
+
+static char *slurp(const char *path)
+{
+    _cleanup_fclose_ FILE *f = fopen(path, "re");
+    char *s;
+    long n;
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    s = calloc(1, (size_t)n + 1);
+    if (s && fread(s, 1, (size_t)n, f) != (size_t)n) {
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+START_TEST(test_golden)
+{
+    const struct fixture *fx = &fixtures[_i];
+    const char *dir = getenv("CVM_GOLDEN_DIR") ? getenv("CVM_GOLDEN_DIR") : "test/golden";
+    char path[512], **argv = NULL;
+    _cleanup_free_ char *got = NULL, *want = NULL;
+
+    ck_assert_int_eq(qemu_argv_build(&fx->spec, &fx->host, &argv), 0);
+    got = join_lines(argv);
+    qemu_argv_free(argv);
+    snprintf(path, sizeof(path), "%s/%s.args", dir, fx->name);
+    if (getenv("CVM_GOLDEN_UPDATE")) {
+        FILE *f = fopen(path, "we");
+        ck_assert_ptr_nonnull(f);
+        fputs(got, f);
+        fclose(f);
+    }
+    want = slurp(path);
+    ck_assert_msg(want != NULL, "missing golden file %s (run from the repo root)", path);
+    ck_assert_str_eq(got, want);
+}
+END_TEST
+
+static struct qemu_spec good_spec(void)
+{
+    return fixtures[0].spec;
+}
+
+START_TEST(test_tcg_cmdline)
+{
+    struct qemu_spec s = good_spec();
+    struct qemu_host_facts tcg = {.kvm = false, .tsc_khz = 2100000};
+    struct qemu_host_facts kvm = {.kvm = true, .tsc_khz = 2100000};
+    _cleanup_free_ char *a = NULL, *b = NULL;
+    ck_assert_int_eq(qemu_kernel_cmdline(&s, &tcg, &a), 0);
+    ck_assert_str_eq(a, "console=ttyS0 panic=-1 reboot=t quiet tsc_early_khz=2100000 "
+                        "tsc=reliable no_timer_check agent.debug=1");
+    ck_assert_int_eq(qemu_kernel_cmdline(&s, &kvm, &b), 0);
+    ck_assert_str_eq(b, "console=ttyS0 panic=-1 reboot=t quiet agent.debug=1");
+}
+END_TEST
+
+START_TEST(test_invalid_specs)
+{
+    struct qemu_host_facts h = {.tsc_khz = 1};
+    char **argv = NULL;
+    struct qemu_spec s;
+
+    s = good_spec(), s.kernel = NULL;
+    ck_assert_int_eq(qemu_argv_build(&s, &h, &argv), -EINVAL);
+    s = good_spec(), s.vcpus = 0;
+    ck_assert_int_eq(qemu_argv_build(&s, &h, &argv), -EINVAL);
+    s = good_spec(), s.mem_mib = 8;
+    ck_assert_int_eq(qemu_argv_build(&s, &h, &argv), -EINVAL);
+    s = good_spec(), s.kernel_args = "a\nb";
+    ck_assert_int_eq(qemu_argv_build(&s, &h, &argv), -EINVAL);
+    s = good_spec(), s.fs_tag = "0123456789012345678901234567890123456";
+    ck_assert_int_eq(qemu_argv_build(&s, &h, &argv), -EINVAL);
+    s = good_spec(), s.vsock_mode = HV_VSOCK_KERNEL, s.guest_cid = 2;
+    ck_assert_int_eq(qemu_argv_build(&s, &h, &argv), -EINVAL);
+    s = good_spec(), s.vsock_socket = NULL;
+    ck_assert_int_eq(qemu_argv_build(&s, &h, &argv), -EINVAL);
+    s = good_spec(), s.vsock_mode = HV_VSOCK_AUTO;
+    ck_assert_int_eq(qemu_argv_build(&s, &h, &argv), -EINVAL);
+    ck_assert_ptr_null(argv);
+}
+END_TEST
+
+START_TEST(test_cpuinfo)
+{
+    unsigned long khz = 0;
+    ck_assert_int_eq(qemu_tsc_khz_from_cpuinfo("processor\t: 0\nvendor_id\t: AuthenticAMD\n"
+                                               "cpu MHz\t\t: 2096.005\ncache size\t: 512 KB\n"
+                                               "cpu MHz\t\t: 1000.000\n",
+                                               &khz),
+                     0);
+    ck_assert_uint_eq(khz, 2096005);
+    ck_assert_int_eq(qemu_tsc_khz_from_cpuinfo("cpu MHz : 3400\n", &khz), 0);
+    ck_assert_uint_eq(khz, 3400000);
+    ck_assert_int_eq(qemu_tsc_khz_from_cpuinfo("processor : 0\n", &khz), -ENOENT);
+    ck_assert_int_eq(qemu_tsc_khz_from_cpuinfo("cpu MHz : fast\n", &khz), -EINVAL);
+    ck_assert_int_eq(qemu_tsc_khz_from_cpuinfo("cpu MHz\n: 3\n", &khz), -EINVAL);
+    ck_assert_int_eq(qemu_tsc_khz_from_cpuinfo("", &khz), -ENOENT);
+}
+END_TEST
+
+START_TEST(test_host_probe)
+{
+    struct qemu_host_facts h = {.kvm = true, .tsc_khz = 7};
+    ck_assert_int_eq(qemu_host_facts_probe(&h), 0);
+    ck_assert_int_eq(h.kvm, access("/dev/kvm", R_OK | W_OK) == 0);
+    ck_assert_uint_ne(h.tsc_khz, 7);
+}
+END_TEST
+
+static Suite *qemu_argv_suite(void)
+{
+    Suite *s = suite_create("qemu_argv");
+    TCase *tc = tcase_create("core");
+    tcase_add_loop_test(tc, test_golden, 0, (int)ELEMENTSOF(fixtures));
+    tcase_add_test(tc, test_tcg_cmdline);
+    tcase_add_test(tc, test_invalid_specs);
+    tcase_add_test(tc, test_cpuinfo);
+    tcase_add_test(tc, test_host_probe);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+CVM_CHECK_MAIN(qemu_argv_suite)
