@@ -31,3 +31,9 @@ check: setup
 fuzz:
 	$(MAKE) BUILD=build/fuzzer CC=clang SAN="-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer" \
 	  FUZZ_DRIVER="-fsanitize=fuzzer" WARN="-Wall -Wno-unused-command-line-argument" $(patsubst $(BUILD)/%,build/fuzzer/%,$(FUZZ_REPLAY))
+
+# Test drivers of the lead's tiers (other drivers are built by their module's .mk).
+$(BUILD)/drivers/ttrpc_forward: $(BUILD)/obj/test/drivers/ttrpc_forward.o $(LIBS)
+	@mkdir -p $(dir $@)
+	$(Q)echo "  LD      $@"; $(CC) $(SAN) -o $@ $< -Wl,--start-group $(LIBS) -Wl,--end-group $(LDLIBS_ALL)
+unit: $(BUILD)/drivers/ttrpc_forward
