@@ -37,3 +37,7 @@ $(BUILD)/drivers/ttrpc_forward: $(BUILD)/obj/test/drivers/ttrpc_forward.o $(LIBS
 	@mkdir -p $(dir $@)
 	$(Q)echo "  LD      $@"; $(CC) $(SAN) -o $@ $< -Wl,--start-group $(LIBS) -Wl,--end-group $(LDLIBS_ALL)
 unit: $(BUILD)/drivers/ttrpc_forward
+
+# Benchmarks: every test/bench/*.sh, run against the build (never part of check).
+bench: all
+	$(Q)for b in test/bench/*.sh; do [ -f "$$b" ] || continue; echo "== $$b"; BUILD=$(BUILD) bash "$$b" || exit 1; done
