@@ -1,0 +1,229 @@
+/* `start` (spec §2.4): group, bind or reuse the socket, write <bundle>/address, spawn the daemon
+ * with the listener as fd 3 and /dev/null stdio in its own process group, print the address.
+ * Nothing but the address may reach stdout/stderr (containerd reads them combined). */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "address.h"
+#include "cleanup.h"
+#include "cmd.h"
+#include "fd.h"
+
+extern char **environ;
+
+/* Write <dir>/address atomically, no trailing newline (§2.4.1 step 5). */
+int shim_write_address(const char *dir, const char *addr)
+{
+    char tmp[PATH_MAX], dst[PATH_MAX];
+    _cleanup_close_ int fd = -EBADF;
+
+    snprintf(tmp, sizeof(tmp), "%s/.address", dir);
+    snprintf(dst, sizeof(dst), "%s/address", dir);
+    (void)unlink(tmp);
+    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return -errno;
+    if (write_all(fd, addr, strlen(addr)) < 0 || fsync(fd) < 0) {
+        int r = -errno;
+        (void)unlink(tmp);
+        return r;
+    }
+    if (rename(tmp, dst) < 0) {
+        int r = -errno;
+        (void)unlink(tmp);
+        return r;
+    }
+    return 0;
+}
+
+static int sock_path_of(const char *addr, struct sockaddr_un *sa)
+{
+    const char *p = addr + strlen("unix://");
+    memset(sa, 0, sizeof(*sa));
+    sa->sun_family = AF_UNIX;
+    if (strlen(p) >= sizeof(sa->sun_path))
+        return -ENAMETOOLONG;
+    strcpy(sa->sun_path, p);
+    return 0;
+}
+
+static int is_alive(const struct sockaddr_un *sa)
+{
+    _cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    return fd >= 0 && connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) == 0;
+}
+
+/* Returns the listening fd, 0 when a live shim already serves the address, or -errno. */
+static int bind_or_reuse(const struct sockaddr_un *sa)
+{
+    for (int attempt = 0; attempt < 2; attempt++) {
+        _cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+            return -errno;
+        if (bind(fd, (const struct sockaddr *)sa, sizeof(*sa)) == 0) {
+            if (chmod(sa->sun_path, 0600) < 0 || listen(fd, 128) < 0)
+                return -errno;
+            return TAKE_FD(fd);
+        }
+        if (errno != EADDRINUSE)
+            return -errno;
+        if (is_alive(sa))
+            return 0;
+        (void)unlink(sa->sun_path); /* stale socket of a dead shim */
+    }
+    return -EADDRINUSE;
+}
+
+static void adjust_oom(pid_t child)
+{
+    char path[64], buf[32] = "";
+    long v;
+    _cleanup_close_ int in = -EBADF, out = -EBADF;
+    ssize_t n;
+
+    snprintf(path, sizeof(path), "/proc/%d/oom_score_adj", (int)getppid());
+    in = open(path, O_RDONLY | O_CLOEXEC);
+    if (in < 0 || (n = read(in, buf, sizeof(buf) - 1)) <= 0)
+        return;
+    buf[n] = 0;
+    buf[strcspn(buf, "\n")] = 0;
+    if (parse_long(buf, -1000, 1000, &v) < 0)
+        return;
+    snprintf(path, sizeof(path), "/proc/%d/oom_score_adj", (int)child);
+    out = open(path, O_WRONLY | O_CLOEXEC);
+    if (out >= 0) {
+        n = snprintf(buf, sizeof(buf), "%ld", v < 1000 ? v + 1 : v);
+        (void)!write(out, buf, (size_t)n);
+    }
+}
+
+/* fork+exec of ourselves in serve mode. An error pipe reports exec failures. */
+static int spawn_daemon(const struct shim_flags *f, int lfd)
+{
+    char self[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+    int ep[2];
+    pid_t pid;
+
+    if (n < 0)
+        return -errno;
+    self[n] = 0;
+    if (pipe2(ep, O_CLOEXEC) < 0)
+        return -errno;
+    char *argv[] = { self, "-namespace", (char *)f->namespace_, "-id", (char *)f->id, "-address",
+                     (char *)f->address, f->debug ? "-debug" : NULL, NULL };
+    pid = fork();
+    if (pid < 0) {
+        int r = -errno;
+        close(ep[0]), close(ep[1]);
+        return r;
+    }
+    if (pid == 0) {
+        int e, nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+        if (nul < 0 || setpgid(0, 0) < 0 || dup2(nul, 0) < 0 || dup2(nul, 1) < 0 ||
+            dup2(nul, 2) < 0 || dup2(lfd, 3) < 0)
+            goto fail;
+        int keep[] = { ep[1] };
+        fd_close_all_except(4, keep, 1);
+        execve(self, argv, environ);
+    fail:
+        e = errno;
+        (void)!write(ep[1], &e, sizeof(e));
+        _exit(127);
+    }
+    close(ep[1]);
+    int e = 0;
+    n = read(ep[0], &e, sizeof(e));
+    close(ep[0]);
+    if (n == (ssize_t)sizeof(e)) {
+        waitpid(pid, NULL, 0);
+        return -e;
+    }
+    adjust_oom(pid);
+    return 0;
+}
+
+static void drain_stdin(void)
+{
+    /* 1.6–2.2 send an options Any, 2.3 BootstrapParams; Create carries the same options, so
+     * start only has to consume them (bounded). */
+    char buf[4096];
+    size_t total = 0;
+    ssize_t n;
+    while (total < (1u << 20) && (n = read(0, buf, sizeof(buf))) > 0)
+        total += (size_t)n;
+}
+
+int cmd_start(const struct shim_flags *f)
+{
+    char cwd[PATH_MAX], group[256], addr[256];
+    struct sockaddr_un sa;
+    _cleanup_close_ int lockfd = -EBADF, lfd = -EBADF;
+    struct shim_flags df = *f;
+    int r;
+
+    if (!f->namespace_ || !*f->namespace_ || !f->id || !*f->id) {
+        fprintf(stderr, "start: -namespace and -id are required");
+        return 1;
+    }
+    if (!df.address || !*df.address)
+        df.address = SHIM_DEFAULT_ADDRESS;
+    drain_stdin();
+    if (!getcwd(cwd, sizeof(cwd))) {
+        fprintf(stderr, "start: getcwd: %m");
+        return 1;
+    }
+    r = shim_group_from_bundle(cwd, f->id, group, sizeof(group));
+    if (r < 0 || shim_socket_address(df.address, f->namespace_, group, addr, sizeof(addr)) < 0 ||
+        sock_path_of(addr, &sa) < 0) {
+        fprintf(stderr, "start: cannot derive the socket address");
+        return 1;
+    }
+    if (mkdir("/run/containerd", 0711) < 0 && errno != EEXIST) {
+        fprintf(stderr, "start: mkdir /run/containerd: %m");
+        return 1;
+    }
+    if (mkdir(SHIM_SOCKET_DIR, 0700) < 0 && errno != EEXIST) {
+        fprintf(stderr, "start: mkdir %s: %m", SHIM_SOCKET_DIR);
+        return 1;
+    }
+    /* Serialise concurrent starts of one pod: bind/probe/unlink must not interleave. */
+    lockfd = open(SHIM_SOCKET_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (lockfd < 0 || flock(lockfd, LOCK_EX) < 0) {
+        fprintf(stderr, "start: lock %s: %m", SHIM_SOCKET_DIR);
+        return 1;
+    }
+    lfd = bind_or_reuse(&sa);
+    if (lfd < 0) {
+        fprintf(stderr, "start: socket %s: %s", sa.sun_path, strerror(-lfd));
+        return 1;
+    }
+    r = shim_write_address(cwd, addr);
+    if (r < 0) {
+        fprintf(stderr, "start: write address: %s", strerror(-r));
+        if (lfd > 0)
+            (void)unlink(sa.sun_path);
+        return 1;
+    }
+    if (lfd > 0) {
+        r = spawn_daemon(&df, lfd);
+        if (r < 0) {
+            (void)unlink(sa.sun_path);
+            fprintf(stderr, "start: spawn daemon: %s", strerror(-r));
+            return 1;
+        }
+    }
+    fputs(addr, stdout);
+    fflush(stdout);
+    return 0;
+}

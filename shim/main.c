@@ -1,0 +1,35 @@
+/* containerd-shim-cvm-v1: containerd shim v2 for runtime io.containerd.cvm.v1.
+ *   start | delete | (no action: serve, the daemon started by `start`) | -v | -info */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "flags.h"
+
+int main(int argc, char **argv)
+{
+    struct shim_flags f;
+    char err[256];
+
+    if (shim_flags_parse(argc, argv, &f, err, sizeof(err)) < 0) {
+        fprintf(stderr, "%s: %s\n", SHIM_NAME, err);
+        return 2;
+    }
+    switch (f.action) {
+    case SHIM_VERSION:
+        printf("%s:\n  Version: %s\n  Runtime: %s\n", SHIM_NAME, SHIM_VERSION_STR, SHIM_RUNTIME);
+        return 0;
+    case SHIM_INFO:
+        /* containerd 2.2+ only logs a failing -info (spec §2.7); we do not advertise features. */
+        fprintf(stderr, "%s: -info is not supported\n", SHIM_NAME);
+        return 1;
+    case SHIM_START:
+        return cmd_start(&f);
+    case SHIM_DELETE:
+        return cmd_delete(&f);
+    case SHIM_SERVE:
+        return cmd_serve(&f);
+    }
+    return 2;
+}
