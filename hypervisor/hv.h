@@ -110,7 +110,8 @@ int hv_query_status(struct hv_vm *vm, hv_status_cb cb, void *data, struct cvm_er
  * -ETIMEDOUT), unless the request is cancelled first. *ret (optional) is for cancelling. */
 int hv_vsock_connect(struct hv_vm *vm, uint32_t port, unsigned timeout_ms, hv_vsock_cb cb,
                      void *data, struct hv_vsock_req **ret, struct cvm_err *err);
-void hv_vsock_cancel(struct hv_vsock_req *req); /* accepts NULL; cb does not fire */
+/* Cancel a request whose cb has not fired yet (the handle is gone once it has). Accepts NULL. */
+void hv_vsock_cancel(struct hv_vsock_req *req);
 
 /* Host side of guest->host connections in hybrid mode: the guest's connect to host port P
  * arrives on the unix socket <hv_vsock_uds_path()>_<P> (listen there before the guest dials).
@@ -118,6 +119,8 @@ void hv_vsock_cancel(struct hv_vsock_req *req); /* accepts NULL; cb does not fir
 const char *hv_vsock_uds_path(const struct hv_vm *vm);
 
 pid_t hv_qemu_pid(const struct hv_vm *vm); /* 0 when not running */
+/* CLOCK_MONOTONIC ns (now_ns()) when QEMU was spawned; 0 before: for boot-phase timings. */
+unsigned long long hv_qemu_spawn_time_ns(const struct hv_vm *vm);
 uint32_t hv_guest_cid(const struct hv_vm *vm);
 enum hv_vsock_mode hv_vsock_mode(const struct hv_vm *vm); /* the resolved mode */
 const char *hv_console_path(const struct hv_vm *vm);

@@ -1,9 +1,96 @@
-/* Internal to hypervisor/: shared between hv.c and its helpers. */
+/* Internal to hypervisor/: the VM object shared by hv.c and its helpers. */
 #ifndef CVM_HV_INTERNAL_H
 #define CVM_HV_INTERNAL_H
 
+#include <signal.h>
 #include <stdbool.h>
+#include <stdint.h>
+#include <sys/queue.h>
+#include <sys/types.h>
+
+#include "hv.h"
+
+struct hv_proc;
+struct loop_source;
+struct qmp;
+
+enum hv_state {
+    HV_ST_HELPERS,  /* virtiofsd / vsock backend starting */
+    HV_ST_QEMU,     /* QEMU spawned, QMP negotiating */
+    HV_ST_READY,    /* cb.ready fired */
+    HV_ST_STOPPING, /* tearing down */
+    HV_ST_STOPPED,  /* cb.stopped fired */
+};
+
+struct hv_vsock_req;
+TAILQ_HEAD(hv_vsock_reqs, hv_vsock_req);
+
+struct hv_vm {
+    struct loop *loop;
+    struct hv_callbacks cb;
+    enum hv_state state;
+
+    /* resolved config (owned copies) */
+    char *id, *run_dir, *kernel, *initrd, *kernel_args, *qemu_bin;
+    char *shared_dir, *fs_tag, *fs_cache, *virtiofsd_bin, *vsockd_bin, *netns_path;
+    char *console_path, *cid_dir;
+    unsigned vcpus, mem_mib, boot_timeout_ms, stop_timeout_ms;
+    bool debug, made_run_dir, own_console;
+    enum hv_vsock_mode mode;
+    uint32_t cid;
+    int cid_lock_fd;
+
+    /* paths of everything we create in run_dir */
+    char *qmp_sock, *vfs_sock, *vsock_vu_sock, *vsock_uds;
+
+    struct hv_proc *qemu, *virtiofsd, *vsockd;
+    struct qmp *qmp;
+    struct loop_source *boot_timer, *vsockd_out;
+    char vsockd_line[64];
+    size_t vsockd_line_len;
+    unsigned long long qemu_spawn_ns;
+
+    bool died_reported, free_requested;
+    unsigned in_callback; /* depth of owner callbacks on the stack */
+    struct hv_vsock_reqs vsock_reqs;
+};
 
 bool hv_host_vhost_vsock_usable(void);
+
+/* hv.c: a failure after hv_start() returned: report cb.died once, then tear down. */
+void hv_fail(struct hv_vm *vm, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* hv.c: a helper (not QEMU) process exited. */
+void hv_helper_exited(struct hv_vm *vm, struct hv_proc *p, const char *what, const siginfo_t *si);
+
+/* hv.c: the helpers are up (cvm-vsockd printed READY): start QEMU. */
+void hv_helpers_ready(struct hv_vm *vm);
+/* hv.c: QMP negotiated / QEMU exited. */
+void hv_qmp_ready(struct hv_vm *vm);
+void hv_qemu_exited(struct hv_vm *vm, const siginfo_t *si);
+
+/* qemu_proc.c */
+int hv_qemu_spawn(struct hv_vm *vm, struct cvm_err *err);
+void hv_qemu_describe_death(struct hv_vm *vm, const siginfo_t *si, char *buf, size_t n);
+
+/* virtiofsd.c */
+int hv_virtiofsd_start(struct hv_vm *vm, struct cvm_err *err);
+
+/* vsock_backend.c: cvm-vsockd (hybrid) */
+int hv_vsockd_start(struct hv_vm *vm, struct cvm_err *err);
+void hv_vsockd_done_waiting(struct hv_vm *vm);
+
+/* vsock_cid.c: kernel-mode CID lease: lock file <dir>/<cid>, held for the VM's life. */
+int hv_cid_acquire(const char *dir, uint32_t want, const char *seed, uint32_t *ret_cid,
+                   int *ret_lock_fd);
+void hv_cid_release(const char *dir, uint32_t cid, int lock_fd);
+
+/* hv_vsock.c */
+void hv_vsock_cancel_all(struct hv_vm *vm, int r);
+
+/* hv_util.c */
+int hv_unix_listen(const char *path, int *ret_fd);
+int hv_unix_connect(const char *path, int *ret_fd); /* non-blocking, close-on-exec */
+int hv_check_sun_path(const char *path, size_t extra);
+const char *hv_find_helper(const char *configured, const char *name, char *buf, size_t n);
 
 #endif

@@ -6,3 +6,17 @@ LIBS   += $(LIBHV)
 
 $(LIBHV): $(call obj,$(HV_SRC))
 	$(Q)rm -f $@; ar rcs $@ $^
+
+# Test pieces for test/e2e/21-hypervisor.sh: the hv.h driver and the static guest idle init.
+HV_DRIVER    := $(BUILD)/hv_driver
+HV_IDLE_INIT := $(BUILD)/guest/idle_init
+BINS += $(HV_DRIVER) $(HV_IDLE_INIT)
+
+$(HV_DRIVER): $(call obj,test/drivers/hv_driver.c) $(LIBHV) $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(Q)echo "  LD      $@"; $(CC) $(SAN) -o $@ $< $(LIBHV) $(LIBCOMMON) $(LDLIBS_ALL)
+
+# The guest side is static and never sanitized (it runs as PID 1 in the VM).
+$(HV_IDLE_INIT): test/guest/idle_init.c
+	@mkdir -p $(dir $@)
+	$(Q)echo "  CC      $@"; $(CC) -static -O2 -std=gnu11 -Wall -Wextra -Werror -o $@ $<

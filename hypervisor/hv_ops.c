@@ -1,0 +1,156 @@
+/* QMP operations on a running VM (pause, resume, status) and the VM's accessors. */
+#define LOG_MODULE "hv"
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "errmap.h"
+#include "hv_internal.h"
+#include "hv_proc.h"
+#include "log.h"
+#include "qmp.h"
+
+struct op {
+    struct hv_vm *vm;
+    hv_done_cb done;
+    hv_status_cb status;
+    void *data;
+};
+
+static void on_reply(struct qmp *q, int r, json_t *ret, const char *cls, const char *desc,
+                     void *data)
+{
+    struct op *op = data;
+    struct hv_vm *vm = op->vm;
+    (void)q;
+    (void)cls;
+    vm->in_callback++;
+    if (op->done) {
+        op->done(vm, r, r == -EIO ? desc : NULL, op->data);
+    } else {
+        const char *st = json_string_value(json_object_get(ret, "status"));
+        bool running = json_is_true(json_object_get(ret, "running"));
+        if (r == 0 && !st)
+            r = -EPROTO;
+        op->status(vm, r, r == 0 ? st : (r == -EIO ? desc : NULL), running, op->data);
+    }
+    vm->in_callback--;
+    free(op);
+}
+
+static int run(struct hv_vm *vm, const char *cmd, hv_done_cb done, hv_status_cb status,
+               void *data, struct cvm_err *err)
+{
+    struct op *op;
+    int r;
+    if (vm->state != HV_ST_READY || !vm->qmp || !qmp_is_ready(vm->qmp))
+        return cvm_err_set(err, -ENOTCONN, "%s: the VM is not running", cmd);
+    op = calloc(1, sizeof(*op));
+    if (!op)
+        return cvm_err_set(err, -ENOMEM, "%s", cmd);
+    *op = (struct op){vm, done, status, data};
+    r = qmp_execute(vm->qmp, cmd, NULL, on_reply, op);
+    if (r < 0) {
+        free(op);
+        return cvm_err_set(err, r, "QMP %s", cmd);
+    }
+    return 0;
+}
+
+int hv_pause(struct hv_vm *vm, hv_done_cb cb, void *data, struct cvm_err *err)
+{
+    return run(vm, "stop", cb, NULL, data, err);
+}
+
+int hv_resume(struct hv_vm *vm, hv_done_cb cb, void *data, struct cvm_err *err)
+{
+    return run(vm, "cont", cb, NULL, data, err);
+}
+
+int hv_query_status(struct hv_vm *vm, hv_status_cb cb, void *data, struct cvm_err *err)
+{
+    return run(vm, "query-status", NULL, cb, data, err);
+}
+
+int hv_console_tail(const struct hv_vm *vm, char *buf, size_t n)
+{
+    _cleanup_close_ int fd = -EBADF;
+    struct stat st;
+    off_t start;
+    ssize_t got;
+    char *nl;
+
+    if (n == 0)
+        return -EINVAL;
+    buf[0] = '\0';
+    fd = open(vm->console_path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0 || fstat(fd, &st) < 0)
+        return -errno;
+    start = st.st_size > (off_t)(n - 1) ? st.st_size - (off_t)(n - 1) : 0;
+    got = pread(fd, buf, n - 1, start);
+    if (got < 0)
+        return -errno;
+    buf[got] = '\0';
+    /* Drop trailing newlines, then a partial first line when we started mid-file. */
+    while (got > 0 && (buf[got - 1] == '\n' || buf[got - 1] == '\r'))
+        buf[--got] = '\0';
+    if (start > 0 && (nl = strchr(buf, '\n')) && nl[1]) {
+        got -= nl + 1 - buf;
+        memmove(buf, nl + 1, (size_t)got + 1);
+    }
+    return (int)got;
+}
+
+pid_t hv_qemu_pid(const struct hv_vm *vm)
+{
+    return hv_proc_pid(vm->qemu);
+}
+
+uint32_t hv_guest_cid(const struct hv_vm *vm)
+{
+    return vm->cid;
+}
+
+enum hv_vsock_mode hv_vsock_mode(const struct hv_vm *vm)
+{
+    return vm->mode;
+}
+
+const char *hv_console_path(const struct hv_vm *vm)
+{
+    return vm->console_path;
+}
+
+const char *hv_id(const struct hv_vm *vm)
+{
+    return vm->id;
+}
+
+const char *hv_vsock_uds_path(const struct hv_vm *vm)
+{
+    return vm->mode == HV_VSOCK_HYBRID ? vm->vsock_uds : NULL;
+}
+
+unsigned long long hv_qemu_spawn_time_ns(const struct hv_vm *vm)
+{
+    return vm->qemu_spawn_ns;
+}
+
+static const char *const mode_names[_HV_VSOCK_MODE_MAX] = {"auto", "kernel", "hybrid"};
+
+const char *hv_vsock_mode_name(enum hv_vsock_mode m)
+{
+    return (unsigned)m < _HV_VSOCK_MODE_MAX ? mode_names[m] : "invalid";
+}
+
+int hv_vsock_mode_from_string(const char *s)
+{
+    for (int i = 0; s && i < _HV_VSOCK_MODE_MAX; i++)
+        if (strcmp(s, mode_names[i]) == 0)
+            return i;
+    return -EINVAL;
+}

@@ -1,0 +1,338 @@
+/* Helper-process spawn and watch. See hv_proc.h. */
+#define LOG_MODULE "hv"
+#include "hv_proc.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "fd.h"
+#include "log.h"
+#include "loop.h"
+
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
+#define TAIL_MAX 1024
+#define LINE_MAX_LOG 512
+#define MAX_CHILD_FDS 8
+
+struct hv_proc {
+    struct loop *loop;
+    char name[32];
+    pid_t pid;
+    struct loop_source *child, *err_src, *kill_timer;
+    int err_fd, out_fd;
+    hv_proc_exit_cb cb;
+    void *data;
+    char line[LINE_MAX_LOG + 1];
+    size_t line_len;
+    char tail[TAIL_MAX + 1];
+    size_t tail_len;
+};
+
+static void tail_add(struct hv_proc *p, const char *s, size_t n)
+{
+    if (n >= TAIL_MAX) {
+        s += n - TAIL_MAX;
+        n = TAIL_MAX;
+    }
+    if (p->tail_len + n > TAIL_MAX) {
+        size_t drop = p->tail_len + n - TAIL_MAX;
+        memmove(p->tail, p->tail + drop, p->tail_len - drop);
+        p->tail_len -= drop;
+    }
+    memcpy(p->tail + p->tail_len, s, n);
+    p->tail_len += n;
+    p->tail[p->tail_len] = '\0';
+}
+
+static void flush_line(struct hv_proc *p)
+{
+    if (p->line_len == 0)
+        return;
+    p->line[p->line_len] = '\0';
+    log_emit(LOG_LVL_INFO, p->name, "%s", p->line);
+    p->line_len = 0;
+}
+
+/* Read what the child wrote to stderr: into the log line by line, and into the tail. */
+static int drain_stderr(struct hv_proc *p)
+{
+    char buf[4096];
+    for (int i = 0; i < 16; i++) {
+        ssize_t n = read(p->err_fd, buf, sizeof(buf));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            if (n < 0 && errno == EAGAIN)
+                return 0;
+            flush_line(p);
+            return -EPIPE; /* EOF or error: stop watching */
+        }
+        tail_add(p, buf, (size_t)n);
+        for (ssize_t k = 0; k < n; k++) {
+            if (buf[k] == '\n' || p->line_len == LINE_MAX_LOG)
+                flush_line(p);
+            if (buf[k] != '\n' && buf[k] != '\r')
+                p->line[p->line_len++] = buf[k];
+        }
+    }
+    return 0;
+}
+
+static void on_stderr(struct loop_source *s, int fd, uint32_t revents, void *data)
+{
+    struct hv_proc *p = data;
+    (void)s;
+    (void)fd;
+    (void)revents;
+    if (drain_stderr(p) < 0) {
+        p->err_src = loop_source_free(p->err_src);
+        p->err_fd = safe_close(p->err_fd);
+    }
+}
+
+static void on_exit_child(struct loop_source *s, pid_t pid, const siginfo_t *si, void *data)
+{
+    struct hv_proc *p = data;
+    (void)s;
+    (void)pid;
+    p->child = NULL; /* the loop freed it */
+    p->pid = 0;
+    p->kill_timer = loop_source_free(p->kill_timer);
+    if (p->err_fd >= 0) {
+        (void)drain_stderr(p);
+        flush_line(p);
+    }
+    if (p->cb)
+        p->cb(p, si, p->data);
+}
+
+static void on_kill_timer(struct loop_source *s, void *data)
+{
+    struct hv_proc *p = data;
+    (void)s;
+    p->kill_timer = loop_source_free(p->kill_timer);
+    if (p->pid > 0) {
+        log_warn("%s (pid %d) did not stop in time, sending SIGKILL", p->name, (int)p->pid);
+        (void)kill(-p->pid, SIGKILL); /* its group: the pgid cannot be reused before we reap */
+        (void)kill(p->pid, SIGKILL);
+    }
+}
+
+/* In the child: never returns. Reports a failure as an errno on errfd. */
+static void __attribute__((noreturn))
+child_exec(const struct hv_proc_opts *o, int devnull, int out_w, int err_w, int errfd)
+{
+    struct hv_proc_fd map[MAX_CHILD_FDS + 3];
+    int keep[MAX_CHILD_FDS + 4], high[MAX_CHILD_FDS + 3];
+    size_t n = 0, k = 0;
+    int minfd = 3, e;
+    sigset_t all;
+
+    (void)setpgid(0, 0);
+    sigfillset(&all);
+    for (int sig = 1; sig < NSIG; sig++)
+        (void)signal(sig, SIG_DFL);
+    (void)sigprocmask(SIG_UNBLOCK, &all, NULL);
+    if (o->netns_fd >= 0 && setns(o->netns_fd, CLONE_NEWNET) < 0)
+        goto fail;
+
+    map[n++] = (struct hv_proc_fd){devnull, 0};
+    map[n++] = (struct hv_proc_fd){out_w >= 0 ? out_w : devnull, 1};
+    map[n++] = (struct hv_proc_fd){err_w, 2};
+    for (size_t i = 0; i < o->n_fds; i++)
+        map[n++] = o->fds[i];
+    for (size_t i = 0; i < n; i++)
+        minfd = MAX(minfd, map[i].target + 1);
+    /* Move every source above every target first, so no dup2 clobbers a later source. */
+    errfd = fcntl(errfd, F_DUPFD_CLOEXEC, minfd);
+    if (errfd < 0)
+        goto fail;
+    for (size_t i = 0; i < n; i++)
+        if ((high[i] = fcntl(map[i].src, F_DUPFD_CLOEXEC, minfd)) < 0)
+            goto fail;
+    for (size_t i = 0; i < n; i++) {
+        if (dup2(high[i], map[i].target) < 0)
+            goto fail;
+        if (map[i].target > 2)
+            keep[k++] = map[i].target;
+    }
+    keep[k++] = errfd;
+    (void)fd_close_all_except(3, keep, k);
+    execvp(o->argv[0], o->argv);
+fail:
+    e = errno;
+    (void)!write(errfd, &e, sizeof(e));
+    _exit(127);
+}
+
+static int pipe_pair(int p[2])
+{
+    return pipe2(p, O_CLOEXEC) < 0 ? -errno : 0;
+}
+
+/* Wait for the child's exec (EOF on the CLOEXEC pipe) or its errno. */
+static int wait_exec(pid_t pid, int errfd)
+{
+    int e = 0;
+    ssize_t n;
+    do
+        n = read(errfd, &e, sizeof(e));
+    while (n < 0 && errno == EINTR);
+    if (n == (ssize_t)sizeof(e)) {
+        (void)waitpid(pid, NULL, 0);
+        return e > 0 ? -e : -EIO;
+    }
+    return 0;
+}
+
+int hv_proc_spawn(struct loop *l, const struct hv_proc_opts *o, hv_proc_exit_cb cb, void *data,
+                  struct hv_proc **ret)
+{
+    _cleanup_close_ int devnull = -EBADF;
+    int errp[2] = {-1, -1}, errpipe[2] = {-1, -1}, outp[2] = {-1, -1};
+    struct hv_proc *p;
+    pid_t pid;
+    int r;
+
+    if (o->n_fds > MAX_CHILD_FDS || !o->argv || !o->argv[0])
+        return -EINVAL;
+    p = calloc(1, sizeof(*p));
+    if (!p)
+        return -ENOMEM;
+    p->loop = l;
+    p->err_fd = p->out_fd = -1;
+    p->cb = cb;
+    p->data = data;
+    snprintf(p->name, sizeof(p->name), "%s", o->name);
+    devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (devnull < 0) {
+        r = -errno;
+        goto fail;
+    }
+    if ((r = pipe_pair(errp)) < 0 || (r = pipe_pair(errpipe)) < 0 ||
+        (o->capture_stdout && (r = pipe_pair(outp)) < 0))
+        goto fail;
+    pid = fork();
+    if (pid < 0) {
+        r = -errno;
+        goto fail;
+    }
+    if (pid == 0)
+        child_exec(o, devnull, outp[1], errp[1], errpipe[1]);
+    errp[1] = safe_close(errp[1]);
+    outp[1] = safe_close(outp[1]);
+    errpipe[1] = safe_close(errpipe[1]);
+    r = wait_exec(pid, errpipe[0]);
+    errpipe[0] = safe_close(errpipe[0]);
+    if (r < 0)
+        goto fail;
+    p->pid = pid;
+    p->err_fd = TAKE_FD(errp[0]);
+    p->out_fd = TAKE_FD(outp[0]);
+    (void)fd_set_nonblock(p->err_fd, 1);
+    if (p->out_fd >= 0)
+        (void)fd_set_nonblock(p->out_fd, 1);
+    r = loop_add_child(l, pid, -1, on_exit_child, p, &p->child);
+    if (r < 0) {
+        (void)kill(pid, SIGKILL);
+        (void)waitpid(pid, NULL, 0);
+        p->pid = 0;
+        goto fail;
+    }
+    r = loop_add_io(l, p->err_fd, EPOLLIN, on_stderr, p, &p->err_src);
+    if (r < 0) {
+        hv_proc_free(p);
+        return r;
+    }
+    log_debug("%s started, pid %d", p->name, (int)pid);
+    *ret = p;
+    return 0;
+fail:
+    safe_close(errp[0]), safe_close(errp[1]), safe_close(errpipe[0]), safe_close(errpipe[1]);
+    safe_close(outp[0]), safe_close(outp[1]);
+    safe_close(p->err_fd), safe_close(p->out_fd);
+    free(p);
+    return r;
+}
+
+int hv_proc_stop(struct hv_proc *p, int sig, unsigned kill_after_ms)
+{
+    if (!p || p->pid <= 0)
+        return 0;
+    if (sig > 0) {
+        (void)kill(-p->pid, sig);
+        if (kill(p->pid, sig) < 0 && errno != ESRCH)
+            return -errno;
+    }
+    if (kill_after_ms && !p->kill_timer)
+        return loop_add_timer(p->loop, (uint64_t)kill_after_ms * 1000, on_kill_timer, p,
+                              &p->kill_timer);
+    return 0;
+}
+
+void hv_proc_free(struct hv_proc *p)
+{
+    if (!p)
+        return;
+    if (p->child) {
+        int pidfd = loop_child_pidfd(p->child);
+        siginfo_t si;
+        (void)kill(-p->pid, SIGKILL);
+        (void)kill(p->pid, SIGKILL);
+        /* Last resort only: SIGKILL makes this wait short. */
+        (void)waitid((idtype_t)P_PIDFD, (id_t)pidfd, &si, WEXITED);
+        p->child = loop_source_free(p->child);
+    }
+    p->kill_timer = loop_source_free(p->kill_timer);
+    p->err_src = loop_source_free(p->err_src);
+    p->err_fd = safe_close(p->err_fd);
+    p->out_fd = safe_close(p->out_fd);
+    free(p);
+}
+
+pid_t hv_proc_pid(const struct hv_proc *p)
+{
+    return p ? p->pid : 0;
+}
+
+bool hv_proc_running(const struct hv_proc *p)
+{
+    return p && p->pid > 0;
+}
+
+int hv_proc_stdout_fd(const struct hv_proc *p)
+{
+    return p ? p->out_fd : -1;
+}
+
+void hv_proc_close_stdout(struct hv_proc *p)
+{
+    p->out_fd = safe_close(p->out_fd);
+}
+
+const char *hv_proc_stderr_tail(const struct hv_proc *p)
+{
+    return p->tail;
+}
+
+void hv_proc_describe_exit(const siginfo_t *si, char *buf, size_t n)
+{
+    if (si->si_code == CLD_EXITED)
+        snprintf(buf, n, "exited with status %d", si->si_status);
+    else
+        snprintf(buf, n, "killed by signal %d (SIG%s)%s", si->si_status,
+                 sigabbrev_np(si->si_status) ? sigabbrev_np(si->si_status) : "?",
+                 si->si_code == CLD_DUMPED ? ", core dumped" : "");
+}

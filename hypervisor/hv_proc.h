@@ -1,0 +1,54 @@
+/* A helper process of a VM (QEMU, virtiofsd, cvm-vsockd) on the loop: fork+exec with an
+ * explicit fd map (everything else closed), own process group, optional netns, stderr piped
+ * into our log (and its tail kept for death reports), pidfd exit watch, stop with a signal
+ * and SIGKILL after a deadline. */
+#ifndef CVM_HV_PROC_H
+#define CVM_HV_PROC_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+struct loop;
+struct hv_proc;
+
+struct hv_proc_fd {
+    int src;    /* fd in the parent */
+    int target; /* fd number in the child (>= 3) */
+};
+
+struct hv_proc_opts {
+    const char *name;  /* log module and messages: "qemu", "virtiofsd", "vsockd" */
+    char *const *argv; /* argv[0] is looked up in PATH when it has no '/' */
+    const struct hv_proc_fd *fds;
+    size_t n_fds;
+    int netns_fd;        /* >= 0: setns(CLONE_NEWNET) in the child before exec */
+    bool capture_stdout; /* stdout to a pipe (hv_proc_stdout_fd); else /dev/null */
+};
+
+/* si: CLD_EXITED (si_status = code) or CLD_KILLED/CLD_DUMPED (si_status = signal). The
+ * stderr pipe has been drained into the log before this fires. */
+typedef void (*hv_proc_exit_cb)(struct hv_proc *p, const siginfo_t *si, void *data);
+
+/* The exec is confirmed before returning (a CLOEXEC error pipe: a bounded wait until the
+ * child has exec'd or failed), so a missing binary is reported here as -errno. */
+int hv_proc_spawn(struct loop *l, const struct hv_proc_opts *o, hv_proc_exit_cb cb, void *data,
+                  struct hv_proc **ret);
+
+/* Send sig now (0: none) and SIGKILL after kill_after_ms (0: no timer). No-op once exited. */
+int hv_proc_stop(struct hv_proc *p, int sig, unsigned kill_after_ms);
+/* Free: a child still running is SIGKILLed and reaped synchronously. Accepts NULL. */
+void hv_proc_free(struct hv_proc *p);
+
+pid_t hv_proc_pid(const struct hv_proc *p); /* 0 after exit */
+bool hv_proc_running(const struct hv_proc *p);
+int hv_proc_stdout_fd(const struct hv_proc *p); /* -1 when not captured or closed */
+void hv_proc_close_stdout(struct hv_proc *p);
+/* The last bytes the child wrote to stderr (NUL-terminated, "" when none). */
+const char *hv_proc_stderr_tail(const struct hv_proc *p);
+
+/* "exited with status N" / "killed by signal N (SIGKILL)" into buf. */
+void hv_proc_describe_exit(const siginfo_t *si, char *buf, size_t n);
+
+#endif

@@ -1,0 +1,195 @@
+/* hv_start(): validate and copy the config, resolve defaults, start the helpers and QEMU. */
+#define LOG_MODULE "hv"
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cleanup.h"
+#include "errmap.h"
+#include "hv_internal.h"
+#include "hv_proc.h"
+#include "log.h"
+#include "loop.h"
+
+#define CID_DIR_DEFAULT "/run/cvm/cid"
+#define VSOCK_UDS_PORT_SUFFIX 11 /* "_4294967295" */
+
+static int dup_str(char **dst, const char *src, const char *dflt)
+{
+    const char *s = src && *src ? src : dflt;
+    *dst = NULL;
+    if (!s)
+        return 0;
+    *dst = strdup(s);
+    return *dst ? 0 : -ENOMEM;
+}
+
+static char *path_in(const char *dir, const char *name)
+{
+    char *p;
+    return asprintf(&p, "%s/%s", dir, name) < 0 ? NULL : p;
+}
+
+static bool has_ctl(const char *s)
+{
+    for (; s && *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            return true;
+    return false;
+}
+
+static int validate(const struct hv_config *c, struct cvm_err *err)
+{
+    const char *strs[] = {c->id, c->run_dir, c->kernel, c->initrd, c->kernel_args, c->qemu_bin,
+                          c->shared_dir, c->fs_tag, c->fs_cache, c->virtiofsd_bin,
+                          c->vsockd_bin, c->console_log, c->netns_path, c->cid_dir};
+    for (size_t i = 0; i < ELEMENTSOF(strs); i++)
+        if (has_ctl(strs[i]))
+            return cvm_err_set(err, -EINVAL, "config value with control characters");
+    if (!c->id || !*c->id || strlen(c->id) > 128)
+        return cvm_err_set(err, -EINVAL, "sandbox id missing or longer than 128");
+    if (!c->run_dir || c->run_dir[0] != '/')
+        return cvm_err_set(err, -EINVAL, "run dir must be an absolute path");
+    if (!c->kernel || !*c->kernel)
+        return cvm_err_set(err, -EINVAL, "no guest kernel configured");
+    if (c->shared_dir && (c->shared_dir[0] != '/' || strchr(c->shared_dir, ',')))
+        return cvm_err_set(err, -EINVAL, "shared dir '%s' must be absolute, without ','",
+                           c->shared_dir);
+    if (c->fs_cache && strcmp(c->fs_cache, "auto") && strcmp(c->fs_cache, "always") &&
+        strcmp(c->fs_cache, "none"))
+        return cvm_err_set(err, -EINVAL, "virtiofs cache mode '%s' unknown", c->fs_cache);
+    if ((unsigned)c->vsock_mode >= _HV_VSOCK_MODE_MAX)
+        return cvm_err_set(err, -EINVAL, "vsock mode %d unknown", (int)c->vsock_mode);
+    if (c->guest_cid && (c->guest_cid < 3 || c->guest_cid == UINT32_MAX))
+        return cvm_err_set(err, -EINVAL, "guest CID %u reserved", c->guest_cid);
+    if (hv_check_sun_path(c->run_dir, strlen("/vsock.sock") + VSOCK_UDS_PORT_SUFFIX) < 0)
+        return cvm_err_set(err, -ENAMETOOLONG, "run dir '%s' too long for unix sockets",
+                           c->run_dir);
+    return 0;
+}
+
+static int copy_config(struct hv_vm *vm, const struct hv_config *c)
+{
+    int r = 0;
+    r |= dup_str(&vm->id, c->id, NULL);
+    r |= dup_str(&vm->run_dir, c->run_dir, NULL);
+    r |= dup_str(&vm->kernel, c->kernel, NULL);
+    r |= dup_str(&vm->initrd, c->initrd, NULL);
+    r |= dup_str(&vm->kernel_args, c->kernel_args, NULL);
+    r |= dup_str(&vm->qemu_bin, c->qemu_bin, "qemu-system-x86_64");
+    r |= dup_str(&vm->shared_dir, c->shared_dir, NULL);
+    r |= dup_str(&vm->fs_tag, c->fs_tag, "cvmfs");
+    r |= dup_str(&vm->fs_cache, c->fs_cache, "auto");
+    r |= dup_str(&vm->virtiofsd_bin, c->virtiofsd_bin, NULL);
+    r |= dup_str(&vm->vsockd_bin, c->vsockd_bin, NULL);
+    r |= dup_str(&vm->netns_path, c->netns_path, NULL);
+    r |= dup_str(&vm->cid_dir, c->cid_dir, CID_DIR_DEFAULT);
+    vm->own_console = !c->console_log || !*c->console_log;
+    if (vm->own_console)
+        vm->console_path = path_in(c->run_dir, "console.log");
+    else
+        r |= dup_str(&vm->console_path, c->console_log, NULL);
+    vm->qmp_sock = path_in(c->run_dir, "qmp.sock");
+    vm->vfs_sock = path_in(c->run_dir, "vfs.sock");
+    vm->vsock_vu_sock = path_in(c->run_dir, "vsock-vu.sock");
+    vm->vsock_uds = path_in(c->run_dir, "vsock.sock");
+    if (r || !vm->console_path || !vm->qmp_sock || !vm->vfs_sock || !vm->vsock_vu_sock ||
+        !vm->vsock_uds)
+        return -ENOMEM;
+    vm->vcpus = c->vcpus ? c->vcpus : 1;
+    vm->mem_mib = c->mem_mib ? c->mem_mib : 256;
+    vm->boot_timeout_ms = c->boot_timeout_ms ? c->boot_timeout_ms : 30000;
+    vm->stop_timeout_ms = c->stop_timeout_ms ? c->stop_timeout_ms : 5000;
+    vm->debug = c->debug;
+    return 0;
+}
+
+static int resolve_vsock(struct hv_vm *vm, const struct hv_config *c, struct cvm_err *err)
+{
+    int r;
+    vm->mode = c->vsock_mode;
+    if (vm->mode == HV_VSOCK_AUTO)
+        vm->mode = hv_host_vhost_vsock_usable() ? HV_VSOCK_KERNEL : HV_VSOCK_HYBRID;
+    if (vm->mode == HV_VSOCK_HYBRID) {
+        vm->cid = c->guest_cid ? c->guest_cid : 3; /* private to this VM's backend */
+        return 0;
+    }
+    r = hv_cid_acquire(vm->cid_dir, c->guest_cid, vm->id, &vm->cid, &vm->cid_lock_fd);
+    if (r < 0)
+        return cvm_err_set(err, r, "allocating a guest CID under '%s'", vm->cid_dir);
+    return 0;
+}
+
+static int make_run_dir(struct hv_vm *vm, struct cvm_err *err)
+{
+    if (mkdir(vm->run_dir, 0700) == 0) {
+        vm->made_run_dir = true;
+        return 0;
+    }
+    if (errno == EEXIST)
+        return 0;
+    return cvm_err_set(err, -errno, "creating run dir '%s'", vm->run_dir);
+}
+
+static void on_boot_timeout(struct loop_source *s, void *data)
+{
+    struct hv_vm *vm = data;
+    (void)s;
+    vm->boot_timer = loop_source_free(vm->boot_timer);
+    hv_fail(vm, "VM not up within %u ms (%s)", vm->boot_timeout_ms,
+            vm->state == HV_ST_HELPERS ? "waiting for cvm-vsockd" : "waiting for QMP");
+}
+
+static int start_all(struct hv_vm *vm, const struct hv_config *c, struct cvm_err *err)
+{
+    int r = make_run_dir(vm, err);
+    if (r < 0)
+        return r;
+    if ((r = resolve_vsock(vm, c, err)) < 0)
+        return r;
+    if (vm->shared_dir && (r = hv_virtiofsd_start(vm, err)) < 0)
+        return r;
+    r = loop_add_timer(vm->loop, (uint64_t)vm->boot_timeout_ms * 1000, on_boot_timeout, vm,
+                       &vm->boot_timer);
+    if (r < 0)
+        return cvm_err_set(err, r, "boot timer");
+    if (vm->mode == HV_VSOCK_HYBRID) {
+        vm->state = HV_ST_HELPERS;
+        return hv_vsockd_start(vm, err);
+    }
+    vm->state = HV_ST_QEMU;
+    return hv_qemu_spawn(vm, err);
+}
+
+int hv_start(struct loop *loop, const struct hv_config *cfg, const struct hv_callbacks *cb,
+             struct hv_vm **ret, struct cvm_err *err)
+{
+    struct hv_vm *vm;
+    int r = validate(cfg, err);
+    if (r < 0)
+        return r;
+    vm = calloc(1, sizeof(*vm));
+    if (!vm)
+        return cvm_err_set(err, -ENOMEM, "hv_start");
+    vm->loop = loop;
+    vm->cb = *cb;
+    vm->cid_lock_fd = -1;
+    vm->state = HV_ST_HELPERS;
+    TAILQ_INIT(&vm->vsock_reqs);
+    r = copy_config(vm, cfg);
+    if (r < 0)
+        cvm_err_set(err, r, "hv_start");
+    else
+        r = start_all(vm, cfg, err);
+    if (r < 0) {
+        cvm_err_prefix(err, "starting sandbox VM '%s'", cfg->id);
+        hv_free(vm); /* kills and reaps whatever started, removes its files */
+        return r;
+    }
+    log_info("sandbox VM starting (vsock %s, cid %u, run dir '%s')", hv_vsock_mode_name(vm->mode),
+             vm->cid, vm->run_dir);
+    *ret = vm;
+    return 0;
+}

@@ -1,0 +1,155 @@
+/* Launch QEMU for a VM and connect its QMP monitor; describe its death.
+ *
+ * The QMP socket <run_dir>/qmp.sock is bound here and handed to QEMU as fd 3 (see
+ * qemu_argv.h), then we connect to it at once: the kernel queues our connection on the
+ * listening socket until QEMU accepts it, so there is no polling for QEMU's start. QEMU runs
+ * in its own process group, in the sandbox netns when one is configured (setns before exec:
+ * the pid containerd sees is QEMU's and CNI looks at /proc/<pid>/ns/net). */
+#define LOG_MODULE "hv"
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cleanup.h"
+#include "errmap.h"
+#include "fd.h"
+#include "hv_internal.h"
+#include "hv_proc.h"
+#include "log.h"
+#include "qemu_argv.h"
+#include "qmp.h"
+
+static void on_qemu_exit(struct hv_proc *p, const siginfo_t *si, void *data)
+{
+    (void)p;
+    hv_qemu_exited(data, si);
+}
+
+static void on_qmp_ready(struct qmp *q, void *data)
+{
+    (void)q;
+    hv_qmp_ready(data);
+}
+
+static void on_qmp_event(struct qmp *q, const char *name, json_t *ev, void *data)
+{
+    struct hv_vm *vm = data;
+    const char *reason = json_string_value(json_object_get(ev, "reason"));
+    (void)q;
+    log_info("QMP event %s%s%s", name, reason ? " reason=" : "", reason ? reason : "");
+    if (vm->cb.event)
+        vm->cb.event(vm, name, vm->cb.data);
+}
+
+static void on_qmp_closed(struct qmp *q, int r, void *data)
+{
+    (void)q;
+    (void)data;
+    /* QEMU's exit is reported by its pidfd; a closed monitor alone changes nothing. */
+    log_debug("QMP connection closed (%s)", r ? strerror(-r) : "EOF");
+}
+
+static void fill_spec(const struct hv_vm *vm, struct qemu_spec *s)
+{
+    *s = (struct qemu_spec){
+        .name = vm->id,
+        .qemu_bin = vm->qemu_bin,
+        .kernel = vm->kernel,
+        .initrd = vm->initrd,
+        .kernel_args = vm->kernel_args,
+        .vcpus = vm->vcpus,
+        .mem_mib = vm->mem_mib,
+        .console_path = vm->console_path,
+        .vfs_socket = vm->shared_dir ? vm->vfs_sock : NULL,
+        .fs_tag = vm->fs_tag,
+        .vsock_mode = vm->mode,
+        .guest_cid = vm->cid,
+        .vsock_socket = vm->vsock_vu_sock,
+    };
+}
+
+static int connect_qmp(struct hv_vm *vm, struct cvm_err *err)
+{
+    static const struct qmp_callbacks cb = {on_qmp_ready, on_qmp_event, on_qmp_closed, NULL};
+    struct qmp_callbacks c = cb;
+    _cleanup_close_ int fd = -EBADF;
+    int r = hv_unix_connect(vm->qmp_sock, &fd);
+    if (r < 0)
+        return cvm_err_set(err, r, "connecting to QMP at '%s'", vm->qmp_sock);
+    c.data = vm;
+    r = qmp_new(vm->loop, fd, &c, &vm->qmp);
+    if (r < 0)
+        return cvm_err_set(err, r, "QMP");
+    TAKE_FD(fd);
+    return 0;
+}
+
+int hv_qemu_spawn(struct hv_vm *vm, struct cvm_err *err)
+{
+    _cleanup_close_ int qmp_lfd = -EBADF, netns = -EBADF;
+    struct qemu_host_facts host;
+    struct qemu_spec spec;
+    char **argv = NULL;
+    struct hv_proc_fd fds[1];
+    struct hv_proc_opts o = {.name = "qemu", .fds = fds, .n_fds = 1, .netns_fd = -1};
+    int r;
+
+    r = qemu_host_facts_probe(&host);
+    if (r < 0)
+        return cvm_err_set(err, r, "probing host facts");
+    fill_spec(vm, &spec);
+    r = qemu_argv_build(&spec, &host, &argv);
+    if (r < 0)
+        return cvm_err_set(err, r, "building the QEMU command line");
+    if (vm->netns_path) {
+        netns = open(vm->netns_path, O_RDONLY | O_CLOEXEC);
+        if (netns < 0) {
+            qemu_argv_free(argv);
+            return cvm_err_set(err, -errno, "opening netns '%s'", vm->netns_path);
+        }
+        o.netns_fd = netns;
+    }
+    r = hv_unix_listen(vm->qmp_sock, &qmp_lfd);
+    if (r < 0) {
+        qemu_argv_free(argv);
+        return cvm_err_set(err, r, "QMP socket '%s'", vm->qmp_sock);
+    }
+    fds[0] = (struct hv_proc_fd){.src = qmp_lfd, .target = QEMU_QMP_FD};
+    o.argv = argv;
+    if (log_get_level() == LOG_LVL_DEBUG)
+        for (char **a = argv; *a; a++)
+            log_debug("qemu argv: %s", *a);
+    vm->qemu_spawn_ns = now_ns();
+    r = hv_proc_spawn(vm->loop, &o, on_qemu_exit, vm, &vm->qemu);
+    qemu_argv_free(argv);
+    if (r < 0)
+        return cvm_err_set(err, r, "starting %s", vm->qemu_bin);
+    log_info("QEMU started, pid %d (%s, vsock %s, cid %u)", (int)hv_proc_pid(vm->qemu),
+             host.kvm ? "kvm" : "tcg", hv_vsock_mode_name(vm->mode), vm->cid);
+    return connect_qmp(vm, err);
+}
+
+/* "qemu exited with status 1: <stderr tail>; console: <tail>" */
+void hv_qemu_describe_death(struct hv_vm *vm, const siginfo_t *si, char *buf, size_t n)
+{
+    char how[96], con[512], errtail[256];
+    const char *t = vm->qemu ? hv_proc_stderr_tail(vm->qemu) : "";
+    size_t tl = strlen(t);
+    hv_proc_describe_exit(si, how, sizeof(how));
+    /* The last line(s) QEMU wrote to stderr usually say why. */
+    while (tl > 0 && (t[tl - 1] == '\n' || t[tl - 1] == '\r'))
+        tl--;
+    snprintf(errtail, sizeof(errtail), "%.*s", (int)MIN(tl, sizeof(errtail) - 1),
+             t + (tl > sizeof(errtail) - 1 ? tl - (sizeof(errtail) - 1) : 0));
+    for (char *c = errtail; *c; c++)
+        if (*c == '\n' || *c == '\r')
+            *c = ' ';
+    if (hv_console_tail(vm, con, sizeof(con)) < 0)
+        con[0] = '\0';
+    for (char *c = con; *c; c++)
+        if (*c == '\n' || *c == '\r')
+            *c = '|';
+    snprintf(buf, n, "qemu %s%s%s; console tail: %s", how, errtail[0] ? ": " : "", errtail,
+             con[0] ? con : "(empty)");
+}

@@ -1,0 +1,49 @@
+/* virtiofsd per sandbox: Debian's C virtiofsd (/usr/lib/qemu/virtiofsd, qemu-system-common)
+ * serving the sandbox's shared dir.
+ *
+ * We bind and listen on <run_dir>/vfs.sock ourselves and hand the socket over as fd 3
+ * (--fd=3): the socket exists before QEMU starts, so QEMU's connect never races virtiofsd's
+ * start-up. virtiofsd keeps its default sandbox (mount/pid/net namespaces + pivot_root into the
+ * shared dir), and exits by itself when QEMU disconnects; we stop it anyway at teardown. */
+#define LOG_MODULE "hv"
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cleanup.h"
+#include "errmap.h"
+#include "hv_internal.h"
+#include "hv_proc.h"
+#include "log.h"
+
+#define VIRTIOFSD_DEFAULT "/usr/lib/qemu/virtiofsd"
+
+static void on_exit_virtiofsd(struct hv_proc *p, const siginfo_t *si, void *data)
+{
+    hv_helper_exited(data, p, "virtiofsd", si);
+}
+
+int hv_virtiofsd_start(struct hv_vm *vm, struct cvm_err *err)
+{
+    _cleanup_close_ int lfd = -EBADF;
+    char opts[4200];
+    const char *bin = vm->virtiofsd_bin ? vm->virtiofsd_bin : VIRTIOFSD_DEFAULT;
+    char *argv[] = {(char *)bin, "--fd=3", "-o", opts, NULL};
+    struct hv_proc_fd fds[] = {{.src = -1, .target = 3}};
+    struct hv_proc_opts o = {.name = "virtiofsd", .argv = argv, .fds = fds, .n_fds = 1,
+                             .netns_fd = -1};
+    int r;
+
+    /* fuse -o splits on ',': hv_start() rejects shared dirs containing one. */
+    snprintf(opts, sizeof(opts), "source=%s,cache=%s,announce_submounts,log_level=%s",
+             vm->shared_dir, vm->fs_cache, vm->debug ? "debug" : "warn");
+    r = hv_unix_listen(vm->vfs_sock, &lfd);
+    if (r < 0)
+        return cvm_err_set(err, r, "virtiofsd socket '%s'", vm->vfs_sock);
+    fds[0].src = lfd;
+    r = hv_proc_spawn(vm->loop, &o, on_exit_virtiofsd, vm, &vm->virtiofsd);
+    if (r < 0)
+        return cvm_err_set(err, r, "starting %s", bin);
+    log_debug("virtiofsd pid %d serving '%s'", (int)hv_proc_pid(vm->virtiofsd), vm->shared_dir);
+    return 0;
+}

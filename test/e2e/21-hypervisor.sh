@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# 21-hypervisor: hypervisor/ end to end under TCG, through hv.h (test/drivers/hv_driver.c).
+#
+# Two VM boots of the Debian cloud kernel with a tiny initrd whose /init is
+# test/guest/idle_init.c (loads virtio-pci/virtiofs/vsock modules, mounts the virtio-fs tag,
+# prints IDLE-READY, serves an echo on vsock port 1024):
+#   boot 1: in a fresh netns, hybrid vsock (cvm-vsockd), virtiofs; QMP stop/cont/query-status,
+#           vsock round trip; hv_stop (QMP quit) -> no process, socket or file left.
+#   boot 2: kill -9 of QEMU -> reported within 1 s with the signal and the console tail;
+#           virtiofsd and cvm-vsockd stopped, run dir gone.
+# Root only. Prints PASS:/FAIL: lines; exits non-zero on any failure; never skips.
+set -u
+cd "$(dirname "$0")/../.."
+BUILD=${BUILD:-build}
+fails=0
+pass() { echo "PASS: $1"; }
+fail() { echo "FAIL: $1: $2"; fails=$((fails + 1)); }
+die() { fail "$1" "$2"; exit 1; }
+
+[[ $(id -u) -eq 0 ]] || die setup "must run as root"
+DRIVER=$BUILD/hv_driver
+INIT=$BUILD/guest/idle_init
+VSOCKD=${CVM_VSOCKD:-$BUILD/cvm-vsockd}
+for f in "$DRIVER" "$INIT" "$VSOCKD"; do
+  [[ -x $f ]] || die setup "$f not built (make BUILD=$BUILD all)"
+done
+KERNEL=$(ls /boot/vmlinuz-* 2>/dev/null | sort -V | tail -1)
+[[ -n $KERNEL ]] || die setup "no /boot/vmlinuz-* (linux-image-cloud-amd64)"
+KVER=${KERNEL#/boot/vmlinuz-}
+command -v qemu-system-x86_64 >/dev/null || die setup "qemu-system-x86_64 missing"
+[[ -x /usr/lib/qemu/virtiofsd ]] || die setup "/usr/lib/qemu/virtiofsd missing"
+
+T=$(mktemp -d /tmp/cvm-hv-e2e.XXXXXX)
+NETNS=cvm-hv-e2e-$$
+driver_pid=
+cleanup() {
+  [[ -n $driver_pid ]] && kill -9 "$driver_pid" 2>/dev/null
+  ip netns del "$NETNS" 2>/dev/null
+  rm -rf "$T"
+}
+trap cleanup EXIT
+
+# --- the test initrd: idle_init as /init + the modules it loads (deps first) ---
+mkdir -p "$T/root/etc"
+cp "$INIT" "$T/root/init"
+: > "$T/root/etc/modules.load"
+for m in virtio_pci virtiofs vmw_vsock_virtio_transport; do
+  modprobe -S "$KVER" --show-depends "$m" | awk '$1 == "insmod" { print $2 }'
+done | awk '!seen[$0]++' | while read -r ko; do
+  mkdir -p "$T/root$(dirname "$ko")"
+  cp "$ko" "$T/root$ko"
+  echo "$ko" >> "$T/root/etc/modules.load"
+done
+[[ -s $T/root/etc/modules.load ]] || die setup "no modules resolved for $KVER"
+(cd "$T/root" && find . | LC_ALL=C sort | cpio -o -H newc --quiet) > "$T/initrd.img" \
+  || die setup "cpio failed"
+mkdir -p "$T/shared"
+echo hello-from-host > "$T/shared/hello"
+ip netns add "$NETNS" || die setup "ip netns add"
+
+# Run the driver; relay its PASS/FAIL lines; keep NOTE lines (timings) in the log.
+run_driver() { # $1 = label, rest = driver args
+  local label=$1 rc
+  shift
+  "$DRIVER" --kernel "$KERNEL" --initrd "$T/initrd.img" --vsock-mode hybrid --vsockd "$VSOCKD" \
+    "$@" > "$T/$label.out" 2> "$T/$label.err" &
+  driver_pid=$!
+  wait "$driver_pid"; rc=$?
+  driver_pid=
+  sed "s/^PASS: /PASS: $label-/; s/^FAIL: /FAIL: $label-/" "$T/$label.out"
+  grep -c '^FAIL: ' "$T/$label.out" > /dev/null && fails=$((fails + $(grep -c '^FAIL: ' "$T/$label.out")))
+  if [[ $rc -ne 0 ]] && ! grep -q '^FAIL: ' "$T/$label.out"; then
+    fail "$label-driver" "exited $rc"
+  fi
+  if [[ $rc -ne 0 ]]; then
+    echo "--- $label driver log (tail)"; tail -30 "$T/$label.err"
+  fi
+}
+
+# Nothing left behind: no process mentioning the run dir, no run dir, no CID lock.
+check_clean() { # $1 = label, $2 = run dir
+  local left
+  left=$(pgrep -af -- "$2" | grep -v "^$$ " || true)
+  if [[ -z $left ]]; then pass "$1-no-process-left"; else fail "$1-no-process-left" "$left"; fi
+  if [[ ! -e $2 ]]; then pass "$1-no-file-left"; else fail "$1-no-file-left" "$(ls -la "$2")"; fi
+}
+
+# --- boot 1: full check, ends with hv_stop (QMP quit) ---
+RUN1=$T/run1
+run_driver boot1 --run-dir "$RUN1" --shared-dir "$T/shared" --fs-tag e2efs \
+  --console "$T/console1.log" --vsock-port 1024 --netns "/run/netns/$NETNS" \
+  --append "idle.fs=e2efs idle.vsock=1024" --end quit
+check_clean boot1 "$RUN1"
+if grep -q 'IDLE-READY' "$T/console1.log" 2>/dev/null; then
+  pass "boot1-console-log-written"
+else
+  fail "boot1-console-log-written" "no IDLE-READY in $T/console1.log"
+fi
+
+# --- boot 2: kill -9 of QEMU ---
+RUN2=$T/run2
+run_driver boot2 --run-dir "$RUN2" --shared-dir "$T/shared" --fs-tag e2efs \
+  --append "idle.fs=e2efs" --end kill
+check_clean boot2 "$RUN2"
+
+echo "21-hypervisor: $fails failure(s)"
+[[ $fails -eq 0 ]]
