@@ -8,8 +8,8 @@ $(LIBHV): $(call obj,$(HV_SRC))
 	$(Q)rm -f $@; ar rcs $@ $^
 
 # Test pieces for test/e2e/21-hypervisor.sh: the hv.h driver and the static guest idle init.
-HV_DRIVER    := $(BUILD)/hv_driver
-HV_IDLE_INIT := $(BUILD)/guest/idle_init
+HV_DRIVER    := $(BUILD)/test/hv_driver
+HV_IDLE_INIT := $(BUILD)/test/guest/idle_init
 BINS += $(HV_DRIVER) $(HV_IDLE_INIT)
 
 $(HV_DRIVER): $(call obj,test/drivers/hv_driver.c) $(LIBHV) $(LIBCOMMON)

@@ -18,9 +18,9 @@ fail() { echo "FAIL: $1: $2"; fails=$((fails + 1)); }
 die() { fail "$1" "$2"; exit 1; }
 
 [[ $(id -u) -eq 0 ]] || die setup "must run as root"
-DRIVER=$BUILD/hv_driver
-INIT=$BUILD/guest/idle_init
-VSOCKD=${CVM_VSOCKD:-$BUILD/cvm-vsockd}
+DRIVER=$BUILD/test/hv_driver
+INIT=$BUILD/test/guest/idle_init
+VSOCKD=${CVM_VSOCKD:-$BUILD/bin/cvm-vsockd}
 for f in "$DRIVER" "$INIT" "$VSOCKD"; do
   [[ -x $f ]] || die setup "$f not built (make BUILD=$BUILD all)"
 done
