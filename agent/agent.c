@@ -1,0 +1,109 @@
+/* Registry of containers and processes: ids, lookup, allocation, teardown. */
+#include "agent.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cgroup.h"
+#include "cleanup.h"
+#include "stdio.h"
+#include "ttrpc.h"
+
+struct agent *agent_global;
+
+bool agent_id_valid(const char *id, bool allow_empty)
+{
+    size_t n = strlen(id);
+    if (n == 0)
+        return allow_empty;
+    if (n > AGENT_ID_MAX || id[0] == '.' || id[0] == '-')
+        return false;
+    for (const char *c = id; *c; c++)
+        if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+              *c == '_' || *c == '.' || *c == '-'))
+            return false;
+    return true;
+}
+
+struct container *agent_find_container(struct agent *a, const char *id)
+{
+    for (struct container *c = a->containers; c; c = c->next)
+        if (strcmp(c->id, id) == 0)
+            return c;
+    return NULL;
+}
+
+struct process *container_find_process(struct container *c, const char *exec_id)
+{
+    if (!exec_id[0])
+        return c->init;
+    for (struct process *p = c->execs; p; p = p->next)
+        if (strcmp(p->exec_id, exec_id) == 0)
+            return p;
+    return NULL;
+}
+
+struct process *agent_find_pid(struct agent *a, pid_t pid)
+{
+    for (struct container *c = a->containers; c; c = c->next) {
+        if (c->init && c->init->pid == pid)
+            return c->init;
+        for (struct process *p = c->execs; p; p = p->next)
+            if (p->pid == pid)
+                return p;
+    }
+    return NULL;
+}
+
+int process_new(struct container *c, const char *exec_id, struct process **ret)
+{
+    struct process *p = calloc(1, sizeof(*p));
+    if (!p)
+        return -ENOMEM;
+    p->c = c;
+    strcpy(p->exec_id, exec_id);
+    p->sync_fd = -1;
+    for (int i = 0; i < 3; i++)
+        p->fds[i] = -1;
+    *ret = p;
+    return 0;
+}
+
+void process_free(struct process *p)
+{
+    if (!p)
+        return;
+    process_fail_pending(p, RPC_NOT_FOUND, "process removed");
+    for (int i = 0; i < 3; i++) {
+        stream_free(p->streams[i]);
+        safe_close(p->fds[i]);
+    }
+    safe_close(p->sync_fd);
+    free(p);
+}
+
+void container_free(struct agent *a, struct container *c)
+{
+    if (!c)
+        return;
+    for (struct container **pp = &a->containers; *pp; pp = &(*pp)->next)
+        if (*pp == c) {
+            *pp = c->next;
+            a->n_containers--;
+            break;
+        }
+    while (c->execs) {
+        struct process *p = c->execs;
+        c->execs = p->next;
+        process_free(p);
+    }
+    process_free(c->init);
+    if (c->cgroup)
+        (void)cgroup_destroy(c->cgroup);
+    free(c->cgroup);
+    free(c->rootfs);
+    free(c->share_dir);
+    oci_spec_free(c->spec);
+    free(c);
+}

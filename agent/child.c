@@ -1,0 +1,248 @@
+/* Between clone() and execve(). Order follows runc/crun: wait for the cgroup, stdio and
+ * session, namespaces joined or set up, rootfs, hostname, sysctls, oom score, rlimits,
+ * bounding set, user, capabilities, cwd, umask, report ready, wait for start, no_new_privs
+ * and seccomp, signals reset, execve. Every failure goes to the parent as SYNC_ERROR. */
+#include "child.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/capability.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <linux/close_range.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "fd.h"
+#include "spawn.h"
+
+#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+__attribute__((format(printf, 3, 4))) _Noreturn static void fail(const struct child_args *a, int e,
+                                                                   const char *fmt, ...)
+{
+    char msg[240];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    (void)sync_send(a->sync_fd, SYNC_ERROR, e, msg);
+    _exit(e == ENOENT ? 127 : 126);
+}
+
+static int write_file(const char *path, const char *val)
+{
+    int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0)
+        return -errno;
+    int r = write_all(fd, val, strlen(val));
+    close(fd);
+    return r;
+}
+
+/* Resolve argv0 against PATH from the process env, as execvp would; -errno if nothing fits. */
+static int find_exec(const struct oci_process *p, char *out, size_t outsz)
+{
+    const char *file = p->args[0];
+    const char *path = DEFAULT_PATH;
+    int last = -ENOENT;
+
+    if (strchr(file, '/')) {
+        if (access(file, X_OK) < 0)
+            return -errno;
+        snprintf(out, outsz, "%s", file);
+        return 0;
+    }
+    for (size_t i = 0; i < p->n_env; i++)
+        if (strncmp(p->env[i], "PATH=", 5) == 0)
+            path = p->env[i] + 5;
+    for (const char *s = path; s; ) {
+        const char *e = strchr(s, ':');
+        size_t n = e ? (size_t)(e - s) : strlen(s);
+        struct stat st;
+        if (n == 0)
+            snprintf(out, outsz, "./%s", file);
+        else
+            snprintf(out, outsz, "%.*s/%s", (int)n, s, file);
+        if (stat(out, &st) == 0 && S_ISREG(st.st_mode)) {
+            if (access(out, X_OK) == 0)
+                return 0;
+            last = -EACCES;
+        }
+        s = e ? e + 1 : NULL;
+    }
+    return last;
+}
+
+static void setup_stdio(const struct child_args *a)
+{
+    if (setsid() < 0)
+        fail(a, errno, "setsid: %m");
+    for (int i = 0; i < 3; i++)
+        if (dup2(a->stdio[i], i) < 0)
+            fail(a, errno, "dup2 stdio: %m");
+    if (a->terminal && ioctl(0, TIOCSCTTY, 0) < 0)
+        fail(a, errno, "set controlling terminal: %m");
+    /* Everything from 3 up is closed at execve (the setup socket too); the sweep by
+     * /proc/self/fd is the fallback for kernels without close_range (< 5.11). */
+    if (syscall(SYS_close_range, 3u, ~0u, CLOSE_RANGE_CLOEXEC) < 0) {
+        int keep[] = {a->sync_fd};
+        if (fd_close_all_except(3, keep, 1) < 0)
+            fail(a, errno, "closing inherited fds failed");
+    }
+}
+
+static void join_namespaces(const struct child_args *a)
+{
+    /* Mount namespace last: it changes root and cwd to the container's. */
+    for (int pass = 0; pass < 2; pass++)
+        for (int i = 0; i < 8 && a->ns_fds[i] >= 0; i++) {
+            bool is_mnt = a->ns_types[i] == CLONE_NEWNS;
+            if (is_mnt != (pass == 1))
+                continue;
+            if (setns(a->ns_fds[i], a->ns_types[i]) < 0)
+                fail(a, errno, "setns(0x%x): %m", a->ns_types[i]);
+        }
+}
+
+static void apply_rlimits(const struct child_args *a)
+{
+    for (size_t i = 0; i < a->proc->n_rlimits; i++) {
+        const struct oci_rlimit *rl = &a->proc->rlimits[i];
+        struct rlimit lim = {.rlim_cur = rl->soft, .rlim_max = rl->hard};
+        if (setrlimit(rl->resource, &lim) < 0)
+            fail(a, errno, "setrlimit(%d): %m", rl->resource);
+    }
+}
+
+static void apply_user_and_caps(const struct child_args *a)
+{
+    const struct oci_process *p = a->proc;
+    const struct oci_caps *caps = &p->caps;
+    gid_t gids[OCI_MAX_GIDS];
+
+    for (int c = 0; c <= CAP_LAST_CAP; c++)
+        if (!(caps->bounding & (1ull << c)) && prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL)
+            fail(a, errno, "dropping capability %d from the bounding set: %m", c);
+    if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
+        fail(a, errno, "PR_SET_KEEPCAPS: %m");
+    for (size_t i = 0; i < p->user.n_gids; i++)
+        gids[i] = p->user.gids[i];
+    if (setgroups(p->user.n_gids, gids) < 0)
+        fail(a, errno, "setgroups: %m");
+    if (setresgid(p->user.gid, p->user.gid, p->user.gid) < 0)
+        fail(a, errno, "setresgid(%u): %m", p->user.gid);
+    if (setresuid(p->user.uid, p->user.uid, p->user.uid) < 0)
+        fail(a, errno, "setresuid(%u): %m", p->user.uid);
+    (void)prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0);
+
+    cap_t ct = cap_init();
+    if (!ct)
+        fail(a, ENOMEM, "cap_init failed");
+    for (int c = 0; c <= CAP_LAST_CAP; c++) {
+        cap_value_t v = c;
+        if (caps->effective & (1ull << c))
+            cap_set_flag(ct, CAP_EFFECTIVE, 1, &v, CAP_SET);
+        if (caps->permitted & (1ull << c))
+            cap_set_flag(ct, CAP_PERMITTED, 1, &v, CAP_SET);
+        if (caps->inheritable & (1ull << c))
+            cap_set_flag(ct, CAP_INHERITABLE, 1, &v, CAP_SET);
+    }
+    if (cap_set_proc(ct) < 0) {
+        int e = errno;
+        cap_free(ct);
+        fail(a, e, "setting capabilities: %s", strerror(e));
+    }
+    cap_free(ct);
+    for (int c = 0; c <= CAP_LAST_CAP; c++)
+        if ((caps->ambient & (1ull << c)) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0) < 0)
+            fail(a, errno, "raising ambient capability %d: %m", c);
+}
+
+static void reset_signals(void)
+{
+    struct sigaction sa = {.sa_handler = SIG_DFL};
+    sigset_t all;
+    for (int s = 1; s < NSIG; s++)
+        if (s != SIGKILL && s != SIGSTOP)
+            (void)sigaction(s, &sa, NULL); /* glibc-reserved RT signals fail EINVAL */
+    sigemptyset(&all);
+    (void)sigprocmask(SIG_SETMASK, &all, NULL);
+}
+
+_Noreturn void child_main(struct child_args *a)
+{
+    const struct oci_process *p = a->proc;
+    struct sync_msg m;
+    char msg[200] = "";
+    char exe[OCI_MAX_STR + 64];
+    int r;
+
+    /* Die with the agent rather than linger as an orphan in setup. */
+    (void)prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    if ((r = sync_recv(a->sync_fd, &m, SPAWN_SETUP_TIMEOUT_MS)) < 0 || m.type != SYNC_CGROUP_DONE)
+        _exit(125);
+    if (a->unshare_cgroup && unshare(CLONE_NEWCGROUP) < 0)
+        fail(a, errno, "unshare cgroup namespace: %m");
+    if (!a->is_init)
+        join_namespaces(a); /* before the fd sweep closes the namespace fds */
+    setup_stdio(a);
+
+    if (a->is_init) {
+        if ((r = child_setup_rootfs(a, msg, sizeof(msg))) < 0)
+            fail(a, -r, "%s", msg);
+        if (a->spec->hostname && sethostname(a->spec->hostname, strlen(a->spec->hostname)) < 0)
+            fail(a, errno, "sethostname: %m");
+        for (size_t i = 0; i < a->spec->n_sysctls; i++) {
+            char path[256];
+            int n = snprintf(path, sizeof(path), "/proc/sys/%s", a->spec->sysctls[i].key);
+            for (char *c = path + 10; n > 0 && *c; c++)
+                if (*c == '.')
+                    *c = '/';
+            if ((r = write_file(path, a->spec->sysctls[i].value)) < 0)
+                fail(a, -r, "sysctl %s: %s", a->spec->sysctls[i].key, strerror(-r));
+        }
+    }
+    if (p->has_oom_score_adj) {
+        char v[16];
+        snprintf(v, sizeof(v), "%d", p->oom_score_adj);
+        if ((r = write_file("/proc/self/oom_score_adj", v)) < 0)
+            fail(a, -r, "oom_score_adj: %s", strerror(-r));
+    }
+    apply_rlimits(a);
+    if (!p->no_new_privileges && a->spec->seccomp &&
+        (r = seccomp_load_spec(a->spec->seccomp, msg, sizeof(msg))) < 0)
+        fail(a, -r, "seccomp: %s", msg);
+    apply_user_and_caps(a);
+    if (chdir(p->cwd) < 0)
+        fail(a, errno, "chdir to cwd \"%s\": %m", p->cwd);
+    umask(p->user.has_umask ? p->user.umask : 022);
+    if ((r = find_exec(p, exe, sizeof(exe))) < 0)
+        fail(a, -r, "exec: \"%s\": %s", p->args[0],
+             r == -ENOENT ? "executable file not found in $PATH" : strerror(-r));
+
+    if (sync_send(a->sync_fd, SYNC_READY, 0, NULL) < 0)
+        _exit(125);
+    if (sync_recv(a->sync_fd, &m, -1) < 0 || m.type != SYNC_START)
+        _exit(125);
+
+    if (p->no_new_privileges) {
+        if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+            fail(a, errno, "no_new_privs: %m");
+        if (a->spec->seccomp && (r = seccomp_load_spec(a->spec->seccomp, msg, sizeof(msg))) < 0)
+            fail(a, -r, "seccomp: %s", msg);
+    }
+    reset_signals();
+    execve(exe, p->args, p->env);
+    fail(a, errno, "exec: \"%s\": %m", exe);
+}

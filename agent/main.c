@@ -1,0 +1,193 @@
+/* cvm-agent: the guest's PID 1 (vsock ttrpc on port 1024, stdio streams on 1025), or an
+ * ordinary process for host-side component tests (--listen-unix). */
+#include <errno.h>
+#include <getopt.h>
+#include <linux/vm_sockets.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#define LOG_MODULE "agent"
+#include "agent.h"
+#include "cgroup.h"
+#include "cleanup.h"
+#include "log.h"
+#include "loop.h"
+#include "pid1.h"
+#include "rpc.h"
+#include "stdio.h"
+#include "ttrpc.h"
+
+#define AGENT_VSOCK_PORT 1024
+#define AGENT_STDIO_PORT 1025
+
+static int listen_vsock(unsigned port)
+{
+    struct sockaddr_vm sa = {.svm_family = AF_VSOCK, .svm_cid = VMADDR_CID_ANY, .svm_port = port};
+    int fd = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0)
+        return -errno;
+    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 128) < 0) {
+        int r = -errno;
+        close(fd);
+        return r;
+    }
+    return fd;
+}
+
+static int listen_unix(const char *path)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    if (strlen(path) >= sizeof(sa.sun_path))
+        return -ENAMETOOLONG;
+    strcpy(sa.sun_path, path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0)
+        return -errno;
+    (void)unlink(path);
+    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 128) < 0) {
+        int r = -errno;
+        close(fd);
+        return r;
+    }
+    return fd;
+}
+
+static void on_term(struct loop_source *s, const struct signalfd_siginfo *si, void *data)
+{
+    (void)s;
+    log_info("signal %u: shutting down", si->ssi_signo);
+    agent_shutdown(data);
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: cvm-agent                       (as PID 1 of the guest: vsock ports %d, %d)\n"
+               "       cvm-agent --listen-unix PATH [--stdio-unix PATH] [--cgroup-root DIR]\n"
+               "                 [--share-root DIR] [--log-level debug|info|warn|error]\n",
+            AGENT_VSOCK_PORT, AGENT_STDIO_PORT);
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"listen-unix", required_argument, NULL, 'l'}, {"stdio-unix", required_argument, NULL, 's'},
+        {"cgroup-root", required_argument, NULL, 'c'}, {"share-root", required_argument, NULL, 'r'},
+        {"log-level", required_argument, NULL, 'v'},   {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    struct agent a = {0};
+    const char *listen_path = NULL, *stdio_path = NULL;
+    char stdio_buf[256];
+    int c, r, api_fd, stdio_fd;
+    bool pid1 = getpid() == 1;
+
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'l': listen_path = optarg; break;
+        case 's': stdio_path = optarg; break;
+        case 'c': a.cfg.cgroup_root = optarg; break;
+        case 'r': a.cfg.share_root = optarg; break;
+        case 'v':
+            if (!strcmp(optarg, "debug")) log_set_level(LOG_LVL_DEBUG);
+            else if (!strcmp(optarg, "info")) log_set_level(LOG_LVL_INFO);
+            else if (!strcmp(optarg, "warn")) log_set_level(LOG_LVL_WARN);
+            else if (!strcmp(optarg, "error")) log_set_level(LOG_LVL_ERROR);
+            else { usage(stderr); return 2; }
+            break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (pid1 && optind < argc) {
+        /* The kernel hands unknown command-line words to init: ignore them. */
+    } else if (optind < argc) {
+        usage(stderr);
+        return 2;
+    }
+    if (!pid1 && !listen_path) {
+        usage(stderr);
+        return 2;
+    }
+    a.cfg.pid1 = pid1;
+    if (pid1) {
+        if (pid1_early() < 0)
+            pid1_fatal("early setup failed (see above)");
+        if (!a.cfg.cgroup_root)
+            a.cfg.cgroup_root = PID1_CGROUP_ROOT;
+        if (!a.cfg.share_root)
+            a.cfg.share_root = PID1_SHARE_ROOT;
+        (void)mkdir("/run/cvm", 0755);
+    } else {
+        if (!a.cfg.share_root)
+            a.cfg.share_root = "/run/cvm-agent/share";
+        if (a.cfg.cgroup_root && (r = cgroup_root_init(a.cfg.cgroup_root)) < 0) {
+            fprintf(stderr, "cvm-agent: cgroup root %s: %s\n", a.cfg.cgroup_root, strerror(-r));
+            return 1;
+        }
+        /* Orphans of container processes come back to us for reaping. */
+        (void)prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+        (void)prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    }
+    signal(SIGPIPE, SIG_IGN);
+    agent_global = &a;
+
+    struct ttrpc_server *srv = NULL;
+    struct ttrpc_server_opts so = {.require_same_user = !pid1, .max_connections = 64};
+    if ((r = loop_new(&a.loop)) < 0 || (r = reaper_init(&a)) < 0 || (r = ttrpc_server_new(a.loop, &so, &srv)) < 0 ||
+        (r = rpc_register(&a, srv)) < 0) {
+        if (pid1)
+            pid1_fatal("agent init: %s", strerror(-r));
+        fprintf(stderr, "cvm-agent: init: %s\n", strerror(-r));
+        return 1;
+    }
+    if (pid1) {
+        api_fd = listen_vsock(AGENT_VSOCK_PORT);
+        stdio_fd = listen_vsock(AGENT_STDIO_PORT);
+    } else {
+        if (!stdio_path) {
+            snprintf(stdio_buf, sizeof(stdio_buf), "%s.stdio", listen_path);
+            stdio_path = stdio_buf;
+        }
+        api_fd = listen_unix(listen_path);
+        stdio_fd = listen_unix(stdio_path);
+        (void)loop_add_signal(a.loop, SIGTERM, on_term, &a, NULL);
+        (void)loop_add_signal(a.loop, SIGINT, on_term, &a, NULL);
+    }
+    if (api_fd < 0 || stdio_fd < 0) {
+        r = api_fd < 0 ? api_fd : stdio_fd;
+        if (pid1)
+            pid1_fatal("listening on vsock: %s", strerror(-r));
+        fprintf(stderr, "cvm-agent: listen: %s\n", strerror(-r));
+        return 1;
+    }
+    if ((r = ttrpc_server_add_listener(srv, api_fd)) < 0 || (r = stdio_listener_start(&a, stdio_fd)) < 0) {
+        if (pid1)
+            pid1_fatal("serving: %s", strerror(-r));
+        fprintf(stderr, "cvm-agent: serve: %s\n", strerror(-r));
+        return 1;
+    }
+    if (pid1)
+        pid1_console("ready: ttrpc on vsock port %d, stdio on port %d", AGENT_VSOCK_PORT, AGENT_STDIO_PORT);
+    else
+        log_info("ready: ttrpc on %s, stdio on %s", listen_path, stdio_path);
+
+    r = loop_run(a.loop);
+    if (pid1)
+        pid1_fatal("event loop ended (%d)", r);
+    while (a.containers)
+        container_free(&a, a.containers);
+    ttrpc_server_free(srv);
+    close(api_fd);
+    close(stdio_fd);
+    loop_free(a.loop);
+    (void)unlink(listen_path);
+    (void)unlink(stdio_path);
+    return 0;
+}

@@ -1,0 +1,271 @@
+#include "spawn.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+#define LOG_MODULE "spawn"
+#include "cgroup.h"
+#include "child.h"
+#include "cleanup.h"
+#include "log.h"
+
+int sync_send(int fd, char type, int err, const char *msg)
+{
+    struct sync_msg m = {.type = type, .err = err};
+    if (msg)
+        snprintf(m.msg, sizeof(m.msg), "%s", msg);
+    for (;;) {
+        ssize_t n = send(fd, &m, sizeof(m), MSG_NOSIGNAL);
+        if (n == (ssize_t)sizeof(m))
+            return 0;
+        if (n < 0 && errno == EINTR)
+            continue;
+        return n < 0 ? -errno : -EIO;
+    }
+}
+
+int sync_recv(int fd, struct sync_msg *m, int timeout_ms)
+{
+    struct pollfd pfd = {.fd = fd, .events = POLLIN};
+    for (;;) {
+        int r = poll(&pfd, 1, timeout_ms);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            return -errno;
+        if (r == 0)
+            return -ETIMEDOUT;
+        ssize_t n = recv(fd, m, sizeof(*m), 0);
+        if (n < 0 && (errno == EINTR || errno == EAGAIN))
+            continue;
+        if (n < 0)
+            return -errno;
+        if (n == 0)
+            return -EPIPE;
+        if (n != (ssize_t)sizeof(*m))
+            return -EBADMSG;
+        m->msg[sizeof(m->msg) - 1] = '\0';
+        return 0;
+    }
+}
+
+/* stdio for the child: child_fds[3] to dup onto 0..2, p->fds[] the agent's ends. */
+static int make_stdio(struct process *p, const struct oci_process *proc, int child_fds[3], struct cvm_err *err)
+{
+    int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (devnull < 0)
+        return cvm_err_set(err, -errno, "open /dev/null: %s", strerror(errno));
+    for (int i = 0; i < 3; i++)
+        child_fds[i] = -1;
+    if (p->terminal) {
+        int master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+        char name[64];
+        if (master < 0 || grantpt(master) < 0 || unlockpt(master) < 0 || ptsname_r(master, name, sizeof(name)) != 0) {
+            int r = -errno;
+            safe_close(master);
+            close(devnull);
+            return cvm_err_set(err, r, "allocating a pty: %s", strerror(-r));
+        }
+        int slave = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
+        if (slave < 0) {
+            int r = -errno;
+            close(master);
+            close(devnull);
+            return cvm_err_set(err, r, "opening %s: %s", name, strerror(-r));
+        }
+        if (proc->console_width && proc->console_height) {
+            struct winsize ws = {.ws_row = (unsigned short)proc->console_height,
+                                 .ws_col = (unsigned short)proc->console_width};
+            (void)ioctl(master, TIOCSWINSZ, &ws);
+        }
+        child_fds[0] = slave;
+        child_fds[1] = fcntl(slave, F_DUPFD_CLOEXEC, 3);
+        child_fds[2] = fcntl(slave, F_DUPFD_CLOEXEC, 3);
+        p->fds[STDIO_OUT] = master;
+        p->fds[STDIO_IN] = p->want[STDIO_IN] ? fcntl(master, F_DUPFD_CLOEXEC, 3) : -1;
+        close(devnull);
+        if (child_fds[1] < 0 || child_fds[2] < 0 || (p->want[STDIO_IN] && p->fds[STDIO_IN] < 0))
+            return cvm_err_set(err, -EMFILE, "out of file descriptors");
+        return 0;
+    }
+    for (int i = 0; i < 3; i++) {
+        int pf[2];
+        if (!p->want[i]) {
+            child_fds[i] = fcntl(devnull, F_DUPFD_CLOEXEC, 3);
+            if (child_fds[i] < 0) {
+                close(devnull);
+                return cvm_err_set(err, -errno, "dup: %s", strerror(errno));
+            }
+            continue;
+        }
+        if (pipe2(pf, O_CLOEXEC) < 0) {
+            close(devnull);
+            return cvm_err_set(err, -errno, "pipe: %s", strerror(errno));
+        }
+        child_fds[i] = i == STDIO_IN ? pf[0] : pf[1];
+        p->fds[i] = i == STDIO_IN ? pf[1] : pf[0];
+        if (i != STDIO_IN)
+            (void)fcntl(pf[0], F_SETPIPE_SZ, 1 << 16);
+    }
+    close(devnull);
+    return 0;
+}
+
+static int open_ns(pid_t pid, const char *name, int *ret)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)pid, name);
+    *ret = open(path, O_RDONLY | O_CLOEXEC);
+    return *ret < 0 ? -errno : 0;
+}
+
+static pid_t do_clone(unsigned long flags)
+{
+    /* Raw clone without CLONE_VM behaves as fork with namespace flags (crun does the same);
+     * this process has no threads, so the child's libc state is consistent. */
+    return (pid_t)syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, 0);
+}
+
+int spawn_process(struct agent *a, struct container *c, struct process *p, const struct oci_process *proc,
+                  struct cvm_err *err)
+{
+    struct child_args ca = {.spec = c->spec, .proc = proc, .rootfs = c->rootfs, .share_dir = c->share_dir,
+                            .is_init = p == c->init, .terminal = p->terminal};
+    int child_fds[3] = {-1, -1, -1};
+    int sv[2] = {-1, -1};
+    int own_pidns = -1, join_pidns = -1;
+    unsigned long flags = 0;
+    int r = 0;
+    pid_t pid = -1;
+    (void)a;
+
+    for (int i = 0; i < 8; i++)
+        ca.ns_fds[i] = -1;
+    if ((r = make_stdio(p, proc, child_fds, err)) < 0)
+        goto out;
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+        r = cvm_err_set(err, -errno, "socketpair: %s", strerror(errno));
+        goto out;
+    }
+    ca.sync_fd = sv[1];
+    for (int i = 0; i < 3; i++)
+        ca.stdio[i] = child_fds[i];
+
+    if (ca.is_init) {
+        for (size_t i = 0; i < c->spec->n_namespaces; i++) {
+            const struct oci_namespace *ns = &c->spec->namespaces[i];
+            if (ns->type == CLONE_NEWCGROUP && !ns->path) {
+                ca.unshare_cgroup = true;
+            } else if (ns->type == CLONE_NEWPID && ns->path) {
+                join_pidns = open(ns->path, O_RDONLY | O_CLOEXEC);
+                if (join_pidns < 0) {
+                    r = cvm_err_set(err, -errno, "pid namespace %s: %s", ns->path, strerror(errno));
+                    goto out;
+                }
+            } else if (ns->path) {
+                size_t k = 0;
+                while (ca.ns_fds[k] >= 0)
+                    k++;
+                ca.ns_fds[k] = open(ns->path, O_RDONLY | O_CLOEXEC);
+                ca.ns_types[k] = ns->type;
+                if (ca.ns_fds[k] < 0) {
+                    r = cvm_err_set(err, -errno, "namespace %s: %s", ns->path, strerror(errno));
+                    goto out;
+                }
+            } else {
+                flags |= (unsigned long)ns->type;
+            }
+        }
+    } else {
+        static const struct {
+            const char *name;
+            int type;
+        } kinds[] = {{"ipc", CLONE_NEWIPC}, {"uts", CLONE_NEWUTS}, {"cgroup", CLONE_NEWCGROUP}, {"mnt", CLONE_NEWNS}};
+        size_t k = 0;
+        if ((r = open_ns(c->init->pid, "pid", &join_pidns)) < 0) {
+            r = cvm_err_set(err, r, "container %s: init's pid namespace: %s", c->id, strerror(-r));
+            goto out;
+        }
+        for (size_t i = 0; i < ELEMENTSOF(kinds); i++) {
+            int fd;
+            if ((r = open_ns(c->init->pid, kinds[i].name, &fd)) < 0) {
+                r = cvm_err_set(err, r, "container %s: %s namespace: %s", c->id, kinds[i].name, strerror(-r));
+                goto out;
+            }
+            ca.ns_fds[k] = fd;
+            ca.ns_types[k++] = kinds[i].type;
+        }
+    }
+    if (join_pidns >= 0) {
+        own_pidns = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
+        if (own_pidns < 0 || setns(join_pidns, CLONE_NEWPID) < 0) {
+            r = cvm_err_set(err, -errno, "entering the pid namespace: %s", strerror(errno));
+            goto out;
+        }
+    }
+    pid = do_clone(flags);
+    if (pid == 0)
+        child_main(&ca);
+    int clone_errno = errno;
+    if (own_pidns >= 0 && setns(own_pidns, CLONE_NEWPID) < 0)
+        log_error("cannot return to the agent's pid namespace: %s", strerror(errno));
+    if (pid < 0) {
+        r = cvm_err_set(err, -clone_errno, "clone: %s", strerror(clone_errno));
+        goto out;
+    }
+    p->pid = pid;
+    close(sv[1]);
+    sv[1] = -1;
+    if (c->cgroup && (r = cgroup_add_pid(c->cgroup, pid)) < 0) {
+        cvm_err_set(err, r, "moving pid %d into %s: %s", (int)pid, c->cgroup, strerror(-r));
+        goto kill;
+    }
+    struct sync_msg m;
+    if ((r = sync_send(sv[0], SYNC_CGROUP_DONE, 0, NULL)) < 0 ||
+        (r = sync_recv(sv[0], &m, SPAWN_SETUP_TIMEOUT_MS)) < 0) {
+        cvm_err_set(err, r, "container process setup: %s", r == -EPIPE ? "child died" : strerror(-r));
+        goto kill;
+    }
+    if (m.type == SYNC_ERROR) {
+        r = -(m.err > 0 && m.err < 4096 ? m.err : EIO);
+        cvm_err_set(err, r, "%s", m.msg);
+        goto kill;
+    }
+    if (m.type != SYNC_READY) {
+        r = cvm_err_set(err, -EPROTO, "container process setup: unexpected message");
+        goto kill;
+    }
+    p->sync_fd = sv[0];
+    sv[0] = -1;
+    p->state = PROC_CREATED;
+    r = 0;
+    goto out;
+kill:
+    (void)kill(pid, SIGKILL); /* the reaper collects it; no process owns the pid any more */
+    p->pid = 0;
+out:
+    for (int i = 0; i < 3; i++)
+        safe_close(child_fds[i]);
+    for (int i = 0; i < 8; i++)
+        safe_close(ca.ns_fds[i]);
+    safe_close(sv[0]);
+    safe_close(sv[1]);
+    safe_close(own_pidns);
+    safe_close(join_pidns);
+    if (r < 0)
+        for (int i = 0; i < 3; i++)
+            p->fds[i] = safe_close(p->fds[i]);
+    return r;
+}
