@@ -1,0 +1,106 @@
+#include "assets.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "config.h"
+#include "errmap.h"
+
+static int exe_dir(char *out, size_t n)
+{
+    char self[PATH_MAX];
+    ssize_t l = readlink("/proc/self/exe", self, sizeof(self) - 1);
+    if (l < 0)
+        return -errno;
+    self[l] = 0;
+    char *s = strrchr(self, '/');
+    if (!s)
+        return -EINVAL;
+    *s = 0;
+    snprintf(out, n, "%s", self);
+    return 0;
+}
+
+static int first_existing(char *dst, size_t n, const char *const *cands, size_t nc)
+{
+    for (size_t i = 0; i < nc; i++)
+        if (cands[i] && access(cands[i], R_OK) == 0) {
+            snprintf(dst, n, "%s", cands[i]);
+            return 0;
+        }
+    return -ENOENT;
+}
+
+/* Newest /boot/vmlinuz-* by version sort. */
+static int newest_boot_kernel(char *dst, size_t n)
+{
+    _cleanup_closedir_ DIR *d = opendir("/boot");
+    struct dirent *de;
+    char best[256] = "";
+    if (!d)
+        return -errno;
+    while ((de = readdir(d)))
+        if (strncmp(de->d_name, "vmlinuz-", 8) == 0 && strverscmp(de->d_name, best) > 0)
+            snprintf(best, sizeof(best), "%s", de->d_name);
+    if (!best[0])
+        return -ENOENT;
+    snprintf(dst, n, "/boot/%s", best);
+    return 0;
+}
+
+int assets_resolve(struct cfg *cfg, struct cvm_err *err)
+{
+    char dir[PATH_MAX], a[PATH_MAX + 64], b[PATH_MAX + 64], c[PATH_MAX + 64];
+    int r = exe_dir(dir, sizeof(dir));
+    if (r < 0)
+        return cvm_err_set(err, r, "cannot find our own executable");
+    if (!cfg->kernel[0]) {
+        snprintf(a, sizeof(a), "%s/../%s/vmlinuz", dir, ASSETS_SHARE_SUBDIR);
+        const char *cands[] = { a };
+        if (first_existing(cfg->kernel, sizeof(cfg->kernel), cands, 1) < 0 &&
+            newest_boot_kernel(cfg->kernel, sizeof(cfg->kernel)) < 0)
+            return cvm_err_set(err, -ENOENT, "no guest kernel: set \"kernel\" in the runtime config");
+    }
+    if (!cfg->initrd[0]) {
+        snprintf(a, sizeof(a), "%s/../%s/initrd.img", dir, ASSETS_SHARE_SUBDIR);
+        snprintf(b, sizeof(b), "%s/../initrd.img", dir);
+        snprintf(c, sizeof(c), "%s/initrd.img", dir);
+        const char *cands[] = { a, b, c };
+        if (first_existing(cfg->initrd, sizeof(cfg->initrd), cands, 3) < 0)
+            return cvm_err_set(err, -ENOENT, "no initrd found next to %s: set \"initrd\" in the runtime config", dir);
+    }
+    if (!cfg->vsockd[0]) {
+        snprintf(a, sizeof(a), "%s/cvm-vsockd", dir);
+        const char *cands[] = { a };
+        (void)first_existing(cfg->vsockd, sizeof(cfg->vsockd), cands, 1); /* else hv's default */
+    }
+    if (access(cfg->kernel, R_OK) < 0)
+        return cvm_err_set(err, -errno, "guest kernel %s: %m", cfg->kernel);
+    if (access(cfg->initrd, R_OK) < 0)
+        return cvm_err_set(err, -errno, "initrd %s: %m", cfg->initrd);
+    if (access(cfg->qemu, X_OK) < 0)
+        return cvm_err_set(err, -errno, "qemu %s: %m", cfg->qemu);
+    return 0;
+}
+
+int assets_default_config(char *out, size_t n)
+{
+    char dir[PATH_MAX], a[PATH_MAX + 64];
+    if (access(CFG_DEFAULT_PATH, R_OK) == 0) {
+        snprintf(out, n, "%s", CFG_DEFAULT_PATH);
+        return 0;
+    }
+    if (exe_dir(dir, sizeof(dir)) == 0) {
+        snprintf(a, sizeof(a), "%s/../%s/cvm.json", dir, ASSETS_SHARE_SUBDIR);
+        if (access(a, R_OK) == 0) {
+            snprintf(out, n, "%s", a);
+            return 0;
+        }
+    }
+    return -ENOENT;
+}

@@ -1,0 +1,19 @@
+/* Where the guest kernel, initrd and helper binaries are when the config leaves them empty:
+ * relative to our own executable, so both the build tree ($(BUILD)/bin + $(BUILD)/initrd.img)
+ * and an install (PREFIX/bin + PREFIX/share/containerd-shim-cvm-v1/) work without flags. */
+#ifndef CVM_SHIM_ASSETS_H
+#define CVM_SHIM_ASSETS_H
+
+#include <stddef.h>
+
+#define ASSETS_SHARE_SUBDIR "share/containerd-shim-cvm-v1"
+
+struct cfg;
+struct cvm_err;
+
+/* Fill empty kernel/initrd/vsockd in cfg; fails with a message naming what is missing. */
+int assets_resolve(struct cfg *cfg, struct cvm_err *err);
+/* Default config file search: CFG_DEFAULT_PATH, then <exe>/../share/.../cvm.json. */
+int assets_default_config(char *out, size_t n);
+
+#endif

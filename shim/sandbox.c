@@ -1,0 +1,378 @@
+/* One sandbox = one VM: run dir, shared (virtiofs) dir, netns, hv_start, agent connection with
+ * retries until the boot deadline, death handling (every task exits 255), stop + clean-up. */
+#define LOG_MODULE "sandbox"
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "agent.pb-c.h"
+#include "cleanup.h"
+#include "fd.h"
+#include "hv.h"
+#include "log.h"
+#include "loop.h"
+#include "mounts.h"
+#include "pidfile.h"
+#include "task.h"
+
+#define AGENT_RETRY_MS 100u
+#define AGENT_CONNECT_TIMEOUT_MS 2000u
+
+static void agent_try(struct sandbox *sb);
+static void vm_gone(struct sandbox *sb, const char *reason);
+
+struct hv_vm *sandbox_vm(struct sandbox *sb)
+{
+    return sb && sb->state == SB_READY ? sb->vm : NULL;
+}
+
+static void fire_ready(struct sandbox *sb, int r, const char *msg)
+{
+    int n = sb->n_ready;
+    sb->n_ready = 0;
+    for (int i = 0; i < n; i++)
+        sb->ready_cb[i](sb, r, msg, sb->ready_data[i]);
+}
+
+void sandbox_when_ready(struct sandbox *sb, void (*cb)(struct sandbox *, int, const char *, void *),
+                        void *data)
+{
+    if (sb->state == SB_READY) {
+        cb(sb, 0, NULL, data);
+        return;
+    }
+    if (sb->state != SB_BOOTING || sb->n_ready >= (int)ELEMENTSOF(sb->ready_cb)) {
+        cb(sb, -ENOTCONN, sb->dead_reason[0] ? sb->dead_reason : "sandbox VM is not running", data);
+        return;
+    }
+    sb->ready_cb[sb->n_ready] = cb;
+    sb->ready_data[sb->n_ready++] = data;
+}
+
+static void boot_failed(struct sandbox *sb, const char *why)
+{
+    char tail[320] = "";
+    if (sb->vm)
+        (void)hv_console_tail(sb->vm, tail, sizeof(tail));
+    for (char *c = tail; *c; c++)
+        if (*c == '\n' || *c == '\r')
+            *c = '|';
+    snprintf(sb->dead_reason, sizeof(sb->dead_reason), "VM %s did not boot: %s; console: %s", sb->id,
+             why, tail[0] ? tail : "(empty)");
+    log_error("%s", sb->dead_reason);
+    sb->state = SB_DEAD;
+    sb->retry_timer = loop_source_free(sb->retry_timer);
+    hv_vsock_cancel(sb->agent_req);
+    sb->agent_req = NULL;
+    fire_ready(sb, -ETIMEDOUT, sb->dead_reason);
+    if (sb->vm)
+        (void)hv_stop(sb->vm, 2000);
+}
+
+static void agent_closed(void *data)
+{
+    struct sandbox *sb = data;
+    if (sb->state == SB_READY)
+        vm_gone(sb, "agent connection lost");
+}
+
+static void health_cb(const struct ttrpc_result *res, void *data)
+{
+    struct sandbox *sb = data;
+    if (sb->state != SB_BOOTING)
+        return;
+    if (res->code != 0) {
+        snprintf(sb->last_err, sizeof(sb->last_err), "agent health: %s", res->message ? res->message : "error");
+        ttrpc_client_free(sb->agent);
+        sb->agent = NULL;
+        loop_timer_set(sb->retry_timer, AGENT_RETRY_MS * 1000ull);
+        return;
+    }
+    sb->state = SB_READY;
+    sb->retry_timer = loop_source_free(sb->retry_timer);
+    log_info("sandbox %s ready in %llu ms (qemu pid %d)", sb->id,
+             (unsigned long long)((now_ns() - sb->boot_started_ns) / 1000000ull), (int)sb->qemu_pid);
+    fire_ready(sb, 0, NULL);
+}
+
+static void agent_connected(struct hv_vm *vm, int r, int fd, void *data)
+{
+    struct sandbox *sb = data;
+    (void)vm;
+    sb->agent_req = NULL;
+    if (sb->state != SB_BOOTING) {
+        safe_close(fd);
+        return;
+    }
+    if (r < 0) {
+        snprintf(sb->last_err, sizeof(sb->last_err), "agent vsock connect: %s", strerror(-r));
+        loop_timer_set(sb->retry_timer, AGENT_RETRY_MS * 1000ull);
+        return;
+    }
+    r = ttrpc_client_new(sb->shim->loop, fd, &sb->agent);
+    if (r < 0) {
+        safe_close(fd);
+        boot_failed(sb, "ttrpc client");
+        return;
+    }
+    ttrpc_client_on_closed(sb->agent, agent_closed, sb);
+    Cvm__Agent__V1__Empty e = CVM__AGENT__V1__EMPTY__INIT;
+    r = ttrpc_client_call(sb->agent, AGENT_SERVICE, "Health", &e.base, NULL, 0,
+                          AGENT_CONNECT_TIMEOUT_MS * 1000000ull, health_cb, sb);
+    if (r < 0)
+        boot_failed(sb, "agent health call");
+}
+
+static void agent_try(struct sandbox *sb)
+{
+    uint64_t now = now_ns();
+    int r;
+
+    if (sb->state != SB_BOOTING || sb->agent_req || sb->agent)
+        return;
+    if (now >= sb->boot_deadline_ns) {
+        char why[256];
+        snprintf(why, sizeof(why), "agent not reachable within %u ms (%s)", sb->cfg.boot_deadline_ms,
+                 sb->last_err[0] ? sb->last_err : "no answer");
+        boot_failed(sb, why);
+        return;
+    }
+    unsigned left = (unsigned)((sb->boot_deadline_ns - now) / 1000000ull);
+    r = hv_vsock_connect(sb->vm, AGENT_PORT, MIN(left + 1, AGENT_CONNECT_TIMEOUT_MS), agent_connected,
+                         sb, &sb->agent_req, NULL);
+    if (r < 0) {
+        snprintf(sb->last_err, sizeof(sb->last_err), "agent vsock connect: %s", strerror(-r));
+        loop_timer_set(sb->retry_timer, AGENT_RETRY_MS * 1000ull);
+    }
+}
+
+static void retry_cb(struct loop_source *s, void *data)
+{
+    struct sandbox *sb = data;
+    (void)s;
+    if (sb->state == SB_BOOTING && !sb->agent && now_ns() >= sb->boot_deadline_ns && !sb->agent_req) {
+        agent_try(sb);
+        return;
+    }
+    if (sb->state == SB_BOOTING && now_ns() >= sb->boot_deadline_ns) {
+        char why[256];
+        snprintf(why, sizeof(why), "agent not reachable within %u ms (%s)", sb->cfg.boot_deadline_ms,
+                 sb->last_err[0] ? sb->last_err : "no answer");
+        boot_failed(sb, why);
+        return;
+    }
+    agent_try(sb);
+    /* keep a deadline check armed while an attempt is outstanding */
+    if (sb->state == SB_BOOTING && sb->retry_timer)
+        loop_timer_set(sb->retry_timer, (sb->boot_deadline_ns - MIN(now_ns(), sb->boot_deadline_ns)) / 1000ull + 1000);
+}
+
+static void hv_ready(struct hv_vm *vm, void *data)
+{
+    struct sandbox *sb = data;
+    sb->qemu_pid = hv_qemu_pid(vm);
+    (void)pidfile_write(sb->run_dir, "qemu.pid", sb->qemu_pid);
+    log_info("VM %s: qemu pid %d, vsock %s", sb->id, (int)sb->qemu_pid,
+             hv_vsock_mode_name(hv_vsock_mode(vm)));
+    agent_try(sb);
+}
+
+/* Every task of a dead VM exits with 255 (spec: kill -9 of QEMU). */
+static void vm_gone(struct sandbox *sb, const char *reason)
+{
+    struct container *c;
+    enum sb_state old = sb->state;
+
+    if (old == SB_DEAD || old == SB_STOPPED)
+        return;
+    snprintf(sb->dead_reason, sizeof(sb->dead_reason), "VM %s died: %s", sb->id, reason);
+    log_error("%s", sb->dead_reason);
+    sb->state = old == SB_STOPPING ? SB_STOPPING : SB_DEAD;
+    if (old == SB_BOOTING) {
+        boot_failed(sb, reason);
+        return;
+    }
+    TAILQ_FOREACH(c, &sb->containers, link) {
+        struct proc *p;
+        TAILQ_FOREACH(p, &c->execs, link)
+            proc_vm_died(p);
+        if (c->init)
+            proc_vm_died(c->init);
+    }
+    if (sb->vm)
+        (void)hv_stop(sb->vm, 2000);
+}
+
+static void hv_died(struct hv_vm *vm, const char *reason, void *data)
+{
+    (void)vm;
+    vm_gone(data, reason);
+}
+
+static void cleanup_files(struct sandbox *sb)
+{
+    (void)mnt_umount_tree(sb->run_dir);
+    (void)mnt_rm_tree(sb->run_dir);
+}
+
+static void free_vm_deferred(void *data)
+{
+    hv_free(data);
+}
+
+static void hv_stopped(struct hv_vm *vm, void *data)
+{
+    struct sandbox *sb = data;
+    log_info("VM %s stopped", sb->id);
+    sb->vm = NULL;
+    sb->qemu_pid = 0;
+    ttrpc_client_free(sb->agent);
+    sb->agent = NULL;
+    loop_defer(sb->shim->loop, free_vm_deferred, vm);
+    if (sb->state != SB_STOPPING) {
+        sb->state = SB_DEAD;
+        return;
+    }
+    sb->state = SB_STOPPED;
+    cleanup_files(sb);
+    if (sb->stopped_cb)
+        sb->stopped_cb(sb, sb->stopped_data);
+}
+
+void sandbox_stop(struct sandbox *sb, void (*cb)(struct sandbox *, void *), void *data)
+{
+    sb->stopped_cb = cb;
+    sb->stopped_data = data;
+    sb->retry_timer = loop_source_free(sb->retry_timer);
+    hv_vsock_cancel(sb->agent_req);
+    sb->agent_req = NULL;
+    if (sb->state == SB_BOOTING)
+        fire_ready(sb, -ECANCELED, "sandbox shutting down");
+    sb->state = SB_STOPPING;
+    if (sb->vm) {
+        if (hv_stop(sb->vm, 3000) == 0)
+            return;
+    }
+    sb->state = SB_STOPPED;
+    cleanup_files(sb);
+    if (cb)
+        cb(sb, data);
+}
+
+/* A fresh network namespace for QEMU, bind-mounted at <run_dir>/netns, when the spec names
+ * none (ctr run without --cni/--net-host); CRI always names one. */
+static int make_netns(const char *path)
+{
+    _cleanup_close_ int self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+    _cleanup_close_ int f = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0444);
+    int r = 0;
+    if (self < 0 || f < 0)
+        return -errno;
+    if (unshare(CLONE_NEWNET) < 0)
+        return -errno;
+    if (mount("/proc/self/ns/net", path, NULL, MS_BIND, NULL) < 0)
+        r = -errno;
+    if (setns(self, CLONE_NEWNET) < 0)
+        r = r ? r : -errno;
+    return r;
+}
+
+int sandbox_new(struct shim *s, const char *group, const struct cfg *cfg, const char *netns,
+                struct sandbox **ret, struct cvm_err *err)
+{
+    struct sandbox *sb = calloc(1, sizeof(*sb));
+    char netns_path[256];
+    int r;
+
+    if (!sb)
+        return cvm_err_set(err, -ENOMEM, "out of memory");
+    sb->shim = s;
+    snprintf(sb->id, sizeof(sb->id), "%s", group);
+    shim_run_dir_of(s, sb->run_dir, sizeof(sb->run_dir));
+    snprintf(sb->shared_dir, sizeof(sb->shared_dir), "%s/shared", sb->run_dir);
+    snprintf(sb->vm_dir, sizeof(sb->vm_dir), "%s/vm", sb->run_dir);
+    sb->cfg = *cfg;
+    TAILQ_INIT(&sb->containers);
+    r = mnt_mkdir_p(sb->shared_dir, 0700);
+    if (r < 0) {
+        cvm_err_set(err, r, "create %s: %s", sb->shared_dir, strerror(-r));
+        goto fail;
+    }
+    (void)pidfile_write(sb->run_dir, "shim.pid", getpid());
+    r = mnt_make_shared_dir(sb->shared_dir);
+    if (r < 0) {
+        cvm_err_set(err, r, "make %s a shared mount: %s", sb->shared_dir, strerror(-r));
+        goto fail;
+    }
+    sb->shared_mounted = true;
+    if (!netns || !*netns) {
+        snprintf(netns_path, sizeof(netns_path), "%s/netns", sb->run_dir);
+        r = make_netns(netns_path);
+        if (r < 0) {
+            cvm_err_set(err, r, "create network namespace: %s", strerror(-r));
+            goto fail;
+        }
+        netns = netns_path;
+    }
+    r = loop_add_timer(s->loop, 0, retry_cb, sb, &sb->retry_timer);
+    if (r < 0) {
+        cvm_err_set(err, r, "timer");
+        goto fail;
+    }
+    struct hv_config hc = {
+        .id = sb->id, .run_dir = sb->vm_dir, .kernel = sb->cfg.kernel, .initrd = sb->cfg.initrd,
+        .kernel_args = sb->cfg.kernel_args[0] ? sb->cfg.kernel_args : NULL,
+        .qemu_bin = sb->cfg.qemu, .vcpus = sb->cfg.vcpus, .mem_mib = sb->cfg.memory_mib,
+        .shared_dir = sb->shared_dir, .fs_tag = AGENT_SHARE_TAG,
+        .virtiofsd_bin = sb->cfg.virtiofsd[0] ? sb->cfg.virtiofsd : NULL,
+        .vsock_mode = (enum hv_vsock_mode)sb->cfg.vsock_mode,
+        .vsockd_bin = sb->cfg.vsockd[0] ? sb->cfg.vsockd : NULL, .netns_path = netns,
+        .boot_timeout_ms = sb->cfg.boot_deadline_ms, .debug = sb->cfg.debug,
+    };
+    struct hv_callbacks cb = { .ready = hv_ready, .died = hv_died, .stopped = hv_stopped, .data = sb };
+    sb->boot_started_ns = now_ns();
+    sb->boot_deadline_ns = sb->boot_started_ns + (uint64_t)sb->cfg.boot_deadline_ms * 1000000ull;
+    loop_timer_set(sb->retry_timer, (uint64_t)sb->cfg.boot_deadline_ms * 1000ull + 1000);
+    r = hv_start(s->loop, &hc, &cb, &sb->vm, err);
+    if (r < 0)
+        goto fail;
+    sb->state = SB_BOOTING;
+    *ret = sb;
+    return 0;
+fail:
+    loop_source_free(sb->retry_timer);
+    cleanup_files(sb);
+    free(sb);
+    return r;
+}
+
+int sandbox_agent_call(struct sandbox *sb, const char *method, const void *req,
+                       void (*cb)(const struct ttrpc_result *res, void *data), void *data,
+                       uint64_t timeout_ns)
+{
+    if (!sb || sb->state != SB_READY || !sb->agent)
+        return -ENOTCONN;
+    return ttrpc_client_call(sb->agent, AGENT_SERVICE, method, req, NULL, 0, timeout_ns, cb, data);
+}
+
+void sandbox_free(struct sandbox *sb)
+{
+    struct container *c;
+    if (!sb)
+        return;
+    while ((c = TAILQ_FIRST(&sb->containers))) {
+        TAILQ_REMOVE(&sb->containers, c, link);
+        container_free(c);
+    }
+    loop_source_free(sb->retry_timer);
+    hv_vsock_cancel(sb->agent_req);
+    ttrpc_client_free(sb->agent);
+    hv_free(sb->vm);
+    free(sb);
+}

@@ -1,0 +1,230 @@
+/* The daemon's model: one sandbox (one VM) -> containers -> processes (init + execs).
+ * Shared by the task_*.c RPC handlers, sandbox.c and proc.c. */
+#ifndef CVM_SHIM_TASK_H
+#define CVM_SHIM_TASK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/queue.h>
+#include <sys/types.h>
+
+#include "config.h"
+#include "errmap.h"
+#include "task_state.h"
+#include "ttrpc.h"
+
+struct loop;
+struct loop_source;
+struct ttrpc_call;
+struct ttrpc_client;
+struct ttrpc_server;
+struct evt_publisher;
+struct hv_vm;
+struct hv_vsock_req;
+struct relay;
+struct stream_attach;
+struct sandbox;
+struct container;
+struct proc;
+
+#define AGENT_PORT 1024u
+#define AGENT_STDIO_PORT 1025u
+#define AGENT_SERVICE "cvm.agent.v1.Agent"
+#define AGENT_SHARE_TAG "cvmfs"
+#define AGENT_CALL_TIMEOUT_NS (30ull * 1000000000ull)
+#define SPEC_MAX (1u << 20) /* the agent accepts config_json up to 1 MiB */
+
+enum { STREAM_STDIN, STREAM_STDOUT, STREAM_STDERR, _STREAM_MAX };
+
+/* The containerd side and the agent side of one process's stdio. */
+struct proc_io {
+    char path[_STREAM_MAX][4096]; /* as given by containerd ("" = not connected) */
+    bool terminal;
+    bool want[_STREAM_MAX];       /* streams attached to the agent */
+    int host_fd[_STREAM_MAX];     /* containerd side: stdin source / stdout, stderr sinks */
+    bool host_shared_out_err;     /* file:// or binary://: one sink for both streams */
+    struct relay *relay[_STREAM_MAX];
+    struct stream_attach *attach[_STREAM_MAX];
+    pid_t logger_pid;             /* binary:// logger */
+    struct loop_source *logger_w;
+    struct loop_source *logger_ready_w;
+};
+
+TAILQ_HEAD(waiter_list, waiter);
+struct waiter {
+    TAILQ_ENTRY(waiter) link;
+    struct ttrpc_call *call;
+    struct proc *proc;
+};
+
+/* A call answered later (Create, Start, Exec...). cancel clears call. */
+struct pending_rpc {
+    struct ttrpc_call *call;
+};
+
+struct proc {
+    TAILQ_ENTRY(proc) link;
+    struct container *c;
+    char exec_id[80]; /* "" = init */
+    enum proc_status status;
+    uint32_t exit_status;
+    int64_t exited_sec;
+    int32_t exited_nsec;
+    uint32_t guest_pid;
+    struct proc_io io;
+    bool agent_exited;   /* WaitProcess answered (or the VM died) */
+    bool exit_done;      /* TaskExit published, waiters released */
+    bool started_event;  /* TaskStart / TaskExecStarted published */
+    struct waiter_list waiters;
+    int attach_left;       /* streams still being attached */
+    int attach_err;
+    char attach_msg[160];
+    void (*attach_done)(struct proc *p, int r, const char *msg);
+};
+TAILQ_HEAD(proc_list, proc);
+
+struct container {
+    TAILQ_ENTRY(container) link;
+    struct sandbox *sb;
+    char id[80];
+    char bundle[4096];
+    struct proc *init;
+    struct proc_list execs;
+    char *spec_json;     /* rewritten config.json for the agent */
+    size_t spec_len;
+    bool rootfs_mounted;
+    bool agent_created;
+    bool deleting;
+};
+TAILQ_HEAD(container_list, container);
+
+enum sb_state { SB_NEW, SB_BOOTING, SB_READY, SB_DEAD, SB_STOPPING, SB_STOPPED };
+
+struct sandbox {
+    struct shim *shim;
+    char id[80]; /* group id */
+    char run_dir[128];
+    char shared_dir[160];
+    char vm_dir[160];
+    struct cfg cfg;
+    enum sb_state state;
+    bool shared_mounted;
+    struct hv_vm *vm;
+    pid_t qemu_pid;
+    struct ttrpc_client *agent;
+    struct hv_vsock_req *agent_req;
+    struct loop_source *retry_timer;
+    uint64_t boot_deadline_ns;
+    uint64_t boot_started_ns;
+    char last_err[160];
+    char dead_reason[512];
+    struct container_list containers;
+    /* containers whose Create waits for the VM */
+    void (*ready_cb[16])(struct sandbox *sb, int r, const char *msg, void *data);
+    void *ready_data[16];
+    int n_ready;
+    void (*stopped_cb)(struct sandbox *sb, void *data);
+    void *stopped_data;
+};
+
+/* An agent call in flight on behalf of a container/process (and maybe a containerd call
+ * waiting for it). Deleting the container/process clears the pointers, so late replies are
+ * harmless. */
+struct agent_op {
+    TAILQ_ENTRY(agent_op) link;
+    struct shim *s;
+    struct container *c;
+    struct proc *p;
+    struct pending_rpc rpc;
+    uint32_t u32;
+};
+TAILQ_HEAD(agent_op_list, agent_op);
+
+struct shim {
+    struct agent_op_list ops;
+    struct loop *loop;
+    struct ttrpc_server *server;
+    struct evt_publisher *events;
+    char ns[80];
+    char id[80];
+    char address[256];
+    char bundle[4096]; /* the daemon's cwd */
+    char socket_path[128];
+    char hash[65];
+    struct sandbox *sb; /* NULL until the first Create */
+    bool shutting_down;
+};
+
+/* ---- proc.c ---- */
+struct container *shim_find_container(struct shim *s, const char *id);
+struct proc *container_find_proc(struct container *c, const char *exec_id);
+struct proc *proc_new(struct container *c, const char *exec_id);
+void proc_free(struct proc *p);
+/* Apply an event through the state table. 0, or -1 with err filled (code from the table). */
+int proc_apply(struct proc *p, enum proc_event ev, struct cvm_err *err);
+/* The agent reported the exit (status, time); completes once stdout/stderr drained. */
+void proc_agent_exited(struct proc *p, uint32_t status, uint64_t exited_ns);
+/* The VM is gone: exit 255 now, stdio closed. */
+void proc_vm_died(struct proc *p);
+/* Publish TaskExit etc. when exited and drained; idempotent. */
+void proc_try_complete(struct proc *p);
+int proc_add_waiter(struct proc *p, struct ttrpc_call *call);
+uint32_t shim_task_pid(const struct shim *s);
+void shim_publish(struct shim *s, const char *topic, const void *msg);
+void pending_set(struct pending_rpc *op, struct ttrpc_call *call);
+struct ttrpc_call *pending_take(struct pending_rpc *op);
+void container_free(struct container *c);
+struct agent_op *op_new(struct shim *s, struct container *c, struct proc *p, struct ttrpc_call *call);
+void op_free(struct agent_op *op);
+/* Reply helpers for ops: no-op when the containerd call was cancelled. */
+void op_reply(struct agent_op *op, const ProtobufCMessage *msg);
+void op_reply_error(struct agent_op *op, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Map an agent failure onto the containerd reply (keeps the agent's code and message). */
+void op_reply_result(struct agent_op *op, const struct ttrpc_result *res, const char *what);
+
+/* ---- stdio.c ---- */
+void proc_io_init(struct proc_io *io);
+/* Open containerd's side (FIFOs, file://, binary://). done(r) may fire later for binary:// */
+int proc_io_open(struct proc *p, struct cvm_err *err);
+/* Connect every wanted stream to the agent (port 1025 handshake); cb when all attached. */
+int proc_io_attach(struct proc *p, void (*cb)(struct proc *p, int r, const char *msg));
+void proc_io_close_stdin(struct proc *p);
+bool proc_io_drained(const struct proc *p);
+void proc_io_close(struct proc *p); /* close everything (after exit+drain, or on failure) */
+
+/* ---- sandbox.c ---- */
+int sandbox_new(struct shim *s, const char *group, const struct cfg *cfg, const char *netns,
+                struct sandbox **ret, struct cvm_err *err);
+/* cb fires when the agent is reachable (r = 0) or boot failed (r < 0, msg). */
+void sandbox_when_ready(struct sandbox *sb, void (*cb)(struct sandbox *, int, const char *, void *),
+                        void *data);
+int sandbox_agent_call(struct sandbox *sb, const char *method, const void *req,
+                       void (*cb)(const struct ttrpc_result *res, void *data), void *data,
+                       uint64_t timeout_ns);
+/* Stop the VM and remove every file; cb when done (also when nothing was running). */
+void sandbox_stop(struct sandbox *sb, void (*cb)(struct sandbox *, void *), void *data);
+void sandbox_free(struct sandbox *sb);
+struct hv_vm *sandbox_vm(struct sandbox *sb);
+
+void shim_run_dir_of(const struct shim *s, char *out, size_t n);
+
+/* ---- task handlers ---- */
+struct ttrpc_method;
+extern const struct ttrpc_method task_methods[];
+extern const unsigned task_n_methods;
+void task_create(struct ttrpc_call *call, const uint8_t *p, size_t n, void *ud);
+void task_start(struct ttrpc_call *call, const uint8_t *p, size_t n, void *ud);
+void task_exec(struct ttrpc_call *call, const uint8_t *p, size_t n, void *ud);
+void task_kill(struct ttrpc_call *call, const uint8_t *p, size_t n, void *ud);
+void task_delete(struct ttrpc_call *call, const uint8_t *p, size_t n, void *ud);
+void task_pause(struct ttrpc_call *call, const uint8_t *p, size_t n, void *ud);
+void task_resume(struct ttrpc_call *call, const uint8_t *p, size_t n, void *ud);
+void task_resize_pty(struct ttrpc_call *call, const uint8_t *p, size_t n, void *ud);
+void task_close_io(struct ttrpc_call *call, const uint8_t *p, size_t n, void *ud);
+void task_update(struct ttrpc_call *call, const uint8_t *p, size_t n, void *ud);
+void task_stats(struct ttrpc_call *call, const uint8_t *p, size_t n, void *ud);
+void task_pids(struct ttrpc_call *call, const uint8_t *p, size_t n, void *ud);
+/* The daemon exits: stop the VM, flush events, quit the loop. */
+void shim_begin_exit(struct shim *s);
+
+#endif

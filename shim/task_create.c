@@ -1,0 +1,401 @@
+/* Create: the first container boots the sandbox VM (config file + annotations); every
+ * container gets its rootfs and bind mounts under <shared>/<id>/ and is created by the agent;
+ * stdio is opened and attached before the reply. */
+#define LOG_MODULE "task"
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "address.h"
+#include "agent.pb-c.h"
+#include "assets.h"
+#include "cleanup.h"
+#include "containerd/events/task.pb-c.h"
+#include "fd.h"
+#include "log.h"
+#include "mounts.h"
+#include "runtimeoptions/v1/api.pb-c.h"
+#include "task_rpc.h"
+
+static int read_spec(const char *bundle, char **ret, size_t *ret_len, struct cvm_err *err)
+{
+    char path[PATH_MAX];
+    _cleanup_close_ int fd = -EBADF;
+    _cleanup_free_ char *buf = malloc(SPEC_MAX + 1);
+    ssize_t n;
+
+    if (!buf)
+        return cvm_err_set(err, -ENOMEM, "out of memory");
+    snprintf(path, sizeof(path), "%s/config.json", bundle);
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return cvm_err_set(err, -errno, "open %s: %m", path);
+    n = read_all(fd, buf, SPEC_MAX + 1);
+    if (n < 0)
+        return cvm_err_set(err, (int)n, "read %s", path);
+    if ((size_t)n > SPEC_MAX)
+        return cvm_err_setc(err, RPC_INVALID_ARGUMENT, -EFBIG, "%s is larger than %u bytes", path, SPEC_MAX);
+    buf[n] = 0;
+    *ret_len = (size_t)n;
+    *ret = TAKE_PTR(buf);
+    return 0;
+}
+
+/* Runtime config: options config_path, else the default locations, else built-in defaults;
+ * then the io.containerd.cvm.* annotations. */
+static int load_config(const Google__Protobuf__Any *opts, json_t *ann, struct cfg *cfg, struct cvm_err *err)
+{
+    char path[PATH_MAX] = "";
+    const char *keys[64], *vals[64];
+    size_t n = 0;
+    int r;
+
+    cfg_defaults(cfg);
+    if (opts && opts->type_url && strcmp(opts->type_url, "runtimeoptions.v1.Options") == 0) {
+        Runtimeoptions__V1__Options *o =
+            runtimeoptions__v1__options__unpack(NULL, opts->value.len, opts->value.data);
+        if (!o)
+            return cvm_err_set(err, -EINVAL, "cannot decode runtimeoptions.v1.Options");
+        snprintf(path, sizeof(path), "%s", o->config_path ? o->config_path : "");
+        runtimeoptions__v1__options__free_unpacked(o, NULL);
+    } /* other option types (containerd.runc.v1.Options from 2.x) are ignored: spec §9 item 22 */
+    if (path[0]) {
+        r = cfg_load_file(cfg, path, err);
+        if (r == -ENOENT)
+            return cvm_err_set(err, r, "runtime config %s: not found", path);
+        if (r < 0)
+            return r;
+    } else if (assets_default_config(path, sizeof(path)) == 0) {
+        r = cfg_load_file(cfg, path, err);
+        if (r < 0 && r != -ENOENT)
+            return r;
+    }
+    const char *k;
+    json_t *v;
+    json_object_foreach(ann, k, v) {
+        if (n >= ELEMENTSOF(keys))
+            break;
+        if (!json_is_string(v))
+            continue;
+        keys[n] = k;
+        vals[n++] = json_string_value(v);
+    }
+    return cfg_apply_annotations(cfg, keys, vals, n, err);
+}
+
+static const char *spec_netns(json_t *spec)
+{
+    json_t *nss = json_object_get(json_object_get(spec, "linux"), "namespaces"), *ns;
+    size_t i;
+    json_array_foreach(nss, i, ns) {
+        const char *t = json_string_value(json_object_get(ns, "type"));
+        const char *p = json_string_value(json_object_get(ns, "path"));
+        if (t && strcmp(t, "network") == 0 && p && p[0] == '/')
+            return p;
+    }
+    return NULL;
+}
+
+static int is_bind(json_t *m)
+{
+    const char *t = json_string_value(json_object_get(m, "type"));
+    json_t *o;
+    size_t i;
+    if (t && strcmp(t, "bind") == 0)
+        return 1;
+    json_array_foreach(json_object_get(m, "options"), i, o) {
+        const char *s = json_string_value(o);
+        if (s && (strcmp(s, "bind") == 0 || strcmp(s, "rbind") == 0))
+            return 1;
+    }
+    return 0;
+}
+
+static int has_opt(json_t *m, const char *opt)
+{
+    json_t *o;
+    size_t i;
+    json_array_foreach(json_object_get(m, "options"), i, o) {
+        const char *s = json_string_value(o);
+        if (s && strcmp(s, opt) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* Host bind mounts go to <shared>/<id>/mounts/<i>; the spec source becomes the path relative
+ * to the share (agent.proto: relative bind sources resolve under the share mount). */
+static int share_bind_mounts(struct container *c, json_t *spec, struct cvm_err *err)
+{
+    json_t *mounts = json_object_get(spec, "mounts"), *m;
+    size_t i;
+    json_array_foreach(mounts, i, m) {
+        const char *src = json_string_value(json_object_get(m, "source"));
+        char target[PATH_MAX], rel[PATH_MAX];
+        if (!is_bind(m) || !src || src[0] != '/')
+            continue;
+        snprintf(target, sizeof(target), "%s/%s/mounts/%zu", c->sb->shared_dir, c->id, i);
+        snprintf(rel, sizeof(rel), "%s/mounts/%zu", c->id, i);
+        int r = mnt_bind(src, target, has_opt(m, "ro"), has_opt(m, "rbind"), err);
+        if (r < 0)
+            return r;
+        json_object_set_new(m, "source", json_string(rel));
+    }
+    return 0;
+}
+
+static int mount_rootfs(struct container *c, const Containerd__Task__V2__CreateTaskRequest *req,
+                        json_t *spec, struct cvm_err *err)
+{
+    char target[PATH_MAX];
+    int r;
+
+    snprintf(target, sizeof(target), "%s/%s/rootfs", c->sb->shared_dir, c->id);
+    c->rootfs_mounted = true;
+    if (req->n_rootfs == 0) {
+        const char *root = json_string_value(json_object_get(json_object_get(spec, "root"), "path"));
+        char src[PATH_MAX];
+        if (!root)
+            return cvm_err_set(err, -EINVAL, "spec has no root.path and no rootfs mounts");
+        if (root[0] == '/')
+            snprintf(src, sizeof(src), "%s", root);
+        else
+            snprintf(src, sizeof(src), "%s/%s", c->bundle, root);
+        return mnt_bind(src, target, 0, 1, err);
+    }
+    for (size_t i = 0; i < req->n_rootfs; i++) {
+        const Containerd__Types__Mount *m = req->rootfs[i];
+        r = mnt_mount_one(m->type ? m->type : "", m->source ? m->source : "",
+                          (const char *const *)m->options, m->n_options, target, err);
+        if (r < 0)
+            return r;
+    }
+    return 0;
+}
+
+/* Undo everything Create did for c (mounts, stdio, list membership) and free it. */
+static void create_rollback(struct container *c)
+{
+    char dir[PATH_MAX];
+    struct sandbox *sb = c->sb;
+    snprintf(dir, sizeof(dir), "%s/%s", sb->shared_dir, c->id);
+    TAILQ_REMOVE(&sb->containers, c, link);
+    container_free(c);
+    (void)mnt_umount_tree(dir);
+    (void)mnt_rm_tree(dir);
+}
+
+static void create_fail(struct agent_op *op, int code, const char *msg)
+{
+    struct container *c = op->c;
+    log_error("create %s: %s", c ? c->id : "?", msg);
+    op_reply_error(op, code, "%s", msg);
+    if (c)
+        create_rollback(c);
+    op_free(op);
+}
+
+static void attached(struct proc *p, int r, const char *msg)
+{
+    struct agent_op *op = NULL, *o;
+    TAILQ_FOREACH(o, &p->c->sb->shim->ops, link)
+        if (o->p == p && o->u32 == 1)
+            op = o;
+    if (!op)
+        return;
+    if (r < 0) {
+        create_fail(op, RPC_UNAVAILABLE, msg);
+        return;
+    }
+    struct container *c = op->c;
+    struct shim *s = op->s;
+    Containerd__Events__TaskCreate ev = CONTAINERD__EVENTS__TASK_CREATE__INIT;
+    Containerd__Events__TaskIO tio = CONTAINERD__EVENTS__TASK_IO__INIT;
+    tio.stdin = p->io.path[STREAM_STDIN];
+    tio.stdout = p->io.path[STREAM_STDOUT];
+    tio.stderr = p->io.path[STREAM_STDERR];
+    tio.terminal = p->io.terminal;
+    ev.container_id = c->id;
+    ev.bundle = c->bundle;
+    ev.io = &tio;
+    ev.pid = shim_task_pid(s);
+    shim_publish(s, "/tasks/create", &ev);
+    Containerd__Task__V2__CreateTaskResponse resp = CONTAINERD__TASK__V2__CREATE_TASK_RESPONSE__INIT;
+    resp.pid = shim_task_pid(s);
+    log_info("container %s created (pid %u)", c->id, resp.pid);
+    op_reply(op, &resp.base);
+    op_free(op);
+}
+
+static void agent_created(const struct ttrpc_result *res, void *data)
+{
+    struct agent_op *op = data;
+    if (!op->c) {
+        op_free(op);
+        return;
+    }
+    if (res->code != 0) {
+        char msg[400];
+        snprintf(msg, sizeof(msg), "agent CreateContainer: %s", res->message ? res->message : "failed");
+        create_fail(op, res->code, msg);
+        return;
+    }
+    op->c->agent_created = true;
+    op->p = op->c->init;
+    op->u32 = 1;
+    proc_io_attach(op->c->init, attached);
+}
+
+static void sandbox_ready(struct sandbox *sb, int r, const char *msg, void *data)
+{
+    struct agent_op *op = data;
+    struct container *c = op->c;
+    (void)sb;
+    if (!c) {
+        op_free(op);
+        return;
+    }
+    if (r < 0) {
+        create_fail(op, RPC_UNAVAILABLE, msg ? msg : "sandbox VM failed");
+        return;
+    }
+    Cvm__Agent__V1__CreateContainerRequest req = CVM__AGENT__V1__CREATE_CONTAINER_REQUEST__INIT;
+    Cvm__Agent__V1__StdioFlags fl = CVM__AGENT__V1__STDIO_FLAGS__INIT;
+    char rootfs[128];
+    struct proc_io *io = &c->init->io;
+    snprintf(rootfs, sizeof(rootfs), "%s/rootfs", c->id);
+    fl.stdin = io->want[STREAM_STDIN];
+    fl.stdout = io->want[STREAM_STDOUT];
+    fl.stderr = io->want[STREAM_STDERR];
+    fl.terminal = io->terminal;
+    req.container_id = c->id;
+    req.config_json.data = (uint8_t *)c->spec_json;
+    req.config_json.len = c->spec_len;
+    req.share_tag = AGENT_SHARE_TAG;
+    req.rootfs = rootfs;
+    req.stdio = &fl;
+    r = sandbox_agent_call(c->sb, "CreateContainer", &req, agent_created, op, AGENT_CALL_TIMEOUT_NS);
+    if (r < 0)
+        create_fail(op, RPC_UNAVAILABLE, "agent not connected");
+}
+
+static int ensure_sandbox(struct shim *s, const Containerd__Task__V2__CreateTaskRequest *req,
+                          json_t *spec, const char *id, struct cvm_err *err)
+{
+    json_t *ann = json_object_get(spec, "annotations");
+    struct cfg cfg;
+    int r;
+
+    if (s->sb) {
+        /* Later containers join the running VM; their cvm annotations must still be valid. */
+        r = load_config(NULL, ann, &cfg, err);
+        if (r < 0)
+            return r;
+        if (s->sb->state != SB_BOOTING && s->sb->state != SB_READY)
+            return cvm_err_setc(err, RPC_FAILED_PRECONDITION, -EBUSY, "sandbox %s is not running (%s): failed precondition",
+                                s->sb->id, s->sb->dead_reason[0] ? s->sb->dead_reason : "stopped");
+        return 0;
+    }
+    r = load_config(req->options, ann, &cfg, err);
+    if (r < 0)
+        return r;
+    if (cfg.debug)
+        log_set_level(LOG_LVL_DEBUG);
+    r = assets_resolve(&cfg, err);
+    if (r < 0)
+        return r;
+    const char *g = json_string_value(json_object_get(ann, SHIM_ANN_SANDBOX_ID));
+    if (!g || !shim_valid_identifier(g))
+        g = json_string_value(json_object_get(ann, SHIM_ANN_GROUP));
+    if (!g || !shim_valid_identifier(g))
+        g = id;
+    return sandbox_new(s, g, &cfg, spec_netns(spec), &s->sb, err);
+}
+
+void task_create(struct ttrpc_call *call, const uint8_t *pl, size_t n, void *ud)
+{
+    struct shim *s = ud;
+    struct cvm_err err = { 0 };
+    _cleanup_free_ char *raw = NULL;
+    size_t raw_len = 0;
+    json_t *spec = NULL;
+    struct container *c = NULL;
+    int r;
+
+    TASK_DECODE(Containerd__Task__V2__CreateTaskRequest, containerd__task__v2__create_task_request, req, call, pl, n);
+    if (!req->id || !shim_valid_identifier(req->id) || strlen(req->id) > 64)
+        return (void)ttrpc_call_reply_error(call, RPC_INVALID_ARGUMENT, "invalid container id \"%.80s\": invalid argument", req->id ? req->id : "");
+    if (!req->bundle || req->bundle[0] != '/' || strlen(req->bundle) >= sizeof(c->bundle))
+        return (void)ttrpc_call_reply_error(call, RPC_INVALID_ARGUMENT, "invalid bundle path: invalid argument");
+    if (shim_find_container(s, req->id))
+        return (void)ttrpc_call_reply_error(call, RPC_ALREADY_EXISTS, "container %s: already exists", req->id);
+    if (req->checkpoint && *req->checkpoint)
+        return (void)ttrpc_call_reply_error(call, RPC_UNIMPLEMENTED, "restore from checkpoint: not implemented");
+    if (s->shutting_down)
+        return (void)ttrpc_call_reply_error(call, RPC_FAILED_PRECONDITION, "shim is shutting down: failed precondition");
+
+    r = read_spec(req->bundle, &raw, &raw_len, &err);
+    if (r == 0 && !(spec = json_loadb(raw, raw_len, 0, NULL)))
+        r = cvm_err_set(&err, -EINVAL, "config.json: invalid JSON");
+    if (r == 0 && !json_is_object(spec))
+        r = cvm_err_set(&err, -EINVAL, "config.json: not an object");
+    if (r == 0)
+        r = ensure_sandbox(s, req, spec, req->id, &err);
+    if (r < 0)
+        goto fail;
+
+    c = calloc(1, sizeof(*c));
+    if (!c || !(c->init = proc_new(c, ""))) {
+        r = cvm_err_set(&err, -ENOMEM, "out of memory");
+        goto fail;
+    }
+    c->sb = s->sb;
+    snprintf(c->id, sizeof(c->id), "%s", req->id);
+    snprintf(c->bundle, sizeof(c->bundle), "%s", req->bundle);
+    TAILQ_INIT(&c->execs);
+    TAILQ_INSERT_TAIL(&s->sb->containers, c, link);
+    struct proc_io *io = &c->init->io;
+    snprintf(io->path[STREAM_STDIN], sizeof(io->path[0]), "%s", req->stdin ? req->stdin : "");
+    snprintf(io->path[STREAM_STDOUT], sizeof(io->path[0]), "%s", req->stdout ? req->stdout : "");
+    snprintf(io->path[STREAM_STDERR], sizeof(io->path[0]), "%s", req->stderr ? req->stderr : "");
+    io->terminal = req->terminal;
+
+    r = mount_rootfs(c, req, spec, &err);
+    if (r == 0)
+        r = share_bind_mounts(c, spec, &err);
+    if (r == 0) {
+        c->spec_json = json_dumps(spec, JSON_COMPACT);
+        c->spec_len = c->spec_json ? strlen(c->spec_json) : 0;
+        if (!c->spec_json || c->spec_len > SPEC_MAX)
+            r = cvm_err_set(&err, -E2BIG, "rewritten spec too large");
+    }
+    if (r == 0)
+        r = proc_io_open(c->init, &err);
+    if (r < 0)
+        goto fail;
+    json_decref(spec);
+    struct agent_op *op = op_new(s, c, c->init, call);
+    if (!op) {
+        create_rollback(c);
+        ttrpc_call_reply_error(call, RPC_RESOURCE_EXHAUSTED, "out of memory");
+        return;
+    }
+    sandbox_when_ready(s->sb, sandbox_ready, op);
+    return;
+fail:
+    if (spec)
+        json_decref(spec);
+    if (c && c->sb)
+        create_rollback(c);
+    else if (c) {
+        free(c->init);
+        free(c);
+    }
+    log_error("create %s: %s", req->id, err.msg);
+    ttrpc_call_reply_errno(call, r, &err);
+}

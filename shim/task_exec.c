@@ -1,0 +1,205 @@
+/* Exec (register a process with the agent, attach its stdio) and Start (run it; publish the
+ * start event before anything can publish its exit; then wait for it in the agent). */
+#define LOG_MODULE "task"
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "address.h"
+#include "agent.pb-c.h"
+#include "containerd/events/task.pb-c.h"
+#include "log.h"
+#include "task_rpc.h"
+
+#define EXEC_SPEC_MAX (256u * 1024u)
+#define STDIO_TIMEOUT_MS 10000u
+
+static void exec_attached(struct proc *p, int r, const char *msg)
+{
+    struct agent_op *op = NULL, *o;
+    TAILQ_FOREACH(o, &p->c->sb->shim->ops, link)
+        if (o->p == p && o->u32 == 2)
+            op = o;
+    if (!op)
+        return;
+    if (r < 0) {
+        op_reply_error(op, RPC_UNAVAILABLE, "%s", msg);
+        TAILQ_REMOVE(&p->c->execs, p, link);
+        proc_free(p);
+        op_free(op);
+        return;
+    }
+    Containerd__Events__TaskExecAdded ev = CONTAINERD__EVENTS__TASK_EXEC_ADDED__INIT;
+    ev.container_id = p->c->id;
+    ev.exec_id = p->exec_id;
+    shim_publish(op->s, "/tasks/exec-added", &ev);
+    op_reply(op, NULL);
+    op_free(op);
+}
+
+static void exec_registered(const struct ttrpc_result *res, void *data)
+{
+    struct agent_op *op = data;
+    struct proc *p = op->p;
+    if (!p) {
+        op_free(op);
+        return;
+    }
+    if (res->code != 0) {
+        op_reply_result(op, res, "agent ExecProcess");
+        TAILQ_REMOVE(&p->c->execs, p, link);
+        proc_free(p);
+        op_free(op);
+        return;
+    }
+    op->u32 = 2;
+    proc_io_attach(p, exec_attached);
+}
+
+void task_exec(struct ttrpc_call *call, const uint8_t *pl, size_t n, void *ud)
+{
+    struct shim *s = ud;
+    struct cvm_err err = { 0 };
+    TASK_DECODE(Containerd__Task__V2__ExecProcessRequest, containerd__task__v2__exec_process_request, req, call, pl, n);
+    struct container *c = task_lookup_container(s, call, req->id);
+    if (!c)
+        return;
+    if (!req->exec_id || !shim_valid_identifier(req->exec_id) || strlen(req->exec_id) > 64)
+        return (void)ttrpc_call_reply_error(call, RPC_INVALID_ARGUMENT, "invalid exec id: invalid argument");
+    if (container_find_proc(c, req->exec_id))
+        return (void)ttrpc_call_reply_error(call, RPC_ALREADY_EXISTS, "exec %s: already exists", req->exec_id);
+    if (task_check(call, c->init, PEV_EXEC) < 0)
+        return;
+    if (!req->spec || req->spec->value.len == 0 || req->spec->value.len > EXEC_SPEC_MAX)
+        return (void)ttrpc_call_reply_error(call, RPC_INVALID_ARGUMENT, "exec spec missing or too large: invalid argument");
+
+    struct proc *p = proc_new(c, req->exec_id);
+    if (!p)
+        return (void)ttrpc_call_reply_error(call, RPC_RESOURCE_EXHAUSTED, "out of memory");
+    TAILQ_INSERT_TAIL(&c->execs, p, link);
+    snprintf(p->io.path[STREAM_STDIN], sizeof(p->io.path[0]), "%s", req->stdin ? req->stdin : "");
+    snprintf(p->io.path[STREAM_STDOUT], sizeof(p->io.path[0]), "%s", req->stdout ? req->stdout : "");
+    snprintf(p->io.path[STREAM_STDERR], sizeof(p->io.path[0]), "%s", req->stderr ? req->stderr : "");
+    p->io.terminal = req->terminal;
+    int r = proc_io_open(p, &err);
+    struct agent_op *op = r == 0 ? op_new(s, c, p, call) : NULL;
+    if (!op) {
+        TAILQ_REMOVE(&c->execs, p, link);
+        proc_free(p);
+        if (r == 0)
+            ttrpc_call_reply_error(call, RPC_RESOURCE_EXHAUSTED, "out of memory");
+        else
+            ttrpc_call_reply_errno(call, r, &err);
+        return;
+    }
+    Cvm__Agent__V1__ExecProcessRequest ar = CVM__AGENT__V1__EXEC_PROCESS_REQUEST__INIT;
+    Cvm__Agent__V1__StdioFlags fl = CVM__AGENT__V1__STDIO_FLAGS__INIT;
+    fl.stdin = p->io.want[STREAM_STDIN];
+    fl.stdout = p->io.want[STREAM_STDOUT];
+    fl.stderr = p->io.want[STREAM_STDERR];
+    fl.terminal = p->io.terminal;
+    ar.container_id = c->id;
+    ar.exec_id = p->exec_id;
+    ar.process_json.data = req->spec->value.data;
+    ar.process_json.len = req->spec->value.len;
+    ar.stdio = &fl;
+    r = sandbox_agent_call(c->sb, "ExecProcess", &ar, exec_registered, op, AGENT_CALL_TIMEOUT_NS);
+    if (r < 0) {
+        op_reply_error(op, RPC_UNAVAILABLE, "sandbox VM not reachable: unavailable");
+        TAILQ_REMOVE(&c->execs, p, link);
+        proc_free(p);
+        op_free(op);
+    }
+}
+
+static void waited(const struct ttrpc_result *res, void *data)
+{
+    struct agent_op *op = data;
+    struct proc *p = op->p;
+    if (p && res->code == 0) {
+        Cvm__Agent__V1__WaitProcessResponse *w =
+            cvm__agent__v1__wait_process_response__unpack(NULL, res->len, res->payload);
+        if (w) {
+            proc_agent_exited(p, w->exit_status, w->exited_at_unix_ns);
+            cvm__agent__v1__wait_process_response__free_unpacked(w, NULL);
+        } else
+            proc_agent_exited(p, 255, 0);
+    } else if (p && res->code != RPC_UNAVAILABLE && res->code != RPC_CANCELLED) {
+        log_error("agent WaitProcess %s/%s: %s", p->c->id, p->exec_id, res->message ? res->message : "");
+        proc_agent_exited(p, 255, 0);
+    }
+    /* UNAVAILABLE (connection lost): the VM-death path reports exit 255 for everything. */
+    op_free(op);
+}
+
+static void started(const struct ttrpc_result *res, void *data)
+{
+    struct agent_op *op = data;
+    struct proc *p = op->p;
+    if (!p) {
+        op_reply_error(op, RPC_NOT_FOUND, "process deleted: not found");
+        op_free(op);
+        return;
+    }
+    if (res->code != 0) {
+        op_reply_result(op, res, "agent StartProcess");
+        op_free(op);
+        return;
+    }
+    Cvm__Agent__V1__StartProcessResponse *sr =
+        cvm__agent__v1__start_process_response__unpack(NULL, res->len, res->payload);
+    if (sr) {
+        p->guest_pid = sr->pid;
+        cvm__agent__v1__start_process_response__free_unpacked(sr, NULL);
+    }
+    (void)proc_apply(p, PEV_START, NULL);
+    uint32_t pid = shim_task_pid(op->s);
+    if (p->exec_id[0]) {
+        Containerd__Events__TaskExecStarted ev = CONTAINERD__EVENTS__TASK_EXEC_STARTED__INIT;
+        ev.container_id = p->c->id;
+        ev.exec_id = p->exec_id;
+        ev.pid = pid;
+        shim_publish(op->s, "/tasks/exec-started", &ev);
+    } else {
+        Containerd__Events__TaskStart ev = CONTAINERD__EVENTS__TASK_START__INIT;
+        ev.container_id = p->c->id;
+        ev.pid = pid;
+        shim_publish(op->s, "/tasks/start", &ev);
+    }
+    p->started_event = true;
+    Containerd__Task__V2__StartResponse resp = CONTAINERD__TASK__V2__START_RESPONSE__INIT;
+    resp.pid = pid;
+    op_reply(op, &resp.base);
+    /* Now wait for the exit; WaitProcess answers only after output drained (agent.proto). */
+    Cvm__Agent__V1__WaitProcessRequest wr = CVM__AGENT__V1__WAIT_PROCESS_REQUEST__INIT;
+    wr.container_id = p->c->id;
+    wr.exec_id = p->exec_id;
+    op->u32 = 3;
+    if (sandbox_agent_call(p->c->sb, "WaitProcess", &wr, waited, op, 0) < 0) {
+        proc_agent_exited(p, 255, 0);
+        op_free(op);
+    }
+}
+
+void task_start(struct ttrpc_call *call, const uint8_t *pl, size_t n, void *ud)
+{
+    struct shim *s = ud;
+    TASK_DECODE(Containerd__Task__V2__StartRequest, containerd__task__v2__start_request, req, call, pl, n);
+    struct proc *p = task_lookup_proc(s, call, req->id, req->exec_id);
+    if (!p || task_check(call, p, PEV_START) < 0)
+        return;
+    if (p->exec_id[0] && p->c->init->status != PROC_RUNNING)
+        return (void)ttrpc_call_reply_error(call, RPC_FAILED_PRECONDITION, "container %s is not running: failed precondition", p->c->id);
+    struct agent_op *op = op_new(s, p->c, p, call);
+    if (!op)
+        return (void)ttrpc_call_reply_error(call, RPC_RESOURCE_EXHAUSTED, "out of memory");
+    Cvm__Agent__V1__StartProcessRequest ar = CVM__AGENT__V1__START_PROCESS_REQUEST__INIT;
+    ar.container_id = p->c->id;
+    ar.exec_id = p->exec_id;
+    ar.stdio_timeout_ms = STDIO_TIMEOUT_MS;
+    if (sandbox_agent_call(p->c->sb, "StartProcess", &ar, started, op, AGENT_CALL_TIMEOUT_NS) < 0) {
+        op_reply_error(op, RPC_UNAVAILABLE, "sandbox VM not reachable: unavailable");
+        op_free(op);
+    }
+}

@@ -1,0 +1,303 @@
+/* Kill, Delete, Pause, Resume, ResizePty, CloseIO, Update, Stats, Pids. */
+#define LOG_MODULE "task"
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent.pb-c.h"
+#include "containerd/events/task.pb-c.h"
+#include "log.h"
+#include "mounts.h"
+#include "task_rpc.h"
+
+#define RESOURCES_MAX (64u * 1024u)
+
+static void simple_done(const struct ttrpc_result *res, void *data)
+{
+    struct agent_op *op = data;
+    op_reply_result(op, res, "agent");
+    op_free(op);
+}
+
+/* Issue an agent call answered straight back to containerd. */
+static void forward(struct shim *s, struct ttrpc_call *call, struct container *c, struct proc *p,
+                    const char *method, const void *req,
+                    void (*cb)(const struct ttrpc_result *, void *))
+{
+    struct agent_op *op = op_new(s, c, p, call);
+    if (!op)
+        return (void)ttrpc_call_reply_error(call, RPC_RESOURCE_EXHAUSTED, "out of memory");
+    if (sandbox_agent_call(c->sb, method, req, cb ? cb : simple_done, op, AGENT_CALL_TIMEOUT_NS) < 0) {
+        op_reply_error(op, RPC_UNAVAILABLE, "sandbox VM not reachable: unavailable");
+        op_free(op);
+    }
+}
+
+void task_kill(struct ttrpc_call *call, const uint8_t *pl, size_t n, void *ud)
+{
+    struct shim *s = ud;
+    TASK_DECODE(Containerd__Task__V2__KillRequest, containerd__task__v2__kill_request, req, call, pl, n);
+    struct proc *p = task_lookup_proc(s, call, req->id, req->exec_id);
+    if (!p || task_check(call, p, PEV_KILL) < 0)
+        return;
+    if (req->signal == 0 || req->signal >= 65)
+        return (void)ttrpc_call_reply_error(call, RPC_INVALID_ARGUMENT, "invalid signal %u: invalid argument", req->signal);
+    if (p->status == PROC_CREATED) {
+        /* Never started: it still has to exit (128+sig) and release Waiters (spec §3.3 Kill). */
+        proc_io_close(p);
+        proc_agent_exited(p, 128 + req->signal, 0);
+        ttrpc_call_reply(call, NULL);
+        return;
+    }
+    Cvm__Agent__V1__SignalProcessRequest ar = CVM__AGENT__V1__SIGNAL_PROCESS_REQUEST__INIT;
+    ar.container_id = p->c->id;
+    ar.exec_id = p->exec_id;
+    ar.signal = req->signal;
+    ar.all = req->all;
+    forward(s, call, p->c, p, "SignalProcess", &ar, NULL);
+}
+
+static void reply_delete(struct ttrpc_call *call, struct agent_op *op, struct shim *s, struct proc *p)
+{
+    Containerd__Task__V2__DeleteResponse r = CONTAINERD__TASK__V2__DELETE_RESPONSE__INIT;
+    Google__Protobuf__Timestamp ts = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
+    r.pid = shim_task_pid(s);
+    r.exit_status = p->exit_status;
+    task_fill_timestamp(&ts, p);
+    r.exited_at = &ts;
+    if (call)
+        ttrpc_call_reply(call, &r.base);
+    else
+        op_reply(op, &r.base);
+}
+
+static void finish_container_delete(struct agent_op *op)
+{
+    struct container *c = op->c;
+    struct shim *s = op->s;
+    char dir[PATH_MAX];
+    if (!c) {
+        op_reply_error(op, RPC_NOT_FOUND, "container: not found");
+        op_free(op);
+        return;
+    }
+    struct proc *p = c->init;
+    snprintf(dir, sizeof(dir), "%s/%s", c->sb->shared_dir, c->id);
+    Containerd__Events__TaskDelete ev = CONTAINERD__EVENTS__TASK_DELETE__INIT;
+    Google__Protobuf__Timestamp ts = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
+    task_fill_timestamp(&ts, p);
+    ev.container_id = c->id;
+    ev.pid = shim_task_pid(s);
+    ev.exit_status = p->exit_status;
+    ev.exited_at = &ts;
+    ev.id = "";
+    shim_publish(s, "/tasks/delete", &ev);
+    reply_delete(NULL, op, s, p);
+    TAILQ_REMOVE(&c->sb->containers, c, link);
+    container_free(c);
+    op_free(op);
+    (void)mnt_umount_tree(dir);
+    (void)mnt_rm_tree(dir);
+}
+
+static void removed(const struct ttrpc_result *res, void *data)
+{
+    struct agent_op *op = data;
+    if (res->code != 0 && op->c)
+        log_warn("agent RemoveContainer %s: %s; continuing", op->c->id, res->message ? res->message : "");
+    finish_container_delete(op);
+}
+
+void task_delete(struct ttrpc_call *call, const uint8_t *pl, size_t n, void *ud)
+{
+    struct shim *s = ud;
+    TASK_DECODE(Containerd__Task__V2__DeleteRequest, containerd__task__v2__delete_request, req, call, pl, n);
+    struct proc *p = task_lookup_proc(s, call, req->id, req->exec_id);
+    if (!p || task_check(call, p, PEV_DELETE) < 0)
+        return;
+    struct container *c = p->c;
+    if (p->exec_id[0]) {
+        reply_delete(call, NULL, s, p);
+        TAILQ_REMOVE(&c->execs, p, link);
+        proc_free(p);
+        return;
+    }
+    if (c->deleting)
+        return (void)ttrpc_call_reply_error(call, RPC_FAILED_PRECONDITION, "container %s is being deleted: failed precondition", c->id);
+    c->deleting = true;
+    if (p->status == PROC_CREATED && !p->exit_done) {
+        /* deleting a never-started container: its process ends without running */
+        proc_io_close(p);
+    }
+    struct agent_op *op = op_new(s, c, NULL, call);
+    if (!op)
+        return (void)ttrpc_call_reply_error(call, RPC_RESOURCE_EXHAUSTED, "out of memory");
+    Cvm__Agent__V1__RemoveContainerRequest ar = CVM__AGENT__V1__REMOVE_CONTAINER_REQUEST__INIT;
+    ar.container_id = c->id;
+    ar.force = true;
+    if (!c->agent_created ||
+        sandbox_agent_call(c->sb, "RemoveContainer", &ar, removed, op, 10ull * 1000000000ull) < 0)
+        finish_container_delete(op);
+}
+
+static void paused_or_resumed(const struct ttrpc_result *res, void *data)
+{
+    struct agent_op *op = data;
+    struct proc *p = op->c ? op->c->init : NULL;
+    if (res->code == 0 && p) {
+        bool pause = op->u32 == 1;
+        if (proc_apply(p, pause ? PEV_PAUSE : PEV_RESUME, NULL) == 0) {
+            Containerd__Events__TaskPaused pe = CONTAINERD__EVENTS__TASK_PAUSED__INIT;
+            Containerd__Events__TaskResumed re = CONTAINERD__EVENTS__TASK_RESUMED__INIT;
+            pe.container_id = re.container_id = op->c->id;
+            shim_publish(op->s, pause ? "/tasks/paused" : "/tasks/resumed",
+                         pause ? (const void *)&pe : (const void *)&re);
+        }
+    }
+    op_reply_result(op, res, op->u32 == 1 ? "agent PauseContainer" : "agent ResumeContainer");
+    op_free(op);
+}
+
+static void pause_resume(struct shim *s, struct ttrpc_call *call, const char *id, bool pause)
+{
+    struct container *c = task_lookup_container(s, call, id);
+    if (!c || task_check(call, c->init, pause ? PEV_PAUSE : PEV_RESUME) < 0)
+        return;
+    struct agent_op *op = op_new(s, c, NULL, call);
+    if (!op)
+        return (void)ttrpc_call_reply_error(call, RPC_RESOURCE_EXHAUSTED, "out of memory");
+    op->u32 = pause ? 1 : 2;
+    Cvm__Agent__V1__ContainerRequest ar = CVM__AGENT__V1__CONTAINER_REQUEST__INIT;
+    ar.container_id = c->id;
+    if (sandbox_agent_call(c->sb, pause ? "PauseContainer" : "ResumeContainer", &ar, paused_or_resumed,
+                           op, AGENT_CALL_TIMEOUT_NS) < 0) {
+        op_reply_error(op, RPC_UNAVAILABLE, "sandbox VM not reachable: unavailable");
+        op_free(op);
+    }
+}
+
+void task_pause(struct ttrpc_call *call, const uint8_t *pl, size_t n, void *ud)
+{
+    TASK_DECODE(Containerd__Task__V2__PauseRequest, containerd__task__v2__pause_request, req, call, pl, n);
+    pause_resume(ud, call, req->id, true);
+}
+
+void task_resume(struct ttrpc_call *call, const uint8_t *pl, size_t n, void *ud)
+{
+    TASK_DECODE(Containerd__Task__V2__ResumeRequest, containerd__task__v2__resume_request, req, call, pl, n);
+    pause_resume(ud, call, req->id, false);
+}
+
+void task_resize_pty(struct ttrpc_call *call, const uint8_t *pl, size_t n, void *ud)
+{
+    struct shim *s = ud;
+    TASK_DECODE(Containerd__Task__V2__ResizePtyRequest, containerd__task__v2__resize_pty_request, req, call, pl, n);
+    struct proc *p = task_lookup_proc(s, call, req->id, req->exec_id);
+    if (!p)
+        return;
+    if (!p->io.terminal || p->status == PROC_STOPPED) {
+        ttrpc_call_reply(call, NULL); /* nothing to resize */
+        return;
+    }
+    Cvm__Agent__V1__ResizeTtyRequest ar = CVM__AGENT__V1__RESIZE_TTY_REQUEST__INIT;
+    ar.container_id = p->c->id;
+    ar.exec_id = p->exec_id;
+    ar.width = req->width;
+    ar.height = req->height;
+    forward(s, call, p->c, p, "ResizeTty", &ar, NULL);
+}
+
+void task_close_io(struct ttrpc_call *call, const uint8_t *pl, size_t n, void *ud)
+{
+    struct shim *s = ud;
+    TASK_DECODE(Containerd__Task__V2__CloseIORequest, containerd__task__v2__close_iorequest, req, call, pl, n);
+    struct proc *p = task_lookup_proc(s, call, req->id, req->exec_id);
+    if (!p)
+        return;
+    if (req->stdin)
+        proc_io_close_stdin(p); /* buffered input is delivered first, then EOF */
+    ttrpc_call_reply(call, NULL);
+}
+
+void task_update(struct ttrpc_call *call, const uint8_t *pl, size_t n, void *ud)
+{
+    struct shim *s = ud;
+    TASK_DECODE(Containerd__Task__V2__UpdateTaskRequest, containerd__task__v2__update_task_request, req, call, pl, n);
+    struct container *c = task_lookup_container(s, call, req->id);
+    if (!c)
+        return;
+    if (!req->resources || req->resources->value.len == 0) {
+        ttrpc_call_reply(call, NULL);
+        return;
+    }
+    if (req->resources->value.len > RESOURCES_MAX)
+        return (void)ttrpc_call_reply_error(call, RPC_INVALID_ARGUMENT, "resources too large: invalid argument");
+    Cvm__Agent__V1__UpdateContainerRequest ar = CVM__AGENT__V1__UPDATE_CONTAINER_REQUEST__INIT;
+    ar.container_id = c->id;
+    ar.resources_json.data = req->resources->value.data;
+    ar.resources_json.len = req->resources->value.len;
+    forward(s, call, c, NULL, "UpdateContainer", &ar, NULL);
+}
+
+static void stats_done(const struct ttrpc_result *res, void *data)
+{
+    struct agent_op *op = data;
+    Cvm__Agent__V1__StatsResponse *sr = NULL;
+    if (res->code == 0)
+        sr = cvm__agent__v1__stats_response__unpack(NULL, res->len, res->payload);
+    if (!sr || !sr->metrics) {
+        op_reply_error(op, RPC_NOT_FOUND, "stats: not found");
+    } else {
+        size_t len = protobuf_c_message_get_packed_size(&sr->metrics->base);
+        uint8_t *buf = malloc(len ? len : 1);
+        if (!buf)
+            op_reply_error(op, RPC_RESOURCE_EXHAUSTED, "out of memory");
+        else {
+            Google__Protobuf__Any any = GOOGLE__PROTOBUF__ANY__INIT;
+            Containerd__Task__V2__StatsResponse r = CONTAINERD__TASK__V2__STATS_RESPONSE__INIT;
+            any.type_url = "io.containerd.cgroups.v2.Metrics";
+            any.value.data = buf;
+            any.value.len = protobuf_c_message_pack(&sr->metrics->base, buf);
+            r.stats = &any;
+            op_reply(op, &r.base);
+            free(buf);
+        }
+    }
+    if (sr)
+        cvm__agent__v1__stats_response__free_unpacked(sr, NULL);
+    op_free(op);
+}
+
+void task_stats(struct ttrpc_call *call, const uint8_t *pl, size_t n, void *ud)
+{
+    struct shim *s = ud;
+    TASK_DECODE(Containerd__Task__V2__StatsRequest, containerd__task__v2__stats_request, req, call, pl, n);
+    struct container *c = task_lookup_container(s, call, req->id);
+    if (!c)
+        return;
+    if (c->init->status == PROC_STOPPED || !c->agent_created)
+        return (void)ttrpc_call_reply_error(call, RPC_NOT_FOUND, "container %s has no stats: not found", c->id);
+    Cvm__Agent__V1__ContainerRequest ar = CVM__AGENT__V1__CONTAINER_REQUEST__INIT;
+    ar.container_id = c->id;
+    forward(s, call, c, NULL, "StatsContainer", &ar, stats_done);
+}
+
+void task_pids(struct ttrpc_call *call, const uint8_t *pl, size_t n, void *ud)
+{
+    struct shim *s = ud;
+    TASK_DECODE(Containerd__Task__V2__PidsRequest, containerd__task__v2__pids_request, req, call, pl, n);
+    struct container *c = task_lookup_container(s, call, req->id);
+    if (!c)
+        return;
+    /* Host pids only (spec §9 item 25): the QEMU process, like Kata. Never empty (§2.8). */
+    Containerd__V1__Types__ProcessInfo pi = CONTAINERD__V1__TYPES__PROCESS_INFO__INIT;
+    Containerd__V1__Types__ProcessInfo *list[1] = { &pi };
+    Containerd__Task__V2__PidsResponse r = CONTAINERD__TASK__V2__PIDS_RESPONSE__INIT;
+    pi.pid = shim_task_pid(s);
+    r.n_processes = 1;
+    r.processes = list;
+    ttrpc_call_reply(call, &r.base);
+}

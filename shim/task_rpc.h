@@ -1,0 +1,36 @@
+/* Helpers shared by the task_*.c handlers: decoding with automatic free, lookups that answer
+ * NOT_FOUND. */
+#ifndef CVM_SHIM_TASK_RPC_H
+#define CVM_SHIM_TASK_RPC_H
+
+#include <protobuf-c/protobuf-c.h>
+
+#include "containerd/task/v2/shim.pb-c.h"
+#include "task.h"
+#include "ttrpc.h"
+
+static inline void pb_freep(void *p)
+{
+    ProtobufCMessage **m = p;
+    if (*m)
+        protobuf_c_message_free_unpacked(*m, NULL);
+}
+#define _cleanup_pb_ __attribute__((cleanup(pb_freep)))
+
+/* Unpack the request or answer INTERNAL as the Go server does (spec §1.7) and return. */
+#define TASK_DECODE(type, prefix, var, call, payload, len)                                        \
+    _cleanup_pb_ type *var = prefix##__unpack(NULL, len, payload);                                \
+    if (!var) {                                                                                   \
+        ttrpc_call_reply_error(call, RPC_INTERNAL, "ttrpc: error unmarshalling payload");         \
+        return;                                                                                   \
+    }
+
+/* Find container/process or reply NOT_FOUND; NULL means "already answered". */
+struct container *task_lookup_container(struct shim *s, struct ttrpc_call *call, const char *id);
+struct proc *task_lookup_proc(struct shim *s, struct ttrpc_call *call, const char *id,
+                              const char *exec_id);
+/* Answer a containerd call with an agent result, or with the code from the state table. */
+int task_check(struct ttrpc_call *call, struct proc *p, enum proc_event ev);
+void task_fill_timestamp(Google__Protobuf__Timestamp *ts, const struct proc *p);
+
+#endif
