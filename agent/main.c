@@ -133,7 +133,6 @@ int main(int argc, char **argv)
         }
         /* Orphans of container processes come back to us for reaping. */
         (void)prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
-        (void)prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
     }
     signal(SIGPIPE, SIG_IGN);
     agent_global = &a;
@@ -157,8 +156,9 @@ int main(int argc, char **argv)
         }
         api_fd = listen_unix(listen_path);
         stdio_fd = listen_unix(stdio_path);
-        (void)loop_add_signal(a.loop, SIGTERM, on_term, &a, NULL);
-        (void)loop_add_signal(a.loop, SIGINT, on_term, &a, NULL);
+        struct loop_source *s_term, *s_int;
+        (void)loop_add_signal(a.loop, SIGTERM, on_term, &a, &s_term);
+        (void)loop_add_signal(a.loop, SIGINT, on_term, &a, &s_int);
     }
     if (api_fd < 0 || stdio_fd < 0) {
         r = api_fd < 0 ? api_fd : stdio_fd;

@@ -387,8 +387,9 @@ static void on_accept(struct loop_source *src, int lfd, uint32_t ev, void *data)
 
 int stdio_listener_start(struct agent *a, int listen_fd)
 {
+    static struct loop_source *listener;
     (void)fd_set_nonblock(listen_fd, 1);
-    return loop_add_io(a->loop, listen_fd, EPOLLIN, on_accept, a, NULL);
+    return loop_add_io(a->loop, listen_fd, EPOLLIN, on_accept, a, &listener);
 }
 
 int stream_tty_fd(const struct process *p)
