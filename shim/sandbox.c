@@ -57,13 +57,13 @@ void sandbox_when_ready(struct sandbox *sb, void (*cb)(struct sandbox *, int, co
 
 static void boot_failed(struct sandbox *sb, const char *why)
 {
-    char tail[320] = "";
+    char tail[300] = "";
     if (sb->vm)
         (void)hv_console_tail(sb->vm, tail, sizeof(tail));
     for (char *c = tail; *c; c++)
         if (*c == '\n' || *c == '\r')
             *c = '|';
-    snprintf(sb->dead_reason, sizeof(sb->dead_reason), "VM %s did not boot: %s; console: %s", sb->id,
+    snprintf(sb->dead_reason, sizeof(sb->dead_reason), "VM %s did not boot: %.140s; console: %s", sb->id,
              why, tail[0] ? tail : "(empty)");
     log_error("%s", sb->dead_reason);
     sb->state = SB_DEAD;

@@ -176,6 +176,7 @@ static void attach_finish(struct stream_attach *a, int r, const char *msg)
 
     if (r == 0) {
         int vfd = TAKE_FD(a->fd);
+        a->w = loop_source_free(a->w); /* the relay registers vfd itself */
         if (st == STREAM_STDIN) {
             r = relay_new(p->c->sb->shim->loop, io->host_fd[st], vfd,
                           RELAY_OWN_SRC | RELAY_OWN_SINK | RELAY_SHUT_SINK | RELAY_FIFO_SRC,
