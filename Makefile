@@ -32,7 +32,7 @@ FUZZ_NAMES  :=
 LIBS        :=
 GEN_C       :=
 
-.PHONY: all setup check unit fuzz bench install clean format-check
+.PHONY: all setup check unit fuzz bench install clean format-check demo
 all:
 
 include common/module.mk

@@ -12,7 +12,7 @@ PKGS=(
   # guest and hypervisor
   qemu-system-x86 qemu-system-common linux-image-cloud-amd64 busybox-static cpio kmod
   # the container manager we serve
-  containerd runc
+  containerd runc bc
 )
 
 missing=()

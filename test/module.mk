@@ -41,3 +41,8 @@ unit: $(BUILD)/drivers/ttrpc_forward
 # Benchmarks: every test/bench/*.sh, run against the build (never part of check).
 bench: all
 	$(Q)for b in test/bench/*.sh; do [ -f "$$b" ] || continue; echo "== $$b"; BUILD=$(BUILD) bash "$$b" || exit 1; done
+
+# The main job: a container in a VM via a private containerd (README).
+demo: setup
+	$(MAKE) all
+	bash test/demo.sh
