@@ -65,6 +65,7 @@ static void check_done(struct hv_vm *vm)
         return;
     vm->qmp = (qmp_free(vm->qmp), NULL);
     vm->boot_timer = loop_source_free(vm->boot_timer);
+    vm->helper_grace = loop_source_free(vm->helper_grace);
     hv_vsockd_done_waiting(vm);
     remove_files(vm);
     vm->state = HV_ST_STOPPED;
@@ -116,10 +117,24 @@ void hv_qemu_exited(struct hv_vm *vm, const siginfo_t *si)
     if (vm->free_requested)
         return;
     vm->state = HV_ST_STOPPING;
+    vm->helper_grace = loop_source_free(vm->helper_grace);
     vm->qmp = (qmp_free(vm->qmp), NULL);
     hv_vsock_cancel_all(vm, -ECONNRESET);
     stop_helpers(vm);
 }
+
+static void on_helper_grace(struct loop_source *s, void *data)
+{
+    struct hv_vm *vm = data;
+    (void)s;
+    vm->helper_grace = loop_source_free(vm->helper_grace);
+    hv_fail(vm, "%s", vm->helper_reason);
+}
+
+/* A helper that exits on its own usually saw QEMU go away first (virtiofsd and cvm-vsockd
+ * exit when their vhost-user peer hangs up), and its pidfd can fire before QEMU's. Give
+ * QEMU's exit a moment to arrive so the report names the real cause. */
+#define HELPER_GRACE_MS 250
 
 void hv_helper_exited(struct hv_vm *vm, struct hv_proc *p, const char *what, const siginfo_t *si)
 {
@@ -131,7 +146,12 @@ void hv_helper_exited(struct hv_vm *vm, struct hv_proc *p, const char *what, con
         return;
     }
     /* Without its filesystem or vsock the sandbox is broken: stop it. */
-    hv_fail(vm, "%s %s: %s", what, how, hv_proc_stderr_tail(p));
+    snprintf(vm->helper_reason, sizeof(vm->helper_reason), "%s %s: %s", what, how,
+             hv_proc_stderr_tail(p));
+    if (!hv_proc_running(vm->qemu) || vm->helper_grace ||
+        loop_add_timer(vm->loop, HELPER_GRACE_MS * 1000, on_helper_grace, vm,
+                       &vm->helper_grace) < 0)
+        hv_fail(vm, "%s", vm->helper_reason);
 }
 
 void hv_helpers_ready(struct hv_vm *vm)
@@ -176,6 +196,7 @@ static void teardown(struct hv_vm *vm, bool graceful, unsigned deadline_ms)
     }
     vm->state = HV_ST_STOPPING;
     vm->boot_timer = loop_source_free(vm->boot_timer);
+    vm->helper_grace = loop_source_free(vm->helper_grace);
     hv_vsockd_done_waiting(vm);
     hv_vsock_cancel_all(vm, -ECONNRESET);
     if (!hv_proc_running(vm->qemu)) {
@@ -207,6 +228,7 @@ void hv_free(struct hv_vm *vm)
     hv_vsock_cancel_all(vm, 0);
     vm->qmp = (qmp_free(vm->qmp), NULL);
     vm->boot_timer = loop_source_free(vm->boot_timer);
+    vm->helper_grace = loop_source_free(vm->helper_grace);
     hv_vsockd_done_waiting(vm);
     /* Last resort for a VM not stopped first: SIGKILL and reap synchronously. */
     hv_proc_free(vm->qemu), hv_proc_free(vm->virtiofsd), hv_proc_free(vm->vsockd);

@@ -45,10 +45,12 @@ struct hv_vm {
 
     struct hv_proc *qemu, *virtiofsd, *vsockd;
     struct qmp *qmp;
-    struct loop_source *boot_timer, *vsockd_out;
+    struct loop_source *boot_timer, *vsockd_out, *helper_grace;
+    char helper_reason[512]; /* a helper's exit, reported if QEMU does not follow at once */
     char vsockd_line[64];
     size_t vsockd_line_len;
     unsigned long long qemu_spawn_ns;
+    char shutdown_reason[32]; /* from the last SHUTDOWN / GUEST_PANICKED event */
 
     bool died_reported, free_requested;
     unsigned in_callback; /* depth of owner callbacks on the stack */

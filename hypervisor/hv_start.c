@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cleanup.h"
 #include "errmap.h"
@@ -122,6 +123,22 @@ static int resolve_vsock(struct hv_vm *vm, const struct hv_config *c, struct cvm
     return 0;
 }
 
+/* Fail hv_start() with a clear message rather than a QEMU death a moment later. */
+static int check_files(const struct hv_config *c, enum hv_vsock_mode mode, struct cvm_err *err)
+{
+    if (access(c->kernel, R_OK) < 0)
+        return cvm_err_set(err, -errno, "guest kernel '%s'", c->kernel);
+    if (c->initrd && access(c->initrd, R_OK) < 0)
+        return cvm_err_set(err, -errno, "guest initrd '%s'", c->initrd);
+    if (c->shared_dir && access(c->shared_dir, R_OK | X_OK) < 0)
+        return cvm_err_set(err, -errno, "shared dir '%s'", c->shared_dir);
+    if (c->netns_path && access(c->netns_path, R_OK) < 0)
+        return cvm_err_set(err, -errno, "netns '%s'", c->netns_path);
+    if (mode == HV_VSOCK_KERNEL && !hv_host_vhost_vsock_usable())
+        return cvm_err_set(err, -ENODEV, "vsock mode kernel: /dev/vhost-vsock is not usable");
+    return 0;
+}
+
 static int make_run_dir(struct hv_vm *vm, struct cvm_err *err)
 {
     if (mkdir(vm->run_dir, 0700) == 0) {
@@ -144,8 +161,8 @@ static void on_boot_timeout(struct loop_source *s, void *data)
 
 static int start_all(struct hv_vm *vm, const struct hv_config *c, struct cvm_err *err)
 {
-    int r = make_run_dir(vm, err);
-    if (r < 0)
+    int r = check_files(c, c->vsock_mode, err);
+    if (r < 0 || (r = make_run_dir(vm, err)) < 0)
         return r;
     if ((r = resolve_vsock(vm, c, err)) < 0)
         return r;

@@ -38,8 +38,17 @@ static void on_qmp_event(struct qmp *q, const char *name, json_t *ev, void *data
     const char *reason = json_string_value(json_object_get(ev, "reason"));
     (void)q;
     log_info("QMP event %s%s%s", name, reason ? " reason=" : "", reason ? reason : "");
-    if (vm->cb.event)
+    /* SHUTDOWN's reason (guest-shutdown, guest-reset: our panic=-1 -no-reboot, host-qmp-quit,
+     * host-signal) and GUEST_PANICKED go into the death report. */
+    if (strcmp(name, "SHUTDOWN") == 0 && reason)
+        snprintf(vm->shutdown_reason, sizeof(vm->shutdown_reason), "%s", reason);
+    else if (strcmp(name, "GUEST_PANICKED") == 0)
+        snprintf(vm->shutdown_reason, sizeof(vm->shutdown_reason), "guest-panicked");
+    if (vm->cb.event) {
+        vm->in_callback++;
         vm->cb.event(vm, name, vm->cb.data);
+        vm->in_callback--;
+    }
 }
 
 static void on_qmp_closed(struct qmp *q, int r, void *data)
@@ -150,6 +159,7 @@ void hv_qemu_describe_death(struct hv_vm *vm, const siginfo_t *si, char *buf, si
     for (char *c = con; *c; c++)
         if (*c == '\n' || *c == '\r')
             *c = '|';
-    snprintf(buf, n, "qemu %s%s%s; console tail: %s", how, errtail[0] ? ": " : "", errtail,
-             con[0] ? con : "(empty)");
+    snprintf(buf, n, "qemu %s%s%s%s%s; console tail: %s", how,
+             vm->shutdown_reason[0] ? " after shutdown event " : "", vm->shutdown_reason,
+             errtail[0] ? ": " : "", errtail, con[0] ? con : "(empty)");
 }

@@ -5,7 +5,8 @@
  *     with finit_module(), so virtio-pci devices show up (the Debian cloud kernel has virtio,
  *     virtiofs and the vsock transport as modules);
  *   - kernel arg idle.fs=<tag>: mounts that virtio-fs tag on /mnt and prints /mnt/hello;
- *   - prints "IDLE-READY uptime=<s>" on the console (the boot-phase mark tests wait for);
+ *   - prints "IDLE-INIT uptime=<s>" first (kernel done) and "IDLE-READY uptime=<s>" once set
+ *     up (the boot-phase mark tests wait for);
  *   - kernel arg idle.vsock=<port>: serves AF_VSOCK port: greets with "hello from guest\n",
  *     then echoes until EOF; one connection at a time;
  *   - otherwise sleeps forever. PID 1 never exits. */
@@ -95,15 +96,20 @@ static void mount_fs(const char *tag)
     printf("idle: virtiofs %s says: %s\n", tag, n > 0 ? buf : "(unreadable)");
 }
 
-static void serve_vsock(unsigned port)
+static int listen_vsock(unsigned port)
 {
     struct sockaddr_vm sa = {.svm_family = AF_VSOCK, .svm_cid = VMADDR_CID_ANY, .svm_port = port};
     int l = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (l < 0 || bind(l, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(l, 4) < 0) {
         printf("idle: vsock port %u: %s\n", port, strerror(errno));
-        return;
+        return -1;
     }
     printf("idle: vsock listening on port %u\n", port);
+    return l;
+}
+
+static void serve_vsock(int l)
+{
     for (;;) {
         char buf[4096];
         ssize_t n;
@@ -118,11 +124,22 @@ static void serve_vsock(unsigned port)
     }
 }
 
+static void print_uptime(const char *mark)
+{
+    char uptime[64] = "?";
+    int fd = open("/proc/uptime", O_RDONLY | O_CLOEXEC);
+    ssize_t n;
+    if (fd >= 0 && (n = read(fd, uptime, sizeof(uptime) - 1)) > 0)
+        uptime[strcspn(uptime, " ")] = '\0';
+    if (fd >= 0)
+        close(fd);
+    printf("%s uptime=%s\n", mark, uptime);
+}
+
 int main(void)
 {
-    char uptime[64] = "?", arg[64];
-    int fd;
-    ssize_t n;
+    char arg[64];
+    int vl = -1;
 
     mkdir("/proc", 0555), mkdir("/sys", 0555), mkdir("/dev", 0755);
     mount("proc", "/proc", "proc", 0, NULL);
@@ -130,17 +147,16 @@ int main(void)
     mount("devtmpfs", "/dev", "devtmpfs", 0, NULL);
     setup_console();
     setvbuf(stdout, NULL, _IOLBF, 0);
+    print_uptime("IDLE-INIT");
     load_modules();
     if (cmdline_arg("idle.fs", arg, sizeof(arg)))
         mount_fs(arg);
-    fd = open("/proc/uptime", O_RDONLY | O_CLOEXEC);
-    if (fd >= 0 && (n = read(fd, uptime, sizeof(uptime) - 1)) > 0)
-        uptime[strcspn(uptime, " ")] = '\0';
-    if (fd >= 0)
-        close(fd);
-    printf("IDLE-READY uptime=%s\n", uptime);
+    /* Listen before announcing readiness: a host may connect right after the line. */
     if (cmdline_arg("idle.vsock", arg, sizeof(arg)))
-        serve_vsock((unsigned)strtoul(arg, NULL, 10));
+        vl = listen_vsock((unsigned)strtoul(arg, NULL, 10));
+    print_uptime("IDLE-READY");
+    if (vl >= 0)
+        serve_vsock(vl);
     for (;;)
         pause();
 }

@@ -3,6 +3,7 @@
  * protocols. Covers ready/pause/resume/status, host->guest vsock, hv_stop, deaths at every
  * stage, deadlines, synchronous start failures, and "nothing left behind" after each. */
 #include <check.h>
+#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -79,7 +80,7 @@ static void setup(struct t *t, const char *qemu_mode, const char *vsockd_mode)
     setenv("FAKE_VSOCKD_MODE", vsockd_mode, 1);
     ck_assert_int_eq(loop_new(&t->loop), 0);
     t->cfg = (struct hv_config){
-        .id = "lc", .run_dir = t->run, .kernel = "/nonexistent/vmlinuz",
+        .id = "lc", .run_dir = t->run, .kernel = FAKES "/fake_qemu.py", /* any readable file */
         .qemu_bin = FAKES "/fake_qemu.py", .vsock_mode = HV_VSOCK_HYBRID,
         .vsockd_bin = FAKES "/fake_vsockd.py", .boot_timeout_ms = 10000,
         .stop_timeout_ms = 2000};
@@ -234,6 +235,63 @@ START_TEST(test_qemu_killed_reported_at_once)
 }
 END_TEST
 
+/* pid of our child whose command line mentions needle, or 0 */
+static pid_t find_child(const char *needle)
+{
+    char path[300], buf[512];
+    DIR *d = opendir("/proc");
+    struct dirent *de;
+    while (d && (de = readdir(d))) {
+        pid_t pid = (pid_t)atoi(de->d_name);
+        FILE *f;
+        size_t n;
+        if (pid <= 1)
+            continue;
+        snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+        if (!(f = fopen(path, "re")))
+            continue;
+        n = fread(buf, 1, sizeof(buf) - 1, f);
+        fclose(f);
+        for (size_t i = 0; i < n; i++)
+            buf[i] = buf[i] ? buf[i] : ' ';
+        buf[n] = '\0';
+        snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+        if (strstr(buf, needle) && (f = fopen(path, "re"))) {
+            int ppid = 0;
+            n = fread(buf, 1, sizeof(buf) - 1, f);
+            fclose(f);
+            buf[n] = '\0';
+            if (strrchr(buf, ')') && sscanf(strrchr(buf, ')') + 2, "%*c %d", &ppid) == 1 &&
+                ppid == getpid()) {
+                closedir(d);
+                return pid;
+            }
+        }
+    }
+    if (d)
+        closedir(d);
+    return 0;
+}
+
+/* A helper dying under a running VM stops the VM, and the report names the helper. */
+START_TEST(test_helper_death_stops_vm)
+{
+    struct t t;
+    pid_t vsockd;
+    setup(&t, "", "");
+    start(&t);
+    SPIN(&t, t.ready == 1);
+    vsockd = find_child("fake_vsockd.py");
+    ck_assert_int_gt(vsockd, 0);
+    ck_assert_int_eq(kill(vsockd, SIGKILL), 0);
+    SPIN(&t, t.stopped == 1);
+    ck_assert_int_eq(t.died, 1);
+    ck_assert_msg(strstr(t.reason, "cvm-vsockd killed by signal 9 (SIGKILL)") != NULL, "%s",
+                  t.reason);
+    teardown_t(&t);
+}
+END_TEST
+
 START_TEST(test_vsockd_without_ready)
 {
     struct t t;
@@ -329,6 +387,18 @@ START_TEST(test_sync_start_failures)
         ck_assert_int_eq(hv_start(t.loop, &bad, &t.cb, &t.vm, NULL), -EINVAL);
         bad = t.cfg, bad.fs_cache = "sometimes";
         ck_assert_int_eq(hv_start(t.loop, &bad, &t.cb, &t.vm, NULL), -EINVAL);
+        bad = t.cfg, bad.kernel = "/nonexistent/vmlinuz";
+        memset(&err, 0, sizeof(err));
+        ck_assert_int_eq(hv_start(t.loop, &bad, &t.cb, &t.vm, &err), -ENOENT);
+        ck_assert_msg(strstr(err.msg, "guest kernel '/nonexistent/vmlinuz'"), "%s", err.msg);
+        bad = t.cfg, bad.initrd = "/nonexistent/initrd";
+        ck_assert_int_eq(hv_start(t.loop, &bad, &t.cb, &t.vm, NULL), -ENOENT);
+        bad = t.cfg, bad.netns_path = "/nonexistent/netns";
+        ck_assert_int_eq(hv_start(t.loop, &bad, &t.cb, &t.vm, NULL), -ENOENT);
+        if (access("/dev/vhost-vsock", R_OK | W_OK) < 0) {
+            bad = t.cfg, bad.vsock_mode = HV_VSOCK_KERNEL;
+            ck_assert_int_eq(hv_start(t.loop, &bad, &t.cb, &t.vm, NULL), -ENODEV);
+        }
         bad = t.cfg, bad.guest_cid = 2;
         ck_assert_int_eq(hv_start(t.loop, &bad, &t.cb, &t.vm, NULL), -EINVAL);
         bad = t.cfg, bad.run_dir = "/tmp/a-run-dir-name-that-is-far-too-long-for-a-unix-socket-path-"
@@ -361,6 +431,7 @@ static Suite *hv_lifecycle_suite(void)
     tcase_add_test(tc, test_qemu_fails_at_start);
     tcase_add_test(tc, test_qemu_killed_reported_at_once);
     tcase_add_test(tc, test_vsockd_without_ready);
+    tcase_add_test(tc, test_helper_death_stops_vm);
     tcase_add_test(tc, test_boot_deadline);
     tcase_add_test(tc, test_stop_escalates_to_sigkill);
     tcase_add_test(tc, test_free_inside_died);

@@ -3,6 +3,7 @@
   fake_vsockd.py --vhost-user-socket PATH --uds-path PATH --guest-cid CID [--debug]
 Listens on both sockets, prints READY and closes stdout. On the uds: "CONNECT <port>\\n" ->
 "OK <port+10000>\\n" then echo; port 9 -> close at once (nobody listening in the guest).
+Exits 0 when QEMU's vhost-user connection closes, as cvm-vsockd does.
 FAKE_VSOCKD_MODE: noready (exit 2 without READY), garbage (print HELLO instead)."""
 import argparse
 import os
@@ -64,4 +65,4 @@ while True:
                 s.sendall(d)
         else:
             if not s.recv(4096):
-                socks.remove(s)
+                sys.exit(0)  # QEMU hung up: the real cvm-vsockd exits too
