@@ -1,0 +1,148 @@
+#!/usr/bin/env bash
+# End-to-end: containerd-shim-cvm-v1 under a private containerd 1.6.20 with a locally built
+# busybox image. One fresh `ctr run --rm` (its own VM), then one shared VM (group annotation)
+# for exec, stdio volume, ps/pause/resume/metrics, a second container, kill, QEMU death;
+# containerd restart; a boot failure; and no leftovers after each part.
+set -u
+cd "$(dirname "$0")/../.."
+source test/e2e/lib-shim.sh
+
+EV_PID=
+cleanup() {
+  [[ -n $EV_PID ]] && kill "$EV_PID" 2>/dev/null
+  if [[ -n ${CTD_PID:-} ]]; then
+    for t in $(ctr task ls -q 2>/dev/null); do ctr task kill -s SIGKILL "$t" >/dev/null 2>&1; done
+    sleep 1
+    for t in $(ctr task ls -q 2>/dev/null); do ctr task delete -f "$t" >/dev/null 2>&1; done
+    for c in $(ctr containers ls -q 2>/dev/null); do ctr containers delete "$c" >/dev/null 2>&1; done
+  fi
+  ctd_stop
+}
+trap cleanup EXIT
+[[ $(id -u) -eq 0 ]] || { fail e2e-shim "must run as root"; exit 1; }
+shim_env_check || exit 1
+before=$(shim_footprint)
+ctd_start || exit 1
+shim_use_ctd
+shim_import_image || { fail image-import "ctr images import failed"; exit 1; }
+CFG=$CTD_DIR/cvm.json
+shim_write_config "$CFG"
+RUN=(ctr run --runtime "$RT" --runtime-config-path "$CFG")
+ctr events > "$CTD_DIR/events.log" 2>&1 &
+EV_PID=$!
+
+# --- 1. a fresh VM: streams kept apart, exit status, timing vs runc
+t0=$(date +%s%N)
+out=$(timeout 120 "${RUN[@]}" --rm "$IMG" r1 sh -c 'echo out; echo err >&2; exit 3' 2>"$CTD_DIR/r1.err"); rc=$?
+t1=$(date +%s%N)
+err=$(cat "$CTD_DIR/r1.err")
+[[ $rc -eq 3 ]] && pass run-exit-status || fail run-exit-status "rc=$rc stderr=$err"
+[[ $out == out ]] && pass run-stdout-only-out || fail run-stdout-only-out "stdout='$out'"
+[[ $err == err ]] && pass run-stderr-only-err || fail run-stderr-only-err "stderr='$err'"
+t2=$(date +%s%N)
+timeout 60 ctr run --rm "$IMG" rr true >/dev/null 2>&1
+t3=$(date +%s%N)
+note "ctr run --rm: cvm $(( (t1 - t0) / 1000000 )) ms, runc $(( (t3 - t2) / 1000000 )) ms (TCG)"
+grep -q '/tasks/exit.*"container_id":"r1","id":"r1".*"exit_status":3' "$CTD_DIR/events.log" &&
+  pass run-taskexit-event || fail run-taskexit-event "$(grep r1 "$CTD_DIR/events.log" | tail -3)"
+sleep 1
+new=$(shim_new_footprint "$before")
+[[ -z $new ]] && pass run-no-leftovers || fail run-no-leftovers "$new"
+
+# --- 2. one shared VM (group g1)
+G=(--annotation io.containerd.cvm.v1.group=g1)
+timeout 120 "${RUN[@]}" -d "${G[@]}" "$IMG" box1 sleep 100000 >/dev/null 2>&1
+st=$(task_field box1 3); qpid=$(task_field box1 2)
+[[ $st == RUNNING ]] && pass sandbox-running || fail sandbox-running "status='$st' $(tail -5 "$CTD_DIR/containerd.log")"
+[[ -n $qpid && $(cat /proc/$qpid/comm 2>/dev/null) == qemu* ]] && pass task-pid-is-qemu || fail task-pid-is-qemu "pid=$qpid comm=$(cat /proc/$qpid/comm 2>/dev/null)"
+[[ $(readlink /proc/$qpid/ns/net) != $(readlink /proc/self/ns/net) ]] && pass qemu-own-netns || fail qemu-own-netns "qemu shares the host netns"
+rdir=$(tr '\0' ' ' < /proc/$qpid/cmdline | grep -o '/run/cvm/[0-9a-f]*' | head -1)
+pids="$qpid $(pgrep -f "^[^ ]*(virtiofsd|cvm-vsockd) .*$rdir/" | tr '\n' ' ')$(pgrep -f "^[^ ]*containerd-shim-cvm-v1 .*-address $CTD_SOCK" | tr '\n' ' ')"
+note "idle sandbox RSS kB: $(for p in $pids; do ps -o rss=,comm= -p "$p"; done 2>/dev/null | awk '{printf "%s=%s ", $2, $1}')"
+
+out=$(timeout 60 ctr task exec --exec-id e1 box1 sh -c 'echo xo; echo xe >&2; exit 7' 2>"$CTD_DIR/e1.err"); rc=$?
+[[ $rc -eq 7 && $out == xo && $(cat "$CTD_DIR/e1.err") == xe ]] && pass exec-streams-status ||
+  fail exec-streams-status "rc=$rc out='$out' err='$(cat "$CTD_DIR/e1.err")'"
+
+want=$(yes abcdefghij | head -c 52428800 | sha256sum | cut -d' ' -f1)
+t0=$(date +%s%N)
+got=$(timeout 300 ctr task exec --exec-id e2 box1 sh -c 'yes abcdefghij | head -c 52428800' | sha256sum | cut -d' ' -f1)
+t1=$(date +%s%N)
+[[ $got == "$want" ]] && pass exec-50MiB-checksum || fail exec-50MiB-checksum "got $got want $want"
+note "50 MiB stdout in $(( (t1 - t0) / 1000000 )) ms"
+
+out=$(timeout 60 ctr task exec --exec-id e3 box1 sh -c 'seq 1 20000; echo LAST' 2>&1)
+[[ $(printf '%s\n' "$out" | tail -1) == LAST && $(printf '%s\n' "$out" | wc -l) -eq 20001 ]] && pass exec-tail-not-lost ||
+  fail exec-tail-not-lost "lines=$(printf '%s\n' "$out" | wc -l) last='$(printf '%s\n' "$out" | tail -1)'"
+
+out=$(echo hello-stdin | timeout 60 ctr task exec --exec-id e4 box1 cat 2>&1); rc=$?
+[[ $rc -eq 0 && $out == hello-stdin ]] && pass exec-stdin || fail exec-stdin "rc=$rc out='$out'"
+
+ps_out=$(ctr task ps box1 2>&1)
+[[ $ps_out == *"$qpid"* ]] && pass task-ps || fail task-ps "$ps_out"
+ctr task pause box1 >/dev/null 2>&1; st=$(task_field box1 3)
+[[ $st == PAUSED ]] && pass pause || fail pause "status=$st"
+ctr task resume box1 >/dev/null 2>&1; st=$(task_field box1 3)
+[[ $st == RUNNING ]] && pass resume || fail resume "status=$st"
+m=$(ctr task metrics box1 2>&1)
+[[ $m == *memory* || $m == *MEMORY* ]] && pass metrics || fail metrics "$m"
+
+timeout 60 "${RUN[@]}" -d "${G[@]}" "$IMG" box2 sleep 100000 >/dev/null 2>&1
+[[ $(task_field box2 3) == RUNNING && $(task_field box2 2) == "$qpid" ]] && pass two-containers-one-vm ||
+  fail two-containers-one-vm "box2 status=$(task_field box2 3) pid=$(task_field box2 2) sandbox qemu=$qpid"
+[[ $(pgrep -c -f 'qemu-system.*/run/cvm/') -eq 1 ]] && pass one-qemu-for-group || fail one-qemu-for-group "$(pgrep -af 'qemu-system.*/run/cvm/')"
+
+timeout 60 "${RUN[@]}" --rm "${G[@]}" "$IMG" box3 sleep 100000 >/dev/null 2>&1 &
+k=$!
+for _ in $(seq 1 100); do [[ $(task_field box3 3) == RUNNING ]] && break; sleep 0.2; done
+ctr task kill -s SIGKILL box3 >/dev/null 2>&1
+wait $k; rc=$?
+[[ $rc -eq 137 ]] && pass kill-sigkill-137 || fail kill-sigkill-137 "rc=$rc"
+ctr task kill -s SIGKILL box2 >/dev/null 2>&1; sleep 1
+ctr task delete box2 >/dev/null 2>&1; ctr containers delete box2 >/dev/null 2>&1
+[[ $(task_field box1 3) == RUNNING ]] && pass sandbox-survives-app-delete || fail sandbox-survives-app-delete "box1=$(task_field box1 3)"
+
+# --- 3. containerd restart: the shim keeps serving
+if ctd_restart; then
+  sleep 1
+  out=$(timeout 60 ctr task exec --exec-id e5 box1 echo after-restart 2>&1)
+  [[ $(task_field box1 3) == RUNNING && $out == after-restart ]] && pass containerd-restart ||
+    fail containerd-restart "status=$(task_field box1 3) out='$out'"
+  kill "$EV_PID" 2>/dev/null; ctr events >> "$CTD_DIR/events.log" 2>&1 & EV_PID=$!
+else
+  fail containerd-restart "containerd did not come back"
+fi
+
+# --- 4. QEMU dies under running tasks: every task exits 255 with a TaskExit
+timeout 60 "${RUN[@]}" --rm "${G[@]}" "$IMG" box4 sleep 100000 >/dev/null 2>&1 &
+k=$!
+for _ in $(seq 1 100); do [[ $(task_field box4 3) == RUNNING ]] && break; sleep 0.2; done
+sleep 0.5
+t0=$(date +%s%N)
+kill -9 "$qpid"
+wait $k; rc=$?
+t1=$(date +%s%N)
+[[ $rc -eq 255 ]] && pass qemu-killed-exit-255 || fail qemu-killed-exit-255 "rc=$rc"
+note "exit reported $(( (t1 - t0) / 1000000 )) ms after kill -9 of QEMU"
+for _ in $(seq 1 20); do [[ $(task_field box1 3) == STOPPED ]] && break; sleep 0.2; done
+[[ $(task_field box1 3) == STOPPED ]] && pass qemu-killed-sandbox-stopped || fail qemu-killed-sandbox-stopped "box1=$(task_field box1 3)"
+grep -q '/tasks/exit.*"container_id":"box1".*"exit_status":255' "$CTD_DIR/events.log" &&
+  pass qemu-killed-taskexit || fail qemu-killed-taskexit "$(grep box1 "$CTD_DIR/events.log" | tail -3)"
+ctr task delete box1 >/dev/null 2>&1; ctr containers delete box1 >/dev/null 2>&1
+sleep 1
+new=$(shim_new_footprint "$before")
+[[ -z $new ]] && pass sandbox-no-leftovers || fail sandbox-no-leftovers "$new"
+
+# --- 5. a VM that cannot boot fails Create with a clear error, nothing left behind
+shim_write_config "$CTD_DIR/bad.json" 5000 '"kernel": "/etc/hostname"'
+out=$(timeout 60 ctr run --rm --runtime "$RT" --runtime-config-path "$CTD_DIR/bad.json" "$IMG" bad1 true 2>&1); rc=$?
+[[ $rc -ne 0 && $out == *"did not boot"* ]] && pass boot-failure-clear-error || fail boot-failure-clear-error "rc=$rc out=$out"
+shim_write_config "$CTD_DIR/unk.json" 90000 '"cpus": 2'
+out=$(timeout 60 ctr run --rm --runtime "$RT" --runtime-config-path "$CTD_DIR/unk.json" "$IMG" bad2 true 2>&1); rc=$?
+[[ $rc -ne 0 && $out == *'unknown key "cpus"'* ]] && pass config-unknown-key-rejected || fail config-unknown-key-rejected "rc=$rc out=$out"
+ctr containers delete bad1 bad2 >/dev/null 2>&1
+sleep 1
+new=$(shim_new_footprint "$before")
+[[ -z $new ]] && pass failure-no-leftovers || fail failure-no-leftovers "$new"
+
+exit $FAILED

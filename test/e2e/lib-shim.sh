@@ -1,0 +1,60 @@
+# Sourced by 50-shim.sh: a private containerd (lib-containerd.sh) that finds our shim on PATH,
+# the busybox test image, a runtime config pointing at the build's initrd, and leftover checks.
+source test/e2e/lib-containerd.sh
+BUILD=${BUILD:-build}
+SHIM_BIN=$BUILD/bin/containerd-shim-cvm-v1
+IMG=cvm.local/busybox:latest
+RT=io.containerd.cvm.v1
+
+shim_env_check() {
+  local f
+  for f in "$SHIM_BIN" "$BUILD/bin/cvm-vsockd" "$BUILD/initrd.img"; do
+    [[ -e $f ]] || { fail shim-prereq "missing $f (run make)"; return 1; }
+  done
+  export PATH=$PWD/$BUILD/bin:$PATH
+}
+
+# Runtime config for the tests: our initrd, the hybrid vsock backend (no /dev/vhost-vsock here).
+shim_write_config() { # $1 = path, $2 = boot deadline ms (default 90000), $3 = extra JSON members
+  cat > "$1" <<JSON
+{"initrd": "$PWD/$BUILD/initrd.img", "vsock_mode": "hybrid", "boot_deadline_ms": ${2:-90000} ${3:+, $3}}
+JSON
+}
+
+# What appeared since $1 (a shim_footprint snapshot): other sandboxes on this host that were
+# already there, or went away meanwhile, are not ours to judge.
+shim_new_footprint() { comm -13 <(printf '%s\n' "$1" | sort) <(shim_footprint | sort) | grep -v '^$'; }
+
+# ctr run under `timeout` bypasses the ctr() function: point every ctr at our containerd.
+shim_use_ctd() { export CONTAINERD_ADDRESS=$CTD_SOCK; }
+
+shim_import_image() {
+  python3 test/images/mkbusybox.py "$CTD_DIR/busybox.tar" "$IMG" >/dev/null &&
+    ctr images import "$CTD_DIR/busybox.tar" >/dev/null
+}
+
+# Our footprint on the host: processes, mounts, run dirs, sockets. Printed one per line.
+shim_footprint() {
+  ps -eo pid=,args= | awk '$2 ~ /(containerd-shim-cvm-v1|qemu-system-x86_64|virtiofsd|cvm-vsockd)$/ && ($0 ~ /\/run\/cvm\// || $2 ~ /containerd-shim-cvm-v1$/)' | sed 's/^ *//'
+  grep -E ' /run/cvm' /proc/self/mountinfo | awk '{print "mount " $5}'
+  [[ -d /run/cvm ]] && find /run/cvm -mindepth 1 -maxdepth 1 | sed 's/^/dir /'
+  ls /run/containerd/s 2>/dev/null | sed 's/^/socket /'
+}
+
+# containerd restart with the same config/root/state (the shim must keep serving).
+ctd_restart() {
+  kill "$CTD_PID" 2>/dev/null
+  for _ in $(seq 1 50); do kill -0 "$CTD_PID" 2>/dev/null || break; sleep 0.1; done
+  wait "$CTD_PID" 2>/dev/null
+  containerd --config "$CTD_DIR/config.toml" >> "$CTD_DIR/containerd.log" 2>&1 &
+  CTD_PID=$!
+  for _ in $(seq 1 100); do
+    ctr version >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+task_field() { # $1 = task id, $2 = column (2 = pid, 3 = status) of `ctr task ls`
+  ctr task ls 2>/dev/null | awk -v id="$1" -v col="$2" '$1 == id {print $col}'
+}
