@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -179,6 +180,15 @@ int main(int argc, char **argv)
         return 2;
     }
 
+    /* One fd per connection: lift the soft limit to what the hard limit allows, so the
+     * connection cap (VSOCKD_MAX_CONNS) is what bounds us, not a stray EMFILE. */
+    {
+        struct rlimit rl;
+        if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+            rl.rlim_cur = rl.rlim_max;
+            (void)setrlimit(RLIMIT_NOFILE, &rl);
+        }
+    }
     r = loop_new(&l);
     if (r < 0)
         return log_error_errno(r, "creating the loop"), 1;

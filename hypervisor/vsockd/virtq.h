@@ -29,24 +29,31 @@ struct vring_desc {
     uint32_t len;
     uint16_t flags;
     uint16_t next;
-} __attribute__((packed));
+};
 
 struct vring_avail {
     uint16_t flags;
     uint16_t idx;
     uint16_t ring[];
-} __attribute__((packed));
+};
 
 struct vring_used_elem {
     uint32_t id;
     uint32_t len;
-} __attribute__((packed));
+};
 
 struct vring_used {
     uint16_t flags;
     uint16_t idx;
     struct vring_used_elem ring[];
-} __attribute__((packed));
+};
+
+/* Natural alignment gives the wire layout; vq_init() checks the guest's ring alignment, so
+ * the index words are aligned for the atomic loads and stores. */
+_Static_assert(sizeof(struct vring_desc) == 16, "vring_desc layout");
+_Static_assert(sizeof(struct vring_used_elem) == 8, "vring_used_elem layout");
+_Static_assert(sizeof(struct vring_avail) == 4, "vring_avail layout");
+_Static_assert(sizeof(struct vring_used) == 4, "vring_used layout");
 
 /* Bytes each ring part occupies, including the trailing event-index word. */
 static inline uint64_t vq_desc_bytes(uint32_t num) { return 16ull * num; }

@@ -151,6 +151,8 @@ static int set_mem_table(struct vu_dev *d, const struct vu_mem_table *t, int *fd
                 v->q.why = "ring outside the new memory table";
             }
             v->q.broken |= broken;
+        } else if (v->kick_fd >= 0 && v->addr_set && v->num) {
+            (void)vring_start(v); /* its kick fd came before any memory to run it in */
         }
     }
     return 0;
