@@ -11,3 +11,17 @@ $(LIBSHIM): $(call obj,$(SHIM_SRC))
 $(SHIM_BIN): $(BUILD)/obj/shim/main.o $(LIBS)
 	@mkdir -p $(dir $@)
 	$(Q)echo "  LD      $@"; $(CC) $(SAN) -o $@ $< -Wl,--start-group $(LIBS) -Wl,--end-group $(LDLIBS_ALL)
+
+# make install PREFIX=/usr/local DESTDIR=: the shim and cvm-vsockd in PREFIX/bin (containerd
+# finds the shim on PATH); initrd, default config, containerd snippets and a link to the guest
+# kernel the initrd's modules belong to in PREFIX/share/containerd-shim-cvm-v1, where the
+# installed shim looks for them (relative to its own path), so no flags are needed.
+SHIM_SHARE := $(DESTDIR)$(PREFIX)/share/containerd-shim-cvm-v1
+install: $(SHIM_BIN) $(BUILD)/bin/cvm-vsockd $(BUILD)/initrd.img
+	install -d $(DESTDIR)$(PREFIX)/bin $(SHIM_SHARE)
+	install -m 0755 $(SHIM_BIN) $(DESTDIR)$(PREFIX)/bin/containerd-shim-cvm-v1
+	install -m 0755 $(BUILD)/bin/cvm-vsockd $(DESTDIR)$(PREFIX)/bin/cvm-vsockd
+	install -m 0644 $(BUILD)/initrd.img $(SHIM_SHARE)/initrd.img
+	install -m 0644 config/cvm.json config/containerd-ctr.toml config/containerd-cri.toml config/README.md $(SHIM_SHARE)/
+	@if [ -n "$(GUEST_KVER)" ] && [ -e /boot/vmlinuz-$(GUEST_KVER) ]; then \
+	  ln -sfn /boot/vmlinuz-$(GUEST_KVER) $(SHIM_SHARE)/vmlinuz; echo "  LINK    $(SHIM_SHARE)/vmlinuz -> /boot/vmlinuz-$(GUEST_KVER)"; fi
