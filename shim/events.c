@@ -49,16 +49,25 @@ struct evt_publisher {
 
 static void pump(struct evt_publisher *p);
 
+/* "/" then one or more "/"-separated identifiers (containerd's validateEnvelope). */
 static int valid_topic(const char *t)
 {
-    char buf[64];
-    if (t[0] != '/' || strlen(t) >= sizeof(buf))
+    char comp[80];
+    if (t[0] != '/' || strlen(t) >= 64)
         return 0;
-    snprintf(buf, sizeof(buf), "%s", t + 1);
-    for (char *save = NULL, *c = strtok_r(buf, "/", &save); c; c = strtok_r(NULL, "/", &save))
-        if (!shim_valid_identifier(c))
+    for (const char *p = t + 1;;) {
+        const char *e = strchr(p, '/');
+        size_t n = e ? (size_t)(e - p) : strlen(p);
+        if (n == 0 || n >= sizeof(comp))
             return 0;
-    return t[1] != 0 && t[strlen(t) - 1] != '/';
+        memcpy(comp, p, n);
+        comp[n] = 0;
+        if (!shim_valid_identifier(comp))
+            return 0;
+        if (!e)
+            return 1;
+        p = e + 1;
+    }
 }
 
 static void timer_cb(struct loop_source *s, void *data)
