@@ -183,6 +183,10 @@ static void handle_packet(struct vsockd *d, const struct vsock_hdr *h, const str
     struct conn *c = conn_lookup(d, h->dst_port, h->src_port);
     int r;
 
+    if (h->op != VSOCK_OP_RW && h->op != VSOCK_OP_CREDIT_UPDATE)
+        log_debug("guest %s %u -> host %u flags=%u%s", vsock_op_name(h->op), h->src_port,
+                  h->dst_port, h->flags, c ? "" : " (no connection)");
+
     if (!c) {
         if (h->op == VSOCK_OP_REQUEST) {
             r = conn_connect_guest(d, h);

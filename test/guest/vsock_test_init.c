@@ -78,8 +78,10 @@ static void load_modules(void)
 static int vsock_listen(unsigned port)
 {
     struct sockaddr_vm sa = {.svm_family = AF_VSOCK, .svm_port = port, .svm_cid = VMADDR_CID_ANY};
-    int fd = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 64) < 0)
+    /* Non-blocking so one wakeup accepts everything queued; a deep backlog because the kernel
+     * answers connects before accept(), and a fork per connection is slow under TCG. */
+    int fd = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 1024) < 0)
         die("vsock listen");
     return fd;
 }
@@ -363,23 +365,22 @@ int main(void)
             pid_t pid;
             if (!(pfd[i].revents & POLLIN))
                 continue;
-            c = accept4(pfd[i].fd, NULL, NULL, SOCK_CLOEXEC);
-            if (c < 0)
-                continue;
-            pid = fork();
-            if (pid == 0) {
-                switch (ports[i]) {
-                case PORT_ECHO: serve_echo(c); break;
-                case PORT_BYE: (void)write_all(c, "bye\n", 4); break;
-                case PORT_COUNT: serve_count(c); break;
-                case PORT_FLOOD: serve_flood(c); break;
-                case PORT_SOURCE: serve_source(c); break;
-                case PORT_CMD: serve_cmd(c); break;
+            while ((c = accept4(pfd[i].fd, NULL, NULL, SOCK_CLOEXEC)) >= 0) {
+                pid = fork();
+                if (pid == 0) {
+                    switch (ports[i]) {
+                    case PORT_ECHO: serve_echo(c); break;
+                    case PORT_BYE: (void)write_all(c, "bye\n", 4); break;
+                    case PORT_COUNT: serve_count(c); break;
+                    case PORT_FLOOD: serve_flood(c); break;
+                    case PORT_SOURCE: serve_source(c); break;
+                    case PORT_CMD: serve_cmd(c); break;
+                    }
+                    close(c);
+                    _exit(0);
                 }
                 close(c);
-                _exit(0);
             }
-            close(c);
         }
     }
 }
