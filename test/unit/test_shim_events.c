@@ -136,6 +136,8 @@ START_TEST(test_order_and_envelope)
     ck_assert_uint_eq(evt_dropped(p), 0);
     evt_free(p);
     ttrpc_server_free(f.srv);
+    for (int i = 0; i < 3; i++) /* deferred frees of closed connections */
+        loop_run_once(f.loop, 0);
     loop_free(f.loop);
 }
 END_TEST
@@ -156,6 +158,8 @@ START_TEST(test_drop_after_max_attempts_keeps_order)
     ck_assert_uint_eq(evt_dropped(p), 1);
     evt_free(p);
     ttrpc_server_free(f.srv);
+    for (int i = 0; i < 3; i++) /* deferred frees of closed connections */
+        loop_run_once(f.loop, 0);
     loop_free(f.loop);
 }
 END_TEST
@@ -183,6 +187,8 @@ START_TEST(test_bounds_and_topics)
     ck_assert_uint_lt(now_ns() - t0, 2000000000ull);
     evt_free(p);
     ttrpc_server_free(f.srv);
+    for (int i = 0; i < 3; i++) /* deferred frees of closed connections */
+        loop_run_once(f.loop, 0);
     loop_free(f.loop);
 }
 END_TEST
