@@ -159,7 +159,7 @@ static int setup_dev(const struct child_args *a, int rootfd, char *msg, size_t m
     } links[] = {{"/dev/fd", "/proc/self/fd"}, {"/dev/stdin", "/proc/self/fd/0"},
                  {"/dev/stdout", "/proc/self/fd/1"}, {"/dev/stderr", "/proc/self/fd/2"},
                  {"/dev/ptmx", "pts/ptmx"}};
-    char src[64], dst[64];
+    char src[64];
     int r;
     for (size_t i = 0; i < ELEMENTSOF(nodes); i++) {
         snprintf(src, sizeof(src), "/dev/%s", nodes[i]);
@@ -177,8 +177,8 @@ static int setup_dev(const struct child_args *a, int rootfd, char *msg, size_t m
         }
     close(dfd);
     if (a->terminal) {
-        snprintf(dst, sizeof(dst), "/proc/self/fd/%d", a->stdio[0]);
-        if ((r = mount_at(rootfd, "/dev/console", true, dst, NULL, MS_BIND, NULL)) < 0)
+        /* By path: the fd's mount belongs to the agent's namespace, which bind refuses. */
+        if ((r = mount_at(rootfd, "/dev/console", true, a->tty_path, NULL, MS_BIND, NULL)) < 0)
             return FAILM(r, "bind /dev/console: %s", strerror(-r));
     }
     return 0;

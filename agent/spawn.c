@@ -62,7 +62,8 @@ int sync_recv(int fd, struct sync_msg *m, int timeout_ms)
 }
 
 /* stdio for the child: child_fds[3] to dup onto 0..2, p->fds[] the agent's ends. */
-static int make_stdio(struct process *p, const struct oci_process *proc, int child_fds[3], struct cvm_err *err)
+static int make_stdio(struct process *p, const struct oci_process *proc, int child_fds[3], char *tty_path,
+                      size_t tty_sz, struct cvm_err *err)
 {
     int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
     if (devnull < 0)
@@ -90,6 +91,7 @@ static int make_stdio(struct process *p, const struct oci_process *proc, int chi
                                  .ws_col = (unsigned short)proc->console_width};
             (void)ioctl(master, TIOCSWINSZ, &ws);
         }
+        snprintf(tty_path, tty_sz, "%s", name);
         child_fds[0] = slave;
         child_fds[1] = fcntl(slave, F_DUPFD_CLOEXEC, 3);
         child_fds[2] = fcntl(slave, F_DUPFD_CLOEXEC, 3);
@@ -153,7 +155,7 @@ int spawn_process(struct agent *a, struct container *c, struct process *p, const
 
     for (int i = 0; i < 8; i++)
         ca.ns_fds[i] = -1;
-    if ((r = make_stdio(p, proc, child_fds, err)) < 0)
+    if ((r = make_stdio(p, proc, child_fds, ca.tty_path, sizeof(ca.tty_path), err)) < 0)
         goto out;
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
         r = cvm_err_set(err, -errno, "socketpair: %s", strerror(errno));

@@ -339,6 +339,7 @@ static void on_handshake(struct loop_source *src, int fd, uint32_t ev, void *dat
             if (send(fd, "OK\n", 3, MSG_NOSIGNAL | MSG_DONTWAIT) != 3)
                 return pending_free(pc);
             int sock = TAKE_FD(pc->fd);
+            pc->src = loop_source_free(pc->src); /* the stream registers the fd itself */
             if (stream_attach(p, kind, sock, &why) < 0) {
                 /* OK already went out; close so the host sees the stream end at once. */
                 log_warn("stream %s/%s/%d: %s", cid, eid, (int)kind, why);
