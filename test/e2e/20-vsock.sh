@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # End to end: hybrid vsock through cvm-vsockd under a real QEMU microvm (TCG is fine).
-# One VM boot serves every case. The guest runs test/guest/vsock_test_init.c as /init; the
+# First a scripted front end plays QEMU and a hostile guest (test/guest/vsockd_fake_qemu.py),
+# then one VM boot serves every real-guest case. The guest runs test/guest/vsock_test_init.c as /init; the
 # host side is test/guest/vsock_host_driver.py. Prints PASS:/FAIL: lines; any failure to set
 # up is a FAIL, never a skip. Cleans up processes, sockets and the temp dir on every exit.
 #   BUILD=build/vsockd bash test/e2e/20-vsock.sh
@@ -28,7 +29,12 @@ trap cleanup EXIT
 trap 'exit 1' INT TERM
 
 [[ $(id -u) -eq 0 ]] || die vsock_setup "must run as root"
+[[ -x $VSOCKD ]] || die vsock_setup "$VSOCKD not built (make BUILD=$BUILD all)"
 VM_TMP=$(mktemp -d /tmp/cvm-vsock-e2e.XXXXXX)
+
+# Without a VM: the backend against a scripted QEMU and a hostile guest.
+timeout 120 "$PY" test/guest/vsockd_fake_qemu.py "$VSOCKD" "$VM_TMP" || failed=1
+
 vm_start > "$VM_TMP/why" || die vsock_vm_boot "$(cat "$VM_TMP/why")"
 echo "PASS: vsock_vm_boot (vsockd READY, guest listening)"
 
