@@ -299,7 +299,8 @@ int mnt_umount_tree(const char *path)
             n++;
     }
     free(line);
-    qsort(list, n, sizeof(*list), cmp_len_desc);
+    if (n > 0)
+        qsort(list, n, sizeof(*list), cmp_len_desc);
     for (size_t i = 0; i < n; i++) {
         if (umount2(list[i], MNT_DETACH) == 0)
             count++;

@@ -16,6 +16,7 @@ cleanup() {
     for t in $(ctr task ls -q 2>/dev/null); do ctr task delete -f "$t" >/dev/null 2>&1; done
     for c in $(ctr containers ls -q 2>/dev/null); do ctr containers delete "$c" >/dev/null 2>&1; done
   fi
+  [[ -n ${SHIM_E2E_LOG:-} && -n ${CTD_DIR:-} ]] && cp "$CTD_DIR/containerd.log" "$SHIM_E2E_LOG"
   ctd_stop
 }
 trap cleanup EXIT
@@ -144,5 +145,12 @@ ctr containers delete bad1 bad2 >/dev/null 2>&1
 sleep 1
 new=$(shim_new_footprint "$before")
 [[ -z $new ]] && pass failure-no-leftovers || fail failure-no-leftovers "$new"
+
+# The shim's log (containerd copies it into its own): no sanitizer report, no crash.
+if grep -E 'AddressSanitizer|LeakSanitizer|runtime error:|SEGV' "$CTD_DIR/containerd.log" >/dev/null; then
+  fail shim-log-clean "$(grep -E -m5 'AddressSanitizer|LeakSanitizer|runtime error:|SEGV' "$CTD_DIR/containerd.log")"
+else
+  pass shim-log-clean
+fi
 
 exit $FAILED
