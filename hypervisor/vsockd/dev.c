@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -229,8 +230,12 @@ static void handle_packet(struct vsockd *d, const struct vsock_hdr *h, const str
         conn_queue(c, VSOCK_OP_CREDIT_UPDATE);
         break;
     case VSOCK_OP_SHUTDOWN:
-        if (h->flags & VSOCK_SHUTDOWN_RCV)
+        if ((h->flags & VSOCK_SHUTDOWN_RCV) && !c->peer_no_recv) {
+            /* Nobody will read what the host writes from now on: make its writes fail
+             * (EPIPE) instead of filling the socket and blocking it. */
             c->peer_no_recv = true;
+            (void)shutdown(c->fd, SHUT_RD);
+        }
         if (h->flags & VSOCK_SHUTDOWN_SEND)
             c->peer_no_send = true;
         if (c->state == CONN_CLOSING && c->peer_no_recv && c->peer_no_send) {

@@ -14,7 +14,7 @@ import sys
 import threading
 import time
 
-ECHO, BYE, COUNT, FLOOD, SOURCE, CMD = 1234, 1235, 1236, 1237, 1239, 1300
+ECHO, BYE, COUNT, FLOOD, SHUTRD, SOURCE, CMD = 1234, 1235, 1236, 1237, 1238, 1239, 1300
 failures = 0
 
 
@@ -237,6 +237,16 @@ def run_e2e(uds, vsockd_pid):
     s.close()
     r = command(uds, "FLOODRESULT")
     result("host_close_seen_by_guest_as_write_error", r.startswith("WERR EPIPE") or r.startswith("WERR ECONNRESET"), "guest said %r" % r)
+
+    s = hconnect(uds, SHUTRD)
+    got = recv_line(s)
+    try:
+        s.sendall(b"x" * 4096)
+        end = "write accepted"
+    except BrokenPipeError:
+        end = "EPIPE"
+    s.close()
+    result("guest_shutdown_read_makes_host_writes_fail", got == "shut" and end == "EPIPE", "%r, %s" % (got, end))
 
     try:
         s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)

@@ -7,6 +7,7 @@
  *   1235 bye       writes "bye\n" and closes at once (guest close → host EOF)
  *   1236 count     reads to EOF or error, answers "EOF <n>\n" / "ERR <name> <n>\n", closes
  *   1237 flood     writes until a write fails; the result is kept for FLOODRESULT
+ *   1238 shutrd    shutdown(SHUT_RD), writes "shut\n", keeps the socket open 3 s
  *   1239 source    reads "<n>\n", writes n bytes of a fixed pattern, closes
  *   1300 command   one line per request, one line per answer:
  *       GCONNECT <port>      connect to host port, send "ping\n", answer "OK <line>" / "ERR <name>"
@@ -35,6 +36,7 @@
 #define PORT_BYE 1235
 #define PORT_COUNT 1236
 #define PORT_FLOOD 1237
+#define PORT_SHUTRD 1238
 #define PORT_SOURCE 1239
 #define PORT_CMD 1300
 #define FLOOD_RESULT "/tmp/flood.result"
@@ -332,7 +334,8 @@ static void serve_cmd(int fd)
 
 int main(void)
 {
-    static const unsigned ports[] = {PORT_ECHO, PORT_BYE, PORT_COUNT, PORT_FLOOD, PORT_SOURCE, PORT_CMD};
+    static const unsigned ports[] = {PORT_ECHO,  PORT_BYE,    PORT_COUNT, PORT_FLOOD,
+                                     PORT_SHUTRD, PORT_SOURCE, PORT_CMD};
     struct pollfd pfd[sizeof(ports) / sizeof(ports[0])];
     size_t np = sizeof(ports) / sizeof(ports[0]);
 
@@ -373,6 +376,11 @@ int main(void)
                     case PORT_BYE: (void)write_all(c, "bye\n", 4); break;
                     case PORT_COUNT: serve_count(c); break;
                     case PORT_FLOOD: serve_flood(c); break;
+                    case PORT_SHUTRD:
+                        shutdown(c, SHUT_RD);
+                        (void)write_all(c, "shut\n", 5);
+                        sleep(3);
+                        break;
                     case PORT_SOURCE: serve_source(c); break;
                     case PORT_CMD: serve_cmd(c); break;
                     }
