@@ -5,7 +5,8 @@
 VSOCKD_LIB_SRC := hypervisor/vsockd/virtq.c hypervisor/vsockd/vsock_pkt.c \
                   hypervisor/vsockd/vu_msg.c hypervisor/vsockd/handshake.c
 VSOCKD_BIN_SRC := hypervisor/vsockd/main.c hypervisor/vsockd/conn.c hypervisor/vsockd/dev.c \
-                  hypervisor/vsockd/vu_dev.c hypervisor/vsockd/sandbox.c
+                  hypervisor/vsockd/vu_dev.c hypervisor/vsockd/vu_io.c \
+                  hypervisor/vsockd/sandbox.c
 LIBVSOCKD      := $(BUILD)/libvsockd.a
 VSOCKD_BIN     := $(BUILD)/bin/cvm-vsockd
 LIBS           += $(LIBVSOCKD)

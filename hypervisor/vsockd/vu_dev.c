@@ -18,6 +18,7 @@
 
 #include "cleanup.h"
 #include "log.h"
+#include "vu_io.h"
 #include "vu_msg.h"
 
 #define OFFERED_FEATURES ((1ull << VIRTIO_F_VERSION_1) | (1ull << VHOST_USER_F_PROTOCOL_FEATURES))
@@ -170,18 +171,7 @@ static int replace_fd(int *slot, int fd)
 
 static int send_reply(struct vu_dev *d, const struct vu_msg *req, const void *payload, uint32_t size)
 {
-    struct vu_msg rep;
-    ssize_t n;
-
-    memset(&rep.hdr, 0, sizeof(rep.hdr));
-    rep.hdr.request = req->hdr.request;
-    rep.hdr.flags = VHOST_USER_VERSION | VHOST_USER_REPLY_MASK;
-    rep.hdr.size = size;
-    memcpy(rep.p.raw, payload, size);
-    n = send(d->fd, &rep, VU_HDR_SIZE + size, MSG_NOSIGNAL);
-    if (n < 0)
-        return -errno;
-    return n == (ssize_t)(VU_HDR_SIZE + size) ? 0 : -EIO;
+    return vu_send_reply(d->fd, req, payload, size);
 }
 
 static int reply_u64(struct vu_dev *d, const struct vu_msg *req, uint64_t v)
@@ -280,7 +270,15 @@ static int handle(struct vu_dev *d, struct vu_msg *m, int *fds, unsigned nfds, b
     case VHOST_USER_SET_VRING_KICK:
         if (nfds == 0)
             return -EOPNOTSUPP; /* polling mode: never offered, never used by QEMU for vsock */
-        vring_stop(v);
+        if (v->started) {
+            /* A new kick fd for a running ring is not a stop: keep its connections. */
+            v->kick_src = loop_source_free(v->kick_src);
+            replace_fd(&v->kick_fd, fds[0]);
+            r = loop_add_io(d->loop, v->kick_fd, EPOLLIN, kick_cb, v, &v->kick_src);
+            if (r == 0)
+                d->ops->kick(d->data, idx);
+            return r;
+        }
         replace_fd(&v->kick_fd, fds[0]);
         return vring_start(v);
     case VHOST_USER_SET_VRING_CALL:
@@ -312,53 +310,6 @@ static int handle(struct vu_dev *d, struct vu_msg *m, int *fds, unsigned nfds, b
     }
 }
 
-/* Receive one message with its fds (close-on-exec). Returns 0, -ECONNRESET on EOF, -errno. */
-static int recv_msg(struct vu_dev *d, struct vu_msg *m, int *fds, unsigned *nfds)
-{
-    char cbuf[CMSG_SPACE(VU_MAX_FDS * sizeof(int))];
-    struct iovec iov = {.iov_base = &m->hdr, .iov_len = VU_HDR_SIZE};
-    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
-                        .msg_controllen = sizeof(cbuf)};
-    ssize_t n;
-    int r = 0;
-
-    *nfds = 0;
-    n = recvmsg(d->fd, &mh, MSG_CMSG_CLOEXEC | MSG_WAITALL);
-    if (n < 0)
-        return -errno;
-    if (n == 0)
-        return -ECONNRESET;
-    for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
-        size_t k;
-        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
-            continue;
-        k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-        for (size_t i = 0; i < k; i++) {
-            int fd;
-            memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
-            if (*nfds < VU_MAX_FDS)
-                fds[(*nfds)++] = fd;
-            else
-                safe_close(fd), r = -EINVAL;
-        }
-    }
-    if ((mh.msg_flags & MSG_CTRUNC) || n != VU_HDR_SIZE)
-        r = -EINVAL;
-    if (r == 0)
-        r = vu_hdr_check(&m->hdr);
-    if (r == 0 && m->hdr.size > 0) {
-        n = recv(d->fd, m->p.raw, m->hdr.size, MSG_WAITALL);
-        if (n != (ssize_t)m->hdr.size)
-            r = n < 0 ? -errno : -EIO;
-    }
-    if (r < 0) {
-        for (unsigned i = 0; i < *nfds; i++)
-            safe_close(fds[i]);
-        *nfds = 0;
-    }
-    return r;
-}
-
 static void sock_cb(struct loop_source *s, int fd, uint32_t revents, void *data)
 {
     struct vu_dev *d = data;
@@ -372,7 +323,7 @@ static void sock_cb(struct loop_source *s, int fd, uint32_t revents, void *data)
     (void)revents;
 
     memset(&m, 0, sizeof(m));
-    r = recv_msg(d, &m, fds, &nfds);
+    r = vu_recv_msg(d->fd, &m, fds, &nfds);
     if (r == -ECONNRESET) {
         log_info("vhost-user front end disconnected");
         d->ops->gone(d->data, 0);
