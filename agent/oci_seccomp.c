@@ -49,9 +49,9 @@ static int parse_action(const json_t *v, const char *path, enum oci_seccomp_acti
                         json_string_value(v));
 }
 
-static int parse_errno_ret(const json_t *o, const char *path, int *out, struct cvm_err *err)
+static int parse_errno_ret(const json_t *o, const char *key, const char *path, int *out, struct cvm_err *err)
 {
-    const json_t *v = json_object_get(o, "errnoRet");
+    const json_t *v = json_object_get(o, key);
     int64_t x = 0;
     int r;
     if (!v || json_is_null(v))
@@ -107,7 +107,7 @@ static int parse_rule(const json_t *e, const char *path, struct oci_seccomp_rule
     if ((r = parse_action(json_object_get(e, "action"), P(p, path, "action"), &rule->action, err)) < 0)
         return r;
     rule->errno_ret = 1; /* EPERM */
-    if ((r = parse_errno_ret(e, P(p, path, "errnoRet"), &rule->errno_ret, err)) < 0)
+    if ((r = parse_errno_ret(e, "errnoRet", P(p, path, "errnoRet"), &rule->errno_ret, err)) < 0)
         return r;
     if ((v = json_object_get(e, "args")) && !json_is_null(v)) {
         P(p, path, "args");
@@ -169,7 +169,7 @@ int oci_parse_seccomp(const json_t *o, const char *path, struct oci_seccomp **re
     sc->default_errno = 1;
     r = parse_action(json_object_get(o, "defaultAction"), P(p, path, "defaultAction"), &sc->default_action, err);
     if (r >= 0)
-        r = parse_errno_ret(o, P(p, path, "defaultErrnoRet"), &sc->default_errno, err);
+        r = parse_errno_ret(o, "defaultErrnoRet", P(p, path, "defaultErrnoRet"), &sc->default_errno, err);
     if (r >= 0 && (v = json_object_get(o, "architectures")) && !json_is_null(v)) {
         P(p, path, "architectures");
         r = oj_arr(v, p, OCI_MAX_ARCHES, err);

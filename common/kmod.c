@@ -64,6 +64,8 @@ int kmod_load_list(const char *list_path, struct kmod_report *rep)
         return r;
     buf[len] = '\0';
 
+    /* Split into lines and check the whole list before loading anything. */
+    char *lines[KMOD_MAX_MODULES];
     for (char *line = buf, *next; line && *line; line = next) {
         next = strchr(line, '\n');
         if (next)
@@ -73,15 +75,18 @@ int kmod_load_list(const char *list_path, struct kmod_report *rep)
             line[--l] = '\0';
         if (l == 0 || line[0] == '#')
             continue;
-        if (++n_mod > KMOD_MAX_MODULES || l >= sizeof(rep->failed)) {
+        if (n_mod == KMOD_MAX_MODULES || l >= sizeof(rep->failed)) {
             rep->failed_errno = E2BIG;
             snprintf(rep->failed, sizeof(rep->failed), "%.*s", (int)(sizeof(rep->failed) - 1), line);
             return -E2BIG;
         }
-        r = kmod_load_file(line, NULL);
+        lines[n_mod++] = line;
+    }
+    for (unsigned i = 0; i < n_mod; i++) {
+        r = kmod_load_file(lines[i], NULL);
         if (r < 0) {
             rep->failed_errno = -r;
-            snprintf(rep->failed, sizeof(rep->failed), "%s", line);
+            snprintf(rep->failed, sizeof(rep->failed), "%s", lines[i]);
             return r;
         }
         if (r == 1)

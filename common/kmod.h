@@ -22,7 +22,8 @@ struct kmod_report {
 int kmod_load_file(const char *path, const char *params);
 
 /* Load every module listed in list_path (NULL = KMOD_LIST_PATH), in order. Blank lines and
- * lines starting with '#' are skipped. Stops at the first failure and returns its -errno
+ * lines starting with '#' are skipped. A list over KMOD_MAX_MODULES entries (or with a path
+ * over 255 bytes) is refused with -E2BIG before anything loads. Stops at the first failure and returns its -errno
  * (rep->failed names the module); a missing list file returns -ENOENT. rep may be NULL. */
 int kmod_load_list(const char *list_path, struct kmod_report *rep);
 
