@@ -320,10 +320,10 @@ void vsockd_schedule_tx(struct vsockd *d)
 static void vu_kick(void *data, unsigned qidx)
 {
     struct vsockd *d = data;
-    if (qidx == VU_TXQ) {
+    if (qidx == VU_TXQ)
         vsockd_schedule_tx(d);
-        /* Packets the guest sends may free credit or ask for replies: rx follows tx. */
-    }
+    /* An rx kick brings buffers; a tx kick may bring credit or ask for replies: either way
+     * the rx pump has a look (it returns at once when there is nothing to send). */
     vsockd_schedule_rx(d);
 }
 
