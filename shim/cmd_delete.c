@@ -38,7 +38,7 @@ static void kill_sandbox(const char *run_dir)
     pid_t shim = pidfile_read(run_dir, "shim.pid", NULL);
     pid_t qemu = pidfile_read(run_dir, "qemu.pid", "qemu");
 
-    for (int i = 0; shim > 0 && i < 30 && kill(shim, 0) == 0; i++)
+    for (int i = 0; shim > 0 && i < 20 && pid_alive(shim); i++)
         usleep(100 * 1000);
     if (shim > 0) {
         (void)kill(-shim, SIGKILL);
@@ -46,7 +46,7 @@ static void kill_sandbox(const char *run_dir)
     }
     if (qemu > 0)
         (void)kill(qemu, SIGKILL);
-    for (int i = 0; qemu > 0 && i < 20 && kill(qemu, 0) == 0; i++)
+    for (int i = 0; qemu > 0 && i < 20 && pid_alive(qemu); i++)
         usleep(50 * 1000);
 }
 

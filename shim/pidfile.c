@@ -30,6 +30,21 @@ int pidfile_write(const char *dir, const char *name, pid_t pid)
     return 0;
 }
 
+int pid_alive(pid_t pid)
+{
+    char path[64], buf[512];
+    if (pid <= 0 || kill(pid, 0) < 0)
+        return 0;
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+    ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+    if (n <= 0)
+        return 0;
+    buf[n] = 0;
+    char *rp = strrchr(buf, ')');
+    return !(rp && rp[1] == ' ' && (rp[2] == 'Z' || rp[2] == 'X'));
+}
+
 pid_t pidfile_read(const char *dir, const char *name, const char *comm_substr)
 {
     char path[PATH_MAX], buf[4096];
@@ -43,7 +58,7 @@ pid_t pidfile_read(const char *dir, const char *name, const char *comm_substr)
         return 0;
     buf[n] = 0;
     buf[strcspn(buf, "\n")] = 0;
-    if (parse_long(buf, 2, INT_MAX, &v) < 0 || kill((pid_t)v, 0) < 0)
+    if (parse_long(buf, 2, INT_MAX, &v) < 0 || !pid_alive((pid_t)v))
         return 0;
     if (comm_substr) {
         fd = safe_close(fd);

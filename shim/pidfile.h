@@ -5,6 +5,8 @@
 
 #include <sys/types.h>
 
+/* Running (exists and is not a zombie). */
+int pid_alive(pid_t pid);
 int pidfile_write(const char *dir, const char *name, pid_t pid);
 /* The pid, or 0 when missing/invalid/not running. With comm_substr, the process's
  * /proc/<pid>/cmdline must contain it (guards against pid reuse). */

@@ -103,6 +103,35 @@ ctr task kill -s SIGKILL box2 >/dev/null 2>&1; sleep 1
 ctr task delete box2 >/dev/null 2>&1; ctr containers delete box2 >/dev/null 2>&1
 [[ $(task_field box1 3) == RUNNING ]] && pass sandbox-survives-app-delete || fail sandbox-survives-app-delete "box1=$(task_field box1 3)"
 
+# stdio targets other than FIFOs (spec §3.5): file:// and a binary:// logger
+timeout 60 "${RUN[@]}" --rm "${G[@]}" --log-uri "file://$CTD_DIR/logs/f1.log" "$IMG" f1 sh -c 'echo to-file; echo err-file >&2' >/dev/null 2>&1
+[[ $(sort "$CTD_DIR/logs/f1.log" 2>/dev/null | tr '\n' ' ') == "err-file to-file " ]] && pass log-uri-file ||
+  fail log-uri-file "$(cat "$CTD_DIR/logs/f1.log" 2>&1)"
+cat > "$CTD_DIR/logger.sh" <<'SH'
+#!/bin/sh
+# binary:// logger: fd 3 stdout, fd 4 stderr, close fd 5 when ready
+echo "$CONTAINER_ID $CONTAINER_NAMESPACE" > "$1.env"
+exec 6<&3 7<&4 5>&-
+cat <&6 > "$1.out" & a=$!
+cat <&7 > "$1.err" & b=$!
+exec 3<&- 4<&- 6<&- 7<&-
+wait $a $b
+SH
+chmod +x "$CTD_DIR/logger.sh"
+timeout 60 "${RUN[@]}" --rm "${G[@]}" --log-uri "binary://$CTD_DIR/logger.sh?$CTD_DIR/bl" "$IMG" b1 sh -c 'echo bin-out; echo bin-err >&2' >/dev/null 2>&1
+for _ in $(seq 1 20); do [[ -s $CTD_DIR/bl.env ]] && break; sleep 0.2; done
+[[ $(cat "$CTD_DIR/bl.out" 2>/dev/null) == bin-out && $(cat "$CTD_DIR/bl.err" 2>/dev/null) == bin-err && $(cat "$CTD_DIR/bl.env" 2>/dev/null) == "b1 default" ]] &&
+  pass log-uri-binary || fail log-uri-binary "out='$(cat "$CTD_DIR/bl.out" 2>&1)' err='$(cat "$CTD_DIR/bl.err" 2>&1)' env='$(cat "$CTD_DIR/bl.env" 2>&1)'"
+
+# host bind mounts reach the guest; ro is honoured
+mkdir -p "$CTD_DIR/vol" && echo host-data > "$CTD_DIR/vol/f"
+out=$(timeout 60 "${RUN[@]}" --rm "${G[@]}" --mount "type=bind,src=$CTD_DIR/vol,dst=/vol,options=rbind:rw" "$IMG" m1 sh -c 'cat /vol/f; echo guest-data > /vol/g' 2>&1)
+[[ $out == host-data && $(cat "$CTD_DIR/vol/g" 2>/dev/null) == guest-data ]] && pass bind-mount-rw || fail bind-mount-rw "out='$out' g='$(cat "$CTD_DIR/vol/g" 2>&1)'"
+out=$(timeout 60 "${RUN[@]}" --rm "${G[@]}" --mount "type=bind,src=$CTD_DIR/vol,dst=/vol,options=rbind:ro" "$IMG" m2 sh -c 'cat /vol/f; echo x > /vol/h && echo WROTE' 2>&1)
+[[ $out == host-data* && $out != *WROTE* && ! -e $CTD_DIR/vol/h ]] && pass bind-mount-ro || fail bind-mount-ro "out='$out'"
+[[ -z $(grep -E " /run/cvm/[0-9a-f]+/shared/(f1|b1|m1|m2)" /proc/self/mountinfo) ]] && pass app-mounts-removed ||
+  fail app-mounts-removed "$(grep -E ' /run/cvm/[0-9a-f]+/shared/(f1|b1|m1|m2)' /proc/self/mountinfo | awk '{print $5}')"
+
 # --- 3. containerd restart: the shim keeps serving
 if ctd_restart; then
   sleep 1
@@ -133,6 +162,22 @@ ctr task delete box1 >/dev/null 2>&1; ctr containers delete box1 >/dev/null 2>&1
 sleep 1
 new=$(shim_new_footprint "$before")
 [[ -z $new ]] && pass sandbox-no-leftovers || fail sandbox-no-leftovers "$new"
+
+# --- 4b. the shim itself is killed: containerd's `delete` must clean up QEMU and the rest
+timeout 120 "${RUN[@]}" --rm --annotation io.containerd.cvm.v1.group=g2 "$IMG" k1 sleep 100000 >/dev/null 2>&1 &
+k=$!
+for _ in $(seq 1 300); do [[ $(task_field k1 3) == RUNNING ]] && break; sleep 0.2; done
+spid=$(pgrep -f "^[^ ]*containerd-shim-cvm-v1 .*-address $CTD_SOCK" | head -1)
+if [[ -n $spid ]]; then
+  kill -9 "$spid"
+  wait $k; rc=$?
+  [[ $rc -ne 0 ]] && pass shim-killed-task-exits || fail shim-killed-task-exits "rc=$rc"
+  for _ in $(seq 1 50); do [[ -z $(shim_new_footprint "$before") ]] && break; sleep 0.2; done
+  new=$(shim_new_footprint "$before")
+  [[ -z $new ]] && pass shim-killed-no-leftovers || fail shim-killed-no-leftovers "$new"
+else
+  fail shim-killed-task-exits "no shim process found"
+fi
 
 # --- 5. a VM that cannot boot fails Create with a clear error, nothing left behind
 shim_write_config "$CTD_DIR/bad.json" 5000 '"kernel": "/etc/hostname"'
