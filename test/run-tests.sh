@@ -7,7 +7,8 @@
 #   fuzz        build/fuzz/fuzz_<n>        replays test/fuzz/corpus/fuzz_<n>/ (one test each)
 #   e2e         test/e2e/[0-9]*.sh         scripts printing "PASS: name" / "FAIL: name: why";
 #                                          a script that exits non-zero counts one more failure
-# TESTS=regex limits which e2e scripts run (e.g. TESTS=ttrpc make check).
+# TESTS=regex limits which e2e scripts run (e.g. TESTS=ttrpc make check); E2E_TIMEOUT (s, default
+# 900) bounds each script.
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -50,7 +51,9 @@ for s in test/e2e/[0-9]*.sh; do
   name=$(basename "$s" .sh)
   echo "-- $name"
   start=$(date +%s)
-  bash "$s" > "$log_dir/$name.log" 2>&1; rc=$?
+  # A hung script fails (and is killed with its process group) instead of hanging CI.
+  timeout -k 10 "${E2E_TIMEOUT:-900}" setsid bash "$s" > "$log_dir/$name.log" 2>&1; rc=$?
+  [[ $rc -eq 124 ]] && echo "FAIL: $name: timed out after ${E2E_TIMEOUT:-900} s" >> "$log_dir/$name.log"
   p=$(grep -c '^PASS: ' "$log_dir/$name.log"); f=$(grep -c '^FAIL: ' "$log_dir/$name.log")
   grep -E '^(PASS|FAIL|NOTE): ' "$log_dir/$name.log" | sed 's/^/    /'
   if [[ $rc -ne 0 && $f -eq 0 ]]; then
