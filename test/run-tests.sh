@@ -51,8 +51,8 @@ for s in test/e2e/[0-9]*.sh; do
   name=$(basename "$s" .sh)
   echo "-- $name"
   start=$(date +%s)
-  # A hung script fails (and is killed with its process group) instead of hanging CI.
-  timeout -k 10 "${E2E_TIMEOUT:-900}" setsid bash "$s" > "$log_dir/$name.log" 2>&1; rc=$?
+  # A hung script fails (timeout kills its process group) instead of hanging CI.
+  timeout -k 10 "${E2E_TIMEOUT:-900}" bash "$s" > "$log_dir/$name.log" 2>&1; rc=$?
   [[ $rc -eq 124 ]] && echo "FAIL: $name: timed out after ${E2E_TIMEOUT:-900} s" >> "$log_dir/$name.log"
   p=$(grep -c '^PASS: ' "$log_dir/$name.log"); f=$(grep -c '^FAIL: ' "$log_dir/$name.log")
   grep -E '^(PASS|FAIL|NOTE): ' "$log_dir/$name.log" | sed 's/^/    /'
