@@ -159,6 +159,8 @@ static int shorten_lowerdir(char *data, size_t data_len, int *ret_chdir_fd)
     memmove(ld + o, end ? end : "", tail + 1);
     memcpy(ld, out, o);
     *ret_chdir_fd = cwd;
+    if (strlen(data) >= (size_t)getpagesize())
+        return -E2BIG; /* still more than the kernel copies: fail clearly, not with ENOENT */
     return 0;
 }
 
@@ -181,8 +183,13 @@ int mnt_mount_one(const char *type, const char *source, const char *const *opts,
         flags |= MS_BIND;
     if (strcmp(type, "overlay") == 0) {
         r = shorten_lowerdir(data, 65536, &cwd);
-        if (r < 0)
+        if (r < 0) {
+            if (cwd >= 0) {
+                (void)!fchdir(cwd);
+                close(cwd);
+            }
             return cvm_err_set(err, r, "mount overlay %s: lowerdir too long", target);
+        }
     }
     r = mount(source, target, type, flags & ~MS_RDONLY, data[0] ? data : NULL);
     if (r < 0)

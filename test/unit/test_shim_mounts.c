@@ -1,0 +1,116 @@
+/* shim/mounts.c: option parsing (pure), and as root: overlay with a lowerdir list longer than
+ * a page (the chdir/relative-path trick, spec §3.6), ro bind, recursive unmount, rm that does
+ * not cross mount points. */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../../shim/mounts.h"
+#include "check_main.h"
+#include "errmap.h"
+
+START_TEST(test_parse_options)
+{
+    const char *o[] = { "ro", "nosuid", "rbind", "rprivate", "lowerdir=/a:/b", "upperdir=/u", "", "index=off" };
+    unsigned long fl, prop;
+    char data[64];
+    ck_assert_int_eq(mnt_parse_options(o, 8, &fl, &prop, data, sizeof(data)), 0);
+    ck_assert(fl & MS_RDONLY);
+    ck_assert(fl & MS_NOSUID);
+    ck_assert(fl & MS_BIND);
+    ck_assert(fl & MS_REC);
+    ck_assert_uint_eq(prop, MS_PRIVATE | MS_REC);
+    ck_assert_str_eq(data, "lowerdir=/a:/b,upperdir=/u,index=off");
+    const char *o2[] = { "ro", "rw" };
+    ck_assert_int_eq(mnt_parse_options(o2, 2, &fl, &prop, data, sizeof(data)), 0);
+    ck_assert(!(fl & MS_RDONLY));
+    ck_assert_str_eq(data, "");
+    const char *o3[] = { "lowerdir=/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" };
+    ck_assert_int_eq(mnt_parse_options(o3, 1, &fl, &prop, data, sizeof(data)), -E2BIG);
+}
+END_TEST
+
+static char base[] = "/tmp/cvm-mnt-XXXXXX";
+#define LONG "io.containerd.snapshotter.v1.overlayfs-abcdefghijklmnopqrstuvwxyz/snapshots"
+
+START_TEST(test_overlay_long_lowerdir)
+{
+    char lower[8192] = "lowerdir=", path[PATH_MAX], target[PATH_MAX], up[PATH_MAX], work[PATH_MAX];
+    struct cvm_err err = { 0 };
+    int n = 60;
+
+    if (geteuid() != 0) {
+        ck_abort_msg("needs root (mounts)");
+        return;
+    }
+    ck_assert_ptr_nonnull(mkdtemp(base));
+    for (int i = 0; i < n; i++) {
+        /* containerd's layout: a long common prefix, short per-layer suffixes (<n>/fs) */
+        snprintf(path, sizeof(path), "%s/layers/%s/%d/fs", base, LONG, i);
+        ck_assert_int_eq(mnt_mkdir_p(path, 0755), 0);
+        snprintf(path + strlen(path), sizeof(path) - strlen(path), "/file%d", i);
+        int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+        ck_assert_int_ge(fd, 0);
+        close(fd);
+        snprintf(path, sizeof(path), "%s%s/layers/%s/%d/fs", i ? ":" : "", base, LONG, i);
+        strcat(lower, path);
+    }
+    ck_assert_uint_gt(strlen(lower), 4096);
+    snprintf(up, sizeof(up), "upperdir=%s/up", base);
+    snprintf(work, sizeof(work), "workdir=%s/work", base);
+    snprintf(path, sizeof(path), "%s/up", base);
+    mnt_mkdir_p(path, 0755);
+    snprintf(path, sizeof(path), "%s/work", base);
+    mnt_mkdir_p(path, 0755);
+    snprintf(target, sizeof(target), "%s/shared/c1/rootfs", base);
+    char cwd_before[PATH_MAX], cwd_after[PATH_MAX];
+    ck_assert_ptr_nonnull(getcwd(cwd_before, sizeof(cwd_before)));
+    const char *opts[] = { "index=off", work, up, lower };
+    int r = mnt_mount_one("overlay", "overlay", opts, 4, target, &err);
+    ck_assert_msg(r == 0, "mount: %s", err.msg);
+    ck_assert_ptr_nonnull(getcwd(cwd_after, sizeof(cwd_after)));
+    ck_assert_str_eq(cwd_before, cwd_after); /* the trick's chdir is undone */
+    snprintf(path, sizeof(path), "%s/file0", target);
+    ck_assert_int_eq(access(path, F_OK), 0);
+    snprintf(path, sizeof(path), "%s/file%d", target, n - 1);
+    ck_assert_int_eq(access(path, F_OK), 0);
+
+    /* a read-only bind next to it, then tear everything down */
+    snprintf(path, sizeof(path), "%s/shared/c1/mounts/0", base);
+    snprintf(up, sizeof(up), "%s/layers", base);
+    ck_assert_int_eq(mnt_bind(up, path, 1, 0, &err), 0);
+    snprintf(work, sizeof(work), "%s/x", path);
+    ck_assert_int_eq(mkdir(work, 0755), -1);
+    ck_assert_int_eq(errno, EROFS);
+    /* rm must not cross into the mounts: the layers survive a premature rm */
+    snprintf(path, sizeof(path), "%s/shared", base);
+    (void)mnt_rm_tree(path);
+    snprintf(work, sizeof(work), "%s/layers/%s/0/fs/file0", base, LONG);
+    ck_assert_int_eq(access(work, F_OK), 0);
+    ck_assert_int_eq(mnt_umount_tree(path), 2);
+    ck_assert_int_eq(mnt_umount_tree(path), 0);
+    ck_assert_int_eq(mnt_rm_tree(path), 0);
+    ck_assert_int_eq(access(path, F_OK), -1);
+    ck_assert_int_eq(mnt_rm_tree(base), 0);
+}
+END_TEST
+
+static Suite *mounts_suite(void)
+{
+    Suite *s = suite_create("shim_mounts");
+    TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 30);
+    tcase_add_test(tc, test_parse_options);
+    tcase_add_test(tc, test_overlay_long_lowerdir);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+CVM_CHECK_MAIN(mounts_suite)
