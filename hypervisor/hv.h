@@ -60,6 +60,9 @@ struct hv_config {
 
     const char *console_log; /* guest serial console file; NULL: <run_dir>/console.log */
     const char *netns_path;  /* QEMU is started inside this netns (setns before exec); NULL: ours */
+    const char *net_tap;     /* one virtio-net NIC on this tap device in QEMU's netns (QEMU
+                                creates it when missing); NULL: no NIC */
+    const char *net_mac;     /* the NIC's MAC "xx:xx:xx:xx:xx:xx"; NULL: QEMU's default */
     unsigned boot_timeout_ms; /* helpers ready + QEMU up + QMP negotiated; 0: 30000 */
     unsigned stop_timeout_ms; /* default deadline of stops forced by a failure; 0: 5000 */
     bool debug;               /* virtiofsd/cvm-vsockd debug output into our log */

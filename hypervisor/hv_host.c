@@ -28,6 +28,7 @@ int qemu_host_facts_probe(struct qemu_host_facts *h)
     ssize_t n;
 
     h->kvm = dev_usable("/dev/kvm");
+    h->vhost_net = dev_usable("/dev/vhost-net");
     h->tsc_khz = 0;
     fd = open("/proc/cpuinfo", O_RDONLY | O_CLOEXEC);
     if (fd < 0)

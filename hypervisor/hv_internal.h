@@ -33,6 +33,7 @@ struct hv_vm {
     /* resolved config (owned copies) */
     char *id, *run_dir, *kernel, *initrd, *kernel_args, *qemu_bin;
     char *shared_dir, *fs_tag, *fs_cache, *virtiofsd_bin, *vsockd_bin, *netns_path;
+    char *net_tap, *net_mac;
     char *console_path, *cid_dir;
     unsigned vcpus, mem_mib, boot_timeout_ms, stop_timeout_ms;
     bool debug, made_run_dir, own_console;

@@ -13,6 +13,7 @@
 #include "hv_proc.h"
 #include "log.h"
 #include "loop.h"
+#include "qemu_argv.h"
 
 #define CID_DIR_DEFAULT "/run/cvm/cid"
 #define VSOCK_UDS_PORT_SUFFIX 11 /* "_4294967295" */
@@ -45,7 +46,8 @@ static int validate(const struct hv_config *c, struct cvm_err *err)
 {
     const char *strs[] = {c->id, c->run_dir, c->kernel, c->initrd, c->kernel_args, c->qemu_bin,
                           c->shared_dir, c->fs_tag, c->fs_cache, c->virtiofsd_bin,
-                          c->vsockd_bin, c->console_log, c->netns_path, c->cid_dir};
+                          c->vsockd_bin, c->console_log, c->netns_path, c->cid_dir,
+                          c->net_tap, c->net_mac};
     for (size_t i = 0; i < ELEMENTSOF(strs); i++)
         if (has_ctl(strs[i]))
             return cvm_err_set(err, -EINVAL, "config value with control characters");
@@ -61,6 +63,10 @@ static int validate(const struct hv_config *c, struct cvm_err *err)
     if (c->fs_cache && strcmp(c->fs_cache, "auto") && strcmp(c->fs_cache, "always") &&
         strcmp(c->fs_cache, "none"))
         return cvm_err_set(err, -EINVAL, "virtiofs cache mode '%s' unknown", c->fs_cache);
+    if (c->net_tap && !qemu_valid_ifname(c->net_tap))
+        return cvm_err_set(err, -EINVAL, "tap name '%s' invalid", c->net_tap);
+    if (c->net_mac && (!c->net_tap || !qemu_valid_mac(c->net_mac)))
+        return cvm_err_set(err, -EINVAL, "MAC '%s' invalid (or no tap)", c->net_mac);
     if ((unsigned)c->vsock_mode >= _HV_VSOCK_MODE_MAX)
         return cvm_err_set(err, -EINVAL, "vsock mode %d unknown", (int)c->vsock_mode);
     if (c->guest_cid && (c->guest_cid < 3 || c->guest_cid == UINT32_MAX))
@@ -86,6 +92,8 @@ static int copy_config(struct hv_vm *vm, const struct hv_config *c)
     r |= dup_str(&vm->virtiofsd_bin, c->virtiofsd_bin, NULL);
     r |= dup_str(&vm->vsockd_bin, c->vsockd_bin, NULL);
     r |= dup_str(&vm->netns_path, c->netns_path, NULL);
+    r |= dup_str(&vm->net_tap, c->net_tap, NULL);
+    r |= dup_str(&vm->net_mac, c->net_mac, NULL);
     r |= dup_str(&vm->cid_dir, c->cid_dir, CID_DIR_DEFAULT);
     vm->own_console = !c->console_log || !*c->console_log;
     if (vm->own_console)

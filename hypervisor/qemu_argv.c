@@ -95,6 +95,10 @@ static int validate(const struct qemu_spec *s)
         return -EINVAL;
     if (s->vsock_mode != HV_VSOCK_KERNEL && s->vsock_mode != HV_VSOCK_HYBRID)
         return -EINVAL;
+    if (s->net_tap && !qemu_valid_ifname(s->net_tap))
+        return -EINVAL;
+    if (s->net_mac && (!s->net_tap || !qemu_valid_mac(s->net_mac)))
+        return -EINVAL;
     return 0;
 }
 
@@ -114,8 +118,9 @@ int qemu_kernel_cmdline(const struct qemu_spec *s, const struct qemu_host_facts 
     return 0;
 }
 
-static void add_devices(struct argv_b *b, const struct qemu_spec *s, const char *vfs,
-                        const char *tag, const char *vsock)
+static void add_devices(struct argv_b *b, const struct qemu_spec *s,
+                        const struct qemu_host_facts *h, const char *vfs, const char *tag,
+                        const char *vsock)
 {
     if (s->vfs_socket) {
         add(b, "-chardev");
@@ -131,6 +136,16 @@ static void add_devices(struct argv_b *b, const struct qemu_spec *s, const char 
         add(b, "socket,id=vsock,path=%s", vsock);
         add(b, "-device");
         add(b, "vhost-user-vsock-pci,chardev=vsock");
+    }
+    if (s->net_tap) {
+        add(b, "-netdev");
+        add(b, "tap,id=net0,ifname=%s,script=no,downscript=no,vhost=%s", s->net_tap,
+            h->vhost_net ? "on" : "off");
+        add(b, "-device");
+        if (s->net_mac)
+            add(b, "virtio-net-pci,netdev=net0,mac=%s", s->net_mac);
+        else
+            add(b, "virtio-net-pci,netdev=net0");
     }
 }
 
@@ -188,7 +203,7 @@ int qemu_argv_build(const struct qemu_spec *s, const struct qemu_host_facts *h, 
     add(&b, "socket,id=qmp,fd=%d,server=on,wait=off", QEMU_QMP_FD);
     add(&b, "-mon");
     add(&b, "chardev=qmp,mode=control");
-    add_devices(&b, s, vfs, tag, vsock);
+    add_devices(&b, s, h, vfs, tag, vsock);
 
     if (b.err) {
         for (size_t i = 0; i < b.n; i++)
@@ -213,6 +228,40 @@ void qemu_argv_free(char **argv)
     for (char **p = argv; *p; p++)
         free(*p);
     free(argv);
+}
+
+bool qemu_valid_ifname(const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    if (n == 0 || n > 15 || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
+        return false;
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+              *s == '_' || *s == '.' || *s == '-'))
+            return false;
+    return true;
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+bool qemu_valid_mac(const char *s)
+{
+    if (!s || strlen(s) != 17)
+        return false;
+    for (int i = 0; i < 17; i++) {
+        if (i % 3 == 2 ? s[i] != ':' : hexval(s[i]) < 0)
+            return false;
+    }
+    return (hexval(s[1]) & 1) == 0; /* not multicast */
 }
 
 int qemu_tsc_khz_from_cpuinfo(const char *text, unsigned long *ret_khz)

@@ -15,6 +15,7 @@
 struct qemu_host_facts {
     bool kvm;              /* /dev/kvm usable: -accel kvm -cpu host */
     unsigned long tsc_khz; /* host TSC rate, for the guest under TCG; 0: unknown */
+    bool vhost_net;        /* /dev/vhost-net usable: the tap NIC gets vhost=on */
 };
 
 /* Everything the command line depends on, with defaults and paths already resolved. */
@@ -32,6 +33,8 @@ struct qemu_spec {
     enum hv_vsock_mode vsock_mode; /* KERNEL or HYBRID (resolved) */
     uint32_t guest_cid;            /* kernel mode */
     const char *vsock_socket;      /* hybrid: cvm-vsockd's vhost-user socket */
+    const char *net_tap;           /* NULL: no NIC */
+    const char *net_mac;           /* NULL: QEMU's default */
 };
 
 /* Build a NULL-terminated argv (argv[0] = qemu_bin). -EINVAL on a spec QEMU cannot take
@@ -41,6 +44,11 @@ void qemu_argv_free(char **argv); /* accepts NULL */
 
 /* PURE: the kernel command line that qemu_argv_build passes to -append. Caller frees. */
 int qemu_kernel_cmdline(const struct qemu_spec *s, const struct qemu_host_facts *h, char **ret);
+
+/* PURE: a tap interface name the kernel and QEMU accept (1-15 chars, [A-Za-z0-9_.-]). */
+bool qemu_valid_ifname(const char *s);
+/* PURE: "xx:xx:xx:xx:xx:xx", hex, unicast. */
+bool qemu_valid_mac(const char *s);
 
 /* PURE: the first "cpu MHz : <x>" of a /proc/cpuinfo text, in kHz (rounded). -ENOENT/-EINVAL. */
 int qemu_tsc_khz_from_cpuinfo(const char *text, unsigned long *ret_khz);

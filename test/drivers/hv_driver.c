@@ -3,6 +3,7 @@
  *
  *   boot       ready callback, then the console's "IDLE-READY" line (boot-phase timings)
  *   netns      QEMU runs in --netns (compares /proc/<qemu>/ns/net with the netns file)
+ *   net        --tap/--mac: the guest sees eth0 with that MAC
  *   virtiofs   the guest mounted --fs-tag and read <shared>/hello (console line)
  *   qmp        query-status running -> stop -> paused -> cont -> running
  *   vsock      --vsock-port: host->guest stream, guest greets, echo round trip
@@ -37,7 +38,7 @@ struct drv {
     struct hv_vm *vm;
     struct loop_source *timer;
     enum step step;
-    const char *end, *netns, *fs_tag;
+    const char *end, *netns, *fs_tag, *mac;
     unsigned vsock_port;
     int failures;
     bool ready, died, stopped;
@@ -123,6 +124,14 @@ static void on_console_poll(struct loop_source *s, void *data)
                 pass("virtiofs-guest-read");
             else
                 fail(d, "virtiofs-guest-read", "console lacks '%s'", want);
+        }
+        if (d->mac) {
+            char want[128];
+            snprintf(want, sizeof(want), "idle: net: eth0 %s", d->mac);
+            if (strstr(tail, want))
+                pass("virtio-net-nic-in-guest");
+            else
+                fail(d, "virtio-net-nic-in-guest", "console lacks '%s'", want);
         }
         next(d);
         return;
@@ -325,7 +334,7 @@ static void usage(void)
 {
     fprintf(stderr, "usage: hv_driver --kernel K --initrd I --run-dir D [--shared-dir S --fs-tag T]\n"
                     "  [--console F] [--vsock-mode auto|kernel|hybrid] [--vsockd BIN] [--vsock-port P]\n"
-                    "  [--netns PATH] [--append ARGS] [--end quit|kill] [--debug]\n");
+                    "  [--netns PATH] [--tap IF [--mac MAC]] [--append ARGS] [--end quit|kill] [--debug]\n");
     exit(2);
 }
 
@@ -335,7 +344,7 @@ int main(int argc, char **argv)
         {"kernel", 1, 0, 'k'}, {"initrd", 1, 0, 'i'},  {"run-dir", 1, 0, 'r'},
         {"shared-dir", 1, 0, 's'}, {"fs-tag", 1, 0, 't'}, {"console", 1, 0, 'c'},
         {"vsock-mode", 1, 0, 'm'}, {"vsockd", 1, 0, 'v'}, {"vsock-port", 1, 0, 'p'},
-        {"netns", 1, 0, 'n'}, {"append", 1, 0, 'a'}, {"end", 1, 0, 'e'}, {"debug", 0, 0, 'd'},
+        {"netns", 1, 0, 'n'}, {"tap", 1, 0, 'T'}, {"mac", 1, 0, 'M'}, {"append", 1, 0, 'a'}, {"end", 1, 0, 'e'}, {"debug", 0, 0, 'd'},
         {0, 0, 0, 0}};
     struct hv_config cfg = {.id = "e2e", .vcpus = 1, .mem_mib = 256, .boot_timeout_ms = 60000,
                             .stop_timeout_ms = 5000};
@@ -360,6 +369,8 @@ int main(int argc, char **argv)
         case 'v': cfg.vsockd_bin = optarg; break;
         case 'p': d.vsock_port = (unsigned)atoi(optarg); break;
         case 'n': cfg.netns_path = d.netns = optarg; break;
+        case 'T': cfg.net_tap = optarg; break;
+        case 'M': cfg.net_mac = d.mac = optarg; break;
         case 'a': cfg.kernel_args = optarg; break;
         case 'e': d.end = optarg; break;
         case 'd': cfg.debug = true; log_set_level(LOG_LVL_DEBUG); break;

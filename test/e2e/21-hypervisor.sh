@@ -4,8 +4,9 @@
 # Two VM boots of the Debian cloud kernel with a tiny initrd whose /init is
 # test/guest/idle_init.c (loads virtio-pci/virtiofs/vsock modules, mounts the virtio-fs tag,
 # prints IDLE-READY, serves an echo on vsock port 1024):
-#   boot 1: in a fresh netns, hybrid vsock (cvm-vsockd), virtiofs; QMP stop/cont/query-status,
-#           vsock round trip; hv_stop (QMP quit) -> no process, socket or file left.
+#   boot 1: in a fresh netns with a tap NIC, hybrid vsock (cvm-vsockd), virtiofs; QMP
+#           stop/cont/query-status, vsock round trip; hv_stop (QMP quit) -> no process,
+#           socket or file left, and the tap QEMU created is gone from the netns.
 #   boot 2: kill -9 of QEMU -> reported within 1 s with the signal and the console tail;
 #           virtiofsd and cvm-vsockd stopped, run dir gone.
 # Root only. Prints PASS:/FAIL: lines; exits non-zero on any failure; never skips.
@@ -44,7 +45,7 @@ trap cleanup EXIT
 mkdir -p "$T/root/etc"
 cp "$INIT" "$T/root/init"
 : > "$T/root/etc/modules.load"
-for m in virtio_pci virtiofs vmw_vsock_virtio_transport; do
+for m in virtio_pci virtiofs vmw_vsock_virtio_transport virtio_net; do
   modprobe -S "$KVER" --show-depends "$m" | awk '$1 == "insmod" { print $2 }'
 done | awk '!seen[$0]++' | while read -r ko; do
   mkdir -p "$T/root$(dirname "$ko")"
@@ -89,8 +90,14 @@ check_clean() { # $1 = label, $2 = run dir
 RUN1=$T/run1
 run_driver boot1 --run-dir "$RUN1" --shared-dir "$T/shared" --fs-tag e2efs \
   --console "$T/console1.log" --vsock-port 1024 --netns "/run/netns/$NETNS" \
+  --tap cvmtap0 --mac 52:54:00:c0:ff:ee \
   --append "idle.fs=e2efs idle.vsock=1024" --end quit
 check_clean boot1 "$RUN1"
+if ip netns exec "$NETNS" ip link show cvmtap0 > /dev/null 2>&1; then
+  fail "boot1-tap-gone" "cvmtap0 still in netns $NETNS"
+else
+  pass "boot1-tap-gone"
+fi
 if grep -q 'IDLE-READY' "$T/console1.log" 2>/dev/null; then
   pass "boot1-console-log-written"
 else

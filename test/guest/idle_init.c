@@ -4,6 +4,7 @@
  *   - loads the kernel modules listed in /etc/modules.load (one path per line, deps first)
  *     with finit_module(), so virtio-pci devices show up (the Debian cloud kernel has virtio,
  *     virtiofs and the vsock transport as modules);
+ *   - prints "idle: net: <if> <mac>" per network interface (lo excepted);
  *   - kernel arg idle.fs=<tag>: mounts that virtio-fs tag on /mnt and prints /mnt/hello;
  *   - prints "IDLE-INIT uptime=<s>" first (kernel done) and "IDLE-READY uptime=<s>" once set
  *     up (the boot-phase mark tests wait for);
@@ -11,6 +12,7 @@
  *     then echoes until EOF; one connection at a time;
  *   - otherwise sleeps forever. PID 1 never exits. */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/vm_sockets.h>
@@ -75,6 +77,29 @@ static const char *cmdline_arg(const char *key, char *buf, size_t n)
             return buf;
         }
     return NULL;
+}
+
+/* "idle: net: <if> <mac>" for every interface but lo. */
+static void print_links(void)
+{
+    DIR *d = opendir("/sys/class/net");
+    struct dirent *de;
+    while (d && (de = readdir(d))) {
+        char path[300], mac[32] = "?";
+        int fd;
+        ssize_t n;
+        if (de->d_name[0] == '.' || strcmp(de->d_name, "lo") == 0)
+            continue;
+        snprintf(path, sizeof(path), "/sys/class/net/%s/address", de->d_name);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd >= 0 && (n = read(fd, mac, sizeof(mac) - 1)) > 0)
+            mac[strcspn(mac, "\n")] = '\0';
+        if (fd >= 0)
+            close(fd);
+        printf("idle: net: %s %s\n", de->d_name, mac);
+    }
+    if (d)
+        closedir(d);
 }
 
 static void mount_fs(const char *tag)
@@ -149,6 +174,7 @@ int main(void)
     setvbuf(stdout, NULL, _IOLBF, 0);
     print_uptime("IDLE-INIT");
     load_modules();
+    print_links();
     if (cmdline_arg("idle.fs", arg, sizeof(arg)))
         mount_fs(arg);
     /* Listen before announcing readiness: a host may connect right after the line. */

@@ -29,8 +29,13 @@ static const struct fixture fixtures[] = {
      {.name = "sb2", .qemu_bin = "/usr/bin/qemu-system-x86_64", .kernel = "/k/vmlinux",
       .vcpus = 4, .mem_mib = 1024, .console_path = "/run/cvm/sb2/console.log",
       .vfs_socket = "/run/cvm/sb2/vfs.sock", .fs_tag = "rootfs", .vsock_mode = HV_VSOCK_KERNEL,
-      .guest_cid = 1234},
-     {.kvm = true, .tsc_khz = 2096005}},
+      .guest_cid = 1234, .net_tap = "tap0_cvm", .net_mac = "52:54:00:12:34:56"},
+     {.kvm = true, .tsc_khz = 2096005, .vhost_net = true}},
+    {"tcg-tap-no-mac",
+     {.name = "sb3", .qemu_bin = "qemu-system-x86_64", .kernel = "/k/vmlinux", .vcpus = 2,
+      .mem_mib = 512, .console_path = "/r/c.log", .vsock_mode = HV_VSOCK_HYBRID,
+      .vsock_socket = "/r/v.sock", .net_tap = "tap0"},
+     {.kvm = false, .tsc_khz = 2500000, .vhost_net = false}},
     {"tcg-no-virtiofs-no-tsc",
      {.name = "a,b", .qemu_bin = "qemu-system-x86_64", .kernel = "/k/bz", .initrd = "/k/i",
       .vcpus = 1, .mem_mib = 128, .console_path = "/tmp/with,comma/console.log",
@@ -131,6 +136,18 @@ START_TEST(test_invalid_specs)
     s = good_spec(), s.vsock_mode = HV_VSOCK_KERNEL, s.guest_cid = 2;
     ck_assert_int_eq(qemu_argv_build(&s, &h, &argv), -EINVAL);
     s = good_spec(), s.vsock_socket = NULL;
+    ck_assert_int_eq(qemu_argv_build(&s, &h, &argv), -EINVAL);
+    s = good_spec(), s.net_tap = "tap,0";
+    ck_assert_int_eq(qemu_argv_build(&s, &h, &argv), -EINVAL);
+    s = good_spec(), s.net_tap = "a-name-longer-than-15";
+    ck_assert_int_eq(qemu_argv_build(&s, &h, &argv), -EINVAL);
+    s = good_spec(), s.net_mac = "52:54:00:12:34:56"; /* MAC without a tap */
+    ck_assert_int_eq(qemu_argv_build(&s, &h, &argv), -EINVAL);
+    s = good_spec(), s.net_tap = "tap0", s.net_mac = "53:54:00:12:34:56"; /* multicast */
+    ck_assert_int_eq(qemu_argv_build(&s, &h, &argv), -EINVAL);
+    s = good_spec(), s.net_tap = "tap0", s.net_mac = "52:54:00:12:34";
+    ck_assert_int_eq(qemu_argv_build(&s, &h, &argv), -EINVAL);
+    s = good_spec(), s.net_tap = "tap0", s.net_mac = "52:54:00:12:34:5g";
     ck_assert_int_eq(qemu_argv_build(&s, &h, &argv), -EINVAL);
     s = good_spec(), s.vsock_mode = HV_VSOCK_AUTO;
     ck_assert_int_eq(qemu_argv_build(&s, &h, &argv), -EINVAL);
