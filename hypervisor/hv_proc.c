@@ -132,7 +132,7 @@ static void on_kill_timer(struct loop_source *s, void *data)
 
 /* In the child: never returns. Reports a failure as an errno on errfd. */
 static void __attribute__((noreturn))
-child_exec(const struct hv_proc_opts *o, int devnull, int out_w, int err_w, int errfd)
+child_exec(const struct hv_proc_opts *o, pid_t parent, int devnull, int out_w, int err_w, int errfd)
 {
     struct hv_proc_fd map[MAX_CHILD_FDS + 3];
     int keep[MAX_CHILD_FDS + 4], high[MAX_CHILD_FDS + 3];
@@ -141,6 +141,9 @@ child_exec(const struct hv_proc_opts *o, int devnull, int out_w, int err_w, int 
     sigset_t all;
 
     (void)setpgid(0, 0);
+    /* If we (the shim) die, so do the VM's processes: nothing is left running unowned. */
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+        goto fail;
     sigfillset(&all);
     for (int sig = 1; sig < NSIG; sig++)
         (void)signal(sig, SIG_DFL);
@@ -203,7 +206,7 @@ int hv_proc_spawn(struct loop *l, const struct hv_proc_opts *o, hv_proc_exit_cb 
     _cleanup_close_ int devnull = -EBADF;
     int errp[2] = {-1, -1}, errpipe[2] = {-1, -1}, outp[2] = {-1, -1};
     struct hv_proc *p;
-    pid_t pid;
+    pid_t pid, self = getpid();
     int r;
 
     if (o->n_fds > MAX_CHILD_FDS || !o->argv || !o->argv[0])
@@ -230,7 +233,7 @@ int hv_proc_spawn(struct loop *l, const struct hv_proc_opts *o, hv_proc_exit_cb 
         goto fail;
     }
     if (pid == 0)
-        child_exec(o, devnull, outp[1], errp[1], errpipe[1]);
+        child_exec(o, self, devnull, outp[1], errp[1], errpipe[1]);
     errp[1] = safe_close(errp[1]);
     outp[1] = safe_close(outp[1]);
     errpipe[1] = safe_close(errpipe[1]);

@@ -1,7 +1,9 @@
 /* A helper process of a VM (QEMU, virtiofsd, cvm-vsockd) on the loop: fork+exec with an
  * explicit fd map (everything else closed), own process group, optional netns, stderr piped
  * into our log (and its tail kept for death reports), pidfd exit watch, stop with a signal
- * and SIGKILL after a deadline. */
+ * and SIGKILL after a deadline. Children get PR_SET_PDEATHSIG(SIGKILL): a dead shim leaves
+ * no VM running. Note for a SIGCHLD catch-all reaper in the same process: reap only pids you
+ * do not know (waitid(P_PID)), or hv reports an unknown exit status (255). */
 #ifndef CVM_HV_PROC_H
 #define CVM_HV_PROC_H
 

@@ -204,6 +204,49 @@ START_TEST(test_signal_mask_reset)
 }
 END_TEST
 
+/* The parent dying takes the child with it (PR_SET_PDEATHSIG). */
+START_TEST(test_parent_death_kills_child)
+{
+    int pfd[2];
+    pid_t mid, child = 0;
+    char state = 0;
+    ck_assert_int_eq(pipe2(pfd, O_CLOEXEC), 0);
+    mid = fork();
+    if (mid == 0) {
+        struct loop *l;
+        struct hv_proc *p = NULL;
+        char *argv[] = {"/bin/sleep", "30", NULL};
+        struct hv_proc_opts o = {.name = "t", .argv = argv, .netns_fd = -1};
+        pid_t pid;
+        if (loop_new(&l) < 0 || hv_proc_spawn(l, &o, NULL, NULL, &p) < 0)
+            _exit(1);
+        pid = hv_proc_pid(p);
+        (void)!write(pfd[1], &pid, sizeof(pid));
+        _exit(0); /* without stopping it */
+    }
+    ck_assert_int_eq(read(pfd[0], &child, sizeof(child)), (ssize_t)sizeof(child));
+    ck_assert_int_eq(waitpid(mid, NULL, 0), mid);
+    for (int i = 0; i < 200; i++) {
+        char path[64], buf[256];
+        FILE *f;
+        size_t n;
+        snprintf(path, sizeof(path), "/proc/%d/stat", (int)child);
+        if (!(f = fopen(path, "re"))) {
+            state = 'X';
+            break;
+        }
+        n = fread(buf, 1, sizeof(buf) - 1, f);
+        fclose(f);
+        buf[n] = '\0';
+        if (strrchr(buf, ')') && (state = strrchr(buf, ')')[2]) == 'Z')
+            break;
+        usleep(10000);
+    }
+    ck_assert_msg(state == 'X' || state == 'Z', "child %d still in state %c", (int)child, state);
+    close(pfd[0]), close(pfd[1]);
+}
+END_TEST
+
 static Suite *hv_proc_suite(void)
 {
     Suite *s = suite_create("hv_proc");
@@ -215,6 +258,7 @@ static Suite *hv_proc_suite(void)
     tcase_add_test(tc, test_stop_escalates_to_sigkill);
     tcase_add_test(tc, test_free_running_kills);
     tcase_add_test(tc, test_signal_mask_reset);
+    tcase_add_test(tc, test_parent_death_kills_child);
     suite_add_tcase(s, tc);
     return s;
 }
