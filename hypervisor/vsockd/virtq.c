@@ -132,9 +132,13 @@ int vq_pop(struct vq *q, const struct vq_mem *m, struct vq_chain *c)
         uint16_t flags, next;
         int k;
 
-        /* A chain visiting more than num descriptors must contain a loop. */
+        /* A chain visiting more than num descriptors must contain a loop. Zero-length
+         * descriptors yield no iovecs, so the piece limit alone would let a guest make us
+         * walk 32768 of them per chain: cap the descriptor count too. */
         if (++seen > q->num)
             return q_break(q, "descriptor chain loops or exceeds ring size");
+        if (seen > VQ_MAX_IOV)
+            return q_break(q, "descriptor chain has too many descriptors");
         memcpy(&d, &q->desc[i], sizeof(d)); /* one read; the guest may rewrite it meanwhile */
         addr = le64toh(d.addr);
         len = le32toh(d.len);

@@ -15,7 +15,7 @@
 
 #define VQ_MAX_REGIONS 8           /* VHOST_MEMORY_BASELINE_NREGIONS */
 #define VQ_MAX_SIZE 32768u         /* largest split-ring size virtio allows */
-#define VQ_MAX_IOV 64              /* iovecs per chain after region splitting */
+#define VQ_MAX_IOV 64              /* descriptors per chain, and iovecs after region splitting */
 #define VQ_MAX_CHAIN_BYTES (1u << 20) /* a vsock packet is 44 + 64 KiB; anything near 1 MiB is hostile */
 
 #define VRING_DESC_F_NEXT 1
@@ -114,7 +114,7 @@ int vq_pending(struct vq *q);
 
 /* Take the next chain. 0 on success, -ENOENT when none is available, -EIO when the chain is
  * invalid (the queue is then broken): head or next out of range, a loop or a chain longer
- * than num, INDIRECT (never negotiated), a readable descriptor after a writable one, an
+ * than num or VQ_MAX_IOV, INDIRECT (never negotiated), a readable descriptor after a writable one, an
  * address outside guest memory, addr+len overflow, more than VQ_MAX_IOV pieces or more than
  * VQ_MAX_CHAIN_BYTES in total. */
 int vq_pop(struct vq *q, const struct vq_mem *m, struct vq_chain *c);

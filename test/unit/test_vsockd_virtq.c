@@ -241,6 +241,18 @@ START_TEST(test_chain_too_many_pieces)
 }
 END_TEST
 
+START_TEST(test_chain_of_zero_length_descriptors)
+{
+    /* Zero-length descriptors produce no iovecs; the descriptor count still bounds the walk. */
+    init_ring(256);
+    for (unsigned i = 0; i < 200; i++)
+        set_desc(i, GPA_BASE + DATA_OFF, 0, VRING_DESC_F_NEXT, (uint16_t)(i + 1));
+    make_avail(0);
+    assert_broken_pop();
+    ck_assert_str_eq(q.why, "descriptor chain has too many descriptors");
+}
+END_TEST
+
 START_TEST(test_chain_within_iov_limit_ok)
 {
     struct vq_chain c;
@@ -368,6 +380,7 @@ static Suite *virtq_suite(void)
     tcase_add_test(t, test_descriptor_loop);
     tcase_add_test(t, test_descriptor_self_loop);
     tcase_add_test(t, test_chain_too_many_pieces);
+    tcase_add_test(t, test_chain_of_zero_length_descriptors);
     tcase_add_test(t, test_chain_within_iov_limit_ok);
     tcase_add_test(t, test_oversized_length);
     tcase_add_test(t, test_chain_bytes_limit);
