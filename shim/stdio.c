@@ -37,9 +37,15 @@ struct stream_attach {
     size_t got;
 };
 
+struct logger_wait {
+    struct proc *p;
+    struct loop_source *w, *timer;
+};
+
 void proc_io_init(struct proc_io *io)
 {
     memset(io, 0, sizeof(*io));
+    io->logger_ready_fd = -1;
     for (int i = 0; i < _STREAM_MAX; i++)
         io->host_fd[i] = -1;
 }
@@ -142,9 +148,22 @@ static void attach_free(struct stream_attach *a)
     free(a);
 }
 
+static void logger_wait_free(struct proc_io *io)
+{
+    struct logger_wait *lw = io->logger_wait;
+    io->logger_wait = NULL;
+    if (lw) {
+        loop_source_free(lw->w);
+        loop_source_free(lw->timer);
+        free(lw);
+    }
+    io->logger_ready_fd = safe_close(io->logger_ready_fd);
+}
+
 void proc_io_close(struct proc *p)
 {
     struct proc_io *io = &p->io;
+    logger_wait_free(io);
     for (int i = 0; i < _STREAM_MAX; i++) {
         attach_free(io->attach[i]);
         io->attach[i] = NULL;
@@ -166,6 +185,40 @@ static void stdin_done(struct relay *r, void *data)
 {
     (void)r;
     (void)data;
+}
+
+/* One of the things Create/Exec waits for (a stream, the logger) is ready or failed. */
+static void item_done(struct proc *p, int r, const char *what, const char *msg)
+{
+    if (r < 0 && !p->attach_err) {
+        p->attach_err = r;
+        snprintf(p->attach_msg, sizeof(p->attach_msg), "attach %s: %s", what, msg ? msg : strerror(-r));
+    }
+    if (--p->attach_left == 0 && p->attach_done) {
+        void (*cb)(struct proc *, int, const char *) = p->attach_done;
+        p->attach_done = NULL;
+        cb(p, p->attach_err, p->attach_err ? p->attach_msg : NULL);
+    }
+}
+
+static void logger_ready_cb(struct loop_source *s, int fd, uint32_t revents, void *data)
+{
+    struct logger_wait *lw = data;
+    struct proc *p = lw->p;
+    (void)s;
+    (void)fd;
+    (void)revents;
+    logger_wait_free(&p->io);
+    item_done(p, 0, "logger", NULL);
+}
+
+static void logger_timeout_cb(struct loop_source *s, void *data)
+{
+    struct logger_wait *lw = data;
+    struct proc *p = lw->p;
+    (void)s;
+    logger_wait_free(&p->io);
+    item_done(p, -ETIMEDOUT, "logger", "binary:// logger did not become ready in 5 s");
 }
 
 static void attach_finish(struct stream_attach *a, int r, const char *msg)
@@ -194,16 +247,7 @@ static void attach_finish(struct stream_attach *a, int r, const char *msg)
     }
     io->attach[st] = NULL;
     attach_free(a);
-    if (r < 0 && !p->attach_err) {
-        p->attach_err = r;
-        snprintf(p->attach_msg, sizeof(p->attach_msg), "attach %s: %s", stream_names[st],
-                 msg ? msg : strerror(-r));
-    }
-    if (--p->attach_left == 0 && p->attach_done) {
-        void (*cb)(struct proc *, int, const char *) = p->attach_done;
-        p->attach_done = NULL;
-        cb(p, p->attach_err, p->attach_err ? p->attach_msg : NULL);
-    }
+    item_done(p, r, stream_names[st], msg);
 }
 
 static void attach_read_cb(struct loop_source *s, int fd, uint32_t revents, void *data)
@@ -265,6 +309,23 @@ int proc_io_attach(struct proc *p, void (*cb)(struct proc *p, int r, const char 
     p->attach_err = 0;
     p->attach_left = 1; /* held until every request is issued */
     p->attach_done = cb;
+    if (p->io.logger_ready_fd >= 0 && !p->io.logger_wait) {
+        struct logger_wait *lw = calloc(1, sizeof(*lw));
+        struct loop *l = p->c->sb->shim->loop;
+        if (!lw || loop_add_io(l, p->io.logger_ready_fd, EPOLLIN, logger_ready_cb, lw, &lw->w) < 0 ||
+            loop_add_timer(l, LOGGER_READY_TIMEOUT_MS * 1000ull, logger_timeout_cb, lw, &lw->timer) < 0) {
+            if (lw) {
+                loop_source_free(lw->w);
+                free(lw);
+            }
+            p->attach_err = -ENOMEM;
+            snprintf(p->attach_msg, sizeof(p->attach_msg), "attach logger: cannot wait for it");
+        } else {
+            lw->p = p;
+            p->io.logger_wait = lw;
+            p->attach_left++;
+        }
+    }
     for (int i = 0; i < _STREAM_MAX; i++) {
         struct stream_attach *a;
         if (!p->io.want[i])
@@ -291,10 +352,7 @@ int proc_io_attach(struct proc *p, void (*cb)(struct proc *p, int r, const char 
         }
     }
     (void)n;
-    if (--p->attach_left == 0 && p->attach_done) {
-        p->attach_done = NULL;
-        cb(p, p->attach_err, p->attach_err ? p->attach_msg : NULL);
-    }
+    item_done(p, 0, "", NULL);
     return 0;
 }
 

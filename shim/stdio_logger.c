@@ -4,7 +4,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -130,10 +129,8 @@ int logger_start(struct loop *l, const char *uri, const char *id, const char *ns
     close(errp[0]);
     close(ready[1]);
     out[0] = errp[0] = ready[1] = -1;
-    /* Wait for the logger to signal readiness (close fd 5 or write a byte). */
-    struct pollfd pfd = { .fd = ready[0], .events = POLLIN };
-    r = poll(&pfd, 1, LOGGER_READY_TIMEOUT_MS);
-    close(ready[0]);
+    /* Readiness (fd 5 closed or a byte written) is awaited on the loop by proc_io_attach. */
+    io->logger_ready_fd = ready[0];
     ready[0] = -1;
     io->logger_pid = pid;
     struct logger_reap *lr = calloc(1, sizeof(*lr));
@@ -141,11 +138,6 @@ int logger_start(struct loop *l, const char *uri, const char *id, const char *ns
         io->logger_w = lr->child;
     else
         free(lr);
-    if (r <= 0) {
-        io->host_fd[STREAM_STDOUT] = out[1];
-        io->host_fd[STREAM_STDERR] = errp[1];
-        return cvm_err_set(err, -ETIMEDOUT, "logger %s did not become ready", argv[0]);
-    }
     fd_set_nonblock(out[1], 1);
     fd_set_nonblock(errp[1], 1);
     io->host_fd[STREAM_STDOUT] = out[1];

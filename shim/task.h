@@ -23,6 +23,7 @@ struct hv_vm;
 struct hv_vsock_req;
 struct relay;
 struct stream_attach;
+struct logger_wait;
 struct sandbox;
 struct container;
 struct proc;
@@ -47,7 +48,8 @@ struct proc_io {
     struct stream_attach *attach[_STREAM_MAX];
     pid_t logger_pid;             /* binary:// logger */
     struct loop_source *logger_w;
-    struct loop_source *logger_ready_w;
+    int logger_ready_fd;          /* the logger closes its end (fd 5) when ready */
+    struct logger_wait *logger_wait;
 };
 
 TAILQ_HEAD(waiter_list, waiter);
