@@ -198,8 +198,9 @@ void task_resize_pty(struct ttrpc_call *call, const uint8_t *pl, size_t n, void 
     struct proc *p = task_lookup_proc(s, call, req->id, req->exec_id);
     if (!p)
         return;
-    if (!p->io.terminal || p->status == PROC_STOPPED) {
-        ttrpc_call_reply(call, NULL); /* nothing to resize */
+    if (!p->io.terminal || p->status == PROC_STOPPED || req->width == 0 || req->height == 0) {
+        /* nothing to resize (a client on a pty of unknown size sends 0x0, like ctr under script) */
+        ttrpc_call_reply(call, NULL);
         return;
     }
     Cvm__Agent__V1__ResizeTtyRequest ar = CVM__AGENT__V1__RESIZE_TTY_REQUEST__INIT;

@@ -123,6 +123,16 @@ for _ in $(seq 1 20); do [[ -s $CTD_DIR/bl.env ]] && break; sleep 0.2; done
 [[ $(cat "$CTD_DIR/bl.out" 2>/dev/null) == bin-out && $(cat "$CTD_DIR/bl.err" 2>/dev/null) == bin-err && $(cat "$CTD_DIR/bl.env" 2>/dev/null) == "b1 default" ]] &&
   pass log-uri-binary || fail log-uri-binary "out='$(cat "$CTD_DIR/bl.out" 2>&1)' err='$(cat "$CTD_DIR/bl.err" 2>&1)' env='$(cat "$CTD_DIR/bl.env" 2>&1)'"
 
+# terminal mode (spec §3.5: stdout only, stderr never opened), under script(1) for a pty
+if command -v script >/dev/null; then
+  out=$(timeout 60 script -qec "ctr run --rm -t --runtime $RT --runtime-config-path $CFG ${G[*]} $IMG t1 sh -c 'tty; echo tty-ok; exit 5'" /dev/null 2>&1); rc=$?
+  [[ $rc -eq 5 && $out == *tty-ok* && $out != *ERRO* ]] && pass run-terminal || fail run-terminal "rc=$rc out=$(printf '%q' "$out")"
+  out=$(timeout 60 script -qec "ctr task exec -t --exec-id t2 box1 sh -c 'tty; exit 4'" /dev/null 2>&1); rc=$?
+  [[ $rc -eq 4 && $out == */dev/pts/* && $out != *ERRO* ]] && pass exec-terminal || fail exec-terminal "rc=$rc out=$(printf '%q' "$out")"
+else
+  fail run-terminal "script(1) is not installed (util-linux)"
+fi
+
 # host bind mounts reach the guest; ro is honoured
 mkdir -p "$CTD_DIR/vol" && echo host-data > "$CTD_DIR/vol/f"
 out=$(timeout 60 "${RUN[@]}" --rm "${G[@]}" --mount "type=bind,src=$CTD_DIR/vol,dst=/vol,options=rbind:rw" "$IMG" m1 sh -c 'cat /vol/f; echo guest-data > /vol/g' 2>&1)
