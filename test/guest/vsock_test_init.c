@@ -1,7 +1,8 @@
 /* /init of the vsock test initrd (test/e2e/20-vsock.sh, test/bench/vsock-bench.sh).
  *
  * Static binary, PID 1 of a throwaway guest: mounts /proc /sys /dev, loads the modules listed
- * in /modules.list (dependency order, one path per line) with finit_module, then serves the
+ * in /etc/modules.load (initrd/mkinitrd.sh writes it deps-first, one path per line) with
+ * finit_module, then serves the
  * guest side of the vsock tests on AF_VSOCK ports, one forked child per connection:
  *   1234 echo      bytes back until EOF, then close
  *   1235 bye       writes "bye\n" and closes at once (guest close → host EOF)
@@ -59,9 +60,9 @@ static const char *errname(int e)
 static void load_modules(void)
 {
     char line[512];
-    FILE *f = fopen("/modules.list", "re");
+    FILE *f = fopen("/etc/modules.load", "re");
     if (!f)
-        die("open /modules.list");
+        die("open /etc/modules.load");
     while (fgets(line, sizeof(line), f)) {
         int fd;
         line[strcspn(line, "\n")] = 0;

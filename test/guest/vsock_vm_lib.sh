@@ -14,8 +14,9 @@ vm_start() {
   [[ -r $kernel ]] || { echo "no kernel $kernel"; return 1; }
   gcc -static -O2 -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -o "$VM_TMP/init" \
     test/guest/vsock_test_init.c || { echo "building the guest init failed"; return 1; }
-  bash test/guest/mkinitrd-test.sh "$VM_TMP/init" "$VM_TMP/initrd" "$kver" ||
-    { echo "building the test initrd failed"; return 1; }
+  bash initrd/mkinitrd.sh --kver "$kver" --init "$VM_TMP/init" --out "$VM_TMP/initrd" \
+    --modules "virtio_pci vmw_vsock_virtio_transport" > "$VM_TMP/mkinitrd.log" 2>&1 ||
+    { echo "building the test initrd failed: $(tail -3 "$VM_TMP/mkinitrd.log")"; return 1; }
   # The guest TSC runs at the host's rate under TCG; telling the kernel avoids boot hangs.
   mhz=$(awk -F: '/cpu MHz/ { printf "%d", $2; exit }' /proc/cpuinfo)
   [[ -n $mhz && $mhz -gt 0 ]] || mhz=2000
