@@ -28,6 +28,8 @@ struct hv_vsock_req {
     int fd;
     uint32_t port;
     bool handshake; /* hybrid: waiting for "OK <n>\n" */
+    char line[HANDSHAKE_MAX + 1];
+    size_t line_len;
     struct loop_source *io, *timer;
     hv_vsock_cb cb;
     void *data;
@@ -72,25 +74,32 @@ static int parse_ok(const char *line)
     return 0;
 }
 
+/* Bytes before the newline belong to the reply line and are consumed as they come (so a
+ * dribbling reply does not keep the fd readable); the newline is peeked for first, and not
+ * one byte after it is read. */
 static int read_handshake(struct hv_vsock_req *q)
 {
-    char line[HANDSHAKE_MAX + 1];
-    ssize_t n = recv(q->fd, line, HANDSHAKE_MAX, MSG_PEEK);
+    size_t room = HANDSHAKE_MAX - q->line_len;
+    char peek[HANDSHAKE_MAX];
+    ssize_t n = recv(q->fd, peek, room, MSG_PEEK);
     char *nl;
+    size_t take;
     if (n < 0)
         return errno == EAGAIN || errno == EINTR ? -EAGAIN : -errno;
     if (n == 0)
         return -ECONNRESET; /* the guest does not listen on that port */
-    line[n] = '\0';
-    nl = memchr(line, '\n', (size_t)n);
-    if (!nl)
-        return n == HANDSHAKE_MAX ? -EPROTO : -EAGAIN;
-    if (recv(q->fd, line, (size_t)(nl - line + 1), 0) != nl - line + 1)
+    nl = memchr(peek, '\n', (size_t)n);
+    take = nl ? (size_t)(nl - peek) + 1 : (size_t)n;
+    if (recv(q->fd, q->line + q->line_len, take, 0) != (ssize_t)take)
         return -EIO;
-    *nl = '\0';
-    if (nl > line && nl[-1] == '\r')
-        nl[-1] = '\0';
-    return parse_ok(line);
+    q->line_len += take;
+    q->line[q->line_len] = '\0';
+    if (!nl)
+        return q->line_len == HANDSHAKE_MAX ? -EPROTO : -EAGAIN;
+    q->line[--q->line_len] = '\0';
+    if (q->line_len > 0 && q->line[q->line_len - 1] == '\r')
+        q->line[--q->line_len] = '\0';
+    return parse_ok(q->line);
 }
 
 static void on_io(struct loop_source *s, int fd, uint32_t revents, void *data)

@@ -189,6 +189,32 @@ START_TEST(test_happy_path)
     ck_assert_int_eq(t.r, -ECONNRESET);
     ck_assert_int_eq(t.vfd, -1);
 
+    /* refused, never answered (deadline), and a reply arriving byte by byte with stream data
+     * right behind it: the handshake must not eat the data */
+    ck_assert_int_eq(hv_vsock_connect(t.vm, 8, 2000, on_vsock, &t, NULL, &err), 0);
+    SPIN(&t, t.done == 7);
+    ck_assert_int_eq(t.r, -ECONNREFUSED);
+    ck_assert_int_eq(hv_vsock_connect(t.vm, 7, 300, on_vsock, &t, NULL, &err), 0);
+    SPIN(&t, t.done == 8);
+    ck_assert_int_eq(t.r, -ETIMEDOUT);
+    ck_assert_int_eq(hv_vsock_connect(t.vm, 6, 5000, on_vsock, &t, NULL, &err), 0);
+    SPIN(&t, t.done == 9);
+    ck_assert_int_eq(t.r, 0);
+    ck_assert_int_eq(fd_set_nonblock(t.vfd, 0), 0);
+    n = (int)read_all(t.vfd, buf, 8);
+    ck_assert_int_eq(n, 8);
+    ck_assert(memcmp(buf, "greeting", 8) == 0);
+    close(t.vfd);
+    /* a cancelled request never calls back */
+    {
+        struct hv_vsock_req *req = NULL;
+        ck_assert_int_eq(hv_vsock_connect(t.vm, 7, 200, on_vsock, &t, &req, &err), 0);
+        hv_vsock_cancel(req);
+        for (int i = 0; i < 6; i++)
+            loop_run_once(t.loop, 50);
+        ck_assert_int_eq(t.done, 9);
+    }
+
     ck_assert_int_eq(hv_stop(t.vm, 2000), 0);
     ck_assert_int_eq(hv_stop(t.vm, 2000), 0); /* idempotent */
     SPIN(&t, t.stopped == 1);

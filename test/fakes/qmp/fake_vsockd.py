@@ -2,7 +2,8 @@
 """A stand-in for cvm-vsockd in hypervisor unit tests, with its fixed CLI:
   fake_vsockd.py --vhost-user-socket PATH --uds-path PATH --guest-cid CID [--debug]
 Listens on both sockets, prints READY and closes stdout. On the uds: "CONNECT <port>\\n" ->
-"OK <port+10000>\\n" then echo; port 9 -> close at once (nobody listening in the guest).
+"OK <port+10000>\\n" then echo; port 9 -> close at once (nobody listening in the guest);
+port 8 -> "NOPE\\n"; port 7 -> no answer; port 6 -> the OK line byte by byte, then "greeting".
 Exits 0 when QEMU's vhost-user connection closes, as cvm-vsockd does.
 FAKE_VSOCKD_MODE: noready (exit 2 without READY), garbage (print HELLO instead)."""
 import argparse
@@ -10,6 +11,7 @@ import os
 import select
 import socket
 import sys
+import time
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--vhost-user-socket", required=True)
@@ -59,7 +61,17 @@ while True:
                         del conns[s]
                         s.close()
                         continue
-                    s.sendall(b"OK %d\n" % (port + 10000) + rest)
+                    if port == 8:
+                        s.sendall(b"NOPE\n")
+                        continue
+                    if port == 7:
+                        continue  # never answer
+                    if port == 6:  # the reply dribbles in, stream data right behind it
+                        for b in b"OK 10006\ngreeting":
+                            s.sendall(bytes([b]))
+                            time.sleep(0.002)
+                    else:
+                        s.sendall(b"OK %d\n" % (port + 10000) + rest)
                     conns[s] = None
             else:
                 s.sendall(d)
