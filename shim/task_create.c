@@ -190,10 +190,24 @@ static void create_rollback(struct container *c)
     (void)mnt_rm_tree(dir);
 }
 
+static void removed_after_failure(const struct ttrpc_result *res, void *data)
+{
+    (void)res;
+    (void)data;
+}
+
 static void create_fail(struct agent_op *op, int code, const char *msg)
 {
     struct container *c = op->c;
     log_error("create %s: %s", c ? c->id : "?", msg);
+    if (c && c->agent_created) {
+        /* the guest already has it: remove it there too (best effort, shared VM) */
+        Cvm__Agent__V1__RemoveContainerRequest rr = CVM__AGENT__V1__REMOVE_CONTAINER_REQUEST__INIT;
+        rr.container_id = c->id;
+        rr.force = true;
+        (void)sandbox_agent_call(c->sb, "RemoveContainer", &rr, removed_after_failure, NULL,
+                                 10ull * 1000000000ull);
+    }
     op_reply_error(op, code, "%s", msg);
     if (c)
         create_rollback(c);
