@@ -131,7 +131,7 @@ static int spawn_daemon(const struct shim_flags *f, int lfd)
     if (pid == 0) {
         int e, nul = open("/dev/null", O_RDWR | O_CLOEXEC);
         if (nul < 0 || setpgid(0, 0) < 0 || dup2(nul, 0) < 0 || dup2(nul, 1) < 0 ||
-            dup2(nul, 2) < 0 || dup2(lfd, 3) < 0)
+            dup2(nul, 2) < 0 || (lfd == 3 ? fd_set_cloexec(3, 0) : dup2(lfd, 3)) < 0)
             goto fail;
         int keep[] = { ep[1] };
         fd_close_all_except(4, keep, 1);

@@ -110,7 +110,7 @@ int logger_start(struct loop *l, const char *uri, const char *id, const char *ns
         goto fail;
     }
     if (pid == 0) {
-        int nul = open("/dev/null", O_RDWR);
+        int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
         /* move the three ends above 5 first so dup2 cannot clobber them */
         int a = fcntl(out[0], F_DUPFD, 10), b = fcntl(errp[0], F_DUPFD, 10), c = fcntl(ready[1], F_DUPFD, 10);
         if (nul < 0 || a < 0 || b < 0 || c < 0 || dup2(nul, 0) < 0 || dup2(nul, 1) < 0 ||
