@@ -130,7 +130,7 @@ void proc_free(struct proc *p)
     free(p);
 }
 
-void container_free(struct container *c)
+void shim_container_free(struct container *c)
 {
     struct proc *p;
     if (!c)

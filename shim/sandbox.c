@@ -368,7 +368,7 @@ void sandbox_free(struct sandbox *sb)
         return;
     while ((c = TAILQ_FIRST(&sb->containers))) {
         TAILQ_REMOVE(&sb->containers, c, link);
-        container_free(c);
+        shim_container_free(c);
     }
     loop_source_free(sb->retry_timer);
     hv_vsock_cancel(sb->agent_req);

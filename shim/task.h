@@ -175,7 +175,7 @@ uint32_t shim_task_pid(const struct shim *s);
 void shim_publish(struct shim *s, const char *topic, const void *msg);
 void pending_set(struct pending_rpc *op, struct ttrpc_call *call);
 struct ttrpc_call *pending_take(struct pending_rpc *op);
-void container_free(struct container *c);
+void shim_container_free(struct container *c);
 struct agent_op *op_new(struct shim *s, struct container *c, struct proc *p, struct ttrpc_call *call);
 void op_free(struct agent_op *op);
 /* Reply helpers for ops: no-op when the containerd call was cancelled. */

@@ -185,7 +185,7 @@ static void create_rollback(struct container *c)
     struct sandbox *sb = c->sb;
     snprintf(dir, sizeof(dir), "%s/%s", sb->shared_dir, c->id);
     TAILQ_REMOVE(&sb->containers, c, link);
-    container_free(c);
+    shim_container_free(c);
     (void)mnt_umount_tree(dir);
     (void)mnt_rm_tree(dir);
 }

@@ -97,7 +97,7 @@ static void finish_container_delete(struct agent_op *op)
     shim_publish(s, "/tasks/delete", &ev);
     reply_delete(NULL, op, s, p);
     TAILQ_REMOVE(&c->sb->containers, c, link);
-    container_free(c);
+    shim_container_free(c);
     op_free(op);
     (void)mnt_umount_tree(dir);
     (void)mnt_rm_tree(dir);
