@@ -36,7 +36,7 @@ enum step { ST_BOOT, ST_CONSOLE, ST_Q1, ST_STOP, ST_Q2, ST_CONT, ST_Q3, ST_VSOCK
 struct drv {
     struct loop *loop;
     struct hv_vm *vm;
-    struct loop_source *timer;
+    struct loop_source *timer, *kill_check;
     enum step step;
     const char *end, *netns, *fs_tag, *mac;
     unsigned vsock_port;
@@ -117,6 +117,7 @@ static void on_console_poll(struct loop_source *s, void *data)
                (now_ns() - hv_qemu_spawn_time_ns(d->vm)) / 1e6, ini ? ini + 17 : "?",
                up ? up + 18 : "?");
         pass("boot-console-ready");
+        d->timer = loop_source_free(d->timer);
         if (d->fs_tag) {
             char want[128];
             snprintf(want, sizeof(want), "virtiofs %s says: hello-from-host", d->fs_tag);
@@ -268,20 +269,20 @@ static void on_kill_check(struct loop_source *s, void *data)
 {
     struct drv *d = data;
     (void)s;
+    d->kill_check = loop_source_free(d->kill_check);
     if (!d->died)
         fail(d, "kill9-reported-within-1s", "no died callback 1 s after SIGKILL");
 }
 
 static void do_end(struct drv *d)
 {
-    struct loop_source *t;
     if (strcmp(d->end, "kill") == 0) {
         pid_t pid = hv_qemu_pid(d->vm);
         d->t_kill = now_ns();
         printf("NOTE: sending SIGKILL to QEMU pid %d\n", (int)pid);
         if (kill(pid, SIGKILL) < 0)
             fail(d, "kill9", "%s", strerror(errno));
-        if (loop_add_timer(d->loop, 1000000, on_kill_check, d, &t) < 0)
+        if (loop_add_timer(d->loop, 1000000, on_kill_check, d, &d->kill_check) < 0)
             fail(d, "kill9", "timer");
     } else {
         hv_stop(d->vm, 5000);
@@ -418,6 +419,9 @@ int main(int argc, char **argv)
     else
         fail(&d, "stopped-callback", "loop ended without it");
     hv_free(d.vm);
+    d.timer = loop_source_free(d.timer);
+    d.kill_check = loop_source_free(d.kill_check);
+    loop_run_once(d.loop, 0); /* release what was freed */
     loop_free(d.loop);
     return d.failures ? 1 : 0;
 }
