@@ -187,6 +187,10 @@ int qemu_argv_build(const struct qemu_spec *s, const struct qemu_host_facts *h, 
     add(&b, "-no-user-config");
     add(&b, "-nographic");
     add(&b, "-no-reboot");
+    /* QEMU's own seccomp filter: no obsolete syscalls, no setuid, no fork/exec, no
+     * scheduler/affinity games. Nothing here needs them (tap is opened with script=no). */
+    add(&b, "-sandbox");
+    add(&b, "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny");
     add(&b, "-kernel");
     add(&b, "%s", s->kernel);
     if (s->initrd) {
