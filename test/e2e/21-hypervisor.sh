@@ -78,10 +78,11 @@ run_driver() { # $1 = label, rest = driver args
   fi
 }
 
-# Nothing left behind: no process mentioning the run dir, no run dir, no CID lock.
+# Nothing left behind: no process mentioning the test dir (QEMU names the run dir,
+# virtiofsd the shared dir, cvm-vsockd its sockets), and no run dir.
 check_clean() { # $1 = label, $2 = run dir
   local left
-  left=$(pgrep -af -- "$2" | grep -v "^$$ " || true)
+  left=$(pgrep -af -- "$T/" | grep -v "^$$ " || true)
   if [[ -z $left ]]; then pass "$1-no-process-left"; else fail "$1-no-process-left" "$left"; fi
   if [[ ! -e $2 ]]; then pass "$1-no-file-left"; else fail "$1-no-file-left" "$(ls -la "$2")"; fi
 }
