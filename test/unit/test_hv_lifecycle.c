@@ -18,6 +18,7 @@
 #include "errmap.h"
 #include "fd.h"
 #include "hv.h"
+#include "hv_internal.h"
 #include "loop.h"
 
 #define FAKES "test/fakes/qmp"
@@ -448,6 +449,22 @@ START_TEST(test_mode_names)
 }
 END_TEST
 
+/* cvm-vsockd is looked for next to our own executable (the shim's), then in PATH. */
+START_TEST(test_find_helper)
+{
+    char buf[4096], self[4096], want[4200];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+    const char *base;
+    ck_assert_int_gt(n, 0);
+    self[n] = '\0';
+    base = strrchr(self, '/') + 1;
+    snprintf(want, sizeof(want), "%.*s/%s", (int)(base - self - 1), self, base);
+    ck_assert_str_eq(hv_find_helper(NULL, base, buf, sizeof(buf)), want);
+    ck_assert_str_eq(hv_find_helper("/opt/x/cvm-vsockd", base, buf, sizeof(buf)), "/opt/x/cvm-vsockd");
+    ck_assert_str_eq(hv_find_helper(NULL, "no-such-helper-here", buf, sizeof(buf)), "no-such-helper-here");
+}
+END_TEST
+
 static Suite *hv_lifecycle_suite(void)
 {
     Suite *s = suite_create("hv_lifecycle");
@@ -463,6 +480,7 @@ static Suite *hv_lifecycle_suite(void)
     tcase_add_test(tc, test_free_inside_died);
     tcase_add_test(tc, test_sync_start_failures);
     tcase_add_test(tc, test_mode_names);
+    tcase_add_test(tc, test_find_helper);
     suite_add_tcase(s, tc);
     return s;
 }
