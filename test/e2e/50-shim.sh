@@ -22,9 +22,57 @@ cleanup() {
 trap cleanup EXIT
 [[ $(id -u) -eq 0 ]] || { fail e2e-shim "must run as root"; exit 1; }
 shim_env_check || exit 1
-before=$(shim_footprint)
+
+# --- 0. the CLI contract without containerd (spec §2.4, §2.6)
+CLI=$(mktemp -d /tmp/cvm-cli.XXXXXX)
+SHIM=$PWD/$SHIM_BIN
+CADDR=$CLI/fake.sock
+mkdir -p "$CLI/b1" "$CLI/b2"
+for b in b1 b2; do
+  echo '{"annotations":{"io.containerd.cvm.v1.group":"cli1"}}' > "$CLI/$b/config.json"
+  mkfifo "$CLI/$b/log"
+done
+exec 8<>"$CLI/b1/log"   # containerd holds the log FIFO open O_RDWR, like this
+want="unix:///run/containerd/s/$(printf '%s' "$CADDR/clitest/cli1" | sha256sum | cut -d' ' -f1)"
+out=$(cd "$CLI/b1" && TTRPC_ADDRESS=$CLI/none "$SHIM" -namespace clitest -address "$CADDR" -publish-binary /bin/true -id c1 start </dev/null 2>&1)
+[[ $out == "$want" ]] && pass start-prints-only-address || fail start-prints-only-address "got '$out' want '$want'"
+[[ $(cat "$CLI/b1/address") == "$want" && $(tail -c1 "$CLI/b1/address" | od -An -c | tr -d ' ') != '\n' ]] &&
+  pass start-address-file || fail start-address-file "$(od -c "$CLI/b1/address" | head -2)"
+dpid=$(pgrep -f "^$SHIM -namespace clitest" | head -1)
+if [[ -n $dpid ]]; then
+  [[ $(ps -o pgid= -p "$dpid" | tr -d ' ') == "$dpid" && $(readlink /proc/$dpid/fd/0) == /dev/null &&
+     $(readlink /proc/$dpid/fd/1) == /dev/null && $(readlink /proc/$dpid/fd/3) == socket:* &&
+     $(readlink /proc/$dpid/cwd) == "$CLI/b1" ]] && pass start-daemon-detached ||
+    fail start-daemon-detached "pgid=$(ps -o pgid= -p "$dpid") fd0=$(readlink /proc/$dpid/fd/0) fd1=$(readlink /proc/$dpid/fd/1) fd3=$(readlink /proc/$dpid/fd/3)"
+else
+  fail start-daemon-detached "no daemon"
+fi
+out=$(cd "$CLI/b2" && "$SHIM" -namespace clitest -address "$CADDR" -id c2 start </dev/null 2>&1)
+[[ $out == "$want" && $(cat "$CLI/b2/address") == "$want" && $(pgrep -c -f "^$SHIM -namespace clitest") -eq 1 ]] &&
+  pass start-reuses-live-socket || fail start-reuses-live-socket "out=$out daemons=$(pgrep -c -f "^$SHIM -namespace clitest")"
+t0=$(date +%s%N)
+(cd "$CLI/b2" && "$SHIM" -namespace clitest -address "$CADDR" -id c2 -bundle "$CLI/b2" delete </dev/null > "$CLI/del2.out" 2>"$CLI/del2.err"); rc=$?
+[[ $rc -eq 0 && $(od -An -tx1 "$CLI/del2.out" | tr -d ' \n') == 108901* && ! -s $CLI/del2.err ]] && kill -0 "$dpid" 2>/dev/null &&
+  pass delete-app-keeps-live-daemon || fail delete-app-keeps-live-daemon "rc=$rc out=$(od -An -tx1 "$CLI/del2.out") err=$(cat "$CLI/del2.err")"
+kill -TERM "$dpid" 2>/dev/null
+for _ in $(seq 1 50); do kill -0 "$dpid" 2>/dev/null || break; sleep 0.1; done
+[[ ! -e ${want#unix://} ]] && ! kill -0 "$dpid" 2>/dev/null && pass daemon-sigterm-removes-socket || fail daemon-sigterm-removes-socket "socket or daemon still there"
+for i in 1 2; do
+  (cd "$CLI/b1" && "$SHIM" -namespace clitest -address "$CADDR" -id c1 -bundle "$CLI/b1" delete </dev/null > "$CLI/del1.out" 2>&1); rc=$?
+  [[ $rc -eq 0 ]] || break
+done
+t1=$(date +%s%N)
+[[ $rc -eq 0 && $(od -An -tx1 "$CLI/del1.out" | tr -d ' \n') == 108901* && $(( (t1 - t0) / 1000000 )) -lt 5000 ]] &&
+  pass delete-idempotent-fast || fail delete-idempotent-fast "rc=$rc $(( (t1 - t0) / 1000000 )) ms"
+grep -q 'level=info msg="containerd-shim-cvm-v1' <(timeout 1 cat <&8) && pass daemon-logs-to-fifo || fail daemon-logs-to-fifo "nothing in the log FIFO"
+exec 8<&-
+[[ $("$SHIM" -v) == *Version* ]] && pass version-flag || fail version-flag "$("$SHIM" -v 2>&1)"
+[[ -z $(shim_footprint_ours "$CADDR" clitest cli1) ]] && pass cli-no-leftovers || fail cli-no-leftovers "$(shim_footprint_ours "$CADDR" clitest cli1)"
+rm -rf "$CLI"
+
 ctd_start || exit 1
 shim_use_ctd
+ours() { shim_footprint_ours "$CTD_SOCK" default r1 g1 g2 bad1 bad2; }
 shim_import_image || { fail image-import "ctr images import failed"; exit 1; }
 CFG=$CTD_DIR/cvm.json
 shim_write_config "$CFG"
@@ -47,7 +95,7 @@ note "ctr run --rm: cvm $(( (t1 - t0) / 1000000 )) ms, runc $(( (t3 - t2) / 1000
 grep -q '/tasks/exit.*"container_id":"r1","id":"r1".*"exit_status":3' "$CTD_DIR/events.log" &&
   pass run-taskexit-event || fail run-taskexit-event "$(grep r1 "$CTD_DIR/events.log" | tail -3)"
 sleep 1
-new=$(shim_new_footprint "$before")
+new=$(ours)
 [[ -z $new ]] && pass run-no-leftovers || fail run-no-leftovers "$new"
 
 # --- 2. one shared VM (group g1)
@@ -170,7 +218,7 @@ grep -q '/tasks/exit.*"container_id":"box1".*"exit_status":255' "$CTD_DIR/events
   pass qemu-killed-taskexit || fail qemu-killed-taskexit "$(grep box1 "$CTD_DIR/events.log" | tail -3)"
 ctr task delete box1 >/dev/null 2>&1; ctr containers delete box1 >/dev/null 2>&1
 sleep 1
-new=$(shim_new_footprint "$before")
+new=$(ours)
 [[ -z $new ]] && pass sandbox-no-leftovers || fail sandbox-no-leftovers "$new"
 
 # --- 4b. the shim itself is killed: containerd's `delete` must clean up QEMU and the rest
@@ -182,8 +230,8 @@ if [[ -n $spid ]]; then
   kill -9 "$spid"
   wait $k; rc=$?
   [[ $rc -ne 0 ]] && pass shim-killed-task-exits || fail shim-killed-task-exits "rc=$rc"
-  for _ in $(seq 1 50); do [[ -z $(shim_new_footprint "$before") ]] && break; sleep 0.2; done
-  new=$(shim_new_footprint "$before")
+  for _ in $(seq 1 50); do [[ -z $(ours) ]] && break; sleep 0.2; done
+  new=$(ours)
   [[ -z $new ]] && pass shim-killed-no-leftovers || fail shim-killed-no-leftovers "$new"
 else
   fail shim-killed-task-exits "no shim process found"
@@ -198,7 +246,7 @@ out=$(timeout 60 ctr run --rm --runtime "$RT" --runtime-config-path "$CTD_DIR/un
 [[ $rc -ne 0 && $out == *'unknown key "cpus"'* ]] && pass config-unknown-key-rejected || fail config-unknown-key-rejected "rc=$rc out=$out"
 ctr containers delete bad1 bad2 >/dev/null 2>&1
 sleep 1
-new=$(shim_new_footprint "$before")
+new=$(ours)
 [[ -z $new ]] && pass failure-no-leftovers || fail failure-no-leftovers "$new"
 
 # The shim's log (containerd copies it into its own): no sanitizer report, no crash.

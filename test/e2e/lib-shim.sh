@@ -21,9 +21,16 @@ shim_write_config() { # $1 = path, $2 = boot deadline ms (default 90000), $3 = e
 JSON
 }
 
-# What appeared since $1 (a shim_footprint snapshot): other sandboxes on this host that were
-# already there, or went away meanwhile, are not ours to judge.
-shim_new_footprint() { comm -13 <(printf '%s\n' "$1" | sort) <(shim_footprint | sort) | grep -v '^$'; }
+# Our part of the footprint: sandboxes of this test's containerd (their run dirs and sockets
+# are named by sha256(<address>/<ns>/<group>)) and shims serving it. Other engineers' and CI
+# runs on the same host are not ours to judge. $1 = address, $2 = namespace, $3.. = groups.
+shim_footprint_ours() {
+  local addr=$1 ns=$2 g pat
+  pat="-address $addr( |\$)"
+  shift 2
+  for g in "$@"; do pat+="|$(printf '%s' "$addr/$ns/$g" | sha256sum | cut -c1-16)"; done
+  shim_footprint | grep -E -- "$pat"
+}
 
 # ctr run under `timeout` bypasses the ctr() function: point every ctr at our containerd.
 shim_use_ctd() { export CONTAINERD_ADDRESS=$CTD_SOCK; }
