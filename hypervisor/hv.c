@@ -146,9 +146,13 @@ void hv_helper_exited(struct hv_vm *vm, struct hv_proc *p, const char *what, con
         check_done(vm);
         return;
     }
-    /* Without its filesystem or vsock the sandbox is broken: stop it. */
+    /* Without its filesystem or vsock the sandbox is broken: stop it. The reason is one line:
+     * the helper's last stderr bytes with line breaks and control bytes flattened. */
     snprintf(vm->helper_reason, sizeof(vm->helper_reason), "%s %s: %s", what, how,
              hv_proc_stderr_tail(p));
+    for (char *c = vm->helper_reason; *c; c++)
+        if ((unsigned char)*c < 0x20 || *c == 0x7f)
+            *c = ' ';
     if (!hv_proc_running(vm->qemu) || vm->helper_grace ||
         loop_add_timer(vm->loop, HELPER_GRACE_MS * 1000, on_helper_grace, vm,
                        &vm->helper_grace) < 0)

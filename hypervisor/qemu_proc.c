@@ -158,9 +158,12 @@ void hv_qemu_describe_death(struct hv_vm *vm, const siginfo_t *si, char *buf, si
             *c = ' ';
     if (hv_console_tail(vm, con, sizeof(con)) < 0)
         con[0] = '\0';
+    /* The console is guest-written: no control bytes go on into logs and RPC errors. */
     for (char *c = con; *c; c++)
-        if (*c == '\n' || *c == '\r')
+        if (*c == '\n')
             *c = '|';
+        else if ((unsigned char)*c < 0x20 || *c == 0x7f)
+            *c = '?';
     snprintf(buf, n, "qemu %s%s%s%s%s; console tail: %s", how,
              vm->shutdown_reason[0] ? " after shutdown event " : "", vm->shutdown_reason,
              errtail[0] ? ": " : "", errtail, con[0] ? con : "(empty)");

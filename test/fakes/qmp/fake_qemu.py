@@ -34,7 +34,7 @@ if mode == "stubborn":
 
 kind, con = opts["con"]
 with open(con["path"], "w") as f:
-    f.write("fake kernel line\nIDLE-READY fake\n")
+    f.write("fake kernel line\x1b[0m\r\nIDLE-READY fake\n")
 
 peers = []
 for name in ("vsock", "vfs"):
