@@ -72,7 +72,7 @@ rm -rf "$CLI"
 
 ctd_start || exit 1
 shim_use_ctd
-ours() { shim_footprint_ours "$CTD_SOCK" default r1 g1 g2 bad1 bad2; }
+ours() { shim_footprint_ours "$CTD_SOCK" default r1 g1 g2 pod1 bad1 bad2; }
 shim_import_image || { fail image-import "ctr images import failed"; exit 1; }
 CFG=$CTD_DIR/cvm.json
 shim_write_config "$CFG"
@@ -236,6 +236,30 @@ if [[ -n $spid ]]; then
 else
   fail shim-killed-task-exits "no shim process found"
 fi
+
+# --- 4c. a CRI-shaped pod via annotations: sandbox + app container share one VM; VM sizing
+# from io.containerd.cvm.* annotations; an unknown io.containerd.cvm.* annotation is refused
+P=(--annotation io.kubernetes.cri.sandbox-id=pod1)
+timeout 120 "${RUN[@]}" -d "${P[@]}" --annotation io.kubernetes.cri.container-type=sandbox \
+  --annotation io.containerd.cvm.vcpus=2 --annotation io.containerd.cvm.memory_mib=192 "$IMG" pod1 sleep 100000 >/dev/null 2>&1
+pq=$(task_field pod1 2)
+args=$(tr '\0' ' ' < /proc/$pq/cmdline 2>/dev/null)
+[[ $args == *"-smp 2"* && $args == *"-m 192"* ]] && pass annotations-size-vm || fail annotations-size-vm "qemu args: ${args:0:200}"
+timeout 60 "${RUN[@]}" -d "${P[@]}" --annotation io.kubernetes.cri.container-type=container "$IMG" pod1-app sleep 100000 >/dev/null 2>&1
+[[ $(task_field pod1-app 3) == RUNNING && $(task_field pod1-app 2) == "$pq" ]] && pass cri-sandbox-id-groups ||
+  fail cri-sandbox-id-groups "app=$(task_field pod1-app 3)/$(task_field pod1-app 2) sandbox qemu=$pq"
+out=$(timeout 60 "${RUN[@]}" --rm "${P[@]}" --annotation io.containerd.cvm.cpus=4 "$IMG" pod1-bad true 2>&1); rc=$?
+[[ $rc -ne 0 && $out == *"unknown annotation"* && $(task_field pod1 3) == RUNNING ]] && pass unknown-cvm-annotation-rejected ||
+  fail unknown-cvm-annotation-rejected "rc=$rc out=$out"
+ctr containers delete pod1-bad >/dev/null 2>&1
+ctr task kill -s SIGKILL pod1-app >/dev/null 2>&1; sleep 1
+ctr task delete pod1-app >/dev/null 2>&1; ctr containers delete pod1-app >/dev/null 2>&1
+[[ $(task_field pod1 3) == RUNNING && -d /proc/$pq ]] && pass pod-sandbox-survives-app || fail pod-sandbox-survives-app "pod1=$(task_field pod1 3)"
+ctr task kill -s SIGKILL pod1 >/dev/null 2>&1; sleep 1
+ctr task delete pod1 >/dev/null 2>&1; ctr containers delete pod1 >/dev/null 2>&1
+for _ in $(seq 1 50); do [[ -z $(shim_footprint_ours "$CTD_SOCK" default pod1) ]] && break; sleep 0.2; done
+new=$(shim_footprint_ours "$CTD_SOCK" default pod1)
+[[ -z $new ]] && pass pod-no-leftovers || fail pod-no-leftovers "$new"
 
 # --- 5. a VM that cannot boot fails Create with a clear error, nothing left behind
 shim_write_config "$CTD_DIR/bad.json" 5000 '"kernel": "/etc/hostname"'
