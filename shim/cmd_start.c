@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -133,6 +134,10 @@ static int spawn_daemon(const struct shim_flags *f, int lfd)
         if (nul < 0 || setpgid(0, 0) < 0 || dup2(nul, 0) < 0 || dup2(nul, 1) < 0 ||
             dup2(nul, 2) < 0 || (lfd == 3 ? fd_set_cloexec(3, 0) : dup2(lfd, 3)) < 0)
             goto fail;
+        /* containerd's sched_core option (spec §2.4.1 step 6): one core-scheduling cookie
+         * for the shim's process group; best effort (older kernels lack it). */
+        if (getenv("SCHED_CORE"))
+            (void)prctl(62 /* PR_SCHED_CORE */, 1 /* PR_SCHED_CORE_CREATE */, 0, 2 /* PIDTYPE_PGID */, 0);
         int keep[] = { ep[1] };
         fd_close_all_except(4, keep, 1);
         execve(self, argv, environ);
