@@ -25,6 +25,7 @@
 #include "hv_proc.h"
 #include "log.h"
 #include "loop.h"
+#include "console.h"
 #include "qmp.h"
 
 static void teardown(struct hv_vm *vm, bool graceful, unsigned deadline_ms);
@@ -68,6 +69,8 @@ static void check_done(struct hv_vm *vm)
     vm->boot_timer = loop_source_free(vm->boot_timer);
     vm->helper_grace = loop_source_free(vm->helper_grace);
     hv_vsockd_done_waiting(vm);
+    hv_console_free(vm->console);
+    vm->console = NULL;
     remove_files(vm);
     vm->state = HV_ST_STOPPED;
     log_info("sandbox VM stopped, everything removed");
@@ -111,6 +114,7 @@ void hv_fail(struct hv_vm *vm, const char *fmt, ...)
 void hv_qemu_exited(struct hv_vm *vm, const siginfo_t *si)
 {
     char reason[1024];
+    hv_console_drain(vm->console); /* what QEMU wrote last belongs in the report */
     hv_qemu_describe_death(vm, si, reason, sizeof(reason));
     if (vm->state == HV_ST_STOPPING)
         log_info("%s", reason);
@@ -238,6 +242,8 @@ void hv_free(struct hv_vm *vm)
     /* Last resort for a VM not stopped first: SIGKILL and reap synchronously. */
     hv_proc_free(vm->qemu), hv_proc_free(vm->virtiofsd), hv_proc_free(vm->vsockd);
     vm->qemu = vm->virtiofsd = vm->vsockd = NULL;
+    hv_console_free(vm->console);
+    vm->console = NULL;
     if (vm->state != HV_ST_STOPPED)
         remove_files(vm);
     vm->state = HV_ST_STOPPED;

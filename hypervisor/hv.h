@@ -59,6 +59,7 @@ struct hv_config {
     const char *vsockd_bin; /* NULL: cvm-vsockd next to our own executable, else from PATH */
 
     const char *console_log; /* guest serial console file; NULL: <run_dir>/console.log */
+    unsigned console_max_kib; /* the file keeps at most this much (newest half kept); 0: 1024 */
     const char *netns_path;  /* QEMU is started inside this netns (setns before exec); NULL: ours */
     const char *net_tap;     /* one virtio-net NIC on this tap device in QEMU's netns (QEMU
                                 creates it when missing); NULL: no NIC */
@@ -78,6 +79,9 @@ struct hv_callbacks {
     /* Optional: QMP events SHUTDOWN, GUEST_PANICKED, STOP, RESUME (name as QEMU spells it). */
     void (*event)(struct hv_vm *vm, const char *name, void *data);
     void *data;
+    /* Optional: each guest console line (NUL-terminated, control bytes shown as '?'). With
+     * cfg.debug the lines are also logged with module=guest. */
+    void (*console)(struct hv_vm *vm, const char *line, void *data);
 };
 
 /* Completion of an asynchronous QMP operation: r = 0 or -errno; msg is QEMU's error text or

@@ -10,6 +10,7 @@
 
 #include "hv.h"
 
+struct hv_console;
 struct hv_proc;
 struct loop_source;
 struct qmp;
@@ -46,6 +47,8 @@ struct hv_vm {
 
     struct hv_proc *qemu, *virtiofsd, *vsockd;
     struct qmp *qmp;
+    struct hv_console *console;
+    unsigned console_max_kib;
     struct loop_source *boot_timer, *vsockd_out, *helper_grace;
     char helper_reason[512]; /* a helper's exit, reported if QEMU does not follow at once */
     char vsockd_line[64];

@@ -75,12 +75,10 @@ static bool has_ctl(const char *s)
 
 static int validate(const struct qemu_spec *s)
 {
-    const char *strs[] = {s->name,        s->qemu_bin,   s->kernel,       s->initrd,
-                          s->kernel_args, s->console_path, s->vfs_socket, s->fs_tag,
-                          s->vsock_socket};
-    if (!s->name || !s->qemu_bin || !s->kernel || !s->console_path)
-        return -EINVAL;
-    if (!*s->qemu_bin || !*s->kernel || !*s->console_path)
+    const char *strs[] = {s->name,        s->qemu_bin,   s->kernel,      s->initrd,
+                          s->kernel_args, s->vfs_socket, s->fs_tag,      s->vsock_socket,
+                          s->net_tap,     s->net_mac};
+    if (!s->name || !s->qemu_bin || !s->kernel || !*s->qemu_bin || !*s->kernel)
         return -EINVAL;
     if (s->vcpus < 1 || s->vcpus > 255 || s->mem_mib < 16 || s->mem_mib > 1024 * 1024)
         return -EINVAL;
@@ -152,18 +150,16 @@ static void add_devices(struct argv_b *b, const struct qemu_spec *s,
 int qemu_argv_build(const struct qemu_spec *s, const struct qemu_host_facts *h, char ***ret)
 {
     struct argv_b b = {0};
-    _cleanup_free_ char *name = NULL, *con = NULL, *vfs = NULL, *tag = NULL, *vsock = NULL,
-                        *cmdline = NULL;
+    _cleanup_free_ char *name = NULL, *vfs = NULL, *tag = NULL, *vsock = NULL, *cmdline = NULL;
     char **out;
     int r = validate(s);
     if (r < 0)
         return r;
     name = opt_escape(s->name);
-    con = opt_escape(s->console_path);
     vfs = opt_escape(s->vfs_socket ? s->vfs_socket : "");
     tag = opt_escape(s->fs_tag ? s->fs_tag : "");
     vsock = opt_escape(s->vsock_socket ? s->vsock_socket : "");
-    if (!name || !con || !vfs || !tag || !vsock || qemu_kernel_cmdline(s, h, &cmdline) < 0)
+    if (!name || !vfs || !tag || !vsock || qemu_kernel_cmdline(s, h, &cmdline) < 0)
         return -ENOMEM;
 
     add(&b, "%s", s->qemu_bin);
@@ -200,7 +196,7 @@ int qemu_argv_build(const struct qemu_spec *s, const struct qemu_host_facts *h, 
     add(&b, "-append");
     add(&b, "%s", cmdline);
     add(&b, "-chardev");
-    add(&b, "file,id=con,path=%s", con);
+    add(&b, "socket,id=con,fd=%d,server=off", QEMU_CON_FD);
     add(&b, "-serial");
     add(&b, "chardev:con");
     add(&b, "-chardev");

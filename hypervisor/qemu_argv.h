@@ -11,6 +11,9 @@
 /* The listening QMP socket is handed to QEMU as this fd number (libvirt does the same): the
  * socket exists before QEMU runs, so connecting never races QEMU's start. */
 #define QEMU_QMP_FD 3
+/* The guest serial console goes to one end of a socketpair handed over as this fd (see
+ * console.c: the host side caps what it keeps). */
+#define QEMU_CON_FD 4
 
 struct qemu_host_facts {
     bool kvm;              /* /dev/kvm usable: -accel kvm -cpu host */
@@ -27,7 +30,6 @@ struct qemu_spec {
     const char *kernel_args; /* extra, appended; NULL: none */
     unsigned vcpus;
     unsigned mem_mib;
-    const char *console_path;
     const char *vfs_socket; /* virtiofsd's vhost-user socket; NULL: no virtiofs */
     const char *fs_tag;
     enum hv_vsock_mode vsock_mode; /* KERNEL or HYBRID (resolved) */

@@ -18,6 +18,7 @@
 #include "hv_proc.h"
 #include "log.h"
 #include "qemu_argv.h"
+#include "console.h"
 #include "qmp.h"
 
 static void on_qemu_exit(struct hv_proc *p, const siginfo_t *si, void *data)
@@ -59,6 +60,18 @@ static void on_qmp_closed(struct qmp *q, int r, void *data)
     log_debug("QMP connection closed (%s)", r ? strerror(-r) : "EOF");
 }
 
+static void on_console_line(const char *line, void *data)
+{
+    struct hv_vm *vm = data;
+    if (vm->debug)
+        log_emit(LOG_LVL_INFO, "guest", "%s", line);
+    if (vm->cb.console && !vm->free_requested) {
+        vm->in_callback++;
+        vm->cb.console(vm, line, vm->cb.data);
+        vm->in_callback--;
+    }
+}
+
 static void fill_spec(const struct hv_vm *vm, struct qemu_spec *s)
 {
     *s = (struct qemu_spec){
@@ -69,7 +82,6 @@ static void fill_spec(const struct hv_vm *vm, struct qemu_spec *s)
         .kernel_args = vm->kernel_args,
         .vcpus = vm->vcpus,
         .mem_mib = vm->mem_mib,
-        .console_path = vm->console_path,
         .vfs_socket = vm->shared_dir ? vm->vfs_sock : NULL,
         .fs_tag = vm->fs_tag,
         .vsock_mode = vm->mode,
@@ -98,12 +110,12 @@ static int connect_qmp(struct hv_vm *vm, struct cvm_err *err)
 
 int hv_qemu_spawn(struct hv_vm *vm, struct cvm_err *err)
 {
-    _cleanup_close_ int qmp_lfd = -EBADF, netns = -EBADF;
+    _cleanup_close_ int qmp_lfd = -EBADF, netns = -EBADF, con_fd = -EBADF;
     struct qemu_host_facts host;
     struct qemu_spec spec;
     char **argv = NULL;
-    struct hv_proc_fd fds[1];
-    struct hv_proc_opts o = {.name = "qemu", .fds = fds, .n_fds = 1, .netns_fd = -1};
+    struct hv_proc_fd fds[2];
+    struct hv_proc_opts o = {.name = "qemu", .fds = fds, .n_fds = 2, .netns_fd = -1};
     int r;
 
     r = qemu_host_facts_probe(&host);
@@ -126,7 +138,14 @@ int hv_qemu_spawn(struct hv_vm *vm, struct cvm_err *err)
         qemu_argv_free(argv);
         return cvm_err_set(err, r, "QMP socket '%s'", vm->qmp_sock);
     }
+    r = hv_console_new(vm->loop, vm->console_path, (size_t)vm->console_max_kib * 1024,
+                       on_console_line, vm, &con_fd, &vm->console);
+    if (r < 0) {
+        qemu_argv_free(argv);
+        return cvm_err_set(err, r, "console log '%s'", vm->console_path);
+    }
     fds[0] = (struct hv_proc_fd){.src = qmp_lfd, .target = QEMU_QMP_FD};
+    fds[1] = (struct hv_proc_fd){.src = con_fd, .target = QEMU_CON_FD};
     o.argv = argv;
     if (log_get_level() == LOG_LVL_DEBUG)
         for (char **a = argv; *a; a++)
@@ -158,12 +177,17 @@ void hv_qemu_describe_death(struct hv_vm *vm, const siginfo_t *si, char *buf, si
             *c = ' ';
     if (hv_console_tail(vm, con, sizeof(con)) < 0)
         con[0] = '\0';
-    /* The console is guest-written: no control bytes go on into logs and RPC errors. */
-    for (char *c = con; *c; c++)
-        if (*c == '\n')
-            *c = '|';
-        else if ((unsigned char)*c < 0x20 || *c == 0x7f)
-            *c = '?';
+    /* The console is guest-written: no control bytes go on into logs and RPC errors. Lines
+     * are joined with '|' (serial lines end in "\r\n": the '\r' is dropped). */
+    {
+        char *w = con;
+        for (const char *c = con; *c; c++) {
+            if (*c == '\r')
+                continue;
+            *w++ = *c == '\n' ? '|' : ((unsigned char)*c < 0x20 || *c == 0x7f) ? '?' : *c;
+        }
+        *w = '\0';
+    }
     snprintf(buf, n, "qemu %s%s%s%s%s; console tail: %s", how,
              vm->shutdown_reason[0] ? " after shutdown event " : "", vm->shutdown_reason,
              errtail[0] ? ": " : "", errtail, con[0] ? con : "(empty)");

@@ -1,7 +1,8 @@
 /* End-to-end driver for hypervisor/ (used by test/e2e/21-hypervisor.sh): boots one VM through
  * hv.h on one loop and checks, printing "PASS: <name>" / "FAIL: <name>: <why>" / "NOTE: ...":
  *
- *   boot       ready callback, then the console's "IDLE-READY" line (boot-phase timings)
+ *   boot       ready callback, then the "IDLE-READY" console line through the console
+ *              callback (boot-phase timings)
  *   netns      QEMU runs in --netns (compares /proc/<qemu>/ns/net with the netns file)
  *   net        --tap/--mac: the guest sees eth0 with that MAC
  *   virtiofs   the guest mounted --fs-tag and read <shared>/hello (console line)
@@ -36,12 +37,14 @@ enum step { ST_BOOT, ST_CONSOLE, ST_Q1, ST_STOP, ST_Q2, ST_CONT, ST_Q3, ST_VSOCK
 struct drv {
     struct loop *loop;
     struct hv_vm *vm;
-    struct loop_source *timer, *kill_check;
+    struct loop_source *kill_check;
     enum step step;
     const char *end, *netns, *fs_tag, *mac;
     unsigned vsock_port;
     int failures;
-    bool ready, died, stopped;
+    bool ready, died, stopped, console_ready, fs_ok, net_ok;
+    char up_init[16], up_ready[16];
+    unsigned long long t_console;
     char died_reason[1024];
     unsigned long long t_start, t_ready, t_kill, t_died;
     int vfd;
@@ -104,40 +107,50 @@ static void on_event(struct hv_vm *vm, const char *name, void *data)
     printf("NOTE: QMP event %s\n", name);
 }
 
-/* Poll the console file for the guest's ready line (the test guest prints it once). */
-static void on_console_poll(struct loop_source *s, void *data)
+/* Guest console lines, as they come (the test guest prints its marks once). */
+static void console_check(struct drv *d)
+{
+    if (d->step != ST_CONSOLE || !d->console_ready)
+        return;
+    printf("NOTE: boot phase: QEMU spawned -> console ready line %.0f ms wall; guest uptime "
+           "at init %s s, at ready %s s\n",
+           (d->t_console - hv_qemu_spawn_time_ns(d->vm)) / 1e6, d->up_init, d->up_ready);
+    pass("boot-console-ready");
+    if (d->fs_tag) {
+        if (d->fs_ok)
+            pass("virtiofs-guest-read");
+        else
+            fail(d, "virtiofs-guest-read", "no 'virtiofs %s says: hello-from-host' line", d->fs_tag);
+    }
+    if (d->mac) {
+        if (d->net_ok)
+            pass("virtio-net-nic-in-guest");
+        else
+            fail(d, "virtio-net-nic-in-guest", "no 'idle: net: eth0 %s' line", d->mac);
+    }
+    next(d);
+}
+
+static void on_console(struct hv_vm *vm, const char *line, void *data)
 {
     struct drv *d = data;
-    char tail[4096];
-    (void)s;
-    if (hv_console_tail(d->vm, tail, sizeof(tail)) >= 0 && strstr(tail, "IDLE-READY")) {
-        char *up = strstr(tail, "IDLE-READY uptime="), *ini = strstr(tail, "IDLE-INIT uptime=");
-        printf("NOTE: boot phase: QEMU spawned -> console ready line %.0f ms wall; guest uptime "
-               "at init %.5s s, at ready %.5s s\n",
-               (now_ns() - hv_qemu_spawn_time_ns(d->vm)) / 1e6, ini ? ini + 17 : "?",
-               up ? up + 18 : "?");
-        pass("boot-console-ready");
-        d->timer = loop_source_free(d->timer);
-        if (d->fs_tag) {
-            char want[128];
-            snprintf(want, sizeof(want), "virtiofs %s says: hello-from-host", d->fs_tag);
-            if (strstr(tail, want))
-                pass("virtiofs-guest-read");
-            else
-                fail(d, "virtiofs-guest-read", "console lacks '%s'", want);
-        }
-        if (d->mac) {
-            char want[128];
-            snprintf(want, sizeof(want), "idle: net: eth0 %s", d->mac);
-            if (strstr(tail, want))
-                pass("virtio-net-nic-in-guest");
-            else
-                fail(d, "virtio-net-nic-in-guest", "console lacks '%s'", want);
-        }
-        next(d);
+    char want[128];
+    (void)vm;
+    if (sscanf(line, "IDLE-INIT uptime=%15s", d->up_init) == 1)
         return;
+    if (d->fs_tag) {
+        snprintf(want, sizeof(want), "idle: virtiofs %s says: hello-from-host", d->fs_tag);
+        d->fs_ok |= strcmp(line, want) == 0;
     }
-    (void)loop_timer_set(d->timer, 20000);
+    if (d->mac) {
+        snprintf(want, sizeof(want), "idle: net: eth0 %s", d->mac);
+        d->net_ok |= strcmp(line, want) == 0;
+    }
+    if (!d->console_ready && sscanf(line, "IDLE-READY uptime=%15s", d->up_ready) == 1) {
+        d->console_ready = true;
+        d->t_console = now_ns();
+        console_check(d);
+    }
 }
 
 /* Our children by comm name (QEMU, virtiofsd, cvm-vsockd are all started by hv). */
@@ -300,7 +313,7 @@ static void next(struct drv *d)
         check_children(d);
         if (d->netns)
             check_netns(d);
-        r = loop_add_timer(d->loop, 20000, on_console_poll, d, &d->timer);
+        console_check(d); /* the line may have come before QMP was ready */
         break;
     case ST_Q1:
     case ST_Q2:
@@ -349,7 +362,7 @@ int main(int argc, char **argv)
         {0, 0, 0, 0}};
     struct hv_config cfg = {.id = "e2e", .vcpus = 1, .mem_mib = 256, .boot_timeout_ms = 60000,
                             .stop_timeout_ms = 5000};
-    struct hv_callbacks cb = {on_ready, on_died, on_stopped, on_event, NULL};
+    struct hv_callbacks cb = {on_ready, on_died, on_stopped, on_event, NULL, on_console};
     struct drv d = {.end = "quit", .vfd = -1};
     struct cvm_err err = {0};
     int c, r;
@@ -419,7 +432,6 @@ int main(int argc, char **argv)
     else
         fail(&d, "stopped-callback", "loop ended without it");
     hv_free(d.vm);
-    d.timer = loop_source_free(d.timer);
     d.kill_check = loop_source_free(d.kill_check);
     loop_run_once(d.loop, 0); /* release what was freed */
     loop_free(d.loop);

@@ -5,10 +5,10 @@ Takes the argv hv builds, and:
   - serves QMP on the listening socket it was handed (-chardev socket,id=qmp,fd=N,...):
     greeting, qmp_capabilities, query-status, stop/cont (with STOP/RESUME events), quit
     (SHUTDOWN event, reply, exit 0); anything else gets a CommandNotFound error;
-  - writes "IDLE-READY fake" into the console file (-chardev file,id=con,path=...);
+  - writes "IDLE-READY fake" on the console (-chardev socket,id=con,fd=N);
   - connects to the vhost-user sockets (vsock, virtiofs) like QEMU does, when they exist.
 FAKE_QEMU_MODE changes the behaviour: exit1 (complain on stderr, exit 1), noqmp (never greet),
-stubborn (ignore SIGTERM and quit)."""
+stubborn (ignore SIGTERM and quit), chatty (print 5000 console lines)."""
 import json
 import os
 import signal
@@ -32,9 +32,11 @@ if mode == "exit1":
 if mode == "stubborn":
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
-kind, con = opts["con"]
-with open(con["path"], "w") as f:
-    f.write("fake kernel line\x1b[0m\r\nIDLE-READY fake\n")
+kind, con = opts["con"]  # hv hands the console over as a connected socket
+os.write(int(con["fd"]), b"fake kernel line\x1b[0m\r\nIDLE-READY fake\n")
+if mode == "chatty":  # 5000 lines, ~100 KiB: more than a small console cap
+    for i in range(5000):
+        os.write(int(con["fd"]), b"chatty guest line %05d .........................\n" % i)
 
 peers = []
 for name in ("vsock", "vfs"):
