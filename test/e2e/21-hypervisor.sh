@@ -13,9 +13,9 @@
 # The driver's NOTE lines carry the boot-phase timings (QEMU spawned -> QMP ready -> console
 # "IDLE-READY"; guest uptime at init and at ready). Measured 2026-11-23 on the 2-vCPU TCG
 # workplace, 1 vCPU / 256 MiB guest, Debian 6.1 cloud bzImage, 10 modules loaded by the init,
-# load average 4-8 from parallel work: QMP ready 190-820 ms after spawn; console ready line
+# load average 4-8 from parallel work: QMP ready 175-820 ms after spawn; console ready line
 # 3.4-8.1 s wall after spawn; guest uptime at init 1.35-4.3 s; SIGKILL -> died callback
-# 15-83 ms.
+# 14-99 ms.
 set -u
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
