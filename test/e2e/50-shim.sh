@@ -127,6 +127,10 @@ out=$(timeout 60 ctr task exec --exec-id e3 box1 sh -c 'seq 1 20000; echo LAST' 
 out=$(echo hello-stdin | timeout 60 ctr task exec --exec-id e4 box1 cat 2>&1); rc=$?
 [[ $rc -eq 0 && $out == hello-stdin ]] && pass exec-stdin || fail exec-stdin "rc=$rc out='$out'"
 
+out=$(ctr task delete box1 2>&1); rc=$?
+[[ $rc -ne 0 && $(task_field box1 3) == RUNNING ]] && pass delete-running-refused || fail delete-running-refused "rc=$rc out=$out"
+out=$(ctr task checkpoint box1 2>&1); rc=$?
+[[ $rc -ne 0 && $out == *"not implemented"* && $(task_field box1 3) == RUNNING ]] && pass checkpoint-unimplemented || fail checkpoint-unimplemented "rc=$rc out=$out"
 ps_out=$(ctr task ps box1 2>&1)
 [[ $ps_out == *"$qpid"* ]] && pass task-ps || fail task-ps "$ps_out"
 ctr task pause box1 >/dev/null 2>&1; st=$(task_field box1 3)
