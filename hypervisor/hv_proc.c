@@ -56,12 +56,44 @@ static void tail_add(struct hv_proc *p, const char *s, size_t n)
     p->tail[p->tail_len] = '\0';
 }
 
+/* A helper of ours (cvm-vsockd) logs logfmt itself: 'time="…" level=L msg="…" …'. Take its
+ * level and message instead of quoting the whole record again. Returns false when the line
+ * is not of that shape. */
+static bool relog_logfmt(const struct hv_proc *p, const char *line)
+{
+    static const struct { const char *name; enum log_level lvl; } levels[] = {
+        {"debug", LOG_LVL_DEBUG}, {"info", LOG_LVL_INFO}, {"warning", LOG_LVL_WARN},
+        {"warn", LOG_LVL_WARN},   {"error", LOG_LVL_ERROR}};
+    const char *lv = strstr(line, " level="), *m = strstr(line, " msg=\"");
+    char msg[LINE_MAX_LOG + 1];
+    size_t n = 0;
+    int which = -1;
+    if (strncmp(line, "time=\"", 6) != 0 || !lv || !m)
+        return false;
+    for (size_t i = 0; i < ELEMENTSOF(levels) && which < 0; i++) {
+        size_t l = strlen(levels[i].name);
+        if (strncmp(lv + 7, levels[i].name, l) == 0 && lv[7 + l] == ' ')
+            which = (int)i;
+    }
+    if (which < 0)
+        return false;
+    for (m += 6; *m && *m != '"' && n < LINE_MAX_LOG; m++) {
+        if (*m == '\\' && m[1])
+            m++;
+        msg[n++] = *m;
+    }
+    msg[n] = '\0';
+    log_emit(levels[which].lvl, p->name, "%s", msg);
+    return true;
+}
+
 static void flush_line(struct hv_proc *p)
 {
     if (p->line_len == 0)
         return;
     p->line[p->line_len] = '\0';
-    log_emit(LOG_LVL_INFO, p->name, "%s", p->line);
+    if (!relog_logfmt(p, p->line))
+        log_emit(LOG_LVL_INFO, p->name, "%s", p->line);
     p->line_len = 0;
 }
 

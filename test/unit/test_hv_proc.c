@@ -13,6 +13,7 @@
 #include "cleanup.h"
 #include "fd.h"
 #include "hv_proc.h"
+#include "log.h"
 #include "loop.h"
 
 struct res {
@@ -204,6 +205,39 @@ START_TEST(test_signal_mask_reset)
 }
 END_TEST
 
+/* stderr lines go to our log with module=<name>; a helper's own logfmt record is re-logged
+ * with its level and message, not quoted whole. */
+START_TEST(test_stderr_relog)
+{
+    struct loop *l;
+    struct hv_proc *p = NULL;
+    struct res r = {0};
+    int lp[2];
+    char out[4096];
+    ssize_t n;
+    char *argv[] = {"/bin/sh", "-c",
+                    "echo 'plain words' >&2; "
+                    "echo 'time=\"2026-01-01T00:00:00Z\" level=warning msg=\"QEMU \\\"x\\\" gone\" module=vsockd' >&2",
+                    NULL};
+    struct hv_proc_opts o = {.name = "helper", .argv = argv, .netns_fd = -1};
+    ck_assert_int_eq(pipe2(lp, O_CLOEXEC | O_NONBLOCK), 0);
+    log_set_fd(lp[1]);
+    ck_assert_int_eq(loop_new(&l), 0);
+    ck_assert_int_eq(hv_proc_spawn(l, &o, on_exit_cb, &r, &p), 0);
+    spin(l, &r.exited);
+    log_set_fd(2);
+    n = read(lp[0], out, sizeof(out) - 1);
+    ck_assert_int_gt(n, 0);
+    out[n] = '\0';
+    ck_assert_msg(strstr(out, "level=info msg=\"plain words\" module=helper"), "%s", out);
+    ck_assert_msg(strstr(out, "level=warning msg=\"QEMU \\\"x\\\" gone\" module=helper"), "%s", out);
+    ck_assert_msg(!strstr(out, "time=\\\""), "%s", out);
+    hv_proc_free(p);
+    loop_free(l);
+    close(lp[0]), close(lp[1]);
+}
+END_TEST
+
 /* The parent dying takes the child with it (PR_SET_PDEATHSIG). */
 START_TEST(test_parent_death_kills_child)
 {
@@ -259,6 +293,7 @@ static Suite *hv_proc_suite(void)
     tcase_add_test(tc, test_free_running_kills);
     tcase_add_test(tc, test_signal_mask_reset);
     tcase_add_test(tc, test_parent_death_kills_child);
+    tcase_add_test(tc, test_stderr_relog);
     suite_add_tcase(s, tc);
     return s;
 }
