@@ -126,6 +126,8 @@ void hv_vsock_cancel(struct hv_vsock_req *req);
 const char *hv_vsock_uds_path(const struct hv_vm *vm);
 
 pid_t hv_qemu_pid(const struct hv_vm *vm); /* 0 when not running */
+/* The helpers' pids (0 when not running / not used): for metrics such as memory per sandbox. */
+void hv_helper_pids(const struct hv_vm *vm, pid_t *ret_virtiofsd, pid_t *ret_vsockd);
 /* CLOCK_MONOTONIC ns (now_ns()) when QEMU was spawned; 0 before: for boot-phase timings. */
 unsigned long long hv_qemu_spawn_time_ns(const struct hv_vm *vm);
 uint32_t hv_guest_cid(const struct hv_vm *vm);

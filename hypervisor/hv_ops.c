@@ -110,6 +110,14 @@ pid_t hv_qemu_pid(const struct hv_vm *vm)
     return hv_proc_pid(vm->qemu);
 }
 
+void hv_helper_pids(const struct hv_vm *vm, pid_t *ret_virtiofsd, pid_t *ret_vsockd)
+{
+    if (ret_virtiofsd)
+        *ret_virtiofsd = hv_proc_pid(vm->virtiofsd);
+    if (ret_vsockd)
+        *ret_vsockd = hv_proc_pid(vm->vsockd);
+}
+
 uint32_t hv_guest_cid(const struct hv_vm *vm)
 {
     return vm->cid;

@@ -54,6 +54,7 @@ struct drv {
 };
 
 static void next(struct drv *d);
+static void note_memory(struct drv *d);
 
 static void pass(const char *name)
 {
@@ -116,6 +117,7 @@ static void console_check(struct drv *d)
            "at init %s s, at ready %s s\n",
            (d->t_console - hv_qemu_spawn_time_ns(d->vm)) / 1e6, d->up_init, d->up_ready);
     pass("boot-console-ready");
+    note_memory(d);
     if (d->fs_tag) {
         if (d->fs_ok)
             pass("virtiofs-guest-read");
@@ -192,6 +194,48 @@ static void check_children(struct drv *d)
         }
     }
     pass("helpers-running");
+}
+
+/* Pss and Rss (KiB) of pid and, one level down, its children (virtiofsd's sandboxed worker). */
+static void mem_of(pid_t pid, long *pss, long *rss)
+{
+    char path[96], line[256];
+    FILE *f;
+    int child;
+    if (pid <= 0)
+        return;
+    snprintf(path, sizeof(path), "/proc/%d/smaps_rollup", (int)pid);
+    if ((f = fopen(path, "re"))) {
+        long v;
+        while (fgets(line, sizeof(line), f)) {
+            if (sscanf(line, "Pss: %ld kB", &v) == 1)
+                *pss += v;
+            else if (sscanf(line, "Rss: %ld kB", &v) == 1)
+                *rss += v;
+        }
+        fclose(f);
+    }
+    snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)pid, (int)pid);
+    if ((f = fopen(path, "re"))) {
+        while (fscanf(f, "%d", &child) == 1)
+            mem_of(child, pss, rss);
+        fclose(f);
+    }
+}
+
+/* Host memory of the running sandbox's processes (the benchmark figure "memory per idle
+ * sandbox", minus the shim). */
+static void note_memory(struct drv *d)
+{
+    pid_t vfs = 0, vsd = 0;
+    long pss[3] = {0}, rss[3] = {0};
+    hv_helper_pids(d->vm, &vfs, &vsd);
+    mem_of(hv_qemu_pid(d->vm), &pss[0], &rss[0]);
+    mem_of(vfs, &pss[1], &rss[1]);
+    mem_of(vsd, &pss[2], &rss[2]);
+    printf("NOTE: memory (Pss/Rss KiB): qemu %ld/%ld, virtiofsd %ld/%ld, cvm-vsockd %ld/%ld, "
+           "total Pss %ld KiB\n",
+           pss[0], rss[0], pss[1], rss[1], pss[2], rss[2], pss[0] + pss[1] + pss[2]);
 }
 
 static void check_netns(struct drv *d)
