@@ -13,11 +13,17 @@
  *   hv_free()   after cb.stopped (or from inside it).
  *
  * QEMU dying on its own (crash, kill -9, guest power-off/panic with -no-reboot) is noticed at
- * once through a pidfd: cb.died fires with a reason ("exited with status 1" / "killed by
- * signal 9" plus the tail of the console log), then the helpers are torn down as in hv_stop()
+ * once through a pidfd: cb.died fires with a one-line reason ("qemu exited with status 1: <its
+ * stderr>" / "qemu killed by signal 9 (SIGKILL)", the last SHUTDOWN event's reason, then
+ * "console tail: <lines joined by '|'>"), then the helpers are torn down as in hv_stop()
  * and cb.stopped fires. A start that fails after hv_start() returned 0 (a helper dies, the boot
  * deadline passes, QMP negotiation fails) also reports through cb.died, then cb.stopped.
- * cb.died never fires for a VM stopped through hv_stop(). */
+ * cb.died never fires for a VM stopped through hv_stop().
+ *
+ * Every process hv starts gets PR_SET_PDEATHSIG(SIGKILL) and its own process group; hv reaps
+ * its children through pidfds (a SIGCHLD catch-all reaper in the same process must leave
+ * unknown zombies alone for a moment, or hv sees an exit status of 255). Callbacks may call
+ * hv_stop() and hv_free(). */
 #ifndef CVM_HV_H
 #define CVM_HV_H
 
@@ -58,7 +64,9 @@ struct hv_config {
     const char *cid_dir;    /* kernel mode CID lock files; NULL: /run/cvm/cid */
     const char *vsockd_bin; /* NULL: cvm-vsockd next to our own executable, else from PATH */
 
-    const char *console_log; /* guest serial console file; NULL: <run_dir>/console.log */
+    const char *console_log; /* guest serial console file, written by hv (truncated at start);
+                                NULL: <run_dir>/console.log, removed at stop; a path given
+                                here is left in place for the caller */
     unsigned console_max_kib; /* the file keeps at most this much (newest half kept); 0: 1024 */
     const char *netns_path;  /* QEMU is started inside this netns (setns before exec); NULL: ours */
     const char *net_tap;     /* one virtio-net NIC on this tap device in QEMU's netns (QEMU
