@@ -8,6 +8,7 @@
 
 #include "address.h"
 #include "agent.pb-c.h"
+#include "cleanup.h"
 #include "containerd/events/task.pb-c.h"
 #include "log.h"
 #include "task_rpc.h"
@@ -101,6 +102,8 @@ void task_exec(struct ttrpc_call *call, const uint8_t *pl, size_t n, void *ud)
     fl.terminal = p->io.terminal;
     ar.container_id = c->id;
     ar.exec_id = p->exec_id;
+    log_debug("exec %s/%s terminal=%d process=%.*s", c->id, p->exec_id, req->terminal,
+              (int)MIN(req->spec->value.len, 300u), (const char *)req->spec->value.data);
     ar.process_json.data = req->spec->value.data;
     ar.process_json.len = req->spec->value.len;
     ar.stdio = &fl;
