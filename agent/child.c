@@ -40,7 +40,7 @@ __attribute__((format(printf, 3, 4))) _Noreturn static void fail(const struct ch
     _exit(e == ENOENT ? 127 : 126);
 }
 
-static int write_file(const char *path, const char *val)
+int child_write_file(const char *path, const char *val)
 {
     int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0)
@@ -203,20 +203,11 @@ _Noreturn void child_main(struct child_args *a)
             fail(a, -r, "%s", msg);
         if (a->spec->hostname && sethostname(a->spec->hostname, strlen(a->spec->hostname)) < 0)
             fail(a, errno, "sethostname: %m");
-        for (size_t i = 0; i < a->spec->n_sysctls; i++) {
-            char path[256];
-            int n = snprintf(path, sizeof(path), "/proc/sys/%s", a->spec->sysctls[i].key);
-            for (char *c = path + 10; n > 0 && *c; c++)
-                if (*c == '.')
-                    *c = '/';
-            if ((r = write_file(path, a->spec->sysctls[i].value)) < 0)
-                fail(a, -r, "sysctl %s: %s", a->spec->sysctls[i].key, strerror(-r));
-        }
     }
     if (p->has_oom_score_adj) {
         char v[16];
         snprintf(v, sizeof(v), "%d", p->oom_score_adj);
-        if ((r = write_file("/proc/self/oom_score_adj", v)) < 0)
+        if ((r = child_write_file("/proc/self/oom_score_adj", v)) < 0)
             fail(a, -r, "oom_score_adj: %s", strerror(-r));
     }
     apply_rlimits(a);

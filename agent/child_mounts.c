@@ -244,6 +244,17 @@ int child_setup_rootfs(const struct child_args *a, char *msg, size_t msgsz)
         return FAILM(-errno, "detach old root: %m");
     if (chdir("/") < 0)
         return FAILM(-errno, "chdir /: %m");
+    /* sysctls before the masks: readonlyPaths usually covers /proc/sys */
+    for (size_t i = 0; i < s->n_sysctls; i++) {
+        char path[256];
+        int n = snprintf(path, sizeof(path), "/proc/sys/%s", s->sysctls[i].key);
+        for (char *c = path + 10; n > 0 && *c; c++)
+            if (*c == '.')
+                *c = '/';
+        int w = child_write_file(path, s->sysctls[i].value);
+        if (w < 0)
+            return FAILM(w, "sysctl %s: %s", s->sysctls[i].key, strerror(-w));
+    }
     int r = mask_paths(s, msg, msgsz);
     if (r < 0)
         return r;

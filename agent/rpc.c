@@ -90,9 +90,10 @@ int share_mount(struct agent *a, const char *tag, char **ret, struct cvm_err *er
     return 0;
 }
 
-static void do_poweroff(void *data)
+static void do_poweroff(struct loop_source *t, void *data)
 {
     struct agent *a = data;
+    (void)t;
     if (!a->cfg.pid1) {
         loop_quit(a->loop, 0);
         return;
@@ -119,6 +120,8 @@ void agent_shutdown(struct agent *a)
             if (p->pid > 0 && p->state < PROC_EXITED)
                 (void)kill(p->pid, SIGKILL);
     }
-    /* After this batch, so the Shutdown reply is flushed first. */
-    (void)loop_defer(a->loop, do_poweroff, a);
+    /* A moment later, so queued replies (Shutdown's own) reach the host first. */
+    static struct loop_source *t;
+    if (loop_add_timer(a->loop, 200 * 1000, do_poweroff, a, &t) < 0)
+        do_poweroff(NULL, a);
 }

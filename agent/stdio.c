@@ -136,11 +136,6 @@ static void stream_update(struct stream *s)
         stream_finish(s);
         return;
     }
-    if (s->kind == STDIO_IN && s->p->stdin_close_requested && buf_avail(&s->b) == 0) {
-        s->src_eof = true;
-        stream_update(s);
-        return;
-    }
     bool want_read = !s->src_eof && buf_avail(&s->b) < AGENT_STREAM_BUF;
     bool want_write = buf_avail(&s->b) > 0 && !s->sink_dead;
     bool in = s->kind == STDIO_IN;
@@ -222,11 +217,24 @@ void stream_process_exited(struct process *p)
 
 void stream_close_stdin(struct process *p)
 {
+    struct stream *s = p->streams[STDIO_IN];
     p->stdin_close_requested = true;
-    if (p->streams[STDIO_IN])
-        stream_update(p->streams[STDIO_IN]);
-    else
+    if (!s) {
         p->fds[STDIO_IN] = safe_close(p->fds[STDIO_IN]);
+        return;
+    }
+    if (s->done)
+        return;
+    /* Take what the host already sent (up to the buffer), deliver it, then EOF. Bytes the
+     * host sends after this point are not read: hosts that need every byte delivered
+     * half-close the stream instead of calling CloseStdin. */
+    while (!s->src_eof && buf_avail(&s->b) < AGENT_STREAM_BUF) {
+        long n = buf_read_fd(&s->b, s->sock_fd, AGENT_STREAM_BUF - buf_avail(&s->b));
+        if (n <= 0)
+            break;
+    }
+    s->src_eof = true;
+    stream_update(s);
 }
 
 void stream_free(struct stream *s)

@@ -147,29 +147,52 @@ static void relay(int s_in, int s_out, int s_err)
         f_err = strcmp(o_err, "-") == 0 ? 2 : open(o_err, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if ((s_in >= 0 && f_in < 0) || (s_out >= 0 && f_out < 0) || (s_err >= 0 && f_err < 0))
         die("cannot open stdio files");
-    char buf[65536];
-    while (s_out >= 0 || s_err >= 0 || f_in >= 0) {
-        struct pollfd p[3] = {{.fd = f_in, .events = POLLIN}, {.fd = s_out, .events = POLLIN}, {.fd = s_err, .events = POLLIN}};
-        if (poll(p, 3, 60000) <= 0)
+    /* Non-blocking stdin writes: blocking on a full stdin stream while the process waits
+     * for us to read its output would deadlock the test, not the agent. */
+    static char inbuf[65536], buf[65536];
+    size_t in_len = 0, in_off = 0;
+    if (s_in >= 0)
+        (void)fd_set_nonblock(s_in, 1);
+    while (s_out >= 0 || s_err >= 0 || f_in >= 0 || in_off < in_len) {
+        struct pollfd p[4] = {{.fd = in_off < in_len ? -1 : f_in, .events = POLLIN},
+                              {.fd = s_out, .events = POLLIN},
+                              {.fd = s_err, .events = POLLIN},
+                              {.fd = in_off < in_len ? s_in : -1, .events = POLLOUT}};
+        if (poll(p, 4, 60000) <= 0)
             die("relay: no progress for 60s");
+        if (p[3].revents) {
+            ssize_t n = write(s_in, inbuf + in_off, in_len - in_off);
+            if (n < 0 && errno != EAGAIN)
+                die("stdin stream write failed: %s", strerror(errno));
+            if (n > 0)
+                in_off += (size_t)n;
+            if (in_off == in_len && f_in < 0)
+                goto stdin_eof;
+        }
         if (p[0].revents) {
-            ssize_t n = read(f_in, buf, sizeof(buf));
+            ssize_t n = read(f_in, inbuf, sizeof(inbuf));
             if (n > 0) {
-                if (write_all(s_in, buf, (size_t)n) < 0)
-                    die("stdin stream write failed");
+                in_len = (size_t)n;
+                in_off = 0;
             } else {
                 if (f_in > 0)
                     close(f_in);
                 f_in = -1;
-                if (o_close_rpc) {
-                    Cvm__Agent__V1__CloseStdinRequest rq = CVM__AGENT__V1__CLOSE_STDIN_REQUEST__INIT;
-                    size_t l;
-                    rq.container_id = (char *)o_id;
-                    rq.exec_id = (char *)o_exec;
-                    free(call("CloseStdin", &rq.base, &l));
-                } else {
-                    shutdown(s_in, SHUT_WR);
-                }
+                if (in_off == in_len)
+                    goto stdin_eof;
+            }
+        }
+        if (0) {
+        stdin_eof:
+            in_len = in_off = 0;
+            if (o_close_rpc) {
+                Cvm__Agent__V1__CloseStdinRequest rq = CVM__AGENT__V1__CLOSE_STDIN_REQUEST__INIT;
+                size_t l;
+                rq.container_id = (char *)o_id;
+                rq.exec_id = (char *)o_exec;
+                free(call("CloseStdin", &rq.base, &l));
+            } else {
+                shutdown(s_in, SHUT_WR);
             }
         }
         for (int k = 1; k < 3; k++) {

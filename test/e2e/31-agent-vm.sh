@@ -131,6 +131,8 @@ run ro --args '["sh","-c","touch /x"]' --set root.readonly=true
 grep -q 'Read-only file system' "$T/ro.err" && pass "vm: read-only root" || fail "vm: read-only root" "$(cat "$T/ro.err")"
 run kcore --args '["sh","-c","wc -c < /proc/kcore; stat -c %t:%T /proc/kcore"]'
 check "vm: masked /proc/kcore" "0 1:3" "$(tr '\n' ' ' <"$T/kcore.out" | sed 's/ $//')"
+run sysctl --args '["cat","/proc/sys/kernel/domainname"]' --set linux.sysctl='{"kernel.domainname":"cvm.test"}'
+check "vm: sysctl applied" "cvm.test" "$(cat "$T/sysctl.out")"
 run host --args '["sh","-c","hostname; echo $FOO; pwd"]' --set hostname='"vm-pod"' --set process.env='["PATH=/bin","FOO=bar"]' --set process.cwd='"/tmp"'
 check "vm: hostname, env, cwd" "vm-pod bar /tmp" "$(tr '\n' ' ' <"$T/host.out" | sed 's/ $//')"
 run mem --args '["cat","/sys/fs/cgroup/memory.max"]' --set linux.resources='{"memory":{"limit":67108864},"pids":{"limit":50}}'
