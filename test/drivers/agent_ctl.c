@@ -5,9 +5,10 @@
  * Commands (container id --id, exec id --exec):
  *   run    --config FILE --rootfs DIR [stdio]      create + attach + start + relay + wait
  *   exec   --process FILE [stdio]                   exec + attach + start + relay + wait
- *   create --config FILE --rootfs DIR [--share-tag T]   (no stdio)
+ *   create --config FILE --rootfs DIR [--share-tag T] [--in/--out/--err X]  (announces the
+ *          streams named but attaches none)
  *   start | wait | pause | resume | stats | ps | rm [--force]
- *   kill --signal N [--all]      update --resources FILE
+ *   kill --signal N [--all]      update --resources FILE      resize --width W --height H
  *   health | version | shutdown
  * stdio: [--in FILE] [--out FILE] [--err FILE] [--close-stdin-rpc] [--start-wait-ms N]
  *   --in: stdin from FILE ("-" = our stdin); EOF half-closes the stream unless
@@ -38,7 +39,7 @@
 
 static const char *o_unix, *o_stdio, *o_hybrid, *o_id = "", *o_exec = "", *o_config, *o_rootfs,
                   *o_process, *o_in, *o_out, *o_err, *o_resources, *o_share_tag = "";
-static int o_signal = 15, o_all, o_force, o_close_rpc, o_start_wait_ms;
+static int o_signal = 15, o_all, o_force, o_close_rpc, o_start_wait_ms, o_width, o_height;
 static struct loop *L;
 static struct ttrpc_client *C;
 
@@ -230,9 +231,9 @@ static void do_create(bool with_stdio)
     size_t len, l;
     char *cfg = slurp(o_config, &len);
     Cvm__Agent__V1__CreateContainerRequest rq = CVM__AGENT__V1__CREATE_CONTAINER_REQUEST__INIT;
+    /* create: announce the streams named (the test may then leave them unattached) */
     Cvm__Agent__V1__StdioFlags f = flags_for(strstr(cfg, "\"terminal\": true") || strstr(cfg, "\"terminal\":true"));
-    if (!with_stdio)
-        f = flags_for(false), f.stdin = f.stdout = f.stderr = false;
+    (void)with_stdio;
     rq.container_id = (char *)o_id;
     rq.config_json.data = (uint8_t *)cfg;
     rq.config_json.len = len;
@@ -301,7 +302,7 @@ int main(int argc, char **argv)
         {"exec", 1, NULL, 'e'}, {"config", 1, NULL, 'c'}, {"rootfs", 1, NULL, 'r'}, {"process", 1, NULL, 'p'},
         {"in", 1, NULL, 'I'}, {"out", 1, NULL, 'O'}, {"err", 1, NULL, 'E'}, {"signal", 1, NULL, 'k'},
         {"all", 0, NULL, 'a'}, {"force", 0, NULL, 'f'}, {"resources", 1, NULL, 'R'},
-        {"close-stdin-rpc", 0, NULL, 'C'}, {"start-wait-ms", 1, NULL, 'w'}, {"share-tag", 1, NULL, 't'},
+        {"close-stdin-rpc", 0, NULL, 'C'}, {"width", 1, NULL, 'W'}, {"height", 1, NULL, 'h'}, {"start-wait-ms", 1, NULL, 'w'}, {"share-tag", 1, NULL, 't'},
         {NULL, 0, NULL, 0},
     };
     int c;
@@ -325,6 +326,8 @@ int main(int argc, char **argv)
         case 'C': o_close_rpc = 1; break;
         case 'w': o_start_wait_ms = atoi(optarg); break;
         case 't': o_share_tag = optarg; break;
+        case 'W': o_width = atoi(optarg); break;
+        case 'h': o_height = atoi(optarg); break;
         default: return 2;
         }
     }
@@ -379,6 +382,13 @@ int main(int argc, char **argv)
         rq.signal = (uint32_t)o_signal;
         rq.all = o_all;
         simple("SignalProcess", &rq.base);
+    } else if (!strcmp(cmd, "resize")) {
+        Cvm__Agent__V1__ResizeTtyRequest rq = CVM__AGENT__V1__RESIZE_TTY_REQUEST__INIT;
+        rq.container_id = (char *)o_id;
+        rq.exec_id = (char *)o_exec;
+        rq.width = (uint32_t)o_width;
+        rq.height = (uint32_t)o_height;
+        simple("ResizeTty", &rq.base);
     } else if (!strcmp(cmd, "rm")) {
         Cvm__Agent__V1__RemoveContainerRequest rq = CVM__AGENT__V1__REMOVE_CONTAINER_REQUEST__INIT;
         rq.container_id = (char *)o_id;

@@ -64,8 +64,9 @@ res() { grep -o 'exit=[0-9]*' "$W/$1.res" | cut -d= -f2; }
 if file "$AGENT" | grep -q 'statically linked'; then pass "agent is static"; else fail "agent is static" "$(file "$AGENT")"; fi
 echo "NOTE: agent size $(stat -c %s "$AGENT") bytes"
 kver=$(ls /lib/modules | grep -- '-cloud-amd64$' | sort -V | tail -1)
-if [[ -n $kver ]] && initrd/mkinitrd.sh --kver "$kver" --init "$AGENT" --out "$W/i1.img" >/dev/null &&
-   initrd/mkinitrd.sh --kver "$kver" --init "$AGENT" --out "$W/i2.img" >/dev/null && cmp -s "$W/i1.img" "$W/i2.img"; then
+strip -o "$W/agent.stripped" "$AGENT"   # as initrd/module.mk does
+if [[ -n $kver ]] && initrd/mkinitrd.sh --kver "$kver" --init "$W/agent.stripped" --out "$W/i1.img" >/dev/null &&
+   initrd/mkinitrd.sh --kver "$kver" --init "$W/agent.stripped" --out "$W/i2.img" >/dev/null && cmp -s "$W/i1.img" "$W/i2.img"; then
   pass "initrd reproducible (two builds byte-identical)"
   echo "NOTE: initrd size $(stat -c %s "$W/i1.img") bytes"
 else
@@ -222,6 +223,41 @@ check "5 concurrent waits all see 137 (kill --all)" "5" "$wait_ok"
 out=$(ctl --id svc --exec e9 exec --process "$W/ex.json" 2>&1)
 [[ $out == *FAILED_PRECONDITION* ]] && pass "exec into a stopped container refused" || fail "exec into stopped" "$out"
 ctl --id svc rm >/dev/null && [[ ! -d $CG/svc ]] && pass "remove deletes the cgroup" || fail "remove" "cgroup left: $(ls "$CG")"
+
+# ---- Start waits (bounded) for announced streams ----
+$SPEC "$W/late.json" --args '["echo","never"]'
+ctl --id late create --config "$W/late.json" --rootfs "$R" --out x >/dev/null
+t0=$(date +%s%N)
+out=$(ctl --id late start --start-wait-ms 400 2>&1)
+dt=$(( ($(date +%s%N) - t0) / 1000000 ))
+[[ $out == *DEADLINE_EXCEEDED* && $dt -ge 350 ]] && pass "Start waits for announced stdout, then DEADLINE_EXCEEDED (${dt} ms)" ||
+  fail "Start waits for announced streams" "$out after $dt ms"
+ctl --id late rm --force >/dev/null || fail "rm --force of a created container" "failed"
+
+# ---- terminal resize ----
+$SPEC "$W/rs.json" --args '["sh","-c","read x; stty size"]' --set process.terminal=true
+ctl --id rs run --config "$W/rs.json" --rootfs "$R" --in - --out "$W/rs.out" >"$W/rs.res" 2>&1 < <(sleep 1.5; echo go) &
+rsp=$!
+sleep 0.8
+ctl --id rs resize --width 132 --height 43 >/dev/null || fail "ResizeTty" "rpc failed"
+wait $rsp
+grep -q '43 132' "$W/rs.out" && pass "ResizeTty reaches the pty" || fail "ResizeTty reaches the pty" "$(od -c "$W/rs.out" | head -3)"
+ctl --id rs rm >/dev/null
+
+# ---- update: this host's cgroup2 has no pids/memory controller, so it must be refused ----
+$SPEC "$W/up.json" --args '["sleep","100"]'
+ctl --id up create --config "$W/up.json" --rootfs "$R" >/dev/null
+echo '{"pids":{"limit":10}}' >"$W/up-res.json"
+if grep -qw pids "$cg2/cgroup.controllers"; then
+  ctl --id up update --resources "$W/up-res.json" >/dev/null && check "update pids.max" "10" "$(cat "$CG/up/pids.max")" || fail "update" "rpc failed"
+else
+  out=$(ctl --id up update --resources "$W/up-res.json" 2>&1)
+  [[ $out == *FAILED_PRECONDITION*pids.max* ]] && pass "update without the controller: refused with its name" || fail "update refused" "$out"
+fi
+echo '{"pids":{"limit":"ten"}}' >"$W/up-bad.json"
+out=$(ctl --id up update --resources "$W/up-bad.json" 2>&1)
+[[ $out == *INVALID_ARGUMENT*resources.pids.limit* ]] && pass "update with bad JSON: INVALID_ARGUMENT with its path" || fail "update bad JSON" "$out"
+ctl --id up rm --force >/dev/null
 
 # ---- bad requests ----
 out=$(ctl --id '../x' create --config "$W/k.json" --rootfs "$R" 2>&1)

@@ -36,7 +36,11 @@ cleanup() {
 }
 trap cleanup EXIT
 
-initrd/mkinitrd.sh --kver "$kver" --init "$AGENT" --out "$T/initrd.img" >/dev/null || die setup "mkinitrd failed"
+strip -o "$T/agent" "$AGENT" || die setup "strip failed"   # as initrd/module.mk does
+initrd/mkinitrd.sh --kver "$kver" --init "$T/agent" --out "$T/initrd.img" >/dev/null || die setup "mkinitrd failed"
+# A guest without the vsock transport: the agent must say why on the console and power off.
+initrd/mkinitrd.sh --kver "$kver" --init "$T/agent" --modules "virtio_pci virtiofs" --out "$T/initrd-novsock.img" >/dev/null ||
+  die setup "mkinitrd (no vsock) failed"
 S=$T/share
 R=$S/c/rootfs
 mkdir -p "$R"/{bin,proc,sys,dev,tmp,etc,root}
@@ -147,6 +151,10 @@ ctl --id svc --exec e1 exec --process "$T/ex.json" --out "$T/ex.out" --err "$T/e
 check "vm: exec stdout/stderr/status" "exec-out|exec-err|exit=3" "$(cat "$T/ex.out")|$(cat "$T/ex.err")|$(grep -o 'exit=[0-9]*' "$T/ex.res")"
 st=$(ctl --id svc stats)
 [[ $st == *memory.limit=67108864* ]] && pass "vm: stats from cgroup v2 ($st)" || fail "vm: stats" "$st"
+echo '{"memory":{"limit":33554432},"pids":{"limit":20}}' >"$T/up.json"
+ctl --id svc update --resources "$T/up.json" >/dev/null || fail "vm: update" "rpc failed"
+st=$(ctl --id svc stats)
+[[ $st == *memory.limit=33554432* && $st == *pids.limit=20* ]] && pass "vm: update resources applied ($st)" || fail "vm: update resources" "$st"
 ctl --id svc pause >/dev/null && ctl --id svc resume >/dev/null && pass "vm: pause/resume" || fail "vm: pause/resume" "rpc failed"
 ctl --id svc kill --signal 9 --all >/dev/null
 check "vm: wait after kill --all" "exit=137" "$(ctl --id svc wait)"
@@ -158,5 +166,24 @@ for _ in $(seq 100); do kill -0 "$QEMU_PID" 2>/dev/null || break; sleep 0.1; don
 if kill -0 "$QEMU_PID" 2>/dev/null; then fail "vm: Shutdown powers off" "QEMU still running after 10 s"
 else wait "$QEMU_PID"; QEMU_PID=; pass "vm: Shutdown powers the VM off"; fi
 grep -q 'FATAL' "$T/serial.log" && fail "vm: console clean" "$(grep FATAL "$T/serial.log")"
+kill "$VFS_PID" "$VSOCKD_PID" 2>/dev/null; wait "$VFS_PID" "$VSOCKD_PID" 2>/dev/null; VFS_PID= VSOCKD_PID=
+
+# Fatal path: no vsock transport in the guest -> clear console message, power off.
+qemu-system-x86_64 -M microvm,x-option-roms=off,isa-serial=on,rtc=on,pcie=on -accel tcg -m 256 -smp 1 \
+  -nodefaults -no-user-config -nographic -no-reboot -kernel "$kernel" -initrd "$T/initrd-novsock.img" \
+  -append "console=ttyS0 quiet tsc_early_khz=${mhz}000 tsc=reliable no_timer_check panic=-1 reboot=t" \
+  -serial "file:$T/serial2.log" >"$T/qemu2.log" 2>&1 &
+QEMU_PID=$!
+for _ in $(seq 900); do kill -0 "$QEMU_PID" 2>/dev/null || break; sleep 0.1; done
+if kill -0 "$QEMU_PID" 2>/dev/null; then
+  fail "vm: fatal error powers off" "QEMU still running after 90 s: $(tail -3 "$T/serial2.log")"
+else
+  wait "$QEMU_PID"; QEMU_PID=
+  if grep -q 'cvm-agent: FATAL: listening on vsock' "$T/serial2.log" && ! grep -q 'Kernel panic' "$T/serial2.log"; then
+    pass "vm: fatal error -> console message and power-off ($(grep -o 'FATAL.*' "$T/serial2.log"))"
+  else
+    fail "vm: fatal error path" "$(tail -5 "$T/serial2.log")"
+  fi
+fi
 [[ $fails -eq 0 ]] || { echo "--- serial (tail)"; tail -20 "$T/serial.log"; }
 exit $((fails > 0))
