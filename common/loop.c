@@ -36,6 +36,7 @@ struct loop_source {
     } cb;
     void *data;
     TAILQ_ENTRY(loop_source) dead_link;
+    TAILQ_ENTRY(loop_source) child_link; /* SRC_CHILD while registered */
 };
 
 struct deferred {
@@ -49,6 +50,7 @@ struct loop {
     bool quitting;
     int quit_code;
     TAILQ_HEAD(, loop_source) dead;
+    TAILQ_HEAD(, loop_source) children;
     TAILQ_HEAD(, deferred) deferred;
 };
 
@@ -64,6 +66,7 @@ int loop_new(struct loop **ret)
         return r;
     }
     TAILQ_INIT(&l->dead);
+    TAILQ_INIT(&l->children);
     TAILQ_INIT(&l->deferred);
     *ret = l;
     return 0;
@@ -242,8 +245,18 @@ int loop_add_child(struct loop *l, pid_t pid, int pidfd, loop_child_cb cb, void 
         free(s);
         return r;
     }
+    TAILQ_INSERT_TAIL(&l->children, s, child_link);
     *ret = s;
     return 0;
+}
+
+bool loop_child_watched(const struct loop *l, pid_t pid)
+{
+    const struct loop_source *s;
+    TAILQ_FOREACH(s, &l->children, child_link)
+        if (s->pid == pid)
+            return true;
+    return false;
 }
 
 int loop_child_pidfd(const struct loop_source *s)
@@ -256,6 +269,8 @@ struct loop_source *loop_source_free(struct loop_source *s)
     if (!s || s->dead)
         return NULL;
     s->dead = true;
+    if (s->kind == SRC_CHILD)
+        TAILQ_REMOVE(&s->loop->children, s, child_link);
     (void)epoll_ctl(s->loop->epfd, EPOLL_CTL_DEL, s->fd, NULL);
     if (s->owns_fd)
         s->fd = safe_close(s->fd);

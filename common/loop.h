@@ -8,6 +8,7 @@
 #define CVM_LOOP_H
 
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/signalfd.h>
 #include <sys/types.h>
@@ -44,6 +45,9 @@ int loop_add_signal(struct loop *l, int sig, loop_signal_cb cb, void *data, stru
 int loop_add_child(struct loop *l, pid_t pid, int pidfd, loop_child_cb cb, void *data,
                    struct loop_source **ret);
 int loop_child_pidfd(const struct loop_source *s);
+/* True while a child source watches pid: a catch-all SIGCHLD reaper must leave it alone,
+ * its source reaps it (and reports its status). */
+bool loop_child_watched(const struct loop *l, pid_t pid);
 
 /* Unregister now, release after the current batch. Accepts NULL; returns NULL. */
 struct loop_source *loop_source_free(struct loop_source *s);

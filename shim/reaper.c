@@ -1,83 +1,67 @@
 #define LOG_MODULE "reaper"
 #include "reaper.h"
 
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
-#include <stdio.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
-#include "cleanup.h"
-#include "fd.h"
 #include "log.h"
 #include "loop.h"
 
-#define SWEEP_DELAY_US 1000000ull
-#define MAX_SEEN 64
+/* Zombies handled per sweep: bounded so a fork storm cannot monopolise one loop turn. */
+#define MAX_REAP_PER_SWEEP 256
 
 struct reaper {
     struct loop *loop;
-    struct loop_source *sig, *timer;
-    pid_t seen[MAX_SEEN]; /* zombies seen at the previous sweep */
-    int n_seen;
+    struct loop_source *sig;
+    bool resweep_queued;
 };
 
-static int is_zombie(pid_t pid)
+static void resweep(void *data)
 {
-    char path[64], buf[512];
-    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-    _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-    ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
-    if (n <= 0)
-        return 0;
-    buf[n] = 0;
-    char *rp = strrchr(buf, ')');
-    return rp && rp[1] == ' ' && rp[2] == 'Z';
+    struct reaper *r = data;
+    r->resweep_queued = false;
+    reaper_sweep(r);
 }
 
+static void queue_resweep(struct reaper *r)
+{
+    if (!r->resweep_queued && loop_defer(r->loop, resweep, r) >= 0)
+        r->resweep_queued = true;
+}
+
+/* Peek at the next zombie without reaping it (WNOWAIT); reap it only when no pidfd source
+ * owns it. When the next zombie is an owned one, its source reaps it during this or the
+ * next loop turn, so look again after that: zombies behind it are not forgotten. */
 int reaper_sweep(struct reaper *r)
 {
-    pid_t now[MAX_SEEN];
-    int n_now = 0, reaped = 0;
-    char path[64];
-    snprintf(path, sizeof(path), "/proc/self/task/%d/children", (int)getpid());
-    _cleanup_fclose_ FILE *f = fopen(path, "re");
-    int pid;
-    while (f && n_now < MAX_SEEN && fscanf(f, "%d", &pid) == 1) {
-        if (!is_zombie(pid))
-            continue;
-        int was_seen = 0;
-        for (int i = 0; i < r->n_seen; i++)
-            was_seen |= r->seen[i] == pid;
-        if (was_seen && waitpid(pid, NULL, WNOHANG) == pid) {
-            log_debug("reaped orphan %d", pid);
+    int reaped = 0;
+    for (int i = 0; i < MAX_REAP_PER_SWEEP; i++) {
+        siginfo_t si;
+        memset(&si, 0, sizeof(si));
+        if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) < 0 || si.si_pid == 0)
+            return reaped; /* ECHILD or no zombie */
+        if (loop_child_watched(r->loop, si.si_pid)) {
+            queue_resweep(r);
+            return reaped;
+        }
+        if (waitpid(si.si_pid, NULL, WNOHANG) == si.si_pid) {
+            log_debug("reaped orphan %d", (int)si.si_pid);
             reaped++;
-        } else
-            now[n_now++] = pid;
+        }
     }
-    memcpy(r->seen, now, sizeof(pid_t) * (size_t)n_now);
-    r->n_seen = n_now;
-    if (n_now > 0)
-        loop_timer_set(r->timer, SWEEP_DELAY_US);
+    queue_resweep(r);
     return reaped;
-}
-
-static void timer_cb(struct loop_source *s, void *data)
-{
-    (void)s;
-    reaper_sweep(data);
 }
 
 static void sigchld_cb(struct loop_source *s, const struct signalfd_siginfo *si, void *data)
 {
-    struct reaper *r = data;
     (void)s;
     (void)si;
-    loop_timer_set(r->timer, SWEEP_DELAY_US);
+    reaper_sweep(data);
 }
 
 int reaper_new(struct loop *l, struct reaper **ret)
@@ -87,9 +71,9 @@ int reaper_new(struct loop *l, struct reaper **ret)
     if (!r)
         return -ENOMEM;
     r->loop = l;
-    if ((rc = loop_add_timer(l, 0, timer_cb, r, &r->timer)) < 0 ||
-        (rc = loop_add_signal(l, SIGCHLD, sigchld_cb, r, &r->sig)) < 0) {
-        reaper_free(r);
+    rc = loop_add_signal(l, SIGCHLD, sigchld_cb, r, &r->sig);
+    if (rc < 0) {
+        free(r);
         return rc;
     }
     *ret = r;
@@ -101,6 +85,5 @@ void reaper_free(struct reaper *r)
     if (!r)
         return;
     loop_source_free(r->sig);
-    loop_source_free(r->timer);
     free(r);
 }

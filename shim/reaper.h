@@ -1,7 +1,7 @@
 /* Catch-all reaping for a subreaper: orphans re-parented to the shim (children of a dead
- * virtiofsd, a logger's children) are reaped, without stealing the exits of children that a
- * pidfd source owns (those are reaped by their source in the same loop turn). A zombie that
- * is still there one sweep later has no owner and is reaped here. */
+ * virtiofsd, a logger's children) are reaped on SIGCHLD, without ever stealing the exit of a
+ * child that a pidfd source owns (loop_child_watched()): that source reaps it and reports
+ * its real status. */
 #ifndef CVM_SHIM_REAPER_H
 #define CVM_SHIM_REAPER_H
 
