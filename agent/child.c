@@ -204,9 +204,11 @@ _Noreturn void child_main(struct child_args *a)
         if (a->spec->hostname && sethostname(a->spec->hostname, strlen(a->spec->hostname)) < 0)
             fail(a, errno, "sethostname: %m");
     }
-    if (p->has_oom_score_adj) {
+    {
+        /* Always written: the agent itself runs at -1000 in the guest and must not pass
+         * its immunity on. */
         char v[16];
-        snprintf(v, sizeof(v), "%d", p->oom_score_adj);
+        snprintf(v, sizeof(v), "%d", p->has_oom_score_adj ? p->oom_score_adj : 0);
         if ((r = child_write_file("/proc/self/oom_score_adj", v)) < 0)
             fail(a, -r, "oom_score_adj: %s", strerror(-r));
     }

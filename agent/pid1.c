@@ -6,7 +6,10 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/reboot.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -118,6 +121,23 @@ static int switch_to_tmpfs_root(void)
     return 0;
 }
 
+static int loopback_up(void)
+{
+    struct ifreq ifr = {0};
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -errno;
+    snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "lo");
+    int r = 0;
+    if (ioctl(fd, SIOCGIFFLAGS, &ifr) < 0)
+        r = -errno;
+    ifr.ifr_flags |= IFF_UP;
+    if (r == 0 && ioctl(fd, SIOCSIFFLAGS, &ifr) < 0)
+        r = -errno;
+    close(fd);
+    return r;
+}
+
 int pid1_early(void)
 {
     struct kmod_report rep;
@@ -143,6 +163,15 @@ int pid1_early(void)
         (r = mount_one("cgroup2", "/sys/fs/cgroup", "cgroup2", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL)) < 0)
         return r;
     open_console();
+    /* The guest OOM killer must pick a container process, never PID 1. */
+    int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+    if (fd < 0 || write(fd, "-1000", 5) != 5)
+        pid1_console("oom_score_adj: %s", strerror(errno));
+    if (fd >= 0)
+        close(fd);
+    /* Containers share the VM's network namespace: their localhost is the guest's lo. */
+    if ((r = loopback_up()) < 0)
+        pid1_console("bringing up lo: %s", strerror(-r));
     if ((r = cgroup_root_init("/sys/fs/cgroup")) < 0 || (r = cgroup_root_init(PID1_CGROUP_ROOT)) < 0) {
         pid1_console("cgroup setup failed: %s", strerror(-r));
         return r;

@@ -25,6 +25,7 @@ void rpc_wait_process(struct ttrpc_call *call, const uint8_t *payload, size_t le
 void rpc_resize_tty(struct ttrpc_call *call, const uint8_t *payload, size_t len, void *ud);
 void rpc_close_stdin(struct ttrpc_call *call, const uint8_t *payload, size_t len, void *ud);
 void rpc_list_processes(struct ttrpc_call *call, const uint8_t *payload, size_t len, void *ud);
+void rpc_delete_process(struct ttrpc_call *call, const uint8_t *payload, size_t len, void *ud);
 void rpc_health(struct ttrpc_call *call, const uint8_t *payload, size_t len, void *ud);
 void rpc_version(struct ttrpc_call *call, const uint8_t *payload, size_t len, void *ud);
 void rpc_shutdown(struct ttrpc_call *call, const uint8_t *payload, size_t len, void *ud);

@@ -141,6 +141,10 @@ void rpc_exec_process(struct ttrpc_call *call, const uint8_t *payload, size_t le
         ttrpc_call_reply_error(call, RPC_FAILED_PRECONDITION, "container %s: not running", c->id);
         return;
     }
+    if (c->paused) {
+        ttrpc_call_reply_error(call, RPC_FAILED_PRECONDITION, "container %s: paused", c->id);
+        return;
+    }
     if (c->n_execs >= AGENT_MAX_EXECS) {
         ttrpc_call_reply_error(call, RPC_RESOURCE_EXHAUSTED, "container %s: too many execs", c->id);
         return;
@@ -179,6 +183,10 @@ void rpc_start_process(struct ttrpc_call *call, const uint8_t *payload, size_t l
         return;
     if (p != p->c->init && (!p->c->init || p->c->init->state != PROC_RUNNING)) {
         ttrpc_call_reply_error(call, RPC_FAILED_PRECONDITION, "container %s: not running", p->c->id);
+        return;
+    }
+    if (p->c->paused) {
+        ttrpc_call_reply_error(call, RPC_FAILED_PRECONDITION, "container %s: paused", p->c->id);
         return;
     }
     process_start(p, call, req->stdio_timeout_ms);

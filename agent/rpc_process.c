@@ -143,6 +143,36 @@ void rpc_list_processes(struct ttrpc_call *call, const uint8_t *payload, size_t 
     free(ptrs);
 }
 
+void rpc_delete_process(struct ttrpc_call *call, const uint8_t *payload, size_t len, void *ud)
+{
+    RPC_DECODE(Cvm__Agent__V1__DeleteProcessRequest, cvm__agent__v1__delete_process_request, req);
+    if (!req->exec_id[0]) {
+        ttrpc_call_reply_error(call, RPC_INVALID_ARGUMENT, "exec id required (the init goes with RemoveContainer)");
+        return;
+    }
+    struct process *p = rpc_process(ud, call, req->container_id, req->exec_id);
+    if (!p)
+        return;
+    if (p->pid > 0 && p->state < PROC_DONE) {
+        ttrpc_call_reply_error(call, RPC_FAILED_PRECONDITION, "container %s exec %s: still running",
+                               p->c->id, p->exec_id);
+        return;
+    }
+    Cvm__Agent__V1__DeleteProcessResponse resp = CVM__AGENT__V1__DELETE_PROCESS_RESPONSE__INIT;
+    resp.exit_status = (uint32_t)p->exit_status;
+    resp.exited_at_unix_ns = p->exited_at_ns;
+    resp.pid = (uint32_t)p->pid;
+    struct container *c = p->c;
+    for (struct process **pp = &c->execs; *pp; pp = &(*pp)->next)
+        if (*pp == p) {
+            *pp = p->next;
+            c->n_execs--;
+            break;
+        }
+    process_free(p);
+    ttrpc_call_reply(call, &resp.base);
+}
+
 void rpc_health(struct ttrpc_call *call, const uint8_t *payload, size_t len, void *ud)
 {
     struct agent *a = ud;

@@ -7,7 +7,7 @@
  *   exec   --process FILE [stdio]                   exec + attach + start + relay + wait
  *   create --config FILE --rootfs DIR [--share-tag T] [--in/--out/--err X]  (announces the
  *          streams named but attaches none)
- *   start | wait | pause | resume | stats | ps | rm [--force]
+ *   start | wait | pause | resume | stats | ps | rm [--force] | delete (a finished exec)
  *   kill --signal N [--all]      update --resources FILE      resize --width W --height H
  *   health | version | shutdown
  * stdio: [--in FILE] [--out FILE] [--err FILE] [--close-stdin-rpc] [--start-wait-ms N]
@@ -382,6 +382,17 @@ int main(int argc, char **argv)
         rq.signal = (uint32_t)o_signal;
         rq.all = o_all;
         simple("SignalProcess", &rq.base);
+    } else if (!strcmp(cmd, "delete")) {
+        size_t l;
+        Cvm__Agent__V1__DeleteProcessRequest rq = CVM__AGENT__V1__DELETE_PROCESS_REQUEST__INIT;
+        rq.container_id = (char *)o_id;
+        rq.exec_id = (char *)o_exec;
+        uint8_t *out = call("DeleteProcess", &rq.base, &l);
+        Cvm__Agent__V1__DeleteProcessResponse *rs = cvm__agent__v1__delete_process_response__unpack(NULL, l, out);
+        printf("exit=%u\n", rs ? rs->exit_status : 9999);
+        if (rs)
+            cvm__agent__v1__delete_process_response__free_unpacked(rs, NULL);
+        free(out);
     } else if (!strcmp(cmd, "resize")) {
         Cvm__Agent__V1__ResizeTtyRequest rq = CVM__AGENT__V1__RESIZE_TTY_REQUEST__INIT;
         rq.container_id = (char *)o_id;

@@ -198,6 +198,18 @@ ctl --id svc --exec e1 exec --process "$W/ex.json" --out "$W/ex.out" --err "$W/e
 check "exec: own stdout" "exec-out sh -c while :; do :; done" "$(tr '\n' ' ' <"$W/ex.out" | sed 's/ $//')"
 check "exec: own stderr" "exec-err" "$(cat "$W/ex.err")"
 check "exec: own status" "exit=3" "$(grep exit= "$W/ex.res")"
+check "DeleteProcess returns the finished exec's status" "exit=3" "$(ctl --id svc --exec e1 delete 2>&1)"
+out=$(ctl --id svc --exec e1 delete 2>&1)
+[[ $out == *NOT_FOUND* ]] && pass "deleted exec is gone" || fail "deleted exec is gone" "$out"
+$SPEC "$W/exs.json" --process-only --args '["sleep","100"]'
+ctl --id svc --exec e3 exec --process "$W/exs.json" >"$W/e3.res" 2>&1 &
+e3p=$!
+sleep 0.5
+out=$(ctl --id svc --exec e3 delete 2>&1)
+[[ $out == *FAILED_PRECONDITION* ]] && pass "DeleteProcess of a running exec refused" || fail "DeleteProcess of a running exec" "$out"
+ctl --id svc --exec e3 kill --signal 9 >/dev/null
+wait $e3p
+check "exec killed: 137" "exit=137" "$(grep -o 'exit=[0-9]*' "$W/e3.res")"
 $SPEC "$W/ex2.json" --process-only --args '["cat"]'
 ctl --id svc --exec e2 exec --process "$W/ex2.json" --in "$W/in.bin" --out "$W/ex2.out" >"$W/ex2.res" 2>&1
 cmp -s "$W/in.bin" "$W/ex2.out" && pass "exec: stdin round-trips" || fail "exec: stdin round-trips" "$(cat "$W/ex2.res")"
@@ -209,6 +221,8 @@ s1=$(ctl --id svc stats | grep -o 'cpu.usage_usec=[0-9]*' | cut -d= -f2)
 ctl --id svc pause >/dev/null && grep -q 'frozen 1' "$CG/svc/cgroup.events" && pass "pause freezes the cgroup" || fail "pause" "$(cat "$CG/svc/cgroup.events" 2>&1)"
 u1=$(grep usage_usec "$CG/svc/cpu.stat" | cut -d' ' -f2); sleep 0.5; u2=$(grep usage_usec "$CG/svc/cpu.stat" | cut -d' ' -f2)
 [[ $((u2 - u1)) -lt 20000 ]] && pass "paused container burns no cpu ($((u2 - u1)) us in 0.5s)" || fail "paused container burns no cpu" "$((u2 - u1)) us"
+out=$(ctl --id svc --exec e4 exec --process "$W/ex.json" 2>&1)
+[[ $out == *FAILED_PRECONDITION*paused* ]] && pass "exec into a paused container refused" || fail "exec into paused" "$out"
 ctl --id svc resume >/dev/null && grep -q 'frozen 0' "$CG/svc/cgroup.events" && pass "resume thaws" || fail "resume" "$(cat "$CG/svc/cgroup.events")"
 wpids=()
 for i in 1 2 3 4 5; do ctl --id svc wait >"$W/w$i.res" 2>&1 & wpids+=($!); done

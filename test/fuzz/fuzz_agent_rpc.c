@@ -24,7 +24,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static const char *const methods[] = {
     "CreateContainer", "StartProcess", "ExecProcess", "SignalProcess", "WaitProcess",
     "ResizeTty",       "CloseStdin",   "PauseContainer", "ResumeContainer", "StatsContainer",
-    "UpdateContainer", "ListProcesses", "RemoveContainer", "Health", "Version", "NoSuchMethod",
+    "UpdateContainer", "ListProcesses", "RemoveContainer", "Health", "Version", "DeleteProcess", "NoSuchMethod",
 };
 
 static struct agent A;
