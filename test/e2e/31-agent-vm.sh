@@ -139,6 +139,8 @@ run sysctl --args '["cat","/proc/sys/kernel/domainname"]' --set linux.sysctl='{"
 check "vm: sysctl applied" "cvm.test" "$(cat "$T/sysctl.out")"
 run host --args '["sh","-c","hostname; echo $FOO; pwd"]' --set hostname='"vm-pod"' --set process.env='["PATH=/bin","FOO=bar"]' --set process.cwd='"/tmp"'
 check "vm: hostname, env, cwd" "vm-pod bar /tmp" "$(tr '\n' ' ' <"$T/host.out" | sed 's/ $//')"
+run lo --args '["sh","-c","ip link show lo | grep -o LOWER_UP; cat /proc/self/oom_score_adj"]'
+check "vm: guest lo up (shared by containers); agent's oom_score_adj -1000 not inherited" "LOWER_UP 0" "$(tr '\n' ' ' <"$T/lo.out" | sed 's/ $//')"
 run mem --args '["cat","/sys/fs/cgroup/memory.max"]' --set linux.resources='{"memory":{"limit":67108864},"pids":{"limit":50}}'
 check "vm: memory limit in the container's cgroup" "67108864" "$(cat "$T/mem.out")"
 run oomk --args '["sh","-c","head -c 200000000 /dev/zero | tail > /dev/null"]' --set linux.resources='{"memory":{"limit":33554432}}'
