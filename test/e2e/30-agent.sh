@@ -143,6 +143,9 @@ run caps --args '["sh","-c","grep -E \"^Cap(Eff|Prm|Bnd|Inh|Amb)\" /proc/self/st
   --set process.capabilities='{"bounding":["CAP_CHOWN","CAP_KILL"],"effective":["CAP_CHOWN","CAP_KILL"],"permitted":["CAP_CHOWN","CAP_KILL"]}'
 check "CapEff" "CapEff:	0000000000000021" "$(grep CapEff "$W/caps.out")"
 check "CapBnd" "CapBnd:	0000000000000021" "$(grep CapBnd "$W/caps.out")"
+run amb --args '["sh","-c","grep -E \"^Cap(Eff|Amb)\" /proc/self/status | tr \"\\n\\t\" \"  \""]' --set process.user='{"uid":1000,"gid":1000}' \
+  --set process.capabilities='{"bounding":["CAP_NET_BIND_SERVICE"],"effective":["CAP_NET_BIND_SERVICE"],"permitted":["CAP_NET_BIND_SERVICE"],"inheritable":["CAP_NET_BIND_SERVICE"],"ambient":["CAP_NET_BIND_SERVICE"]}'
+check "ambient capability kept by a non-root user across exec" "CapEff: 0000000000000400 CapAmb: 0000000000000400 " "$(cat "$W/amb.out")"
 SC='{"defaultAction":"SCMP_ACT_ALLOW","architectures":["SCMP_ARCH_X86_64","SCMP_ARCH_X86"],"syscalls":[{"names":["mkdir","mkdirat"],"action":"SCMP_ACT_ERRNO","errnoRet":1}]}'
 run sec --args '["sh","-c","mkdir /tmp/nope; echo rc=$?"]' --set linux.seccomp="$SC"
 grep -q 'Operation not permitted' "$W/sec.err" && grep -q 'rc=1' "$W/sec.out" && pass "seccomp mkdir -> EPERM" ||

@@ -141,8 +141,9 @@ run host --args '["sh","-c","hostname; echo $FOO; pwd"]' --set hostname='"vm-pod
 check "vm: hostname, env, cwd" "vm-pod bar /tmp" "$(tr '\n' ' ' <"$T/host.out" | sed 's/ $//')"
 run lo --args '["sh","-c","ip link show lo | grep -o LOWER_UP; cat /proc/self/oom_score_adj"]'
 check "vm: guest lo up (shared by containers); agent's oom_score_adj -1000 not inherited" "LOWER_UP 0" "$(tr '\n' ' ' <"$T/lo.out" | sed 's/ $//')"
-run mem --args '["cat","/sys/fs/cgroup/memory.max"]' --set linux.resources='{"memory":{"limit":67108864},"pids":{"limit":50}}'
-check "vm: memory limit in the container's cgroup" "67108864" "$(cat "$T/mem.out")"
+run mem --args '["sh","-c","cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/pids.max /sys/fs/cgroup/cpu.max /sys/fs/cgroup/cpu.weight"]' \
+  --set linux.resources='{"memory":{"limit":67108864},"pids":{"limit":50},"cpu":{"quota":50000,"period":100000,"shares":1024}}'
+check "vm: memory, pids and CPU limits in the container's cgroup" "67108864 50 50000 100000 39" "$(tr '\n' ' ' <"$T/mem.out" | sed 's/ $//')"
 run oomk --args '["sh","-c","head -c 200000000 /dev/zero | tail > /dev/null"]' --set linux.resources='{"memory":{"limit":33554432}}'
 check "vm: memory limit enforced (OOM kill -> 137 exit of the pipeline)" "137" "$(res oomk)"
 
