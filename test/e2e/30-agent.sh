@@ -207,7 +207,7 @@ out=$(ctl --id svc --exec e1 delete 2>&1)
 $SPEC "$W/exs.json" --process-only --args '["sleep","100"]'
 ctl --id svc --exec e3 exec --process "$W/exs.json" >"$W/e3.res" 2>&1 &
 e3p=$!
-sleep 0.5
+for _ in $(seq 100); do ctl --id svc ps 2>/dev/null | grep -q ' e3$' && break; sleep 0.05; done
 out=$(ctl --id svc --exec e3 delete 2>&1)
 [[ $out == *FAILED_PRECONDITION* ]] && pass "DeleteProcess of a running exec refused" || fail "DeleteProcess of a running exec" "$out"
 ctl --id svc --exec e3 kill --signal 9 >/dev/null
@@ -241,6 +241,23 @@ out=$(ctl --id svc --exec e9 exec --process "$W/ex.json" 2>&1)
 [[ $out == *FAILED_PRECONDITION* ]] && pass "exec into a stopped container refused" || fail "exec into stopped" "$out"
 ctl --id svc rm >/dev/null && [[ ! -d $CG/svc ]] && pass "remove deletes the cgroup" || fail "remove" "cgroup left: $(ls "$CG")"
 
+# ---- 8 containers at once, each with its own streams ----
+$SPEC "$W/par.json" --args '["sh","-c","echo out-$HOSTNAME; echo err-$HOSTNAME >&2; exit 5"]'
+ppids=()
+for i in 1 2 3 4 5 6 7 8; do
+  sed "s/\"agent-test\"/\"par$i\"/" "$W/par.json" >"$W/par$i.json"
+  ctl --id "par$i" run --config "$W/par$i.json" --rootfs "$R" --out "$W/par$i.out" --err "$W/par$i.err" >"$W/par$i.res" 2>&1 &
+  ppids+=($!)
+done
+par_ok=0
+for i in 1 2 3 4 5 6 7 8; do
+  wait "${ppids[$((i - 1))]}"
+  [[ $(cat "$W/par$i.out") == "out-par$i" && $(cat "$W/par$i.err") == "err-par$i" && $(grep -o 'exit=[0-9]*' "$W/par$i.res") == exit=5 ]] &&
+    par_ok=$((par_ok + 1))
+  ctl --id "par$i" rm >/dev/null 2>&1
+done
+check "8 concurrent containers: own stdout, stderr and status each" "8" "$par_ok"
+
 # ---- Start waits (bounded) for announced streams ----
 $SPEC "$W/late.json" --args '["echo","never"]'
 ctl --id late create --config "$W/late.json" --rootfs "$R" --out x >/dev/null
@@ -255,7 +272,7 @@ ctl --id late rm --force >/dev/null || fail "rm --force of a created container" 
 $SPEC "$W/rs.json" --args '["sh","-c","read x; stty size"]' --set process.terminal=true
 ctl --id rs run --config "$W/rs.json" --rootfs "$R" --in - --out "$W/rs.out" >"$W/rs.res" 2>&1 < <(sleep 1.5; echo go) &
 rsp=$!
-sleep 0.8
+for _ in $(seq 100); do ctl --id rs ps >/dev/null 2>&1 && break; sleep 0.05; done
 ctl --id rs resize --width 132 --height 43 >/dev/null || fail "ResizeTty" "rpc failed"
 wait $rsp
 grep -q '43 132' "$W/rs.out" && pass "ResizeTty reaches the pty" || fail "ResizeTty reaches the pty" "$(od -c "$W/rs.out" | head -3)"
