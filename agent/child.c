@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/capability.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -91,8 +92,6 @@ static void setup_stdio(const struct child_args *a)
     for (int i = 0; i < 3; i++)
         if (dup2(a->stdio[i], i) < 0)
             fail(a, errno, "dup2 stdio: %m");
-    if (a->terminal && ioctl(0, TIOCSCTTY, 0) < 0)
-        fail(a, errno, "set controlling terminal: %m");
     /* Everything from 3 up is closed at execve (the setup socket too); the sweep by
      * /proc/self/fd is the fallback for kernels without close_range (< 5.11). */
     if (syscall(SYS_close_range, 3u, ~0u, CLOSE_RANGE_CLOEXEC) < 0) {
@@ -100,6 +99,45 @@ static void setup_stdio(const struct child_args *a)
         if (fd_close_all_except(3, keep, 1) < 0)
             fail(a, errno, "closing inherited fds failed");
     }
+}
+
+/* The terminal: a pty from the container's own /dev/ptmx (its devpts instance, so ttyname()
+ * finds /dev/pts/N in there), slave on 0-2 as controlling tty, master to the agent. */
+static void setup_pty(const struct child_args *a)
+{
+    char name[64];
+    int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (master < 0)
+        fail(a, errno, "terminal: opening /dev/ptmx in the container: %m");
+    if (unlockpt(master) < 0 || ptsname_r(master, name, sizeof(name)) != 0)
+        fail(a, errno, "terminal: pty setup: %m");
+    int slave = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (slave < 0)
+        fail(a, errno, "terminal: opening %s: %m", name);
+    if (a->proc->console_width && a->proc->console_height) {
+        struct winsize ws = {.ws_row = (unsigned short)a->proc->console_height,
+                             .ws_col = (unsigned short)a->proc->console_width};
+        (void)ioctl(slave, TIOCSWINSZ, &ws);
+    }
+    if (a->is_init) {
+        /* /dev/console is the container's terminal too (runc does the same). */
+        int cfd = open("/dev/console", O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (cfd >= 0)
+            close(cfd);
+        if (cfd >= 0 && mount(name, "/dev/console", NULL, MS_BIND, NULL) < 0)
+            fail(a, errno, "bind %s on /dev/console: %m", name);
+    }
+    int r = sync_send_fd(a->sync_fd, SYNC_PTY, master);
+    if (r < 0)
+        _exit(125);
+    close(master);
+    for (int i = 0; i < 3; i++)
+        if (dup2(slave, i) < 0)
+            fail(a, errno, "dup2 pty: %m");
+    if (slave > 2)
+        close(slave);
+    if (ioctl(0, TIOCSCTTY, 0) < 0)
+        fail(a, errno, "set controlling terminal: %m");
 }
 
 static void join_namespaces(const struct child_args *a)
@@ -204,6 +242,8 @@ _Noreturn void child_main(struct child_args *a)
         if (a->spec->hostname && sethostname(a->spec->hostname, strlen(a->spec->hostname)) < 0)
             fail(a, errno, "sethostname: %m");
     }
+    if (a->terminal)
+        setup_pty(a);
     {
         /* Always written: the agent itself runs at -1000 in the guest and must not pass
          * its immunity on. */

@@ -18,7 +18,6 @@ struct child_args {
     int ns_fds[8];                     /* exec: namespaces to join, -1 terminated */
     int ns_types[8];
     bool unshare_cgroup;               /* after the parent placed us */
-    char tty_path[64];                 /* terminal: the pty slave, bound on /dev/console */
 };
 
 _Noreturn void child_main(struct child_args *a);

@@ -151,7 +151,7 @@ static bool spec_mounts(const struct oci_spec *s, const char *dest)
     return false;
 }
 
-static int setup_dev(const struct child_args *a, int rootfd, char *msg, size_t msgsz)
+static int setup_dev(int rootfd, char *msg, size_t msgsz)
 {
     static const char *const nodes[] = {"null", "zero", "full", "random", "urandom", "tty"};
     static const struct {
@@ -176,11 +176,6 @@ static int setup_dev(const struct child_args *a, int rootfd, char *msg, size_t m
             return FAILM(r, "symlink %s: %s", links[i].link, strerror(-r));
         }
     close(dfd);
-    if (a->terminal) {
-        /* By path: the fd's mount belongs to the agent's namespace, which bind refuses. */
-        if ((r = mount_at(rootfd, "/dev/console", true, a->tty_path, NULL, MS_BIND, NULL)) < 0)
-            return FAILM(r, "bind /dev/console: %s", strerror(-r));
-    }
     return 0;
 }
 
@@ -232,7 +227,7 @@ int child_setup_rootfs(const struct child_args *a, char *msg, size_t msgsz)
             return r;
     }
     if (spec_mounts(s, "/dev")) {
-        int r = setup_dev(a, rootfd, msg, msgsz);
+        int r = setup_dev(rootfd, msg, msgsz);
         if (r < 0)
             return r;
     }

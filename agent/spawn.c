@@ -12,7 +12,6 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
-#include <termios.h>
 #include <unistd.h>
 
 #define LOG_MODULE "spawn"
@@ -36,9 +35,40 @@ int sync_send(int fd, char type, int err, const char *msg)
     }
 }
 
-int sync_recv(int fd, struct sync_msg *m, int timeout_ms)
+int sync_send_fd(int fd, char type, int passfd)
+{
+    struct sync_msg m = {.type = type};
+    union {
+        char buf[CMSG_SPACE(sizeof(int))];
+        struct cmsghdr align;
+    } u;
+    struct iovec iov = {.iov_base = &m, .iov_len = sizeof(m)};
+    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf)};
+    memset(&u, 0, sizeof(u));
+    struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(c), &passfd, sizeof(int));
+    for (;;) {
+        ssize_t n = sendmsg(fd, &mh, MSG_NOSIGNAL);
+        if (n == (ssize_t)sizeof(m))
+            return 0;
+        if (n < 0 && errno == EINTR)
+            continue;
+        return n < 0 ? -errno : -EIO;
+    }
+}
+
+int sync_recv_fd(int fd, struct sync_msg *m, int timeout_ms, int *passed_fd)
 {
     struct pollfd pfd = {.fd = fd, .events = POLLIN};
+    union {
+        char buf[CMSG_SPACE(sizeof(int) * 4)];
+        struct cmsghdr align;
+    } u;
+    if (passed_fd)
+        *passed_fd = -1;
     for (;;) {
         int r = poll(&pfd, 1, timeout_ms);
         if (r < 0 && errno == EINTR)
@@ -47,23 +77,45 @@ int sync_recv(int fd, struct sync_msg *m, int timeout_ms)
             return -errno;
         if (r == 0)
             return -ETIMEDOUT;
-        ssize_t n = recv(fd, m, sizeof(*m), 0);
+        struct iovec iov = {.iov_base = m, .iov_len = sizeof(*m)};
+        struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf)};
+        ssize_t n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
         if (n < 0 && (errno == EINTR || errno == EAGAIN))
             continue;
         if (n < 0)
             return -errno;
+        for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+            if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+                continue;
+            size_t nfd = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+            for (size_t i = 0; i < nfd; i++) {
+                int got;
+                memcpy(&got, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+                if (passed_fd && *passed_fd < 0)
+                    *passed_fd = got;
+                else
+                    close(got);
+            }
+        }
         if (n == 0)
             return -EPIPE;
-        if (n != (ssize_t)sizeof(*m))
+        if (n != (ssize_t)sizeof(*m) || (mh.msg_flags & MSG_CTRUNC)) {
+            if (passed_fd)
+                *passed_fd = safe_close(*passed_fd), *passed_fd = -1;
             return -EBADMSG;
+        }
         m->msg[sizeof(m->msg) - 1] = '\0';
         return 0;
     }
 }
 
+int sync_recv(int fd, struct sync_msg *m, int timeout_ms)
+{
+    return sync_recv_fd(fd, m, timeout_ms, NULL);
+}
+
 /* stdio for the child: child_fds[3] to dup onto 0..2, p->fds[] the agent's ends. */
-static int make_stdio(struct process *p, const struct oci_process *proc, int child_fds[3], char *tty_path,
-                      size_t tty_sz, struct cvm_err *err)
+static int make_stdio(struct process *p, int child_fds[3], struct cvm_err *err)
 {
     int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
     if (devnull < 0)
@@ -71,35 +123,14 @@ static int make_stdio(struct process *p, const struct oci_process *proc, int chi
     for (int i = 0; i < 3; i++)
         child_fds[i] = -1;
     if (p->terminal) {
-        int master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
-        char name[64];
-        if (master < 0 || grantpt(master) < 0 || unlockpt(master) < 0 || ptsname_r(master, name, sizeof(name)) != 0) {
-            int r = -errno;
-            safe_close(master);
-            close(devnull);
-            return cvm_err_set(err, r, "allocating a pty: %s", strerror(-r));
-        }
-        int slave = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
-        if (slave < 0) {
-            int r = -errno;
-            close(master);
-            close(devnull);
-            return cvm_err_set(err, r, "opening %s: %s", name, strerror(-r));
-        }
-        if (proc->console_width && proc->console_height) {
-            struct winsize ws = {.ws_row = (unsigned short)proc->console_height,
-                                 .ws_col = (unsigned short)proc->console_width};
-            (void)ioctl(master, TIOCSWINSZ, &ws);
-        }
-        snprintf(tty_path, tty_sz, "%s", name);
-        child_fds[0] = slave;
-        child_fds[1] = fcntl(slave, F_DUPFD_CLOEXEC, 3);
-        child_fds[2] = fcntl(slave, F_DUPFD_CLOEXEC, 3);
-        p->fds[STDIO_OUT] = master;
-        p->fds[STDIO_IN] = p->want[STDIO_IN] ? fcntl(master, F_DUPFD_CLOEXEC, 3) : -1;
+        /* The child makes the pty in the container's devpts and sends the master back;
+         * until then its stdio is /dev/null. */
+        for (int i = 0; i < 3; i++)
+            if ((child_fds[i] = fcntl(devnull, F_DUPFD_CLOEXEC, 3)) < 0) {
+                close(devnull);
+                return cvm_err_set(err, -EMFILE, "out of file descriptors");
+            }
         close(devnull);
-        if (child_fds[1] < 0 || child_fds[2] < 0 || (p->want[STDIO_IN] && p->fds[STDIO_IN] < 0))
-            return cvm_err_set(err, -EMFILE, "out of file descriptors");
         return 0;
     }
     for (int i = 0; i < 3; i++) {
@@ -155,7 +186,7 @@ int spawn_process(struct agent *a, struct container *c, struct process *p, const
 
     for (int i = 0; i < 8; i++)
         ca.ns_fds[i] = -1;
-    if ((r = make_stdio(p, proc, child_fds, ca.tty_path, sizeof(ca.tty_path), err)) < 0)
+    if ((r = make_stdio(p, child_fds, err)) < 0)
         goto out;
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
         r = cvm_err_set(err, -errno, "socketpair: %s", strerror(errno));
@@ -235,17 +266,37 @@ int spawn_process(struct agent *a, struct container *c, struct process *p, const
         goto kill;
     }
     struct sync_msg m;
-    if ((r = sync_send(sv[0], SYNC_CGROUP_DONE, 0, NULL)) < 0 ||
-        (r = sync_recv(sv[0], &m, SPAWN_SETUP_TIMEOUT_MS)) < 0) {
+    int pty = -1;
+    if ((r = sync_send(sv[0], SYNC_CGROUP_DONE, 0, NULL)) < 0) {
         cvm_err_set(err, r, "container process setup: %s", r == -EPIPE ? "child died" : strerror(-r));
         goto kill;
     }
+    for (;;) {
+        r = sync_recv_fd(sv[0], &m, SPAWN_SETUP_TIMEOUT_MS, &pty);
+        if (r < 0) {
+            cvm_err_set(err, r, "container process setup: %s", r == -EPIPE ? "child died" : strerror(-r));
+            goto kill;
+        }
+        if (m.type != SYNC_PTY)
+            break;
+        if (pty < 0 || !p->terminal || p->fds[STDIO_OUT] >= 0) {
+            safe_close(pty);
+            r = cvm_err_set(err, -EPROTO, "container process setup: unexpected pty");
+            goto kill;
+        }
+        p->fds[STDIO_OUT] = pty;
+        if (p->want[STDIO_IN] && (p->fds[STDIO_IN] = fcntl(pty, F_DUPFD_CLOEXEC, 3)) < 0) {
+            r = cvm_err_set(err, -EMFILE, "out of file descriptors");
+            goto kill;
+        }
+    }
+    safe_close(pty);
     if (m.type == SYNC_ERROR) {
         r = -(m.err > 0 && m.err < 4096 ? m.err : EIO);
         cvm_err_set(err, r, "%s", m.msg);
         goto kill;
     }
-    if (m.type != SYNC_READY) {
+    if (m.type != SYNC_READY || (p->terminal && p->fds[STDIO_OUT] < 0)) {
         r = cvm_err_set(err, -EPROTO, "container process setup: unexpected message");
         goto kill;
     }

@@ -14,6 +14,8 @@ enum sync_type {
     SYNC_READY = 'R',       /* child -> parent: set up, waiting for start */
     SYNC_START = 'S',       /* parent -> child: execve now */
     SYNC_ERROR = 'E',       /* child -> parent: failed; err + msg */
+    SYNC_PTY = 'P',         /* child -> parent: the pty master (SCM_RIGHTS), made in the
+                               container's own devpts so ttyname() works in there */
 };
 
 struct sync_msg {
@@ -29,8 +31,11 @@ struct sync_msg {
 int spawn_process(struct agent *a, struct container *c, struct process *p,
                   const struct oci_process *proc, struct cvm_err *err);
 
-/* Blocking wait (bounded) for one sync message. 0 and *m filled, -ETIMEDOUT, -EPIPE on EOF. */
+/* Blocking wait (bounded) for one sync message. 0 and *m filled, -ETIMEDOUT, -EPIPE on EOF.
+ * A passed fd lands in *passed_fd (cloexec) when non-NULL, else is closed; -1 if none. */
 int sync_recv(int fd, struct sync_msg *m, int timeout_ms);
+int sync_recv_fd(int fd, struct sync_msg *m, int timeout_ms, int *passed_fd);
 int sync_send(int fd, char type, int err, const char *msg);
+int sync_send_fd(int fd, char type, int passfd);
 
 #endif

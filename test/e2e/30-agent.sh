@@ -177,8 +177,9 @@ run oom --args '["cat","/proc/self/oom_score_adj"]' --set process.oomScoreAdj=12
 check "oomScoreAdj" "123" "$(cat "$W/oom.out")"
 run nnp --args '["sh","-c","grep NoNewPrivs /proc/self/status"]'
 check "no_new_privileges" "NoNewPrivs:	1" "$(cat "$W/nnp.out")"
-run term --args '["sh","-c","tty >/dev/null && echo is-a-tty; stty size"]' --set process.terminal=true --set process.consoleSize='{"height":33,"width":111}'
-grep -q 'is-a-tty' "$W/term.out" && grep -q '33 111' "$W/term.out" && [[ $(res term) == 0 ]] && pass "terminal: pty as stdout" ||
+run term --args '["sh","-c","tty; stty size; stat -c %t:%T /dev/console"]' --set process.terminal=true --set process.consoleSize='{"height":33,"width":111}'
+grep -q '^/dev/pts/0' "$W/term.out" && grep -q '33 111' "$W/term.out" && grep -q '^88:0' "$W/term.out" && [[ $(res term) == 0 ]] &&
+  pass "terminal: the container's own /dev/pts/0 (also /dev/console), size from the spec, as stdout" ||
   fail "terminal: pty as stdout" "$(od -c "$W/term.out" | head -3)"
 
 # memory limit: enforced through cgroup v2 memory.max (needs the memory controller)
@@ -213,6 +214,10 @@ out=$(ctl --id svc --exec e3 delete 2>&1)
 ctl --id svc --exec e3 kill --signal 9 >/dev/null
 wait $e3p
 check "exec killed: 137" "exit=137" "$(grep -o 'exit=[0-9]*' "$W/e3.res")"
+$SPEC "$W/ext.json" --process-only --args '["sh","-c","tty; exit 4"]' --set process.terminal=true
+ctl --id svc --exec et exec --process "$W/ext.json" --out "$W/ext.out" >"$W/ext.res" 2>&1
+grep -q '^/dev/pts/' "$W/ext.out" && [[ $(grep -o 'exit=[0-9]*' "$W/ext.res") == exit=4 ]] && pass "exec with a terminal: tty is /dev/pts/N in the container" ||
+  fail "exec with a terminal" "$(cat "$W/ext.out" "$W/ext.res")"
 $SPEC "$W/ex2.json" --process-only --args '["cat"]'
 ctl --id svc --exec e2 exec --process "$W/ex2.json" --in "$W/in.bin" --out "$W/ex2.out" >"$W/ex2.res" 2>&1
 cmp -s "$W/in.bin" "$W/ex2.out" && pass "exec: stdin round-trips" || fail "exec: stdin round-trips" "$(cat "$W/ex2.res")"

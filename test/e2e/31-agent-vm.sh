@@ -152,6 +152,10 @@ ctl --id svc create --config "$T/svc.json" --share-tag share --rootfs c/rootfs >
 $SPEC "$T/ex.json" --process-only --args '["sh","-c","echo exec-out; echo exec-err >&2; exit 3"]'
 ctl --id svc --exec e1 exec --process "$T/ex.json" --out "$T/ex.out" --err "$T/ex.err" >"$T/ex.res" 2>&1
 check "vm: exec stdout/stderr/status" "exec-out|exec-err|exit=3" "$(cat "$T/ex.out")|$(cat "$T/ex.err")|$(grep -o 'exit=[0-9]*' "$T/ex.res")"
+$SPEC "$T/ext.json" --process-only --args '["sh","-c","tty; exit 4"]' --set process.terminal=true
+ctl --id svc --exec et exec --process "$T/ext.json" --out "$T/ext.out" >"$T/ext.res" 2>&1
+grep -q '^/dev/pts/' "$T/ext.out" && [[ $(grep -o 'exit=[0-9]*' "$T/ext.res") == exit=4 ]] && pass "vm: exec with a terminal (tty is /dev/pts/N)" ||
+  fail "vm: exec with a terminal" "$(cat "$T/ext.out" "$T/ext.res")"
 st=$(ctl --id svc stats)
 [[ $st == *memory.limit=67108864* ]] && pass "vm: stats from cgroup v2 ($st)" || fail "vm: stats" "$st"
 echo '{"memory":{"limit":33554432},"pids":{"limit":20}}' >"$T/up.json"
