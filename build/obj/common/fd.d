@@ -1,3 +1,0 @@
-build/obj/common/fd.o: common/fd.c common/fd.h common/cleanup.h
-common/fd.h:
-common/cleanup.h:
