@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <linux/close_range.h>
+#include <stdint.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -207,13 +208,23 @@ static void apply_user_and_caps(const struct child_args *a)
             fail(a, errno, "raising ambient capability %d: %m", c);
 }
 
+/* The kernel's struct sigaction for rt_sigaction(2): glibc's sigaction() refuses its two
+ * reserved RT signals (32, 33) with EINVAL, yet an ignored disposition of those survives
+ * execve and would reach the container, so reset them with the raw syscall. */
+struct kernel_sigaction {
+    void (*handler)(int);
+    unsigned long flags;
+    void (*restorer)(void);
+    uint64_t mask;
+};
+
 static void reset_signals(void)
 {
-    struct sigaction sa = {.sa_handler = SIG_DFL};
+    struct kernel_sigaction ksa = {.handler = SIG_DFL};
     sigset_t all;
     for (int s = 1; s < NSIG; s++)
         if (s != SIGKILL && s != SIGSTOP)
-            (void)sigaction(s, &sa, NULL); /* glibc-reserved RT signals fail EINVAL */
+            (void)syscall(SYS_rt_sigaction, s, &ksa, NULL, sizeof(ksa.mask));
     sigemptyset(&all);
     (void)sigprocmask(SIG_SETMASK, &all, NULL);
 }
