@@ -25,3 +25,9 @@ install: $(SHIM_BIN) $(BUILD)/bin/cvm-vsockd $(BUILD)/initrd.img
 	install -m 0644 config/cvm.json config/containerd-ctr.toml config/containerd-cri.toml config/README.md $(SHIM_SHARE)/
 	@if [ -n "$(GUEST_KVER)" ] && [ -e /boot/vmlinuz-$(GUEST_KVER) ]; then \
 	  ln -sfn /boot/vmlinuz-$(GUEST_KVER) $(SHIM_SHARE)/vmlinuz; echo "  LINK    $(SHIM_SHARE)/vmlinuz -> /boot/vmlinuz-$(GUEST_KVER)"; fi
+
+# e2e driver for 51-shim-compat.sh: containerd.task.v2.Task/Update (ctr 1.6 has no `task update`).
+$(BUILD)/drivers/task_update: $(BUILD)/obj/test/drivers/task_update.o $(LIBS)
+	@mkdir -p $(dir $@)
+	$(Q)echo "  LD      $@"; $(CC) $(SAN) -o $@ $< -Wl,--start-group $(LIBS) -Wl,--end-group $(LDLIBS_ALL)
+unit: $(BUILD)/drivers/task_update
