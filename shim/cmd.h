@@ -2,6 +2,9 @@
 #ifndef CVM_SHIM_CMD_H
 #define CVM_SHIM_CMD_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 #include "flags.h"
 
 #define SHIM_NAME "containerd-shim-cvm-v1"
@@ -14,5 +17,9 @@
 int cmd_start(const struct shim_flags *f);
 int cmd_delete(const struct shim_flags *f);
 int cmd_serve(const struct shim_flags *f);
+/* -info: options Any read from in_fd, RuntimeInfo written to out_fd (spec §2.7). */
+int cmd_info(int in_fd, int out_fd);
+/* The RuntimeInfo bytes for these options (empty = none); -EBADMSG if they are no Any. */
+int shim_info_build(const uint8_t *opts, size_t opts_len, uint8_t **ret, size_t *ret_len);
 
 #endif

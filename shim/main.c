@@ -21,9 +21,7 @@ int main(int argc, char **argv)
         printf("%s:\n  Version: %s\n  Runtime: %s\n", SHIM_NAME, SHIM_VERSION_STR, SHIM_RUNTIME);
         return 0;
     case SHIM_INFO:
-        /* containerd 2.2+ only logs a failing -info (spec §2.7); we do not advertise features. */
-        fprintf(stderr, "%s: -info is not supported\n", SHIM_NAME);
-        return 1;
+        return cmd_info(STDIN_FILENO, STDOUT_FILENO);
     case SHIM_START:
         return cmd_start(&f);
     case SHIM_DELETE:
