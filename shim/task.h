@@ -77,6 +77,7 @@ struct proc {
     bool agent_exited;   /* WaitProcess answered (or the VM died) */
     bool exit_done;      /* TaskExit published, waiters released */
     bool started_event;  /* TaskStart / TaskExecStarted published */
+    bool deleting;       /* exec: DeleteProcess in flight */
     struct waiter_list waiters;
     int attach_left;       /* streams still being attached */
     int attach_err;

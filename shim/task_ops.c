@@ -111,6 +111,46 @@ static void removed(const struct ttrpc_result *res, void *data)
     finish_container_delete(op);
 }
 
+static void finish_exec_delete(struct agent_op *op)
+{
+    struct proc *p = op->p;
+    if (!p) {
+        op_reply_error(op, RPC_NOT_FOUND, "process: not found");
+    } else {
+        reply_delete(NULL, op, op->s, p);
+        TAILQ_REMOVE(&p->c->execs, p, link);
+        proc_free(p);
+    }
+    op_free(op);
+}
+
+static void exec_removed(const struct ttrpc_result *res, void *data)
+{
+    struct agent_op *op = data;
+    if (res->code != 0 && op->p)
+        log_warn("agent DeleteProcess %s/%s: %s; forgetting it here", op->p->c->id, op->p->exec_id,
+                 res->message ? res->message : "");
+    finish_exec_delete(op);
+}
+
+/* An exec's Delete also frees it in the agent (DeleteProcess): otherwise the agent keeps
+ * every finished exec, refuses a reused exec ID and stops at its per-container exec limit. */
+static void delete_exec(struct shim *s, struct ttrpc_call *call, struct proc *p)
+{
+    if (p->deleting)
+        return (void)ttrpc_call_reply_error(call, RPC_FAILED_PRECONDITION, "exec %s is being deleted: failed precondition", p->exec_id);
+    struct agent_op *op = op_new(s, p->c, p, call);
+    if (!op)
+        return (void)ttrpc_call_reply_error(call, RPC_RESOURCE_EXHAUSTED, "out of memory");
+    p->deleting = true;
+    Cvm__Agent__V1__DeleteProcessRequest ar = CVM__AGENT__V1__DELETE_PROCESS_REQUEST__INIT;
+    ar.container_id = p->c->id;
+    ar.exec_id = p->exec_id;
+    /* A dead VM has nothing left to free. */
+    if (sandbox_agent_call(p->c->sb, "DeleteProcess", &ar, exec_removed, op, AGENT_CALL_TIMEOUT_NS) < 0)
+        finish_exec_delete(op);
+}
+
 void task_delete(struct ttrpc_call *call, const uint8_t *pl, size_t n, void *ud)
 {
     struct shim *s = ud;
@@ -119,12 +159,8 @@ void task_delete(struct ttrpc_call *call, const uint8_t *pl, size_t n, void *ud)
     if (!p || task_check(call, p, PEV_DELETE) < 0)
         return;
     struct container *c = p->c;
-    if (p->exec_id[0]) {
-        reply_delete(call, NULL, s, p);
-        TAILQ_REMOVE(&c->execs, p, link);
-        proc_free(p);
-        return;
-    }
+    if (p->exec_id[0])
+        return delete_exec(s, call, p);
     if (c->deleting)
         return (void)ttrpc_call_reply_error(call, RPC_FAILED_PRECONDITION, "container %s is being deleted: failed precondition", c->id);
     c->deleting = true;

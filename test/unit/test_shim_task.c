@@ -151,7 +151,20 @@ static void a_ok(struct ttrpc_call *call, const uint8_t *p, size_t n, void *ud)
     reply_empty(call);
 }
 
+static char deleted_exec[80]; /* the last DeleteProcess: "<cid>/<exec>" */
+static void a_delete_process(struct ttrpc_call *call, const uint8_t *p, size_t n, void *ud)
+{
+    Cvm__Agent__V1__DeleteProcessRequest *q = cvm__agent__v1__delete_process_request__unpack(NULL, n, p);
+    Cvm__Agent__V1__DeleteProcessResponse r = CVM__AGENT__V1__DELETE_PROCESS_RESPONSE__INIT;
+    (void)ud;
+    ck_assert_ptr_nonnull(q);
+    snprintf(deleted_exec, sizeof(deleted_exec), "%s/%s", q->container_id, q->exec_id);
+    cvm__agent__v1__delete_process_request__free_unpacked(q, NULL);
+    ttrpc_call_reply(call, &r.base);
+}
+
 static const struct ttrpc_method agent_methods[] = {
+    { "DeleteProcess", a_delete_process },
     { "Health", a_health },          { "CreateContainer", a_create }, { "StartProcess", a_start },
     { "WaitProcess", a_wait },       { "SignalProcess", a_signal },   { "RemoveContainer", a_ok },
     { "ExecProcess", a_ok },         { "PauseContainer", a_ok },      { "ResumeContainer", a_ok },
@@ -630,6 +643,13 @@ START_TEST(test_exec_and_running_delete)
     agent_exit("c1", "e1", 7, "x");
     run_until(&w.done);
     ck_assert_uint_eq(wait_status(&w), 7);
+    deleted_exec[0] = 0;
+    simple("Delete", "c1", "e1", &r);
+    ck_assert_int_eq(r.code, 0);
+    ck_assert_str_eq(deleted_exec, "c1/e1"); /* freed in the agent too */
+    ck_assert_int_eq(state_of("c1", "e1", NULL), -RPC_NOT_FOUND);
+    call("Exec", &e.base, &r); /* the exec ID is free again */
+    ck_assert_msg(r.code == 0, "exec again: %s", r.msg);
     simple("Delete", "c1", "e1", &r);
     ck_assert_int_eq(r.code, 0);
     simple("Delete", "c1", "", &r);
