@@ -36,6 +36,25 @@ static void forward(struct shim *s, struct ttrpc_call *call, struct container *c
     }
 }
 
+static void created_exec_killed(const struct ttrpc_result *res, void *data)
+{
+    (void)data;
+    if (res->code != 0)
+        log_debug("agent SignalProcess of a never-started exec: %s", res->message ? res->message : "");
+}
+
+/* An exec the agent set up but never started waits in the guest before execve: SIGKILL it
+ * there (whatever containerd's signal: it must not stay behind blocked), so its later
+ * DeleteProcess finds it finished. The init goes with RemoveContainer at Delete. */
+static void kill_created_exec(struct proc *p)
+{
+    Cvm__Agent__V1__SignalProcessRequest ar = CVM__AGENT__V1__SIGNAL_PROCESS_REQUEST__INIT;
+    ar.container_id = p->c->id;
+    ar.exec_id = p->exec_id;
+    ar.signal = SIGKILL;
+    (void)sandbox_agent_call(p->c->sb, "SignalProcess", &ar, created_exec_killed, NULL, AGENT_CALL_TIMEOUT_NS);
+}
+
 void task_kill(struct ttrpc_call *call, const uint8_t *pl, size_t n, void *ud)
 {
     struct shim *s = ud;
@@ -47,6 +66,8 @@ void task_kill(struct ttrpc_call *call, const uint8_t *pl, size_t n, void *ud)
         return (void)ttrpc_call_reply_error(call, RPC_INVALID_ARGUMENT, "invalid signal %u: invalid argument", req->signal);
     if (p->status == PROC_CREATED) {
         /* Never started: it still has to exit (128+sig) and release Waiters (spec §3.3 Kill). */
+        if (p->exec_id[0])
+            kill_created_exec(p);
         proc_io_close(p);
         proc_agent_exited(p, 128 + req->signal, 0);
         ttrpc_call_reply(call, NULL);

@@ -136,10 +136,12 @@ static void agent_exit(const char *cid, const char *exec, uint32_t status, const
         }
 }
 
+static char last_signal[96]; /* the last SignalProcess: "<cid>/<exec>:<sig>" */
 static void a_signal(struct ttrpc_call *call, const uint8_t *p, size_t n, void *ud)
 {
     Cvm__Agent__V1__SignalProcessRequest *q = cvm__agent__v1__signal_process_request__unpack(NULL, n, p);
     (void)ud;
+    snprintf(last_signal, sizeof(last_signal), "%s/%s:%u", q->container_id, q->exec_id, q->signal);
     reply_empty(call);
     agent_exit(q->container_id, q->exec_id, 128 + q->signal, NULL);
     cvm__agent__v1__signal_process_request__free_unpacked(q, NULL);
@@ -650,6 +652,20 @@ START_TEST(test_exec_and_running_delete)
     ck_assert_int_eq(state_of("c1", "e1", NULL), -RPC_NOT_FOUND);
     call("Exec", &e.base, &r); /* the exec ID is free again */
     ck_assert_msg(r.code == 0, "exec again: %s", r.msg);
+    /* killed before Start: exits 128+sig here, and the waiting guest process gets SIGKILL */
+    wait_async("c1", "e1", &w);
+    Containerd__Task__V2__KillRequest k = CONTAINERD__TASK__V2__KILL_REQUEST__INIT;
+    k.id = "c1";
+    k.exec_id = "e1";
+    k.signal = 15;
+    last_signal[0] = 0;
+    call("Kill", &k.base, &r);
+    ck_assert_int_eq(r.code, 0);
+    run_until(&w.done);
+    ck_assert_uint_eq(wait_status(&w), 143);
+    for (int i = 0; i < 100 && !last_signal[0]; i++)
+        loop_run_once(L, 10);
+    ck_assert_str_eq(last_signal, "c1/e1:9");
     simple("Delete", "c1", "e1", &r);
     ck_assert_int_eq(r.code, 0);
     simple("Delete", "c1", "", &r);
