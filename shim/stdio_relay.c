@@ -136,7 +136,9 @@ static void sink_cb(struct loop_source *s, int fd, uint32_t revents, void *data)
     (void)s;
     (void)fd;
     if (revents & (EPOLLERR | EPOLLHUP)) {
-        if (!r->sink_broken)
+        if (!r->sink_broken && (r->flags & RELAY_SHUT_SINK)) /* stdin: the process ended or closed it */
+            log_debug("stdin closed by the process; discarding further input");
+        else if (!r->sink_broken)
             log_warn("stdio sink closed by the reader; discarding further output");
         r->sink_broken = true;
     }
