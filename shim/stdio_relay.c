@@ -20,6 +20,7 @@ struct relay {
     unsigned flags;
     struct loop_source *src_w, *sink_w;
     bool sink_pollable, src_eof, done, sink_broken, notified;
+    bool src_closing; /* relay_close_src(): take what the source holds now, then EOF */
     size_t head, len; /* ring: data at [head, head+len) mod size */
     uint64_t in, out, dropped;
     relay_done_fn cb;
@@ -83,14 +84,17 @@ static void fill_from_src(struct relay *r, uint32_t revents)
         if (n < 0) {
             if (errno == EINTR)
                 continue;
-            if (errno == EAGAIN)
+            if (errno == EAGAIN) {
+                if (r->src_closing) /* everything that had arrived is taken */
+                    r->src_eof = true;
                 return;
+            }
             r->src_eof = true; /* ECONNRESET etc.: treat as end of stream */
             return;
         }
         if (n == 0) {
             /* A FIFO with no writer yet reads 0: EOF only after a writer came and went. */
-            if (!(r->flags & RELAY_FIFO_SRC) || (revents & EPOLLHUP))
+            if (!(r->flags & RELAY_FIFO_SRC) || (revents & EPOLLHUP) || r->src_closing)
                 r->src_eof = true;
             return;
         }
@@ -105,7 +109,9 @@ static void step(struct relay *r, uint32_t revents)
 {
     if (r->done)
         return;
-    if (revents)
+    /* While closing, the source is read whenever there is room (no EPOLLIN comes for a
+     * FIFO that is empty but still has a writer). */
+    if (revents || (r->src_closing && !r->src_eof))
         fill_from_src(r, revents);
     (void)flush_sink(r); /* a regular-file sink is written synchronously */
     if (r->src_eof && r->len == 0) {
@@ -194,8 +200,9 @@ void relay_close_src(struct relay *r)
 {
     if (!r || r->done)
         return;
-    fill_from_src(r, 0);
-    r->src_eof = true;
+    /* Not EOF yet: what sits in the source (a FIFO holds up to its pipe size) may not fit in
+     * the buffer now; it is read as the sink drains, and EOF comes once the source is empty. */
+    r->src_closing = true;
     step(r, 0);
 }
 

@@ -219,6 +219,64 @@ START_TEST(test_close_src_flushes_buffered)
 }
 END_TEST
 
+/* CloseIO while the relay's buffer is full and the source still holds more than a buffer
+ * (ctr closes stdin as soon as its last write landed in the FIFO): every byte still arrives,
+ * in order, then EOF; the writer stays connected (no HUP) throughout. */
+START_TEST(test_close_src_with_backlog)
+{
+    struct loop *l;
+    struct relay *r;
+    int a[2], sp[2];
+    uint8_t wbuf[4096], rbuf[8192];
+    size_t written = 0, got = 0;
+    bool order_ok = true;
+
+    done_calls = 0;
+    ck_assert_int_eq(loop_new(&l), 0);
+    nb_pipe(a);
+    ck_assert_int_gt(fcntl(a[1], F_SETPIPE_SZ, 1 << 18), 0);
+    ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sp), 0);
+    int small = 4096;
+    ck_assert_int_eq(setsockopt(sp[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof(small)), 0);
+    ck_assert_int_eq(relay_new(l, a[0], sp[0], RELAY_OWN_SRC | RELAY_OWN_SINK | RELAY_SHUT_SINK | RELAY_FIFO_SRC,
+                               on_done, NULL, &r), 0);
+    /* fill the socket, the relay buffer and then the pipe without reading the sink */
+    for (int i = 0; i < 400; i++) {
+        for (size_t k = 0; k < sizeof(wbuf); k++)
+            wbuf[k] = (uint8_t)((written + k) * 131 + 11);
+        ssize_t n = write(a[1], wbuf, sizeof(wbuf));
+        if (n > 0)
+            written += (size_t)n;
+        spin(l, 1);
+    }
+    ck_assert(relay_src_paused(r));
+    ck_assert_uint_gt(written, relay_bytes_in(r) + RELAY_BUF_SIZE); /* > a buffer still in the pipe */
+    relay_close_src(r);
+    for (int i = 0; i < 20000 && !relay_done(r); i++) {
+        ssize_t n = read(sp[1], rbuf, sizeof(rbuf));
+        for (ssize_t k = 0; k < n; k++)
+            if (rbuf[k] != (uint8_t)((got + (size_t)k) * 131 + 11))
+                order_ok = false;
+        if (n > 0)
+            got += (size_t)n;
+        loop_run_once(l, 1);
+    }
+    ck_assert(relay_done(r));
+    for (ssize_t n; (n = read(sp[1], rbuf, sizeof(rbuf))) > 0; got += (size_t)n)
+        for (ssize_t k = 0; k < n; k++)
+            if (rbuf[k] != (uint8_t)((got + (size_t)k) * 131 + 11))
+                order_ok = false;
+    ck_assert_uint_eq(got, written);
+    ck_assert(order_ok);
+    ck_assert_int_eq(read(sp[1], rbuf, sizeof(rbuf)), 0); /* then EOF */
+    ck_assert_int_eq(done_calls, 1);
+    relay_free(r);
+    close(a[1]);
+    close(sp[1]);
+    loop_free(l);
+}
+END_TEST
+
 START_TEST(test_regular_file_sink)
 {
     struct loop *l;
@@ -272,6 +330,7 @@ static Suite *relay_suite(void)
     tcase_add_test(tc, test_fifo_eof_only_after_writer);
     tcase_add_test(tc, test_broken_sink_keeps_draining);
     tcase_add_test(tc, test_close_src_flushes_buffered);
+    tcase_add_test(tc, test_close_src_with_backlog);
     tcase_add_test(tc, test_regular_file_sink);
     tcase_add_test(tc, test_no_fd_leak);
     suite_add_tcase(s, tc);
