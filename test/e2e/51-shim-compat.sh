@@ -118,14 +118,44 @@ fi
 "${TM[@]}" kill-session -t tty >/dev/null 2>&1
 check_gone tty-no-leftovers s1 tty1
 
+# the same for an exec with a terminal (its own pty, ResizePty with the exec ID)
+"${TM[@]}" new-session -d -s ex -x 70 -y 25 "ctr task exec -t --exec-id tx box sh; echo \$? > $CTD_DIR/ex.rc"
+xpane() { "${TM[@]}" capture-pane -p -t ex 2>/dev/null | grep -v '^$'; }
+wait_xpane() { for _ in $(seq 1 "${2:-100}"); do xpane | grep -Eqx -- "$1" && return 0; sleep 0.2; done; return 1; }
+if wait_xpane '/ # ?' 150; then
+  "${TM[@]}" send-keys -t ex 'tty; stty size' Enter
+  wait_xpane '25 70' 50 && xpane | grep -Eqx '/dev/pts/[0-9]+' && pass exec-tty-size || fail exec-tty-size "$(xpane | tail -4)"
+  "${TM[@]}" resize-window -t ex -x 110 -y 35
+  sleep 1
+  "${TM[@]}" send-keys -t ex 'clear; stty size' Enter
+  wait_xpane '35 110' 50 && pass exec-tty-resize-followed || fail exec-tty-resize-followed "$(xpane | tail -4)"
+  "${TM[@]}" send-keys -t ex 'exit 4' Enter
+  for _ in $(seq 1 100); do [[ -s $CTD_DIR/ex.rc ]] && break; sleep 0.2; done
+  [[ $(cat "$CTD_DIR/ex.rc" 2>/dev/null) == 4 ]] && pass exec-tty-exit-status || fail exec-tty-exit-status "ctr rc='$(cat "$CTD_DIR/ex.rc" 2>/dev/null)'"
+else
+  fail exec-tty-size "no shell prompt: $(xpane | tail -5)"
+fi
+"${TM[@]}" kill-session -t ex >/dev/null 2>&1
+
 # ctr 1.6 has no -i: a foreground `ctr run` / `ctr task exec` always forwards its stdin
 out=$(echo hi | timeout 60 "${CVM[@]}" --rm "${S1[@]}" "$IMG" in1 cat 2>&1); rc=$?
 [[ $rc -eq 0 && $out == hi ]] && pass run-stdin-eof || fail run-stdin-eof "rc=$rc out='$out'"
 check_gone run-stdin-no-leftovers s1 in1
+# a fresh VM of its own: stdin written before the guest is up still arrives, EOF still ends it
+out=$(echo hi-fresh | timeout 90 "${CVM[@]}" --rm "$IMG" in2 cat 2>&1); rc=$?
+[[ $rc -eq 0 && $out == hi-fresh ]] && pass run-stdin-eof-fresh-vm || fail run-stdin-eof-fresh-vm "rc=$rc out='$out'"
+for _ in $(seq 1 50); do [[ -z $(groups_footprint in2) ]] && break; sleep 0.2; done
+new=$(groups_footprint in2)
+[[ -z $new ]] && pass run-stdin-fresh-vm-no-leftovers || fail run-stdin-fresh-vm-no-leftovers "$new"
 
 # --- 2. exec with stdin: the output comes back and EOF ends it
 out=$(echo 123 | timeout 60 ctr task exec --exec-id x1 box cat 2>&1); rc=$?
 [[ $rc -eq 0 && $out == 123 ]] && pass exec-stdin-eof || fail exec-stdin-eof "rc=$rc out='$out'"
+# 4 MiB of random bytes through an exec's stdin (backpressure both ways), checksum compared
+head -c 4194304 /dev/urandom > "$CTD_DIR/stdin.bin"
+want=$(sha256sum < "$CTD_DIR/stdin.bin" | cut -d' ' -f1)
+got=$(timeout 120 ctr task exec --exec-id x2 box sha256sum < "$CTD_DIR/stdin.bin" 2>&1 | cut -d' ' -f1)
+[[ $got == "$want" ]] && pass exec-stdin-4MiB-checksum || fail exec-stdin-4MiB-checksum "got '$got' want $want"
 # an exec ID is free again once its process was deleted (in the agent too)
 out=$(timeout 60 ctr task exec --exec-id x1 box echo again 2>&1); rc=$?
 [[ $rc -eq 0 && $out == again ]] && pass exec-id-reusable || fail exec-id-reusable "rc=$rc out='$out'"
