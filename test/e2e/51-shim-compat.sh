@@ -170,16 +170,24 @@ sleep 0.5
 ctr task kill -s SIGTERM --exec-id k1 box >/dev/null 2>&1
 wait $k; rc=$?
 [[ $rc -eq 143 ]] && pass kill-sigterm-143 || fail kill-sigterm-143 "rc=$rc"
-timeout 90 "${CVM[@]}" --rm "${S1[@]}" "$IMG" ka sh -c 'sleep 100000; exit 42' >/dev/null 2>&1 &
-k=$!
-for _ in $(seq 1 150); do [[ $(task_field ka 3) == RUNNING ]] && break; sleep 0.2; done
-sleep 0.5
-ctr task kill ka >/dev/null 2>&1
-sleep 1
-st1=$(task_field ka 3)
-ctr task kill --all ka >/dev/null 2>&1
-wait $k; rc=$?
-[[ $st1 == RUNNING && $rc -eq 42 ]] && pass kill-all || fail kill-all "after plain SIGTERM: $st1 (want RUNNING); after --all rc=$rc (want 42)"
+kill_all_case() { # $1 = id, then the ctr run command; prints "<status after SIGTERM> <rc after --all>"
+  local id=$1 k st1 rc
+  shift
+  timeout 90 "$@" --rm "$IMG" "$id" sh -c 'sleep 100000; exit 42' >/dev/null 2>&1 &
+  k=$!
+  for _ in $(seq 1 150); do [[ $(task_field "$id" 3) == RUNNING ]] && break; sleep 0.2; done
+  sleep 0.5
+  ctr task kill "$id" >/dev/null 2>&1
+  sleep 1
+  st1=$(task_field "$id" 3)
+  ctr task kill --all "$id" >/dev/null 2>&1
+  wait $k; rc=$?
+  echo "$st1 $rc"
+}
+r_runc=$(kill_all_case ka-runc "${RUNC[@]}")
+r_cvm=$(kill_all_case ka "${CVM[@]}" "${S1[@]}")
+[[ $r_cvm == "RUNNING 42" && $r_cvm == "$r_runc" ]] && pass kill-all ||
+  fail kill-all "status after SIGTERM, rc after --all: cvm '$r_cvm' runc '$r_runc' (want 'RUNNING 42')"
 timeout 90 "${CVM[@]}" --rm "${S1[@]}" "$IMG" kk sleep 100000 >/dev/null 2>&1 &
 k=$!
 for _ in $(seq 1 150); do [[ $(task_field kk 3) == RUNNING ]] && break; sleep 0.2; done
