@@ -156,6 +156,10 @@ head -c 4194304 /dev/urandom > "$CTD_DIR/stdin.bin"
 want=$(sha256sum < "$CTD_DIR/stdin.bin" | cut -d' ' -f1)
 got=$(timeout 120 ctr task exec --exec-id x2 box sha256sum < "$CTD_DIR/stdin.bin" 2>&1 | cut -d' ' -f1)
 [[ $got == "$want" ]] && pass exec-stdin-4MiB-checksum || fail exec-stdin-4MiB-checksum "got '$got' want $want"
+# a process that stops reading early: the rest of ctr's stdin is drained, nothing hangs
+head -c 8388608 /dev/zero | timeout 60 ctr task exec --exec-id x3 box head -c 10 > "$CTD_DIR/early.out" 2>&1; rc=$?
+out=$(wc -c < "$CTD_DIR/early.out")
+[[ $rc -eq 0 && $out -eq 10 ]] && pass exec-stdin-early-exit-no-hang || fail exec-stdin-early-exit-no-hang "rc=$rc bytes=$out"
 # an exec ID is free again once its process was deleted (in the agent too)
 out=$(timeout 60 ctr task exec --exec-id x1 box echo again 2>&1); rc=$?
 [[ $rc -eq 0 && $out == again ]] && pass exec-id-reusable || fail exec-id-reusable "rc=$rc out='$out'"
@@ -211,6 +215,9 @@ out=$(timeout 120 ctr task exec --exec-id u2 box sh -c "$EAT" 2>&1); rc=$?
 ev=$(timeout 60 ctr task exec --exec-id u3 box sh -c "$CG; grep oom_kill \$d/memory.events" 2>&1)
 [[ $rc -eq 137 && $out != *held-64MiB* && ${ev#oom_kill } -ge 1 ]] 2>/dev/null && pass update-limit-oom-kills ||
   fail update-limit-oom-kills "rc=$rc out='$out' memory.events: $ev"
+out=$("$UPD" "$ADDRF" default box '{"cpu":{"quota":50000,"period":100000},"pids":{"limit":64}}' 2>&1)
+got=$(timeout 60 ctr task exec --exec-id u5 box sh -c "$CG; cat \$d/cpu.max \$d/pids.max" 2>&1 | tr '\n' ' ')
+[[ $out == OK && $got == "50000 100000 64 " ]] && pass update-cpu-pids-in-guest || fail update-cpu-pids-in-guest "update=$out cpu.max/pids.max='$got'"
 out=$("$UPD" "$ADDRF" default nosuch '{"memory":{"limit":33554432}}' 2>&1)
 [[ $out == "STATUS 5 NOT_FOUND"* ]] && pass update-unknown-id || fail update-unknown-id "$out"
 out=$("$UPD" "$ADDRF" default box '{"memory":{"limit":"lots"}}' 2>&1)
