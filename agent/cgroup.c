@@ -27,7 +27,7 @@ static int cg_write(const char *cg, const char *file, const char *val)
     return r;
 }
 
-static int cg_read(const char *cg, const char *file, char *buf, size_t sz)
+int cgroup_read_file(const char *cg, const char *file, char *buf, size_t sz)
 {
     char path[512];
     snprintf(path, sizeof(path), "%s/%s", cg, file);
@@ -66,7 +66,7 @@ int cgroup_root_init(const char *root)
     if (r < 0 && errno != EEXIST)
         return -errno;
     /* The root's own parent must delegate too; errors there are not ours to fix. */
-    if ((r = cg_read(root, "cgroup.controllers", have, sizeof(have))) < 0)
+    if ((r = cgroup_read_file(root, "cgroup.controllers", have, sizeof(have))) < 0)
         return r;
     static const char *const want[] = {"cpu", "memory", "pids", "cpuset", "io"};
     for (size_t i = 0; i < ELEMENTSOF(want); i++) {
@@ -171,7 +171,7 @@ int cgroup_freeze(const char *cg, bool frozen, struct cvm_err *err)
     /* Freezing completes asynchronously: wait (bounded) for cgroup.events to agree. */
     for (int i = 0; i < 200; i++) {
         unsigned long long f;
-        if (cg_read(cg, "cgroup.events", ev, sizeof(ev)) >= 0 && cgroup_kv_get(ev, "frozen", &f) == 0 &&
+        if (cgroup_read_file(cg, "cgroup.events", ev, sizeof(ev)) >= 0 && cgroup_kv_get(ev, "frozen", &f) == 0 &&
             f == (frozen ? 1u : 0u))
             return 0;
         struct timespec ts = {0, 5 * 1000 * 1000};

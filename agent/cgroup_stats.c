@@ -11,25 +11,10 @@
 #include "cleanup.h"
 #include "fd.h"
 
-static int read_text(const char *cg, const char *file, char *buf, size_t sz)
-{
-    char path[512];
-    snprintf(path, sizeof(path), "%s/%s", cg, file);
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0)
-        return -errno;
-    ssize_t n = read_all(fd, buf, sz - 1);
-    close(fd);
-    if (n < 0)
-        return (int)n;
-    buf[n] = '\0';
-    return 0;
-}
-
 static uint64_t read_u64(const char *cg, const char *file)
 {
     char b[64];
-    if (read_text(cg, file, b, sizeof(b)) < 0 || strncmp(b, "max", 3) == 0)
+    if (cgroup_read_file(cg, file, b, sizeof(b)) < 0 || strncmp(b, "max", 3) == 0)
         return 0;
     return strtoull(b, NULL, 10);
 }
@@ -62,7 +47,7 @@ static void fill_io(const char *cg, Io__Containerd__Cgroups__V2__Metrics *m, cha
     if (!m->io)
         return;
     io__containerd__cgroups__v2__iostat__init(m->io);
-    if (read_text(cg, "io.stat", buf, sz) < 0)
+    if (cgroup_read_file(cg, "io.stat", buf, sz) < 0)
         return;
     size_t n = 0;
     for (const char *l = buf; *l; n++) {
@@ -125,7 +110,7 @@ int cgroup_stats(const char *cg, Io__Containerd__Cgroups__V2__Metrics *m)
 
     m->pids->current = read_u64(cg, "pids.current");
     m->pids->limit = read_u64(cg, "pids.max");
-    if (read_text(cg, "cpu.stat", buf, 16384) == 0) {
+    if (cgroup_read_file(cg, "cpu.stat", buf, 16384) >= 0) {
         KV(buf, "usage_usec", m->cpu->usage_usec);
         KV(buf, "user_usec", m->cpu->user_usec);
         KV(buf, "system_usec", m->cpu->system_usec);
@@ -134,7 +119,7 @@ int cgroup_stats(const char *cg, Io__Containerd__Cgroups__V2__Metrics *m)
         KV(buf, "throttled_usec", m->cpu->throttled_usec);
     }
     Io__Containerd__Cgroups__V2__MemoryStat *ms = m->memory;
-    if (read_text(cg, "memory.stat", buf, 16384) == 0) {
+    if (cgroup_read_file(cg, "memory.stat", buf, 16384) >= 0) {
         KV(buf, "anon", ms->anon); KV(buf, "file", ms->file);
         KV(buf, "kernel_stack", ms->kernel_stack); KV(buf, "slab", ms->slab);
         KV(buf, "sock", ms->sock); KV(buf, "shmem", ms->shmem);
@@ -159,7 +144,7 @@ int cgroup_stats(const char *cg, Io__Containerd__Cgroups__V2__Metrics *m)
     ms->usage_limit = read_u64(cg, "memory.max");
     ms->swap_usage = read_u64(cg, "memory.swap.current");
     ms->swap_limit = read_u64(cg, "memory.swap.max");
-    if (read_text(cg, "memory.events", buf, 16384) == 0) {
+    if (cgroup_read_file(cg, "memory.events", buf, 16384) >= 0) {
         KV(buf, "low", m->memory_events->low);
         KV(buf, "high", m->memory_events->high);
         KV(buf, "max", m->memory_events->max);

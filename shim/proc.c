@@ -262,6 +262,15 @@ struct agent_op *op_new(struct shim *s, struct container *c, struct proc *p, str
     return op;
 }
 
+struct agent_op *op_find(struct shim *s, const struct proc *p, uint32_t tag)
+{
+    struct agent_op *op = NULL, *o;
+    TAILQ_FOREACH(o, &s->ops, link)
+        if (o->p == p && o->u32 == tag)
+            op = o;
+    return op;
+}
+
 void op_free(struct agent_op *op)
 {
     struct ttrpc_call *call;

@@ -179,6 +179,10 @@ struct ttrpc_call *pending_take(struct pending_rpc *op);
 void shim_container_free(struct container *c);
 struct agent_op *op_new(struct shim *s, struct container *c, struct proc *p, struct ttrpc_call *call);
 void op_free(struct agent_op *op);
+/* Tags (agent_op.u32) of the ops that wait for a process's stdio streams to attach. */
+enum { OP_WAIT_CREATE_ATTACH = 1, OP_WAIT_EXEC_ATTACH = 2 };
+/* The last op of process p carrying tag, or NULL. */
+struct agent_op *op_find(struct shim *s, const struct proc *p, uint32_t tag);
 /* Reply helpers for ops: no-op when the containerd call was cancelled. */
 void op_reply(struct agent_op *op, const ProtobufCMessage *msg);
 void op_reply_error(struct agent_op *op, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

@@ -216,10 +216,7 @@ static void create_fail(struct agent_op *op, int code, const char *msg)
 
 static void attached(struct proc *p, int r, const char *msg)
 {
-    struct agent_op *op = NULL, *o;
-    TAILQ_FOREACH(o, &p->c->sb->shim->ops, link)
-        if (o->p == p && o->u32 == 1)
-            op = o;
+    struct agent_op *op = op_find(p->c->sb->shim, p, OP_WAIT_CREATE_ATTACH);
     if (!op)
         return;
     if (r < 0) {
@@ -261,7 +258,7 @@ static void agent_created(const struct ttrpc_result *res, void *data)
     }
     op->c->agent_created = true;
     op->p = op->c->init;
-    op->u32 = 1;
+    op->u32 = OP_WAIT_CREATE_ATTACH;
     proc_io_attach(op->c->init, attached);
 }
 

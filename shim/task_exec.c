@@ -18,10 +18,7 @@
 
 static void exec_attached(struct proc *p, int r, const char *msg)
 {
-    struct agent_op *op = NULL, *o;
-    TAILQ_FOREACH(o, &p->c->sb->shim->ops, link)
-        if (o->p == p && o->u32 == 2)
-            op = o;
+    struct agent_op *op = op_find(p->c->sb->shim, p, OP_WAIT_EXEC_ATTACH);
     if (!op)
         return;
     if (r < 0) {
@@ -54,7 +51,7 @@ static void exec_registered(const struct ttrpc_result *res, void *data)
         op_free(op);
         return;
     }
-    op->u32 = 2;
+    op->u32 = OP_WAIT_EXEC_ATTACH;
     proc_io_attach(p, exec_attached);
 }
 
