@@ -45,6 +45,11 @@ ctr() { command ctr -a "$CTD_SOCK" "$@"; }
 
 ctd_stop() {
   [[ -n ${CTD_PID:-} ]] || return 0
+  # A failed run keeps containerd's log: it carries the shim's log lines and console tails.
+  if [[ ${FAILED:-0} -ne 0 && -f $CTD_DIR/containerd.log ]]; then
+    local keep=${BUILD:-build}/test-logs/$(basename "$0" .sh)-containerd.log
+    mkdir -p "$(dirname "$keep")" && cp "$CTD_DIR/containerd.log" "$keep" && note "containerd log kept in $keep"
+  fi
   kill "$CTD_PID" 2>/dev/null
   for _ in $(seq 1 50); do kill -0 "$CTD_PID" 2>/dev/null || break; sleep 0.1; done
   kill -9 "$CTD_PID" 2>/dev/null
