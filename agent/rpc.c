@@ -46,6 +46,16 @@ struct container *rpc_container(struct agent *a, struct ttrpc_call *call, const 
     return c;
 }
 
+struct container *rpc_container_cgroup(struct agent *a, struct ttrpc_call *call, const char *cid)
+{
+    struct container *c = rpc_container(a, call, cid);
+    if (c && !c->cgroup) {
+        ttrpc_call_reply_error(call, RPC_FAILED_PRECONDITION, "container %s: no cgroup", c->id);
+        return NULL;
+    }
+    return c;
+}
+
 struct process *rpc_process(struct agent *a, struct ttrpc_call *call, const char *cid, const char *eid)
 {
     if (!agent_id_valid(eid, true)) {

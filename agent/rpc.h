@@ -35,6 +35,9 @@ void rpc_shutdown(struct ttrpc_call *call, const uint8_t *payload, size_t len, v
  * itself and returns NULL on failure. */
 struct container *rpc_container(struct agent *a, struct ttrpc_call *call, const char *cid);
 struct process *rpc_process(struct agent *a, struct ttrpc_call *call, const char *cid, const char *eid);
+/* rpc_container() for operations on the container's cgroup: also replies FAILED_PRECONDITION
+ * when it has none. */
+struct container *rpc_container_cgroup(struct agent *a, struct ttrpc_call *call, const char *cid);
 /* Mount a virtio-fs tag once under cfg.share_root; *ret is malloc'd. */
 int share_mount(struct agent *a, const char *tag, char **ret, struct cvm_err *err);
 /* Power off (PID 1) or leave the loop (host mode), after killing every container. */

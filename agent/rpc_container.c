@@ -232,13 +232,9 @@ void rpc_update_container(struct ttrpc_call *call, const uint8_t *payload, size_
     struct cvm_err err = {0};
     struct oci_resources res;
     RPC_DECODE(Cvm__Agent__V1__UpdateContainerRequest, cvm__agent__v1__update_container_request, req);
-    struct container *c = rpc_container(ud, call, req->container_id);
+    struct container *c = rpc_container_cgroup(ud, call, req->container_id);
     if (!c)
         return;
-    if (!c->cgroup) {
-        ttrpc_call_reply_error(call, RPC_FAILED_PRECONDITION, "container %s: no cgroup", c->id);
-        return;
-    }
     int r = oci_resources_parse((const char *)req->resources_json.data, req->resources_json.len, &res, &err);
     if (r >= 0) {
         r = cgroup_apply(c->cgroup, &res, &err);
@@ -253,13 +249,9 @@ void rpc_update_container(struct ttrpc_call *call, const uint8_t *payload, size_
 void rpc_stats_container(struct ttrpc_call *call, const uint8_t *payload, size_t len, void *ud)
 {
     RPC_DECODE(Cvm__Agent__V1__ContainerRequest, cvm__agent__v1__container_request, req);
-    struct container *c = rpc_container(ud, call, req->container_id);
+    struct container *c = rpc_container_cgroup(ud, call, req->container_id);
     if (!c)
         return;
-    if (!c->cgroup) {
-        ttrpc_call_reply_error(call, RPC_FAILED_PRECONDITION, "container %s: no cgroup", c->id);
-        return;
-    }
     Io__Containerd__Cgroups__V2__Metrics m;
     int r = cgroup_stats(c->cgroup, &m);
     if (r < 0) {
@@ -276,13 +268,9 @@ static void pause_resume(struct ttrpc_call *call, const uint8_t *payload, size_t
 {
     struct cvm_err err = {0};
     RPC_DECODE(Cvm__Agent__V1__ContainerRequest, cvm__agent__v1__container_request, req);
-    struct container *c = rpc_container(ud, call, req->container_id);
+    struct container *c = rpc_container_cgroup(ud, call, req->container_id);
     if (!c)
         return;
-    if (!c->cgroup) {
-        ttrpc_call_reply_error(call, RPC_FAILED_PRECONDITION, "container %s: no cgroup", c->id);
-        return;
-    }
     int r = cgroup_freeze(c->cgroup, pause, &err);
     if (r < 0) {
         ttrpc_call_reply_errno(call, r, &err);
