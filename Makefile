@@ -43,6 +43,7 @@ include proto/module.mk
 -include agent/module.mk
 -include initrd/module.mk
 -include shim/module.mk
+-include shim/check/module.mk
 include test/module.mk
 
 all: $(BINS)

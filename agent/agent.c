@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cgroup.h"
 #include "cleanup.h"
@@ -11,6 +12,14 @@
 #include "ttrpc.h"
 
 struct agent *agent_global;
+
+uint64_t agent_uptime_ns(void)
+{
+    struct timespec ts;
+    if (clock_gettime(CLOCK_BOOTTIME, &ts) < 0)
+        return 0;
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
 
 bool agent_id_valid(const char *id, bool allow_empty)
 {

@@ -81,7 +81,11 @@ struct agent {
     size_t n_containers;
     struct loop_source *sigchld;
     bool shutting_down;
+    uint64_t init_uptime_ns, ready_uptime_ns; /* CLOCK_BOOTTIME at main() and when serving */
 };
+
+/* CLOCK_BOOTTIME in ns: the guest's uptime, for the host's boot phases. */
+uint64_t agent_uptime_ns(void);
 
 extern struct agent *agent_global;
 

@@ -24,8 +24,6 @@
 #include "stdio.h"
 #include "ttrpc.h"
 
-#define AGENT_VSOCK_PORT 1024
-#define AGENT_STDIO_PORT 1025
 
 static int listen_vsock(unsigned port)
 {
@@ -71,7 +69,7 @@ static void usage(FILE *f)
     fprintf(f, "usage: cvm-agent                       (as PID 1 of the guest: vsock ports %d, %d)\n"
                "       cvm-agent --listen-unix PATH [--stdio-unix PATH] [--cgroup-root DIR]\n"
                "                 [--share-root DIR] [--log-level debug|info|warn|error]\n",
-            AGENT_VSOCK_PORT, AGENT_STDIO_PORT);
+            AGENT_PORT, AGENT_STDIO_PORT);
 }
 
 int main(int argc, char **argv)
@@ -82,7 +80,7 @@ int main(int argc, char **argv)
         {"log-level", required_argument, NULL, 'v'},   {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    struct agent a = {0};
+    struct agent a = {.init_uptime_ns = agent_uptime_ns()};
     const char *listen_path = NULL, *stdio_path = NULL;
     char stdio_buf[256];
     int c, r, api_fd, stdio_fd;
@@ -147,7 +145,7 @@ int main(int argc, char **argv)
         return 1;
     }
     if (pid1) {
-        api_fd = listen_vsock(AGENT_VSOCK_PORT);
+        api_fd = listen_vsock(AGENT_PORT);
         stdio_fd = listen_vsock(AGENT_STDIO_PORT);
     } else {
         if (!stdio_path) {
@@ -173,8 +171,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "cvm-agent: serve: %s\n", strerror(-r));
         return 1;
     }
+    a.ready_uptime_ns = agent_uptime_ns();
     if (pid1)
-        pid1_console("ready: ttrpc on vsock port %d, stdio on port %d", AGENT_VSOCK_PORT, AGENT_STDIO_PORT);
+        pid1_console("ready: ttrpc on vsock port %d, stdio on port %d", AGENT_PORT, AGENT_STDIO_PORT);
     else
         log_info("ready: ttrpc on %s, stdio on %s", listen_path, stdio_path);
 

@@ -3,11 +3,10 @@
 #define CVM_AGENT_RPC_H
 
 #include "agent.h"
+#include "agent_wire.h"
 
 struct ttrpc_server;
 struct ttrpc_call;
-
-#define AGENT_SERVICE "cvm.agent.v1.Agent"
 
 int rpc_register(struct agent *a, struct ttrpc_server *srv);
 

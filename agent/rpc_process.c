@@ -181,6 +181,9 @@ void rpc_health(struct ttrpc_call *call, const uint8_t *payload, size_t len, voi
     Cvm__Agent__V1__HealthResponse resp = CVM__AGENT__V1__HEALTH_RESPONSE__INIT;
     resp.serving = !a->shutting_down;
     resp.containers = (uint32_t)a->n_containers;
+    resp.init_uptime_ns = a->init_uptime_ns;
+    resp.ready_uptime_ns = a->ready_uptime_ns;
+    resp.uptime_ns = agent_uptime_ns();
     ttrpc_call_reply(call, &resp.base);
 }
 

@@ -31,6 +31,8 @@ void cfg_defaults(struct cfg *c)
     c->memory_mib = CFG_DEFAULT_MEMORY_MIB;
     c->vsock_mode = CFG_VSOCK_AUTO;
     c->boot_deadline_ms = CFG_DEFAULT_BOOT_DEADLINE_MS;
+    c->accel = HV_ACCEL_AUTO;
+    c->console_deadline_ms = 0;
 }
 
 int cfg_check_kernel_args(const char *s)
@@ -114,6 +116,15 @@ static int set_one(struct cfg *c, const char *key, json_t *v, struct cvm_err *er
         return set_uint(&c->boot_deadline_ms, key, v, CFG_DEADLINE_MIN, CFG_DEADLINE_MAX, err);
     if (strcmp(key, "vsock_mode") == 0)
         return set_vsock(&c->vsock_mode, v, err);
+    if (strcmp(key, "accel") == 0) {
+        int a = hv_accel_from_string(json_string_value(v));
+        if (a < 0)
+            return cvm_err_set(err, -EINVAL, "config: \"accel\" must be auto, kvm or tcg");
+        c->accel = (enum hv_accel)a;
+        return 0;
+    }
+    if (strcmp(key, "console_deadline_ms") == 0)
+        return set_uint(&c->console_deadline_ms, key, v, 0, CFG_CONSOLE_DEADLINE_MAX, err);
     if (strcmp(key, "debug") == 0) {
         if (!json_is_boolean(v))
             return cvm_err_set(err, -EINVAL, "config: \"debug\" must be true or false");

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "accel.h"
 #include "errmap.h"
 
 #define CFG_PATH_MAX 1024
@@ -30,6 +31,7 @@
 #define CFG_MEMORY_MAX (1024u * 1024u)
 #define CFG_DEADLINE_MIN 1000u
 #define CFG_DEADLINE_MAX 600000u
+#define CFG_CONSOLE_DEADLINE_MAX 600000u
 
 /* Annotation keys (spec §5.3: CRI copies them from pod annotations with pod_annotations). */
 #define CFG_ANN_PREFIX "io.containerd.cvm."
@@ -50,6 +52,8 @@ struct cfg {
     unsigned memory_mib;
     enum cfg_vsock_mode vsock_mode;
     unsigned boot_deadline_ms;
+    enum hv_accel accel;          /* auto | kvm | tcg (see hypervisor/accel.h) */
+    unsigned console_deadline_ms; /* no guest kernel output by then: boot fails; 0 = by accel */
     char kernel_args[CFG_KARGS_MAX]; /* appended to the built-in command line */
     bool debug;
 };

@@ -32,6 +32,7 @@ struct hv_console {
     void *data;
     char line[CON_LINE_MAX + 1];
     size_t line_len;
+    unsigned long long first_byte_ns; /* 0 until the guest wrote anything */
 };
 
 /* Keep the newest cap/2 bytes. Bounded work (at most cap/2 bytes copied), rare. */
@@ -65,6 +66,8 @@ static void flush_line(struct hv_console *c)
 
 static void take(struct hv_console *c, const char *p, size_t n)
 {
+    if (!c->first_byte_ns && n)
+        c->first_byte_ns = now_ns();
     if (pwrite(c->file, p, n, (off_t)c->size) == (ssize_t)n)
         c->size += n;
     if (c->size > c->cap)
@@ -150,6 +153,11 @@ void hv_console_drain(struct hv_console *c)
         c->src = loop_source_free(c->src);
         c->sock = safe_close(c->sock);
     }
+}
+
+unsigned long long hv_console_first_byte_ns(const struct hv_console *c)
+{
+    return c ? c->first_byte_ns : 0;
 }
 
 void hv_console_free(struct hv_console *c)

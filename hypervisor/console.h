@@ -16,6 +16,8 @@ int hv_console_new(struct loop *l, const char *path, size_t cap, hv_console_line
                    void *data, int *ret_qemu_fd, struct hv_console **ret);
 /* Read whatever QEMU left in the socket (call when QEMU has exited, before reading the tail). */
 void hv_console_drain(struct hv_console *c);
+/* CLOCK_MONOTONIC ns (now_ns()) of the first byte the guest wrote; 0: none yet. */
+unsigned long long hv_console_first_byte_ns(const struct hv_console *c);
 void hv_console_free(struct hv_console *c); /* the file stays; accepts NULL */
 
 #endif

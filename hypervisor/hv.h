@@ -32,6 +32,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "accel.h"
+
 struct loop;
 struct cvm_err;
 struct hv_vm;
@@ -51,6 +53,7 @@ struct hv_config {
     const char *initrd;      /* NULL: none */
     const char *kernel_args; /* extra kernel args appended after ours; NULL: none */
     const char *qemu_bin;    /* NULL: "qemu-system-x86_64" from PATH */
+    enum hv_accel accel;     /* auto: KVM only when it can run our guest (accel.h), else TCG */
     unsigned vcpus;          /* 0: 1 */
     unsigned mem_mib;        /* 0: 256 */
 
@@ -138,6 +141,10 @@ pid_t hv_qemu_pid(const struct hv_vm *vm); /* 0 when not running */
 void hv_helper_pids(const struct hv_vm *vm, pid_t *ret_virtiofsd, pid_t *ret_vsockd);
 /* CLOCK_MONOTONIC ns (now_ns()) when QEMU was spawned; 0 before: for boot-phase timings. */
 unsigned long long hv_qemu_spawn_time_ns(const struct hv_vm *vm);
+/* CLOCK_MONOTONIC ns of the first byte on the guest console (the guest kernel runs); 0: none. */
+unsigned long long hv_first_output_ns(const struct hv_vm *vm);
+/* The accelerator chosen at hv_start() and why (accel.h); valid for the VM's life. */
+const struct accel_choice *hv_accel(const struct hv_vm *vm);
 uint32_t hv_guest_cid(const struct hv_vm *vm);
 enum hv_vsock_mode hv_vsock_mode(const struct hv_vm *vm); /* the resolved mode */
 const char *hv_console_path(const struct hv_vm *vm);

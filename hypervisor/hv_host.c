@@ -1,4 +1,5 @@
-/* Effectful host probes: is KVM usable, is kernel vhost-vsock usable, the host TSC rate. */
+/* Effectful host probes: is kernel vhost-vsock / vhost-net usable, the host TSC rate.
+ * (Whether KVM can be used is accel.c's decision.) */
 #include <errno.h>
 #include <fcntl.h>
 #include <unistd.h>
@@ -27,7 +28,7 @@ int qemu_host_facts_probe(struct qemu_host_facts *h)
     char text[16384];
     ssize_t n;
 
-    h->kvm = dev_usable("/dev/kvm");
+    h->kvm = false; /* set by the caller from accel_decide() */
     h->vhost_net = dev_usable("/dev/vhost-net");
     h->tsc_khz = 0;
     fd = open("/proc/cpuinfo", O_RDONLY | O_CLOEXEC);

@@ -39,6 +39,8 @@ struct hv_vm {
     unsigned vcpus, mem_mib, boot_timeout_ms, stop_timeout_ms;
     bool debug, made_run_dir, own_console;
     enum hv_vsock_mode mode;
+    enum hv_accel accel_want;
+    struct accel_choice accel;
     uint32_t cid;
     int cid_lock_fd;
 

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "console.h"
 #include "errmap.h"
 #include "hv_internal.h"
 #include "hv_proc.h"
@@ -146,6 +147,16 @@ const char *hv_vsock_uds_path(const struct hv_vm *vm)
 unsigned long long hv_qemu_spawn_time_ns(const struct hv_vm *vm)
 {
     return vm->qemu_spawn_ns;
+}
+
+unsigned long long hv_first_output_ns(const struct hv_vm *vm)
+{
+    return hv_console_first_byte_ns(vm->console);
+}
+
+const struct accel_choice *hv_accel(const struct hv_vm *vm)
+{
+    return &vm->accel;
 }
 
 static const char *const mode_names[_HV_VSOCK_MODE_MAX] = {"auto", "kernel", "hybrid"};

@@ -9,6 +9,7 @@
 
 #include "cleanup.h"
 #include "errmap.h"
+#include "guest_image.h"
 #include "hv_internal.h"
 #include "hv_proc.h"
 #include "log.h"
@@ -67,6 +68,8 @@ static int validate(const struct hv_config *c, struct cvm_err *err)
         return cvm_err_set(err, -EINVAL, "tap name '%s' invalid", c->net_tap);
     if (c->net_mac && (!c->net_tap || !qemu_valid_mac(c->net_mac)))
         return cvm_err_set(err, -EINVAL, "MAC '%s' invalid (or no tap)", c->net_mac);
+    if ((unsigned)c->accel >= _HV_ACCEL_MAX)
+        return cvm_err_set(err, -EINVAL, "accel %d unknown", (int)c->accel);
     if ((unsigned)c->vsock_mode >= _HV_VSOCK_MODE_MAX)
         return cvm_err_set(err, -EINVAL, "vsock mode %d unknown", (int)c->vsock_mode);
     if (c->guest_cid && (c->guest_cid < 3 || c->guest_cid == UINT32_MAX))
@@ -112,6 +115,7 @@ static int copy_config(struct hv_vm *vm, const struct hv_config *c)
     vm->boot_timeout_ms = c->boot_timeout_ms ? c->boot_timeout_ms : 30000;
     vm->stop_timeout_ms = c->stop_timeout_ms ? c->stop_timeout_ms : 5000;
     vm->debug = c->debug;
+    vm->accel_want = c->accel;
     vm->console_max_kib = c->console_max_kib ? c->console_max_kib : 1024;
     return 0;
 }
@@ -132,13 +136,12 @@ static int resolve_vsock(struct hv_vm *vm, const struct hv_config *c, struct cvm
     return 0;
 }
 
-/* Fail hv_start() with a clear message rather than a QEMU death a moment later. */
+/* Fail hv_start() with a clear message rather than a QEMU death (or a silent guest) later. */
 static int check_files(const struct hv_config *c, enum hv_vsock_mode mode, struct cvm_err *err)
 {
-    if (access(c->kernel, R_OK) < 0)
-        return cvm_err_set(err, -errno, "guest kernel '%s'", c->kernel);
-    if (c->initrd && access(c->initrd, R_OK) < 0)
-        return cvm_err_set(err, -errno, "guest initrd '%s'", c->initrd);
+    int r = guest_image_check(c->kernel, c->initrd, err);
+    if (r < 0)
+        return r;
     if (c->shared_dir && access(c->shared_dir, R_OK | X_OK) < 0)
         return cvm_err_set(err, -errno, "shared dir '%s'", c->shared_dir);
     if (c->netns_path && access(c->netns_path, R_OK) < 0)
@@ -168,10 +171,22 @@ static void on_boot_timeout(struct loop_source *s, void *data)
             vm->state == HV_ST_HELPERS ? "waiting for cvm-vsockd" : "waiting for QMP");
 }
 
+/* KVM only when it can run our guest; the decision and its reason go to the log once. */
+static int resolve_accel(struct hv_vm *vm, struct cvm_err *err)
+{
+    struct accel_facts f;
+    accel_probe(&f);
+    int r = accel_decide(vm->accel_want, &f, &vm->accel);
+    if (r < 0)
+        return cvm_err_set(err, r, "accel: %s", vm->accel.reason);
+    log_info("accel %s: %s", vm->accel.kvm ? "kvm" : "tcg", vm->accel.reason);
+    return 0;
+}
+
 static int start_all(struct hv_vm *vm, const struct hv_config *c, struct cvm_err *err)
 {
     int r = check_files(c, c->vsock_mode, err);
-    if (r < 0 || (r = make_run_dir(vm, err)) < 0)
+    if (r < 0 || (r = resolve_accel(vm, err)) < 0 || (r = make_run_dir(vm, err)) < 0)
         return r;
     if ((r = resolve_vsock(vm, c, err)) < 0)
         return r;

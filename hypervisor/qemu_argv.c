@@ -108,7 +108,10 @@ int qemu_kernel_cmdline(const struct qemu_spec *s, const struct qemu_host_facts 
         snprintf(tcg, sizeof(tcg), " tsc_early_khz=%lu tsc=reliable no_timer_check", h->tsc_khz);
     else if (!h->kvm)
         snprintf(tcg, sizeof(tcg), " tsc=reliable no_timer_check");
-    if (asprintf(&r, "console=ttyS0 panic=-1 reboot=t quiet%s%s%s", tcg,
+    /* quiet keeps the boot stub and the info-level flood off the console; loglevel=6 then
+     * lets notices through, so the kernel's first line ("Linux version ...", printed before
+     * anything can hang) proves the guest runs: the boot watchdog's "silent console" signal. */
+    if (asprintf(&r, "console=ttyS0 panic=-1 reboot=t quiet loglevel=6%s%s%s", tcg,
                  s->kernel_args && *s->kernel_args ? " " : "",
                  s->kernel_args ? s->kernel_args : "") < 0)
         return -ENOMEM;

@@ -16,7 +16,7 @@
 #define QEMU_CON_FD 4
 
 struct qemu_host_facts {
-    bool kvm;              /* /dev/kvm usable: -accel kvm -cpu host */
+    bool kvm;              /* accel_decide() chose KVM: -accel kvm -cpu host */
     unsigned long tsc_khz; /* host TSC rate, for the guest under TCG; 0: unknown */
     bool vhost_net;        /* /dev/vhost-net usable: the tap NIC gets vhost=on */
 };
@@ -55,7 +55,7 @@ bool qemu_valid_mac(const char *s);
 /* PURE: the first "cpu MHz : <x>" of a /proc/cpuinfo text, in kHz (rounded). -ENOENT/-EINVAL. */
 int qemu_tsc_khz_from_cpuinfo(const char *text, unsigned long *ret_khz);
 
-/* Effectful: probe /dev/kvm and /proc/cpuinfo. */
+/* Effectful: probe /dev/vhost-net and /proc/cpuinfo (kvm is left false: see accel.h). */
 int qemu_host_facts_probe(struct qemu_host_facts *h);
 
 #endif

@@ -121,6 +121,7 @@ int hv_qemu_spawn(struct hv_vm *vm, struct cvm_err *err)
     r = qemu_host_facts_probe(&host);
     if (r < 0)
         return cvm_err_set(err, r, "probing host facts");
+    host.kvm = vm->accel.kvm;
     fill_spec(vm, &spec);
     r = qemu_argv_build(&spec, &host, &argv);
     if (r < 0)

@@ -53,20 +53,31 @@ static int newest_boot_kernel(char *dst, size_t n)
     return 0;
 }
 
-int assets_resolve(struct cfg *cfg, struct cvm_err *err)
+int assets_find_kernel(struct cfg *cfg, struct cvm_err *err)
 {
-    char dir[PATH_MAX], a[PATH_MAX + 64], b[PATH_MAX + 64], c[PATH_MAX + 64];
-    int r = exe_dir(dir, sizeof(dir));
-    if (r < 0)
-        return cvm_err_set(err, r, "cannot find our own executable");
+    char dir[PATH_MAX], a[PATH_MAX + 64];
+    int r;
     if (!cfg->kernel[0]) {
+        if ((r = exe_dir(dir, sizeof(dir))) < 0)
+            return cvm_err_set(err, r, "cannot find our own executable");
         snprintf(a, sizeof(a), "%s/../%s/vmlinuz", dir, ASSETS_SHARE_SUBDIR);
         const char *cands[] = { a };
         if (first_existing(cfg->kernel, sizeof(cfg->kernel), cands, 1) < 0 &&
             newest_boot_kernel(cfg->kernel, sizeof(cfg->kernel)) < 0)
             return cvm_err_set(err, -ENOENT, "no guest kernel: set \"kernel\" in the runtime config");
     }
+    if (access(cfg->kernel, R_OK) < 0)
+        return cvm_err_set(err, -errno, "guest kernel %s: %m", cfg->kernel);
+    return 0;
+}
+
+int assets_find_initrd(struct cfg *cfg, struct cvm_err *err)
+{
+    char dir[PATH_MAX], a[PATH_MAX + 64], b[PATH_MAX + 64], c[PATH_MAX + 64];
+    int r;
     if (!cfg->initrd[0]) {
+        if ((r = exe_dir(dir, sizeof(dir))) < 0)
+            return cvm_err_set(err, r, "cannot find our own executable");
         snprintf(a, sizeof(a), "%s/../%s/initrd.img", dir, ASSETS_SHARE_SUBDIR);
         snprintf(b, sizeof(b), "%s/../initrd.img", dir);
         snprintf(c, sizeof(c), "%s/initrd.img", dir);
@@ -74,15 +85,27 @@ int assets_resolve(struct cfg *cfg, struct cvm_err *err)
         if (first_existing(cfg->initrd, sizeof(cfg->initrd), cands, 3) < 0)
             return cvm_err_set(err, -ENOENT, "no initrd found next to %s: set \"initrd\" in the runtime config", dir);
     }
-    if (!cfg->vsockd[0]) {
-        snprintf(a, sizeof(a), "%s/cvm-vsockd", dir);
-        const char *cands[] = { a };
-        (void)first_existing(cfg->vsockd, sizeof(cfg->vsockd), cands, 1); /* else hv's default */
-    }
-    if (access(cfg->kernel, R_OK) < 0)
-        return cvm_err_set(err, -errno, "guest kernel %s: %m", cfg->kernel);
     if (access(cfg->initrd, R_OK) < 0)
         return cvm_err_set(err, -errno, "initrd %s: %m", cfg->initrd);
+    return 0;
+}
+
+void assets_find_vsockd(struct cfg *cfg)
+{
+    char dir[PATH_MAX], a[PATH_MAX + 64];
+    if (cfg->vsockd[0] || exe_dir(dir, sizeof(dir)) < 0)
+        return;
+    snprintf(a, sizeof(a), "%s/cvm-vsockd", dir);
+    const char *cands[] = { a };
+    (void)first_existing(cfg->vsockd, sizeof(cfg->vsockd), cands, 1); /* else hv's default */
+}
+
+int assets_resolve(struct cfg *cfg, struct cvm_err *err)
+{
+    int r = assets_find_kernel(cfg, err);
+    if (r < 0 || (r = assets_find_initrd(cfg, err)) < 0)
+        return r;
+    assets_find_vsockd(cfg);
     if (access(cfg->qemu, X_OK) < 0)
         return cvm_err_set(err, -errno, "qemu %s: %m", cfg->qemu);
     return 0;

@@ -13,6 +13,11 @@ struct cvm_err;
 
 /* Fill empty kernel/initrd/vsockd in cfg; fails with a message naming what is missing. */
 int assets_resolve(struct cfg *cfg, struct cvm_err *err);
+/* The same, one asset at a time (cvm-check reports each): fill cfg->kernel / ->initrd when
+ * empty and check it is readable; vsockd is left empty when not next to our executable. */
+int assets_find_kernel(struct cfg *cfg, struct cvm_err *err);
+int assets_find_initrd(struct cfg *cfg, struct cvm_err *err);
+void assets_find_vsockd(struct cfg *cfg);
 /* Default config file search: CFG_DEFAULT_PATH, then <exe>/../share/.../cvm.json. */
 int assets_default_config(char *out, size_t n);
 

@@ -17,9 +17,10 @@ $(SHIM_BIN): $(BUILD)/obj/shim/main.o $(LIBS)
 # kernel the initrd's modules belong to in PREFIX/share/containerd-shim-cvm-v1, where the
 # installed shim looks for them (relative to its own path), so no flags are needed.
 SHIM_SHARE := $(DESTDIR)$(PREFIX)/share/containerd-shim-cvm-v1
-install: $(SHIM_BIN) $(BUILD)/bin/cvm-vsockd $(BUILD)/initrd.img
+install: $(SHIM_BIN) $(BUILD)/bin/cvm-vsockd $(BUILD)/bin/cvm-check $(BUILD)/initrd.img
 	install -d $(DESTDIR)$(PREFIX)/bin $(SHIM_SHARE)
 	install -m 0755 $(SHIM_BIN) $(DESTDIR)$(PREFIX)/bin/containerd-shim-cvm-v1
+	install -m 0755 $(BUILD)/bin/cvm-check $(DESTDIR)$(PREFIX)/bin/cvm-check
 	install -m 0755 $(BUILD)/bin/cvm-vsockd $(DESTDIR)$(PREFIX)/bin/cvm-vsockd
 	install -m 0644 $(BUILD)/initrd.img $(SHIM_SHARE)/initrd.img
 	install -m 0644 config/cvm.json config/containerd-ctr.toml config/containerd-cri.toml config/README.md $(SHIM_SHARE)/

@@ -292,7 +292,7 @@ void op_reply(struct agent_op *op, const ProtobufCMessage *msg)
 void op_reply_error(struct agent_op *op, int code, const char *fmt, ...)
 {
     struct ttrpc_call *call = pending_take(&op->rpc);
-    char msg[512];
+    char msg[1024];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);

@@ -55,24 +55,119 @@ void sandbox_when_ready(struct sandbox *sb, void (*cb)(struct sandbox *, int, co
     sb->ready_data[sb->n_ready++] = data;
 }
 
-static void boot_failed(struct sandbox *sb, const char *why)
+/* "tcg (/dev/kvm is served by kvm_pvm, which needs a PVM guest kernel)" */
+static void accel_desc(struct sandbox *sb, char *buf, size_t n)
 {
-    char tail[300] = "";
+    const struct accel_choice *a = sb->vm ? hv_accel(sb->vm) : NULL;
+    if (!a) {
+        snprintf(buf, n, "%s", hv_accel_name(sb->cfg.accel));
+        return;
+    }
+    snprintf(buf, n, "%s: %s", a->kvm ? "kvm" : "tcg", a->reason);
+}
+
+/* <run_dir>/boot.log: what the user reads about this sandbox's boot, beside vm/console.log.
+ * Small, on the run dir's tmpfs, rewritten at each phase milestone. */
+static void write_boot_log(struct sandbox *sb, const char *outcome)
+{
+    char path[sizeof(sb->run_dir) + 16], phases[512], accel[320];
+    _cleanup_fclose_ FILE *f = NULL;
+    snprintf(path, sizeof(path), "%s/boot.log", sb->run_dir);
+    f = fopen(path, "we");
+    if (!f)
+        return;
+    boot_phases_format(&sb->phases, phases, sizeof(phases));
+    accel_desc(sb, accel, sizeof(accel));
+    fprintf(f, "sandbox: %s\naccel: %s\nphases (from sandbox creation): %s\nresult: %s\n"
+            "console: %s/console.log\n", sb->id, accel, phases, outcome, sb->vm_dir);
+}
+
+/* The console's last lines, joined by '|', for an error message. */
+static void console_tail_line(struct sandbox *sb, char *tail, size_t n)
+{
+    tail[0] = '\0';
     if (sb->vm)
-        (void)hv_console_tail(sb->vm, tail, sizeof(tail));
+        (void)hv_console_tail(sb->vm, tail, n);
     for (char *c = tail; *c; c++)
         if (*c == '\n' || *c == '\r')
             *c = '|';
-    snprintf(sb->dead_reason, sizeof(sb->dead_reason), "VM %s did not boot: %.140s; console: %s", sb->id,
-             why, tail[0] ? tail : "(empty)");
+}
+
+/* "guest kernel panic: Kernel panic - not syncing: ...", or "" (the panic line sits above a
+ * stack trace: look further back than the tail shown). */
+static void console_panic(struct sandbox *sb, char *out, size_t n)
+{
+    char con[4096], line[200];
+    out[0] = '\0';
+    if (sb->vm && hv_console_tail(sb->vm, con, sizeof(con)) >= 0 &&
+        boot_console_panic(con, line, sizeof(line)) == 0)
+        snprintf(out, n, "guest kernel panic: %s; ", line);
+}
+
+static void boot_failed(struct sandbox *sb, const char *why)
+{
+    char tail[300], panic[240];
+    bool has_console = strstr(why, "console:") != NULL;
+    console_tail_line(sb, tail, sizeof(tail));
+    console_panic(sb, panic, sizeof(panic));
+    snprintf(sb->dead_reason, sizeof(sb->dead_reason), "VM %s did not boot: %s%.700s%s%s", sb->id,
+             panic, why, has_console ? "" : "; console: ",
+             has_console ? "" : tail[0] ? tail : "(empty)");
     log_error("%s", sb->dead_reason);
+    write_boot_log(sb, sb->dead_reason);
     sb->state = SB_DEAD;
     sb->retry_timer = loop_source_free(sb->retry_timer);
+    sb->boot_watch = loop_source_free(sb->boot_watch);
     hv_vsock_cancel(sb->agent_req);
     sb->agent_req = NULL;
     fire_ready(sb, -ETIMEDOUT, sb->dead_reason);
     if (sb->vm)
         (void)hv_stop(sb->vm, 2000);
+}
+
+/* Pull what hv knows into the phases (QEMU's spawn, the console's first byte). */
+static void phases_refresh(struct sandbox *sb)
+{
+    if (!sb->vm)
+        return;
+    if (hv_qemu_spawn_time_ns(sb->vm))
+        boot_phases_mark(&sb->phases, BOOT_QEMU_SPAWNED, hv_qemu_spawn_time_ns(sb->vm));
+    if (hv_first_output_ns(sb->vm))
+        boot_phases_mark(&sb->phases, BOOT_CONSOLE, hv_first_output_ns(sb->vm));
+}
+
+/* The boot watchdog: fail as soon as a phase is overdue, naming it; else look again when the
+ * verdict can next change. */
+static void boot_watch_eval(struct sandbox *sb)
+{
+    enum boot_phase stalled = BOOT_AGENT;
+    uint64_t now = now_ns(), next = 0;
+    char why[900], accel[320], tail[300];
+
+    if (sb->state != SB_BOOTING)
+        return;
+    phases_refresh(sb);
+    switch (boot_phases_check(&sb->phases, &sb->limits, now, &stalled, &next)) {
+    case BOOT_UP:
+        return;
+    case BOOT_WAITING:
+        loop_timer_set(sb->boot_watch, (next > now ? next - now : 0) / 1000ull + 1);
+        return;
+    case BOOT_STALLED:
+        accel_desc(sb, accel, sizeof(accel));
+        console_tail_line(sb, tail, sizeof(tail));
+        boot_stall_message(&sb->phases, &sb->limits, stalled,
+                           sb->vm && hv_accel(sb->vm)->kvm, accel, sb->last_err, tail, why,
+                           sizeof(why));
+        boot_failed(sb, why);
+        return;
+    }
+}
+
+static void boot_watch_cb(struct loop_source *s, void *data)
+{
+    (void)s;
+    boot_watch_eval(data);
 }
 
 static void agent_closed(void *data)
@@ -82,23 +177,50 @@ static void agent_closed(void *data)
         vm_gone(sb, "agent connection lost");
 }
 
+static void agent_retry_later(struct sandbox *sb)
+{
+    ttrpc_client_free(sb->agent);
+    sb->agent = NULL;
+    loop_timer_set(sb->retry_timer, AGENT_RETRY_MS * 1000ull);
+}
+
 static void health_cb(const struct ttrpc_result *res, void *data)
 {
     struct sandbox *sb = data;
+    Cvm__Agent__V1__HealthResponse *h = NULL;
+    char phases[512];
+
     if (sb->state != SB_BOOTING)
         return;
     if (res->code != 0) {
         snprintf(sb->last_err, sizeof(sb->last_err), "agent health: %s", res->message ? res->message : "error");
-        ttrpc_client_free(sb->agent);
-        sb->agent = NULL;
-        loop_timer_set(sb->retry_timer, AGENT_RETRY_MS * 1000ull);
+        agent_retry_later(sb);
         return;
     }
+    h = cvm__agent__v1__health_response__unpack(NULL, res->len, res->payload);
+    phases_refresh(sb);
+    boot_phases_agent(&sb->phases, now_ns(), h ? h->init_uptime_ns : 0, h ? h->ready_uptime_ns : 0,
+                      h ? h->uptime_ns : 0);
+    if (h)
+        cvm__agent__v1__health_response__free_unpacked(h, NULL);
     sb->state = SB_READY;
     sb->retry_timer = loop_source_free(sb->retry_timer);
-    log_info("sandbox %s ready in %llu ms (qemu pid %d)", sb->id,
-             (unsigned long long)((now_ns() - sb->boot_started_ns) / 1000000ull), (int)sb->qemu_pid);
+    sb->boot_watch = loop_source_free(sb->boot_watch);
+    boot_phases_format(&sb->phases, phases, sizeof(phases));
+    log_info("sandbox %s ready (qemu pid %d): %s", sb->id, (int)sb->qemu_pid, phases);
+    write_boot_log(sb, "agent ready");
     fire_ready(sb, 0, NULL);
+}
+
+void sandbox_container_created(struct sandbox *sb)
+{
+    char phases[512];
+    if (sb->phases.at_ns[BOOT_CONTAINER])
+        return;
+    boot_phases_mark(&sb->phases, BOOT_CONTAINER, now_ns());
+    boot_phases_format(&sb->phases, phases, sizeof(phases));
+    log_info("sandbox %s boot phases: %s", sb->id, phases);
+    write_boot_log(sb, "first container created");
 }
 
 static void agent_connected(struct hv_vm *vm, int r, int fd, void *data)
@@ -115,6 +237,7 @@ static void agent_connected(struct hv_vm *vm, int r, int fd, void *data)
         loop_timer_set(sb->retry_timer, AGENT_RETRY_MS * 1000ull);
         return;
     }
+    sb->phases.agent_reached = true;
     r = ttrpc_client_new(sb->shim->loop, fd, &sb->agent);
     if (r < 0) {
         safe_close(fd);
@@ -129,23 +252,14 @@ static void agent_connected(struct hv_vm *vm, int r, int fd, void *data)
         boot_failed(sb, "agent health call");
 }
 
+/* One connection attempt at a time; the watchdog, not this, decides when to give up. */
 static void agent_try(struct sandbox *sb)
 {
-    uint64_t now = now_ns();
     int r;
-
     if (sb->state != SB_BOOTING || sb->agent_req || sb->agent)
         return;
-    if (now >= sb->boot_deadline_ns) {
-        char why[256];
-        snprintf(why, sizeof(why), "agent not reachable within %u ms (%s)", sb->cfg.boot_deadline_ms,
-                 sb->last_err[0] ? sb->last_err : "no answer");
-        boot_failed(sb, why);
-        return;
-    }
-    unsigned left = (unsigned)((sb->boot_deadline_ns - now) / 1000000ull);
-    r = hv_vsock_connect(sb->vm, AGENT_PORT, MIN(left + 1, AGENT_CONNECT_TIMEOUT_MS), agent_connected,
-                         sb, &sb->agent_req, NULL);
+    r = hv_vsock_connect(sb->vm, AGENT_PORT, AGENT_CONNECT_TIMEOUT_MS, agent_connected, sb,
+                         &sb->agent_req, NULL);
     if (r < 0) {
         snprintf(sb->last_err, sizeof(sb->last_err), "agent vsock connect: %s", strerror(-r));
         loop_timer_set(sb->retry_timer, AGENT_RETRY_MS * 1000ull);
@@ -154,23 +268,8 @@ static void agent_try(struct sandbox *sb)
 
 static void retry_cb(struct loop_source *s, void *data)
 {
-    struct sandbox *sb = data;
     (void)s;
-    if (sb->state == SB_BOOTING && !sb->agent && now_ns() >= sb->boot_deadline_ns && !sb->agent_req) {
-        agent_try(sb);
-        return;
-    }
-    if (sb->state == SB_BOOTING && now_ns() >= sb->boot_deadline_ns) {
-        char why[256];
-        snprintf(why, sizeof(why), "agent not reachable within %u ms (%s)", sb->cfg.boot_deadline_ms,
-                 sb->last_err[0] ? sb->last_err : "no answer");
-        boot_failed(sb, why);
-        return;
-    }
-    agent_try(sb);
-    /* keep a deadline check armed while an attempt is outstanding */
-    if (sb->state == SB_BOOTING && sb->retry_timer)
-        loop_timer_set(sb->retry_timer, (sb->boot_deadline_ns - MIN(now_ns(), sb->boot_deadline_ns)) / 1000ull + 1000);
+    agent_try(data);
 }
 
 static void hv_ready(struct hv_vm *vm, void *data)
@@ -178,8 +277,10 @@ static void hv_ready(struct hv_vm *vm, void *data)
     struct sandbox *sb = data;
     sb->qemu_pid = hv_qemu_pid(vm);
     (void)pidfile_write(sb->run_dir, "qemu.pid", sb->qemu_pid);
+    boot_phases_mark(&sb->phases, BOOT_QMP_READY, now_ns());
     log_info("VM %s: qemu pid %d, vsock %s", sb->id, (int)sb->qemu_pid,
              hv_vsock_mode_name(hv_vsock_mode(vm)));
+    boot_watch_eval(sb); /* QEMU's spawn time is known now: arm the silent-console check */
     agent_try(sb);
 }
 
@@ -191,13 +292,23 @@ static void vm_gone(struct sandbox *sb, const char *reason)
 
     if (old == SB_DEAD || old == SB_STOPPED)
         return;
-    snprintf(sb->dead_reason, sizeof(sb->dead_reason), "VM %s died: %s", sb->id, reason);
-    log_error("%s", sb->dead_reason);
-    sb->state = old == SB_STOPPING ? SB_STOPPING : SB_DEAD;
     if (old == SB_BOOTING) {
-        boot_failed(sb, reason);
+        char why[700];
+        enum boot_phase last;
+        phases_refresh(sb);
+        last = boot_phases_last(&sb->phases);
+        snprintf(why, sizeof(why), "the VM died during boot (last phase reached: %s): %s",
+                 last < _BOOT_PHASE_MAX ? boot_phase_name(last) : "none", reason);
+        boot_failed(sb, why);
         return;
     }
+    {
+        char panic[240];
+        console_panic(sb, panic, sizeof(panic));
+        snprintf(sb->dead_reason, sizeof(sb->dead_reason), "VM %s died: %s%s", sb->id, panic, reason);
+    }
+    log_error("%s", sb->dead_reason);
+    sb->state = old == SB_STOPPING ? SB_STOPPING : SB_DEAD;
     TAILQ_FOREACH(c, &sb->containers, link) {
         struct proc *p;
         TAILQ_FOREACH(p, &c->execs, link)
@@ -250,6 +361,7 @@ void sandbox_stop(struct sandbox *sb, void (*cb)(struct sandbox *, void *), void
     sb->stopped_cb = cb;
     sb->stopped_data = data;
     sb->retry_timer = loop_source_free(sb->retry_timer);
+    sb->boot_watch = loop_source_free(sb->boot_watch);
     hv_vsock_cancel(sb->agent_req);
     sb->agent_req = NULL;
     if (sb->state == SB_BOOTING)
@@ -321,6 +433,9 @@ int sandbox_new(struct shim *s, const char *group, const struct cfg *cfg, const 
         netns = netns_path;
     }
     r = loop_add_timer(s->loop, 0, retry_cb, sb, &sb->retry_timer);
+    if (r == 0)
+        r = loop_add_timer(s->loop, (uint64_t)sb->cfg.boot_deadline_ms * 1000ull + 1, boot_watch_cb,
+                           sb, &sb->boot_watch);
     if (r < 0) {
         cvm_err_set(err, r, "timer");
         goto fail;
@@ -328,7 +443,7 @@ int sandbox_new(struct shim *s, const char *group, const struct cfg *cfg, const 
     struct hv_config hc = {
         .id = sb->id, .run_dir = sb->vm_dir, .kernel = sb->cfg.kernel, .initrd = sb->cfg.initrd,
         .kernel_args = sb->cfg.kernel_args[0] ? sb->cfg.kernel_args : NULL,
-        .qemu_bin = sb->cfg.qemu, .vcpus = sb->cfg.vcpus, .mem_mib = sb->cfg.memory_mib,
+        .qemu_bin = sb->cfg.qemu, .accel = sb->cfg.accel, .vcpus = sb->cfg.vcpus, .mem_mib = sb->cfg.memory_mib,
         .shared_dir = sb->shared_dir, .fs_tag = AGENT_SHARE_TAG,
         .virtiofsd_bin = sb->cfg.virtiofsd[0] ? sb->cfg.virtiofsd : NULL,
         .vsock_mode = (enum hv_vsock_mode)sb->cfg.vsock_mode,
@@ -336,17 +451,18 @@ int sandbox_new(struct shim *s, const char *group, const struct cfg *cfg, const 
         .boot_timeout_ms = sb->cfg.boot_deadline_ms, .debug = sb->cfg.debug,
     };
     struct hv_callbacks cb = { .ready = hv_ready, .died = hv_died, .stopped = hv_stopped, .data = sb };
-    sb->boot_started_ns = now_ns();
-    sb->boot_deadline_ns = sb->boot_started_ns + (uint64_t)sb->cfg.boot_deadline_ms * 1000000ull;
-    loop_timer_set(sb->retry_timer, (uint64_t)sb->cfg.boot_deadline_ms * 1000ull + 1000);
+    boot_phases_init(&sb->phases, now_ns());
     r = hv_start(s->loop, &hc, &cb, &sb->vm, err);
     if (r < 0)
         goto fail;
+    sb->limits = boot_limits_for(sb->cfg.console_deadline_ms, sb->cfg.boot_deadline_ms,
+                                hv_accel(sb->vm)->kvm);
     sb->state = SB_BOOTING;
     *ret = sb;
     return 0;
 fail:
     loop_source_free(sb->retry_timer);
+    loop_source_free(sb->boot_watch);
     cleanup_files(sb);
     free(sb);
     return r;
@@ -371,6 +487,7 @@ void sandbox_free(struct sandbox *sb)
         shim_container_free(c);
     }
     loop_source_free(sb->retry_timer);
+    loop_source_free(sb->boot_watch);
     hv_vsock_cancel(sb->agent_req);
     ttrpc_client_free(sb->agent);
     hv_free(sb->vm);

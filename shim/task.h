@@ -8,6 +8,8 @@
 #include <sys/queue.h>
 #include <sys/types.h>
 
+#include "agent_wire.h"
+#include "boot_phases.h"
 #include "config.h"
 #include "errmap.h"
 #include "task_state.h"
@@ -28,10 +30,6 @@ struct sandbox;
 struct container;
 struct proc;
 
-#define AGENT_PORT 1024u
-#define AGENT_STDIO_PORT 1025u
-#define AGENT_SERVICE "cvm.agent.v1.Agent"
-#define AGENT_SHARE_TAG "cvmfs"
 #define AGENT_CALL_TIMEOUT_NS (30ull * 1000000000ull)
 #define SPEC_MAX (1u << 20) /* the agent accepts config_json up to 1 MiB */
 
@@ -116,11 +114,12 @@ struct sandbox {
     pid_t qemu_pid;
     struct ttrpc_client *agent;
     struct hv_vsock_req *agent_req;
-    struct loop_source *retry_timer;
-    uint64_t boot_deadline_ns;
-    uint64_t boot_started_ns;
+    struct loop_source *retry_timer; /* next agent connection attempt */
+    struct loop_source *boot_watch;  /* the boot watchdog (boot_phases_check) */
+    struct boot_phases phases;
+    struct boot_limits limits;
     char last_err[160];
-    char dead_reason[512];
+    char dead_reason[1024];
     struct container_list containers;
     /* containers whose Create waits for the VM */
     void (*ready_cb[16])(struct sandbox *sb, int r, const char *msg, void *data);
@@ -208,6 +207,8 @@ void sandbox_when_ready(struct sandbox *sb, void (*cb)(struct sandbox *, int, co
 int sandbox_agent_call(struct sandbox *sb, const char *method, const void *req,
                        void (*cb)(const struct ttrpc_result *res, void *data), void *data,
                        uint64_t timeout_ns);
+/* The first container was created in the guest: the last boot phase (logged, boot.log). */
+void sandbox_container_created(struct sandbox *sb);
 /* Stop the VM and remove every file; cb when done (also when nothing was running). */
 void sandbox_stop(struct sandbox *sb, void (*cb)(struct sandbox *, void *), void *data);
 void sandbox_free(struct sandbox *sb);

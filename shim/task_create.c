@@ -257,6 +257,7 @@ static void agent_created(const struct ttrpc_result *res, void *data)
         return;
     }
     op->c->agent_created = true;
+    sandbox_container_created(op->c->sb);
     op->p = op->c->init;
     op->u32 = OP_WAIT_CREATE_ATTACH;
     proc_io_attach(op->c->init, attached);

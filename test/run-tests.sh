@@ -44,7 +44,10 @@ for b in "$BUILD"/fuzz/fuzz_* "$BUILD"/asan/fuzz/fuzz_*; do
   fi
 done
 
-echo "== integration and end-to-end"
+# Every VM below runs on what the runtime's own decision picks here (accel "auto", the host's
+# /dev/kvm as it is): say which, and why, in the header.
+accel=$("$BUILD/bin/cvm-check" 2>&1 | grep -m1 -E '^[a-z]+ +accel: ' | sed -E 's/^[a-z]+ +accel: //')
+echo "== integration and end-to-end (accelerator: ${accel:-unknown, cvm-check printed no accel line})"
 for s in test/e2e/[0-9]*.sh; do
   [[ -f $s ]] || continue
   [[ -n ${TESTS:-} && ! $s =~ ${TESTS} ]] && continue

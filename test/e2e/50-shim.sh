@@ -268,7 +268,7 @@ new=$(shim_footprint_ours "$CTD_SOCK" default pod1)
 # --- 5. a VM that cannot boot fails Create with a clear error, nothing left behind
 shim_write_config "$CTD_DIR/bad.json" 5000 '"kernel": "/etc/hostname"'
 out=$(timeout 60 ctr run --rm --runtime "$RT" --runtime-config-path "$CTD_DIR/bad.json" "$IMG" bad1 true 2>&1); rc=$?
-[[ $rc -ne 0 && $out == *"did not boot"* ]] && pass boot-failure-clear-error || fail boot-failure-clear-error "rc=$rc out=$out"
+[[ $rc -ne 0 && $out == *"guest kernel '/etc/hostname' is neither a bzImage"* ]] && pass boot-failure-clear-error || fail boot-failure-clear-error "rc=$rc out=$out"
 shim_write_config "$CTD_DIR/unk.json" 90000 '"cpus": 2'
 out=$(timeout 60 ctr run --rm --runtime "$RT" --runtime-config-path "$CTD_DIR/unk.json" "$IMG" bad2 true 2>&1); rc=$?
 [[ $rc -ne 0 && $out == *'unknown key "cpus"'* ]] && pass config-unknown-key-rejected || fail config-unknown-key-rejected "rc=$rc out=$out"

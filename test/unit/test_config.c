@@ -37,7 +37,8 @@ START_TEST(test_full)
     ck_assert_int_eq(parse(&c, "{\"kernel\":\"/k\",\"initrd\":\"/i\",\"qemu\":\"/q\",\"vcpus\":2,"
                                "\"memory_mib\":512,\"vsock_mode\":\"hybrid\",\"boot_deadline_ms\":5000,"
                                "\"kernel_args\":\"loglevel=7 foo=bar\",\"debug\":true,"
-                               "\"virtiofsd\":\"/v\",\"vsockd\":\"/s\"}", &e), 0);
+                               "\"virtiofsd\":\"/v\",\"vsockd\":\"/s\",\"accel\":\"tcg\","
+                               "\"console_deadline_ms\":2500}", &e), 0);
     ck_assert_str_eq(c.kernel, "/k");
     ck_assert_str_eq(c.initrd, "/i");
     ck_assert_str_eq(c.qemu, "/q");
@@ -49,6 +50,13 @@ START_TEST(test_full)
     ck_assert_uint_eq(c.boot_deadline_ms, 5000);
     ck_assert_str_eq(c.kernel_args, "loglevel=7 foo=bar");
     ck_assert(c.debug);
+    ck_assert_int_eq(c.accel, HV_ACCEL_TCG);
+    ck_assert_uint_eq(c.console_deadline_ms, 2500);
+    ck_assert_int_eq(parse(&c, "{\"accel\":\"kvm\"}", &e), 0);
+    ck_assert_int_eq(c.accel, HV_ACCEL_KVM);
+    ck_assert_int_eq(parse(&c, "{\"accel\":\"auto\",\"console_deadline_ms\":0}", &e), 0);
+    ck_assert_int_eq(c.accel, HV_ACCEL_AUTO);
+    ck_assert_uint_eq(c.console_deadline_ms, 0);
 }
 END_TEST
 
@@ -82,6 +90,8 @@ static const char *const bad_docs[] = {
     "{\"vsock_mode\":\"vhost\"}", "{\"vsock_mode\":1}", "{\"kernel\":\"relative/path\"}",
     "{\"kernel\":5}", "{\"debug\":1}", "{\"kernel_args\":\"a\\\"b\"}", "{\"kernel_args\":\"a\\nb\"}",
     "{\"vcpus\":1,\"vcpus\":2}", "{\"qemu\":\"/a\\u0000b\"}", "{\"_comment\":1}",
+    "{\"accel\":\"hvf\"}", "{\"accel\":1}", "{\"accel\":\"KVM\"}", "{\"console_deadline_ms\":-1}",
+    "{\"console_deadline_ms\":600001}",
 };
 
 START_TEST(test_bad)

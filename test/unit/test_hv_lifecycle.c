@@ -28,7 +28,7 @@ struct t {
     struct hv_vm *vm;
     struct hv_config cfg;
     struct hv_callbacks cb;
-    char dir[64], run[96];
+    char dir[64], run[96], kernel[96];
     int ready, died, stopped, done, events;
     int r;
     bool running;
@@ -81,6 +81,18 @@ static void on_console(struct hv_vm *vm, const char *line, void *data)
     snprintf(t->last_line, sizeof(t->last_line), "%s", line);
 }
 
+/* A file hv_start() takes for a guest kernel: a bzImage boot header ("HdrS" at 0x202). The
+ * fake QEMU never reads it. */
+static void write_fake_kernel(const char *path)
+{
+    unsigned char hdr[0x400] = {0};
+    FILE *f = fopen(path, "we");
+    ck_assert_ptr_nonnull(f);
+    memcpy(hdr + 0x202, "HdrS", 4);
+    ck_assert_uint_eq(fwrite(hdr, 1, sizeof(hdr), f), sizeof(hdr));
+    fclose(f);
+}
+
 static void setup(struct t *t, const char *qemu_mode, const char *vsockd_mode)
 {
     memset(t, 0, sizeof(*t));
@@ -88,11 +100,13 @@ static void setup(struct t *t, const char *qemu_mode, const char *vsockd_mode)
     snprintf(t->dir, sizeof(t->dir), "/tmp/hv-lc.XXXXXX");
     ck_assert_ptr_nonnull(mkdtemp(t->dir));
     snprintf(t->run, sizeof(t->run), "%s/run", t->dir);
+    snprintf(t->kernel, sizeof(t->kernel), "%s/vmlinuz", t->dir);
+    write_fake_kernel(t->kernel);
     setenv("FAKE_QEMU_MODE", qemu_mode, 1);
     setenv("FAKE_VSOCKD_MODE", vsockd_mode, 1);
     ck_assert_int_eq(loop_new(&t->loop), 0);
     t->cfg = (struct hv_config){
-        .id = "lc", .run_dir = t->run, .kernel = FAKES "/fake_qemu.py", /* any readable file */
+        .id = "lc", .run_dir = t->run, .kernel = t->kernel,
         .qemu_bin = FAKES "/fake_qemu.py", .vsock_mode = HV_VSOCK_HYBRID,
         .vsockd_bin = FAKES "/fake_vsockd.py", .boot_timeout_ms = 10000,
         .stop_timeout_ms = 2000};
@@ -106,6 +120,7 @@ static void teardown_t(struct t *t)
     loop_run_once(t->loop, 0);
     loop_free(t->loop);
     ck_assert_msg(stat(t->run, &st) < 0 && errno == ENOENT, "run dir %s left behind", t->run);
+    ck_assert_int_eq(unlink(t->kernel), 0);
     ck_assert_int_eq(rmdir(t->dir), 0);
     ck_assert_int_eq(waitpid(-1, NULL, WNOHANG), -1); /* no child left, reaped or not */
     ck_assert_int_eq(errno, ECHILD);
@@ -455,6 +470,18 @@ START_TEST(test_sync_start_failures)
         ck_assert_msg(strstr(err.msg, "guest kernel '/nonexistent/vmlinuz'"), "%s", err.msg);
         bad = t.cfg, bad.initrd = "/nonexistent/initrd";
         ck_assert_int_eq(hv_start(t.loop, &bad, &t.cb, &t.vm, NULL), -ENOENT);
+        /* files that exist but are not what they claim: named, before anything starts */
+        bad = t.cfg, bad.initrd = FAKES "/fake_qemu.py";
+        memset(&err, 0, sizeof(err));
+        ck_assert_int_eq(hv_start(t.loop, &bad, &t.cb, &t.vm, &err), -ENOEXEC);
+        ck_assert_msg(strstr(err.msg, "guest initrd '" FAKES "/fake_qemu.py' is not an initrd"), "%s",
+                      err.msg);
+        bad = t.cfg, bad.kernel = FAKES "/fake_qemu.py";
+        memset(&err, 0, sizeof(err));
+        ck_assert_int_eq(hv_start(t.loop, &bad, &t.cb, &t.vm, &err), -ENOEXEC);
+        ck_assert_msg(strstr(err.msg, "fake_qemu.py' is neither a bzImage nor an ELF"), "%s", err.msg);
+        bad = t.cfg, bad.accel = (enum hv_accel)7;
+        ck_assert_int_eq(hv_start(t.loop, &bad, &t.cb, &t.vm, NULL), -EINVAL);
         bad = t.cfg, bad.netns_path = "/nonexistent/netns";
         ck_assert_int_eq(hv_start(t.loop, &bad, &t.cb, &t.vm, NULL), -ENOENT);
         if (access("/dev/vhost-vsock", R_OK | W_OK) < 0) {

@@ -34,6 +34,7 @@
 
 static struct loop *L;
 static int never_ready;
+static int silent_console; /* the fake guest prints nothing and its agent never answers */
 
 /* ------------------------------------------------------------------ fake agent */
 struct fstream {
@@ -197,6 +198,7 @@ struct hv_vm {
     struct hv_callbacks cb;
     struct loop_source *t;
     int stopped;
+    unsigned long long spawn_ns;
 };
 struct hv_vsock_req {
     hv_vsock_cb cb;
@@ -220,6 +222,7 @@ int hv_start(struct loop *loop, const struct hv_config *cfg, const struct hv_cal
     struct hv_vm *vm = calloc(1, sizeof(*vm));
     (void)cfg, (void)err;
     vm->cb = *cb;
+    vm->spawn_ns = now_ns();
     if (!never_ready)
         ck_assert_int_eq(loop_add_timer(loop, 1000, ready_t, vm, &vm->t), 0);
     *ret = the_vm = vm;
@@ -266,8 +269,11 @@ int hv_vsock_connect(struct hv_vm *vm, uint32_t port, unsigned timeout_ms, hv_vs
                      struct hv_vsock_req **ret, struct cvm_err *err)
 {
     int sp[2];
-    struct hv_vsock_req *r = calloc(1, sizeof(*r));
+    struct hv_vsock_req *r;
     (void)timeout_ms, (void)err;
+    if (silent_console)
+        return -ECONNRESET;
+    r = calloc(1, sizeof(*r));
     ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sp), 0);
     if (port == AGENT_PORT) {
         ck_assert_int_eq(ttrpc_server_add_conn(agent_srv, sp[1]), 0);
@@ -311,7 +317,25 @@ const char *hv_vsock_mode_name(enum hv_vsock_mode m)
 int hv_console_tail(const struct hv_vm *vm, char *buf, size_t n)
 {
     (void)vm;
-    return snprintf(buf, n, "fake console line");
+    return snprintf(buf, n, "%s", silent_console ? "" : "fake console line");
+}
+
+unsigned long long hv_qemu_spawn_time_ns(const struct hv_vm *vm)
+{
+    return vm->spawn_ns;
+}
+
+unsigned long long hv_first_output_ns(const struct hv_vm *vm)
+{
+    return silent_console ? 0 : vm->spawn_ns + 1;
+}
+
+const struct accel_choice *hv_accel(const struct hv_vm *vm)
+{
+    static const struct accel_choice tcg = {.kvm = false, .provider = "kvm_pvm",
+                                            .reason = "fake host without KVM"};
+    (void)vm;
+    return &tcg;
 }
 
 /* ------------------------------------------------------------------ containerd side */
@@ -410,6 +434,7 @@ static void setup(void)
     memset(waits, 0, sizeof(waits));
     n_streams = n_topics = 0;
     never_ready = 0;
+    silent_console = 0;
     ck_assert_int_eq(loop_new(&L), 0);
     S.loop = L;
     TAILQ_INIT(&S.ops);
@@ -720,6 +745,28 @@ START_TEST(test_boot_failure)
 }
 END_TEST
 
+/* A guest whose console stays silent fails Create at the console deadline, not the boot
+ * deadline, and the error names the phase, the accelerator and what to try. */
+START_TEST(test_boot_silent_console)
+{
+    struct res r;
+    FILE *f = fopen(cfgfile, "w");
+    fputs("{\"kernel\":\"/etc/hostname\",\"initrd\":\"/etc/hostname\",\"qemu\":\"/bin/true\","
+          "\"boot_deadline_ms\":20000,\"console_deadline_ms\":300}", f);
+    fclose(f);
+    silent_console = 1;
+    unsigned long long t0 = now_ns();
+    create("c1", NULL, &r);
+    unsigned long long ms = (now_ns() - t0) / 1000000ull;
+    ck_assert_int_eq(r.code, RPC_UNAVAILABLE);
+    ck_assert_msg(strstr(r.msg, "did not boot") && strstr(r.msg, "console stayed silent for 300 ms") &&
+                      strstr(r.msg, "accel tcg: fake host without KVM"),
+                  "msg: %s", r.msg);
+    ck_assert_msg(ms >= 300 && ms < 5000, "failed after %llu ms", ms);
+    ck_assert_int_eq(state_of("c1", "", NULL), -RPC_NOT_FOUND);
+}
+END_TEST
+
 static Suite *task_suite(void)
 {
     Suite *s = suite_create("shim_task");
@@ -731,6 +778,7 @@ static Suite *task_suite(void)
     tcase_add_test(tc, test_exec_and_running_delete);
     tcase_add_test(tc, test_vm_death_exits_255);
     tcase_add_test(tc, test_boot_failure);
+    tcase_add_test(tc, test_boot_silent_console);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1,0 +1,11 @@
+/* Wire constants of the shim <-> agent protocol (proto/agent.proto), defined once for both
+ * peers and every host-side client of the agent (the shim, cvm-check, test drivers). */
+#ifndef CVM_AGENT_WIRE_H
+#define CVM_AGENT_WIRE_H
+
+#define AGENT_PORT 1024u                  /* guest vsock port: the agent's ttrpc API */
+#define AGENT_STDIO_PORT 1025u            /* guest vsock port: one connection per stdio stream */
+#define AGENT_SERVICE "cvm.agent.v1.Agent" /* ttrpc service name */
+#define AGENT_SHARE_TAG "cvmfs"           /* virtio-fs tag of the sandbox's shared dir */
+
+#endif
