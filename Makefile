@@ -32,6 +32,13 @@ FUZZ_NAMES  :=
 LIBS        :=
 GEN_C       :=
 
+# Rules name $$(LIBS) as prerequisites: expanded once every module.mk has added its library,
+# whatever the include order.
+.SECONDEXPANSION:
+# Objects of tests and fuzz targets are intermediates of pattern chains: keep them, so a second
+# `make` relinks nothing.
+.SECONDARY:
+
 .PHONY: all setup check unit fuzz bench install clean format-check demo
 all:
 

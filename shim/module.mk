@@ -8,7 +8,7 @@ BINS      += $(SHIM_BIN)
 $(LIBSHIM): $(call obj,$(SHIM_SRC))
 	$(Q)rm -f $@; ar rcs $@ $^
 
-$(SHIM_BIN): $(BUILD)/obj/shim/main.o $(LIBS)
+$(SHIM_BIN): $(BUILD)/obj/shim/main.o $$(LIBS)
 	@mkdir -p $(dir $@)
 	$(Q)echo "  LD      $@"; $(CC) $(SAN) -o $@ $< -Wl,--start-group $(LIBS) -Wl,--end-group $(LDLIBS_ALL)
 
@@ -28,7 +28,7 @@ install: $(SHIM_BIN) $(BUILD)/bin/cvm-vsockd $(BUILD)/bin/cvm-check $(BUILD)/ini
 	  ln -sfn /boot/vmlinuz-$(GUEST_KVER) $(SHIM_SHARE)/vmlinuz; echo "  LINK    $(SHIM_SHARE)/vmlinuz -> /boot/vmlinuz-$(GUEST_KVER)"; fi
 
 # e2e driver for 51-shim-compat.sh: containerd.task.v2.Task/Update (ctr 1.6 has no `task update`).
-$(BUILD)/drivers/task_update: $(BUILD)/obj/test/drivers/task_update.o $(LIBS)
+$(BUILD)/drivers/task_update: $(BUILD)/obj/test/drivers/task_update.o $$(LIBS)
 	@mkdir -p $(dir $@)
 	$(Q)echo "  LD      $@"; $(CC) $(SAN) -o $@ $< -Wl,--start-group $(LIBS) -Wl,--end-group $(LDLIBS_ALL)
 unit: $(BUILD)/drivers/task_update

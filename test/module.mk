@@ -4,7 +4,7 @@ UNIT_SRC    := $(wildcard test/unit/test_*.c)
 UNIT_TESTS  := $(patsubst test/unit/%.c,$(BUILD)/test/%,$(UNIT_SRC))
 TEST_HELPER := $(call obj,$(wildcard test/unit/helpers/*.c))
 
-$(BUILD)/test/%: $(BUILD)/obj/test/unit/%.o $(TEST_HELPER) $(LIBS)
+$(BUILD)/test/%: $(BUILD)/obj/test/unit/%.o $(TEST_HELPER) $$(LIBS)
 	@mkdir -p $(dir $@)
 	$(Q)echo "  LD      $@"; $(CC) $(SAN) -o $@ $< $(TEST_HELPER) -Wl,--start-group $(LIBS) -Wl,--end-group $(LDLIBS_ALL) $(CHECK_LIBS)
 
@@ -15,7 +15,7 @@ FUZZ_REPLAY := $(patsubst test/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
 
 # FUZZ_DRIVER: the replay main under gcc; "-fsanitize=fuzzer" for libFuzzer builds.
 FUZZ_DRIVER ?= $(BUILD)/obj/test/fuzz/replay_main.o
-$(BUILD)/fuzz/%: $(BUILD)/obj/test/fuzz/%.o $(filter %.o,$(FUZZ_DRIVER)) $(LIBS)
+$(BUILD)/fuzz/%: $(BUILD)/obj/test/fuzz/%.o $(filter %.o,$(FUZZ_DRIVER)) $$(LIBS)
 	@mkdir -p $(dir $@)
 	$(Q)echo "  LD      $@"; $(CC) $(SAN) -o $@ $< $(FUZZ_DRIVER) -Wl,--start-group $(LIBS) -Wl,--end-group $(LDLIBS_ALL)
 
@@ -33,7 +33,7 @@ fuzz:
 	  FUZZ_DRIVER="-fsanitize=fuzzer" WARN="-Wall -Wno-unused-command-line-argument" $(patsubst $(BUILD)/%,build/fuzzer/%,$(FUZZ_REPLAY))
 
 # Test drivers of the lead's tiers (other drivers are built by their module's .mk).
-$(BUILD)/drivers/ttrpc_forward: $(BUILD)/obj/test/drivers/ttrpc_forward.o $(LIBS)
+$(BUILD)/drivers/ttrpc_forward: $(BUILD)/obj/test/drivers/ttrpc_forward.o $$(LIBS)
 	@mkdir -p $(dir $@)
 	$(Q)echo "  LD      $@"; $(CC) $(SAN) -o $@ $< -Wl,--start-group $(LIBS) -Wl,--end-group $(LDLIBS_ALL)
 unit: $(BUILD)/drivers/ttrpc_forward

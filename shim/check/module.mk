@@ -12,6 +12,6 @@ CHECK_BIN_SRC := shim/check/main.c shim/check/check_probe.c shim/check/check_run
 $(LIBCHECK): $(call obj,$(CHECK_LIB_SRC))
 	$(Q)rm -f $@; ar rcs $@ $^
 
-$(CHECK_BIN): $(call obj,$(CHECK_BIN_SRC)) $(LIBS)
+$(CHECK_BIN): $(call obj,$(CHECK_BIN_SRC)) $$(LIBS)
 	@mkdir -p $(dir $@)
 	$(Q)echo "  LD      $@"; $(CC) $(SAN) -o $@ $(call obj,$(CHECK_BIN_SRC)) -Wl,--start-group $(LIBS) -Wl,--end-group $(LDLIBS_ALL)
