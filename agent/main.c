@@ -19,6 +19,7 @@
 #include "cleanup.h"
 #include "log.h"
 #include "loop.h"
+#include "net.h"
 #include "pid1.h"
 #include "rpc.h"
 #include "stdio.h"
@@ -68,8 +69,10 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: cvm-agent                       (as PID 1 of the guest: vsock ports %d, %d)\n"
                "       cvm-agent --listen-unix PATH [--stdio-unix PATH] [--cgroup-root DIR]\n"
-               "                 [--share-root DIR] [--log-level debug|info|warn|error]\n",
-            AGENT_PORT, AGENT_STDIO_PORT);
+               "                 [--share-root DIR] [--log-level debug|info|warn|error]\n"
+               "                 [--park-nics]   (move every NIC into a parking namespace bound at\n"
+               "                                  PATH.netns, as PID 1 does at %s)\n",
+            AGENT_PORT, AGENT_STDIO_PORT, NET_PARK_PATH);
 }
 
 int main(int argc, char **argv)
@@ -78,11 +81,13 @@ int main(int argc, char **argv)
         {"listen-unix", required_argument, NULL, 'l'}, {"stdio-unix", required_argument, NULL, 's'},
         {"cgroup-root", required_argument, NULL, 'c'}, {"share-root", required_argument, NULL, 'r'},
         {"log-level", required_argument, NULL, 'v'},   {"help", no_argument, NULL, 'h'},
+        {"park-nics", no_argument, NULL, 'P'},
         {NULL, 0, NULL, 0},
     };
     struct agent a = {.init_uptime_ns = agent_uptime_ns()};
     const char *listen_path = NULL, *stdio_path = NULL;
-    char stdio_buf[256];
+    char stdio_buf[256], park_buf[256];
+    bool park = false;
     int c, r, api_fd, stdio_fd;
     bool pid1 = getpid() == 1;
 
@@ -99,6 +104,7 @@ int main(int argc, char **argv)
             else if (!strcmp(optarg, "error")) log_set_level(LOG_LVL_ERROR);
             else { usage(stderr); return 2; }
             break;
+        case 'P': park = true; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -122,6 +128,11 @@ int main(int argc, char **argv)
         if (!a.cfg.share_root)
             a.cfg.share_root = PID1_SHARE_ROOT;
         (void)mkdir("/run/cvm", 0755);
+        /* Modules are loaded, so the virtio-net NICs exist: out of the containers' sight
+         * until ConfigureNetwork names them. Without parking the agent still serves. */
+        struct cvm_err nerr = {0};
+        if (net_park(NET_PARK_PATH, &nerr) < 0)
+            pid1_console("parking NICs failed: %s", nerr.msg);
     } else {
         if (!a.cfg.share_root)
             a.cfg.share_root = "/run/cvm-agent/share";
@@ -131,6 +142,13 @@ int main(int argc, char **argv)
         }
         /* Orphans of container processes come back to us for reaping. */
         (void)prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+        /* --park-nics: as PID 1 does, with the namespace bound next to the socket. */
+        struct cvm_err nerr = {0};
+        snprintf(park_buf, sizeof(park_buf), "%s.netns", listen_path);
+        if (park && net_park(park_buf, &nerr) < 0) {
+            fprintf(stderr, "cvm-agent: parking NICs: %s\n", nerr.msg);
+            return 1;
+        }
     }
     signal(SIGPIPE, SIG_IGN);
     agent_global = &a;
@@ -186,6 +204,7 @@ int main(int argc, char **argv)
     close(api_fd);
     close(stdio_fd);
     loop_free(a.loop);
+    net_unpark();
     (void)unlink(listen_path);
     (void)unlink(stdio_path);
     return 0;

@@ -26,7 +26,8 @@ static const struct ttrpc_method methods[] = {
     {"UpdateContainer", rpc_update_container}, {"ListProcesses", rpc_list_processes},
     {"RemoveContainer", rpc_remove_container}, {"Health", rpc_health},
     {"Version", rpc_version},                  {"Shutdown", rpc_shutdown},
-    {"DeleteProcess", rpc_delete_process},
+    {"DeleteProcess", rpc_delete_process},     {"ConfigureNetwork", rpc_configure_network},
+    {"ListNetwork", rpc_list_network},
 };
 
 int rpc_register(struct agent *a, struct ttrpc_server *srv)

@@ -10,7 +10,7 @@ struct ttrpc_call;
 
 int rpc_register(struct agent *a, struct ttrpc_server *srv);
 
-/* Handlers (rpc_container.c, rpc_process.c); userdata is the struct agent. */
+/* Handlers (rpc_container.c, rpc_process.c, rpc_net.c); userdata is the struct agent. */
 void rpc_create_container(struct ttrpc_call *call, const uint8_t *payload, size_t len, void *ud);
 void rpc_start_process(struct ttrpc_call *call, const uint8_t *payload, size_t len, void *ud);
 void rpc_exec_process(struct ttrpc_call *call, const uint8_t *payload, size_t len, void *ud);
@@ -28,6 +28,9 @@ void rpc_delete_process(struct ttrpc_call *call, const uint8_t *payload, size_t 
 void rpc_health(struct ttrpc_call *call, const uint8_t *payload, size_t len, void *ud);
 void rpc_version(struct ttrpc_call *call, const uint8_t *payload, size_t len, void *ud);
 void rpc_shutdown(struct ttrpc_call *call, const uint8_t *payload, size_t len, void *ud);
+/* rpc_net.c */
+void rpc_configure_network(struct ttrpc_call *call, const uint8_t *payload, size_t len, void *ud);
+void rpc_list_network(struct ttrpc_call *call, const uint8_t *payload, size_t len, void *ud);
 
 /* Shared helpers (rpc.c). */
 /* Look up container (and process when exec_id != NULL); replies NOT_FOUND/INVALID_ARGUMENT

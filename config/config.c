@@ -33,6 +33,7 @@ void cfg_defaults(struct cfg *c)
     c->boot_deadline_ms = CFG_DEFAULT_BOOT_DEADLINE_MS;
     c->accel = HV_ACCEL_AUTO;
     c->console_deadline_ms = 0;
+    c->spare_nics = CFG_DEFAULT_SPARE_NICS;
 }
 
 int cfg_check_kernel_args(const char *s)
@@ -123,6 +124,8 @@ static int set_one(struct cfg *c, const char *key, json_t *v, struct cvm_err *er
         c->accel = (enum hv_accel)a;
         return 0;
     }
+    if (strcmp(key, "spare_nics") == 0)
+        return set_uint(&c->spare_nics, key, v, 0, CFG_SPARE_NICS_MAX, err);
     if (strcmp(key, "console_deadline_ms") == 0)
         return set_uint(&c->console_deadline_ms, key, v, 0, CFG_CONSOLE_DEADLINE_MAX, err);
     if (strcmp(key, "debug") == 0) {

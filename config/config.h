@@ -32,6 +32,8 @@
 #define CFG_DEADLINE_MIN 1000u
 #define CFG_DEADLINE_MAX 600000u
 #define CFG_CONSOLE_DEADLINE_MAX 600000u
+#define CFG_DEFAULT_SPARE_NICS 1u
+#define CFG_SPARE_NICS_MAX 7u /* with the interfaces present at boot, at most 8 NICs (HV_MAX_NICS) */
 
 /* Annotation keys (spec §5.3: CRI copies them from pod annotations with pod_annotations). */
 #define CFG_ANN_PREFIX "io.containerd.cvm."
@@ -54,6 +56,7 @@ struct cfg {
     unsigned boot_deadline_ms;
     enum hv_accel accel;          /* auto | kvm | tcg (see hypervisor/accel.h) */
     unsigned console_deadline_ms; /* no guest kernel output by then: boot fails; 0 = by accel */
+    unsigned spare_nics;          /* NICs beyond the netns's interfaces at boot (ctr --cni) */
     char kernel_args[CFG_KARGS_MAX]; /* appended to the built-in command line */
     bool debug;
 };

@@ -38,7 +38,8 @@ static void release(void *data)
     free(vm->id), free(vm->run_dir), free(vm->kernel), free(vm->initrd), free(vm->kernel_args);
     free(vm->qemu_bin), free(vm->shared_dir), free(vm->fs_tag), free(vm->fs_cache);
     free(vm->virtiofsd_bin), free(vm->vsockd_bin), free(vm->netns_path), free(vm->console_path);
-    free(vm->net_tap), free(vm->net_mac);
+    for (unsigned i = 0; i < vm->n_nics; i++)
+        free(vm->nic_tap[i]), free(vm->nic_mac[i]);
     free(vm->cid_dir), free(vm->qmp_sock), free(vm->vfs_sock), free(vm->vsock_vu_sock);
     free(vm->vsock_uds);
     free(vm);

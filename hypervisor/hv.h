@@ -46,6 +46,15 @@ enum hv_vsock_mode {
     _HV_VSOCK_MODE_MAX,
 };
 
+#define HV_MAX_NICS 8
+
+/* One virtio-net NIC on a tap in QEMU's netns (QEMU creates the tap when missing; it goes
+ * away with QEMU). */
+struct hv_nic {
+    const char *tap; /* interface name, 1-15 chars of [A-Za-z0-9_.-] */
+    const char *mac; /* "xx:xx:xx:xx:xx:xx" unicast; NULL: QEMU's default */
+};
+
 struct hv_config {
     const char *id;          /* sandbox id: used in names and logs */
     const char *run_dir;     /* per-sandbox dir for sockets/logs; created (0700) if missing */
@@ -72,9 +81,8 @@ struct hv_config {
                                 here is left in place for the caller */
     unsigned console_max_kib; /* the file keeps at most this much (newest half kept); 0: 1024 */
     const char *netns_path;  /* QEMU is started inside this netns (setns before exec); NULL: ours */
-    const char *net_tap;     /* one virtio-net NIC on this tap device in QEMU's netns (QEMU
-                                creates it when missing); NULL: no NIC */
-    const char *net_mac;     /* the NIC's MAC "xx:xx:xx:xx:xx:xx"; NULL: QEMU's default */
+    const struct hv_nic *nics; /* virtio-net NICs (copied); NULL/0: none */
+    unsigned n_nics;           /* at most HV_MAX_NICS */
     unsigned boot_timeout_ms; /* helpers ready + QEMU up + QMP negotiated; 0: 30000 */
     unsigned stop_timeout_ms; /* default deadline of stops forced by a failure; 0: 5000 */
     bool debug;               /* virtiofsd/cvm-vsockd debug output into our log */

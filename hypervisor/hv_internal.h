@@ -34,7 +34,9 @@ struct hv_vm {
     /* resolved config (owned copies) */
     char *id, *run_dir, *kernel, *initrd, *kernel_args, *qemu_bin;
     char *shared_dir, *fs_tag, *fs_cache, *virtiofsd_bin, *vsockd_bin, *netns_path;
-    char *net_tap, *net_mac;
+    char *nic_tap[HV_MAX_NICS], *nic_mac[HV_MAX_NICS];
+    struct hv_nic nics[HV_MAX_NICS]; /* views of nic_tap/nic_mac */
+    unsigned n_nics;
     char *console_path, *cid_dir;
     unsigned vcpus, mem_mib, boot_timeout_ms, stop_timeout_ms;
     bool debug, made_run_dir, own_console;

@@ -47,8 +47,7 @@ static int validate(const struct hv_config *c, struct cvm_err *err)
 {
     const char *strs[] = {c->id, c->run_dir, c->kernel, c->initrd, c->kernel_args, c->qemu_bin,
                           c->shared_dir, c->fs_tag, c->fs_cache, c->virtiofsd_bin,
-                          c->vsockd_bin, c->console_log, c->netns_path, c->cid_dir,
-                          c->net_tap, c->net_mac};
+                          c->vsockd_bin, c->console_log, c->netns_path, c->cid_dir};
     for (size_t i = 0; i < ELEMENTSOF(strs); i++)
         if (has_ctl(strs[i]))
             return cvm_err_set(err, -EINVAL, "config value with control characters");
@@ -64,10 +63,18 @@ static int validate(const struct hv_config *c, struct cvm_err *err)
     if (c->fs_cache && strcmp(c->fs_cache, "auto") && strcmp(c->fs_cache, "always") &&
         strcmp(c->fs_cache, "none"))
         return cvm_err_set(err, -EINVAL, "virtiofs cache mode '%s' unknown", c->fs_cache);
-    if (c->net_tap && !qemu_valid_ifname(c->net_tap))
-        return cvm_err_set(err, -EINVAL, "tap name '%s' invalid", c->net_tap);
-    if (c->net_mac && (!c->net_tap || !qemu_valid_mac(c->net_mac)))
-        return cvm_err_set(err, -EINVAL, "MAC '%s' invalid (or no tap)", c->net_mac);
+    if (c->n_nics > HV_MAX_NICS || (c->n_nics && !c->nics))
+        return cvm_err_set(err, -EINVAL, "%u NICs: at most %u", c->n_nics, HV_MAX_NICS);
+    for (unsigned i = 0; i < c->n_nics; i++) {
+        if (!qemu_valid_ifname(c->nics[i].tap))
+            return cvm_err_set(err, -EINVAL, "NIC %u: tap name '%s' invalid", i,
+                               c->nics[i].tap ? c->nics[i].tap : "");
+        if (c->nics[i].mac && !qemu_valid_mac(c->nics[i].mac))
+            return cvm_err_set(err, -EINVAL, "NIC %u: MAC '%s' invalid", i, c->nics[i].mac);
+        for (unsigned j = 0; j < i; j++)
+            if (strcmp(c->nics[i].tap, c->nics[j].tap) == 0)
+                return cvm_err_set(err, -EINVAL, "NIC %u: tap '%s' used twice", i, c->nics[i].tap);
+    }
     if ((unsigned)c->accel >= _HV_ACCEL_MAX)
         return cvm_err_set(err, -EINVAL, "accel %d unknown", (int)c->accel);
     if ((unsigned)c->vsock_mode >= _HV_VSOCK_MODE_MAX)
@@ -95,8 +102,12 @@ static int copy_config(struct hv_vm *vm, const struct hv_config *c)
     r |= dup_str(&vm->virtiofsd_bin, c->virtiofsd_bin, NULL);
     r |= dup_str(&vm->vsockd_bin, c->vsockd_bin, NULL);
     r |= dup_str(&vm->netns_path, c->netns_path, NULL);
-    r |= dup_str(&vm->net_tap, c->net_tap, NULL);
-    r |= dup_str(&vm->net_mac, c->net_mac, NULL);
+    vm->n_nics = c->n_nics;
+    for (unsigned i = 0; i < c->n_nics; i++) {
+        r |= dup_str(&vm->nic_tap[i], c->nics[i].tap, NULL);
+        r |= dup_str(&vm->nic_mac[i], c->nics[i].mac, NULL);
+        vm->nics[i] = (struct hv_nic){vm->nic_tap[i], vm->nic_mac[i]};
+    }
     r |= dup_str(&vm->cid_dir, c->cid_dir, CID_DIR_DEFAULT);
     vm->own_console = !c->console_log || !*c->console_log;
     if (vm->own_console)

@@ -16,7 +16,7 @@
 
 #include "cleanup.h"
 
-#define ARGV_MAX 64
+#define ARGV_MAX (64 + 4 * HV_MAX_NICS)
 
 struct argv_b {
     char *v[ARGV_MAX + 1];
@@ -75,9 +75,8 @@ static bool has_ctl(const char *s)
 
 static int validate(const struct qemu_spec *s)
 {
-    const char *strs[] = {s->name,        s->qemu_bin,   s->kernel,      s->initrd,
-                          s->kernel_args, s->vfs_socket, s->fs_tag,      s->vsock_socket,
-                          s->net_tap,     s->net_mac};
+    const char *strs[] = {s->name,        s->qemu_bin,   s->kernel, s->initrd,
+                          s->kernel_args, s->vfs_socket, s->fs_tag, s->vsock_socket};
     if (!s->name || !s->qemu_bin || !s->kernel || !*s->qemu_bin || !*s->kernel)
         return -EINVAL;
     if (s->vcpus < 1 || s->vcpus > 255 || s->mem_mib < 16 || s->mem_mib > 1024 * 1024)
@@ -93,10 +92,11 @@ static int validate(const struct qemu_spec *s)
         return -EINVAL;
     if (s->vsock_mode != HV_VSOCK_KERNEL && s->vsock_mode != HV_VSOCK_HYBRID)
         return -EINVAL;
-    if (s->net_tap && !qemu_valid_ifname(s->net_tap))
+    if (s->n_nics > HV_MAX_NICS || (s->n_nics && !s->nics))
         return -EINVAL;
-    if (s->net_mac && (!s->net_tap || !qemu_valid_mac(s->net_mac)))
-        return -EINVAL;
+    for (unsigned i = 0; i < s->n_nics; i++)
+        if (!qemu_valid_ifname(s->nics[i].tap) || (s->nics[i].mac && !qemu_valid_mac(s->nics[i].mac)))
+            return -EINVAL;
     return 0;
 }
 
@@ -138,15 +138,15 @@ static void add_devices(struct argv_b *b, const struct qemu_spec *s,
         add(b, "-device");
         add(b, "vhost-user-vsock-pci,chardev=vsock");
     }
-    if (s->net_tap) {
+    for (unsigned i = 0; i < s->n_nics; i++) {
         add(b, "-netdev");
-        add(b, "tap,id=net0,ifname=%s,script=no,downscript=no,vhost=%s", s->net_tap,
+        add(b, "tap,id=net%u,ifname=%s,script=no,downscript=no,vhost=%s", i, s->nics[i].tap,
             h->vhost_net ? "on" : "off");
         add(b, "-device");
-        if (s->net_mac)
-            add(b, "virtio-net-pci,netdev=net0,mac=%s", s->net_mac);
+        if (s->nics[i].mac)
+            add(b, "virtio-net-pci,netdev=net%u,mac=%s", i, s->nics[i].mac);
         else
-            add(b, "virtio-net-pci,netdev=net0");
+            add(b, "virtio-net-pci,netdev=net%u", i);
     }
 }
 

@@ -35,8 +35,8 @@ struct qemu_spec {
     enum hv_vsock_mode vsock_mode; /* KERNEL or HYBRID (resolved) */
     uint32_t guest_cid;            /* kernel mode */
     const char *vsock_socket;      /* hybrid: cvm-vsockd's vhost-user socket */
-    const char *net_tap;           /* NULL: no NIC */
-    const char *net_mac;           /* NULL: QEMU's default */
+    const struct hv_nic *nics;     /* virtio-net NICs, in guest PCI order */
+    unsigned n_nics;               /* 0..HV_MAX_NICS */
 };
 
 /* Build a NULL-terminated argv (argv[0] = qemu_bin). -EINVAL on a spec QEMU cannot take

@@ -87,8 +87,8 @@ static void fill_spec(const struct hv_vm *vm, struct qemu_spec *s)
         .vsock_mode = vm->mode,
         .guest_cid = vm->cid,
         .vsock_socket = vm->vsock_vu_sock,
-        .net_tap = vm->net_tap,
-        .net_mac = vm->net_mac,
+        .nics = vm->nics,
+        .n_nics = vm->n_nics,
     };
 }
 

@@ -145,6 +145,8 @@ void shim_container_free(struct container *c)
         if (op->c == c)
             op->c = NULL;
     free(c->spec_json);
+    hooks_free(&c->hooks);
+    json_decref(c->annotations);
     free(c);
 }
 
@@ -278,6 +280,7 @@ void op_free(struct agent_op *op)
         return;
     if ((call = pending_take(&op->rpc)))
         ttrpc_call_reply_error(call, RPC_INTERNAL, "operation abandoned");
+    hooks_cancel(op->hook_run);
     TAILQ_REMOVE(&op->s->ops, op, link);
     free(op);
 }

@@ -328,6 +328,7 @@ static void hv_died(struct hv_vm *vm, const char *reason, void *data)
 
 static void cleanup_files(struct sandbox *sb)
 {
+    sandbox_net_close(sb);
     (void)mnt_umount_tree(sb->run_dir);
     (void)mnt_rm_tree(sb->run_dir);
 }
@@ -410,6 +411,7 @@ int sandbox_new(struct shim *s, const char *group, const struct cfg *cfg, const 
     snprintf(sb->shared_dir, sizeof(sb->shared_dir), "%s/shared", sb->run_dir);
     snprintf(sb->vm_dir, sizeof(sb->vm_dir), "%s/vm", sb->run_dir);
     sb->cfg = *cfg;
+    sb->netns_fd = -1;
     TAILQ_INIT(&sb->containers);
     r = mnt_mkdir_p(sb->shared_dir, 0700);
     if (r < 0) {
@@ -432,6 +434,9 @@ int sandbox_new(struct shim *s, const char *group, const struct cfg *cfg, const 
         }
         netns = netns_path;
     }
+    r = sandbox_net_open(sb, netns, err);
+    if (r < 0)
+        goto fail;
     r = loop_add_timer(s->loop, 0, retry_cb, sb, &sb->retry_timer);
     if (r == 0)
         r = loop_add_timer(s->loop, (uint64_t)sb->cfg.boot_deadline_ms * 1000ull + 1, boot_watch_cb,
@@ -448,6 +453,7 @@ int sandbox_new(struct shim *s, const char *group, const struct cfg *cfg, const 
         .virtiofsd_bin = sb->cfg.virtiofsd[0] ? sb->cfg.virtiofsd : NULL,
         .vsock_mode = (enum hv_vsock_mode)sb->cfg.vsock_mode,
         .vsockd_bin = sb->cfg.vsockd[0] ? sb->cfg.vsockd : NULL, .netns_path = netns,
+        .nics = sb->nics, .n_nics = sb->n_nics,
         .boot_timeout_ms = sb->cfg.boot_deadline_ms, .debug = sb->cfg.debug,
     };
     struct hv_callbacks cb = { .ready = hv_ready, .died = hv_died, .stopped = hv_stopped, .data = sb };
@@ -491,5 +497,6 @@ void sandbox_free(struct sandbox *sb)
     hv_vsock_cancel(sb->agent_req);
     ttrpc_client_free(sb->agent);
     hv_free(sb->vm);
+    sandbox_net_close(sb);
     free(sb);
 }

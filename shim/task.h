@@ -11,6 +11,9 @@
 #include "agent_wire.h"
 #include "boot_phases.h"
 #include "config.h"
+#include "hooks.h"
+#include "hv.h"
+#include "net.h"
 #include "errmap.h"
 #include "task_state.h"
 #include "ttrpc.h"
@@ -93,6 +96,8 @@ struct container {
     struct proc_list execs;
     char *spec_json;     /* rewritten config.json for the agent */
     size_t spec_len;
+    struct oci_hooks hooks; /* the spec's hooks, run on the host (hooks.h) */
+    json_t *annotations;    /* the spec's, for the hooks' state JSON (a reference) */
     bool rootfs_mounted;
     bool agent_created;
     bool deleting;
@@ -100,6 +105,11 @@ struct container {
 TAILQ_HEAD(container_list, container);
 
 enum sb_state { SB_NEW, SB_BOOTING, SB_READY, SB_DEAD, SB_STOPPING, SB_STOPPED };
+
+struct sandbox_net_waiter {
+    void (*cb)(struct sandbox *sb, int r, const char *msg, void *data);
+    void *data;
+};
 
 struct sandbox {
     struct shim *shim;
@@ -127,6 +137,17 @@ struct sandbox {
     int n_ready;
     void (*stopped_cb)(struct sandbox *sb, void *data);
     void *stopped_data;
+    /* network (sandbox_net.c) */
+    int netns_fd;                      /* the sandbox netns, where QEMU and the taps live */
+    unsigned n_nics;                   /* NICs the VM booted with */
+    char nic_tap[HV_MAX_NICS][IFNAMSIZ];
+    char nic_mac[HV_MAX_NICS][NET_MAC_STRLEN];
+    struct hv_nic nics[HV_MAX_NICS];
+    struct net_attached attached[NET_MAX_IFACES];
+    size_t n_attached;
+    struct net_sync *net_sync;         /* the ConfigureNetwork call in flight */
+    struct sandbox_net_waiter net_waiters[16];
+    size_t n_net_waiters, n_net_running; /* running: waiters the current/scheduled sync answers */
 };
 
 /* An agent call in flight on behalf of a container/process (and maybe a containerd call
@@ -139,6 +160,8 @@ struct agent_op {
     struct proc *p;
     struct pending_rpc rpc;
     uint32_t u32;
+    struct hook_run *hook_run; /* hooks running for this op (cancelled with it) */
+    void (*then)(struct agent_op *op, int r, const char *msg); /* after hooks / net sync */
 };
 TAILQ_HEAD(agent_op_list, agent_op);
 
@@ -209,6 +232,13 @@ int sandbox_agent_call(struct sandbox *sb, const char *method, const void *req,
                        uint64_t timeout_ns);
 /* The first container was created in the guest: the last boot phase (logged, boot.log). */
 void sandbox_container_created(struct sandbox *sb);
+/* sandbox_net.c: open the netns and size the VM's NICs (at sandbox_new); bring every new
+ * interface of the netns into the guest, cb(sb, 0 or -errno, msg, data) when done (never from
+ * inside the call); undo the host-side plumbing (at stop). */
+int sandbox_net_open(struct sandbox *sb, const char *netns_path, struct cvm_err *err);
+void sandbox_net_sync(struct sandbox *sb, void (*cb)(struct sandbox *, int, const char *, void *),
+                      void *data);
+void sandbox_net_close(struct sandbox *sb);
 /* Stop the VM and remove every file; cb when done (also when nothing was running). */
 void sandbox_stop(struct sandbox *sb, void (*cb)(struct sandbox *, void *), void *data);
 void sandbox_free(struct sandbox *sb);

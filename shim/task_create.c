@@ -263,19 +263,11 @@ static void agent_created(const struct ttrpc_result *res, void *data)
     proc_io_attach(op->c->init, attached);
 }
 
-static void sandbox_ready(struct sandbox *sb, int r, const char *msg, void *data)
+/* The VM is up, the hooks ran, the network is in the guest: make the container there. */
+static void create_in_guest(struct agent_op *op)
 {
-    struct agent_op *op = data;
     struct container *c = op->c;
-    (void)sb;
-    if (!c) {
-        op_free(op);
-        return;
-    }
-    if (r < 0) {
-        create_fail(op, RPC_UNAVAILABLE, msg ? msg : "sandbox VM failed");
-        return;
-    }
+    int r;
     Cvm__Agent__V1__CreateContainerRequest req = CVM__AGENT__V1__CREATE_CONTAINER_REQUEST__INIT;
     Cvm__Agent__V1__StdioFlags fl = CVM__AGENT__V1__STDIO_FLAGS__INIT;
     char rootfs[128];
@@ -294,6 +286,65 @@ static void sandbox_ready(struct sandbox *sb, int r, const char *msg, void *data
     r = sandbox_agent_call(c->sb, "CreateContainer", &req, agent_created, op, AGENT_CALL_TIMEOUT_NS);
     if (r < 0)
         create_fail(op, RPC_UNAVAILABLE, "agent not connected");
+}
+
+static void net_synced(struct sandbox *sb, int r, const char *msg, void *data)
+{
+    struct agent_op *op = data;
+    (void)sb;
+    if (!op->c) {
+        op_free(op);
+        return;
+    }
+    if (r < 0) {
+        create_fail(op, rpc_code_from_errno(r), msg ? msg : "guest network setup failed");
+        return;
+    }
+    create_in_guest(op);
+}
+
+/* createRuntime hooks may have made interfaces in the netns (nerdctl runs CNI there): bring
+ * every interface into the guest before the container exists. */
+static void create_runtime_done(struct agent_op *op, int r, const char *msg)
+{
+    if (!op->c) {
+        op_free(op);
+        return;
+    }
+    if (r < 0) {
+        create_fail(op, RPC_UNKNOWN, msg);
+        return;
+    }
+    sandbox_net_sync(op->c->sb, net_synced, op);
+}
+
+static void prestart_done(struct agent_op *op, int r, const char *msg)
+{
+    if (!op->c) {
+        op_free(op);
+        return;
+    }
+    if (r < 0) {
+        create_fail(op, RPC_UNKNOWN, msg);
+        return;
+    }
+    task_run_hooks(op, HOOK_CREATE_RUNTIME, "creating", create_runtime_done);
+}
+
+static void sandbox_ready(struct sandbox *sb, int r, const char *msg, void *data)
+{
+    struct agent_op *op = data;
+    (void)sb;
+    if (!op->c) {
+        op_free(op);
+        return;
+    }
+    if (r < 0) {
+        create_fail(op, RPC_UNAVAILABLE, msg ? msg : "sandbox VM failed");
+        return;
+    }
+    /* runc runs prestart and createRuntime at create, with the task pid known (ours: QEMU's) */
+    task_run_hooks(op, HOOK_PRESTART, "creating", prestart_done);
 }
 
 static int ensure_sandbox(struct shim *s, const Containerd__Task__V2__CreateTaskRequest *req,
@@ -337,6 +388,7 @@ void task_create(struct ttrpc_call *call, const uint8_t *pl, size_t n, void *ud)
     size_t raw_len = 0;
     json_t *spec = NULL;
     struct container *c = NULL;
+    struct oci_hooks hooks = {0};
     int r;
 
     TASK_DECODE(Containerd__Task__V2__CreateTaskRequest, containerd__task__v2__create_task_request, req, call, pl, n);
@@ -356,6 +408,8 @@ void task_create(struct ttrpc_call *call, const uint8_t *pl, size_t n, void *ud)
         r = cvm_err_set(&err, -EINVAL, "config.json: invalid JSON");
     if (r == 0 && !json_is_object(spec))
         r = cvm_err_set(&err, -EINVAL, "config.json: not an object");
+    if (r == 0) /* before the VM boots: a spec we cannot honour fails at once */
+        r = hooks_parse(spec, &hooks, &err);
     if (r == 0)
         r = ensure_sandbox(s, req, spec, req->id, &err);
     if (r < 0)
@@ -367,6 +421,9 @@ void task_create(struct ttrpc_call *call, const uint8_t *pl, size_t n, void *ud)
         goto fail;
     }
     c->sb = s->sb;
+    c->hooks = hooks;
+    memset(&hooks, 0, sizeof(hooks));
+    c->annotations = json_incref(json_object_get(spec, "annotations"));
     snprintf(c->id, sizeof(c->id), "%s", req->id);
     snprintf(c->bundle, sizeof(c->bundle), "%s", req->bundle);
     TAILQ_INIT(&c->execs);
@@ -400,6 +457,7 @@ void task_create(struct ttrpc_call *call, const uint8_t *pl, size_t n, void *ud)
     sandbox_when_ready(s->sb, sandbox_ready, op);
     return;
 fail:
+    hooks_free(&hooks);
     if (spec)
         json_decref(spec);
     if (c && c->sb)

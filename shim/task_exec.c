@@ -133,6 +133,31 @@ static void waited(const struct ttrpc_result *res, void *data)
     op_free(op);
 }
 
+static void poststart_done(struct agent_op *op, int r, const char *msg)
+{
+    Containerd__Task__V2__StartResponse resp = CONTAINERD__TASK__V2__START_RESPONSE__INIT;
+    if (r < 0)
+        log_warn("container %s: %s; the container keeps running", op->c ? op->c->id : "?", msg);
+    resp.pid = shim_task_pid(op->s);
+    op_reply(op, &resp.base);
+    op_free(op);
+}
+
+/* poststart hooks run after the process started and before Start answers (runtime-spec); the
+ * start op goes on waiting for the exit, so the reply moves to an op of its own. */
+static void start_reply_after_poststart(struct agent_op *op)
+{
+    struct agent_op *reply = op_new(op->s, op->c, op->p, pending_take(&op->rpc));
+    if (!reply) {
+        Containerd__Task__V2__StartResponse resp = CONTAINERD__TASK__V2__START_RESPONSE__INIT;
+        log_warn("container %s: out of memory: poststart hooks not run", op->c->id);
+        resp.pid = shim_task_pid(op->s);
+        op_reply(op, &resp.base);
+        return;
+    }
+    task_run_hooks(reply, HOOK_POSTSTART, "running", poststart_done);
+}
+
 static void started(const struct ttrpc_result *res, void *data)
 {
     struct agent_op *op = data;
@@ -168,9 +193,13 @@ static void started(const struct ttrpc_result *res, void *data)
         shim_publish(op->s, "/tasks/start", &ev);
     }
     p->started_event = true;
-    Containerd__Task__V2__StartResponse resp = CONTAINERD__TASK__V2__START_RESPONSE__INIT;
-    resp.pid = pid;
-    op_reply(op, &resp.base);
+    if (!p->exec_id[0] && p->c->hooks.n[HOOK_POSTSTART])
+        start_reply_after_poststart(op);
+    else {
+        Containerd__Task__V2__StartResponse resp = CONTAINERD__TASK__V2__START_RESPONSE__INIT;
+        resp.pid = pid;
+        op_reply(op, &resp.base);
+    }
     /* Now wait for the exit; WaitProcess answers only after output drained (agent.proto). */
     Cvm__Agent__V1__WaitProcessRequest wr = CVM__AGENT__V1__WAIT_PROCESS_REQUEST__INIT;
     wr.container_id = p->c->id;
@@ -180,6 +209,36 @@ static void started(const struct ttrpc_result *res, void *data)
         proc_agent_exited(p, 255, 0);
         op_free(op);
     }
+}
+
+static void start_in_guest(struct agent_op *op)
+{
+    struct proc *p = op->p;
+    Cvm__Agent__V1__StartProcessRequest ar = CVM__AGENT__V1__START_PROCESS_REQUEST__INIT;
+    ar.container_id = p->c->id;
+    ar.exec_id = p->exec_id;
+    ar.stdio_timeout_ms = STDIO_TIMEOUT_MS;
+    if (sandbox_agent_call(p->c->sb, "StartProcess", &ar, started, op, AGENT_CALL_TIMEOUT_NS) < 0) {
+        op_reply_error(op, RPC_UNAVAILABLE, "sandbox VM not reachable: unavailable");
+        op_free(op);
+    }
+}
+
+static void start_net_synced(struct sandbox *sb, int r, const char *msg, void *data)
+{
+    struct agent_op *op = data;
+    (void)sb;
+    if (!op->p) {
+        op_reply_error(op, RPC_NOT_FOUND, "process deleted: not found");
+        op_free(op);
+        return;
+    }
+    if (r < 0) {
+        op_reply_error(op, rpc_code_from_errno(r), "%s", msg ? msg : "guest network setup failed");
+        op_free(op);
+        return;
+    }
+    start_in_guest(op);
 }
 
 void task_start(struct ttrpc_call *call, const uint8_t *pl, size_t n, void *ud)
@@ -194,12 +253,8 @@ void task_start(struct ttrpc_call *call, const uint8_t *pl, size_t n, void *ud)
     struct agent_op *op = op_new(s, p->c, p, call);
     if (!op)
         return (void)ttrpc_call_reply_error(call, RPC_RESOURCE_EXHAUSTED, "out of memory");
-    Cvm__Agent__V1__StartProcessRequest ar = CVM__AGENT__V1__START_PROCESS_REQUEST__INIT;
-    ar.container_id = p->c->id;
-    ar.exec_id = p->exec_id;
-    ar.stdio_timeout_ms = STDIO_TIMEOUT_MS;
-    if (sandbox_agent_call(p->c->sb, "StartProcess", &ar, started, op, AGENT_CALL_TIMEOUT_NS) < 0) {
-        op_reply_error(op, RPC_UNAVAILABLE, "sandbox VM not reachable: unavailable");
-        op_free(op);
-    }
+    if (p->exec_id[0])
+        start_in_guest(op);
+    else /* ctr run --cni runs CNI between Create and Start: bring what it made in first */
+        sandbox_net_sync(p->c->sb, start_net_synced, op);
 }

@@ -124,12 +124,25 @@ static void finish_container_delete(struct agent_op *op)
     (void)mnt_rm_tree(dir);
 }
 
+/* poststop hooks run at Delete, before it answers (runc); a failure is logged, Delete goes on. */
+static void poststop_done(struct agent_op *op, int r, const char *msg)
+{
+    if (r < 0 && op->c)
+        log_warn("container %s: %s; continuing", op->c->id, msg);
+    finish_container_delete(op);
+}
+
+static void delete_with_poststop(struct agent_op *op)
+{
+    task_run_hooks(op, HOOK_POSTSTOP, "stopped", poststop_done);
+}
+
 static void removed(const struct ttrpc_result *res, void *data)
 {
     struct agent_op *op = data;
     if (res->code != 0 && op->c)
         log_warn("agent RemoveContainer %s: %s; continuing", op->c->id, res->message ? res->message : "");
-    finish_container_delete(op);
+    delete_with_poststop(op);
 }
 
 static void finish_exec_delete(struct agent_op *op)
@@ -197,7 +210,7 @@ void task_delete(struct ttrpc_call *call, const uint8_t *pl, size_t n, void *ud)
     ar.force = true;
     if (!c->agent_created ||
         sandbox_agent_call(c->sb, "RemoveContainer", &ar, removed, op, 10ull * 1000000000ull) < 0)
-        finish_container_delete(op);
+        delete_with_poststop(op);
 }
 
 static void paused_or_resumed(const struct ttrpc_result *res, void *data)

@@ -10,6 +10,11 @@
  *   start | wait | pause | resume | stats | ps | rm [--force] | delete (a finished exec)
  *   kill --signal N [--all]      update --resources FILE      resize --width W --height H
  *   health | version | shutdown
+ *   configure-network --net FILE   FILE: JSON in the shape of ConfigureNetworkRequest
+ *          {"interfaces":[{"nic_mac","name","mac","mtu","addresses":[{"address","prefix_len"}]}],
+ *           "routes":[{"family","dest","dest_prefix_len","gateway","device","metric","source"}],
+ *           "neighbors":[{"address","lladdr","device"}]}   (missing keys: "" or 0)
+ *   list-network                   ListNetworkResponse as one line of JSON, same shape
  * stdio: [--in FILE] [--out FILE] [--err FILE] [--close-stdin-rpc] [--start-wait-ms N]
  *   --in: stdin from FILE ("-" = our stdin); EOF half-closes the stream unless
  *   --close-stdin-rpc, which sends CloseStdin instead. --out/--err: write the streams
@@ -30,6 +35,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "agent.pb-c.h"
 #include "fd.h"
 #include "loop.h"
@@ -38,7 +45,8 @@
 #define SVC "cvm.agent.v1.Agent"
 
 static const char *o_unix, *o_stdio, *o_hybrid, *o_id = "", *o_exec = "", *o_config, *o_rootfs,
-                  *o_process, *o_in, *o_out, *o_err, *o_resources, *o_share_tag = "";
+                  *o_process, *o_in, *o_out, *o_err, *o_resources, *o_share_tag = "",
+                  *o_net;
 static int o_signal = 15, o_all, o_force, o_close_rpc, o_start_wait_ms, o_width, o_height;
 static struct loop *L;
 static struct ttrpc_client *C;
@@ -121,6 +129,140 @@ static void *call(const char *method, const ProtobufCMessage *req, size_t *len)
         exit(1);
     }
     return out;
+}
+
+/* ---- configure-network / list-network: JSON <-> messages, keys as the proto fields ---- */
+
+static char *jstr(json_t *o, const char *k)
+{
+    json_t *v = json_object_get(o, k);
+    return (char *)(json_is_string(v) ? json_string_value(v) : "");
+}
+
+static uint32_t jnum(json_t *o, const char *k)
+{
+    json_t *v = json_object_get(o, k);
+    return json_is_integer(v) ? (uint32_t)json_integer_value(v) : 0;
+}
+
+/* calloc'd array of n pointers to n calloc'd messages, each through init. */
+static void *msgs(size_t n, size_t size, void (*init)(void *))
+{
+    void **v = calloc(n ? n : 1, sizeof(*v));
+    for (size_t i = 0; v && i < n; i++)
+        if ((v[i] = calloc(1, size)))
+            init(v[i]);
+    return v;
+}
+
+static void free_msgs(void *p, size_t n)
+{
+    void **v = p;
+    for (size_t i = 0; v && i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+static void init_iface(void *m) { cvm__agent__v1__net_interface__init(m); }
+static void init_addr(void *m) { cvm__agent__v1__net_address__init(m); }
+static void init_route(void *m) { cvm__agent__v1__net_route__init(m); }
+static void init_neigh(void *m) { cvm__agent__v1__net_neighbor__init(m); }
+
+static void do_configure_network(void)
+{
+    json_error_t je;
+    json_t *j = o_net ? json_load_file(o_net, 0, &je) : NULL;
+    if (!json_is_object(j))
+        die("--net %s: not a JSON object (%s)", o_net ? o_net : "(missing)", o_net ? je.text : "");
+    json_t *ifs = json_object_get(j, "interfaces"), *rts = json_object_get(j, "routes"),
+           *nbs = json_object_get(j, "neighbors");
+    Cvm__Agent__V1__ConfigureNetworkRequest rq = CVM__AGENT__V1__CONFIGURE_NETWORK_REQUEST__INIT;
+    rq.n_interfaces = json_array_size(ifs);
+    rq.interfaces = msgs(rq.n_interfaces, sizeof(**rq.interfaces), init_iface);
+    for (size_t i = 0; i < rq.n_interfaces; i++) {
+        json_t *o = json_array_get(ifs, i), *as = json_object_get(o, "addresses");
+        Cvm__Agent__V1__NetInterface *f = rq.interfaces[i];
+        f->nic_mac = jstr(o, "nic_mac");
+        f->name = jstr(o, "name");
+        f->mac = jstr(o, "mac");
+        f->mtu = jnum(o, "mtu");
+        f->n_addresses = json_array_size(as);
+        f->addresses = msgs(f->n_addresses, sizeof(**f->addresses), init_addr);
+        for (size_t k = 0; k < f->n_addresses; k++) {
+            f->addresses[k]->address = jstr(json_array_get(as, k), "address");
+            f->addresses[k]->prefix_len = jnum(json_array_get(as, k), "prefix_len");
+        }
+    }
+    rq.n_routes = json_array_size(rts);
+    rq.routes = msgs(rq.n_routes, sizeof(**rq.routes), init_route);
+    for (size_t i = 0; i < rq.n_routes; i++) {
+        json_t *o = json_array_get(rts, i);
+        Cvm__Agent__V1__NetRoute *r = rq.routes[i];
+        r->family = jnum(o, "family");
+        r->dest = jstr(o, "dest");
+        r->dest_prefix_len = jnum(o, "dest_prefix_len");
+        r->gateway = jstr(o, "gateway");
+        r->device = jstr(o, "device");
+        r->metric = jnum(o, "metric");
+        r->source = jstr(o, "source");
+    }
+    rq.n_neighbors = json_array_size(nbs);
+    rq.neighbors = msgs(rq.n_neighbors, sizeof(**rq.neighbors), init_neigh);
+    for (size_t i = 0; i < rq.n_neighbors; i++) {
+        json_t *o = json_array_get(nbs, i);
+        rq.neighbors[i]->address = jstr(o, "address");
+        rq.neighbors[i]->lladdr = jstr(o, "lladdr");
+        rq.neighbors[i]->device = jstr(o, "device");
+    }
+    size_t l;
+    free(call("ConfigureNetwork", &rq.base, &l));
+    printf("ok\n");
+    for (size_t i = 0; i < rq.n_interfaces; i++)
+        free_msgs(rq.interfaces[i]->addresses, rq.interfaces[i]->n_addresses);
+    free_msgs(rq.interfaces, rq.n_interfaces);
+    free_msgs(rq.routes, rq.n_routes);
+    free_msgs(rq.neighbors, rq.n_neighbors);
+    json_decref(j);
+}
+
+static void do_list_network(const ProtobufCMessage *empty)
+{
+    size_t l;
+    uint8_t *out = call("ListNetwork", empty, &l);
+    Cvm__Agent__V1__ListNetworkResponse *rs = cvm__agent__v1__list_network_response__unpack(NULL, l, out);
+    if (!rs)
+        die("malformed ListNetworkResponse");
+    json_t *j = json_object(), *ifs = json_array(), *rts = json_array(), *nbs = json_array();
+    for (size_t i = 0; i < rs->n_interfaces; i++) {
+        Cvm__Agent__V1__NetInterface *f = rs->interfaces[i];
+        json_t *as = json_array();
+        for (size_t k = 0; k < f->n_addresses; k++)
+            json_array_append_new(as, json_pack("{s:s,s:i}", "address", f->addresses[k]->address, "prefix_len",
+                                                (json_int_t)f->addresses[k]->prefix_len));
+        json_array_append_new(ifs, json_pack("{s:s,s:s,s:s,s:i,s:o}", "nic_mac", f->nic_mac, "name", f->name, "mac",
+                                             f->mac, "mtu", (json_int_t)f->mtu, "addresses", as));
+    }
+    for (size_t i = 0; i < rs->n_routes; i++) {
+        Cvm__Agent__V1__NetRoute *r = rs->routes[i];
+        json_array_append_new(rts, json_pack("{s:i,s:s,s:i,s:s,s:s,s:i,s:s}", "family", (json_int_t)r->family, "dest",
+                                             r->dest, "dest_prefix_len", (json_int_t)r->dest_prefix_len, "gateway",
+                                             r->gateway, "device", r->device, "metric", (json_int_t)r->metric,
+                                             "source", r->source));
+    }
+    for (size_t i = 0; i < rs->n_neighbors; i++) {
+        Cvm__Agent__V1__NetNeighbor *n = rs->neighbors[i];
+        json_array_append_new(nbs, json_pack("{s:s,s:s,s:s}", "address", n->address, "lladdr", n->lladdr, "device",
+                                             n->device));
+    }
+    json_object_set_new(j, "interfaces", ifs);
+    json_object_set_new(j, "routes", rts);
+    json_object_set_new(j, "neighbors", nbs);
+    char *txt = json_dumps(j, JSON_COMPACT);
+    printf("%s\n", txt ? txt : "null");
+    free(txt);
+    json_decref(j);
+    cvm__agent__v1__list_network_response__free_unpacked(rs, NULL);
+    free(out);
 }
 
 static int open_stream(const char *kind)
@@ -303,6 +445,7 @@ int main(int argc, char **argv)
         {"in", 1, NULL, 'I'}, {"out", 1, NULL, 'O'}, {"err", 1, NULL, 'E'}, {"signal", 1, NULL, 'k'},
         {"all", 0, NULL, 'a'}, {"force", 0, NULL, 'f'}, {"resources", 1, NULL, 'R'},
         {"close-stdin-rpc", 0, NULL, 'C'}, {"width", 1, NULL, 'W'}, {"height", 1, NULL, 'h'}, {"start-wait-ms", 1, NULL, 'w'}, {"share-tag", 1, NULL, 't'},
+        {"net", 1, NULL, 'N'},
         {NULL, 0, NULL, 0},
     };
     int c;
@@ -326,6 +469,7 @@ int main(int argc, char **argv)
         case 'C': o_close_rpc = 1; break;
         case 'w': o_start_wait_ms = atoi(optarg); break;
         case 't': o_share_tag = optarg; break;
+        case 'N': o_net = optarg; break;
         case 'W': o_width = atoi(optarg); break;
         case 'h': o_height = atoi(optarg); break;
         default: return 2;
@@ -454,6 +598,10 @@ int main(int argc, char **argv)
         if (rs)
             cvm__agent__v1__version_response__free_unpacked(rs, NULL);
         free(out);
+    } else if (!strcmp(cmd, "configure-network")) {
+        do_configure_network();
+    } else if (!strcmp(cmd, "list-network")) {
+        do_list_network(&empty.base);
     } else if (!strcmp(cmd, "shutdown")) {
         simple("Shutdown", &empty.base);
     } else {

@@ -404,6 +404,7 @@ int main(int argc, char **argv)
         {"vsock-mode", 1, 0, 'm'}, {"vsockd", 1, 0, 'v'}, {"vsock-port", 1, 0, 'p'},
         {"netns", 1, 0, 'n'}, {"tap", 1, 0, 'T'}, {"mac", 1, 0, 'M'}, {"append", 1, 0, 'a'}, {"end", 1, 0, 'e'}, {"debug", 0, 0, 'd'},
         {0, 0, 0, 0}};
+    struct hv_nic nic = {0};
     struct hv_config cfg = {.id = "e2e", .vcpus = 1, .mem_mib = 256, .boot_timeout_ms = 60000,
                             .stop_timeout_ms = 5000};
     struct hv_callbacks cb = {on_ready, on_died, on_stopped, on_event, NULL, on_console};
@@ -427,8 +428,8 @@ int main(int argc, char **argv)
         case 'v': cfg.vsockd_bin = optarg; break;
         case 'p': d.vsock_port = (unsigned)atoi(optarg); break;
         case 'n': cfg.netns_path = d.netns = optarg; break;
-        case 'T': cfg.net_tap = optarg; break;
-        case 'M': cfg.net_mac = d.mac = optarg; break;
+        case 'T': nic.tap = optarg; cfg.nics = &nic; cfg.n_nics = 1; break;
+        case 'M': nic.mac = d.mac = optarg; break;
         case 'a': cfg.kernel_args = optarg; break;
         case 'e': d.end = optarg; break;
         case 'd': cfg.debug = true; log_set_level(LOG_LVL_DEBUG); break;

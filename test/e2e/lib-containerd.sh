@@ -30,7 +30,9 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
   level = "debug"
 $extra
 TOML
-  containerd --config "$CTD_DIR/config.toml" > "$CTD_DIR/containerd.log" 2>&1 &
+  # CTD_NETNS=<name of /run/netns/NAME>: containerd (so the shims, QEMU and OCI hooks) runs in
+  # that network namespace, the test's own, never the host's network; mounts stay shared.
+  ${CTD_NETNS:+nsenter --net=/run/netns/$CTD_NETNS} containerd --config "$CTD_DIR/config.toml" > "$CTD_DIR/containerd.log" 2>&1 &
   CTD_PID=$!
   for _ in $(seq 1 100); do
     [[ -S $CTD_SOCK && -S $CTD_TTRPC ]] && ctr version >/dev/null 2>&1 && return 0

@@ -53,7 +53,7 @@ ctd_restart() {
   kill "$CTD_PID" 2>/dev/null
   for _ in $(seq 1 50); do kill -0 "$CTD_PID" 2>/dev/null || break; sleep 0.1; done
   wait "$CTD_PID" 2>/dev/null
-  containerd --config "$CTD_DIR/config.toml" >> "$CTD_DIR/containerd.log" 2>&1 &
+  ${CTD_NETNS:+nsenter --net=/run/netns/$CTD_NETNS} containerd --config "$CTD_DIR/config.toml" >> "$CTD_DIR/containerd.log" 2>&1 &
   CTD_PID=$!
   for _ in $(seq 1 100); do
     ctr version >/dev/null 2>&1 && return 0

@@ -26,6 +26,8 @@ START_TEST(test_defaults)
     ck_assert_str_eq(c.qemu, CFG_DEFAULT_QEMU);
     ck_assert_str_eq(c.kernel, "");
     ck_assert(!c.debug);
+    ck_assert_uint_eq(c.spare_nics, CFG_DEFAULT_SPARE_NICS);
+    ck_assert_int_eq(c.accel, HV_ACCEL_AUTO);
 }
 END_TEST
 
@@ -38,7 +40,7 @@ START_TEST(test_full)
                                "\"memory_mib\":512,\"vsock_mode\":\"hybrid\",\"boot_deadline_ms\":5000,"
                                "\"kernel_args\":\"loglevel=7 foo=bar\",\"debug\":true,"
                                "\"virtiofsd\":\"/v\",\"vsockd\":\"/s\",\"accel\":\"tcg\","
-                               "\"console_deadline_ms\":2500}", &e), 0);
+                               "\"console_deadline_ms\":2500,\"spare_nics\":3}", &e), 0);
     ck_assert_str_eq(c.kernel, "/k");
     ck_assert_str_eq(c.initrd, "/i");
     ck_assert_str_eq(c.qemu, "/q");
@@ -52,6 +54,7 @@ START_TEST(test_full)
     ck_assert(c.debug);
     ck_assert_int_eq(c.accel, HV_ACCEL_TCG);
     ck_assert_uint_eq(c.console_deadline_ms, 2500);
+    ck_assert_uint_eq(c.spare_nics, 3);
     ck_assert_int_eq(parse(&c, "{\"accel\":\"kvm\"}", &e), 0);
     ck_assert_int_eq(c.accel, HV_ACCEL_KVM);
     ck_assert_int_eq(parse(&c, "{\"accel\":\"auto\",\"console_deadline_ms\":0}", &e), 0);
@@ -91,7 +94,7 @@ static const char *const bad_docs[] = {
     "{\"kernel\":5}", "{\"debug\":1}", "{\"kernel_args\":\"a\\\"b\"}", "{\"kernel_args\":\"a\\nb\"}",
     "{\"vcpus\":1,\"vcpus\":2}", "{\"qemu\":\"/a\\u0000b\"}", "{\"_comment\":1}",
     "{\"accel\":\"hvf\"}", "{\"accel\":1}", "{\"accel\":\"KVM\"}", "{\"console_deadline_ms\":-1}",
-    "{\"console_deadline_ms\":600001}",
+    "{\"console_deadline_ms\":600001}", "{\"spare_nics\":8}", "{\"spare_nics\":-1}",
 };
 
 START_TEST(test_bad)

@@ -17,6 +17,10 @@ struct fixture {
     struct qemu_host_facts host;
 };
 
+static const struct hv_nic NICS_2[] = {{"tap0_cvm", "52:54:00:12:34:56"},
+                                       {"cvmtap1", "52:54:00:c7:00:01"}};
+static const struct hv_nic NIC_NO_MAC[] = {{"tap0", NULL}};
+
 static const struct fixture fixtures[] = {
     {"tcg-hybrid-virtiofs",
      {.name = "sb1", .qemu_bin = "qemu-system-x86_64", .kernel = "/boot/vmlinuz",
@@ -27,12 +31,12 @@ static const struct fixture fixtures[] = {
     {"kvm-kernel-vsock",
      {.name = "sb2", .qemu_bin = "/usr/bin/qemu-system-x86_64", .kernel = "/k/vmlinux",
       .vcpus = 4, .mem_mib = 1024, .vfs_socket = "/run/cvm/sb2/vfs.sock", .fs_tag = "rootfs", .vsock_mode = HV_VSOCK_KERNEL,
-      .guest_cid = 1234, .net_tap = "tap0_cvm", .net_mac = "52:54:00:12:34:56"},
+      .guest_cid = 1234, .nics = NICS_2, .n_nics = 2},
      {.kvm = true, .tsc_khz = 2096005, .vhost_net = true}},
     {"tcg-tap-no-mac",
      {.name = "sb3", .qemu_bin = "qemu-system-x86_64", .kernel = "/k/vmlinux", .vcpus = 2,
       .mem_mib = 512, .vsock_mode = HV_VSOCK_HYBRID,
-      .vsock_socket = "/r/v.sock", .net_tap = "tap0"},
+      .vsock_socket = "/r/v.sock", .nics = NIC_NO_MAC, .n_nics = 1},
      {.kvm = false, .tsc_khz = 2500000, .vhost_net = false}},
     {"tcg-no-virtiofs-no-tsc",
      {.name = "a,b", .qemu_bin = "qemu-system-x86_64", .kernel = "/k/bz", .initrd = "/k/i",
@@ -134,18 +138,25 @@ START_TEST(test_invalid_specs)
     ck_assert_int_eq(qemu_argv_build(&s, &h, &argv), -EINVAL);
     s = good_spec(), s.vsock_socket = NULL;
     ck_assert_int_eq(qemu_argv_build(&s, &h, &argv), -EINVAL);
-    s = good_spec(), s.net_tap = "tap,0";
-    ck_assert_int_eq(qemu_argv_build(&s, &h, &argv), -EINVAL);
-    s = good_spec(), s.net_tap = "a-name-longer-than-15";
-    ck_assert_int_eq(qemu_argv_build(&s, &h, &argv), -EINVAL);
-    s = good_spec(), s.net_mac = "52:54:00:12:34:56"; /* MAC without a tap */
-    ck_assert_int_eq(qemu_argv_build(&s, &h, &argv), -EINVAL);
-    s = good_spec(), s.net_tap = "tap0", s.net_mac = "53:54:00:12:34:56"; /* multicast */
-    ck_assert_int_eq(qemu_argv_build(&s, &h, &argv), -EINVAL);
-    s = good_spec(), s.net_tap = "tap0", s.net_mac = "52:54:00:12:34";
-    ck_assert_int_eq(qemu_argv_build(&s, &h, &argv), -EINVAL);
-    s = good_spec(), s.net_tap = "tap0", s.net_mac = "52:54:00:12:34:5g";
-    ck_assert_int_eq(qemu_argv_build(&s, &h, &argv), -EINVAL);
+    {
+        static const struct hv_nic bad[][2] = {
+            {{"tap,0", NULL}},
+            {{"a-name-longer-than-15", NULL}},
+            {{NULL, "52:54:00:12:34:56"}},         /* MAC without a tap */
+            {{"tap0", "53:54:00:12:34:56"}},       /* multicast */
+            {{"tap0", "52:54:00:12:34"}},
+            {{"tap0", "52:54:00:12:34:5g"}},
+            {{"tap0", NULL}, {"tap 1", NULL}},     /* the second one is bad */
+        };
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+            s = good_spec(), s.nics = bad[i], s.n_nics = bad[i][1].tap || bad[i][1].mac ? 2 : 1;
+            ck_assert_msg(qemu_argv_build(&s, &h, &argv) == -EINVAL, "bad NIC row %zu", i);
+        }
+        s = good_spec(), s.nics = NULL, s.n_nics = 1;
+        ck_assert_int_eq(qemu_argv_build(&s, &h, &argv), -EINVAL);
+        s = good_spec(), s.nics = NICS_2, s.n_nics = HV_MAX_NICS + 1;
+        ck_assert_int_eq(qemu_argv_build(&s, &h, &argv), -EINVAL);
+    }
     s = good_spec(), s.vsock_mode = HV_VSOCK_AUTO;
     ck_assert_int_eq(qemu_argv_build(&s, &h, &argv), -EINVAL);
     ck_assert_ptr_null(argv);
