@@ -4,7 +4,7 @@
 #   exec         ctr task exec into a running container: true   (N runs each, median)
 #   stdout       ctr task exec ID dd if=/dev/zero bs=64k count=3200 | wc -c    (MiB/s)
 #   memory       host RSS/PSS of shim + QEMU + virtiofsd + cvm-vsockd for one idle sandbox
-# Absolute numbers under TCG (no /dev/kvm) say little about KVM hosts: read the ratios.
+# Absolute numbers under TCG say little about KVM hosts: read the ratios.
 set -u
 cd "$(dirname "$0")/../.."
 source test/e2e/lib-shim.sh
@@ -43,7 +43,8 @@ stdout_mibs() { # container id
   echo "scale=1; 200 / ($t1 - $t0)" | bc
 }
 
-echo "# ctr-bench: N=$N, $(nproc) cores, $( [[ -r /dev/kvm ]] && echo KVM || echo 'TCG (no /dev/kvm)')"
+accel=$("$BUILD/bin/cvm-check" 2>&1 | grep -m1 -E "^[a-z]+ +accel: " | sed -E "s/^[a-z]+ +accel: //")
+echo "# ctr-bench: N=$N, $(nproc) cores, accel $accel"
 c_cvm=$(cold "${CVM[@]}"); c_runc=$(cold "${RUNC[@]}")
 printf '%-28s %10s %10s %8s\n' metric cvm runc ratio
 printf '%-28s %9.2fs %9.2fs %7.1fx\n' "cold start (run --rm true)" "$c_cvm" "$c_runc" "$(echo "$c_cvm / $c_runc" | bc -l)"

@@ -24,7 +24,7 @@ shim_write_config "$CTD_DIR/cvm.json"
 stats() { sort -n | awk '{a[NR]=$1} END {printf "%s %s %s", a[int((NR+1)/2)], a[1], a[NR]}'; }
 now() { date +%s.%N; }
 SERVE='dd if=/dev/zero of=/big bs=1048576 count=100 2>/dev/null && mkdir -p /www && mv /big /www/big &&
-       (httpd -f -p 8080 -h /www &) && while true; do nc -l -p 5001 > /dev/null; done'
+       (httpd -f -p 8080 -h /www &) && while true; do nc -l -p 5001 | wc -c > /up.tmp; mv /up.tmp /up.n; done'
 nctr run --cni -d --runtime "$RT" --runtime-config-path "$CTD_DIR/cvm.json" "$IMG" nb-cvm sh -c "$SERVE" >/dev/null
 nctr run --cni -d "$IMG" nb-runc sh -c "$SERVE" >/dev/null
 ip_of() { ctr task exec --exec-id "ip$RANDOM" "$1" ip -o -4 addr show dev eth0 | awk '{print $4}' | cut -d/ -f1; }
@@ -41,9 +41,19 @@ download() { # ip -> MiB/s
   [[ $n -eq 104857600 ]] || echo "download from $1: $n bytes" >&2
   echo "scale=1; 100 / ($t1 - $t0)" | bc
 }
-upload() { # ip -> MiB/s (nc closes at EOF of stdin: -q 0 is not in busybox, so bound it)
-  local t0 t1
-  t0=$(now); dd if=/dev/zero bs=65536 count=1024 2>/dev/null | nhost timeout 120 busybox nc "$1" 5001; t1=$(now)
+upload() { # task ip -> MiB/s; the server's byte count proves the transfer
+  local t0 t1 n
+  for _ in $(seq 1 50); do # the server's next nc -l may take a moment under TCG
+    ctr task exec --exec-id "u$RANDOM" "$1" sh -c 'netstat -ltn 2>/dev/null | grep -q ":5001 "' && break
+    sleep 0.2
+  done
+  ctr task exec --exec-id "u$RANDOM" "$1" rm -f /up.n
+  t0=$(now); dd if=/dev/zero bs=65536 count=1024 2>/dev/null | nhost timeout 120 busybox nc "$2" 5001; t1=$(now)
+  for _ in $(seq 1 50); do
+    n=$(ctr task exec --exec-id "u$RANDOM" "$1" cat /up.n 2>/dev/null) && [[ -n $n ]] && break
+    sleep 0.2
+  done
+  [[ $n -eq 67108864 ]] || echo "upload to $2: server got '$n' bytes" >&2
   echo "scale=1; 64 / ($t1 - $t0)" | bc
 }
 rtt() { nhost busybox ping -c 20 -i 0.2 -q "$1" | awk -F/ '/round-trip/ {print $4}'; }
@@ -59,8 +69,8 @@ row() { # name unit cvm-stats runc-stats
 dc=$(for i in $(seq 1 "$N"); do download "$ipc"; done | stats)
 dr=$(for i in $(seq 1 "$N"); do download "$ipr"; done | stats)
 row "TCP download 100 MiB" MiB/s "$dc" "$dr"
-uc=$(for i in $(seq 1 "$N"); do upload "$ipc"; done | stats)
-ur=$(for i in $(seq 1 "$N"); do upload "$ipr"; done | stats)
+uc=$(for i in $(seq 1 "$N"); do upload nb-cvm "$ipc"; done | stats)
+ur=$(for i in $(seq 1 "$N"); do upload nb-runc "$ipr"; done | stats)
 row "TCP upload 64 MiB" MiB/s "$uc" "$ur"
 rc=$(rtt "$ipc"); rr=$(rtt "$ipr")
 row "ICMP RTT (avg of 20)" ms "$rc $rc $rc" "$rr $rr $rr"

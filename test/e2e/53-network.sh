@@ -150,8 +150,11 @@ CNI_COMMAND=ADD CNI_CONTAINERID=hook\$pid CNI_NETNS=/proc/\$pid/ns/net CNI_IFNAM
   /usr/lib/cni/bridge < $CTD_DIR/hook-net.json > $CTD_DIR/hook-result.json
 SH
 chmod +x "$CTD_DIR/cni-hook.sh"
+printf '127.0.0.1 localhost\n10.231.0.77 cvm-peer\n' > "$CTD_DIR/etc-hosts"
+printf 'nameserver 10.231.0.53\nsearch cvm.test\n' > "$CTD_DIR/etc-resolv.conf"
+echo cvm-hook-host > "$CTD_DIR/etc-hostname"
 # ctr run --config takes a whole spec (root.path an absolute directory): a busybox rootfs
-mkdir -p "$CTD_DIR/hookroot/bin" "$CTD_DIR/hookroot/proc" "$CTD_DIR/hookroot/sys" "$CTD_DIR/hookroot/dev"
+mkdir -p "$CTD_DIR/hookroot/bin" "$CTD_DIR/hookroot/proc" "$CTD_DIR/hookroot/sys" "$CTD_DIR/hookroot/dev" "$CTD_DIR/hookroot/etc"
 cp /bin/busybox "$CTD_DIR/hookroot/bin/busybox"
 for a in $(busybox --list); do [[ $a == busybox ]] || ln -s busybox "$CTD_DIR/hookroot/bin/$a"; done
 ctr oci spec > "$CTD_DIR/spec.json"
@@ -164,6 +167,11 @@ s["process"]["terminal"] = False
 s["root"] = {"path": d + "/hookroot", "readonly": False}
 ok = json.loads(json.dumps(s))
 ok["hooks"] = {"createRuntime": [{"path": d + "/cni-hook.sh", "args": ["cni-hook.sh"]}]}
+# names and DNS the way CRI and nerdctl supply them: the spec's hostname, file bind mounts
+ok["hostname"] = "cvm-hook-host"
+for f in ("hosts", "resolv.conf", "hostname"):
+    ok["mounts"].append({"destination": "/etc/" + f, "type": "bind", "source": d + "/etc-" + f,
+                         "options": ["rbind", "ro"]})
 json.dump(ok, open(d + "/spec-hook.json", "w"))
 bad = json.loads(json.dumps(s))
 bad["hooks"] = {"createRuntime": [{"path": "/bin/sh", "args": ["sh", "-c", "echo the-cni-setup-broke >&2; exit 4"]}]}
@@ -174,6 +182,9 @@ wait_running chook1 && pass hook-create-runtime-run || fail hook-create-runtime-
 h4=$(addr_of chook1 4)
 [[ $h4 == 10.231.0.1[0-5]* && -s $CTD_DIR/hook-result.json ]] && pass hook-cni-address-in-guest || fail hook-cni-address-in-guest "v4='$h4' result=$(head -c 300 "$CTD_DIR/hook-result.json" 2>/dev/null)"
 [[ -n $h4 && $(get "$h4") == hello-hook ]] && pass hook-network-works || fail hook-network-works "wget http://$h4:8080/ failed"
+names=$(ctr task exec --exec-id nm chook1 sh -c 'hostname; cat /etc/hostname /etc/hosts /etc/resolv.conf' 2>&1)
+[[ $names == "cvm-hook-host"$'\n'"$(cat "$CTD_DIR/etc-hostname" "$CTD_DIR/etc-hosts" "$CTD_DIR/etc-resolv.conf")" ]] &&
+  pass hostname-hosts-resolv-as-runc || fail hostname-hosts-resolv-as-runc "$names"
 ctr task kill -s SIGKILL chook1 >/dev/null 2>&1
 for _ in $(seq 1 50); do [[ $(task_field chook1 3) == STOPPED ]] && break; sleep 0.2; done
 ctr task delete chook1 >/dev/null 2>&1; ctr containers delete chook1 >/dev/null 2>&1
