@@ -34,6 +34,8 @@ void cfg_defaults(struct cfg *c)
     c->accel = HV_ACCEL_AUTO;
     c->console_deadline_ms = 0;
     c->spare_nics = CFG_DEFAULT_SPARE_NICS;
+    c->guest_timeout_ms = CFG_DEFAULT_GUEST_TIMEOUT_MS;
+    c->kill_grace_ms = CFG_DEFAULT_KILL_GRACE_MS;
 }
 
 int cfg_check_kernel_args(const char *s)
@@ -124,6 +126,10 @@ static int set_one(struct cfg *c, const char *key, json_t *v, struct cvm_err *er
         c->accel = (enum hv_accel)a;
         return 0;
     }
+    if (strcmp(key, "guest_timeout_ms") == 0)
+        return set_uint(&c->guest_timeout_ms, key, v, 1000, 600000, err);
+    if (strcmp(key, "kill_grace_ms") == 0)
+        return set_uint(&c->kill_grace_ms, key, v, 100, 60000, err);
     if (strcmp(key, "spare_nics") == 0)
         return set_uint(&c->spare_nics, key, v, 0, CFG_SPARE_NICS_MAX, err);
     if (strcmp(key, "console_deadline_ms") == 0)
@@ -220,6 +226,14 @@ int cfg_apply_annotations(struct cfg *c, const char *const *keys, const char *co
             return r;
     }
     *c = tmp;
+    return 0;
+}
+
+int cfg_check_host_memory(unsigned mem_mib, unsigned long long host_kib, struct cvm_err *err)
+{
+    if (host_kib && (unsigned long long)mem_mib * 1024ull > host_kib)
+        return cvm_err_set(err, -EINVAL, "guest memory %u MiB is more than this host has (%llu MiB)",
+                           mem_mib, host_kib / 1024ull);
     return 0;
 }
 

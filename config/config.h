@@ -32,6 +32,8 @@
 #define CFG_DEADLINE_MIN 1000u
 #define CFG_DEADLINE_MAX 600000u
 #define CFG_CONSOLE_DEADLINE_MAX 600000u
+#define CFG_DEFAULT_GUEST_TIMEOUT_MS 6000u /* no heartbeat answer this long: the guest is dead */
+#define CFG_DEFAULT_KILL_GRACE_MS 2000u    /* SIGKILL of the sandbox's init not honoured: kill QEMU */
 #define CFG_DEFAULT_SPARE_NICS 1u
 #define CFG_SPARE_NICS_MAX 7u /* with the interfaces present at boot, at most 8 NICs (HV_MAX_NICS) */
 
@@ -57,6 +59,8 @@ struct cfg {
     enum hv_accel accel;          /* auto | kvm | tcg (see hypervisor/accel.h) */
     unsigned console_deadline_ms; /* no guest kernel output by then: boot fails; 0 = by accel */
     unsigned spare_nics;          /* NICs beyond the netns's interfaces at boot (ctr --cni) */
+    unsigned guest_timeout_ms;    /* heartbeat: a guest silent this long is declared dead */
+    unsigned kill_grace_ms;       /* SIGKILL of the sandbox's init: the agent's grace, then QEMU */
     char kernel_args[CFG_KARGS_MAX]; /* appended to the built-in command line */
     bool debug;
 };
@@ -70,6 +74,9 @@ int cfg_parse(struct cfg *c, const char *json, size_t len, struct cvm_err *err);
  * keys fail with -EINVAL. kernel_args from an annotation are appended. c unchanged on failure. */
 int cfg_apply_annotations(struct cfg *c, const char *const *keys, const char *const *values,
                           size_t n, struct cvm_err *err);
+/* PURE: guest memory must fit the host: mem_mib above host_kib (MemTotal; 0 = unknown: no
+ * check) fails with -EINVAL and a message naming both. */
+int cfg_check_host_memory(unsigned mem_mib, unsigned long long host_kib, struct cvm_err *err);
 /* Read and parse a file (size-capped). -ENOENT passes through so callers can fall back. */
 int cfg_load_file(struct cfg *c, const char *path, struct cvm_err *err);
 const char *cfg_vsock_mode_name(enum cfg_vsock_mode m);

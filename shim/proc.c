@@ -14,6 +14,7 @@
 #include "containerd/task/v2/shim.pb-c.h"
 #include "events.h"
 #include "log.h"
+#include "loop.h"
 #include "task.h"
 
 struct container *shim_find_container(struct shim *s, const char *id)
@@ -243,7 +244,7 @@ void proc_vm_died(struct proc *p)
         return;
     if (!p->agent_exited) {
         p->agent_exited = true;
-        set_exit(p, 255, 0);
+        set_exit(p, p->vm_death_status ? p->vm_death_status : 255, 0);
     }
     /* No more bytes can come from a dead guest: whatever is buffered is flushed by close. */
     proc_io_close(p);
@@ -281,6 +282,7 @@ void op_free(struct agent_op *op)
     if ((call = pending_take(&op->rpc)))
         ttrpc_call_reply_error(call, RPC_INTERNAL, "operation abandoned");
     hooks_cancel(op->hook_run);
+    loop_source_free(op->timer);
     TAILQ_REMOVE(&op->s->ops, op, link);
     free(op);
 }

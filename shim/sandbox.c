@@ -177,6 +177,52 @@ static void agent_closed(void *data)
         vm_gone(sb, "agent connection lost");
 }
 
+/* ---- liveness: a guest that stops answering is dead within guest_timeout_ms ---- */
+
+static void heartbeat_cb(const struct ttrpc_result *res, void *data)
+{
+    struct sandbox *sb = data;
+    sb->hb_inflight = false;
+    if (sb->state != SB_READY)
+        return;
+    if (res->code == 0)
+        sb->hb_last_ok_ns = now_ns();
+    /* a failed or late answer: the timer decides once guest_timeout_ms has passed */
+}
+
+static void heartbeat_tick(struct loop_source *s, void *data)
+{
+    struct sandbox *sb = data;
+    uint64_t now = now_ns(), timeout = (uint64_t)sb->cfg.guest_timeout_ms * 1000000ull;
+    char why[128];
+    (void)s;
+    if (sb->state != SB_READY)
+        return;
+    if (now - sb->hb_last_ok_ns >= timeout) {
+        snprintf(why, sizeof(why), "guest not responding for %u s (no heartbeat answer; "
+                 "\"guest_timeout_ms\" %u)", (sb->cfg.guest_timeout_ms + 999) / 1000,
+                 sb->cfg.guest_timeout_ms);
+        sandbox_kill_vm(sb, why);
+        return;
+    }
+    if (!sb->hb_inflight) {
+        Cvm__Agent__V1__Empty e = CVM__AGENT__V1__EMPTY__INIT;
+        if (ttrpc_client_call(sb->agent, AGENT_SERVICE, "Health", &e.base, NULL, 0, timeout,
+                              heartbeat_cb, sb) == 0)
+            sb->hb_inflight = true;
+    }
+    loop_timer_set(sb->heartbeat, (uint64_t)sb->cfg.guest_timeout_ms * 1000ull / 3);
+}
+
+static void heartbeat_start(struct sandbox *sb)
+{
+    sb->hb_last_ok_ns = now_ns();
+    if (loop_add_timer(sb->shim->loop, (uint64_t)sb->cfg.guest_timeout_ms * 1000ull / 3,
+                       heartbeat_tick, sb, &sb->heartbeat) < 0)
+        log_warn("sandbox %s: no heartbeat timer: a hung guest is noticed only when its "
+                 "connection closes", sb->id);
+}
+
 static void agent_retry_later(struct sandbox *sb)
 {
     ttrpc_client_free(sb->agent);
@@ -206,6 +252,7 @@ static void health_cb(const struct ttrpc_result *res, void *data)
     sb->state = SB_READY;
     sb->retry_timer = loop_source_free(sb->retry_timer);
     sb->boot_watch = loop_source_free(sb->boot_watch);
+    heartbeat_start(sb);
     boot_phases_format(&sb->phases, phases, sizeof(phases));
     log_info("sandbox %s ready (qemu pid %d): %s", sb->id, (int)sb->qemu_pid, phases);
     write_boot_log(sb, "agent ready");
@@ -277,6 +324,9 @@ static void hv_ready(struct hv_vm *vm, void *data)
     struct sandbox *sb = data;
     sb->qemu_pid = hv_qemu_pid(vm);
     (void)pidfile_write(sb->run_dir, "qemu.pid", sb->qemu_pid);
+    pid_t vfsd = 0, vsockd = 0; /* the helpers' identities too, for `delete` */
+    hv_helper_pids(vm, &vfsd, &vsockd);
+    (void)pidfile_write(sb->run_dir, "virtiofsd.pid", vfsd), (void)pidfile_write(sb->run_dir, "vsockd.pid", vsockd);
     boot_phases_mark(&sb->phases, BOOT_QMP_READY, now_ns());
     log_info("VM %s: qemu pid %d, vsock %s", sb->id, (int)sb->qemu_pid,
              hv_vsock_mode_name(hv_vsock_mode(vm)));
@@ -309,6 +359,7 @@ static void vm_gone(struct sandbox *sb, const char *reason)
     }
     log_error("%s", sb->dead_reason);
     sb->state = old == SB_STOPPING ? SB_STOPPING : SB_DEAD;
+    sb->heartbeat = loop_source_free(sb->heartbeat);
     TAILQ_FOREACH(c, &sb->containers, link) {
         struct proc *p;
         TAILQ_FOREACH(p, &c->execs, link)
@@ -318,6 +369,16 @@ static void vm_gone(struct sandbox *sb, const char *reason)
     }
     if (sb->vm)
         (void)hv_stop(sb->vm, 2000);
+}
+
+void sandbox_kill_vm(struct sandbox *sb, const char *reason)
+{
+    /* vm_gone ends every task and stops the VM: QMP quit cannot reach a stopped or wedged
+     * QEMU, so its SIGKILL comes after a short deadline; SIGKILL works on a stopped process. */
+    log_error("sandbox %s: %s: killing QEMU (pid %d) from the host", sb->id, reason, (int)sb->qemu_pid);
+    if (sb->vm)
+        (void)hv_stop(sb->vm, 300);
+    vm_gone(sb, reason);
 }
 
 static void hv_died(struct hv_vm *vm, const char *reason, void *data)
@@ -363,6 +424,7 @@ void sandbox_stop(struct sandbox *sb, void (*cb)(struct sandbox *, void *), void
     sb->stopped_data = data;
     sb->retry_timer = loop_source_free(sb->retry_timer);
     sb->boot_watch = loop_source_free(sb->boot_watch);
+    sb->heartbeat = loop_source_free(sb->heartbeat);
     hv_vsock_cancel(sb->agent_req);
     sb->agent_req = NULL;
     if (sb->state == SB_BOOTING)
@@ -494,6 +556,7 @@ void sandbox_free(struct sandbox *sb)
     }
     loop_source_free(sb->retry_timer);
     loop_source_free(sb->boot_watch);
+    loop_source_free(sb->heartbeat);
     hv_vsock_cancel(sb->agent_req);
     ttrpc_client_free(sb->agent);
     hv_free(sb->vm);

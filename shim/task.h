@@ -76,6 +76,8 @@ struct proc {
     uint32_t guest_pid;
     struct proc_io io;
     bool agent_exited;   /* WaitProcess answered (or the VM died) */
+    uint32_t vm_death_status; /* its exit status if the VM dies: 255, or 137 when we killed the
+                                 VM for a SIGKILL of it the guest did not act on */
     bool exit_done;      /* TaskExit published, waiters released */
     bool started_event;  /* TaskStart / TaskExecStarted published */
     bool deleting;       /* exec: DeleteProcess in flight */
@@ -126,6 +128,9 @@ struct sandbox {
     struct hv_vsock_req *agent_req;
     struct loop_source *retry_timer; /* next agent connection attempt */
     struct loop_source *boot_watch;  /* the boot watchdog (boot_phases_check) */
+    struct loop_source *heartbeat;   /* liveness once ready: Health every guest_timeout_ms/3 */
+    bool hb_inflight;
+    uint64_t hb_last_ok_ns;          /* the agent's last answer (any Health reply) */
     struct boot_phases phases;
     struct boot_limits limits;
     char last_err[160];
@@ -161,6 +166,7 @@ struct agent_op {
     struct pending_rpc rpc;
     uint32_t u32;
     struct hook_run *hook_run; /* hooks running for this op (cancelled with it) */
+    struct loop_source *timer; /* e.g. the SIGKILL grace (freed with it) */
     void (*then)(struct agent_op *op, int r, const char *msg); /* after hooks / net sync */
 };
 TAILQ_HEAD(agent_op_list, agent_op);
@@ -232,6 +238,9 @@ int sandbox_agent_call(struct sandbox *sb, const char *method, const void *req,
                        uint64_t timeout_ns);
 /* The first container was created in the guest: the last boot phase (logged, boot.log). */
 void sandbox_container_created(struct sandbox *sb);
+/* The guest cannot be trusted to end this any more: kill QEMU from the host; every task exits
+ * (255, or its vm_death_status) with reason. */
+void sandbox_kill_vm(struct sandbox *sb, const char *reason);
 /* sandbox_net.c: open the netns and size the VM's NICs (at sandbox_new); bring every new
  * interface of the netns into the guest, cb(sb, 0 or -errno, msg, data) when done (never from
  * inside the call); undo the host-side plumbing (at stop). */

@@ -46,13 +46,22 @@ static int read_spec(const char *bundle, char **ret, size_t *ret_len, struct cvm
     return 0;
 }
 
+/* MemTotal of /proc/meminfo in KiB; 0 when unknown (no check then). */
+static unsigned long long host_mem_kib(void)
+{
+    _cleanup_fclose_ FILE *f = fopen("/proc/meminfo", "re");
+    unsigned long long kib = 0;
+    if (f && fscanf(f, "MemTotal: %llu kB", &kib) != 1)
+        kib = 0;
+    return kib;
+}
+
 /* Runtime config: options config_path, else the default locations, else built-in defaults;
  * then the io.containerd.cvm.* annotations. */
 static int load_config(const Google__Protobuf__Any *opts, json_t *ann, struct cfg *cfg, struct cvm_err *err)
 {
     char path[PATH_MAX] = "";
-    const char *keys[64], *vals[64];
-    size_t n = 0;
+    size_t n = 0, cap = json_object_size(ann);
     int r;
 
     cfg_defaults(cfg);
@@ -75,17 +84,23 @@ static int load_config(const Google__Protobuf__Any *opts, json_t *ann, struct cf
         if (r < 0 && r != -ENOENT)
             return r;
     }
+    /* every annotation is looked at, however many (the spec's size bounds them) */
+    _cleanup_free_ const char **keys = calloc(cap + 1, sizeof(*keys));
+    _cleanup_free_ const char **vals = calloc(cap + 1, sizeof(*vals));
     const char *k;
     json_t *v;
+    if (!keys || !vals)
+        return cvm_err_set(err, -ENOMEM, "out of memory");
     json_object_foreach(ann, k, v) {
-        if (n >= ELEMENTSOF(keys))
-            break;
         if (!json_is_string(v))
             continue;
         keys[n] = k;
         vals[n++] = json_string_value(v);
     }
-    return cfg_apply_annotations(cfg, keys, vals, n, err);
+    r = cfg_apply_annotations(cfg, keys, vals, n, err);
+    if (r < 0)
+        return r;
+    return cfg_check_host_memory(cfg->memory_mib, host_mem_kib(), err);
 }
 
 static const char *spec_netns(json_t *spec)

@@ -40,7 +40,8 @@ START_TEST(test_full)
                                "\"memory_mib\":512,\"vsock_mode\":\"hybrid\",\"boot_deadline_ms\":5000,"
                                "\"kernel_args\":\"loglevel=7 foo=bar\",\"debug\":true,"
                                "\"virtiofsd\":\"/v\",\"vsockd\":\"/s\",\"accel\":\"tcg\","
-                               "\"console_deadline_ms\":2500,\"spare_nics\":3}", &e), 0);
+                               "\"console_deadline_ms\":2500,\"spare_nics\":3,"
+                               "\"guest_timeout_ms\":4000,\"kill_grace_ms\":500}", &e), 0);
     ck_assert_str_eq(c.kernel, "/k");
     ck_assert_str_eq(c.initrd, "/i");
     ck_assert_str_eq(c.qemu, "/q");
@@ -55,6 +56,8 @@ START_TEST(test_full)
     ck_assert_int_eq(c.accel, HV_ACCEL_TCG);
     ck_assert_uint_eq(c.console_deadline_ms, 2500);
     ck_assert_uint_eq(c.spare_nics, 3);
+    ck_assert_uint_eq(c.guest_timeout_ms, 4000);
+    ck_assert_uint_eq(c.kill_grace_ms, 500);
     ck_assert_int_eq(parse(&c, "{\"accel\":\"kvm\"}", &e), 0);
     ck_assert_int_eq(c.accel, HV_ACCEL_KVM);
     ck_assert_int_eq(parse(&c, "{\"accel\":\"auto\",\"console_deadline_ms\":0}", &e), 0);
@@ -95,6 +98,7 @@ static const char *const bad_docs[] = {
     "{\"vcpus\":1,\"vcpus\":2}", "{\"qemu\":\"/a\\u0000b\"}", "{\"_comment\":1}",
     "{\"accel\":\"hvf\"}", "{\"accel\":1}", "{\"accel\":\"KVM\"}", "{\"console_deadline_ms\":-1}",
     "{\"console_deadline_ms\":600001}", "{\"spare_nics\":8}", "{\"spare_nics\":-1}",
+    "{\"guest_timeout_ms\":999}", "{\"kill_grace_ms\":0}",
 };
 
 START_TEST(test_bad)
@@ -172,11 +176,45 @@ START_TEST(test_load_missing)
 }
 END_TEST
 
+START_TEST(test_host_memory)
+{
+    struct cvm_err e = {0};
+    ck_assert_int_eq(cfg_check_host_memory(256, 24ull * 1024 * 1024, &e), 0);
+    ck_assert_int_eq(cfg_check_host_memory(1024 * 1024, 24ull * 1024 * 1024, &e), -EINVAL);
+    ck_assert_msg(strstr(e.msg, "1048576 MiB is more than this host has (24576 MiB)"), "%s", e.msg);
+    ck_assert_int_eq(cfg_check_host_memory(1024 * 1024, 0, &e), 0); /* unknown host: no check */
+}
+END_TEST
+
+/* Annotation sets of any size: a bad key after many good ones is still found. */
+START_TEST(test_annotations_no_cap)
+{
+    struct cfg c;
+    struct cvm_err e = {0};
+    static const char *keys[201], *vals[201];
+    static char names[200][32];
+    cfg_defaults(&c);
+    for (int i = 0; i < 200; i++) {
+        snprintf(names[i], sizeof(names[i]), "example.com/k%d", i);
+        keys[i] = names[i], vals[i] = "v";
+    }
+    keys[200] = CFG_ANN_MEMORY, vals[200] = "-1";
+    ck_assert_int_eq(cfg_apply_annotations(&c, keys, vals, 201, &e), -EINVAL);
+    ck_assert_msg(strstr(e.msg, CFG_ANN_MEMORY), "%s", e.msg);
+    keys[200] = "io.containerd.cvm.nope";
+    memset(&e, 0, sizeof(e));
+    ck_assert_int_eq(cfg_apply_annotations(&c, keys, vals, 201, &e), -EINVAL);
+    ck_assert_msg(strstr(e.msg, "unknown annotation \"io.containerd.cvm.nope\""), "%s", e.msg);
+}
+END_TEST
+
 static Suite *config_suite(void)
 {
     Suite *s = suite_create("config");
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, test_defaults);
+    tcase_add_test(tc, test_host_memory);
+    tcase_add_test(tc, test_annotations_no_cap);
     tcase_add_test(tc, test_full);
     tcase_add_test(tc, test_shipped_file_is_defaults);
     tcase_add_test(tc, test_unknown_key);

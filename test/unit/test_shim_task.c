@@ -35,6 +35,7 @@
 static struct loop *L;
 static int never_ready;
 static int silent_console; /* the fake guest prints nothing and its agent never answers */
+static int agent_hung;     /* the fake agent stops answering Health and SignalProcess */
 
 /* ------------------------------------------------------------------ fake agent */
 struct fstream {
@@ -68,6 +69,8 @@ static void a_health(struct ttrpc_call *call, const uint8_t *p, size_t n, void *
 {
     Cvm__Agent__V1__HealthResponse r = CVM__AGENT__V1__HEALTH_RESPONSE__INIT;
     (void)p, (void)n, (void)ud;
+    if (agent_hung)
+        return; /* a wedged guest: the call is never answered */
     r.serving = 1;
     ttrpc_call_reply(call, &r.base);
 }
@@ -142,6 +145,10 @@ static void a_signal(struct ttrpc_call *call, const uint8_t *p, size_t n, void *
 {
     Cvm__Agent__V1__SignalProcessRequest *q = cvm__agent__v1__signal_process_request__unpack(NULL, n, p);
     (void)ud;
+    if (agent_hung) {
+        cvm__agent__v1__signal_process_request__free_unpacked(q, NULL);
+        return;
+    }
     snprintf(last_signal, sizeof(last_signal), "%s/%s:%u", q->container_id, q->exec_id, q->signal);
     reply_empty(call);
     agent_exit(q->container_id, q->exec_id, 128 + q->signal, NULL);
@@ -435,6 +442,7 @@ static void setup(void)
     n_streams = n_topics = 0;
     never_ready = 0;
     silent_console = 0;
+    agent_hung = 0;
     ck_assert_int_eq(loop_new(&L), 0);
     S.loop = L;
     TAILQ_INIT(&S.ops);
@@ -767,6 +775,62 @@ START_TEST(test_boot_silent_console)
 }
 END_TEST
 
+static void write_cfg(const char *extra)
+{
+    FILE *f = fopen(cfgfile, "w");
+    fprintf(f, "{\"kernel\":\"/etc/hostname\",\"initrd\":\"/etc/hostname\",\"qemu\":\"/bin/true\","
+               "\"boot_deadline_ms\":1000,%s}", extra);
+    fclose(f);
+}
+
+/* A guest that stops answering is declared dead by the heartbeat within guest_timeout_ms:
+ * its tasks exit 255 and the VM is stopped. */
+START_TEST(test_hung_guest_heartbeat)
+{
+    struct res r, w;
+    write_cfg("\"guest_timeout_ms\":1000");
+    create("c1", NULL, &r);
+    ck_assert_msg(r.code == 0, "create: %s", r.msg);
+    simple("Start", "c1", "", &r);
+    ck_assert_int_eq(r.code, 0);
+    wait_async("c1", "", &w);
+    agent_hung = 1;
+    unsigned long long t0 = now_ns();
+    run_until(&w.done);
+    unsigned long long ms = (now_ns() - t0) / 1000000ull;
+    ck_assert_uint_eq(wait_status(&w), 255);
+    ck_assert_msg(ms >= 600 && ms < 4000, "declared dead after %llu ms", ms);
+    ck_assert_msg(strstr(S.sb->dead_reason, "guest not responding for 1 s"), "%s", S.sb->dead_reason);
+    ck_assert_int_eq(the_vm ? the_vm->stopped : 1, 1);
+}
+END_TEST
+
+/* SIGKILL of the sandbox's init on a guest that does not act: Kill answers within the grace,
+ * the process exits 137 (as runc's would), QEMU is killed from the host. */
+START_TEST(test_hung_guest_sigkill)
+{
+    struct res r, w;
+    write_cfg("\"guest_timeout_ms\":60000,\"kill_grace_ms\":300");
+    create("c1", NULL, &r);
+    ck_assert_msg(r.code == 0, "create: %s", r.msg);
+    simple("Start", "c1", "", &r);
+    wait_async("c1", "", &w);
+    agent_hung = 1;
+    Containerd__Task__V2__KillRequest k = CONTAINERD__TASK__V2__KILL_REQUEST__INIT;
+    k.id = "c1";
+    k.signal = 9;
+    unsigned long long t0 = now_ns();
+    call("Kill", &k.base, &r);
+    unsigned long long ms = (now_ns() - t0) / 1000000ull;
+    ck_assert_msg(r.code == 0, "kill: %d %s", r.code, r.msg);
+    ck_assert_msg(ms >= 250 && ms < 3000, "Kill answered after %llu ms", ms);
+    run_until(&w.done);
+    ck_assert_uint_eq(wait_status(&w), 137);
+    ck_assert_msg(strstr(S.sb->dead_reason, "did not act on SIGKILL of c1 within 300 ms"), "%s",
+                  S.sb->dead_reason);
+}
+END_TEST
+
 static Suite *task_suite(void)
 {
     Suite *s = suite_create("shim_task");
@@ -779,6 +843,8 @@ static Suite *task_suite(void)
     tcase_add_test(tc, test_vm_death_exits_255);
     tcase_add_test(tc, test_boot_failure);
     tcase_add_test(tc, test_boot_silent_console);
+    tcase_add_test(tc, test_hung_guest_heartbeat);
+    tcase_add_test(tc, test_hung_guest_sigkill);
     suite_add_tcase(s, tc);
     return s;
 }
