@@ -327,6 +327,12 @@ int hv_console_tail(const struct hv_vm *vm, char *buf, size_t n)
     return snprintf(buf, n, "%s", silent_console ? "" : "fake console line");
 }
 
+void hv_helper_pids(const struct hv_vm *vm, pid_t *ret_virtiofsd, pid_t *ret_vsockd)
+{
+    (void)vm;
+    *ret_virtiofsd = *ret_vsockd = 0;
+}
+
 unsigned long long hv_qemu_spawn_time_ns(const struct hv_vm *vm)
 {
     return vm->spawn_ns;
