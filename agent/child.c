@@ -243,8 +243,9 @@ _Noreturn void child_main(struct child_args *a)
         _exit(125);
     if (a->unshare_cgroup && unshare(CLONE_NEWCGROUP) < 0)
         fail(a, errno, "unshare cgroup namespace: %m");
-    if (!a->is_init)
-        join_namespaces(a); /* before the fd sweep closes the namespace fds */
+    /* An exec joins all of its container's; an init the ones its spec names by path (a pod's
+     * app container: the sandbox's ipc/uts), before the fd sweep closes the namespace fds. */
+    join_namespaces(a);
     setup_stdio(a);
 
     if (a->is_init) {

@@ -193,6 +193,53 @@ static int mount_rootfs(struct container *c, const Containerd__Task__V2__CreateT
     return 0;
 }
 
+/* The /proc/<pid>/ns/ file of an OCI namespace type; NULL for a type without one. */
+static const char *ns_file(const char *type)
+{
+    static const char *const map[][2] = {{"ipc", "ipc"}, {"uts", "uts"},   {"pid", "pid"},
+                                         {"mount", "mnt"}, {"cgroup", "cgroup"}};
+    for (size_t i = 0; i < ELEMENTSOF(map); i++)
+        if (strcmp(type, map[i][0]) == 0)
+            return map[i][1];
+    return NULL;
+}
+
+/* CRI gives an app container the pod's namespaces as /proc/<sandbox task pid>/ns/<type>, and
+ * our task pid is QEMU's on the host: in the guest the pod's namespaces are those of the
+ * sandbox (first) container's init, so such a path becomes /proc/<its guest pid>/ns/<type>.
+ * Any other host namespace path names something the guest cannot join: Create fails. The
+ * network namespace is the VM's for every container (the agent shares it), whatever the path. */
+static int map_namespaces(struct container *c, json_t *spec, struct cvm_err *err)
+{
+    json_t *nss = json_object_get(json_object_get(spec, "linux"), "namespaces"), *ns;
+    struct container *sbc = TAILQ_FIRST(&c->sb->containers);
+    char prefix[48];
+    size_t i;
+
+    snprintf(prefix, sizeof(prefix), "/proc/%u/ns/", shim_task_pid(c->sb->shim));
+    json_array_foreach(nss, i, ns) {
+        const char *type = json_string_value(json_object_get(ns, "type"));
+        const char *path = json_string_value(json_object_get(ns, "path"));
+        const char *file = type ? ns_file(type) : NULL;
+        char guest[64];
+        if (!type || !path || !*path || strcmp(type, "network") == 0)
+            continue;
+        if (!file || c->sb->qemu_pid <= 0 || strncmp(path, prefix, strlen(prefix)) != 0 ||
+            strcmp(path + strlen(prefix), file) != 0)
+            return cvm_err_setc(err, RPC_INVALID_ARGUMENT, -EINVAL,
+                                "linux.namespaces: the %s namespace %.120s is a host path the "
+                                "sandbox VM cannot join (only the sandbox's own, %s<type>, can be "
+                                "shared): invalid argument", type, path, prefix);
+        if (!sbc || sbc == c || sbc->init->status != PROC_RUNNING || !sbc->init->guest_pid)
+            return cvm_err_setc(err, RPC_FAILED_PRECONDITION, -EBUSY,
+                                "linux.namespaces: %s names the sandbox's %s namespace, but the "
+                                "sandbox container is not running: failed precondition", path, type);
+        snprintf(guest, sizeof(guest), "/proc/%u/ns/%s", sbc->init->guest_pid, file);
+        json_object_set_new(ns, "path", json_string(guest));
+    }
+    return 0;
+}
+
 /* Undo everything Create did for c (mounts, stdio, list membership) and free it. */
 static void create_rollback(struct container *c)
 {
@@ -449,7 +496,9 @@ void task_create(struct ttrpc_call *call, const uint8_t *pl, size_t n, void *ud)
     snprintf(io->path[STREAM_STDERR], sizeof(io->path[0]), "%s", req->stderr ? req->stderr : "");
     io->terminal = req->terminal;
 
-    r = mount_rootfs(c, req, spec, &err);
+    r = map_namespaces(c, spec, &err);
+    if (r == 0)
+        r = mount_rootfs(c, req, spec, &err);
     if (r == 0)
         r = share_bind_mounts(c, spec, &err);
     if (r == 0) {

@@ -144,6 +144,24 @@ timeout 60 "${RUN[@]}" -d "${G[@]}" "$IMG" box2 sleep 100000 >/dev/null 2>&1
 [[ $(task_field box2 3) == RUNNING && $(task_field box2 2) == "$qpid" ]] && pass two-containers-one-vm ||
   fail two-containers-one-vm "box2 status=$(task_field box2 3) pid=$(task_field box2 2) sandbox qemu=$qpid"
 [[ $(pgrep -c -f 'qemu-system.*/run/cvm/') -eq 1 ]] && pass one-qemu-for-group || fail one-qemu-for-group "$(pgrep -af 'qemu-system.*/run/cvm/')"
+# CRI's way of sharing a pod's namespaces: /proc/<sandbox task pid>/ns/* (QEMU's pid) means the
+# sandbox container's; any other host namespace path is refused.
+timeout 60 "${RUN[@]}" -d "${G[@]}" --with-ns "ipc:/proc/$qpid/ns/ipc" --with-ns "uts:/proc/$qpid/ns/uts" \
+  --with-ns "pid:/proc/$qpid/ns/pid" "$IMG" box4 sleep 100000 >/dev/null 2>&1
+ns1=$(ctr task exec --exec-id ns1 box1 sh -c 'for f in ipc uts pid; do readlink /proc/self/ns/$f; done' 2>&1)
+ns4=$(ctr task exec --exec-id ns4 box4 sh -c 'for f in ipc uts pid; do readlink /proc/self/ns/$f; done' 2>&1)
+ns2=$(ctr task exec --exec-id ns2 box2 sh -c 'readlink /proc/self/ns/ipc' 2>&1)
+[[ $(task_field box4 3) == RUNNING && $ns1 == "$ns4" && $ns1 == ipc:* && $ns2 != "${ns1%%$'\n'*}" ]] &&
+  pass pod-namespaces-joined || fail pod-namespaces-joined "box1=[$ns1] box4=[$ns4] box2=[$ns2]"
+[[ $(ctr task exec --exec-id ps4 box4 ps -o pid,comm 2>&1 | grep -c 'sleep') -ge 2 ]] && pass pod-pid-namespace-shared ||
+  fail pod-pid-namespace-shared "$(ctr task exec --exec-id ps4b box4 ps -o pid,comm 2>&1 | tr '\n' '|')"
+out=$(timeout 60 "${RUN[@]}" --rm "${G[@]}" --with-ns "ipc:/proc/1/ns/ipc" "$IMG" box5 true 2>&1); rc=$?
+[[ $rc -ne 0 && $out == *"ipc namespace /proc/1/ns/ipc is a host path the sandbox VM cannot join"* ]] &&
+  pass host-namespace-path-refused || fail host-namespace-path-refused "rc=$rc $out"
+ctr containers delete box5 >/dev/null 2>&1
+ctr task kill -s SIGKILL box4 >/dev/null 2>&1
+for _ in $(seq 1 50); do [[ $(task_field box4 3) == STOPPED ]] && break; sleep 0.2; done
+ctr task delete box4 >/dev/null 2>&1; ctr containers delete box4 >/dev/null 2>&1
 
 timeout 60 "${RUN[@]}" --rm "${G[@]}" "$IMG" box3 sleep 100000 >/dev/null 2>&1 &
 k=$!
