@@ -22,10 +22,12 @@ struct loop;
 struct loop_source;
 struct ttrpc_call;
 struct stream;
+struct spawn;
 
 enum stdio_kind { STDIO_IN = 0, STDIO_OUT = 1, STDIO_ERR = 2 };
 
 enum proc_state {
+    PROC_SPAWNING, /* cloned, setup handshake on the loop (spawn.h); not yet answered */
     PROC_CREATED, /* set up, blocked before execve until Start */
     PROC_RUNNING,
     PROC_EXITED,  /* exited, output maybe still draining */
@@ -36,7 +38,9 @@ struct process {
     struct container *c;
     char exec_id[AGENT_ID_MAX + 1]; /* "" = init */
     pid_t pid;
-    int sync_fd; /* parent end of the setup socket until started */
+    int sync_fd; /* parent end of the setup socket until started (non-blocking) */
+    struct spawn *spawn; /* handshake phase in progress (setup or release), or NULL */
+    struct ttrpc_call *spawn_call; /* CreateContainer/ExecProcess answered when setup ends */
     enum proc_state state;
     int exit_status;
     uint64_t exited_at_ns;
@@ -49,7 +53,7 @@ struct process {
     bool stdin_close_requested;
     struct ttrpc_call *waiters[AGENT_MAX_WAITERS];
     size_t n_waiters;
-    struct ttrpc_call *start_call; /* Start waiting for stdio */
+    struct ttrpc_call *start_call; /* Start waiting for stdio, then for execve */
     struct loop_source *start_timer;
     struct loop_source *drain_timer;
     struct process *next; /* container's exec list */
@@ -100,19 +104,25 @@ int process_new(struct container *c, const char *exec_id, struct process **ret);
 void process_free(struct process *p);
 
 /* ---- lifecycle (process.c) ---- */
-/* The reaper saw p exit with a wait status. */
+/* The reaper saw p exit with a wait status. During a setup handshake that ends the setup
+ * (spawn_child_exited) and p is freed by its owner's done(): nothing else happens. */
 void process_on_exit(struct process *p, int wstatus);
 /* Check exited + drained, then answer waiters. */
 void process_maybe_done(struct process *p);
-/* Release the child past its final barrier; fails with the child's exec error. */
-int process_release(struct process *p, struct cvm_err *err);
-/* Start = attach check + release. Replies to call now or later. */
+/* Start = attach check + release (spawn_release, on the loop). Replies to call later, or
+ * now on an immediate failure. */
 void process_start(struct process *p, struct ttrpc_call *call, uint32_t stdio_timeout_ms);
+/* Keep the CreateContainer/ExecProcess call of a spawning process (cancel-safe), and take
+ * it back (NULL if its connection went away meanwhile). */
+void process_hold_spawn_call(struct process *p, struct ttrpc_call *call);
+struct ttrpc_call *process_take_spawn_call(struct process *p);
 /* All announced streams attached? */
 bool process_stdio_ready(const struct process *p);
 /* A stream attached (stdio.c calls this). */
 void process_stream_attached(struct process *p);
 int process_add_waiter(struct process *p, struct ttrpc_call *call);
+/* Answer every pending call of p with code/msg and abort a handshake in progress (its
+ * child is killed): process_free()'s first step. */
 void process_fail_pending(struct process *p, int code, const char *msg);
 
 /* ---- reaper (reaper.c) ---- */

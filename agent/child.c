@@ -93,12 +93,18 @@ static void setup_stdio(const struct child_args *a)
     for (int i = 0; i < 3; i++)
         if (dup2(a->stdio[i], i) < 0)
             fail(a, errno, "dup2 stdio: %m");
-    /* Everything from 3 up is closed at execve (the setup socket too); the sweep by
-     * /proc/self/fd is the fallback for kernels without close_range (< 5.11). */
-    if (syscall(SYS_close_range, 3u, ~0u, CLOSE_RANGE_CLOEXEC) < 0) {
+    /* Everything the agent had open from 3 up is closed now, not at execve: a setup that
+     * takes long must not hold the agent's ttrpc connections or other processes' stdin pipes
+     * (their EOF would wait for it). The setup socket stays (close-on-exec: its EOF tells the
+     * agent the exec happened). The /proc/self/fd sweep is the fallback without close_range. */
+    {
         int keep[] = {a->sync_fd};
-        if (fd_close_all_except(3, keep, 1) < 0)
-            fail(a, errno, "closing inherited fds failed");
+        unsigned s = (unsigned)a->sync_fd;
+        if ((s > 3 && syscall(SYS_close_range, 3u, s - 1, 0u) < 0) ||
+            syscall(SYS_close_range, s + 1, ~0u, 0u) < 0) {
+            if (fd_close_all_except(3, keep, 1) < 0)
+                fail(a, errno, "closing inherited fds failed");
+        }
     }
 }
 

@@ -38,32 +38,18 @@ bool process_stdio_ready(const struct process *p)
     return true;
 }
 
-int process_release(struct process *p, struct cvm_err *err)
+/* The release ended (spawn_release's done): answer Start, if its caller is still there. */
+static void on_released(struct process *p, int r, const struct cvm_err *err)
 {
-    struct sync_msg m;
-    int r = sync_send(p->sync_fd, SYNC_START, 0, NULL);
+    struct ttrpc_call *call = p->start_call;
+    p->start_call = NULL;
     if (r < 0)
-        return cvm_err_set(err, r, "starting process: %s", strerror(-r));
-    /* The socket is close-on-exec: EOF means execve succeeded; a message is its error. */
-    r = sync_recv(p->sync_fd, &m, SPAWN_SETUP_TIMEOUT_MS);
-    p->sync_fd = safe_close(p->sync_fd);
-    if (r == -EPIPE) {
-        p->state = PROC_RUNNING;
-        return 0;
-    }
-    if (r == 0 && m.type == SYNC_ERROR)
-        return cvm_err_set(err, -(m.err > 0 && m.err < 4096 ? m.err : EIO), "%s", m.msg);
-    return cvm_err_set(err, r < 0 ? r : -EPROTO, "starting process: no answer from the child");
-}
-
-static void reply_started(struct process *p, struct ttrpc_call *call)
-{
-    struct cvm_err err = {0};
-    p->start_timer = loop_source_free(p->start_timer);
-    int r = process_release(p, &err);
+        log_warn("container %s exec '%s': start failed: %s", p->c->id, p->exec_id, err->msg);
+    if (!call)
+        return;
+    ttrpc_call_set_cancel(call, NULL, NULL);
     if (r < 0) {
-        log_warn("container %s exec '%s': start failed: %s", p->c->id, p->exec_id, err.msg);
-        ttrpc_call_reply_errno(call, r, &err);
+        ttrpc_call_reply_errno(call, r, err);
         return;
     }
     Cvm__Agent__V1__StartProcessResponse resp = CVM__AGENT__V1__START_PROCESS_RESPONSE__INIT;
@@ -71,11 +57,21 @@ static void reply_started(struct process *p, struct ttrpc_call *call)
     ttrpc_call_reply(call, &resp.base);
 }
 
+/* Stdio is ready: release the child; p->start_call is answered when it has exec'd. */
+static void release(struct process *p)
+{
+    struct cvm_err err = {0};
+    p->start_timer = loop_source_free(p->start_timer);
+    int r = spawn_release(p, on_released, &err);
+    if (r < 0)
+        on_released(p, r, &err);
+}
+
 static void on_start_cancel(struct ttrpc_call *call, void *data)
 {
     struct process *p = data;
     (void)call;
-    p->start_call = NULL;
+    p->start_call = NULL; /* a release in progress goes on; nobody hears of its end */
     p->start_timer = loop_source_free(p->start_timer);
 }
 
@@ -96,8 +92,8 @@ static void on_start_timeout(struct loop_source *t, void *data)
 
 void process_start(struct process *p, struct ttrpc_call *call, uint32_t stdio_timeout_ms)
 {
-    if (p->state != PROC_CREATED || p->sync_fd < 0) {
-        ttrpc_call_reply_error(call, RPC_FAILED_PRECONDITION, "container %s exec '%s': already started",
+    if (p->state == PROC_SPAWNING) {
+        ttrpc_call_reply_error(call, RPC_FAILED_PRECONDITION, "container %s exec '%s': setup in progress",
                                p->c->id, p->exec_id);
         return;
     }
@@ -106,29 +102,53 @@ void process_start(struct process *p, struct ttrpc_call *call, uint32_t stdio_ti
                                p->c->id, p->exec_id);
         return;
     }
-    if (process_stdio_ready(p)) {
-        reply_started(p, call);
+    if (p->state != PROC_CREATED || p->sync_fd < 0) {
+        ttrpc_call_reply_error(call, RPC_FAILED_PRECONDITION, "container %s exec '%s': already started",
+                               p->c->id, p->exec_id);
         return;
     }
-    uint32_t ms = stdio_timeout_ms ? stdio_timeout_ms : STDIO_TIMEOUT_DEFAULT_MS;
-    if (ms > STDIO_TIMEOUT_MAX_MS)
-        ms = STDIO_TIMEOUT_MAX_MS;
-    if (loop_add_timer(agent_global->loop, (uint64_t)ms * 1000, on_start_timeout, p, &p->start_timer) < 0) {
-        ttrpc_call_reply_error(call, RPC_INTERNAL, "timer: out of resources");
-        return;
+    if (!process_stdio_ready(p)) {
+        uint32_t ms = stdio_timeout_ms ? stdio_timeout_ms : STDIO_TIMEOUT_DEFAULT_MS;
+        if (ms > STDIO_TIMEOUT_MAX_MS)
+            ms = STDIO_TIMEOUT_MAX_MS;
+        if (loop_add_timer(agent_global->loop, (uint64_t)ms * 1000, on_start_timeout, p, &p->start_timer) < 0) {
+            ttrpc_call_reply_error(call, RPC_INTERNAL, "timer: out of resources");
+            return;
+        }
     }
     p->start_call = call;
     ttrpc_call_set_cancel(call, on_start_cancel, p);
+    if (!p->start_timer)
+        release(p);
 }
 
 void process_stream_attached(struct process *p)
 {
-    if (p->start_call && process_stdio_ready(p)) {
-        struct ttrpc_call *call = p->start_call;
-        p->start_call = NULL;
+    /* Start is waiting for its stdio, not releasing already. */
+    if (p->start_call && !spawn_busy(p) && process_stdio_ready(p))
+        release(p);
+}
+
+static void on_spawn_call_cancel(struct ttrpc_call *call, void *data)
+{
+    struct process *p = data;
+    (void)call;
+    p->spawn_call = NULL; /* the setup goes on; its end is answered to nobody */
+}
+
+void process_hold_spawn_call(struct process *p, struct ttrpc_call *call)
+{
+    p->spawn_call = call;
+    ttrpc_call_set_cancel(call, on_spawn_call_cancel, p);
+}
+
+struct ttrpc_call *process_take_spawn_call(struct process *p)
+{
+    struct ttrpc_call *call = p->spawn_call;
+    p->spawn_call = NULL;
+    if (call)
         ttrpc_call_set_cancel(call, NULL, NULL);
-        reply_started(p, call);
-    }
+    return call;
 }
 
 static void on_wait_cancel(struct ttrpc_call *call, void *data)
@@ -165,6 +185,10 @@ int process_add_waiter(struct process *p, struct ttrpc_call *call)
 
 void process_fail_pending(struct process *p, int code, const char *msg)
 {
+    struct ttrpc_call *spawn_call = process_take_spawn_call(p);
+    spawn_abort(p);
+    if (spawn_call)
+        ttrpc_call_reply_error(spawn_call, code, "container %s exec '%s': %s", p->c->id, p->exec_id, msg);
     while (p->n_waiters) {
         struct ttrpc_call *call = p->waiters[--p->n_waiters];
         ttrpc_call_set_cancel(call, NULL, NULL);
@@ -195,6 +219,13 @@ void process_maybe_done(struct process *p)
 
 void process_on_exit(struct process *p, int wstatus)
 {
+    if (spawn_busy(p)) {
+        /* The handshake ends first, from what the child queued before dying. */
+        bool setup = p->state == PROC_SPAWNING;
+        spawn_child_exited(p);
+        if (setup)
+            return; /* failed setup: done() freed p */
+    }
     p->exit_status = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
     p->exited_at_ns = realtime_ns();
     p->state = PROC_EXITED;

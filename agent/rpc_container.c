@@ -55,6 +55,26 @@ static void set_want(struct process *p, const Cvm__Agent__V1__StdioFlags *f, boo
     p->want[STDIO_ERR] = f && f->stderr && !terminal;
 }
 
+/* The init's setup ended: answer CreateContainer; a failed container goes. */
+static void init_spawned(struct process *p, int r, const struct cvm_err *err)
+{
+    struct container *c = p->c;
+    struct ttrpc_call *call = process_take_spawn_call(p);
+    if (r < 0) {
+        log_warn("create %s: %s", c->id, err->msg);
+        container_free(agent_global, c);
+        if (call)
+            ttrpc_call_reply_errno(call, r, err);
+        return;
+    }
+    log_info("container %s created, init pid %d", c->id, (int)p->pid);
+    if (!call)
+        return;
+    Cvm__Agent__V1__CreateContainerResponse resp = CVM__AGENT__V1__CREATE_CONTAINER_RESPONSE__INIT;
+    resp.pid = (uint32_t)p->pid;
+    ttrpc_call_reply(call, &resp.base);
+}
+
 void rpc_create_container(struct ttrpc_call *call, const uint8_t *payload, size_t len, void *ud)
 {
     struct agent *a = ud;
@@ -104,17 +124,43 @@ void rpc_create_container(struct ttrpc_call *call, const uint8_t *payload, size_
         goto fail;
     }
     set_want(c->init, req->stdio, c->spec->process.terminal);
-    if ((r = spawn_process(a, c, c->init, &c->spec->process, &err)) < 0)
+    if ((r = spawn_process(a, c, c->init, &c->spec->process, init_spawned, &err)) < 0)
         goto fail;
-    log_info("container %s created, init pid %d", c->id, (int)c->init->pid);
-    Cvm__Agent__V1__CreateContainerResponse resp = CVM__AGENT__V1__CREATE_CONTAINER_RESPONSE__INIT;
-    resp.pid = (uint32_t)c->init->pid;
-    ttrpc_call_reply(call, &resp.base);
+    process_hold_spawn_call(c->init, call); /* answered by init_spawned() */
     return;
 fail:
     log_warn("create %s: %s", c->id, err.msg);
     container_free(a, c);
     ttrpc_call_reply_errno(call, r, &err);
+}
+
+static void exec_unlink(struct process *p)
+{
+    struct container *c = p->c;
+    for (struct process **pp = &c->execs; *pp; pp = &(*pp)->next)
+        if (*pp == p) {
+            *pp = p->next;
+            c->n_execs--;
+            return;
+        }
+}
+
+/* The exec's setup ended: answer ExecProcess; a failed exec goes. */
+static void exec_spawned(struct process *p, int r, const struct cvm_err *err)
+{
+    struct ttrpc_call *call = process_take_spawn_call(p);
+    if (r < 0) {
+        log_warn("exec %s/%s: %s", p->c->id, p->exec_id, err->msg);
+        exec_unlink(p);
+        process_free(p);
+        if (call)
+            ttrpc_call_reply_errno(call, r, err);
+        return;
+    }
+    if (!call)
+        return;
+    Cvm__Agent__V1__ExecProcessResponse resp = CVM__AGENT__V1__EXEC_PROCESS_RESPONSE__INIT;
+    ttrpc_call_reply(call, &resp.base);
 }
 
 void rpc_exec_process(struct ttrpc_call *call, const uint8_t *payload, size_t len, void *ud)
@@ -160,7 +206,7 @@ void rpc_exec_process(struct ttrpc_call *call, const uint8_t *payload, size_t le
         return;
     }
     set_want(p, req->stdio, proc.terminal);
-    r = spawn_process(a, c, p, &proc, &err);
+    r = spawn_process(a, c, p, &proc, exec_spawned, &err);
     oci_process_done(&proc); /* the child has its copy */
     if (r < 0) {
         process_free(p);
@@ -168,11 +214,11 @@ void rpc_exec_process(struct ttrpc_call *call, const uint8_t *payload, size_t le
         ttrpc_call_reply_errno(call, r, &err);
         return;
     }
+    /* Listed while it sets up: its id is taken, the reaper and RemoveContainer find it. */
     p->next = c->execs;
     c->execs = p;
     c->n_execs++;
-    Cvm__Agent__V1__ExecProcessResponse resp = CVM__AGENT__V1__EXEC_PROCESS_RESPONSE__INIT;
-    ttrpc_call_reply(call, &resp.base);
+    process_hold_spawn_call(p, call); /* answered by exec_spawned() */
 }
 
 void rpc_start_process(struct ttrpc_call *call, const uint8_t *payload, size_t len, void *ud)

@@ -1,8 +1,9 @@
+/* The parent's synchronous part of starting a container process: stdio, the setup socket,
+ * namespaces, clone, cgroup placement; the handshake then runs on the loop (spawn_handshake.c). */
 #include "spawn.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -18,101 +19,8 @@
 #include "cgroup.h"
 #include "child.h"
 #include "cleanup.h"
+#include "fd.h"
 #include "log.h"
-
-int sync_send(int fd, char type, int err, const char *msg)
-{
-    struct sync_msg m = {.type = type, .err = err};
-    if (msg)
-        snprintf(m.msg, sizeof(m.msg), "%s", msg);
-    for (;;) {
-        ssize_t n = send(fd, &m, sizeof(m), MSG_NOSIGNAL);
-        if (n == (ssize_t)sizeof(m))
-            return 0;
-        if (n < 0 && errno == EINTR)
-            continue;
-        return n < 0 ? -errno : -EIO;
-    }
-}
-
-int sync_send_fd(int fd, char type, int passfd)
-{
-    struct sync_msg m = {.type = type};
-    union {
-        char buf[CMSG_SPACE(sizeof(int))];
-        struct cmsghdr align;
-    } u;
-    struct iovec iov = {.iov_base = &m, .iov_len = sizeof(m)};
-    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf)};
-    memset(&u, 0, sizeof(u));
-    struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(c), &passfd, sizeof(int));
-    for (;;) {
-        ssize_t n = sendmsg(fd, &mh, MSG_NOSIGNAL);
-        if (n == (ssize_t)sizeof(m))
-            return 0;
-        if (n < 0 && errno == EINTR)
-            continue;
-        return n < 0 ? -errno : -EIO;
-    }
-}
-
-int sync_recv_fd(int fd, struct sync_msg *m, int timeout_ms, int *passed_fd)
-{
-    struct pollfd pfd = {.fd = fd, .events = POLLIN};
-    union {
-        char buf[CMSG_SPACE(sizeof(int) * 4)];
-        struct cmsghdr align;
-    } u;
-    if (passed_fd)
-        *passed_fd = -1;
-    for (;;) {
-        int r = poll(&pfd, 1, timeout_ms);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0)
-            return -errno;
-        if (r == 0)
-            return -ETIMEDOUT;
-        struct iovec iov = {.iov_base = m, .iov_len = sizeof(*m)};
-        struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf)};
-        ssize_t n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
-        if (n < 0 && (errno == EINTR || errno == EAGAIN))
-            continue;
-        if (n < 0)
-            return -errno;
-        for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
-            if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
-                continue;
-            size_t nfd = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-            for (size_t i = 0; i < nfd; i++) {
-                int got;
-                memcpy(&got, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
-                if (passed_fd && *passed_fd < 0)
-                    *passed_fd = got;
-                else
-                    close(got);
-            }
-        }
-        if (n == 0)
-            return -EPIPE;
-        if (n != (ssize_t)sizeof(*m) || (mh.msg_flags & MSG_CTRUNC)) {
-            if (passed_fd)
-                *passed_fd = safe_close(*passed_fd), *passed_fd = -1;
-            return -EBADMSG;
-        }
-        m->msg[sizeof(m->msg) - 1] = '\0';
-        return 0;
-    }
-}
-
-int sync_recv(int fd, struct sync_msg *m, int timeout_ms)
-{
-    return sync_recv_fd(fd, m, timeout_ms, NULL);
-}
 
 /* stdio for the child: child_fds[3] to dup onto 0..2, p->fds[] the agent's ends. */
 static int make_stdio(struct process *p, int child_fds[3], struct cvm_err *err)
@@ -172,7 +80,7 @@ static pid_t do_clone(unsigned long flags)
 }
 
 int spawn_process(struct agent *a, struct container *c, struct process *p, const struct oci_process *proc,
-                  struct cvm_err *err)
+                  spawn_done_fn done, struct cvm_err *err)
 {
     struct child_args ca = {.spec = c->spec, .proc = proc, .rootfs = c->rootfs, .share_dir = c->share_dir,
                             .is_init = p == c->init, .terminal = p->terminal};
@@ -182,7 +90,6 @@ int spawn_process(struct agent *a, struct container *c, struct process *p, const
     unsigned long flags = 0;
     int r = 0;
     pid_t pid = -1;
-    (void)a;
 
     for (int i = 0; i < 8; i++)
         ca.ns_fds[i] = -1;
@@ -259,50 +166,24 @@ int spawn_process(struct agent *a, struct container *c, struct process *p, const
         goto out;
     }
     p->pid = pid;
+    p->state = PROC_SPAWNING;
     close(sv[1]);
     sv[1] = -1;
     if (c->cgroup && (r = cgroup_add_pid(c->cgroup, pid)) < 0) {
         cvm_err_set(err, r, "moving pid %d into %s: %s", (int)pid, c->cgroup, strerror(-r));
         goto kill;
     }
-    struct sync_msg m;
-    int pty = -1;
-    if ((r = sync_send(sv[0], SYNC_CGROUP_DONE, 0, NULL)) < 0) {
+    /* An empty socket buffer takes this at once; the parent end never blocks from here on. */
+    if ((r = fd_set_nonblock(sv[0], 1)) < 0 || (r = sync_send(sv[0], SYNC_CGROUP_DONE, 0, NULL)) < 0) {
         cvm_err_set(err, r, "container process setup: %s", r == -EPIPE ? "child died" : strerror(-r));
-        goto kill;
-    }
-    for (;;) {
-        r = sync_recv_fd(sv[0], &m, SPAWN_SETUP_TIMEOUT_MS, &pty);
-        if (r < 0) {
-            cvm_err_set(err, r, "container process setup: %s", r == -EPIPE ? "child died" : strerror(-r));
-            goto kill;
-        }
-        if (m.type != SYNC_PTY)
-            break;
-        if (pty < 0 || !p->terminal || p->fds[STDIO_OUT] >= 0) {
-            safe_close(pty);
-            r = cvm_err_set(err, -EPROTO, "container process setup: unexpected pty");
-            goto kill;
-        }
-        p->fds[STDIO_OUT] = pty;
-        if (p->want[STDIO_IN] && (p->fds[STDIO_IN] = fcntl(pty, F_DUPFD_CLOEXEC, 3)) < 0) {
-            r = cvm_err_set(err, -EMFILE, "out of file descriptors");
-            goto kill;
-        }
-    }
-    safe_close(pty);
-    if (m.type == SYNC_ERROR) {
-        r = -(m.err > 0 && m.err < 4096 ? m.err : EIO);
-        cvm_err_set(err, r, "%s", m.msg);
-        goto kill;
-    }
-    if (m.type != SYNC_READY || (p->terminal && p->fds[STDIO_OUT] < 0)) {
-        r = cvm_err_set(err, -EPROTO, "container process setup: unexpected message");
         goto kill;
     }
     p->sync_fd = sv[0];
     sv[0] = -1;
-    p->state = PROC_CREATED;
+    if ((r = spawn_handshake_start(a->loop, p, SPAWN_SETUP, SPAWN_SETUP_TIMEOUT_MS, done, err)) < 0) {
+        p->sync_fd = safe_close(p->sync_fd);
+        goto kill;
+    }
     r = 0;
     goto out;
 kill:
@@ -320,5 +201,24 @@ out:
     if (r < 0)
         for (int i = 0; i < 3; i++)
             p->fds[i] = safe_close(p->fds[i]);
+    return r;
+}
+
+int spawn_release(struct process *p, spawn_done_fn done, struct cvm_err *err)
+{
+    if (p->state != PROC_CREATED || p->sync_fd < 0 || spawn_busy(p))
+        return cvm_err_set(err, -EALREADY, "starting process: already started");
+    /* The child blocks in recv for this: an empty socket buffer takes it at once. */
+    int r = sync_send(p->sync_fd, SYNC_START, 0, NULL);
+    if (r < 0) {
+        p->sync_fd = safe_close(p->sync_fd);
+        return cvm_err_set(err, r, "starting process: %s", strerror(-r));
+    }
+    /* The socket is close-on-exec: EOF means execve succeeded; a message is its error. */
+    r = spawn_handshake_start(agent_global->loop, p, SPAWN_RELEASE, SPAWN_SETUP_TIMEOUT_MS, done, err);
+    if (r < 0) {
+        p->sync_fd = safe_close(p->sync_fd);
+        (void)kill(p->pid, SIGKILL);
+    }
     return r;
 }
