@@ -99,6 +99,23 @@ static int set_vsock(enum cfg_vsock_mode *dst, json_t *v, struct cvm_err *err)
     return cvm_err_set(err, -EINVAL, "config: \"vsock_mode\" must be auto, kernel or hybrid");
 }
 
+/* QEMU's user: "" (default), a user name or "UID:GID"; resolved by hypervisor/qemu_privs.c. */
+static int set_qemu_user(char *dst, json_t *v, struct cvm_err *err)
+{
+    const char *s = json_string_value(v);
+    size_t n = s ? strlen(s) : 0;
+    bool ok = s && n == json_string_length(v) && n < CFG_QEMU_USER_MAX && s[0] != '-';
+    for (size_t i = 0; ok && i < n; i++)
+        ok = (s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+             (s[i] >= '0' && s[i] <= '9') || strchr("._-:", s[i]) != NULL;
+    if (!ok)
+        return cvm_err_set(err, -EINVAL, "config: \"qemu_user\" must be \"\", a user name or "
+                           "\"UID:GID\" ([A-Za-z0-9._:-], shorter than %d, not starting with '-')",
+                           CFG_QEMU_USER_MAX);
+    memcpy(dst, s, n + 1);
+    return 0;
+}
+
 static int set_one(struct cfg *c, const char *key, json_t *v, struct cvm_err *err)
 {
     if (strcmp(key, "kernel") == 0)
@@ -130,6 +147,8 @@ static int set_one(struct cfg *c, const char *key, json_t *v, struct cvm_err *er
         return set_uint(&c->guest_timeout_ms, key, v, 1000, 600000, err);
     if (strcmp(key, "kill_grace_ms") == 0)
         return set_uint(&c->kill_grace_ms, key, v, 100, 60000, err);
+    if (strcmp(key, "qemu_user") == 0)
+        return set_qemu_user(c->qemu_user, v, err);
     if (strcmp(key, "spare_nics") == 0)
         return set_uint(&c->spare_nics, key, v, 0, CFG_SPARE_NICS_MAX, err);
     if (strcmp(key, "console_deadline_ms") == 0)

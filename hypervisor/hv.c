@@ -40,7 +40,7 @@ static void release(void *data)
     free(vm->virtiofsd_bin), free(vm->vsockd_bin), free(vm->netns_path), free(vm->console_path);
     for (unsigned i = 0; i < vm->n_nics; i++)
         free(vm->nic_tap[i]), free(vm->nic_mac[i]);
-    free(vm->cid_dir), free(vm->qmp_sock), free(vm->vfs_sock), free(vm->vsock_vu_sock);
+    free(vm->cid_dir), free(vm->qemu_user), free(vm->qmp_sock), free(vm->vfs_sock), free(vm->vsock_vu_sock);
     free(vm->vsock_uds);
     free(vm);
 }

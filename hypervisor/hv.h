@@ -20,6 +20,10 @@
  * deadline passes, QMP negotiation fails) also reports through cb.died, then cb.stopped.
  * cb.died never fires for a VM stopped through hv_stop().
  *
+ * QEMU runs as an unprivileged user with no capabilities and no_new_privs (qemu_privs.h):
+ * the kernel and initrd must be readable by it (checked at hv_start); every socket, tap and
+ * device it uses is opened by hv and inherited (qemu_argv.h); the run dir stays root's.
+ *
  * Every process hv starts gets PR_SET_PDEATHSIG(SIGKILL) and its own process group; hv reaps
  * its children through pidfds (a SIGCHLD catch-all reaper in the same process must leave
  * unknown zombies alone for a moment, or hv sees an exit status of 255). Callbacks may call
@@ -48,8 +52,8 @@ enum hv_vsock_mode {
 
 #define HV_MAX_NICS 8
 
-/* One virtio-net NIC on a tap in QEMU's netns (QEMU creates the tap when missing; it goes
- * away with QEMU). */
+/* One virtio-net NIC on a tap in QEMU's netns: hv makes the tap just before QEMU starts and
+ * hands it over as an fd; it goes away with QEMU. The name must not be in use there. */
 struct hv_nic {
     const char *tap; /* interface name, 1-15 chars of [A-Za-z0-9_.-] */
     const char *mac; /* "xx:xx:xx:xx:xx:xx" unicast; NULL: QEMU's default */
@@ -63,6 +67,8 @@ struct hv_config {
     const char *kernel_args; /* extra kernel args appended after ours; NULL: none */
     const char *qemu_bin;    /* NULL: "qemu-system-x86_64" from PATH */
     enum hv_accel accel;     /* auto: KVM only when it can run our guest (accel.h), else TCG */
+    const char *qemu_user;   /* QEMU's identity (never root, no capabilities): NULL/"": user
+                                cvm, else fixed ids; "NAME" or "UID:GID" (qemu_privs.h) */
     unsigned vcpus;          /* 0: 1 */
     unsigned mem_mib;        /* 0: 256 */
 

@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #include "hv.h"
+#include "hv_proc.h"
 
 struct hv_console;
 struct hv_proc;
@@ -37,7 +38,8 @@ struct hv_vm {
     char *nic_tap[HV_MAX_NICS], *nic_mac[HV_MAX_NICS];
     struct hv_nic nics[HV_MAX_NICS]; /* views of nic_tap/nic_mac */
     unsigned n_nics;
-    char *console_path, *cid_dir;
+    char *console_path, *cid_dir, *qemu_user;
+    struct hv_proc_creds qemu_creds; /* resolved at hv_start (qemu_privs.h) */
     unsigned vcpus, mem_mib, boot_timeout_ms, stop_timeout_ms;
     bool debug, made_run_dir, own_console;
     enum hv_vsock_mode mode;
@@ -77,6 +79,15 @@ void hv_helpers_ready(struct hv_vm *vm);
 /* hv.c: QMP negotiated / QEMU exited. */
 void hv_qmp_ready(struct hv_vm *vm);
 void hv_qemu_exited(struct hv_vm *vm, const siginfo_t *si);
+
+/* qemu_fds.c: what QEMU inherits (qemu_argv.h), opened as root just before its spawn. */
+struct hv_qemu_fds {
+    int vfs, vsock, kernel, initrd;
+    int tap[HV_MAX_NICS], vhost_net[HV_MAX_NICS];
+};
+void hv_qemu_fds_init(struct hv_qemu_fds *f);
+int hv_qemu_fds_open(struct hv_vm *vm, bool vhost_net, struct hv_qemu_fds *f, struct cvm_err *err);
+void hv_qemu_fds_close(struct hv_qemu_fds *f);
 
 /* qemu_proc.c */
 int hv_qemu_spawn(struct hv_vm *vm, struct cvm_err *err);

@@ -4,6 +4,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <linux/capability.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,7 +26,7 @@
 #endif
 #define TAIL_MAX 1024
 #define LINE_MAX_LOG 512
-#define MAX_CHILD_FDS 8
+#define MAX_CHILD_FDS HV_PROC_MAX_FDS
 
 struct hv_proc {
     struct loop *loop;
@@ -162,6 +164,45 @@ static void on_kill_timer(struct loop_source *s, void *data)
     }
 }
 
+/* In the child, after fork (no allocation): become c's ids with no capability left. 0 or
+ * -errno. Root's bounding set is emptied first (that needs CAP_SETPCAP, still ours then);
+ * a non-root parent cannot, and has nothing in it to gain under no_new_privs. */
+static int drop_privileges(const struct hv_proc_creds *c, pid_t parent)
+{
+    struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
+    struct __user_cap_data_struct none[_LINUX_CAPABILITY_U32S_3] = {{0, 0, 0}};
+    uid_t ru, eu, su;
+    gid_t rg, eg, sg;
+
+    if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0)
+        return -errno;
+    for (int cap = 0; prctl(PR_CAPBSET_READ, cap, 0, 0, 0) >= 0; cap++)
+        if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && (c->set_ids || errno != EPERM))
+            return -errno;
+    if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+        return -errno;
+    if (c->set_ids) {
+        if (c->uid == 0 || c->gid == 0)
+            return -EPERM; /* never "drop" to root */
+        if (setgroups(c->n_groups, c->groups) < 0 || setresgid(c->gid, c->gid, c->gid) < 0 ||
+            setresuid(c->uid, c->uid, c->uid) < 0)
+            return -errno;
+        if (getresuid(&ru, &eu, &su) < 0 || getresgid(&rg, &eg, &sg) < 0)
+            return -errno;
+        if (ru != c->uid || eu != c->uid || su != c->uid || rg != c->gid || eg != c->gid ||
+            sg != c->gid)
+            return -EPERM;
+    }
+    /* A uid change from 0 already cleared permitted and effective; inheritable stays. */
+    if (syscall(SYS_capset, &hdr, none) < 0)
+        return -errno;
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+        return -errno;
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+        return -errno;
+    return getppid() == parent ? 0 : -ESRCH; /* the parent died before PDEATHSIG was back */
+}
+
 /* In the child: never returns. Reports a failure as an errno on errfd. */
 static void __attribute__((noreturn))
 child_exec(const struct hv_proc_opts *o, pid_t parent, int devnull, int out_w, int err_w, int errfd)
@@ -205,6 +246,10 @@ child_exec(const struct hv_proc_opts *o, pid_t parent, int devnull, int out_w, i
     }
     keep[k++] = errfd;
     (void)fd_close_all_except(3, keep, k);
+    if (o->creds && (e = drop_privileges(o->creds, parent)) < 0) {
+        errno = -e;
+        goto fail;
+    }
     execvp(o->argv[0], o->argv);
 fail:
     e = errno;
@@ -241,7 +286,8 @@ int hv_proc_spawn(struct loop *l, const struct hv_proc_opts *o, hv_proc_exit_cb 
     pid_t pid, self = getpid();
     int r;
 
-    if (o->n_fds > MAX_CHILD_FDS || !o->argv || !o->argv[0])
+    if (o->n_fds > MAX_CHILD_FDS || !o->argv || !o->argv[0] ||
+        (o->creds && o->creds->n_groups > HV_PROC_MAX_GROUPS))
         return -EINVAL;
     p = calloc(1, sizeof(*p));
     if (!p)

@@ -1,5 +1,6 @@
 /* A helper process of a VM (QEMU, virtiofsd, cvm-vsockd) on the loop: fork+exec with an
- * explicit fd map (everything else closed), own process group, optional netns, stderr piped
+ * explicit fd map (everything else closed), own process group, optional netns, optional
+ * privilege drop (another uid/gid, no capabilities at all, no_new_privs), stderr piped
  * into our log (and its tail kept for death reports), pidfd exit watch, stop with a signal
  * and SIGKILL after a deadline. Children get PR_SET_PDEATHSIG(SIGKILL): a dead shim leaves
  * no VM running. Note for a SIGCHLD catch-all reaper in the same process: reap only pids you
@@ -15,6 +16,18 @@
 struct loop;
 struct hv_proc;
 
+#define HV_PROC_MAX_FDS 24    /* entries of hv_proc_opts.fds */
+#define HV_PROC_MAX_GROUPS 4  /* supplementary groups of hv_proc_creds */
+
+/* Who the child becomes before exec (see hv_proc_opts.creds). */
+struct hv_proc_creds {
+    bool set_ids; /* switch to uid/gid/groups (we must be root); false: keep our ids */
+    uid_t uid;
+    gid_t gid;
+    gid_t groups[HV_PROC_MAX_GROUPS]; /* the only supplementary groups (e.g. kvm) */
+    size_t n_groups;
+};
+
 struct hv_proc_fd {
     int src;    /* fd in the parent */
     int target; /* fd number in the child (>= 3) */
@@ -26,6 +39,11 @@ struct hv_proc_opts {
     const struct hv_proc_fd *fds;
     size_t n_fds;
     int netns_fd;        /* >= 0: setns(CLONE_NEWNET) in the child before exec */
+    /* Non-NULL: after setns and the fd map, in this order: empty the bounding and ambient
+     * sets, setgroups/setresgid/setresuid (set_ids), empty the permitted, effective and
+     * inheritable sets, PR_SET_NO_NEW_PRIVS, PR_SET_PDEATHSIG(SIGKILL) again (the kernel
+     * clears it on a credential change). Any failure fails the spawn. */
+    const struct hv_proc_creds *creds;
     bool capture_stdout; /* stdout to a pipe (hv_proc_stdout_fd); else /dev/null */
 };
 

@@ -1,6 +1,7 @@
 /* hv_start(): validate and copy the config, resolve defaults, start the helpers and QEMU. */
 #define LOG_MODULE "hv"
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #include "log.h"
 #include "loop.h"
 #include "qemu_argv.h"
+#include "qemu_privs.h"
 
 #define CID_DIR_DEFAULT "/run/cvm/cid"
 #define VSOCK_UDS_PORT_SUFFIX 11 /* "_4294967295" */
@@ -47,7 +49,8 @@ static int validate(const struct hv_config *c, struct cvm_err *err)
 {
     const char *strs[] = {c->id, c->run_dir, c->kernel, c->initrd, c->kernel_args, c->qemu_bin,
                           c->shared_dir, c->fs_tag, c->fs_cache, c->virtiofsd_bin,
-                          c->vsockd_bin, c->console_log, c->netns_path, c->cid_dir};
+                          c->vsockd_bin, c->console_log, c->netns_path, c->cid_dir,
+                          c->qemu_user};
     for (size_t i = 0; i < ELEMENTSOF(strs); i++)
         if (has_ctl(strs[i]))
             return cvm_err_set(err, -EINVAL, "config value with control characters");
@@ -96,6 +99,7 @@ static int copy_config(struct hv_vm *vm, const struct hv_config *c)
     r |= dup_str(&vm->initrd, c->initrd, NULL);
     r |= dup_str(&vm->kernel_args, c->kernel_args, NULL);
     r |= dup_str(&vm->qemu_bin, c->qemu_bin, "qemu-system-x86_64");
+    r |= dup_str(&vm->qemu_user, c->qemu_user, NULL);
     r |= dup_str(&vm->shared_dir, c->shared_dir, NULL);
     r |= dup_str(&vm->fs_tag, c->fs_tag, "cvmfs");
     r |= dup_str(&vm->fs_cache, c->fs_cache, "auto");
@@ -194,10 +198,38 @@ static int resolve_accel(struct hv_vm *vm, struct cvm_err *err)
     return 0;
 }
 
+/* QEMU's ids, and what it opens itself with them: the kernel and initrd (as /dev/fd/N
+ * reopens, qemu_argv.h) and, under KVM, /dev/kvm. A failure names the file and the user. */
+static int resolve_qemu_user(struct hv_vm *vm, struct cvm_err *err)
+{
+    const struct hv_proc_creds *c = &vm->qemu_creds;
+    const struct { const char *what, *path; int flags; bool reopen; } need[] = {
+        {"guest kernel", vm->kernel, O_RDONLY, true},
+        {"initrd", vm->initrd, O_RDONLY, true},
+        {"KVM device", vm->accel.kvm ? "/dev/kvm" : NULL, O_RDWR, false},
+    };
+    char who[256];
+    int r = qemu_privs_resolve(vm->qemu_user, vm->accel.kvm, &vm->qemu_creds, who, sizeof(who),
+                               err);
+    if (r < 0)
+        return r;
+    for (size_t i = 0; i < ELEMENTSOF(need); i++) {
+        if (!need[i].path)
+            continue;
+        r = qemu_privs_check_open(c, need[i].path, need[i].flags, need[i].reopen);
+        if (r < 0)
+            return cvm_err_set(err, r, "%s '%s' cannot be opened by QEMU's user, %s: %s",
+                               need[i].what, need[i].path, who, strerror(-r));
+    }
+    log_info("QEMU runs as %s, no capabilities, no_new_privs", who);
+    return 0;
+}
+
 static int start_all(struct hv_vm *vm, const struct hv_config *c, struct cvm_err *err)
 {
     int r = check_files(c, c->vsock_mode, err);
-    if (r < 0 || (r = resolve_accel(vm, err)) < 0 || (r = make_run_dir(vm, err)) < 0)
+    if (r < 0 || (r = resolve_accel(vm, err)) < 0 || (r = resolve_qemu_user(vm, err)) < 0 ||
+        (r = make_run_dir(vm, err)) < 0)
         return r;
     if ((r = resolve_vsock(vm, c, err)) < 0)
         return r;

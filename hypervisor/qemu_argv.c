@@ -5,7 +5,10 @@
  *    -pci variants do; vhost-user also needs shared guest memory (memory-backend-memfd).
  *  - Under TCG the guest's TSC calibration can hang the boot on microvm: pass the host's TSC
  *    rate (tsc_early_khz), tsc=reliable and no_timer_check.
- *  - -no-reboot with panic=-1 reboot=t: a guest panic or reboot ends QEMU, which we see. */
+ *  - -no-reboot with panic=-1 reboot=t: a guest panic or reboot ends QEMU, which we see.
+ *  - QEMU is unprivileged and gets every file and device as an inherited fd (qemu_argv.h), so
+ *    no path we made appears in its options; one inert object names the VM's run dir, for
+ *    ps and the tests that find a sandbox's run dir from its QEMU (a secret nothing reads). */
 #include "qemu_argv.h"
 
 #include <errno.h>
@@ -75,21 +78,18 @@ static bool has_ctl(const char *s)
 
 static int validate(const struct qemu_spec *s)
 {
-    const char *strs[] = {s->name,        s->qemu_bin,   s->kernel, s->initrd,
-                          s->kernel_args, s->vfs_socket, s->fs_tag, s->vsock_socket};
-    if (!s->name || !s->qemu_bin || !s->kernel || !*s->qemu_bin || !*s->kernel)
+    const char *strs[] = {s->name, s->qemu_bin, s->run_dir, s->kernel_args, s->fs_tag};
+    if (!s->name || !s->qemu_bin || !s->run_dir || !*s->qemu_bin || s->run_dir[0] != '/')
         return -EINVAL;
     if (s->vcpus < 1 || s->vcpus > 255 || s->mem_mib < 16 || s->mem_mib > 1024 * 1024)
         return -EINVAL;
     for (size_t i = 0; i < ELEMENTSOF(strs); i++)
         if (has_ctl(strs[i]))
             return -EINVAL;
-    if (s->vfs_socket && (!s->fs_tag || !*s->fs_tag || strlen(s->fs_tag) > 36))
+    if (s->virtiofs && (!s->fs_tag || !*s->fs_tag || strlen(s->fs_tag) > 36))
         return -EINVAL; /* virtio-fs tags are at most 36 bytes */
     if (s->vsock_mode == HV_VSOCK_KERNEL && s->guest_cid < 3)
         return -EINVAL; /* 0-2 are reserved (hypervisor, local, host) */
-    if (s->vsock_mode == HV_VSOCK_HYBRID && (!s->vsock_socket || !*s->vsock_socket))
-        return -EINVAL;
     if (s->vsock_mode != HV_VSOCK_KERNEL && s->vsock_mode != HV_VSOCK_HYBRID)
         return -EINVAL;
     if (s->n_nics > HV_MAX_NICS || (s->n_nics && !s->nics))
@@ -120,28 +120,31 @@ int qemu_kernel_cmdline(const struct qemu_spec *s, const struct qemu_host_facts 
 }
 
 static void add_devices(struct argv_b *b, const struct qemu_spec *s,
-                        const struct qemu_host_facts *h, const char *vfs, const char *tag,
-                        const char *vsock)
+                        const struct qemu_host_facts *h, const char *tag)
 {
-    if (s->vfs_socket) {
+    if (s->virtiofs) {
         add(b, "-chardev");
-        add(b, "socket,id=vfs,path=%s", vfs);
+        add(b, "socket,id=vfs,fd=%d,server=off", QEMU_VFS_FD);
         add(b, "-device");
         add(b, "vhost-user-fs-pci,chardev=vfs,tag=%s", tag);
     }
     if (s->vsock_mode == HV_VSOCK_KERNEL) {
         add(b, "-device");
-        add(b, "vhost-vsock-pci,guest-cid=%u", s->guest_cid);
+        add(b, "vhost-vsock-pci,guest-cid=%u,vhostfd=%d", s->guest_cid, QEMU_VSOCK_FD);
     } else {
         add(b, "-chardev");
-        add(b, "socket,id=vsock,path=%s", vsock);
+        add(b, "socket,id=vsock,fd=%d,server=off", QEMU_VSOCK_FD);
         add(b, "-device");
         add(b, "vhost-user-vsock-pci,chardev=vsock");
     }
+    /* The tap's name is not an option with fd=: it was given when we made the tap. */
     for (unsigned i = 0; i < s->n_nics; i++) {
         add(b, "-netdev");
-        add(b, "tap,id=net%u,ifname=%s,script=no,downscript=no,vhost=%s", i, s->nics[i].tap,
-            h->vhost_net ? "on" : "off");
+        if (h->vhost_net)
+            add(b, "tap,id=net%u,fd=%d,vhost=on,vhostfd=%d", i, QEMU_TAP_FD(i),
+                QEMU_VHOST_NET_FD(i));
+        else
+            add(b, "tap,id=net%u,fd=%d,vhost=off", i, QEMU_TAP_FD(i));
         add(b, "-device");
         if (s->nics[i].mac)
             add(b, "virtio-net-pci,netdev=net%u,mac=%s", i, s->nics[i].mac);
@@ -153,16 +156,15 @@ static void add_devices(struct argv_b *b, const struct qemu_spec *s,
 int qemu_argv_build(const struct qemu_spec *s, const struct qemu_host_facts *h, char ***ret)
 {
     struct argv_b b = {0};
-    _cleanup_free_ char *name = NULL, *vfs = NULL, *tag = NULL, *vsock = NULL, *cmdline = NULL;
+    _cleanup_free_ char *name = NULL, *run_dir = NULL, *tag = NULL, *cmdline = NULL;
     char **out;
     int r = validate(s);
     if (r < 0)
         return r;
     name = opt_escape(s->name);
-    vfs = opt_escape(s->vfs_socket ? s->vfs_socket : "");
+    run_dir = opt_escape(s->run_dir);
     tag = opt_escape(s->fs_tag ? s->fs_tag : "");
-    vsock = opt_escape(s->vsock_socket ? s->vsock_socket : "");
-    if (!name || !vfs || !tag || !vsock || qemu_kernel_cmdline(s, h, &cmdline) < 0)
+    if (!name || !run_dir || !tag || qemu_kernel_cmdline(s, h, &cmdline) < 0)
         return -ENOMEM;
 
     add(&b, "%s", s->qemu_bin);
@@ -187,14 +189,18 @@ int qemu_argv_build(const struct qemu_spec *s, const struct qemu_host_facts *h, 
     add(&b, "-nographic");
     add(&b, "-no-reboot");
     /* QEMU's own seccomp filter: no obsolete syscalls, no setuid, no fork/exec, no
-     * scheduler/affinity games. Nothing here needs them (tap is opened with script=no). */
+     * scheduler/affinity games. Nothing here needs them (the taps are inherited fds). */
     add(&b, "-sandbox");
     add(&b, "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny");
+    /* Inert: every path QEMU uses is an inherited fd now, so this is what ties a QEMU in
+     * `ps` to its sandbox's run dir (operators, and the tests' leftover checks, look for it). */
+    add(&b, "-object");
+    add(&b, "secret,id=cvm-run-dir,data=%s", run_dir);
     add(&b, "-kernel");
-    add(&b, "%s", s->kernel);
+    add(&b, "/dev/fd/%d", QEMU_KERNEL_FD);
     if (s->initrd) {
         add(&b, "-initrd");
-        add(&b, "%s", s->initrd);
+        add(&b, "/dev/fd/%d", QEMU_INITRD_FD);
     }
     add(&b, "-append");
     add(&b, "%s", cmdline);
@@ -206,7 +212,7 @@ int qemu_argv_build(const struct qemu_spec *s, const struct qemu_host_facts *h, 
     add(&b, "socket,id=qmp,fd=%d,server=on,wait=off", QEMU_QMP_FD);
     add(&b, "-mon");
     add(&b, "chardev=qmp,mode=control");
-    add_devices(&b, s, h, vfs, tag, vsock);
+    add_devices(&b, s, h, tag);
 
     if (b.err) {
         for (size_t i = 0; i < b.n; i++)

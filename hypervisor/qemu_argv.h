@@ -8,39 +8,55 @@
 
 #include "hv.h"
 
-/* The listening QMP socket is handed to QEMU as this fd number (libvirt does the same): the
- * socket exists before QEMU runs, so connecting never races QEMU's start. */
+/* QEMU runs unprivileged (qemu_privs.h) and opens almost nothing itself: everything below is
+ * opened by us and inherited at these fd numbers.
+ *  QMP       the listening socket (libvirt does the same): it exists before QEMU runs, so
+ *            connecting never races QEMU's start.
+ *  CON       one end of a socketpair carrying the guest serial console (console.c caps what
+ *            the host side keeps).
+ *  VFS       a socket connected to virtiofsd's vhost-user socket.
+ *  VSOCK     hybrid: a socket connected to cvm-vsockd's vhost-user socket; kernel: an open
+ *            /dev/vhost-vsock (vhostfd=).
+ *  KERNEL,   the guest kernel and initrd, read by QEMU as /dev/fd/N: a reopen that checks
+ *  INITRD    only the file's own mode, not the directories on its path.
+ *  TAP(i)    NIC i's tap (IFF_TAP|IFF_NO_PI|IFF_VNET_HDR, named nics[i].tap, made in QEMU's
+ *            netns); it goes away when QEMU, its last holder, exits.
+ *  VHOST(i)  an open /dev/vhost-net for NIC i, when the host has one. */
 #define QEMU_QMP_FD 3
-/* The guest serial console goes to one end of a socketpair handed over as this fd (see
- * console.c: the host side caps what it keeps). */
 #define QEMU_CON_FD 4
+#define QEMU_VFS_FD 5
+#define QEMU_VSOCK_FD 6
+#define QEMU_KERNEL_FD 7
+#define QEMU_INITRD_FD 8
+#define QEMU_TAP_FD(i) (9 + (int)(i))
+#define QEMU_VHOST_NET_FD(i) (9 + HV_MAX_NICS + (int)(i))
+#define QEMU_MAX_FD QEMU_VHOST_NET_FD(HV_MAX_NICS - 1)
 
 struct qemu_host_facts {
     bool kvm;              /* accel_decide() chose KVM: -accel kvm -cpu host */
     unsigned long tsc_khz; /* host TSC rate, for the guest under TCG; 0: unknown */
-    bool vhost_net;        /* /dev/vhost-net usable: the tap NIC gets vhost=on */
+    bool vhost_net;        /* /dev/vhost-net usable: each NIC gets vhost=on, vhostfd=VHOST(i) */
 };
 
 /* Everything the command line depends on, with defaults and paths already resolved. */
 struct qemu_spec {
     const char *name;        /* -name */
     const char *qemu_bin;
-    const char *kernel;
-    const char *initrd;      /* NULL: none */
+    const char *run_dir;     /* named in argv only (an inert label: see qemu_argv.c) */
+    bool initrd;             /* INITRD fd given (the kernel always is) */
     const char *kernel_args; /* extra, appended; NULL: none */
     unsigned vcpus;
     unsigned mem_mib;
-    const char *vfs_socket; /* virtiofsd's vhost-user socket; NULL: no virtiofs */
+    bool virtiofs;          /* VFS fd given: a vhost-user-fs device with tag fs_tag */
     const char *fs_tag;
-    enum hv_vsock_mode vsock_mode; /* KERNEL or HYBRID (resolved) */
+    enum hv_vsock_mode vsock_mode; /* KERNEL or HYBRID (resolved): VSOCK fd given */
     uint32_t guest_cid;            /* kernel mode */
-    const char *vsock_socket;      /* hybrid: cvm-vsockd's vhost-user socket */
-    const struct hv_nic *nics;     /* virtio-net NICs, in guest PCI order */
+    const struct hv_nic *nics;     /* virtio-net NICs, in guest PCI order: TAP(i) fds given */
     unsigned n_nics;               /* 0..HV_MAX_NICS */
 };
 
 /* Build a NULL-terminated argv (argv[0] = qemu_bin). -EINVAL on a spec QEMU cannot take
- * (missing kernel, zero sizes, control characters in a value), -ENOMEM. */
+ * (missing run dir, zero sizes, control characters in a value), -ENOMEM. */
 int qemu_argv_build(const struct qemu_spec *s, const struct qemu_host_facts *h, char ***ret);
 void qemu_argv_free(char **argv); /* accepts NULL */
 

@@ -4,12 +4,15 @@
  * qemu_argv.h), then we connect to it at once: the kernel queues our connection on the
  * listening socket until QEMU accepts it, so there is no polling for QEMU's start. QEMU runs
  * in its own process group, in the sandbox netns when one is configured (setns before exec:
- * the pid containerd sees is QEMU's and CNI looks at /proc/<pid>/ns/net). */
+ * the pid containerd sees is QEMU's and CNI looks at /proc/<pid>/ns/net), then as its
+ * unprivileged user without capabilities (vm->qemu_creds, qemu_privs.h); everything else it
+ * needs is inherited too (qemu_fds.c). */
 #define LOG_MODULE "hv"
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cleanup.h"
 #include "errmap.h"
@@ -77,16 +80,15 @@ static void fill_spec(const struct hv_vm *vm, struct qemu_spec *s)
     *s = (struct qemu_spec){
         .name = vm->id,
         .qemu_bin = vm->qemu_bin,
-        .kernel = vm->kernel,
-        .initrd = vm->initrd,
+        .run_dir = vm->run_dir,
+        .initrd = vm->initrd != NULL,
         .kernel_args = vm->kernel_args,
         .vcpus = vm->vcpus,
         .mem_mib = vm->mem_mib,
-        .vfs_socket = vm->shared_dir ? vm->vfs_sock : NULL,
+        .virtiofs = vm->shared_dir != NULL,
         .fs_tag = vm->fs_tag,
         .vsock_mode = vm->mode,
         .guest_cid = vm->cid,
-        .vsock_socket = vm->vsock_vu_sock,
         .nics = vm->nics,
         .n_nics = vm->n_nics,
     };
@@ -108,16 +110,69 @@ static int connect_qmp(struct hv_vm *vm, struct cvm_err *err)
     return 0;
 }
 
-int hv_qemu_spawn(struct hv_vm *vm, struct cvm_err *err)
+/* The fd map: QMP and console, then whatever qemu_fds.c opened, at qemu_argv.h's numbers. */
+static size_t fill_fds(const struct hv_vm *vm, int qmp_lfd, int con_fd, const struct hv_qemu_fds *q,
+                       struct hv_proc_fd *fds)
+{
+    size_t n = 0;
+    fds[n++] = (struct hv_proc_fd){qmp_lfd, QEMU_QMP_FD};
+    fds[n++] = (struct hv_proc_fd){con_fd, QEMU_CON_FD};
+    fds[n++] = (struct hv_proc_fd){q->vsock, QEMU_VSOCK_FD};
+    fds[n++] = (struct hv_proc_fd){q->kernel, QEMU_KERNEL_FD};
+    if (q->vfs >= 0)
+        fds[n++] = (struct hv_proc_fd){q->vfs, QEMU_VFS_FD};
+    if (q->initrd >= 0)
+        fds[n++] = (struct hv_proc_fd){q->initrd, QEMU_INITRD_FD};
+    for (unsigned i = 0; i < vm->n_nics; i++) {
+        fds[n++] = (struct hv_proc_fd){q->tap[i], QEMU_TAP_FD(i)};
+        if (q->vhost_net[i] >= 0)
+            fds[n++] = (struct hv_proc_fd){q->vhost_net[i], QEMU_VHOST_NET_FD(i)};
+    }
+    return n;
+}
+
+static int spawn(struct hv_vm *vm, char **argv, struct hv_qemu_fds *q, struct cvm_err *err)
 {
     _cleanup_close_ int qmp_lfd = -EBADF, netns = -EBADF, con_fd = -EBADF;
-    struct qemu_host_facts host;
-    struct qemu_spec spec;
-    char **argv = NULL;
-    struct hv_proc_fd fds[2];
-    struct hv_proc_opts o = {.name = "qemu", .fds = fds, .n_fds = 2, .netns_fd = -1};
+    struct hv_proc_fd fds[HV_PROC_MAX_FDS];
+    struct hv_proc_opts o = {.name = "qemu", .argv = argv, .fds = fds, .netns_fd = -1,
+                             .creds = &vm->qemu_creds};
     int r;
 
+    if (vm->netns_path) {
+        netns = open(vm->netns_path, O_RDONLY | O_CLOEXEC);
+        if (netns < 0)
+            return cvm_err_set(err, -errno, "opening netns '%s'", vm->netns_path);
+        o.netns_fd = netns;
+    }
+    r = hv_unix_listen(vm->qmp_sock, &qmp_lfd);
+    if (r < 0)
+        return cvm_err_set(err, r, "QMP socket '%s'", vm->qmp_sock);
+    r = hv_console_new(vm->loop, vm->console_path, (size_t)vm->console_max_kib * 1024,
+                       on_console_line, vm, &con_fd, &vm->console);
+    if (r < 0)
+        return cvm_err_set(err, r, "console log '%s'", vm->console_path);
+    o.n_fds = fill_fds(vm, qmp_lfd, con_fd, q, fds);
+    if (log_get_level() == LOG_LVL_DEBUG)
+        for (char **a = argv; *a; a++)
+            log_debug("qemu argv: %s", *a);
+    vm->qemu_spawn_ns = now_ns();
+    r = hv_proc_spawn(vm->loop, &o, on_qemu_exit, vm, &vm->qemu);
+    if (r < 0)
+        return cvm_err_set(err, r, "starting %s as uid %u", vm->qemu_bin,
+                           (unsigned)(vm->qemu_creds.set_ids ? vm->qemu_creds.uid : geteuid()));
+    return 0;
+}
+
+int hv_qemu_spawn(struct hv_vm *vm, struct cvm_err *err)
+{
+    struct qemu_host_facts host;
+    struct qemu_spec spec;
+    struct hv_qemu_fds q;
+    char **argv = NULL;
+    int r;
+
+    hv_qemu_fds_init(&q);
     r = qemu_host_facts_probe(&host);
     if (r < 0)
         return cvm_err_set(err, r, "probing host facts");
@@ -126,38 +181,18 @@ int hv_qemu_spawn(struct hv_vm *vm, struct cvm_err *err)
     r = qemu_argv_build(&spec, &host, &argv);
     if (r < 0)
         return cvm_err_set(err, r, "building the QEMU command line");
-    if (vm->netns_path) {
-        netns = open(vm->netns_path, O_RDONLY | O_CLOEXEC);
-        if (netns < 0) {
-            qemu_argv_free(argv);
-            return cvm_err_set(err, -errno, "opening netns '%s'", vm->netns_path);
-        }
-        o.netns_fd = netns;
-    }
-    r = hv_unix_listen(vm->qmp_sock, &qmp_lfd);
-    if (r < 0) {
-        qemu_argv_free(argv);
-        return cvm_err_set(err, r, "QMP socket '%s'", vm->qmp_sock);
-    }
-    r = hv_console_new(vm->loop, vm->console_path, (size_t)vm->console_max_kib * 1024,
-                       on_console_line, vm, &con_fd, &vm->console);
-    if (r < 0) {
-        qemu_argv_free(argv);
-        return cvm_err_set(err, r, "console log '%s'", vm->console_path);
-    }
-    fds[0] = (struct hv_proc_fd){.src = qmp_lfd, .target = QEMU_QMP_FD};
-    fds[1] = (struct hv_proc_fd){.src = con_fd, .target = QEMU_CON_FD};
-    o.argv = argv;
-    if (log_get_level() == LOG_LVL_DEBUG)
-        for (char **a = argv; *a; a++)
-            log_debug("qemu argv: %s", *a);
-    vm->qemu_spawn_ns = now_ns();
-    r = hv_proc_spawn(vm->loop, &o, on_qemu_exit, vm, &vm->qemu);
+    r = hv_qemu_fds_open(vm, host.vhost_net, &q, err);
+    if (r == 0)
+        r = spawn(vm, argv, &q, err);
+    /* QEMU holds its copies now: ours go, so QEMU's exit alone ends the taps and the
+     * vhost-user connections. */
+    hv_qemu_fds_close(&q);
     qemu_argv_free(argv);
     if (r < 0)
-        return cvm_err_set(err, r, "starting %s", vm->qemu_bin);
-    log_info("QEMU started, pid %d (%s, vsock %s, cid %u)", (int)hv_proc_pid(vm->qemu),
-             host.kvm ? "kvm" : "tcg", hv_vsock_mode_name(vm->mode), vm->cid);
+        return r;
+    log_info("QEMU started, pid %d (%s, vsock %s, cid %u, uid %u)", (int)hv_proc_pid(vm->qemu),
+             host.kvm ? "kvm" : "tcg", hv_vsock_mode_name(vm->mode), vm->cid,
+             (unsigned)(vm->qemu_creds.set_ids ? vm->qemu_creds.uid : geteuid()));
     return connect_qmp(vm, err);
 }
 

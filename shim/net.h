@@ -2,7 +2,7 @@
  *
  * Each interface CNI put in the sandbox's network namespace (veth, macvlan, ipvlan, or a
  * kind-less Ethernet device moved in by host-device) gets one of the VM's virtio-net NICs.
- * QEMU opens the NIC's tap itself, in the same netns (-netdev tap,ifname=cvmtapN); we join
+ * hv opens the NIC's tap (cvmtapN) in the same netns and hands QEMU the fd; it goes with QEMU. We join
  * interface and tap with an ingress qdisc on each plus a u32 match-everything filter whose
  * mirred action redirects to the other's egress: every frame arriving on one leaves on the
  * other. The agent gives the guest NIC the host interface's name, MAC, MTU, addresses, and

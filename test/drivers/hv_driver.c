@@ -4,6 +4,8 @@
  *   boot       ready callback, then the "IDLE-READY" console line through the console
  *              callback (boot-phase timings)
  *   netns      QEMU runs in --netns (compares /proc/<qemu>/ns/net with the netns file)
+ *   privs      QEMU runs unprivileged: /proc/<qemu>/status has no 0 in Uid/Gid, empty CapEff,
+ *              CapPrm and CapBnd, NoNewPrivs 1, Seccomp 2 (--qemu-user picks the user)
  *   net        --tap/--mac: the guest sees eth0 with that MAC
  *   virtiofs   the guest mounted --fs-tag and read <shared>/hello (console line)
  *   qmp        query-status running -> stop -> paused -> cont -> running
@@ -251,6 +253,47 @@ static void check_netns(struct drv *d)
         pass("qemu-in-netns");
 }
 
+/* "Uid:\t1\t2\t3\t4": every field of the line, none of them 0. */
+static bool ids_nonzero(const char *line)
+{
+    unsigned long v[4];
+    if (sscanf(line, "%*s %lu %lu %lu %lu", &v[0], &v[1], &v[2], &v[3]) != 4)
+        return false;
+    return v[0] && v[1] && v[2] && v[3];
+}
+
+static void check_privs(struct drv *d)
+{
+    char p[64], line[256];
+    int ok = 0;
+    FILE *f;
+    snprintf(p, sizeof(p), "/proc/%d/status", (int)hv_qemu_pid(d->vm));
+    f = fopen(p, "re");
+    if (!f) {
+        fail(d, "qemu-unprivileged", "%s: %s", p, strerror(errno));
+        return;
+    }
+    while (fgets(line, sizeof(line), f)) {
+        line[strcspn(line, "\n")] = '\0';
+        if (strncmp(line, "Uid:", 4) == 0 || strncmp(line, "Gid:", 4) == 0)
+            ok += ids_nonzero(line) ? 1 : -100;
+        else if (strncmp(line, "CapEff:", 7) == 0 || strncmp(line, "CapPrm:", 7) == 0 ||
+                 strncmp(line, "CapBnd:", 7) == 0 || strncmp(line, "CapAmb:", 7) == 0 ||
+                 strncmp(line, "CapInh:", 7) == 0)
+            ok += strcmp(line + 7 + strspn(line + 7, " \t"), "0000000000000000") == 0 ? 1 : -100;
+        else if (strncmp(line, "NoNewPrivs:", 11) == 0 || strncmp(line, "Seccomp:", 8) == 0)
+            ok += strstr(line, line[0] == 'N' ? "\t1" : "\t2") ? 1 : -100;
+        else
+            continue;
+        printf("NOTE: qemu %s\n", line);
+    }
+    fclose(f);
+    if (ok == 9)
+        pass("qemu-unprivileged");
+    else
+        fail(d, "qemu-unprivileged", "see the NOTE lines of %s", p);
+}
+
 static void on_status(struct hv_vm *vm, int r, const char *status, bool running, void *data)
 {
     struct drv *d = data;
@@ -355,6 +398,7 @@ static void next(struct drv *d)
     case ST_CONSOLE:
         pass("boot-qmp-ready");
         check_children(d);
+        check_privs(d);
         if (d->netns)
             check_netns(d);
         console_check(d); /* the line may have come before QMP was ready */
@@ -392,7 +436,8 @@ static void usage(void)
 {
     fprintf(stderr, "usage: hv_driver --kernel K --initrd I --run-dir D [--shared-dir S --fs-tag T]\n"
                     "  [--console F] [--vsock-mode auto|kernel|hybrid] [--vsockd BIN] [--vsock-port P]\n"
-                    "  [--netns PATH] [--tap IF [--mac MAC]] [--append ARGS] [--end quit|kill] [--debug]\n");
+                    "  [--netns PATH] [--tap IF [--mac MAC]] [--append ARGS] [--end quit|kill] [--debug]\n"
+                    "  [--qemu-user NAME|UID:GID]\n");
     exit(2);
 }
 
@@ -403,6 +448,7 @@ int main(int argc, char **argv)
         {"shared-dir", 1, 0, 's'}, {"fs-tag", 1, 0, 't'}, {"console", 1, 0, 'c'},
         {"vsock-mode", 1, 0, 'm'}, {"vsockd", 1, 0, 'v'}, {"vsock-port", 1, 0, 'p'},
         {"netns", 1, 0, 'n'}, {"tap", 1, 0, 'T'}, {"mac", 1, 0, 'M'}, {"append", 1, 0, 'a'}, {"end", 1, 0, 'e'}, {"debug", 0, 0, 'd'},
+        {"qemu-user", 1, 0, 'u'},
         {0, 0, 0, 0}};
     struct hv_nic nic = {0};
     struct hv_config cfg = {.id = "e2e", .vcpus = 1, .mem_mib = 256, .boot_timeout_ms = 60000,
@@ -431,6 +477,7 @@ int main(int argc, char **argv)
         case 'T': nic.tap = optarg; cfg.nics = &nic; cfg.n_nics = 1; break;
         case 'M': nic.mac = d.mac = optarg; break;
         case 'a': cfg.kernel_args = optarg; break;
+        case 'u': cfg.qemu_user = optarg; break;
         case 'e': d.end = optarg; break;
         case 'd': cfg.debug = true; log_set_level(LOG_LVL_DEBUG); break;
         default: usage();

@@ -9,6 +9,7 @@
 
 #include "check_main.h"
 #include "cleanup.h"
+#include "hv_proc.h"
 #include "qemu_argv.h"
 
 struct fixture {
@@ -23,24 +24,22 @@ static const struct hv_nic NIC_NO_MAC[] = {{"tap0", NULL}};
 
 static const struct fixture fixtures[] = {
     {"tcg-hybrid-virtiofs",
-     {.name = "sb1", .qemu_bin = "qemu-system-x86_64", .kernel = "/boot/vmlinuz",
-      .initrd = "/usr/share/cvm/initrd.img", .kernel_args = "agent.debug=1", .vcpus = 2,
-      .mem_mib = 256, .vfs_socket = "/run/cvm/sb1/vfs.sock", .fs_tag = "cvmfs", .vsock_mode = HV_VSOCK_HYBRID,
-      .vsock_socket = "/run/cvm/sb1/vsock-vu.sock"},
+     {.name = "sb1", .qemu_bin = "qemu-system-x86_64", .run_dir = "/run/cvm/sb1",
+      .initrd = true, .kernel_args = "agent.debug=1", .vcpus = 2,
+      .mem_mib = 256, .virtiofs = true, .fs_tag = "cvmfs", .vsock_mode = HV_VSOCK_HYBRID},
      {.kvm = false, .tsc_khz = 2096005}},
     {"kvm-kernel-vsock",
-     {.name = "sb2", .qemu_bin = "/usr/bin/qemu-system-x86_64", .kernel = "/k/vmlinux",
-      .vcpus = 4, .mem_mib = 1024, .vfs_socket = "/run/cvm/sb2/vfs.sock", .fs_tag = "rootfs", .vsock_mode = HV_VSOCK_KERNEL,
+     {.name = "sb2", .qemu_bin = "/usr/bin/qemu-system-x86_64", .run_dir = "/run/cvm/sb2",
+      .vcpus = 4, .mem_mib = 1024, .virtiofs = true, .fs_tag = "rootfs", .vsock_mode = HV_VSOCK_KERNEL,
       .guest_cid = 1234, .nics = NICS_2, .n_nics = 2},
      {.kvm = true, .tsc_khz = 2096005, .vhost_net = true}},
     {"tcg-tap-no-mac",
-     {.name = "sb3", .qemu_bin = "qemu-system-x86_64", .kernel = "/k/vmlinux", .vcpus = 2,
-      .mem_mib = 512, .vsock_mode = HV_VSOCK_HYBRID,
-      .vsock_socket = "/r/v.sock", .nics = NIC_NO_MAC, .n_nics = 1},
+     {.name = "sb3", .qemu_bin = "qemu-system-x86_64", .run_dir = "/r", .vcpus = 2,
+      .mem_mib = 512, .vsock_mode = HV_VSOCK_HYBRID, .nics = NIC_NO_MAC, .n_nics = 1},
      {.kvm = false, .tsc_khz = 2500000, .vhost_net = false}},
     {"tcg-no-virtiofs-no-tsc",
-     {.name = "a,b", .qemu_bin = "qemu-system-x86_64", .kernel = "/k/bz", .initrd = "/k/i",
-      .vcpus = 1, .mem_mib = 128, .vsock_mode = HV_VSOCK_HYBRID, .vsock_socket = "/tmp/with,comma/v.sock"},
+     {.name = "a,b", .qemu_bin = "qemu-system-x86_64", .run_dir = "/tmp/with,comma", .initrd = true,
+      .vcpus = 1, .mem_mib = 128, .vsock_mode = HV_VSOCK_HYBRID},
      {.kvm = false, .tsc_khz = 0}},
 };
 
@@ -124,7 +123,11 @@ START_TEST(test_invalid_specs)
     char **argv = NULL;
     struct qemu_spec s;
 
-    s = good_spec(), s.kernel = NULL;
+    s = good_spec(), s.run_dir = NULL;
+    ck_assert_int_eq(qemu_argv_build(&s, &h, &argv), -EINVAL);
+    s = good_spec(), s.run_dir = "relative/dir";
+    ck_assert_int_eq(qemu_argv_build(&s, &h, &argv), -EINVAL);
+    s = good_spec(), s.run_dir = "/run/cvm/a\tb";
     ck_assert_int_eq(qemu_argv_build(&s, &h, &argv), -EINVAL);
     s = good_spec(), s.vcpus = 0;
     ck_assert_int_eq(qemu_argv_build(&s, &h, &argv), -EINVAL);
@@ -135,8 +138,6 @@ START_TEST(test_invalid_specs)
     s = good_spec(), s.fs_tag = "0123456789012345678901234567890123456";
     ck_assert_int_eq(qemu_argv_build(&s, &h, &argv), -EINVAL);
     s = good_spec(), s.vsock_mode = HV_VSOCK_KERNEL, s.guest_cid = 2;
-    ck_assert_int_eq(qemu_argv_build(&s, &h, &argv), -EINVAL);
-    s = good_spec(), s.vsock_socket = NULL;
     ck_assert_int_eq(qemu_argv_build(&s, &h, &argv), -EINVAL);
     {
         static const struct hv_nic bad[][2] = {
@@ -160,6 +161,38 @@ START_TEST(test_invalid_specs)
     s = good_spec(), s.vsock_mode = HV_VSOCK_AUTO;
     ck_assert_int_eq(qemu_argv_build(&s, &h, &argv), -EINVAL);
     ck_assert_ptr_null(argv);
+}
+END_TEST
+
+/* Every inherited fd has its own number, above stdio, within what hv_proc can map. */
+START_TEST(test_fd_layout)
+{
+    int fds[] = {QEMU_QMP_FD, QEMU_CON_FD, QEMU_VFS_FD, QEMU_VSOCK_FD, QEMU_KERNEL_FD,
+                 QEMU_INITRD_FD, QEMU_TAP_FD(0), QEMU_TAP_FD(HV_MAX_NICS - 1),
+                 QEMU_VHOST_NET_FD(0), QEMU_VHOST_NET_FD(HV_MAX_NICS - 1)};
+    for (size_t i = 0; i < ELEMENTSOF(fds); i++) {
+        ck_assert_int_ge(fds[i], 3);
+        for (size_t j = 0; j < i; j++)
+            ck_assert_int_ne(fds[i], fds[j]);
+    }
+    ck_assert_int_eq(QEMU_VHOST_NET_FD(0), QEMU_TAP_FD(HV_MAX_NICS - 1) + 1);
+    ck_assert_int_le(6 + 2 * HV_MAX_NICS, HV_PROC_MAX_FDS);
+    ck_assert_int_eq(QEMU_MAX_FD, QEMU_VHOST_NET_FD(HV_MAX_NICS - 1));
+}
+END_TEST
+
+/* No path of ours is an option any more: QEMU opens nothing in the run dir by name. */
+START_TEST(test_no_paths)
+{
+    const struct fixture *fx = &fixtures[1];
+    char **argv = NULL;
+    ck_assert_int_eq(qemu_argv_build(&fx->spec, &fx->host, &argv), 0);
+    for (char **a = argv; *a; a++) {
+        ck_assert_msg(!strstr(*a, "path=") && !strstr(*a, "ifname="), "%s", *a);
+        if (strstr(*a, "/run/cvm/sb2"))
+            ck_assert_str_eq(*a, "secret,id=cvm-run-dir,data=/run/cvm/sb2");
+    }
+    qemu_argv_free(argv);
 }
 END_TEST
 
@@ -198,6 +231,8 @@ static Suite *qemu_argv_suite(void)
     tcase_add_loop_test(tc, test_golden, 0, (int)ELEMENTSOF(fixtures));
     tcase_add_test(tc, test_tcg_cmdline);
     tcase_add_test(tc, test_invalid_specs);
+    tcase_add_test(tc, test_fd_layout);
+    tcase_add_test(tc, test_no_paths);
     tcase_add_test(tc, test_cpuinfo);
     tcase_add_test(tc, test_host_probe);
     suite_add_tcase(s, tc);

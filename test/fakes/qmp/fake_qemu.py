@@ -6,7 +6,8 @@ Takes the argv hv builds, and:
     greeting, qmp_capabilities, query-status, stop/cont (with STOP/RESUME events), quit
     (SHUTDOWN event, reply, exit 0); anything else gets a CommandNotFound error;
   - writes "IDLE-READY fake" on the console (-chardev socket,id=con,fd=N);
-  - connects to the vhost-user sockets (vsock, virtiofs) like QEMU does, when they exist.
+  - holds the vhost-user connections (vsock, virtiofs) hv hands over (fd=N), or connects to
+    their sockets (path=) like QEMU does.
 FAKE_QEMU_MODE changes the behaviour: exit1 (complain on stderr, exit 1), noqmp (never greet),
 stubborn (ignore SIGTERM and quit), chatty (print 5000 console lines)."""
 import json
@@ -41,9 +42,13 @@ if mode == "chatty":  # 5000 lines, ~100 KiB: more than a small console cap
 peers = []
 for name in ("vsock", "vfs"):
     if name in opts:
-        s = socket.socket(socket.AF_UNIX)
+        kv = opts[name][1]
         try:
-            s.connect(opts[name][1]["path"])
+            if "fd" in kv:
+                s = socket.socket(fileno=int(kv["fd"]))
+            else:
+                s = socket.socket(socket.AF_UNIX)
+                s.connect(kv["path"])
             peers.append(s)
         except OSError as e:
             sys.stderr.write("fake: %s: %s\n" % (name, e))

@@ -1,0 +1,149 @@
+#!/usr/bin/env bash
+# End-to-end: QEMU runs unprivileged (hypervisor/qemu_privs.h). Under a private containerd:
+#   1. default qemu_user: a running sandbox's QEMU has the user cvm's ids (the fixed 65533
+#      when there is no such user), no capability in any set, NoNewPrivs 1, Seccomp 2 (its
+#      -sandbox filter), only the kvm group (and only under KVM); it holds what it cannot open
+#      itself as inherited fds (its tap, the vhost-user sockets, kernel, initrd); the run dir
+#      stays root's and QEMU's user cannot enter it; the container works (exec output).
+#   2. qemu_user "UID:GID" from the runtime config is the identity QEMU gets.
+#   3. qemu_user root, or a user that does not exist: Create fails naming it, nothing boots.
+#   4. nothing left behind.
+# Root only. PASS:/FAIL: lines; exit status non-zero on any failure; never skips.
+set -u
+cd "$(dirname "$0")/../.."
+source test/e2e/lib-shim.sh
+
+cleanup() {
+  if [[ -n ${CTD_PID:-} ]]; then
+    for t in $(ctr task ls -q 2>/dev/null); do ctr task kill -s SIGKILL "$t" >/dev/null 2>&1; done
+    sleep 1
+    for t in $(ctr task ls -q 2>/dev/null); do ctr task delete -f "$t" >/dev/null 2>&1; done
+    for c in $(ctr containers ls -q 2>/dev/null); do ctr containers delete "$c" >/dev/null 2>&1; done
+  fi
+  ctd_stop
+}
+trap cleanup EXIT
+[[ $(id -u) -eq 0 ]] || { fail qemu-privs "must run as root"; exit 1; }
+shim_env_check || exit 1
+command -v setpriv >/dev/null || { fail qemu-privs "setpriv (util-linux) missing"; exit 1; }
+
+ctd_start || exit 1
+shim_use_ctd
+ours() { shim_footprint_ours "$CTD_SOCK" default p1 p2 p3 p4; }
+shim_import_image || { fail image-import "ctr images import failed"; exit 1; }
+RUN=(ctr run --runtime "$RT")
+
+field() { awk -v k="$2:" '$1 == k { $1 = ""; sub(/^ /, ""); print }' "/proc/$1/status"; }
+
+# The status lines of QEMU's privileges: uid, gid, groups as wanted; every capability set empty.
+check_status() { # $1 = label, $2 = qemu pid, $3 = uid, $4 = gid, $5 = groups ("" = none)
+  local l=$1 p=$2 k v
+  for k in Uid Gid Groups CapInh CapPrm CapEff CapBnd CapAmb NoNewPrivs Seccomp; do
+    note "$l: /proc/<qemu>/status $k: $(field "$p" "$k")"
+  done
+  [[ $(field "$p" Uid | tr -s ' \t' ' ') == "$3 $3 $3 $3" && $3 -ne 0 ]] && pass "$l-uid" ||
+    fail "$l-uid" "Uid '$(field "$p" Uid)', want $3 x4"
+  [[ $(field "$p" Gid | tr -s ' \t' ' ') == "$4 $4 $4 $4" && $4 -ne 0 ]] && pass "$l-gid" ||
+    fail "$l-gid" "Gid '$(field "$p" Gid)', want $4 x4"
+  [[ $(field "$p" Groups | tr -s ' \t' ' ' | sed 's/ $//') == "$5" ]] && pass "$l-groups" ||
+    fail "$l-groups" "Groups '$(field "$p" Groups)', want '$5'"
+  for k in CapInh CapPrm CapEff CapBnd CapAmb; do
+    v=$(field "$p" "$k")
+    [[ $v == 0000000000000000 ]] && pass "$l-$k-empty" || fail "$l-$k-empty" "$k $v"
+  done
+  [[ $(field "$p" NoNewPrivs) == 1 ]] && pass "$l-no-new-privs" || fail "$l-no-new-privs" "$(field "$p" NoNewPrivs)"
+  [[ $(field "$p" Seccomp) == 2 ]] && pass "$l-seccomp-filter" || fail "$l-seccomp-filter" "$(field "$p" Seccomp)"
+}
+
+# --- 1. the default user
+if getent passwd cvm >/dev/null; then
+  WANT_UID=$(id -u cvm); WANT_GID=$(id -g cvm); who="user cvm"
+else
+  WANT_UID=65533; WANT_GID=65533; who="no user cvm: the fixed ids"
+fi
+note "expecting QEMU as uid $WANT_UID gid $WANT_GID ($who)"
+CFG=$CTD_DIR/cvm.json
+shim_write_config "$CFG"
+timeout 120 "${RUN[@]}" --runtime-config-path "$CFG" -d "$IMG" p1 sleep 100000 >/dev/null 2>"$CTD_DIR/p1.err"
+qpid=$(task_field p1 2)
+if [[ $(task_field p1 3) != RUNNING || -z $qpid || ! -e /proc/$qpid/status ]]; then
+  fail default-sandbox-running "status=$(task_field p1 3) err=$(cat "$CTD_DIR/p1.err") $(grep -i 'qemu' "$CTD_DIR/containerd.log" | tail -3)"
+  exit 1
+fi
+pass default-sandbox-running
+[[ $(cat /proc/$qpid/comm) == qemu* ]] && pass task-pid-is-qemu || fail task-pid-is-qemu "comm $(cat /proc/$qpid/comm)"
+accel=$(grep -o 'accel \(kvm\|tcg\):' "$CTD_DIR/containerd.log" | tail -1)
+groups=""
+[[ $accel == "accel kvm:" ]] && groups=$(getent group kvm | cut -d: -f3)
+check_status default "$qpid" "$WANT_UID" "$WANT_GID" "$groups"
+grep -q 'QEMU runs as .*no capabilities, no_new_privs' "$CTD_DIR/containerd.log" && pass identity-logged ||
+  fail identity-logged "no 'QEMU runs as' line in the shim's log"
+
+# What QEMU holds instead of opening: its tap (made by us in its netns), the kernel and initrd.
+fds=$(for f in /proc/$qpid/fd/*; do printf '%s -> %s\n' "${f##*/}" "$(readlink "$f")"; done)
+note "qemu fds: $(echo "$fds" | tr '\n' ';')"
+echo "$fds" | grep -q '^9 -> /dev/net/tun$' && pass tap-fd-inherited || fail tap-fd-inherited "fd 9 is not /dev/net/tun"
+echo "$fds" | grep -q '^7 -> /boot/vmlinuz\|^7 -> .*vmlinuz' && pass kernel-fd-inherited || fail kernel-fd-inherited "fd 7"
+echo "$fds" | grep -q "^8 -> $PWD/$BUILD/initrd.img$" && pass initrd-fd-inherited || fail initrd-fd-inherited "fd 8"
+nsenter --net=/proc/$qpid/ns/net ip link show cvmtap0 >/dev/null 2>&1 && pass tap-in-qemu-netns ||
+  fail tap-in-qemu-netns "no cvmtap0 in QEMU's netns"
+[[ $(nsenter --net=/proc/$qpid/ns/net ip -d link show cvmtap0 2>/dev/null) == *"tun type tap"* ]] &&
+  pass tap-is-tap || fail tap-is-tap "$(nsenter --net=/proc/$qpid/ns/net ip -d link show cvmtap0 2>&1)"
+
+# The run dir is root's alone: QEMU's user can neither list it nor reach a socket in it.
+rdir=$(tr '\0' ' ' < /proc/$qpid/cmdline | grep -o '/run/cvm/[0-9a-f]*' | head -1)
+vmdir=$rdir/vm
+[[ -d $vmdir && $(stat -c '%u %a' "$vmdir") == "0 700" ]] && pass run-dir-root-0700 ||
+  fail run-dir-root-0700 "$vmdir: $(stat -c '%U:%G %a' "$vmdir" 2>&1)"
+as_qemu=(setpriv --reuid="$WANT_UID" --regid="$WANT_GID" --clear-groups --)
+if "${as_qemu[@]}" ls "$vmdir" >/dev/null 2>&1; then
+  fail run-dir-closed-to-qemu-user "uid $WANT_UID can list $vmdir"
+elif "${as_qemu[@]}" python3 -c "import socket,sys; socket.socket(socket.AF_UNIX).connect(sys.argv[1])" "$vmdir/vsock.sock" 2>/dev/null; then
+  fail run-dir-closed-to-qemu-user "uid $WANT_UID can connect to $vmdir/vsock.sock"
+else
+  pass run-dir-closed-to-qemu-user
+fi
+
+# The container works.
+out=$(timeout 60 ctr task exec --exec-id e1 p1 sh -c 'echo exec-out-$((6*7))' 2>&1)
+[[ $out == exec-out-42 ]] && pass exec-prints-output || fail exec-prints-output "'$out'"
+ctr task kill -s SIGKILL p1 >/dev/null 2>&1
+for _ in $(seq 1 50); do [[ $(task_field p1 3) == STOPPED ]] && break; sleep 0.2; done
+ctr task delete p1 >/dev/null 2>&1; ctr containers delete p1 >/dev/null 2>&1
+
+# --- 2. qemu_user "UID:GID" from the runtime config
+shim_write_config "$CTD_DIR/ids.json" 90000 '"qemu_user": "64990:64991"'
+timeout 120 "${RUN[@]}" --runtime-config-path "$CTD_DIR/ids.json" -d "$IMG" p2 sleep 100000 >/dev/null 2>"$CTD_DIR/p2.err"
+qpid=$(task_field p2 2)
+if [[ $(task_field p2 3) == RUNNING && -n $qpid && -e /proc/$qpid/status ]]; then
+  pass ids-sandbox-running
+  check_status ids "$qpid" 64990 64991 "$groups"
+  out=$(timeout 60 ctr task exec --exec-id e2 p2 echo ids-exec 2>&1)
+  [[ $out == ids-exec ]] && pass ids-exec-prints-output || fail ids-exec-prints-output "'$out'"
+else
+  fail ids-sandbox-running "status=$(task_field p2 3) err=$(cat "$CTD_DIR/p2.err")"
+fi
+ctr task kill -s SIGKILL p2 >/dev/null 2>&1
+for _ in $(seq 1 50); do [[ $(task_field p2 3) == STOPPED ]] && break; sleep 0.2; done
+ctr task delete p2 >/dev/null 2>&1; ctr containers delete p2 >/dev/null 2>&1
+
+# --- 3. refused identities: Create fails at once, naming the reason
+shim_write_config "$CTD_DIR/root.json" 90000 '"qemu_user": "root"'
+out=$(timeout 60 "${RUN[@]}" --rm --runtime-config-path "$CTD_DIR/root.json" "$IMG" p3 true 2>&1); rc=$?
+[[ $rc -ne 0 && $out == *"qemu_user 'root' is root"*"refused"* ]] && pass root-refused || fail root-refused "rc=$rc out=$out"
+shim_write_config "$CTD_DIR/nouser.json" 90000 '"qemu_user": "no-such-user-cvm56"'
+out=$(timeout 60 "${RUN[@]}" --rm --runtime-config-path "$CTD_DIR/nouser.json" "$IMG" p4 true 2>&1); rc=$?
+[[ $rc -ne 0 && $out == *"qemu_user 'no-such-user-cvm56': no such user"* ]] && pass missing-user-refused ||
+  fail missing-user-refused "rc=$rc out=$out"
+ctr containers delete p3 p4 >/dev/null 2>&1
+
+# --- 4. nothing left
+for _ in $(seq 1 25); do [[ -z $(ours) ]] && break; sleep 0.2; done
+new=$(ours)
+[[ -z $new ]] && pass no-leftovers || fail no-leftovers "$new"
+if grep -E 'AddressSanitizer|LeakSanitizer|runtime error:|SEGV' "$CTD_DIR/containerd.log" >/dev/null; then
+  fail shim-log-clean "$(grep -E -m5 'AddressSanitizer|LeakSanitizer|runtime error:|SEGV' "$CTD_DIR/containerd.log")"
+else
+  pass shim-log-clean
+fi
+exit $FAILED
