@@ -1,6 +1,12 @@
 /* `delete` (spec §2.6): idempotent clean-up for one container, safe while the daemon lives.
- * Tears the sandbox down (daemon, QEMU, helpers, mounts, run dir, socket) only when the daemon
- * is gone. Prints a protobuf DeleteResponse{exit_status 137, exited_at now}; < 5 s. */
+ * Whether the daemon lives is decided by the process named in shim.pid (identity: pid,
+ * starttime, exe; not exiting), never by the socket alone: a killed daemon's socket may still
+ * accept for a few ms. Only without a usable identity (no shim.pid yet, or one in an older
+ * format) does the socket decide. When the daemon is not alive, everything the sandbox made
+ * goes: its processes (each by its own identity-checked pid file, signalled through a pidfd),
+ * the mounts under the run dir, the run dir, the socket. A pid file naming anything else is
+ * left alone. Repeatable: a second run finishes an interrupted first. Prints a protobuf
+ * DeleteResponse{exit_status 137, exited_at now}; < 5 s. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -21,33 +27,138 @@
 #include "mounts.h"
 #include "pidfile.h"
 
-static int socket_alive(const char *path)
+#define DYING_WAIT_MS 2000 /* a daemon on its way out: time to finish its own teardown */
+#define KILL_WAIT_MS 1500  /* after SIGKILL: time for the processes to be gone */
+
+/* The sandbox's other processes, each in a pid file written by the daemon (shim/sandbox.c). */
+static const char *const helper_pidfiles[] = { "qemu.pid", "virtiofsd.pid", "vsockd.pid" };
+
+static void cleanup_pid_ref(struct pid_ref *r)
+{
+    pid_ref_close(r);
+}
+#define _cleanup_pid_ref_ _cleanup_(cleanup_pid_ref)
+
+/* Does something listen on path? Non-blocking: a full backlog (EAGAIN) is a listener too. */
+static int socket_accepts(const char *path)
 {
     struct sockaddr_un sa = { .sun_family = AF_UNIX };
-    _cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    _cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0 || strlen(path) >= sizeof(sa.sun_path))
         return 0;
     strcpy(sa.sun_path, path);
-    return connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+        return 1;
+    return errno == EAGAIN || errno == EINPROGRESS;
 }
 
-/* The daemon is dead (or dying): wait a little for an orderly exit, then kill what is left
- * of the sandbox: the daemon's process group (QEMU and helpers are in it) and QEMU by pid. */
-static void kill_sandbox(const char *run_dir)
+static void stale(const char *name, const struct pid_ref *r, int err)
 {
-    pid_t shim = pidfile_read(run_dir, "shim.pid", NULL);
-    pid_t qemu = pidfile_read(run_dir, "qemu.pid", "qemu");
+    const char *why = err == -EINVAL   ? "does not parse"
+                      : err == -ESTALE ? "names another process (starttime or exe differ)"
+                      : err == -ESRCH  ? "names a process that is gone or exiting"
+                                       : strerror(-err);
+    if (r->id.pid > 0)
+        fprintf(stderr, "delete: stale pid file %s (pid %d): %s: left alone\n", name,
+                (int)r->id.pid, why);
+    else
+        fprintf(stderr, "delete: stale pid file %s: %s: left alone\n", name, why);
+}
 
-    for (int i = 0; shim > 0 && i < 20 && pid_alive(shim); i++)
-        usleep(100 * 1000);
-    if (shim > 0) {
-        (void)kill(-shim, SIGKILL);
-        (void)kill(shim, SIGKILL);
+enum daemon_state { DAEMON_LIVE, DAEMON_GONE };
+
+/* Only the socket can tell: a killed daemon's listener is gone within ms, so it must accept
+ * twice, 100 ms apart. */
+static enum daemon_state by_socket(const char *sock)
+{
+    if (!socket_accepts(sock))
+        return DAEMON_GONE;
+    usleep(100 * 1000);
+    return socket_accepts(sock) ? DAEMON_LIVE : DAEMON_GONE;
+}
+
+/* Is the daemon serving this sandbox alive? A verified daemon on its way out (exiting, or no
+ * longer listening) gets DYING_WAIT_MS to finish, then is killed with its process group:
+ * either way it is gone when this returns DAEMON_GONE. */
+static enum daemon_state daemon_state(const char *run_dir, const char *sock)
+{
+    _cleanup_pid_ref_ struct pid_ref shim = PID_REF_INIT;
+    struct pid_ref *refs[] = { &shim };
+    int r = pidfile_open(run_dir, "shim.pid", &shim);
+
+    switch (r) {
+    case 0:
+        break;
+    case -ENOENT:
+    case -ENOTDIR:
+        /* No sandbox yet (shim.pid is written with the run dir) or one already half removed. */
+        return by_socket(sock);
+    case -ESRCH:
+    case -ESTALE:
+        /* The daemon that wrote it is dead, whatever its socket says. */
+        stale("shim.pid", &shim, r);
+        return DAEMON_GONE;
+    case -EINVAL:
+        /* No identity to go by (e.g. written by an older shim that may still be serving). */
+        stale("shim.pid", &shim, r);
+        return by_socket(sock);
+    default:
+        fprintf(stderr, "delete: cannot check shim.pid: %s: going by the socket\n", strerror(-r));
+        return by_socket(sock);
     }
-    if (qemu > 0)
-        (void)kill(qemu, SIGKILL);
-    for (int i = 0; qemu > 0 && i < 20 && pid_alive(qemu); i++)
-        usleep(50 * 1000);
+    if (!proc_stat_exiting(&shim.st) && socket_accepts(sock))
+        return DAEMON_LIVE;
+    if (pid_refs_wait(refs, 1, DYING_WAIT_MS) > 0) {
+        fprintf(stderr, "delete: shim daemon (pid %d) did not exit in %d ms: killing it\n",
+                (int)shim.id.pid, DYING_WAIT_MS);
+        (void)pid_ref_kill_group(&shim, SIGKILL);
+        (void)pid_ref_kill(&shim, SIGKILL);
+        (void)pid_refs_wait(refs, 1, KILL_WAIT_MS / 3);
+    }
+    return DAEMON_GONE;
+}
+
+/* QEMU, virtiofsd, cvm-vsockd: each dies with the daemon (PDEATHSIG) but make sure; each is
+ * its own process group's leader (virtiofsd's sandbox child is in the group). */
+static void kill_helpers(const char *run_dir)
+{
+    struct pid_ref refs[ELEMENTSOF(helper_pidfiles)];
+    struct pid_ref *live[ELEMENTSOF(helper_pidfiles)];
+    size_t n = 0;
+
+    for (size_t i = 0; i < ELEMENTSOF(helper_pidfiles); i++) {
+        struct pid_ref *p = &refs[i];
+        int r = pidfile_open(run_dir, helper_pidfiles[i], p);
+        if (r == -ENOENT || r == -ENOTDIR)
+            continue;
+        if (r < 0) {
+            stale(helper_pidfiles[i], p, r);
+            continue;
+        }
+        if (pid_ref_kill_group(p, SIGKILL) < 0)
+            (void)pid_ref_kill(p, SIGKILL);
+        live[n++] = p;
+    }
+    if (n > 0 && pid_refs_wait(live, n, KILL_WAIT_MS) > 0)
+        fprintf(stderr, "delete: some sandbox processes did not exit in %d ms after SIGKILL\n",
+                KILL_WAIT_MS);
+    for (size_t i = 0; i < n; i++)
+        pid_ref_close(live[i]);
+}
+
+static void teardown(const char *run_dir, const char *sock)
+{
+    int r;
+
+    kill_helpers(run_dir);
+    /* Lazy unmounts, deepest first; stacked or propagated mounts may need another pass. */
+    for (int i = 0; i < 4 && mnt_umount_tree(run_dir) > 0; i++)
+        ;
+    r = mnt_rm_tree(run_dir);
+    if (r < 0)
+        fprintf(stderr, "delete: remove %s: %s\n", run_dir, strerror(-r));
+    if (unlink(sock) < 0 && errno != ENOENT)
+        fprintf(stderr, "delete: remove %s: %s\n", sock, strerror(errno));
 }
 
 static void print_response(void)
@@ -92,12 +203,9 @@ int cmd_delete(const struct shim_flags *f)
     shim_run_dir(hash, run_dir, sizeof(run_dir));
     snprintf(sock, sizeof(sock), "%s/%s", SHIM_SOCKET_DIR, hash);
 
-    if (!socket_alive(sock)) {
+    if (daemon_state(run_dir, sock) == DAEMON_GONE) {
         /* No daemon serves this sandbox: nothing else will clean up after it. */
-        kill_sandbox(run_dir);
-        (void)mnt_umount_tree(run_dir);
-        (void)mnt_rm_tree(run_dir);
-        (void)unlink(sock);
+        teardown(run_dir, sock);
     } else {
         /* A live (possibly shared) VM: only this container's host mounts, which the daemon
          * normally removed already at Delete. */
