@@ -10,14 +10,7 @@ source test/e2e/lib-shim.sh
 TM=(tmux -L "cvm51-$$" -f /dev/null)
 cleanup() {
   "${TM[@]}" kill-server >/dev/null 2>&1
-  if [[ -n ${CTD_PID:-} ]]; then
-    for t in $(ctr task ls -q 2>/dev/null); do ctr task kill -s SIGKILL "$t" >/dev/null 2>&1; done
-    sleep 1
-    for t in $(ctr task ls -q 2>/dev/null); do ctr task delete -f "$t" >/dev/null 2>&1; done
-    for c in $(ctr containers ls -q 2>/dev/null); do ctr containers delete "$c" >/dev/null 2>&1; done
-  fi
-  [[ -n ${SHIM_E2E_LOG:-} && -n ${CTD_DIR:-} ]] && cp "$CTD_DIR/containerd.log" "$SHIM_E2E_LOG"
-  ctd_stop
+  shim_ctd_teardown
 }
 trap cleanup EXIT
 [[ $(id -u) -eq 0 ]] || { fail e2e-shim-compat "must run as root"; exit 1; }

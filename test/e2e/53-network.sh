@@ -23,13 +23,7 @@ NS=$NET_NS
 BR=$NET_BR
 POD=cvmpod$$
 cleanup() {
-  if [[ -n ${CTD_PID:-} ]]; then
-    for t in $(ctr task ls -q 2>/dev/null); do ctr task kill -s SIGKILL "$t" >/dev/null 2>&1; done
-    sleep 1
-    for t in $(ctr task ls -q 2>/dev/null); do ctr task delete -f "$t" >/dev/null 2>&1; done
-    for c in $(ctr containers ls -q 2>/dev/null); do ctr containers delete "$c" >/dev/null 2>&1; done
-  fi
-  ctd_stop
+  shim_ctd_teardown
   ip netns del "$POD" 2>/dev/null
   rm -rf "/var/lib/cni/networks/cvmhook$$"
   net_teardown

@@ -18,13 +18,7 @@ SLEEPS=() RDS=() CLI=
 cleanup() {
   local p
   for p in "${SLEEPS[@]}"; do kill -9 "$p" 2>/dev/null; done
-  if [[ -n ${CTD_PID:-} ]]; then
-    for t in $(ctr task ls -q 2>/dev/null); do ctr task kill -s SIGKILL "$t" >/dev/null 2>&1; done
-    sleep 1
-    for t in $(ctr task ls -q 2>/dev/null); do ctr task delete -f "$t" >/dev/null 2>&1; done
-    for c in $(ctr containers ls -q 2>/dev/null); do ctr containers delete "$c" >/dev/null 2>&1; done
-  fi
-  ctd_stop
+  shim_ctd_teardown
   for d in "${RDS[@]}"; do # what a failed by-hand part may have left
     mounts_under "$d" | sort -r | xargs -r -n1 umount -l 2>/dev/null; rm -rf "$d"
   done

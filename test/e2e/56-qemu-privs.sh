@@ -14,13 +14,7 @@ cd "$(dirname "$0")/../.."
 source test/e2e/lib-shim.sh
 
 cleanup() {
-  if [[ -n ${CTD_PID:-} ]]; then
-    for t in $(ctr task ls -q 2>/dev/null); do ctr task kill -s SIGKILL "$t" >/dev/null 2>&1; done
-    sleep 1
-    for t in $(ctr task ls -q 2>/dev/null); do ctr task delete -f "$t" >/dev/null 2>&1; done
-    for c in $(ctr containers ls -q 2>/dev/null); do ctr containers delete "$c" >/dev/null 2>&1; done
-  fi
-  ctd_stop
+  shim_ctd_teardown
 }
 trap cleanup EXIT
 [[ $(id -u) -eq 0 ]] || { fail qemu-privs "must run as root"; exit 1; }

@@ -48,6 +48,20 @@ shim_footprint() {
   ls /run/containerd/s 2>/dev/null | sed 's/^/socket /'
 }
 
+# End of a test: kill and delete every task and container of our containerd (whatever a failed
+# part left), keep its log when asked (SHIM_E2E_LOG), stop it.
+shim_ctd_teardown() {
+  local t c
+  if [[ -n ${CTD_PID:-} ]]; then
+    for t in $(ctr task ls -q 2>/dev/null); do ctr task kill -s SIGKILL "$t" >/dev/null 2>&1; done
+    sleep 1
+    for t in $(ctr task ls -q 2>/dev/null); do ctr task delete -f "$t" >/dev/null 2>&1; done
+    for c in $(ctr containers ls -q 2>/dev/null); do ctr containers delete "$c" >/dev/null 2>&1; done
+  fi
+  [[ -n ${SHIM_E2E_LOG:-} && -n ${CTD_DIR:-} ]] && cp "$CTD_DIR/containerd.log" "$SHIM_E2E_LOG"
+  ctd_stop
+}
+
 # containerd restart with the same config/root/state (the shim must keep serving).
 ctd_restart() {
   kill "$CTD_PID" 2>/dev/null
