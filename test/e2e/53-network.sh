@@ -91,8 +91,8 @@ for _ in 1 2 3 4 5; do ctr task exec --exec-id "g6$RANDOM" cnet1 ping -6 -c 1 -W
 [[ $ok -eq 1 ]] && pass container-to-gateway-ipv6 || fail container-to-gateway-ipv6 "ping -6 fd00:231::1 failed"
 [[ $(host timeout 5 busybox wget -q -O - "http://10.231.0.1:$NET_HOSTPORT/" 2>/dev/null) == *hello-* ]] &&
   pass portmap-hostport || fail portmap-hostport "hostPort $NET_HOSTPORT not reached ($(host iptables -t nat -S 2>&1 | grep -c "$NET_HOSTPORT") nat rules)"
-nctr run --cni -d "${RT_ARGS[@]}" "$IMG" cnet2 sleep 1000 >/dev/null 2>&1
-wait_running cnet2 || fail second-sandbox "cnet2 not running"
+out=$(nctr run --cni -d "${RT_ARGS[@]}" "$IMG" cnet2 sleep 1000 2>&1)
+wait_running cnet2 || fail second-sandbox "cnet2 not running: $out"
 [[ $(ctr task exec --exec-id w4 cnet2 timeout 5 wget -q -O - "http://$c4:8080/" 2>&1) == hello-* ]] && pass sandbox-to-sandbox-ipv4 ||
   fail sandbox-to-sandbox-ipv4 "$(ctr task exec --exec-id w4b cnet2 timeout 5 wget -q -O - "http://$c4:8080/" 2>&1)"
 ok=0

@@ -4,7 +4,9 @@
 # ctr run in that namespace with a private /etc/cni.
 #   net_setup      creates NET_NS (before ctd_start: it exports CTD_NETNS) and the CNI config
 #   net_teardown   removes what net_setup made (call from the EXIT trap, after ctd_stop)
-#   nctr ARGS      ctr in NET_NS with the test's /etc/cni (CNI plugins run in ctr's process)
+#   nctr ARGS      ctr in NET_NS seeing the test's /etc/cni/net.d (CNI plugins run in ctr's
+#                  process): an overlay over /etc in ctr's own mount namespace, whose /etc/cni is
+#                  opaque, so the machine's /etc is neither read for CNI nor changed
 #   nhost CMD      a command in NET_NS
 NET_NS=cvmnet$$
 NET_BR=cvmbr$$
@@ -12,7 +14,6 @@ NET_NAME=cvmtest$$
 NET_V4=10.231.0        # the bridge's /24: gateway .1
 NET_V6=fd00:231:       # the bridge's /64: gateway ::1
 NET_HOSTPORT=18080     # portmap: hostPort -> container 8080
-net_made_etc_cni=0
 
 net_setup() {
   local p
@@ -24,9 +25,6 @@ net_setup() {
   export CTD_NETNS=$NET_NS
   NET_CNI_DIR=$(mktemp -d /tmp/cvm-cni.XXXXXX)
   mkdir -p "$NET_CNI_DIR/net.d"
-  # ctr --cni reads /etc/cni/net.d: a private mount over /etc/cni in nctr's own mount
-  # namespace; the machine's config, if any, is neither read nor changed.
-  [[ -d /etc/cni ]] || { mkdir /etc/cni && net_made_etc_cni=1; }
   cat > "$NET_CNI_DIR/net.d/10-$NET_NAME.conflist" <<JSON
 {"cniVersion": "1.0.0", "name": "$NET_NAME", "plugins": [
   {"type": "bridge", "bridge": "$NET_BR", "isGateway": true, "ipMasq": false, "hairpinMode": true,
@@ -42,13 +40,18 @@ JSON
 net_teardown() {
   ip netns del "$NET_NS" 2>/dev/null
   rm -rf "/var/lib/cni/networks/$NET_NAME" "${NET_CNI_DIR:-/nonexistent}"
-  [[ $net_made_etc_cni -eq 1 ]] && rmdir /etc/cni 2>/dev/null
   return 0
 }
 
 nctr() {
+  local ov
+  ov=$(mktemp -d "$NET_CNI_DIR/ov.XXXXXX") || return 1
+  mkdir -p "$ov/upper/cni" "$ov/work" && cp -r "$NET_CNI_DIR/net.d" "$ov/upper/cni/" &&
+    python3 -c 'import os, sys; os.setxattr(sys.argv[1], "trusted.overlay.opaque", b"y")' "$ov/upper/cni" ||
+    return 1
   nsenter --net=/run/netns/"$NET_NS" unshare -m --propagation private bash -c \
-    'mount --bind "$0" /etc/cni && exec ctr -a "$1" "${@:2}"' "$NET_CNI_DIR" "$CTD_SOCK" "$@"
+    'mount -t overlay cvm-cni -o "lowerdir=/etc,upperdir=$0/upper,workdir=$0/work" /etc &&
+     exec ctr -a "$1" "${@:2}"' "$ov" "$CTD_SOCK" "$@"
 }
 
 nhost() { ip netns exec "$NET_NS" "$@"; }
