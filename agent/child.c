@@ -59,6 +59,9 @@ static int find_exec(const struct oci_process *p, char *out, size_t outsz)
     const char *path = DEFAULT_PATH;
     int last = -ENOENT;
 
+    /* an argument may be 128 KiB; a path to exec may not (never exec a truncated one) */
+    if (strlen(file) >= outsz)
+        return -ENAMETOOLONG;
     if (strchr(file, '/')) {
         if (access(file, X_OK) < 0)
             return -errno;
@@ -72,11 +75,9 @@ static int find_exec(const struct oci_process *p, char *out, size_t outsz)
         const char *e = strchr(s, ':');
         size_t n = e ? (size_t)(e - s) : strlen(s);
         struct stat st;
-        if (n == 0)
-            snprintf(out, outsz, "./%s", file);
-        else
-            snprintf(out, outsz, "%.*s/%s", (int)n, s, file);
-        if (stat(out, &st) == 0 && S_ISREG(st.st_mode)) {
+        int w = n == 0 ? snprintf(out, outsz, "./%s", file)
+                       : snprintf(out, outsz, "%.*s/%s", (int)n, s, file);
+        if (w > 0 && (size_t)w < outsz && stat(out, &st) == 0 && S_ISREG(st.st_mode)) {
             if (access(out, X_OK) == 0)
                 return 0;
             last = -EACCES;

@@ -168,12 +168,12 @@ static int parse_process_obj(const json_t *o, const char *path, struct oci_proce
         return cvm_err_set(err, -EINVAL, "%s.user: required", path);
     if ((r = parse_user(v, P(p, path, "user"), &pr->user, err)) < 0)
         return r;
-    if ((r = oj_strv(json_object_get(o, "args"), P(p, path, "args"), OCI_MAX_ARGS, OCI_MAX_STR, &pr->args, &pr->n_args, err)) < 0)
+    if ((r = oj_strv(json_object_get(o, "args"), P(p, path, "args"), OCI_MAX_ARGS, OCI_MAX_ARG_STR, &pr->args, &pr->n_args, err)) < 0)
         return r;
     if (pr->n_args == 0 || pr->args[0][0] == '\0')
         return cvm_err_set(err, -EINVAL, "%s.args: at least one non-empty argument is required", path);
     if ((v = json_object_get(o, "env")) && !json_is_null(v)) {
-        if ((r = oj_strv(v, P(p, path, "env"), OCI_MAX_ENV, OCI_MAX_STR, &pr->env, &pr->n_env, err)) < 0)
+        if ((r = oj_strv(v, P(p, path, "env"), OCI_MAX_ENV, OCI_MAX_ARG_STR, &pr->env, &pr->n_env, err)) < 0)
             return r;
         for (size_t i = 0; i < pr->n_env; i++)
             if (!strchr(pr->env[i], '=') || pr->env[i][0] == '=')

@@ -14,11 +14,15 @@
 
 #include "errmap.h"
 
-#define OCI_MAX_JSON (1u << 20)       /* config.json */
-#define OCI_MAX_PROCESS_JSON (256u << 10)
-#define OCI_MAX_STR 4096u             /* one string (paths, args, env entries) */
-#define OCI_MAX_ARGS 1024u
-#define OCI_MAX_ENV 1024u
+/* Documents are bounded by the ttrpc payload cap (4 MiB) less room for the request's other
+ * fields; within them, arguments and environment as Linux bounds them: one string up to
+ * MAX_ARG_STRLEN (32 pages, NUL included), their number by the document's size. */
+#define OCI_MAX_JSON ((4u << 20) - (64u << 10))         /* config.json */
+#define OCI_MAX_PROCESS_JSON ((4u << 20) - (64u << 10)) /* an exec's process */
+#define OCI_MAX_STR 4096u             /* one string (paths, names) */
+#define OCI_MAX_ARG_STR (131072u - 1) /* one argument or environment entry (MAX_ARG_STRLEN) */
+#define OCI_MAX_ARGS 65536u
+#define OCI_MAX_ENV 65536u
 #define OCI_MAX_MOUNTS 256u
 #define OCI_MAX_PATHS 256u            /* masked / readonly paths */
 #define OCI_MAX_GIDS 64u

@@ -34,7 +34,7 @@ struct container;
 struct proc;
 
 #define AGENT_CALL_TIMEOUT_NS (30ull * 1000000000ull)
-#define SPEC_MAX (1u << 20) /* the agent accepts config_json up to 1 MiB */
+#define SPEC_MAX ((4u << 20) - (64u << 10)) /* the agent's config_json cap (agent/oci_spec.h) */
 
 enum { STREAM_STDIN, STREAM_STDOUT, STREAM_STDERR, _STREAM_MAX };
 

@@ -117,6 +117,10 @@ out=$(timeout 60 ctr task exec --exec-id e3 box1 sh -c 'seq 1 20000; echo LAST' 
 [[ $(printf '%s\n' "$out" | tail -1) == LAST && $(printf '%s\n' "$out" | wc -l) -eq 20001 ]] && pass exec-tail-not-lost ||
   fail exec-tail-not-lost "lines=$(printf '%s\n' "$out" | wc -l) last='$(printf '%s\n' "$out" | tail -1)'"
 
+# arguments as long as Linux allows one (MAX_ARG_STRLEN 128 KiB; runc passes them): 100,000 bytes
+big=$(head -c 100000 /dev/zero | tr '\0' a)
+out=$(timeout 60 ctr task exec --exec-id big box1 sh -c 'echo ${#0}' "$big" 2>&1); rc=$?
+[[ $rc -eq 0 && $out == 100000 ]] && pass exec-100k-argument || fail exec-100k-argument "rc=$rc out=${out:0:200}"
 out=$(echo hello-stdin | timeout 60 ctr task exec --exec-id e4 box1 cat 2>&1); rc=$?
 [[ $rc -eq 0 && $out == hello-stdin ]] && pass exec-stdin || fail exec-stdin "rc=$rc out='$out'"
 

@@ -234,16 +234,39 @@ START_TEST(bounds)
     static const char nul[] = "{\"process\":{\"user\":{\"uid\":0,\"gid\":0},\"cwd\":\"/\",\"args\":[\"a\\u0000b\"]},\"root\":{\"path\":\"r\"}}";
     memset(&err, 0, sizeof(err));
     ck_assert_int_lt(oci_spec_parse(nul, sizeof(nul) - 1, &s, &err), 0);
-    /* an over-long string */
-    cap = OCI_MAX_STR + 200;
-    j = malloc(cap);
-    n = (size_t)snprintf(j, cap, "{\"process\":{\"user\":{\"uid\":0,\"gid\":0},\"cwd\":\"/\",\"args\":[\"");
-    memset(j + n, 'x', OCI_MAX_STR + 1);
-    n += OCI_MAX_STR + 1;
-    n += (size_t)snprintf(j + n, cap - n, "\"]},\"root\":{\"path\":\"r\"}}");
-    memset(&err, 0, sizeof(err));
-    ck_assert_int_eq(oci_spec_parse(j, n, &s, &err), -E2BIG);
-    free(j);
+    /* arguments as long as Linux allows (MAX_ARG_STRLEN), not one byte more; a path past
+     * OCI_MAX_STR */
+    static const struct {
+        const char *field;
+        size_t len;
+        int want;
+    } longs[] = {{"args", 20000, 0}, {"args", OCI_MAX_ARG_STR, 0}, {"args", OCI_MAX_ARG_STR + 1, -E2BIG},
+                 {"env", OCI_MAX_ARG_STR, 0}, {"env", OCI_MAX_ARG_STR + 1, -E2BIG},
+                 {"cwd", OCI_MAX_STR + 1, -E2BIG}};
+    for (size_t k = 0; k < sizeof(longs) / sizeof(longs[0]); k++) {
+        bool cwd = strcmp(longs[k].field, "cwd") == 0;
+        cap = longs[k].len + 400;
+        j = malloc(cap);
+        bool env = strcmp(longs[k].field, "env") == 0;
+        size_t lead = cwd ? 1 : env ? 2 : 0; /* "/" of a path, "K=" of an environment entry */
+        n = (size_t)snprintf(j, cap, "{\"process\":{\"user\":{\"uid\":0,\"gid\":0},%s\"%s\":%s\"%s",
+                             cwd ? "\"args\":[\"a\"]," : "\"cwd\":\"/\",", longs[k].field,
+                             cwd ? "" : "[", cwd ? "/" : env ? "K=" : "");
+        memset(j + n, 'x', longs[k].len - lead);
+        n += longs[k].len - lead;
+        n += (size_t)snprintf(j + n, cap - n, "\"%s%s},\"root\":{\"path\":\"r\"}}", cwd ? "" : "]",
+                              env ? ",\"args\":[\"a\"]" : "");
+        memset(&err, 0, sizeof(err));
+        int r = oci_spec_parse(j, n, &s, &err);
+        ck_assert_msg(r == longs[k].want, "%s of %zu bytes: %d (%s)", longs[k].field, longs[k].len, r, err.msg);
+        if (r == 0) {
+            oci_spec_free(s);
+            s = NULL;
+        }
+        else
+            ck_assert_msg(strstr(err.msg, longs[k].field), "%s", err.msg);
+        free(j);
+    }
 }
 END_TEST
 
