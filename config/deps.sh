@@ -13,6 +13,7 @@ PKGS=(
   qemu-system-x86 qemu-system-common linux-image-cloud-amd64 busybox-static cpio kmod
   # the container manager we serve
   containerd runc bc
+  python3-grpcio python3-grpc-tools
   # networking: CNI plugins (bridge, host-local, portmap, ...) for the network tests
   containernetworking-plugins iptables
 )
