@@ -161,6 +161,18 @@ static void join_namespaces(const struct child_args *a)
         }
 }
 
+static void enter_cwd_and_find_exec(const struct child_args *a, char *exe, size_t n)
+{
+    const struct oci_process *p = a->proc;
+    int r;
+    if (chdir(p->cwd) < 0)
+        fail(a, errno, "chdir to cwd \"%s\": %m", p->cwd);
+    umask(p->user.has_umask ? p->user.umask : 022);
+    if ((r = find_exec(p, exe, n)) < 0)
+        fail(a, -r, "exec: \"%s\": %s", p->args[0],
+             r == -ENOENT ? "executable file not found in $PATH" : strerror(-r));
+}
+
 static void apply_rlimits(const struct child_args *a)
 {
     for (size_t i = 0; i < a->proc->n_rlimits; i++) {
@@ -276,17 +288,17 @@ _Noreturn void child_main(struct child_args *a)
         (r = seccomp_load_spec(a->spec->seccomp, msg, sizeof(msg))) < 0)
         fail(a, -r, "seccomp: %s", msg);
     apply_user_and_caps(a);
-    if (chdir(p->cwd) < 0)
-        fail(a, errno, "chdir to cwd \"%s\": %m", p->cwd);
-    umask(p->user.has_umask ? p->user.umask : 022);
-    if ((r = find_exec(p, exe, sizeof(exe))) < 0)
-        fail(a, -r, "exec: \"%s\": %s", p->args[0],
-             r == -ENOENT ? "executable file not found in $PATH" : strerror(-r));
+    /* containerd's contract (runc's too): an init that cannot run fails Create, an exec that
+     * cannot run (missing binary, bad cwd) is created and fails at Start. */
+    if (a->is_init)
+        enter_cwd_and_find_exec(a, exe, sizeof(exe));
 
     if (sync_send(a->sync_fd, SYNC_READY, 0, NULL) < 0)
         _exit(125);
     if (sync_recv(a->sync_fd, &m, -1) < 0 || m.type != SYNC_START)
         _exit(125);
+    if (!a->is_init)
+        enter_cwd_and_find_exec(a, exe, sizeof(exe));
 
     if (p->no_new_privileges) {
         if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)

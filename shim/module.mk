@@ -33,3 +33,8 @@ $(BUILD)/drivers/task_update: $(BUILD)/obj/test/drivers/task_update.o $$(LIBS)
 	@mkdir -p $(dir $@)
 	$(Q)echo "  LD      $@"; $(CC) $(SAN) -o $@ $< -Wl,--start-group $(LIBS) -Wl,--end-group $(LDLIBS_ALL)
 unit: $(BUILD)/drivers/task_update
+# e2e driver for 51-shim-compat.sh: Exec, Start and Delete of an exec one by one (which fails?).
+$(BUILD)/drivers/task_exec_start: $(BUILD)/obj/test/drivers/task_exec_start.o $$(LIBS)
+	@mkdir -p $(dir $@)
+	$(Q)echo "  LD      $@"; $(CC) $(SAN) -o $@ $< -Wl,--start-group $(LIBS) -Wl,--end-group $(LDLIBS_ALL)
+unit: $(BUILD)/drivers/task_exec_start

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "agent.pb-c.h"
+#include "containerd/runc/v1/process.pb-c.h"
 #include "containerd/events/task.pb-c.h"
 #include "log.h"
 #include "loop.h"
@@ -15,6 +16,7 @@
 #include "task_rpc.h"
 
 #define RESOURCES_MAX (64u * 1024u)
+#define PIDS_MAX 65536u
 
 static void simple_done(const struct ttrpc_result *res, void *data)
 {
@@ -418,6 +420,67 @@ void task_stats(struct ttrpc_call *call, const uint8_t *pl, size_t n, void *ud)
     forward(s, call, c, NULL, "StatsContainer", &ar, stats_done);
 }
 
+/* Pids lists the container's processes as the guest sees them (guest pids: init and execs,
+ * exec ids in info as runc's shim gives them), from the agent's ListProcesses. A VM that does
+ * not answer gets the task pid (QEMU's) alone: the list is never empty (spec 2.8). */
+static void pids_reply_task_pid(struct agent_op *op)
+{
+    Containerd__V1__Types__ProcessInfo pi = CONTAINERD__V1__TYPES__PROCESS_INFO__INIT;
+    Containerd__V1__Types__ProcessInfo *list[1] = {&pi};
+    Containerd__Task__V2__PidsResponse r = CONTAINERD__TASK__V2__PIDS_RESPONSE__INIT;
+    pi.pid = shim_task_pid(op->s);
+    r.n_processes = 1;
+    r.processes = list;
+    op_reply(op, &r.base);
+}
+
+static void pids_listed(const struct ttrpc_result *res, void *data)
+{
+    struct agent_op *op = data;
+    Cvm__Agent__V1__ListProcessesResponse *l = NULL;
+    if (res->code == 0)
+        l = cvm__agent__v1__list_processes_response__unpack(NULL, res->len, res->payload);
+    if (!l || l->n_processes == 0 || l->n_processes > PIDS_MAX) {
+        if (res->code != 0)
+            log_warn("agent ListProcesses: %s; answering the task pid", res->message ? res->message : "");
+        pids_reply_task_pid(op);
+    } else {
+        size_t n = l->n_processes;
+        Containerd__V1__Types__ProcessInfo *pi = calloc(n, sizeof(*pi));
+        Containerd__V1__Types__ProcessInfo **list = calloc(n, sizeof(*list));
+        Google__Protobuf__Any *any = calloc(n, sizeof(*any));
+        Containerd__Runc__V1__ProcessDetails *det = calloc(n, sizeof(*det));
+        uint8_t *buf = calloc(n, 96);
+        Containerd__Task__V2__PidsResponse r = CONTAINERD__TASK__V2__PIDS_RESPONSE__INIT;
+        if (!pi || !list || !any || !det || !buf) {
+            pids_reply_task_pid(op);
+        } else {
+            for (size_t i = 0; i < n; i++) {
+                containerd__v1__types__process_info__init(&pi[i]);
+                pi[i].pid = l->processes[i]->pid;
+                list[i] = &pi[i];
+                if (l->processes[i]->exec_id && l->processes[i]->exec_id[0] &&
+                    strlen(l->processes[i]->exec_id) <= 80) {
+                    containerd__runc__v1__process_details__init(&det[i]);
+                    det[i].exec_id = l->processes[i]->exec_id;
+                    google__protobuf__any__init(&any[i]);
+                    any[i].type_url = "containerd.runc.v1.ProcessDetails";
+                    any[i].value.data = buf + i * 96;
+                    any[i].value.len = containerd__runc__v1__process_details__pack(&det[i], buf + i * 96);
+                    pi[i].info = &any[i];
+                }
+            }
+            r.n_processes = n;
+            r.processes = list;
+            op_reply(op, &r.base);
+        }
+        free(pi), free(list), free(any), free(det), free(buf);
+    }
+    if (l)
+        cvm__agent__v1__list_processes_response__free_unpacked(l, NULL);
+    op_free(op);
+}
+
 void task_pids(struct ttrpc_call *call, const uint8_t *pl, size_t n, void *ud)
 {
     struct shim *s = ud;
@@ -425,12 +488,13 @@ void task_pids(struct ttrpc_call *call, const uint8_t *pl, size_t n, void *ud)
     struct container *c = task_lookup_container(s, call, req->id);
     if (!c)
         return;
-    /* Host pids only (spec §9 item 25): the QEMU process, like Kata. Never empty (§2.8). */
-    Containerd__V1__Types__ProcessInfo pi = CONTAINERD__V1__TYPES__PROCESS_INFO__INIT;
-    Containerd__V1__Types__ProcessInfo *list[1] = { &pi };
-    Containerd__Task__V2__PidsResponse r = CONTAINERD__TASK__V2__PIDS_RESPONSE__INIT;
-    pi.pid = shim_task_pid(s);
-    r.n_processes = 1;
-    r.processes = list;
-    ttrpc_call_reply(call, &r.base);
+    struct agent_op *op = op_new(s, c, NULL, call);
+    if (!op)
+        return (void)ttrpc_call_reply_error(call, RPC_RESOURCE_EXHAUSTED, "out of memory");
+    Cvm__Agent__V1__ContainerRequest ar = CVM__AGENT__V1__CONTAINER_REQUEST__INIT;
+    ar.container_id = c->id;
+    if (!c->agent_created || sandbox_agent_call(c->sb, "ListProcesses", &ar, pids_listed, op, AGENT_CALL_TIMEOUT_NS) < 0) {
+        pids_reply_task_pid(op);
+        op_free(op);
+    }
 }

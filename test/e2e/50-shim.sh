@@ -128,8 +128,14 @@ out=$(ctr task delete box1 2>&1); rc=$?
 [[ $rc -ne 0 && $(task_field box1 3) == RUNNING ]] && pass delete-running-refused || fail delete-running-refused "rc=$rc out=$out"
 out=$(ctr task checkpoint box1 2>&1); rc=$?
 [[ $rc -ne 0 && $out == *"not implemented"* && $(task_field box1 3) == RUNNING ]] && pass checkpoint-unimplemented || fail checkpoint-unimplemented "rc=$rc out=$out"
-ps_out=$(ctr task ps box1 2>&1)
-[[ $ps_out == *"$qpid"* ]] && pass task-ps || fail task-ps "$ps_out"
+# Pids: the container's processes as the guest sees them, the exec's id in INFO (as runc's)
+ctr task exec -d --exec-id ps1 box1 sleep 300 >/dev/null 2>&1
+for _ in $(seq 1 50); do ps_out=$(ctr task ps box1 2>&1); [[ $ps_out == *ps1* ]] && break; sleep 0.2; done
+note "ctr task ps box1: $(echo "$ps_out" | tr '\n' '|')"
+[[ $(echo "$ps_out" | grep -cE '^[0-9]+ ') -ge 2 && $ps_out == *ps1* && $ps_out != *"$qpid "* ]] && pass task-ps-guest-processes ||
+  fail task-ps-guest-processes "$ps_out"
+ctr task kill -s SIGKILL --exec-id ps1 box1 >/dev/null 2>&1
+for _ in $(seq 1 50); do ctr task delete --exec-id ps1 box1 >/dev/null 2>&1 && break; sleep 0.2; done
 ctr task pause box1 >/dev/null 2>&1; st=$(task_field box1 3)
 [[ $st == PAUSED ]] && pass pause || fail pause "status=$st"
 ctr task resume box1 >/dev/null 2>&1; st=$(task_field box1 3)

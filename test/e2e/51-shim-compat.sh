@@ -211,6 +211,22 @@ ev=$(timeout 60 ctr task exec --exec-id u3 box sh -c "$CG; grep oom_kill \$d/mem
 out=$("$UPD" "$ADDRF" default box '{"cpu":{"quota":50000,"period":100000},"pids":{"limit":64}}' 2>&1)
 got=$(timeout 60 ctr task exec --exec-id u5 box sh -c "$CG; cat \$d/cpu.max \$d/pids.max" 2>&1 | tr '\n' ' ')
 [[ $out == OK && $got == "50000 100000 64 " ]] && pass update-cpu-pids-in-guest || fail update-cpu-pids-in-guest "update=$out cpu.max/pids.max='$got'"
+# containerd's Exec/Start split, call by call: Exec of a missing binary (or a bad cwd)
+# succeeds, its Start fails NotFound; runc in the same run
+XS=$BUILD/drivers/task_exec_start
+timeout 60 "${RUNC[@]}" -d "$IMG" rbx sleep 100000 >/dev/null 2>&1
+RADDR=$CTD_DIR/state/io.containerd.runtime.v2.task/default/rbx/address
+for case in bin:'{"args":["/definitely/none"],"cwd":"/","user":{"uid":0,"gid":0},"env":["PATH=/bin"]}' \
+            cwd:'{"args":["true"],"cwd":"/definitely/none","user":{"uid":0,"gid":0},"env":["PATH=/bin"]}'; do
+  name=${case%%:*} pj=${case#*:}
+  o_cvm=$("$XS" "$ADDRF" default box "xs$name" "$pj" 2>&1)
+  o_runc=$("$XS" "$RADDR" default rbx "xs$name" "$pj" 2>&1)
+  note "exec with a missing $name: cvm: $(echo "$o_cvm" | tr '\n' '|') runc: $(echo "$o_runc" | tr '\n' '|')"
+  [[ $(echo "$o_cvm" | sed -n 1p) == "EXEC OK" && $(echo "$o_cvm" | sed -n 2p) == "START STATUS 5 NOT_FOUND"* &&
+     $(echo "$o_runc" | sed -n 1p) == "EXEC OK" && $(echo "$o_runc" | sed -n 2p) == "START STATUS"* ]] &&
+    pass "exec-start-split-missing-$name" || fail "exec-start-split-missing-$name" "cvm: $o_cvm runc: $o_runc"
+done
+ctr task kill -s SIGKILL rbx >/dev/null 2>&1; sleep 1; ctr task delete rbx >/dev/null 2>&1; ctr containers delete rbx >/dev/null 2>&1
 out=$("$UPD" "$ADDRF" default nosuch '{"memory":{"limit":33554432}}' 2>&1)
 [[ $out == "STATUS 5 NOT_FOUND"* ]] && pass update-unknown-id || fail update-unknown-id "$out"
 out=$("$UPD" "$ADDRF" default box '{"memory":{"limit":"lots"}}' 2>&1)

@@ -21,6 +21,7 @@
 #include "../../shim/mounts.h"
 #include "../../shim/task.h"
 #include "agent.pb-c.h"
+#include "containerd/runc/v1/process.pb-c.h"
 #include "check_main.h"
 #include "cleanup.h"
 #include "containerd/events/task.pb-c.h"
@@ -173,7 +174,21 @@ static void a_delete_process(struct ttrpc_call *call, const uint8_t *p, size_t n
     ttrpc_call_reply(call, &r.base);
 }
 
+/* The guest's view of a container: its init (guest pid 100) and exec e1 (101). */
+static void a_list(struct ttrpc_call *call, const uint8_t *p, size_t n, void *ud)
+{
+    Cvm__Agent__V1__ProcessInfo a = CVM__AGENT__V1__PROCESS_INFO__INIT, b = CVM__AGENT__V1__PROCESS_INFO__INIT;
+    Cvm__Agent__V1__ProcessInfo *v[2] = {&a, &b};
+    Cvm__Agent__V1__ListProcessesResponse r = CVM__AGENT__V1__LIST_PROCESSES_RESPONSE__INIT;
+    (void)p, (void)n, (void)ud;
+    a.pid = 100, a.exec_id = "";
+    b.pid = 101, b.exec_id = "e1";
+    r.n_processes = 2, r.processes = v;
+    ttrpc_call_reply(call, &r.base);
+}
+
 static const struct ttrpc_method agent_methods[] = {
+    { "ListProcesses", a_list },
     { "DeleteProcess", a_delete_process },
     { "Health", a_health },          { "CreateContainer", a_create }, { "StartProcess", a_start },
     { "WaitProcess", a_wait },       { "SignalProcess", a_signal },   { "RemoveContainer", a_ok },
@@ -781,6 +796,33 @@ START_TEST(test_boot_silent_console)
 }
 END_TEST
 
+/* Pids: the guest's processes, exec ids in info as runc's shim gives them. */
+START_TEST(test_pids_from_guest)
+{
+    struct res r;
+    create("c1", NULL, &r);
+    ck_assert_msg(r.code == 0, "create: %s", r.msg);
+    Containerd__Task__V2__PidsRequest q = CONTAINERD__TASK__V2__PIDS_REQUEST__INIT;
+    q.id = "c1";
+    call("Pids", &q.base, &r);
+    ck_assert_int_eq(r.code, 0);
+    Containerd__Task__V2__PidsResponse *pr = containerd__task__v2__pids_response__unpack(NULL, r.len, r.buf);
+    ck_assert_ptr_nonnull(pr);
+    ck_assert_uint_eq(pr->n_processes, 2);
+    ck_assert_uint_eq(pr->processes[0]->pid, 100);
+    ck_assert_ptr_null(pr->processes[0]->info);
+    ck_assert_uint_eq(pr->processes[1]->pid, 101);
+    ck_assert_ptr_nonnull(pr->processes[1]->info);
+    ck_assert_str_eq(pr->processes[1]->info->type_url, "containerd.runc.v1.ProcessDetails");
+    Containerd__Runc__V1__ProcessDetails *d = containerd__runc__v1__process_details__unpack(
+        NULL, pr->processes[1]->info->value.len, pr->processes[1]->info->value.data);
+    ck_assert_ptr_nonnull(d);
+    ck_assert_str_eq(d->exec_id, "e1");
+    containerd__runc__v1__process_details__free_unpacked(d, NULL);
+    containerd__task__v2__pids_response__free_unpacked(pr, NULL);
+}
+END_TEST
+
 static void write_cfg(const char *extra)
 {
     FILE *f = fopen(cfgfile, "w");
@@ -849,6 +891,7 @@ static Suite *task_suite(void)
     tcase_add_test(tc, test_vm_death_exits_255);
     tcase_add_test(tc, test_boot_failure);
     tcase_add_test(tc, test_boot_silent_console);
+    tcase_add_test(tc, test_pids_from_guest);
     tcase_add_test(tc, test_hung_guest_heartbeat);
     tcase_add_test(tc, test_hung_guest_sigkill);
     suite_add_tcase(s, tc);
