@@ -29,12 +29,13 @@ install: $(SHIM_BIN) $(BUILD)/bin/cvm-vsockd $(BUILD)/bin/cvm-check $(BUILD)/ini
 	@if [ -z "$(DESTDIR)" ] && ! getent passwd cvm >/dev/null; then useradd --system --user-group --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin cvm && echo "  USER    cvm (QEMU's unprivileged user)"; fi
 
 # e2e driver for 51-shim-compat.sh: containerd.task.v2.Task/Update (ctr 1.6 has no `task update`).
-$(BUILD)/drivers/task_update: $(BUILD)/obj/test/drivers/task_update.o $$(LIBS)
+DRIVER_CONN := $(BUILD)/obj/test/drivers/shim_conn.o
+$(BUILD)/drivers/task_update: $(BUILD)/obj/test/drivers/task_update.o $(DRIVER_CONN) $$(LIBS)
 	@mkdir -p $(dir $@)
-	$(Q)echo "  LD      $@"; $(CC) $(SAN) -o $@ $< -Wl,--start-group $(LIBS) -Wl,--end-group $(LDLIBS_ALL)
+	$(Q)echo "  LD      $@"; $(CC) $(SAN) -o $@ $< $(DRIVER_CONN) -Wl,--start-group $(LIBS) -Wl,--end-group $(LDLIBS_ALL)
 unit: $(BUILD)/drivers/task_update
 # e2e driver for 51-shim-compat.sh: Exec, Start and Delete of an exec one by one (which fails?).
-$(BUILD)/drivers/task_exec_start: $(BUILD)/obj/test/drivers/task_exec_start.o $$(LIBS)
+$(BUILD)/drivers/task_exec_start: $(BUILD)/obj/test/drivers/task_exec_start.o $(DRIVER_CONN) $$(LIBS)
 	@mkdir -p $(dir $@)
-	$(Q)echo "  LD      $@"; $(CC) $(SAN) -o $@ $< -Wl,--start-group $(LIBS) -Wl,--end-group $(LDLIBS_ALL)
+	$(Q)echo "  LD      $@"; $(CC) $(SAN) -o $@ $< $(DRIVER_CONN) -Wl,--start-group $(LIBS) -Wl,--end-group $(LDLIBS_ALL)
 unit: $(BUILD)/drivers/task_exec_start

@@ -14,6 +14,7 @@
 #include "cleanup.h"
 #include "containerd/task/v2/shim.pb-c.h"
 #include "loop.h"
+#include "shim_conn.h"
 #include "ttrpc.h"
 
 #define PROCESS_URL "types.containerd.io/opencontainers/runtime-spec/1/Process"
@@ -21,18 +22,6 @@
 static struct loop *l;
 static struct ttrpc_client *c;
 static struct ttrpc_kv md;
-
-static int read_address(const char *file, char *out, size_t n)
-{
-    _cleanup_(fclosep) FILE *f = fopen(file, "re");
-    if (!f)
-        return -errno;
-    size_t got = fread(out, 1, n - 1, f);
-    out[got] = 0;
-    while (got > 0 && (out[got - 1] == '\n' || out[got - 1] == ' '))
-        out[--got] = 0;
-    return got > 0 ? 0 : -ENODATA;
-}
 
 /* 1: OK (reply in *out), 0: a status (printed), -1: local failure. */
 static int call(const char *name, const char *method, const ProtobufCMessage *req, uint8_t **out,
@@ -53,8 +42,7 @@ static int call(const char *name, const char *method, const ProtobufCMessage *re
 
 int main(int argc, char **argv)
 {
-    char addr[512];
-    int fd = -EBADF, r, rc = 0;
+    int r, rc = 0;
     uint8_t *out = NULL;
     size_t out_len = 0;
 
@@ -62,17 +50,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: %s ADDRESS_FILE NAMESPACE ID EXEC_ID PROCESS_JSON\n", argv[0]);
         return 2;
     }
-    if ((r = read_address(argv[1], addr, sizeof(addr))) < 0) {
-        fprintf(stderr, "read %s: %s\n", argv[1], strerror(-r));
+    if (shim_conn_open(argv[1], &l, &c) < 0)
         return 2;
-    }
-    const char *path = strncmp(addr, "unix://", 7) == 0 ? addr + 7 : addr;
-    if ((r = loop_new(&l)) < 0 || (r = ttrpc_dial_unix(path, &fd)) < 0 ||
-        (r = ttrpc_client_new(l, TAKE_FD(fd), &c)) < 0) {
-        fprintf(stderr, "connect %s: %s\n", path, strerror(-r));
-        loop_free(l);
-        return 2;
-    }
     md = (struct ttrpc_kv){"containerd-namespace-ttrpc", argv[2]};
 
     Google__Protobuf__Any any = GOOGLE__PROTOBUF__ANY__INIT;
@@ -111,8 +90,6 @@ int main(int argc, char **argv)
         if (r < 0 || d < 0)
             rc = 2;
     }
-    ttrpc_client_free(c);
-    loop_run_once(l, 0);
-    loop_free(l);
+    shim_conn_close(l, c);
     return rc;
 }

@@ -13,21 +13,10 @@
 #include "cleanup.h"
 #include "containerd/task/v2/shim.pb-c.h"
 #include "loop.h"
+#include "shim_conn.h"
 #include "ttrpc.h"
 
 #define RESOURCES_URL "types.containerd.io/opencontainers/runtime-spec/1/LinuxResources"
-
-static int read_address(const char *file, char *out, size_t n)
-{
-    _cleanup_(fclosep) FILE *f = fopen(file, "re");
-    if (!f)
-        return -errno;
-    size_t got = fread(out, 1, n - 1, f);
-    out[got] = 0;
-    while (got > 0 && (out[got - 1] == '\n' || out[got - 1] == ' '))
-        out[--got] = 0;
-    return got > 0 ? 0 : -ENODATA;
-}
 
 int main(int argc, char **argv)
 {
@@ -36,24 +25,14 @@ int main(int argc, char **argv)
     struct cvm_err err = {0};
     _cleanup_(freep) uint8_t *out = NULL;
     size_t out_len = 0;
-    char addr[512];
-    int fd = -EBADF, r;
+    int r;
 
     if (argc != 5) {
         fprintf(stderr, "usage: %s ADDRESS_FILE NAMESPACE ID RESOURCES_JSON\n", argv[0]);
         return 2;
     }
-    if ((r = read_address(argv[1], addr, sizeof(addr))) < 0) {
-        fprintf(stderr, "read %s: %s\n", argv[1], strerror(-r));
+    if (shim_conn_open(argv[1], &l, &c) < 0)
         return 2;
-    }
-    const char *path = strncmp(addr, "unix://", 7) == 0 ? addr + 7 : addr;
-    if ((r = loop_new(&l)) < 0 || (r = ttrpc_dial_unix(path, &fd)) < 0 ||
-        (r = ttrpc_client_new(l, TAKE_FD(fd), &c)) < 0) {
-        fprintf(stderr, "connect %s: %s\n", path, strerror(-r));
-        loop_free(l);
-        return 2;
-    }
 
     Google__Protobuf__Any any = GOOGLE__PROTOBUF__ANY__INIT;
     Containerd__Task__V2__UpdateTaskRequest req = CONTAINERD__TASK__V2__UPDATE_TASK_REQUEST__INIT;
@@ -71,8 +50,6 @@ int main(int argc, char **argv)
         printf("STATUS %d %s %s\n", err.code, rpc_code_name(err.code), err.msg);
     else
         fprintf(stderr, "call failed locally: %s\n", strerror(-r));
-    ttrpc_client_free(c);
-    loop_run_once(l, 0);
-    loop_free(l);
+    shim_conn_close(l, c);
     return r == 0 || err.code != RPC_OK ? 0 : 2;
 }

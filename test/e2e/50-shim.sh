@@ -298,11 +298,6 @@ sleep 1
 new=$(ours)
 [[ -z $new ]] && pass failure-no-leftovers || fail failure-no-leftovers "$new"
 
-# The shim's log (containerd copies it into its own): no sanitizer report, no crash.
-if grep -E 'AddressSanitizer|LeakSanitizer|runtime error:|SEGV' "$CTD_DIR/containerd.log" >/dev/null; then
-  fail shim-log-clean "$(grep -E -m5 'AddressSanitizer|LeakSanitizer|runtime error:|SEGV' "$CTD_DIR/containerd.log")"
-else
-  pass shim-log-clean
-fi
+shim_log_check
 
 exit $FAILED

@@ -320,9 +320,5 @@ for _ in $(seq 1 50); do [[ -z $(ours) ]] && break; sleep 0.2; done
 new=$(ours)
 [[ -z $new ]] && pass qemu-killed-no-leftovers || fail qemu-killed-no-leftovers "$new"
 
-if grep -E 'AddressSanitizer|LeakSanitizer|runtime error:|SEGV' "$CTD_DIR/containerd.log" >/dev/null; then
-  fail shim-log-clean "$(grep -E -m5 'AddressSanitizer|LeakSanitizer|runtime error:|SEGV' "$CTD_DIR/containerd.log")"
-else
-  pass shim-log-clean
-fi
+shim_log_check
 exit $FAILED

@@ -192,9 +192,5 @@ sleep 1
 new=$(shim_footprint_ours "$CTD_SOCK" default cnet1 cnet2 cpod1 chook1 chook2)
 [[ -z $new ]] && pass no-leftovers || fail no-leftovers "$new"
 [[ -z $(ip -n "$NS" -o link | grep cvmtap) ]] && pass no-tap-in-host-netns || fail no-tap-in-host-netns "$(ip -n "$NS" -o link | grep cvmtap)"
-if grep -E 'AddressSanitizer|LeakSanitizer|runtime error:|SEGV' "$CTD_DIR/containerd.log" >/dev/null; then
-  fail shim-log-clean "$(grep -E -m5 'AddressSanitizer|LeakSanitizer|runtime error:|SEGV' "$CTD_DIR/containerd.log")"
-else
-  pass shim-log-clean
-fi
+shim_log_check
 exit $FAILED

@@ -105,9 +105,5 @@ ctr containers delete hg5 >/dev/null 2>&1
 sleep 1
 new=$(ours)
 [[ -z $new ]] && pass no-leftovers || fail no-leftovers "$new"
-if grep -E 'AddressSanitizer|LeakSanitizer|runtime error:|SEGV' "$CTD_DIR/containerd.log" >/dev/null; then
-  fail shim-log-clean "$(grep -E -m5 'AddressSanitizer|LeakSanitizer|runtime error:|SEGV' "$CTD_DIR/containerd.log")"
-else
-  pass shim-log-clean
-fi
+shim_log_check
 exit $FAILED

@@ -135,9 +135,5 @@ ctr containers delete p3 p4 >/dev/null 2>&1
 for _ in $(seq 1 25); do [[ -z $(ours) ]] && break; sleep 0.2; done
 new=$(ours)
 [[ -z $new ]] && pass no-leftovers || fail no-leftovers "$new"
-if grep -E 'AddressSanitizer|LeakSanitizer|runtime error:|SEGV' "$CTD_DIR/containerd.log" >/dev/null; then
-  fail shim-log-clean "$(grep -E -m5 'AddressSanitizer|LeakSanitizer|runtime error:|SEGV' "$CTD_DIR/containerd.log")"
-else
-  pass shim-log-clean
-fi
+shim_log_check
 exit $FAILED

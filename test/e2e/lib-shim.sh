@@ -48,6 +48,15 @@ shim_footprint() {
   ls /run/containerd/s 2>/dev/null | sed 's/^/socket /'
 }
 
+# The shim's log (containerd copies it into its own): no sanitizer report, no crash.
+shim_log_check() {
+  if grep -E 'AddressSanitizer|LeakSanitizer|runtime error:|SEGV' "$CTD_DIR/containerd.log" >/dev/null; then
+    fail shim-log-clean "$(grep -E -m5 'AddressSanitizer|LeakSanitizer|runtime error:|SEGV' "$CTD_DIR/containerd.log")"
+  else
+    pass shim-log-clean
+  fi
+}
+
 # End of a test: kill and delete every task and container of our containerd (whatever a failed
 # part left), keep its log when asked (SHIM_E2E_LOG), stop it.
 shim_ctd_teardown() {
