@@ -10,7 +10,9 @@
 #include <termios.h>
 
 #define LOG_MODULE "rpc"
+#include "agent_wire.h"
 #include "cgroup.h"
+#include "clock.h"
 #include "log.h"
 #include "rpc.h"
 #include "rpc_decode.h"
@@ -176,9 +178,11 @@ void rpc_delete_process(struct ttrpc_call *call, const uint8_t *payload, size_t 
 void rpc_health(struct ttrpc_call *call, const uint8_t *payload, size_t len, void *ud)
 {
     struct agent *a = ud;
-    RPC_DECODE(Cvm__Agent__V1__Empty, cvm__agent__v1__empty, req);
-    (void)req;
+    RPC_DECODE(Cvm__Agent__V1__HealthRequest, cvm__agent__v1__health_request, req);
     Cvm__Agent__V1__HealthResponse resp = CVM__AGENT__V1__HEALTH_RESPONSE__INIT;
+    int r = clock_sync_to_host(req->host_realtime_ns, AGENT_CLOCK_STEP_MIN_NS, &resp.clock_step_ns);
+    if (r < 0)
+        log_warn("clock sync: %s", strerror(-r));
     resp.serving = !a->shutting_down;
     resp.containers = (uint32_t)a->n_containers;
     resp.init_uptime_ns = a->init_uptime_ns;

@@ -173,7 +173,7 @@ int proc_apply(struct proc *p, enum proc_event ev, struct cvm_err *err)
 
 uint32_t shim_task_pid(const struct shim *s)
 {
-    return s->sb && s->sb->qemu_pid > 0 ? (uint32_t)s->sb->qemu_pid : (uint32_t)getpid();
+    return s->sb && s->sb->task_pid > 0 ? (uint32_t)s->sb->task_pid : (uint32_t)getpid();
 }
 
 void shim_publish(struct shim *s, const char *topic, const void *msg)
@@ -183,28 +183,64 @@ void shim_publish(struct shim *s, const char *topic, const void *msg)
         log_error("publish %s: %s", topic, strerror(-r));
 }
 
-static void set_exit(struct proc *p, uint32_t status, uint64_t ns)
+static void set_exit(struct proc *p, uint32_t status)
 {
     struct timespec now;
     p->exit_status = status;
-    if (ns) {
-        p->exited_sec = (int64_t)(ns / 1000000000ull);
-        p->exited_nsec = (int32_t)(ns % 1000000000ull);
-    } else {
-        clock_gettime(CLOCK_REALTIME, &now);
-        p->exited_sec = now.tv_sec;
-        p->exited_nsec = (int32_t)now.tv_nsec;
+    clock_gettime(CLOCK_REALTIME, &now);
+    p->exited_sec = now.tv_sec;
+    p->exited_nsec = (int32_t)now.tv_nsec;
+}
+
+static bool proc_exit_ready(const struct proc *p)
+{
+    return p->exit_done || (p->agent_exited && proc_io_drained(p));
+}
+
+/* Every process of the sandbox has exited and drained: none runs, none waits to start. */
+static bool sandbox_all_exited(const struct sandbox *sb)
+{
+    const struct container *c;
+    const struct proc *p;
+    TAILQ_FOREACH(c, &sb->containers, link) {
+        if (c->init && !proc_exit_ready(c->init))
+            return false;
+        TAILQ_FOREACH(p, &c->execs, link)
+            if (!proc_exit_ready(p))
+                return false;
+    }
+    return true;
+}
+
+static void sandbox_parked(struct sandbox *sb)
+{
+    struct container *c;
+    struct proc *p;
+    /* completing publishes and answers Waits; it frees nothing */
+    TAILQ_FOREACH(c, &sb->containers, link) {
+        TAILQ_FOREACH(p, &c->execs, link)
+            proc_try_complete(p);
+        if (c->init)
+            proc_try_complete(c->init);
     }
 }
 
 /* Exit is complete when the process exited and stdout/stderr reached EOF on our side. Order
- * (spec §4.4): start event first, then exit; FIFOs closed so ctr sees EOF. */
+ * (spec §4.4): start event first, then exit; FIFOs closed so ctr sees EOF. The last exit of a
+ * standalone sandbox waits until its VM is gone: containerd's clients (and ctr's own tests)
+ * expect the task's pid to be gone once Wait answers, as runc's init is. */
 void proc_try_complete(struct proc *p)
 {
     struct waiter *w;
-    struct shim *s = p->c->sb->shim;
+    struct sandbox *sb = p->c->sb;
+    struct shim *s = sb->shim;
 
     if (p->exit_done || !p->agent_exited || !proc_io_drained(p))
+        return;
+    if (sb->park_cb)
+        return; /* the VM is stopping: sandbox_parked completes it */
+    if (sb->standalone && sb->state == SB_READY && sandbox_all_exited(sb) &&
+        sandbox_park(sb, sandbox_parked) == 0)
         return;
     if (proc_apply(p, PEV_EXIT, NULL) < 0)
         return;
@@ -229,12 +265,12 @@ void proc_try_complete(struct proc *p)
     }
 }
 
-void proc_agent_exited(struct proc *p, uint32_t status, uint64_t exited_ns)
+void proc_agent_exited(struct proc *p, uint32_t status)
 {
     if (p->agent_exited)
         return;
     p->agent_exited = true;
-    set_exit(p, status, exited_ns);
+    set_exit(p, status);
     proc_try_complete(p);
 }
 
@@ -244,7 +280,7 @@ void proc_vm_died(struct proc *p)
         return;
     if (!p->agent_exited) {
         p->agent_exited = true;
-        set_exit(p, p->vm_death_status ? p->vm_death_status : 255, 0);
+        set_exit(p, p->vm_death_status ? p->vm_death_status : 255);
     }
     /* No more bytes can come from a dead guest: whatever is buffered is flushed by close. */
     proc_io_close(p);

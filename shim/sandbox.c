@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "agent.pb-c.h"
@@ -23,6 +24,7 @@
 
 #define AGENT_RETRY_MS 100u
 #define AGENT_CONNECT_TIMEOUT_MS 2000u
+#define PARK_DEADLINE_MS 1000u /* QMP quit, then SIGKILL */
 
 static void agent_try(struct sandbox *sb);
 static void vm_gone(struct sandbox *sb, const char *reason);
@@ -179,14 +181,45 @@ static void agent_closed(void *data)
 
 /* ---- liveness: a guest that stops answering is dead within guest_timeout_ms ---- */
 
+/* Health carries the host's wall clock (plus half the last round trip: when the agent reads
+ * it) so the agent keeps the guest's in step (agent/clock.c). */
+static int health_call(struct sandbox *sb, uint64_t timeout_ns,
+                       void (*cb)(const struct ttrpc_result *, void *))
+{
+    struct timespec ts;
+    Cvm__Agent__V1__HealthRequest req = CVM__AGENT__V1__HEALTH_REQUEST__INIT;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    req.host_realtime_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec + sb->hb_rtt_ns / 2;
+    sb->hb_sent_ns = now_ns();
+    return ttrpc_client_call(sb->agent, AGENT_SERVICE, "Health", &req.base, NULL, 0, timeout_ns, cb, sb);
+}
+
+/* A step is logged: at boot the RTC's whole seconds, later a guest that fell behind. */
+static void health_clock(struct sandbox *sb, const struct ttrpc_result *res, bool boot)
+{
+    Cvm__Agent__V1__HealthResponse *h = cvm__agent__v1__health_response__unpack(NULL, res->len, res->payload);
+    sb->hb_rtt_ns = now_ns() - sb->hb_sent_ns;
+    if (!h)
+        return;
+    if (h->clock_step_ns) {
+        if (boot || h->clock_step_ns > 100000000ll || h->clock_step_ns < -100000000ll)
+            log_info("sandbox %s: guest clock stepped by %+.3f s to the host's", sb->id, (double)h->clock_step_ns / 1e9);
+        else
+            log_debug("sandbox %s: guest clock stepped by %+lld ns", sb->id, (long long)h->clock_step_ns);
+    }
+    cvm__agent__v1__health_response__free_unpacked(h, NULL);
+}
+
 static void heartbeat_cb(const struct ttrpc_result *res, void *data)
 {
     struct sandbox *sb = data;
     sb->hb_inflight = false;
     if (sb->state != SB_READY)
         return;
-    if (res->code == 0)
+    if (res->code == 0) {
         sb->hb_last_ok_ns = now_ns();
+        health_clock(sb, res, false);
+    }
     /* a failed or late answer: the timer decides once guest_timeout_ms has passed */
 }
 
@@ -205,12 +238,8 @@ static void heartbeat_tick(struct loop_source *s, void *data)
         sandbox_kill_vm(sb, why);
         return;
     }
-    if (!sb->hb_inflight) {
-        Cvm__Agent__V1__Empty e = CVM__AGENT__V1__EMPTY__INIT;
-        if (ttrpc_client_call(sb->agent, AGENT_SERVICE, "Health", &e.base, NULL, 0, timeout,
-                              heartbeat_cb, sb) == 0)
-            sb->hb_inflight = true;
-    }
+    if (!sb->hb_inflight && health_call(sb, timeout, heartbeat_cb) == 0)
+        sb->hb_inflight = true;
     loop_timer_set(sb->heartbeat, (uint64_t)sb->cfg.guest_timeout_ms * 1000ull / 3);
 }
 
@@ -243,6 +272,7 @@ static void health_cb(const struct ttrpc_result *res, void *data)
         agent_retry_later(sb);
         return;
     }
+    health_clock(sb, res, true);
     h = cvm__agent__v1__health_response__unpack(NULL, res->len, res->payload);
     phases_refresh(sb);
     boot_phases_agent(&sb->phases, now_ns(), h ? h->init_uptime_ns : 0, h ? h->ready_uptime_ns : 0,
@@ -292,9 +322,7 @@ static void agent_connected(struct hv_vm *vm, int r, int fd, void *data)
         return;
     }
     ttrpc_client_on_closed(sb->agent, agent_closed, sb);
-    Cvm__Agent__V1__Empty e = CVM__AGENT__V1__EMPTY__INIT;
-    r = ttrpc_client_call(sb->agent, AGENT_SERVICE, "Health", &e.base, NULL, 0,
-                          AGENT_CONNECT_TIMEOUT_MS * 1000000ull, health_cb, sb);
+    r = health_call(sb, AGENT_CONNECT_TIMEOUT_MS * 1000000ull, health_cb);
     if (r < 0)
         boot_failed(sb, "agent health call");
 }
@@ -322,7 +350,7 @@ static void retry_cb(struct loop_source *s, void *data)
 static void hv_ready(struct hv_vm *vm, void *data)
 {
     struct sandbox *sb = data;
-    sb->qemu_pid = hv_qemu_pid(vm);
+    sb->qemu_pid = sb->task_pid = hv_qemu_pid(vm);
     (void)pidfile_write(sb->run_dir, "qemu.pid", sb->qemu_pid);
     pid_t vfsd = 0, vsockd = 0; /* the helpers' identities too, for `delete` */
     hv_helper_pids(vm, &vfsd, &vsockd);
@@ -381,10 +409,35 @@ void sandbox_kill_vm(struct sandbox *sb, const char *reason)
     vm_gone(sb, reason);
 }
 
+static void park_done(struct sandbox *sb)
+{
+    void (*cb)(struct sandbox *) = sb->park_cb;
+    sb->park_cb = NULL;
+    if (cb)
+        cb(sb);
+}
+
+/* The stop of an idle VM, not its death: the sandbox is DEAD at once (no heartbeat, no
+ * agent calls, a closing agent connection is expected) and its processes keep the exit
+ * statuses the agent gave them. QMP quit: nothing in the guest needs a shutdown. */
+int sandbox_park(struct sandbox *sb, void (*cb)(struct sandbox *sb))
+{
+    if (sb->state != SB_READY || !sb->vm || sb->park_cb)
+        return -EINVAL;
+    snprintf(sb->dead_reason, sizeof(sb->dead_reason), "sandbox %s stopped after its last process exited", sb->id);
+    log_info("%s: stopping the VM (qemu pid %d)", sb->dead_reason, (int)sb->qemu_pid);
+    sb->state = SB_DEAD;
+    sb->park_cb = cb;
+    sb->heartbeat = loop_source_free(sb->heartbeat);
+    (void)hv_stop(sb->vm, PARK_DEADLINE_MS);
+    return 0;
+}
+
 static void hv_died(struct hv_vm *vm, const char *reason, void *data)
 {
     (void)vm;
     vm_gone(data, reason);
+    park_done(data);
 }
 
 static void cleanup_files(struct sandbox *sb)
@@ -410,10 +463,12 @@ static void hv_stopped(struct hv_vm *vm, void *data)
     loop_defer(sb->shim->loop, free_vm_deferred, vm);
     if (sb->state != SB_STOPPING) {
         sb->state = SB_DEAD;
+        park_done(sb);
         return;
     }
     sb->state = SB_STOPPED;
     cleanup_files(sb);
+    park_done(sb);
     if (sb->stopped_cb)
         sb->stopped_cb(sb, sb->stopped_data);
 }

@@ -124,6 +124,12 @@ struct sandbox {
     bool shared_mounted;
     struct hv_vm *vm;
     pid_t qemu_pid;
+    pid_t task_pid;  /* QEMU's pid as containerd was told it: kept after QEMU is gone */
+    /* Not a pod and not a group: when its last process has exited the VM stops before the
+     * exits are published, so the task's pid is gone after Wait, as runc's is. */
+    bool standalone;
+    void (*park_cb)(struct sandbox *sb); /* set while that VM stop is under way */
+    uint64_t hb_sent_ns, hb_rtt_ns;  /* the last Health call: sent at, round trip (clock sync) */
     struct ttrpc_client *agent;
     struct hv_vsock_req *agent_req;
     struct loop_source *retry_timer; /* next agent connection attempt */
@@ -193,8 +199,10 @@ struct proc *proc_new(struct container *c, const char *exec_id);
 void proc_free(struct proc *p);
 /* Apply an event through the state table. 0, or -1 with err filled (code from the table). */
 int proc_apply(struct proc *p, enum proc_event ev, struct cvm_err *err);
-/* The agent reported the exit (status, time); completes once stdout/stderr drained. */
-void proc_agent_exited(struct proc *p, uint32_t status, uint64_t exited_ns);
+/* The agent reported the exit; completes once stdout/stderr drained. exited_at is the host's
+ * clock now: the guest's is its own (and untrusted), and CRI compares exited_at with the
+ * created_at and started_at it took from the host's. */
+void proc_agent_exited(struct proc *p, uint32_t status);
 /* The VM is gone: exit 255 now, stdio closed. */
 void proc_vm_died(struct proc *p);
 /* Publish TaskExit etc. when exited and drained; idempotent. */
@@ -241,6 +249,9 @@ void sandbox_container_created(struct sandbox *sb);
 /* The guest cannot be trusted to end this any more: kill QEMU from the host; every task exits
  * (255, or its vm_death_status) with reason. */
 void sandbox_kill_vm(struct sandbox *sb, const char *reason);
+/* Stop the VM of a sandbox whose processes have all exited; cb runs once QEMU is gone (or at
+ * once, with -errno returned, when there is nothing to stop). */
+int sandbox_park(struct sandbox *sb, void (*cb)(struct sandbox *sb));
 /* sandbox_net.c: open the netns and size the VM's NICs (at sandbox_new); bring every new
  * interface of the netns into the guest, cb(sb, 0 or -errno, msg, data) when done (never from
  * inside the call); undo the host-side plumbing (at stop). */

@@ -437,9 +437,13 @@ static int ensure_sandbox(struct shim *s, const Containerd__Task__V2__CreateTask
     const char *g = json_string_value(json_object_get(ann, SHIM_ANN_SANDBOX_ID));
     if (!g || !shim_valid_identifier(g))
         g = json_string_value(json_object_get(ann, SHIM_ANN_GROUP));
-    if (!g || !shim_valid_identifier(g))
+    bool standalone = !g || !shim_valid_identifier(g);
+    if (standalone)
         g = id;
-    return sandbox_new(s, g, &cfg, spec_netns(spec), &s->sb, err);
+    r = sandbox_new(s, g, &cfg, spec_netns(spec), &s->sb, err);
+    if (r == 0)
+        s->sb->standalone = standalone; /* a pod or group keeps its VM until the sandbox goes */
+    return r;
 }
 
 void task_create(struct ttrpc_call *call, const uint8_t *pl, size_t n, void *ud)

@@ -121,13 +121,13 @@ static void waited(const struct ttrpc_result *res, void *data)
         Cvm__Agent__V1__WaitProcessResponse *w =
             cvm__agent__v1__wait_process_response__unpack(NULL, res->len, res->payload);
         if (w) {
-            proc_agent_exited(p, w->exit_status, w->exited_at_unix_ns);
+            proc_agent_exited(p, w->exit_status);
             cvm__agent__v1__wait_process_response__free_unpacked(w, NULL);
         } else
-            proc_agent_exited(p, 255, 0);
+            proc_agent_exited(p, 255);
     } else if (p && res->code != RPC_UNAVAILABLE && res->code != RPC_CANCELLED) {
         log_error("agent WaitProcess %s/%s: %s", p->c->id, p->exec_id, res->message ? res->message : "");
-        proc_agent_exited(p, 255, 0);
+        proc_agent_exited(p, 255);
     }
     /* UNAVAILABLE (connection lost): the VM-death path reports exit 255 for everything. */
     op_free(op);
@@ -206,7 +206,7 @@ static void started(const struct ttrpc_result *res, void *data)
     wr.exec_id = p->exec_id;
     op->u32 = 3;
     if (sandbox_agent_call(p->c->sb, "WaitProcess", &wr, waited, op, 0) < 0) {
-        proc_agent_exited(p, 255, 0);
+        proc_agent_exited(p, 255);
         op_free(op);
     }
 }

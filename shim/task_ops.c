@@ -115,7 +115,7 @@ void task_kill(struct ttrpc_call *call, const uint8_t *pl, size_t n, void *ud)
         if (p->exec_id[0])
             kill_created_exec(p);
         proc_io_close(p);
-        proc_agent_exited(p, 128 + req->signal, 0);
+        proc_agent_exited(p, 128 + req->signal);
         ttrpc_call_reply(call, NULL);
         return;
     }

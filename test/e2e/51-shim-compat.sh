@@ -303,6 +303,63 @@ for _ in $(seq 1 50); do [[ -z $(groups_footprint $FIVE) ]] && break; sleep 0.2;
 new=$(groups_footprint $FIVE)
 [[ -z $new ]] && pass five-no-leftovers || fail five-no-leftovers "$new"
 
+# --- 8. a standalone task's pid is gone once Wait has answered, as runc's init is: the VM of
+# an ungrouped sandbox stops when its last process has exited, before the exit is published.
+# The exit's time is the host's, between the kill and Wait's answer.
+pid_after_wait() { # $1 = id, then the ctr run command; prints "<pid> <comm> <alive after Wait> <rc> <exited_at in range>"
+  local id=$1 pid comm w rc alive=no t0 t1 at inrange=no; shift
+  "$@" --null-io "$IMG" "$id" sleep 100000 >/dev/null 2>&1 &
+  w=$!
+  for _ in $(seq 1 300); do [[ $(task_field "$id" 3) == RUNNING ]] && break; sleep 0.2; done
+  pid=$(task_field "$id" 2)
+  comm=$(cat "/proc/$pid/comm" 2>/dev/null)
+  t0=$(date +%s%N)
+  ctr task kill -s SIGKILL "$id" >/dev/null 2>&1
+  wait "$w"; rc=$?   # ctr run returns once Wait has answered
+  t1=$(date +%s%N)
+  [[ -n $pid && -e /proc/$pid ]] && alive=yes
+  for _ in $(seq 1 20); do grep -q "/tasks/exit.*\"container_id\":\"$id\"" "$CTD_DIR/events.log" && break; sleep 0.1; done
+  at=$(grep "/tasks/exit.*\"container_id\":\"$id\"" "$CTD_DIR/events.log" | sed -n 's/.*"exited_at":"\([^"]*\)".*/\1/p' | tail -1)
+  at=$(date -d "$at" +%s%N 2>/dev/null)
+  [[ -n $at ]] && (( at >= t0 && at <= t1 )) && inrange=yes
+  ctr task delete "$id" >/dev/null 2>&1; ctr containers delete "$id" >/dev/null 2>&1
+  echo "$pid ${comm:-none} $alive $rc $inrange"
+}
+r=$(pid_after_wait pidl-runc timeout 120 "${RUNC[@]}")
+c=$(pid_after_wait pidl-cvm timeout 120 "${CVM[@]}")
+note "pid after Wait: runc '$r', cvm '$c' (pid comm alive rc exited_at-in-[kill,Wait])"
+read -r _ _ ra rrc rin <<<"$r"; read -r _ cc ca crc cin <<<"$c"
+[[ $ra == no && $ca == no && $cc == qemu* && $rrc == "$crc" ]] && pass pid-gone-after-wait ||
+  fail pid-gone-after-wait "runc '$r' | cvm '$c'"
+[[ $rin == yes && $cin == yes ]] && pass exited-at-host-clock || fail exited-at-host-clock "runc '$r' | cvm '$c'"
+for _ in $(seq 1 50); do [[ -z $(groups_footprint pidl-cvm) ]] && break; sleep 0.2; done
+new=$(groups_footprint pidl-cvm)
+[[ -z $new ]] && pass pid-lifetime-no-leftovers || fail pid-lifetime-no-leftovers "$new"
+
+# --- 9. the guest's wall clock is the host's (set at the first Health, kept by the heartbeat);
+# runc's container reads the host's own. One stdin line in, the clock (adjtimex: microseconds)
+# out: the read happens inside [t0, t1], a vsock round trip wide.
+clock_skew() { # the ctr command up to its command; prints "<guest - t0 ms> <t1 - t0 ms>"
+  local t0 t1 line s= u=
+  coproc CLK { "$@" sh -c 'read x; adjtimex' 2>&1; }
+  sleep 3   # the process is up and waits on its stdin
+  t0=$(date +%s%6N)
+  echo go >&"${CLK[1]}"
+  while read -r -t 30 -u "${CLK[0]}" line; do
+    [[ $line == time.tv_sec:* ]] && s=${line##* }
+    [[ $line == time.tv_usec:* ]] && { u=${line##* }; break; }
+  done
+  t1=$(date +%s%6N)
+  wait "$CLK_PID" 2>/dev/null
+  [[ -n $s && -n $u ]] && echo "$(( (s * 1000000 + u - t0) / 1000 )) $(( (t1 - t0) / 1000 ))" || echo "none"
+}
+r=$(clock_skew timeout 60 "${RUNC[@]}" --rm "$IMG" clk-runc)
+c=$(clock_skew timeout 60 ctr task exec --exec-id clk box)
+note "guest clock minus host at the read, and the window (ms): runc '$r', cvm '$c'"
+in_window() { [[ $1 != none ]] && read -r d w <<<"$1" && (( d >= -50 && d <= w + 50 )); }
+in_window "$r" && in_window "$c" && pass guest-clock-within-50ms || fail guest-clock-within-50ms "runc '$r' | cvm '$c'"
+grep -q 'guest clock stepped by' "$CTD_DIR/containerd.log" && note "$(grep -m1 -o 'guest clock stepped by [^"]*' "$CTD_DIR/containerd.log")"
+
 # --- 7. QEMU killed under a detached task: STOPPED, exit 255, delete works
 for _ in $(seq 1 10); do [[ $(task_field box 3) == RUNNING ]] && break; sleep 0.2; done
 kill -9 "$qpid"
