@@ -187,6 +187,9 @@ run_handler() { # $1 handler ("" = runc), $2 tag
   wait_reason "$oom" OOMKilled
   R[$t.oom_status]=$(status "$oom")
   expect "$t-oom-killed-init" "${R[$t.oom_status]}" "CONTAINER_EXITED 137 OOMKilled "
+  # the reason comes from the runtime's /tasks/oom event, nothing else (containerd logs it)
+  grep -q "TaskOOM event &TaskOOM{ContainerID:$oom," "$CTD_DIR/containerd.log" && pass "$t-oom-task-oom-event" ||
+    fail "$t-oom-task-oom-event" "containerd saw no TaskOOM for $oom"
 
   # --- reader: a new container after cfg exited, sharing the emptyDir
   run_ctr reader "$t" reader "$(merge "$(sh_cmd 'while :; do sleep 0.2; done')" "{\"mounts\": [$MNT_EMPTY]}")"
@@ -220,6 +223,8 @@ run_handler() { # $1 handler ("" = runc), $2 tag
   wait_reason "$oomx" OOMKilled
   R[$t.oomx_running]=$(status "$oomx")
   expect "$t-oom-exec-reason" "${R[$t.oomx_running]}" "CONTAINER_RUNNING 0 OOMKilled "
+  grep -q "TaskOOM event &TaskOOM{ContainerID:$oomx," "$CTD_DIR/containerd.log" && pass "$t-oom-exec-task-oom-event" ||
+    fail "$t-oom-exec-task-oom-event" "containerd saw no TaskOOM for $oomx"
 
   # --- stats: CPU and memory of a container that worked a little
   cri exec "$reader" -- sh -c 'i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done' >/dev/null 2>&1
