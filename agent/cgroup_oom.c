@@ -24,6 +24,9 @@
 #include "loop.h"
 #include "ttrpc.h"
 
+_Static_assert(AGENT_MAX_OOM_IDS >= AGENT_MAX_CONTAINERS, "a WaitOOM answer holds every container");
+_Static_assert(AGENT_MAX_ID_LEN == AGENT_ID_MAX, "one id limit on both sides");
+
 int oom_parse_events(const char *text, uint64_t *kills)
 {
     unsigned long long v;
@@ -67,8 +70,8 @@ static void enqueue(struct agent *a, const char *id)
         log_error("out of memory: OOM kill of %s not reported", id);
         return;
     }
-    /* ids are unique among at most AGENT_MAX_OOM_IDS live containers, but removed ones
-     * stay queued until taken: when full, the oldest goes */
+    /* live containers fit (at most AGENT_MAX_CONTAINERS), but removed ones stay queued
+     * until taken: when full, the oldest goes */
     if (a->n_oom_queued == AGENT_MAX_OOM_IDS) {
         log_warn("OOM queue full: the report for %s is dropped", a->oom_queue[0]);
         memmove(a->oom_queue, a->oom_queue + 1, (AGENT_MAX_OOM_IDS - 1) * sizeof(*a->oom_queue));
