@@ -23,7 +23,9 @@ static void publish(struct sandbox *sb, const char *id)
 {
     struct container *c = shim_find_container(sb->shim, id);
     if (!c) {
-        log_warn("sandbox %s: the guest reports an OOM kill in unknown container \"%.64s\"", sb->id, id);
+        /* deleted meanwhile (the agent reports kills seen at removal too), or a guest's invention */
+        log_info("sandbox %s: OOM kill in container \"%.64s\", which is not (or no longer) ours: not published",
+                 sb->id, id);
         return;
     }
     Containerd__Events__TaskOOM ev = CONTAINERD__EVENTS__TASK_OOM__INIT;
