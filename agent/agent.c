@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "cgroup.h"
+#include "cgroup_oom.h"
 #include "cleanup.h"
 #include "stdio.h"
 #include "ttrpc.h"
@@ -108,6 +109,7 @@ void container_free(struct agent *a, struct container *c)
         process_free(p);
     }
     process_free(c->init);
+    oom_unwatch(a, c);
     if (c->cgroup)
         (void)cgroup_destroy(c->cgroup);
     free(c->cgroup);

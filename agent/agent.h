@@ -69,6 +69,8 @@ struct container {
     struct process *execs;
     size_t n_execs;
     bool paused;
+    int oom_wd;            /* inotify watch of cgroup/memory.events, -1 = none */
+    uint64_t oom_kills;    /* its oom_kill counter when last read */
     struct container *next;
 };
 
@@ -84,6 +86,12 @@ struct agent {
     struct container *containers;
     size_t n_containers;
     struct loop_source *sigchld;
+    /* OOM kills (cgroup_oom.c): inotify fd, the ids not yet taken by WaitOOM, its caller */
+    int oom_fd;
+    struct loop_source *oom_src;
+    char (*oom_queue)[AGENT_ID_MAX + 1];
+    size_t n_oom_queued;
+    struct ttrpc_call *oom_waiter;
     bool shutting_down;
     uint64_t init_uptime_ns, ready_uptime_ns; /* CLOCK_BOOTTIME at main() and when serving */
 };

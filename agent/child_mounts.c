@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -143,6 +144,26 @@ static int do_mount(const struct child_args *a, int rootfd, const struct oci_mou
     return 0;
 }
 
+static int mkdir_p(const char *path)
+{
+    char buf[OCI_MAX_STR + 1];
+    size_t len = strlen(path);
+    if (len >= sizeof(buf))
+        return -ENAMETOOLONG;
+    memcpy(buf, path, len + 1);
+    for (char *c = buf + 1;; c++) {
+        if (*c != '/' && *c != '\0')
+            continue;
+        char saved = *c;
+        *c = '\0';
+        if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+            return -errno;
+        *c = saved;
+        if (!saved)
+            return 0;
+    }
+}
+
 static bool spec_mounts(const struct oci_spec *s, const char *dest)
 {
     for (size_t i = 0; i < s->n_mounts; i++)
@@ -151,24 +172,44 @@ static bool spec_mounts(const struct oci_spec *s, const char *dest)
     return false;
 }
 
+/* runc's default devices: character nodes made with mknod (0666, root's), as runc makes
+ * them outside a user namespace; where mknod is refused (a user namespace) a bind mount of
+ * the agent's own node, as runc falls back to. */
+static const struct {
+    const char *name;
+    unsigned major, minor;
+} dev_nodes[] = {{"null", 1, 3}, {"zero", 1, 5}, {"full", 1, 7}, {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0}};
+
+static int make_node(int rootfd, int dfd, size_t i)
+{
+    char src[64];
+    if (mknodat(dfd, dev_nodes[i].name, S_IFCHR | 0666, makedev(dev_nodes[i].major, dev_nodes[i].minor)) == 0)
+        return fchmodat(dfd, dev_nodes[i].name, 0666, 0) < 0 ? -errno : 0; /* past the umask */
+    if (errno == EEXIST)
+        return 0; /* a spec mount put something there: it wins */
+    if (errno != EPERM)
+        return -errno;
+    snprintf(src, sizeof(src), "/dev/%s", dev_nodes[i].name);
+    return mount_at(rootfd, src, true, src, NULL, MS_BIND, NULL);
+}
+
 static int setup_dev(int rootfd, char *msg, size_t msgsz)
 {
-    static const char *const nodes[] = {"null", "zero", "full", "random", "urandom", "tty"};
     static const struct {
         const char *link, *target;
     } links[] = {{"/dev/fd", "/proc/self/fd"}, {"/dev/stdin", "/proc/self/fd/0"},
                  {"/dev/stdout", "/proc/self/fd/1"}, {"/dev/stderr", "/proc/self/fd/2"},
                  {"/dev/ptmx", "pts/ptmx"}};
-    char src[64];
     int r;
-    for (size_t i = 0; i < ELEMENTSOF(nodes); i++) {
-        snprintf(src, sizeof(src), "/dev/%s", nodes[i]);
-        if ((r = mount_at(rootfd, src, true, src, NULL, MS_BIND, NULL)) < 0)
-            return FAILM(r, "bind %s: %s", src, strerror(-r));
-    }
-    int dfd = open_in_root(rootfd, "/dev", O_PATH | O_DIRECTORY);
+    /* not O_PATH: mknodat and symlinkat need a real directory fd */
+    int dfd = open_in_root(rootfd, "/dev", O_RDONLY | O_DIRECTORY);
     if (dfd < 0)
         return FAILM(dfd, "open /dev: %s", strerror(-dfd));
+    for (size_t i = 0; i < ELEMENTSOF(dev_nodes); i++)
+        if ((r = make_node(rootfd, dfd, i)) < 0) {
+            close(dfd);
+            return FAILM(r, "device /dev/%s: %s", dev_nodes[i].name, strerror(-r));
+        }
     for (size_t i = 0; i < ELEMENTSOF(links); i++)
         if (symlinkat(links[i].target, dfd, links[i].link + 5) < 0 && errno != EEXIST) {
             r = -errno;
@@ -250,8 +291,12 @@ int child_setup_rootfs(const struct child_args *a, char *msg, size_t msgsz)
         if (w < 0)
             return FAILM(w, "sysctl %s: %s", s->sysctls[i].key, strerror(-w));
     }
-    int r = mask_paths(s, msg, msgsz);
+    /* a missing cwd is made (0755, root's) as runc makes it: after pivot_root, so the path
+     * resolves inside the container, and before the root turns read-only */
+    int r = mkdir_p(a->proc->cwd);
     if (r < 0)
+        return FAILM(r, "mkdir cwd \"%s\": %s", a->proc->cwd, strerror(-r));
+    if ((r = mask_paths(s, msg, msgsz)) < 0)
         return r;
     if (s->root_readonly && mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0)
         return FAILM(-errno, "read-only root: %m");

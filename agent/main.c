@@ -16,6 +16,7 @@
 #define LOG_MODULE "agent"
 #include "agent.h"
 #include "cgroup.h"
+#include "cgroup_oom.h"
 #include "cleanup.h"
 #include "log.h"
 #include "loop.h"
@@ -84,7 +85,7 @@ int main(int argc, char **argv)
         {"park-nics", no_argument, NULL, 'P'},
         {NULL, 0, NULL, 0},
     };
-    struct agent a = {.init_uptime_ns = agent_uptime_ns()};
+    struct agent a = {.init_uptime_ns = agent_uptime_ns(), .oom_fd = -1};
     const char *listen_path = NULL, *stdio_path = NULL;
     char stdio_buf[256], park_buf[256];
     bool park = false;
@@ -162,6 +163,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "cvm-agent: init: %s\n", strerror(-r));
         return 1;
     }
+    /* Not fatal: without inotify, OOM kills are still noticed at exits (cgroup_oom.h). */
+    if ((r = oom_init(&a)) < 0)
+        log_warn("no inotify for OOM notifications: %s", strerror(-r));
     if (pid1) {
         api_fd = listen_vsock(AGENT_PORT);
         stdio_fd = listen_vsock(AGENT_STDIO_PORT);
@@ -200,6 +204,10 @@ int main(int argc, char **argv)
         pid1_fatal("event loop ended (%d)", r);
     while (a.containers)
         container_free(&a, a.containers);
+    loop_source_free(a.oom_src);
+    if (a.oom_fd >= 0)
+        close(a.oom_fd);
+    free(a.oom_queue);
     ttrpc_server_free(srv);
     close(api_fd);
     close(stdio_fd);

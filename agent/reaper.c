@@ -6,6 +6,7 @@
 
 #define LOG_MODULE "reaper"
 #include "agent.h"
+#include "cgroup_oom.h"
 #include "log.h"
 #include "loop.h"
 
@@ -20,8 +21,10 @@ static void on_sigchld(struct loop_source *s, const struct signalfd_siginfo *si,
         if (pid <= 0)
             return; /* 0: children still running; -1/ECHILD: none left */
         struct process *p = agent_find_pid(a, pid);
-        if (p && p->state < PROC_EXITED)
+        if (p && p->state < PROC_EXITED) {
+            oom_check(a, p->c); /* an OOM kill is told before the exit it caused */
             process_on_exit(p, st);
+        }
         else
             log_debug("reaped pid %d (not a tracked process)", (int)pid);
     }

@@ -27,7 +27,7 @@ static const struct ttrpc_method methods[] = {
     {"RemoveContainer", rpc_remove_container}, {"Health", rpc_health},
     {"Version", rpc_version},                  {"Shutdown", rpc_shutdown},
     {"DeleteProcess", rpc_delete_process},     {"ConfigureNetwork", rpc_configure_network},
-    {"ListNetwork", rpc_list_network},
+    {"ListNetwork", rpc_list_network},         {"WaitOOM", rpc_wait_oom},
 };
 
 int rpc_register(struct agent *a, struct ttrpc_server *srv)

@@ -27,6 +27,7 @@ void rpc_list_processes(struct ttrpc_call *call, const uint8_t *payload, size_t 
 void rpc_delete_process(struct ttrpc_call *call, const uint8_t *payload, size_t len, void *ud);
 void rpc_health(struct ttrpc_call *call, const uint8_t *payload, size_t len, void *ud);
 void rpc_version(struct ttrpc_call *call, const uint8_t *payload, size_t len, void *ud);
+void rpc_wait_oom(struct ttrpc_call *call, const uint8_t *payload, size_t len, void *ud);
 void rpc_shutdown(struct ttrpc_call *call, const uint8_t *payload, size_t len, void *ud);
 /* rpc_net.c */
 void rpc_configure_network(struct ttrpc_call *call, const uint8_t *payload, size_t len, void *ud);

@@ -8,6 +8,7 @@
 
 #define LOG_MODULE "rpc"
 #include "cgroup.h"
+#include "cgroup_oom.h"
 #include "log.h"
 #include "rpc.h"
 #include "rpc_decode.h"
@@ -99,6 +100,7 @@ void rpc_create_container(struct ttrpc_call *call, const uint8_t *payload, size_
         ttrpc_call_reply_error(call, RPC_RESOURCE_EXHAUSTED, "out of memory");
         return;
     }
+    c->oom_wd = -1;
     strcpy(c->id, req->container_id);
     c->next = a->containers;
     a->containers = c;
@@ -118,6 +120,8 @@ void rpc_create_container(struct ttrpc_call *call, const uint8_t *payload, size_
         if ((r = cgroup_create(a->cfg.cgroup_root, c->id, &c->cgroup, &err)) < 0 ||
             (r = cgroup_apply(c->cgroup, &c->spec->resources, &err)) < 0)
             goto fail;
+        if ((r = oom_watch(a, c)) < 0)
+            log_warn("create %s: no OOM notifications: %s", c->id, strerror(-r));
     }
     if ((r = process_new(c, "", &c->init)) < 0) {
         cvm_err_set(&err, r, "out of memory");

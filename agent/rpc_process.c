@@ -15,6 +15,7 @@
 #include "clock.h"
 #include "log.h"
 #include "rpc.h"
+#include "cgroup_oom.h"
 #include "rpc_decode.h"
 #include "stdio.h"
 
@@ -189,6 +190,13 @@ void rpc_health(struct ttrpc_call *call, const uint8_t *payload, size_t len, voi
     resp.ready_uptime_ns = a->ready_uptime_ns;
     resp.uptime_ns = agent_uptime_ns();
     ttrpc_call_reply(call, &resp.base);
+}
+
+void rpc_wait_oom(struct ttrpc_call *call, const uint8_t *payload, size_t len, void *ud)
+{
+    RPC_DECODE(Cvm__Agent__V1__Empty, cvm__agent__v1__empty, req);
+    (void)req;
+    oom_wait(ud, call);
 }
 
 void rpc_version(struct ttrpc_call *call, const uint8_t *payload, size_t len, void *ud)

@@ -23,7 +23,7 @@ install: $(SHIM_BIN) $(BUILD)/bin/cvm-vsockd $(BUILD)/bin/cvm-check $(BUILD)/ini
 	install -m 0755 $(BUILD)/bin/cvm-check $(DESTDIR)$(PREFIX)/bin/cvm-check
 	install -m 0755 $(BUILD)/bin/cvm-vsockd $(DESTDIR)$(PREFIX)/bin/cvm-vsockd
 	install -m 0644 $(BUILD)/initrd.img $(SHIM_SHARE)/initrd.img
-	install -m 0644 config/cvm.json config/containerd-ctr.toml config/containerd-cri.toml config/README.md $(SHIM_SHARE)/
+	install -m 0644 config/cvm.json config/containerd-ctr.toml config/containerd-cri.toml config/runtimeclass.yaml config/README.md $(SHIM_SHARE)/
 	@if [ -n "$(GUEST_KVER)" ] && [ -e /boot/vmlinuz-$(GUEST_KVER) ]; then \
 	  ln -sfn /boot/vmlinuz-$(GUEST_KVER) $(SHIM_SHARE)/vmlinuz; echo "  LINK    $(SHIM_SHARE)/vmlinuz -> /boot/vmlinuz-$(GUEST_KVER)"; fi
 	@if [ -z "$(DESTDIR)" ] && ! getent passwd cvm >/dev/null; then useradd --system --user-group --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin cvm && echo "  USER    cvm (QEMU's unprivileged user)"; fi

@@ -19,6 +19,7 @@
 #include "log.h"
 #include "loop.h"
 #include "mounts.h"
+#include "oom_watch.h"
 #include "pidfile.h"
 #include "task.h"
 
@@ -283,6 +284,7 @@ static void health_cb(const struct ttrpc_result *res, void *data)
     sb->retry_timer = loop_source_free(sb->retry_timer);
     sb->boot_watch = loop_source_free(sb->boot_watch);
     heartbeat_start(sb);
+    sandbox_oom_watch(sb);
     boot_phases_format(&sb->phases, phases, sizeof(phases));
     log_info("sandbox %s ready (qemu pid %d): %s", sb->id, (int)sb->qemu_pid, phases);
     write_boot_log(sb, "agent ready");

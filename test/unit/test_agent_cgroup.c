@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "../../agent/cgroup.h"
+#include "../../agent/cgroup_oom.h"
 #include "check_main.h"
 #include "fd.h"
 
@@ -60,6 +61,20 @@ START_TEST(kv)
     ck_assert_int_eq(cgroup_kv_get(t, "usage", &v), -ENOENT); /* a prefix is not a key */
     ck_assert_int_eq(cgroup_kv_get("a x\n", "a", &v), -EINVAL);
     ck_assert_int_eq(cgroup_kv_get("", "a", &v), -ENOENT);
+}
+END_TEST
+
+START_TEST(oom_events)
+{
+    uint64_t k = 99;
+    /* memory.events as cgroup v2 writes it: oom_kill after oom, oom_group_kill after that */
+    ck_assert_int_eq(oom_parse_events("low 0\nhigh 0\nmax 12\noom 2\noom_kill 1\noom_group_kill 0\n", &k), 0);
+    ck_assert_uint_eq(k, 1);
+    ck_assert_int_eq(oom_parse_events("low 0\noom 3\n", &k), -ENOENT);  /* "oom" is not "oom_kill" */
+    ck_assert_int_eq(oom_parse_events("oom_group_kill 4\n", &k), -ENOENT);
+    ck_assert_int_eq(oom_parse_events("oom_kill x\n", &k), -EINVAL);
+    ck_assert_int_eq(oom_parse_events("oom_kill 18446744073709551615\n", &k), 0);
+    ck_assert_uint_eq(k, UINT64_MAX);
 }
 END_TEST
 
@@ -156,6 +171,7 @@ static Suite *suite(void)
     TCase *tc = tcase_create("cgroup");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, kv);
+    tcase_add_test(tc, oom_events);
     tcase_add_test(tc, apply_limits);
     tcase_add_test(tc, stats);
     tcase_add_test(tc, stats_missing_files);
