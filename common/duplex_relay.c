@@ -131,11 +131,12 @@ static int fill_from(struct duplex_relay *r, int k)
 
 static bool all_done(const struct duplex_relay *r)
 {
+    for (int k = 0; k < 2; k++)
+        if (r->s[k].gone) /* it can take nothing more: done once what it sent is delivered */
+            return !pending(&r->d[k]) || r->s[1 - k].gone;
     for (int k = 0; k < 2; k++) {
         const struct side *s = &r->s[k], *o = &r->s[1 - k];
-        if (s->gone)
-            return !pending(&r->d[k]) || o->gone; /* what it sent is delivered */
-        if (!s->rd_eof || pending(&r->d[k]) || !(o->wr_shut || o->gone))
+        if (!s->rd_eof || pending(&r->d[k]) || !o->wr_shut)
             return false;
     }
     return true;

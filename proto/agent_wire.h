@@ -18,6 +18,7 @@
 #define PORTFWD_VERSION 1u
 #define PORTFWD_REQ_LEN 8u                /* magic(4) version(1) flags(1)=0 port(2), BE */
 #define PORTFWD_REPLY_LEN 8u              /* magic(4) status(4): 0 or a positive errno, BE */
+#define PORTFWD_STATUS_MAX 4095u        /* a reply status above this is junk (errnos are small) */
 #define PORTFWD_MAX_CONNS 64u             /* per sandbox, each side; more wait in the backlog */
 #define PORTFWD_BUF 65536u                /* relay buffer per direction per connection */
 #define PORTFWD_HEAD_TIMEOUT_MS 10000u    /* a peer's header (and the guest's dial) must come by then */

@@ -3,8 +3,6 @@
 
 #include <errno.h>
 
-#define PORTFWD_STATUS_MAX 4095 /* errno values are small; anything else is junk */
-
 static void put32(uint8_t *p, uint32_t v)
 {
     p[0] = (uint8_t)(v >> 24), p[1] = (uint8_t)(v >> 16), p[2] = (uint8_t)(v >> 8), p[3] = (uint8_t)v;
@@ -43,7 +41,7 @@ void portfwd_reply_encode(int status, uint8_t out[PORTFWD_REPLY_LEN])
 {
     if (status < 0)
         status = -status;
-    if (status > PORTFWD_STATUS_MAX)
+    if (status > (int)PORTFWD_STATUS_MAX)
         status = EIO;
     put32(out, PORTFWD_REPLY_MAGIC);
     put32(out + 4, (uint32_t)status);
