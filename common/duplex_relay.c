@@ -63,7 +63,8 @@ static int update(struct duplex_relay *r, int k)
         return 0;
     if (!s->rd_eof && r->d[k].len < r->cap)
         ev |= EPOLLIN;
-    if (pending(&r->d[1 - k]) && !s->wr_shut)
+    /* B's bytes wait for A until the head has been checked: no EPOLLOUT on A meanwhile */
+    if (pending(&r->d[1 - k]) && !s->wr_shut && !(k == 0 && r->head_n))
         ev |= EPOLLOUT;
     if (loop_io_get_events(s->src) == ev)
         return 0;
@@ -102,6 +103,11 @@ static int fill_from(struct duplex_relay *r, int k)
 {
     struct side *s = &r->s[k];
     struct dir *d = &r->d[k];
+    if (d->len == r->cap && d->off) { /* full but partly written: make room at the tail */
+        memmove(d->buf, d->buf + d->off, d->len - d->off);
+        d->len -= d->off;
+        d->off = 0;
+    }
     while (!s->rd_eof && d->len < r->cap) {
         ssize_t n = recv(s->fd, d->buf + d->len, r->cap - d->len, MSG_DONTWAIT);
         if (n < 0) {

@@ -40,9 +40,14 @@ cri_ctd_start "$CFG" || exit 1
 cri_import_images || { fail cri-image-import "ctr -n k8s.io images import failed"; exit 1; }
 ctd_err() { grep 'level=error' "$CTD_DIR/containerd.log" | tail -${1:-3} | tr '\n' '|'; }
 q() { cri rpc "$@" 2>/dev/null; }
-st() { "$CRI_PY" test/drivers/cri_stream.py -a "unix://$CTD_SOCK" -t "${ST_TIMEOUT:-30}" "$@"; }
+# the stream server listens on 127.0.0.1 of containerd's netns (lib-net.sh's): connect from there
+st() { ${CTD_NETNS:+nsenter --net=/run/netns/$CTD_NETNS} "$CRI_PY" test/drivers/cri_stream.py -a "unix://$CTD_SOCK" -t "${ST_TIMEOUT:-30}" "$@"; }
 # j JSON PY_EXPR: a value out of cri_stream.py's JSON (d = the object)
 j() { "$CRI_PY" -c 'import json,sys; d=json.loads(sys.argv[1] or "{}"); v=eval(sys.argv[2]); print(v if isinstance(v,str) else json.dumps(v))' "$1" "$2" 2>/dev/null; }
+# expect TAG KEY CASE EXPECTED DETAIL: R[TAG.KEY] == EXPECTED passes CASE (and marks KEY ok)
+expect() {
+  if [[ ${R[$1.$2]-} == "$4" ]]; then R[$1.$2.ok]=yes; pass "$1-$3"; else fail "$1-$3" "${R[$1.$2]-} ${5:-}"; fi
+}
 ms_since() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
 
 declare -A R
@@ -82,12 +87,13 @@ start_ctr() { # $1 tag, $2 pod, $3 pod config, $4 name, $5 command, $6 stdio: pr
     wait_state "$id" CONTAINER_RUNNING && echo "$id"
 }
 # the shim of a cvm pod: the containerd-shim-cvm-v1 daemon serving it
-pod_shim_pid() {
-  local pat
-  pat=$(printf '%s' "$CTD_SOCK/k8s.io/$1" | sha256sum | cut -c1-16)
-  ps -eo pid=,args= | awk -v p="$pat" '$2 ~ /containerd-shim-cvm-v1$/ && $0 ~ p {print $1; exit}'
+pod_shim_pid() { shim_footprint_ours "$CTD_SOCK" k8s.io "$1" | awk '$2 ~ /containerd-shim-cvm-v1$/ {print $1; exit}'; }
+bpf_links() { ls -l "/proc/$1/fd" 2>/dev/null | grep -c 'anon_inode:bpf_link'; }
+# the shim of pid $1 is gone: no such process, a zombie, or the pid reused by something else
+shim_gone() {
+  [[ ! -d /proc/$1 ]] || [[ $(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) == Z ]] ||
+    [[ $(readlink "/proc/$1/exe" 2>/dev/null) != */containerd-shim-cvm-v1 ]]
 }
-bpf_links() { ls -l "/proc/$1/fd" 2>/dev/null | grep -c 'anon_inode:bpf-link'; }
 
 SRV_CMD='mkdir -p /www && echo pf-ok-$(hostname) > /www/index.html && head -c 1048576 /dev/urandom > /www/big && httpd -p 127.0.0.1:8081 -h /www && httpd -p 0.0.0.0:8082 -h /www && exec sleep 100000'
 PIPE_CMD='while read l; do echo out:$l; echo err:$l >&2; done'
@@ -106,42 +112,39 @@ run_handler() { # $1 = runtime handler ("" = runc), $2 = tag
   out=$(st exec "$srv" -- sh -c 'echo out1; echo err1 >&2; exit 3')
   R[$t.exec_ms]=$(ms_since "$t0")
   R[$t.exec3]=$(j "$out" '[d.get("stdout"), d.get("stderr"), d.get("exit_code"), (d.get("status") or {}).get("reason"), d.get("error")]')
-  [[ ${R[$t.exec3]} == '["out1\n", "err1\n", 3, "NonZeroExitCode", null]' ]] && pass "$t-exec-stdout-stderr-exit3" ||
-    fail "$t-exec-stdout-stderr-exit3" "${R[$t.exec3]} $out"
+  expect "$t" exec3 exec-stdout-stderr-exit3 '["out1\n", "err1\n", 3, "NonZeroExitCode", null]' "$out"
   out=$(st exec "$srv" -- true)
   R[$t.exec0]=$(j "$out" '[d.get("stdout"), d.get("stderr"), d.get("exit_code"), (d.get("status") or {}).get("status")]')
-  [[ ${R[$t.exec0]} == '["", "", 0, "Success"]' ]] && pass "$t-exec-exit0-success" || fail "$t-exec-exit0-success" "${R[$t.exec0]} $out"
+  expect "$t" exec0 exec-exit0-success '["", "", 0, "Success"]' "$out"
 
   # 2. Exec with stdin (v4 cannot close stdin: the command reads one line)
   out=$(st exec "$srv" --stdin $'hello stdin\n' -- sh -c 'read l; echo "got:$l"')
   R[$t.exec_stdin]=$(j "$out" '[d.get("stdout"), d.get("exit_code")]')
-  [[ ${R[$t.exec_stdin]} == '["got:hello stdin\n", 0]' ]] && pass "$t-exec-stdin" || fail "$t-exec-stdin" "${R[$t.exec_stdin]} $out"
+  expect "$t" exec_stdin exec-stdin '["got:hello stdin\n", 0]' "$out"
 
   # 3. Exec with a tty and a resize: the process sees 40 rows 120 columns, exits 5
   out=$(st exec "$srv" --tty --resize 120x40 --stdin $'\n' --until 'size:40 120' -- \
         sh -c 'while read l; do s=$(stty size); echo "size:$s"; [ "$s" = "40 120" ] && exit 5; done')
   R[$t.exec_tty]=$(j "$out" '["size:40 120\r\n" in d.get("stdout",""), d.get("stderr"), d.get("exit_code")]')
-  [[ ${R[$t.exec_tty]} == '[true, "", 5]' ]] && pass "$t-exec-tty-resize-exit5" || fail "$t-exec-tty-resize-exit5" "${R[$t.exec_tty]} $out"
+  expect "$t" exec_tty exec-tty-resize-exit5 '[true, "", 5]' "$out"
 
   # 4. Attach to the stdin+tty shell: a typed command runs, its output comes back (tty: \r\n)
   if [[ -n $tty ]]; then
     out=$(st attach "$tty" --tty --stdin $'echo at-$((6*7))\n' --until $'at-42\r\n')
     R[$t.attach_tty]=$(j "$out" '[d.get("detached"), d.get("stderr"), d.get("error")]')
-    [[ ${R[$t.attach_tty]} == '[true, "", null]' ]] && pass "$t-attach-tty" || fail "$t-attach-tty" "${R[$t.attach_tty]} $out"
+    expect "$t" attach_tty attach-tty '[true, "", null]' "$out"
   fi
   # 5. Attach without a tty: the container's stdout and stderr arrive apart
   if [[ -n $pipe ]]; then
     out=$(st attach "$pipe" --stdin $'x1\n' --until $'out:x1\n' --until-err $'err:x1\n')
     R[$t.attach_pipe]=$(j "$out" '[d.get("detached"), d.get("stdout"), d.get("stderr"), d.get("error")]')
-    [[ ${R[$t.attach_pipe]} == '[true, "out:x1\n", "err:x1\n", null]' ]] && pass "$t-attach-stdout-stderr" ||
-      fail "$t-attach-stdout-stderr" "${R[$t.attach_pipe]} $out"
+    expect "$t" attach_pipe attach-stdout-stderr '[true, "out:x1\n", "err:x1\n", null]' "$out"
   fi
 
   # 6. PortForward to 127.0.0.1:8081 and 0.0.0.0:8082 in the pod, one request
   out=$(st portforward "$pod" 8081,8082 --send $'GET /index.html HTTP/1.0\r\n\r\n')
   R[$t.pf]=$(j "$out" '[[p, "200 OK" in v["data"], v["data"].endswith("pf-ok-ps-'"$t"'\n"), v["port_frames"], v["error"]] for p, v in sorted(d.get("ports", {}).items())]')
-  [[ ${R[$t.pf]} == "[[\"8081\", true, true, [8081, 8081], \"\"], [\"8082\", true, true, [8082, 8082], \"\"]]" ]] &&
-    pass "$t-port-forward-loopback-and-any" || fail "$t-port-forward-loopback-and-any" "${R[$t.pf]} $out"
+  expect "$t" pf port-forward-loopback-and-any "[[\"8081\", true, true, [8081, 8081], \"\"], [\"8082\", true, true, [8082, 8082], \"\"]]" "$out"
 
   # 7. 1 MiB through the port forward, whole
   big=$(cri exec "$srv" -- sha256sum /www/big 2>&1 | cut -d' ' -f1)
@@ -149,19 +152,26 @@ run_handler() { # $1 = runtime handler ("" = runc), $2 = tag
   out=$(ST_TIMEOUT=120 st portforward "$pod" 8081 --send $'GET /big HTTP/1.0\r\n\r\n')
   R[$t.pf_big_ms]=$(ms_since "$t0")
   R[$t.pf_big]=$(j "$out" '[d["ports"]["8081"]["body_len"], d["ports"]["8081"]["body_sha256"] == "'"$big"'"]')
-  [[ ${R[$t.pf_big]} == '[1048576, true]' ]] && pass "$t-port-forward-1MiB" || fail "$t-port-forward-1MiB" "${R[$t.pf_big]} (sha in pod $big) $(cut -c1-300 <<< "$out")"
-  note "$t: exec round trip (streaming, exit 3) ${R[$t.exec_ms]} ms; 1 MiB port-forward ${R[$t.pf_big_ms]} ms (with the CRI call and the websocket)"
+  expect "$t" pf_big port-forward-1MiB '[1048576, true]' "(sha in pod $big) $(cut -c1-300 <<< "$out")"
+  note "$t: exec round trip (streaming, exit 3) ${R[$t.exec_ms]} ms; 1 MiB port-forward ${R[$t.pf_big_ms]} ms (with the CRI call and the websocket; containerd waits up to 1 s for the other direction once one ends)"
 
   # 8. a port nobody listens on: the error channel reports it, no data
   out=$(st portforward "$pod" 9 --send $'x\n')
   R[$t.pf_closed]=$(j "$out" '[d["ports"]["9"]["data_len"], d["ports"]["9"]["error"] != ""]')
-  note "$t: port-forward to a closed port: error channel '$(j "$out" 'd["ports"]["9"]["error"]' | cut -c1-200)'"
-  [[ ${R[$t.pf_closed]} == '[0, true]' ]] && pass "$t-port-forward-closed-port-error" || fail "$t-port-forward-closed-port-error" "${R[$t.pf_closed]} $out"
+  note "$t: port-forward to a closed port: error channel '...$(j "$out" 'd["ports"]["9"]["error"][-110:]')'"
+  expect "$t" pf_closed port-forward-closed-port-error '[0, true]' "$out"
 
   # 9. the steering lives with the pod's shim (cvm)
   if [[ $t == cvm ]]; then
+    # one netns-type BPF link in the shim, on the pod's netns (QEMU's, the sandbox task's)
+    local qpid link_ns pod_ns
     spid=$(pod_shim_pid "$pod")
-    [[ -n $spid && $(bpf_links "$spid") -eq 1 ]] && pass "$t-steering-attached" || fail "$t-steering-attached" "shim '${spid:-none}' holds $(bpf_links "${spid:-0}") bpf links"
+    qpid=$(q PodSandboxStatus "{\"pod_sandbox_id\":\"$pod\",\"verbose\":true}" -q info.info | "$CRI_PY" -c 'import json,sys; print(json.loads(sys.stdin.read()).get("pid", ""))' 2>/dev/null)
+    pod_ns=$(stat -L -c %i "/proc/${qpid:-0}/ns/net" 2>/dev/null)
+    link_ns=$(for f in /proc/${spid:-0}/fd/*; do [[ $(readlink "$f") == anon_inode:bpf_link ]] && awk '/^netns_ino:/ {print $2}' "/proc/$spid/fdinfo/${f##*/}"; done 2>/dev/null | tr '\n' ' ')
+    [[ -n $spid && $(bpf_links "$spid") -eq 1 && -n $pod_ns && $link_ns == "$pod_ns " ]] && pass "$t-steering-attached-to-pod-netns" ||
+      fail "$t-steering-attached-to-pod-netns" "shim '${spid:-none}' holds $(bpf_links "${spid:-0}") bpf links on netns '$link_ns', pod netns '$pod_ns' (qemu ${qpid:-?})"
+    note "$t: the shim's sk_lookup link is on netns inode $link_ns(the pod's: $pod_ns)"
   fi
   cri -t 60 rpc StopPodSandbox "{\"pod_sandbox_id\":\"$pod\"}" >/dev/null 2>"$WORK/err" || fail "$t-stop-pod" "$(tr '\n' '|' < "$WORK/err")"
   for c in $srv $tty $pipe; do cri rpc RemoveContainer "{\"container_id\":\"$c\"}" >/dev/null 2>&1; done
@@ -170,7 +180,8 @@ run_handler() { # $1 = runtime handler ("" = runc), $2 = tag
     local left=""
     for _ in $(seq 1 25); do left=$(shim_footprint_ours "$CTD_SOCK" k8s.io "$pod"); [[ -z $left ]] && break; sleep 0.2; done
     [[ -z $left ]] && pass "$t-nothing-left" || fail "$t-nothing-left" "$(echo "$left" | tr '\n' '|')"
-    [[ -z $spid || ! -d /proc/$spid ]] && pass "$t-steering-gone-with-shim" || fail "$t-steering-gone-with-shim" "shim $spid still runs, $(bpf_links "$spid") bpf links"
+    [[ -n $spid ]] && shim_gone "$spid" && pass "$t-steering-gone-with-shim" ||
+      fail "$t-steering-gone-with-shim" "shim '${spid:-none}' still runs ($(cat "/proc/${spid:-0}/stat" 2>/dev/null | cut -c1-60)), $(bpf_links "${spid:-0}") bpf links"
   fi
 }
 
@@ -182,6 +193,7 @@ note "tier runtime: runc part $(( (T1 - T0) / 1000000 )) ms, cvm part $(ms_since
 
 for k in exec3 exec0 exec_stdin exec_tty attach_tty attach_pipe pf pf_big pf_closed; do
   v_runc=${R[runc.$k]-unset} v_cvm=${R[cvm.$k]-unset}
+  if [[ ${R[runc.$k.ok]-} != yes ]]; then fail "cvm-same-as-runc-$k" "runc failed this case itself: '$v_runc'"; continue; fi
   [[ $k == pf ]] && v_runc=${v_runc//ps-runc/ps-X} v_cvm=${v_cvm//ps-cvm/ps-X}
   if [[ $v_cvm == "$v_runc" ]]; then pass "cvm-same-as-runc-$k"
   else fail "cvm-same-as-runc-$k" "runc='$v_runc' cvm='$v_cvm'"; fi

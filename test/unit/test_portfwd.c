@@ -208,6 +208,7 @@ START_TEST(test_relay_heads)
     for (int i = 0; i < 10; i++)
         loop_run_once(l, 5);
     ck_assert_int_eq(head_seen, 0);
+    ck_assert_int_eq(loop_run_once(l, 0), 0); /* idle while the head is partial: no spinning */
     ck_assert_int_eq(write(b[0], "ADpayload", 9), 9);
     for (int i = 0; i < 10; i++)
         loop_run_once(l, 5);
