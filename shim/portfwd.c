@@ -173,8 +173,10 @@ static void on_accept(struct loop_source *s, int fd, uint32_t revents, void *dat
         struct pf_conn *c = calloc(1, sizeof(*c));
         struct hv_vm *vm = pf->vm_of(pf->data);
         if (!c || !vm) {
+            struct linger lg = {.l_onoff = 1, .l_linger = 0}; /* reset: the dial "fails" */
             if (!vm)
                 log_warn("sandbox %s: port forward to %u: the VM is not running", pf->id, ntohs(la.sin_port));
+            (void)setsockopt(cfd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
             free(c);
             safe_close(cfd);
             continue;
