@@ -22,6 +22,7 @@
 #include "loop.h"
 #include "net.h"
 #include "pid1.h"
+#include "portfwd.h"
 #include "rpc.h"
 #include "stdio.h"
 #include "ttrpc.h"
@@ -192,6 +193,15 @@ int main(int argc, char **argv)
             pid1_fatal("serving: %s", strerror(-r));
         fprintf(stderr, "cvm-agent: serve: %s\n", strerror(-r));
         return 1;
+    }
+    if (pid1) { /* CRI PortForward (portfwd.h); without it the rest of the agent still serves */
+        struct portfwd_server *pfs;
+        int pf_fd = listen_vsock(AGENT_PORTFWD_PORT);
+        if (pf_fd < 0 || (r = portfwd_serve(a.loop, pf_fd, &pfs)) < 0) {
+            pid1_console("port forwarding on vsock port %u: %s", AGENT_PORTFWD_PORT,
+                         strerror(pf_fd < 0 ? -pf_fd : -r));
+            safe_close(pf_fd);
+        }
     }
     a.ready_uptime_ns = agent_uptime_ns();
     if (pid1)

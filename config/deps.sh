@@ -14,6 +14,8 @@ PKGS=(
   # the container manager we serve
   containerd runc bc
   python3-grpcio python3-grpc-tools
+  # CRI streaming (exec, attach, port-forward) over WebSocket: test/drivers/cri_stream.py
+  python3-websocket
   # networking: CNI plugins (bridge, host-local, portmap, ...) for the network tests
   containernetworking-plugins iptables
 )

@@ -14,4 +14,19 @@
  * a container may be off by). */
 #define AGENT_CLOCK_STEP_MIN_NS 10000000ll
 
+/* Port forwarding (proto/portfwd_wire.h, config/README.md "Port forwarding"): one host->guest
+ * vsock stream per forwarded TCP connection. The shim sends a request header, the agent dials
+ * 127.0.0.1:<port> in the pod's network namespace and answers with a reply header; after it
+ * the stream is the raw TCP payload both ways (half-close = vsock shutdown). */
+#define AGENT_PORTFWD_PORT 1026u          /* guest vsock port: one connection per forward */
+#define PORTFWD_REQ_MAGIC 0x43565046u     /* "CVPF", big-endian on the wire */
+#define PORTFWD_REPLY_MAGIC 0x43565052u   /* "CVPR" */
+#define PORTFWD_VERSION 1u
+#define PORTFWD_REQ_LEN 8u                /* magic(4) version(1) flags(1)=0 port(2), BE */
+#define PORTFWD_REPLY_LEN 8u              /* magic(4) status(4): 0 or a positive errno, BE */
+#define PORTFWD_STATUS_MAX 4095u        /* a reply status above this is junk (errnos are small) */
+#define PORTFWD_MAX_CONNS 64u             /* per sandbox, each side; more wait in the backlog */
+#define PORTFWD_BUF 65536u                /* relay buffer per direction per connection */
+#define PORTFWD_HEAD_TIMEOUT_MS 10000u    /* a peer's header (and the guest's dial) must come by then */
+
 #endif

@@ -22,6 +22,7 @@
 #include "log.h"
 #include "loop.h"
 #include "net.h"
+#include "portfwd.h"
 #include "task.h"
 
 struct net_sync {
@@ -31,6 +32,11 @@ struct net_sync {
     struct net_attached fresh[NET_MAX_IFACES];
     size_t n_fresh;
 };
+
+static struct hv_vm *vm_of(void *sb)
+{
+    return sandbox_vm(sb);
+}
 
 int sandbox_net_open(struct sandbox *sb, const char *netns_path, struct cvm_err *err)
 {
@@ -66,6 +72,11 @@ int sandbox_net_open(struct sandbox *sb, const char *netns_path, struct cvm_err 
     if (present)
         log_info("sandbox %s: %u interface(s) in the netns at boot, %u NIC(s)", sb->id, present,
                  sb->n_nics);
+    /* 127.0.0.1:* of the netns reaches the guest's (CRI PortForward); without it the pod
+     * still runs, only port forwarding fails, so this is not fatal */
+    struct cvm_err perr = {0};
+    if (portfwd_start(sb->shim->loop, sb->netns_fd, sb->id, vm_of, sb, &sb->portfwd, &perr) < 0)
+        log_warn("sandbox %s: port forwarding unavailable: %s", sb->id, perr.msg);
     return 0;
 }
 
@@ -207,5 +218,7 @@ void sandbox_net_close(struct sandbox *sb)
         if (net_detach(sb->netns_fd, sb->attached[i].ifname, &err) < 0)
             log_warn("sandbox %s: detaching %s: %s", sb->id, sb->attached[i].ifname, err.msg);
     sb->n_attached = 0;
+    portfwd_stop(sb->portfwd);
+    sb->portfwd = NULL;
     sb->netns_fd = safe_close(sb->netns_fd);
 }

@@ -159,6 +159,7 @@ struct sandbox {
     struct net_sync *net_sync;         /* the ConfigureNetwork call in flight */
     struct sandbox_net_waiter net_waiters[16];
     size_t n_net_waiters, n_net_running; /* running: waiters the current/scheduled sync answers */
+    struct portfwd *portfwd;           /* CRI PortForward into the guest (portfwd.h) */
 };
 
 /* An agent call in flight on behalf of a container/process (and maybe a containerd call
