@@ -17,13 +17,7 @@ source test/e2e/lib-net.sh
 source test/e2e/lib-cri.sh
 N=${N:-5}
 WORK=
-cleanup() {
-  cri_teardown
-  ctd_stop
-  net_teardown
-  [[ -n $WORK ]] && rm -rf "$WORK"
-}
-trap cleanup EXIT
+trap cri_tier_cleanup EXIT
 [[ $(id -u) -eq 0 ]] || { echo "cri-bench: must run as root" >&2; exit 1; }
 shim_env_check >/dev/null || { echo "cri-bench: build first (make all)" >&2; exit 1; }
 net_setup >/dev/null || exit 1

@@ -25,7 +25,8 @@ cd "$(dirname "$0")/../.."
 source test/e2e/lib-shim.sh
 source test/e2e/lib-net.sh
 source test/e2e/lib-cri.sh
-WORK=
+cri_tier_start cri || exit 1
+# CRI removes what it knows; a task containerd has without CRI (a failed case) goes too
 cleanup() {
   cri_teardown
   if [[ -n ${CTD_PID:-} ]]; then
@@ -35,20 +36,9 @@ cleanup() {
     for t in $(ctr -n k8s.io task ls -q 2>/dev/null); do ctr -n k8s.io task delete -f "$t" >/dev/null 2>&1; done
     for t in $(ctr -n k8s.io containers ls -q 2>/dev/null); do ctr -n k8s.io containers delete "$t" >/dev/null 2>&1; done
   fi
-  ctd_stop
-  net_teardown
-  [[ -n $WORK ]] && rm -rf "$WORK"
+  cri_tier_cleanup
 }
 trap cleanup EXIT
-[[ $(id -u) -eq 0 ]] || { fail cri "must run as root"; exit 1; }
-shim_env_check || exit 1
-net_setup || exit 1
-WORK=$(mktemp -d /tmp/cvm-cri.XXXXXX)
-CFG=$WORK/cvm.json
-shim_write_config "$CFG"
-cri_ctd_start "$CFG" || exit 1
-cri_import_images || { fail cri-image-import "ctr -n k8s.io images import failed"; exit 1; }
-ctd_err() { grep 'level=error' "$CTD_DIR/containerd.log" | tail -${1:-3} | tr '\n' '|'; }
 
 # One RPC, timed: OUT = stdout, RC = exit status, MS = the RPC's own duration, ERR = stderr.
 call() {

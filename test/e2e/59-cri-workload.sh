@@ -26,26 +26,10 @@ cd "$(dirname "$0")/../.."
 source test/e2e/lib-shim.sh
 source test/e2e/lib-net.sh
 source test/e2e/lib-cri.sh
-WORK=
 T0=$(date +%s)
-cleanup() {
-  cri_teardown
-  ctd_stop
-  net_teardown
-  [[ -n $WORK ]] && rm -rf "$WORK"
-}
-trap cleanup EXIT
-[[ $(id -u) -eq 0 ]] || { fail cri-workload "must run as root"; exit 1; }
-shim_env_check || exit 1
-net_setup || exit 1
-WORK=$(mktemp -d /tmp/cvm-criw.XXXXXX)
-CFG=$WORK/cvm.json
-shim_write_config "$CFG"
-cri_ctd_start "$CFG" || exit 1
-cri_import_images || { fail cri-image-import "ctr -n k8s.io images import failed"; exit 1; }
+cri_tier_start cri-workload || exit 1
 TS=$(date +%s)
 HOST_CAPS=$(awk '/^CapEff:/ {print $2}' /proc/$CTD_PID/status)   # a privileged container gets containerd's
-ctd_err() { grep 'level=error' "$CTD_DIR/containerd.log" | tail -${1:-3} | tr '\n' '|'; }
 
 # the cvm runtime containerd runs with is the shipped snippet's (lib-cri.sh appends it)
 grep -q 'runtime_type = "io.containerd.cvm.v1"' "$CTD_DIR/config.toml" &&

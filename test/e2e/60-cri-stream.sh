@@ -21,24 +21,9 @@ cd "$(dirname "$0")/../.."
 source test/e2e/lib-shim.sh
 source test/e2e/lib-net.sh
 source test/e2e/lib-cri.sh
-WORK=
-cleanup() {
-  cri_teardown
-  ctd_stop
-  net_teardown
-  [[ -n $WORK ]] && rm -rf "$WORK"
-}
-trap cleanup EXIT
-[[ $(id -u) -eq 0 ]] || { fail cri-stream "must run as root"; exit 1; }
-shim_env_check || exit 1
+# websocket first: no containerd for a run that cannot stream
 "$CRI_PY" -c 'import websocket' 2>/dev/null || { fail cri-stream-prereq "python3-websocket missing (make setup)"; exit 1; }
-net_setup || exit 1
-WORK=$(mktemp -d /tmp/cvm-cri-stream.XXXXXX)
-CFG=$WORK/cvm.json
-shim_write_config "$CFG"
-cri_ctd_start "$CFG" || exit 1
-cri_import_images || { fail cri-image-import "ctr -n k8s.io images import failed"; exit 1; }
-ctd_err() { grep 'level=error' "$CTD_DIR/containerd.log" | tail -${1:-3} | tr '\n' '|'; }
+cri_tier_start cri-stream || exit 1
 q() { cri rpc "$@" 2>/dev/null; }
 # the stream server listens on 127.0.0.1 of containerd's netns (lib-net.sh's): connect from there
 st() { ${CTD_NETNS:+nsenter --net=/run/netns/$CTD_NETNS} "$CRI_PY" test/drivers/cri_stream.py -a "unix://$CTD_SOCK" -t "${ST_TIMEOUT:-30}" "$@"; }

@@ -7,6 +7,8 @@
 #                                   (or shim_ctd_teardown) stops it and removes CTD_DIR
 #   cri ARGS                        cri_client.py against our containerd (CRI v1 gRPC)
 #   cri_import_images               busybox as $IMG and a pause image $CRI_PAUSE (k8s.io namespace)
+#   cri_tier_start NAME             what every CRI tier does first (root, build, netns, WORK and
+#                                   CFG, containerd, images; cleanup on EXIT); 1 = failed, said
 CRI_PY=/usr/bin/python3        # Debian's python3: python3-grpcio and python3-grpc-tools live there
 CRI_PAUSE=cvm.local/pause:1
 CRI_STUBS=
@@ -116,4 +118,27 @@ cri_teardown() {
     cri -t 60 rpc StopPodSandbox "{\"pod_sandbox_id\":\"$id\"}" >/dev/null 2>&1
     cri -t 60 rpc RemovePodSandbox "{\"pod_sandbox_id\":\"$id\"}" >/dev/null 2>&1
   done
+}
+
+# The start every CRI tier shares: root, the built shim, the test's netns, WORK (removed at exit)
+# with the cvm config CFG, containerd with the CRI plugin, the two images. Cleanup on EXIT: pods
+# and containers through CRI (cri_teardown), then containerd and the netns.
+ctd_err() { grep 'level=error' "$CTD_DIR/containerd.log" | tail -${1:-3} | tr '\n' '|'; } # containerd's last errors
+cri_tier_cleanup() {
+  cri_teardown
+  ctd_stop
+  net_teardown
+  [[ -n ${WORK:-} ]] && rm -rf "$WORK"
+}
+cri_tier_start() { # $1 = the tier's name in its FAIL lines
+  WORK=
+  trap cri_tier_cleanup EXIT
+  [[ $(id -u) -eq 0 ]] || { fail "$1" "must run as root"; return 1; }
+  shim_env_check || return 1
+  net_setup || return 1
+  WORK=$(mktemp -d "/tmp/cvm-$1.XXXXXX")
+  CFG=$WORK/cvm.json
+  shim_write_config "$CFG"
+  cri_ctd_start "$CFG" || return 1
+  cri_import_images || { fail cri-image-import "ctr -n k8s.io images import failed"; return 1; }
 }
