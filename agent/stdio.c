@@ -81,8 +81,8 @@ static void stream_finish(struct stream *s)
     s->pipe_fd = safe_close(s->pipe_fd);
     s->sock_fd = safe_close(s->sock_fd);
     buf_done(&s->b);
-    log_debug("stream %s/%s/%d: %" PRIu64 " bytes in %" PRIu64 " reads", s->p->c->id, s->p->exec_id, (int)s->kind,
-              s->bytes, s->reads);
+    log_debug("stream %s/%s/%d: %" PRIu64 " bytes in %" PRIu64 " reads", s->p->c->id, s->p->exec_id,
+              (int)s->kind, s->bytes, s->reads);
     if (s->kind != STDIO_IN)
         process_maybe_done(s->p);
 }
