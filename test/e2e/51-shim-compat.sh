@@ -130,6 +130,33 @@ else
 fi
 "${TM[@]}" kill-session -t ex >/dev/null 2>&1
 
+# a terminal exec printing 1 MiB (16384 lines): every byte arrives, the same bytes as runc's.
+# The container's pty turns "\n" into "\r\n" (ONLCR) and script's pty, where ctr leaves OPOST
+# on, into "\r\r\n" for both runtimes; the expected stream is built here from the same lines.
+# script's stdin is a FIFO held open: at EOF script would type ^D, whose echo lands in the output.
+timeout 60 "${RUNC[@]}" -d "$IMG" ttyr sleep 100000 >/dev/null 2>&1
+mkfifo "$CTD_DIR/tty-in"
+LINE=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcde
+for rt in cvm:box runc:ttyr; do
+  timeout 300 script -qec "ctr task exec -t --exec-id tbig ${rt#*:} sh -c 'yes $LINE | head -c 1048576; exit 6'" /dev/null \
+    <>"$CTD_DIR/tty-in" >"$CTD_DIR/tty-${rt%%:*}.out"
+  echo $? > "$CTD_DIR/tty-${rt%%:*}.rc"
+done
+yes $LINE | head -c 1048576 | sed 's/$/\r\r/' > "$CTD_DIR/tty-want.out"
+sz() { stat -c %s "$1" 2>/dev/null; }
+h() { sha256sum < "$1" | cut -c1-16; }
+note "tty exec 1 MiB: cvm $(sz "$CTD_DIR/tty-cvm.out") bytes sha256 $(h "$CTD_DIR/tty-cvm.out"), runc $(sz "$CTD_DIR/tty-runc.out") bytes sha256 $(h "$CTD_DIR/tty-runc.out")"
+[[ $(cat "$CTD_DIR/tty-cvm.rc") == 6 && $(cat "$CTD_DIR/tty-runc.rc") == 6 ]] && pass exec-tty-1MiB-exit-status ||
+  fail exec-tty-1MiB-exit-status "cvm rc=$(cat "$CTD_DIR/tty-cvm.rc") runc rc=$(cat "$CTD_DIR/tty-runc.rc")"
+[[ $(h "$CTD_DIR/tty-cvm.out") == "$(h "$CTD_DIR/tty-runc.out")" ]] && cmp -s "$CTD_DIR/tty-cvm.out" "$CTD_DIR/tty-runc.out" &&
+  pass exec-tty-1MiB-same-bytes-as-runc || fail exec-tty-1MiB-same-bytes-as-runc "$(cmp "$CTD_DIR/tty-cvm.out" "$CTD_DIR/tty-runc.out" 2>&1 | head -1)"
+for rt in cvm runc; do
+  cmp -s "$CTD_DIR/tty-$rt.out" "$CTD_DIR/tty-want.out" && pass "exec-tty-1MiB-onlcr-$rt" ||
+    fail "exec-tty-1MiB-onlcr-$rt" "$(cmp "$CTD_DIR/tty-$rt.out" "$CTD_DIR/tty-want.out" 2>&1 | head -1)"
+done
+rm -f "$CTD_DIR"/tty-*.out "$CTD_DIR/tty-in"
+ctr task kill -s SIGKILL ttyr >/dev/null 2>&1; sleep 1; ctr task delete ttyr >/dev/null 2>&1; ctr containers delete ttyr >/dev/null 2>&1
+
 # ctr 1.6 has no -i: a foreground `ctr run` / `ctr task exec` always forwards its stdin
 out=$(echo hi | timeout 60 "${CVM[@]}" --rm "${S1[@]}" "$IMG" in1 cat 2>&1); rc=$?
 [[ $rc -eq 0 && $out == hi ]] && pass run-stdin-eof || fail run-stdin-eof "rc=$rc out='$out'"

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -127,6 +128,82 @@ START_TEST(stdin_eof_closes_pipe)
 }
 END_TEST
 
+/* Read the host end, the loop running, until EOF or (until > 0) until that many bytes came. */
+static size_t host_read(int fd, char *buf, size_t cap, size_t until)
+{
+    size_t got = 0;
+    (void)fd_set_nonblock(fd, 1);
+    for (int i = 0; i < 20000 && got < cap; i++) {
+        loop_run_once(A.loop, 5);
+        ssize_t n = read(fd, buf + got, cap - got);
+        if (n > 0)
+            got += (size_t)n;
+        if (n == 0 || (until && got >= until))
+            break;
+    }
+    return got;
+}
+
+/* stdout of a terminal process: a pty master, read in batches after a short read. Nothing is
+ * held back by a pause (a prompt without a newline arrives while the slave stays open), and a
+ * long run of lines arrives whole with the line discipline's ONLCR applied. */
+START_TEST(pty_output_whole_after_pauses)
+{
+    int sv[2];
+    const char *why;
+    int m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+    ck_assert_int_ge(m, 0);
+    ck_assert_int_eq(unlockpt(m), 0);
+    int sl = open(ptsname(m), O_RDWR | O_NOCTTY | O_CLOEXEC);
+    ck_assert_int_ge(sl, 0);
+    ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+    P->terminal = true;
+    P->want[STDIO_OUT] = true;
+    P->fds[STDIO_OUT] = m;
+    ck_assert_int_eq(stream_attach(P, STDIO_OUT, sv[0], &why), 0);
+
+    static char buf[1 << 20], want[1 << 20];
+    ck_assert_int_eq(write_all(sl, "$ ", 2), 0);
+    ck_assert_uint_eq(host_read(sv[1], buf, sizeof(buf), 2), 2);
+    ck_assert(memcmp(buf, "$ ", 2) == 0);
+    ck_assert_int_eq(write_all(sl, "a\n", 2), 0); /* short read: a pause starts */
+    ck_assert_int_eq(write_all(sl, "b", 1), 0);
+    ck_assert_uint_eq(host_read(sv[1], buf, sizeof(buf), 4), 4);
+    ck_assert(memcmp(buf, "a\r\nb", 4) == 0);
+
+    /* 4096 lines of 32 bytes, written as the slave takes them */
+    static const char line[] = "0123456789abcdef0123456789abcde\n";
+    size_t lines = 4096, wn = 0, got = 0;
+    (void)fd_set_nonblock(sl, 1);
+    (void)fd_set_nonblock(sv[1], 1);
+    for (size_t i = 0; i < lines; i++) {
+        memcpy(want + wn, line, 31);
+        memcpy(want + wn + 31, "\r\n", 2);
+        wn += 33;
+    }
+    size_t sent = 0;
+    for (int i = 0; i < 200000 && got < wn; i++) {
+        while (sent < lines * 32) {
+            ssize_t n = write(sl, line + sent % 32, 32 - sent % 32);
+            if (n <= 0)
+                break;
+            sent += (size_t)n;
+        }
+        loop_run_once(A.loop, 5);
+        ssize_t n = read(sv[1], buf + got, sizeof(buf) - got);
+        if (n > 0)
+            got += (size_t)n;
+    }
+    ck_assert_uint_eq(sent, lines * 32);
+    close(sl); /* the slave side is gone: EIO on the master is EOF */
+    got += host_read(sv[1], buf + got, sizeof(buf) - got, 0);
+    ck_assert_uint_eq(got, wn);
+    ck_assert(memcmp(buf, want, wn) == 0);
+    ck_assert(stream_drained(P, STDIO_OUT));
+    close(sv[1]);
+}
+END_TEST
+
 START_TEST(attach_rules)
 {
     int sv[2];
@@ -151,6 +228,7 @@ static Suite *suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, output_backpressure_and_eof);
     tcase_add_test(tc, stdin_eof_closes_pipe);
+    tcase_add_test(tc, pty_output_whole_after_pauses);
     tcase_add_test(tc, attach_rules);
     suite_add_tcase(s, tc);
     return s;
