@@ -21,6 +21,7 @@ struct spawn {
     struct loop_source *io, *timer;
     spawn_done_fn done;
     bool reaped; /* the reaper collected the child: its pid is no longer ours to signal */
+    bool child_reported; /* the failure is the child's own SYNC_ERROR (it exits by itself) */
 };
 
 bool spawn_busy(const struct process *p)
@@ -49,6 +50,7 @@ static void finish(struct spawn *s, int r, const struct cvm_err *err)
     struct process *p = s->p;
     spawn_done_fn done = s->done;
     bool setup = s->phase == SPAWN_SETUP, reaped = s->reaped;
+    bool exits_itself = s->child_reported && !setup;
 
     drop(p);
     if (r == 0 && setup) {
@@ -58,7 +60,9 @@ static void finish(struct spawn *s, int r, const struct cvm_err *err)
         if (r == 0) {
             p->state = PROC_RUNNING;
         } else {
-            if (!reaped && p->pid > 0)
+            /* A child that reported its own failure to exec exits by itself with 126/127, the
+             * status runc gives; a SIGKILL racing that exit would turn it into 137. */
+            if (!reaped && p->pid > 0 && !exits_itself)
                 (void)kill(p->pid, SIGKILL); /* the reaper collects it */
             if (setup) {
                 p->pid = 0; /* no process owns the pid any more */
@@ -85,6 +89,7 @@ static void fail_child(struct spawn *s, const struct sync_msg *m)
 {
     struct cvm_err err = {0};
     int r = -(m->err > 0 && m->err < 4096 ? m->err : EIO);
+    s->child_reported = true;
     cvm_err_set(&err, r, "%s", m->msg);
     finish(s, r, &err);
 }
