@@ -40,7 +40,7 @@
 /* The VMM's fixed host costs on top of the guest (shim/host_cgroup_limits.h, config/README.md
  * "Host cgroups"): memory beyond the guest RAM and the kernel/initrd QEMU keeps a copy of,
  * and host threads. Measured on this project's machines by test/e2e/58-host-cgroup.sh. */
-#define CFG_DEFAULT_HOST_OVERHEAD_MIB 64u
+#define CFG_DEFAULT_HOST_OVERHEAD_MIB 128u
 #define CFG_HOST_OVERHEAD_MIB_MAX 65536u
 #define CFG_DEFAULT_HOST_OVERHEAD_TASKS 128u
 #define CFG_HOST_OVERHEAD_TASKS_MAX 65536u /* with the interfaces present at boot, at most 8 NICs (HV_MAX_NICS) */

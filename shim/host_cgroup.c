@@ -4,6 +4,7 @@
 #include "host_cgroup.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -28,6 +29,7 @@ struct hierarchy {
     char mnt[PATH_MAX];        /* its mount point */
     char dir[PATH_MAX];        /* our cgroup in it */
     bool leaf_is_root;         /* the path names the hierarchy's root / our own: never rmdir */
+    bool removed;
 };
 
 struct host_cgroup {
@@ -309,16 +311,53 @@ bool host_cgroup_is_v2(const struct host_cgroup *cg)
     return cg->v2;
 }
 
+/* SIGKILL every process listed in dir/cgroup.procs. */
+static void kill_members(const char *dir)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+    _cleanup_fclose_ FILE *f = fopen(path, "re");
+    int pid;
+    for (int i = 0; f && i < 4096 && fscanf(f, "%d", &pid) == 1; i++)
+        if (pid > 1 && pid != getpid())
+            (void)kill(pid, SIGKILL);
+}
+
+int host_cgroup_remove_once(struct host_cgroup *cg)
+{
+    int r = 0;
+    for (size_t i = 0; i < cg->n; i++) {
+        struct hierarchy *h = &cg->h[i];
+        if (h->leaf_is_root || h->removed || strcmp(h->dir, h->mnt) == 0)
+            continue;
+        if (rmdir(h->dir) == 0 || errno == ENOENT) {
+            h->removed = true;
+        } else if (errno == EBUSY) {
+            kill_members(h->dir);
+            r = -EBUSY;
+        } else {
+            log_warn("host cgroup: rmdir %s: %m (left in place)", h->dir);
+            h->removed = true;
+        }
+    }
+    return r;
+}
+
+void host_cgroup_free(struct host_cgroup *cg)
+{
+    free(cg);
+}
+
 void host_cgroup_remove(struct host_cgroup *cg)
 {
     if (!cg)
         return;
-    for (size_t i = 0; i < cg->n; i++) {
-        const struct hierarchy *h = &cg->h[i];
-        if (h->leaf_is_root || strcmp(h->dir, h->mnt) == 0)
-            continue;
-        if (rmdir(h->dir) < 0 && errno != ENOENT)
-            log_warn("host cgroup: rmdir %s: %m (left in place)", h->dir);
+    for (int i = 0; host_cgroup_remove_once(cg) == -EBUSY; i++) {
+        if (i == 50) {
+            log_warn("host cgroup %s: still busy after 1 s (left in place)", cg->name);
+            break;
+        }
+        (void)nanosleep(&(struct timespec){0, 20 * 1000000L}, NULL);
     }
     free(cg);
 }

@@ -42,8 +42,15 @@ int host_cgroup_set(struct host_cgroup *cg, const struct hcg_resources *host, st
 const char *host_cgroup_name(const struct host_cgroup *cg);
 bool host_cgroup_is_v2(const struct host_cgroup *cg);
 
-/* Remove the cgroup (the leaf, in every hierarchy; parents stay, as with runc) once its
- * processes are gone, and free cg. A cgroup still busy is logged and left. NULL is fine. */
+/* One attempt, never waiting: rmdir the leaf in every hierarchy (parents stay, as with runc).
+ * A leaf still holding processes (a helper's own child a moment after the helper was reaped,
+ * e.g. virtiofsd's sandboxed worker) gets them SIGKILLed, as runc kills what is left in a
+ * container's cgroup at delete: -EBUSY, try again shortly. 0 when every leaf is gone. */
+int host_cgroup_remove_once(struct host_cgroup *cg);
+/* Free cg (the directories stay). NULL is fine. */
+void host_cgroup_free(struct host_cgroup *cg);
+/* remove_once until done, waiting up to 1 s (outside the loop: at exit, after a failed
+ * start), then free. A cgroup still busy is logged and left. NULL is fine. */
 void host_cgroup_remove(struct host_cgroup *cg);
 
 /* For `delete` after a killed daemon: <run_dir>/host_cgroup lists the cgroup's directories

@@ -388,11 +388,37 @@ static void hv_died(struct hv_vm *vm, const char *reason, void *data)
     vm_gone(data, reason);
 }
 
+/* The VM's processes are reaped by now; runc removes the cgroup at delete too. A helper's own
+ * child may take a moment more (it was SIGKILLed): retry on a timer, never wait here. */
+static void host_cg_retry(struct loop_source *src, void *data)
+{
+    struct sandbox *sb = data;
+    (void)src;
+    if (!sb->host_cg)
+        return;
+    if (host_cgroup_remove_once(sb->host_cg) == -EBUSY && ++sb->host_cg_tries < 100) {
+        loop_timer_set(sb->host_cg_retry, 20 * 1000);
+        return;
+    }
+    host_cgroup_free(sb->host_cg); /* gone, or left and logged by sandbox_free's last try */
+    sb->host_cg = NULL;
+}
+
+static void remove_host_cgroup(struct sandbox *sb)
+{
+    if (!sb->host_cg || host_cgroup_remove_once(sb->host_cg) == 0) {
+        host_cgroup_free(sb->host_cg);
+        sb->host_cg = NULL;
+        return;
+    }
+    if (!sb->host_cg_retry &&
+        loop_add_timer(sb->shim->loop, 20 * 1000, host_cg_retry, sb, &sb->host_cg_retry) < 0)
+        log_warn("sandbox %s: no timer to retry the host cgroup's removal", sb->id);
+}
+
 static void cleanup_files(struct sandbox *sb)
 {
-    /* the VM's processes are reaped by now: the cgroup is empty (runc removes it at delete) */
-    host_cgroup_remove(sb->host_cg);
-    sb->host_cg = NULL;
+    remove_host_cgroup(sb);
     sandbox_net_close(sb);
     (void)mnt_umount_tree(sb->run_dir);
     (void)mnt_rm_tree(sb->run_dir);
@@ -553,6 +579,8 @@ fail:
     loop_source_free(sb->retry_timer);
     loop_source_free(sb->boot_watch);
     cleanup_files(sb);
+    loop_source_free(sb->host_cg_retry); /* sb goes now: finish the removal here */
+    host_cgroup_remove(sb->host_cg);
     free(sb);
     return r;
 }
@@ -581,7 +609,8 @@ void sandbox_free(struct sandbox *sb)
     hv_vsock_cancel(sb->agent_req);
     ttrpc_client_free(sb->agent);
     hv_free(sb->vm);
-    host_cgroup_remove(sb->host_cg);
+    loop_source_free(sb->host_cg_retry);
+    host_cgroup_remove(sb->host_cg); /* at exit: a bounded wait for the last processes */
     sandbox_net_close(sb);
     free(sb);
 }

@@ -9,7 +9,8 @@
 #   3. delete: the cgroup is gone in every hierarchy
 #   4. a systemd-style cgroupsPath slice:prefix:name (cvm; runc needs systemd, absent here)
 #   5. the measured host memory of a VM (cgroup peak after the guest filled its RAM, RSS of
-#      each process) beside the configured overhead
+#      each process split into guest RAM and the VMM's own) beside the configured overhead;
+#      the VM stays inside its host limit
 #   6. runc's shim options (containerd.runc.v1.Options) in Create: refused with a clear message
 #   7. a CRI pod (real CRI plugin, linux.cgroup_parent): the sandbox's QEMU, virtiofsd and
 #      cvm-vsockd are in the pod's cgroup, as runc's pause is; gone after RemovePodSandbox
@@ -178,19 +179,34 @@ out=$(timeout 60 ctr run --runtime "$RT" --runtime-config-path "$CFG" --rm --cgr
 [[ $rc -ne 0 && $out == *"invalid slice name"* ]] && pass "cvm-bad-systemd-path-refused" || fail "cvm-bad-systemd-path-refused" "rc=$rc $out"
 ctr containers delete hc-bad >/dev/null 2>&1
 
-# ---- 5. what a VM costs on the host, measured (guest fills its RAM; cgroup peak; RSS)
-timeout 120 ctr run --runtime "$RT" --runtime-config-path "$CFG" -d --cgroup "/$TOP/meas" "$IMG" hc-meas sleep 100000 >/dev/null 2>&1
+# ---- 5. what a VM costs on the host, measured: a 256 MiB limit (guest 256 MiB), the guest
+# fills its RAM; the VM must stay inside its host limit; RSS split into guest RAM (the memfd
+# backend, mapped by QEMU, virtiofsd and cvm-vsockd) and the VMM's own memory
+LIM=$((256 * MIB))
+timeout 120 ctr run --runtime "$RT" --runtime-config-path "$CFG" -d --cgroup "/$TOP/meas" --memory-limit $LIM "$IMG" hc-meas sleep 100000 >/dev/null 2>&1
 pid=$(task_field hc-meas 2)
 if [[ $(task_field hc-meas 3) == RUNNING ]]; then
   d=$(cg_dir "$pid" "$([[ -n $V2 ]] || echo memory)")
+  hostlim=$(cat "$d/memory.limit_in_bytes" 2>/dev/null || cat "$d/memory.max")
   idle=$(cat "$d/memory.usage_in_bytes" 2>/dev/null || cat "$d/memory.current")
-  # the guest touches (nearly) all its RAM: 224 MiB held by one process, then freed
-  timeout 180 ctr task exec --exec-id fill hc-meas sh -c 'head -c 234881024 /dev/zero | tail -c 234881024 >/dev/null' >/dev/null 2>&1
+  # the guest fills all its RAM: 6 processes of 40 MiB at once (more than the ~190 MiB free
+  # in a 256 MiB guest: the guest's OOM killer takes some; the VM itself must survive)
+  timeout 180 ctr task exec --exec-id fill hc-meas sh -c 'for i in 1 2 3 4 5 6; do (head -c 41943040 /dev/zero | tail -c 41943040 >/dev/null && echo ok) & done; wait; echo done' >"$WORK/fill.out" 2>&1; frc=$?
   peak=$(cat "$d/memory.max_usage_in_bytes" 2>/dev/null || cat "$d/memory.peak" 2>/dev/null || echo 0)
-  rss=
-  for p in $(vm_pids hc-meas default); do rss+="$(basename "$(readlink /proc/$p/exe)")=$(awk '/^VmRSS/ {print int($2/1024)}' /proc/$p/status)MiB "; done
-  note "measured: VM of ${GUEST_MIB} MiB guest RAM: host cgroup usage $((idle / MIB)) MiB idle after boot, peak $((peak / MIB)) MiB after the guest filled 224 MiB; RSS $rss; overhead beyond the guest RAM (peak - ${GUEST_MIB} MiB) $(( (peak - GUEST_MIB * MIB) / MIB )) MiB; configured VMM overhead host_overhead_mib $OVH_MIB MiB + kernel $(( $(stat -Lc %s "$(ls /boot/vmlinuz-* 2>/dev/null | tail -1)" 2>/dev/null || echo 0) / MIB )) MiB + initrd $(( $(stat -Lc %s "$BUILD/initrd.img") / MIB )) MiB"
-  [[ $peak -gt 0 ]] && pass "cvm-overhead-measured" || fail "cvm-overhead-measured" "no peak usage in $d"
+  failcnt=$(cat "$d/memory.failcnt" 2>/dev/null || grep -s '^max ' "$d/memory.events" | cut -d' ' -f2)
+  [[ $frc -eq 0 && $(tail -1 "$WORK/fill.out") == done && $(task_field hc-meas 3) == RUNNING && -d /proc/$pid ]] &&
+    pass "cvm-vm-fits-its-host-limit" || fail "cvm-vm-fits-its-host-limit" "fill rc=$frc $(tr "\n" " " < "$WORK/fill.out") task $(task_field hc-meas 3)"
+  vmm=0; guest=0; rss=
+  for p in $(vm_pids hc-meas default); do
+    read -r g o < <(awk '/^[0-9a-f]+-[0-9a-f]+ / {m = ($0 ~ /memfd:/)} /^Rss:/ {if (m) g += $2; else o += $2} END {print g+0, o+0}' /proc/$p/smaps)
+    rss+="$(basename "$(readlink /proc/$p/exe)") $((o / 1024)) MiB own + $((g / 1024)) MiB guest RAM; "
+    vmm=$((vmm + o)); [[ $(basename "$(readlink /proc/$p/exe)") == qemu-system-x86_64 ]] && guest=$g
+  done
+  kern=$(( (hostlim - LIM) / MIB - OVH_MIB ))
+  note "measured: VM with 256 MiB guest RAM: host cgroup limit $((hostlim / MIB)) MiB (256 + host_overhead_mib $OVH_MIB + kernel/initrd $kern); usage $((idle / MIB)) MiB idle after boot, peak $((peak / MIB)) MiB after the guest filled its RAM ($(grep -c "^ok$" "$WORK/fill.out") of 6 fillers of 40 MiB survived the guest OOM killer) (limit hits: ${failcnt:-?}); RSS: $rss"
+  note "measured: the VMM's own memory (RSS outside the guest RAM, QEMU + virtiofsd + cvm-vsockd, shared libraries included) $((vmm / 1024)) MiB beside $((guest / 1024)) MiB of guest RAM resident; the host limit leaves $(( (hostlim - peak) / MIB )) MiB above the peak"
+  [[ $guest -ge $((230 * 1024)) ]] && pass "cvm-guest-ram-filled" || fail "cvm-guest-ram-filled" "only $((guest / 1024)) MiB of the 256 MiB guest RAM resident: the bound was not exercised"
+  [[ $peak -gt 0 && $peak -le $hostlim ]] && pass "cvm-overhead-measured" || fail "cvm-overhead-measured" "peak $peak limit $hostlim in $d"
   threads=0; for p in $(vm_pids hc-meas default); do threads=$((threads + $(ls /proc/$p/task | wc -l))); done
   note "measured: host threads of the VM (QEMU + virtiofsd + cvm-vsockd): $threads (host_overhead_tasks $OVH_TASKS)"
   # 6. runc's options in Create: refused, naming the field (the running shim checks them first)
@@ -237,10 +253,10 @@ JSON
     bad=
     for p in $pids; do [[ $(cg_path "$p" "$([[ -n $V2 ]] || echo memory)") == "$parent/$pod" ]] || bad+="$p "; done
     [[ $(wc -w <<< "$pids") -ge 3 && -z $bad ]] && pass "cvm-cri-vm-processes-in-pod-cgroup" || fail "cvm-cri-vm-processes-in-pod-cgroup" "pids: $pids elsewhere: $bad"
-    d=$(cg_dir "$pid" "$([[ -n $V2 ]] || echo memory)")
-    use=$(cat "$d/memory.usage_in_bytes" 2>/dev/null || cat "$d/memory.current")
-    note "cvm: the pod's cgroup $parent accounts the whole VM: $((use / MIB)) MiB in use by QEMU, virtiofsd and cvm-vsockd (runc: the pause process only)"
   fi
+  d=$(cg_dir "$pid" "$([[ -n $V2 ]] || echo memory)")
+  use=$(cat "$d/memory.usage_in_bytes" 2>/dev/null || cat "$d/memory.current")
+  note "$t: the pod's sandbox cgroup $parent/<sandbox> accounts $((use / 1024)) KiB ($([[ $t == cvm ]] && echo 'the whole VM: QEMU, virtiofsd, cvm-vsockd' || echo 'the pause process'))"
   cri rpc StopPodSandbox "{\"pod_sandbox_id\":\"$pod\"}" >/dev/null 2>&1
   cri rpc RemovePodSandbox "{\"pod_sandbox_id\":\"$pod\"}" >/dev/null 2>&1
   l=$(gone_wait "$parent/$pod") && pass "$t-cri-sandbox-cgroup-removed" || fail "$t-cri-sandbox-cgroup-removed" "still there: $l"
