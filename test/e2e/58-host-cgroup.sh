@@ -13,7 +13,8 @@
 #      the VM stays inside its host limit
 #   6. runc's shim options (containerd.runc.v1.Options) in Create: refused with a clear message
 #   7. a CRI pod (real CRI plugin, linux.cgroup_parent): the sandbox's QEMU, virtiofsd and
-#      cvm-vsockd are in the pod's cgroup, as runc's pause is; gone after RemovePodSandbox
+#      cvm-vsockd are in the pod's cgroup, as runc's pause is; gone after RemovePodSandbox;
+#      a systemd-driver pod parent (…-pod1.slice -> slice:cri-containerd:id), cvm only
 # Root only. PASS:/FAIL:/NOTE: lines; never skips.
 set -u
 cd "$(dirname "$0")/../.."
@@ -261,4 +262,21 @@ JSON
   cri rpc RemovePodSandbox "{\"pod_sandbox_id\":\"$pod\"}" >/dev/null 2>&1
   l=$(gone_wait "$parent/$pod") && pass "$t-cri-sandbox-cgroup-removed" || fail "$t-cri-sandbox-cgroup-removed" "still there: $l"
 done
+# kubelet with the systemd cgroup driver: a cgroup_parent ending in .slice makes containerd
+# send "pod.slice:cri-containerd:<id>" (runc would need systemd; cvm names it as systemd would)
+sdparent=/$TOP.slice/$TOP-besteffort.slice/$TOP-besteffort-pod1.slice
+sed "s#\"cgroup_parent\": \"[^\"]*\"#\"cgroup_parent\": \"$sdparent\"#; s#hc-cvm#hc-sd#g" "$WORK/pod-cvm.json" > "$WORK/pod-sd.json"
+mkdir -p "$WORK/logs-cvm"
+pod=$(cri runp "$WORK/pod-sd.json" cvm 2>"$WORK/runp-sd.err")
+if [[ -n $pod ]]; then
+  pid=$(ctr -n k8s.io task ls 2>/dev/null | awk -v id="$pod" '$1 == id {print $2}')
+  got=$(cg_path "$pid" "$([[ -n $V2 ]] || echo memory)")
+  [[ $got == "$sdparent/cri-containerd-$pod.scope" ]] && pass "cvm-cri-systemd-pod-cgroup" || fail "cvm-cri-systemd-pod-cgroup" "pid $pid in '$got', want '$sdparent/cri-containerd-$pod.scope'"
+  note "runc: kubelet's systemd cgroup driver needs runc's systemd driver and systemd itself, absent here; cvm: QEMU in $got"
+  cri rpc StopPodSandbox "{\"pod_sandbox_id\":\"$pod\"}" >/dev/null 2>&1
+  cri rpc RemovePodSandbox "{\"pod_sandbox_id\":\"$pod\"}" >/dev/null 2>&1
+  l=$(gone_wait "$sdparent/cri-containerd-$pod.scope") && pass "cvm-cri-systemd-scope-removed" || fail "cvm-cri-systemd-scope-removed" "still there: $l"
+else
+  fail "cvm-cri-systemd-run-pod" "$(tr '\n' ' ' < "$WORK/runp-sd.err")"
+fi
 exit ${FAILED:-0}
