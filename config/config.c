@@ -36,6 +36,8 @@ void cfg_defaults(struct cfg *c)
     c->spare_nics = CFG_DEFAULT_SPARE_NICS;
     c->guest_timeout_ms = CFG_DEFAULT_GUEST_TIMEOUT_MS;
     c->kill_grace_ms = CFG_DEFAULT_KILL_GRACE_MS;
+    c->host_overhead_mib = CFG_DEFAULT_HOST_OVERHEAD_MIB;
+    c->host_overhead_tasks = CFG_DEFAULT_HOST_OVERHEAD_TASKS;
 }
 
 int cfg_check_kernel_args(const char *s)
@@ -149,6 +151,10 @@ static int set_one(struct cfg *c, const char *key, json_t *v, struct cvm_err *er
         return set_uint(&c->kill_grace_ms, key, v, 100, 60000, err);
     if (strcmp(key, "qemu_user") == 0)
         return set_qemu_user(c->qemu_user, v, err);
+    if (strcmp(key, "host_overhead_mib") == 0)
+        return set_uint(&c->host_overhead_mib, key, v, 0, CFG_HOST_OVERHEAD_MIB_MAX, err);
+    if (strcmp(key, "host_overhead_tasks") == 0)
+        return set_uint(&c->host_overhead_tasks, key, v, 0, CFG_HOST_OVERHEAD_TASKS_MAX, err);
     if (strcmp(key, "spare_nics") == 0)
         return set_uint(&c->spare_nics, key, v, 0, CFG_SPARE_NICS_MAX, err);
     if (strcmp(key, "console_deadline_ms") == 0)

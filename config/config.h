@@ -36,7 +36,14 @@
 #define CFG_DEFAULT_GUEST_TIMEOUT_MS 6000u /* no heartbeat answer this long: the guest is dead */
 #define CFG_DEFAULT_KILL_GRACE_MS 2000u    /* SIGKILL of the sandbox's init not honoured: kill QEMU */
 #define CFG_DEFAULT_SPARE_NICS 1u
-#define CFG_SPARE_NICS_MAX 7u /* with the interfaces present at boot, at most 8 NICs (HV_MAX_NICS) */
+#define CFG_SPARE_NICS_MAX 7u
+/* The VMM's fixed host costs on top of the guest (shim/host_cgroup_limits.h, config/README.md
+ * "Host cgroups"): memory beyond the guest RAM and the kernel/initrd QEMU keeps a copy of,
+ * and host threads. Measured on this project's machines by test/e2e/58-host-cgroup.sh. */
+#define CFG_DEFAULT_HOST_OVERHEAD_MIB 128u
+#define CFG_HOST_OVERHEAD_MIB_MAX 65536u
+#define CFG_DEFAULT_HOST_OVERHEAD_TASKS 128u
+#define CFG_HOST_OVERHEAD_TASKS_MAX 65536u /* with the interfaces present at boot, at most 8 NICs (HV_MAX_NICS) */
 
 /* Annotation keys (spec §5.3: CRI copies them from pod annotations with pod_annotations). */
 #define CFG_ANN_PREFIX "io.containerd.cvm."
@@ -63,6 +70,8 @@ struct cfg {
     unsigned spare_nics;          /* NICs beyond the netns's interfaces at boot (ctr --cni) */
     unsigned guest_timeout_ms;    /* heartbeat: a guest silent this long is declared dead */
     unsigned kill_grace_ms;       /* SIGKILL of the sandbox's init: the agent's grace, then QEMU */
+    unsigned host_overhead_mib;   /* host memory limit = guest RAM + this + kernel + initrd */
+    unsigned host_overhead_tasks; /* host pids limit = the container's + this */
     char kernel_args[CFG_KARGS_MAX]; /* appended to the built-in command line */
     bool debug;
 };

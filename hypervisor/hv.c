@@ -42,6 +42,8 @@ static void release(void *data)
         free(vm->nic_tap[i]), free(vm->nic_mac[i]);
     free(vm->cid_dir), free(vm->qemu_user), free(vm->qmp_sock), free(vm->vfs_sock), free(vm->vsock_vu_sock);
     free(vm->vsock_uds);
+    for (unsigned i = 0; i < vm->n_cgroup_fds; i++)
+        safe_close(vm->cgroup_fds[i]);
     free(vm);
 }
 

@@ -51,6 +51,7 @@ enum hv_vsock_mode {
 };
 
 #define HV_MAX_NICS 8
+#define HV_MAX_CGROUP_FDS 16
 
 /* One virtio-net NIC on a tap in QEMU's netns: hv makes the tap just before QEMU starts and
  * hands it over as an fd; it goes away with QEMU. The name must not be in use there. */
@@ -92,6 +93,12 @@ struct hv_config {
     unsigned boot_timeout_ms; /* helpers ready + QEMU up + QMP negotiated; 0: 30000 */
     unsigned stop_timeout_ms; /* default deadline of stops forced by a failure; 0: 5000 */
     bool debug;               /* virtiofsd/cvm-vsockd debug output into our log */
+    /* Host cgroups every process hv starts joins (QEMU, virtiofsd, cvm-vsockd): open
+     * cgroup.procs files, one per hierarchy (cgroup v1 has several); each child writes "0"
+     * into every one of them after fork, before exec, so nothing it allocates is charged
+     * elsewhere. hv keeps its own duplicates. NULL/0: the children stay in our cgroups. */
+    const int *cgroup_procs_fds;
+    unsigned n_cgroup_procs_fds; /* at most HV_MAX_CGROUP_FDS */
 };
 
 struct hv_callbacks {

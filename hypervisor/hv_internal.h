@@ -47,6 +47,8 @@ struct hv_vm {
     struct accel_choice accel;
     uint32_t cid;
     int cid_lock_fd;
+    int cgroup_fds[HV_MAX_CGROUP_FDS]; /* cgroup.procs files the children join (hv.h) */
+    unsigned n_cgroup_fds;
 
     /* paths of everything we create in run_dir */
     char *qmp_sock, *vfs_sock, *vsock_vu_sock, *vsock_uds;

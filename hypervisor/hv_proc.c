@@ -213,6 +213,11 @@ child_exec(const struct hv_proc_opts *o, pid_t parent, int devnull, int out_w, i
     int minfd = 3, e;
     sigset_t all;
 
+    /* Join the sandbox's host cgroups before anything else is allocated (cgroup.procs: "0"
+     * is the writer itself). */
+    for (size_t i = 0; i < o->n_cgroup_fds; i++)
+        if (write(o->cgroup_fds[i], "0", 1) != 1)
+            goto fail;
     (void)setpgid(0, 0);
     /* If we (the shim) die, so do the VM's processes: nothing is left running unowned. */
     if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
@@ -286,7 +291,7 @@ int hv_proc_spawn(struct loop *l, const struct hv_proc_opts *o, hv_proc_exit_cb 
     pid_t pid, self = getpid();
     int r;
 
-    if (o->n_fds > MAX_CHILD_FDS || !o->argv || !o->argv[0] ||
+    if (o->n_fds > MAX_CHILD_FDS || !o->argv || !o->argv[0] || (o->n_cgroup_fds && !o->cgroup_fds) ||
         (o->creds && o->creds->n_groups > HV_PROC_MAX_GROUPS))
         return -EINVAL;
     p = calloc(1, sizeof(*p));

@@ -45,6 +45,10 @@ struct hv_proc_opts {
      * clears it on a credential change). Any failure fails the spawn. */
     const struct hv_proc_creds *creds;
     bool capture_stdout; /* stdout to a pipe (hv_proc_stdout_fd); else /dev/null */
+    /* cgroup.procs files (open for writing): the child writes "0" to each first thing after
+     * fork, as root, so it and everything it later starts live in those cgroups. */
+    const int *cgroup_fds;
+    size_t n_cgroup_fds;
 };
 
 /* si: CLD_EXITED (si_status = code) or CLD_KILLED/CLD_DUMPED (si_status = signal). The

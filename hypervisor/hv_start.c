@@ -78,6 +78,9 @@ static int validate(const struct hv_config *c, struct cvm_err *err)
             if (strcmp(c->nics[i].tap, c->nics[j].tap) == 0)
                 return cvm_err_set(err, -EINVAL, "NIC %u: tap '%s' used twice", i, c->nics[i].tap);
     }
+    if (c->n_cgroup_procs_fds > HV_MAX_CGROUP_FDS || (c->n_cgroup_procs_fds && !c->cgroup_procs_fds))
+        return cvm_err_set(err, -EINVAL, "%u cgroup fds: at most %u", c->n_cgroup_procs_fds,
+                           HV_MAX_CGROUP_FDS);
     if ((unsigned)c->accel >= _HV_ACCEL_MAX)
         return cvm_err_set(err, -EINVAL, "accel %d unknown", (int)c->accel);
     if ((unsigned)c->vsock_mode >= _HV_VSOCK_MODE_MAX)
@@ -113,6 +116,12 @@ static int copy_config(struct hv_vm *vm, const struct hv_config *c)
         vm->nics[i] = (struct hv_nic){vm->nic_tap[i], vm->nic_mac[i]};
     }
     r |= dup_str(&vm->cid_dir, c->cid_dir, CID_DIR_DEFAULT);
+    for (unsigned i = 0; i < c->n_cgroup_procs_fds; i++) {
+        int fd = fcntl(c->cgroup_procs_fds[i], F_DUPFD_CLOEXEC, 3);
+        if (fd < 0)
+            return -errno;
+        vm->cgroup_fds[vm->n_cgroup_fds++] = fd;
+    }
     vm->own_console = !c->console_log || !*c->console_log;
     if (vm->own_console)
         vm->console_path = path_in(c->run_dir, "console.log");

@@ -63,7 +63,8 @@ int hv_vsockd_start(struct hv_vm *vm, struct cvm_err *err)
                     vm->vsock_uds,     "--guest-cid",         cid,               "--debug",
                     NULL};
     struct hv_proc_opts o = {.name = "vsockd", .argv = argv, .netns_fd = -1,
-                             .capture_stdout = true};
+                             .capture_stdout = true,
+                             .cgroup_fds = vm->cgroup_fds, .n_cgroup_fds = vm->n_cgroup_fds};
     int r;
 
     snprintf(cid, sizeof(cid), "%u", vm->cid);

@@ -24,6 +24,7 @@
 #include "cmd.h"
 #include "containerd/task/v2/shim.pb-c.h"
 #include "fd.h"
+#include "host_cgroup.h"
 #include "mounts.h"
 #include "pidfile.h"
 
@@ -151,6 +152,8 @@ static void teardown(const char *run_dir, const char *sock)
     int r;
 
     kill_helpers(run_dir);
+    /* the VM's host cgroup (runc removes its container's at delete) */
+    host_cgroup_remove_recorded(run_dir, KILL_WAIT_MS);
     /* Lazy unmounts, deepest first; stacked or propagated mounts may need another pass. */
     for (int i = 0; i < 4 && mnt_umount_tree(run_dir) > 0; i++)
         ;

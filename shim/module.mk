@@ -39,3 +39,8 @@ $(BUILD)/drivers/task_exec_start: $(BUILD)/obj/test/drivers/task_exec_start.o $(
 	@mkdir -p $(dir $@)
 	$(Q)echo "  LD      $@"; $(CC) $(SAN) -o $@ $< $(DRIVER_CONN) -Wl,--start-group $(LIBS) -Wl,--end-group $(LDLIBS_ALL)
 unit: $(BUILD)/drivers/task_exec_start
+# e2e driver for 58-host-cgroup.sh: Create with runc's shim options (which are refused?).
+$(BUILD)/drivers/task_create_opts: $(BUILD)/obj/test/drivers/task_create_opts.o $(DRIVER_CONN) $$(LIBS)
+	@mkdir -p $(dir $@)
+	$(Q)echo "  LD      $@"; $(CC) $(SAN) -o $@ $< $(DRIVER_CONN) -Wl,--start-group $(LIBS) -Wl,--end-group $(LDLIBS_ALL)
+unit: $(BUILD)/drivers/task_create_opts

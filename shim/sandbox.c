@@ -15,6 +15,7 @@
 #include "agent.pb-c.h"
 #include "cleanup.h"
 #include "fd.h"
+#include "host_cgroup.h"
 #include "hv.h"
 #include "log.h"
 #include "loop.h"
@@ -442,8 +443,37 @@ static void hv_died(struct hv_vm *vm, const char *reason, void *data)
     park_done(data);
 }
 
+/* The VM's processes are reaped by now; runc removes the cgroup at delete too. A helper's own
+ * child may take a moment more (it was SIGKILLed): retry on a timer, never wait here. */
+static void host_cg_retry(struct loop_source *src, void *data)
+{
+    struct sandbox *sb = data;
+    (void)src;
+    if (!sb->host_cg)
+        return;
+    if (host_cgroup_remove_once(sb->host_cg) == -EBUSY && ++sb->host_cg_tries < 100) {
+        loop_timer_set(sb->host_cg_retry, 20 * 1000);
+        return;
+    }
+    host_cgroup_free(sb->host_cg); /* gone, or left and logged by sandbox_free's last try */
+    sb->host_cg = NULL;
+}
+
+static void remove_host_cgroup(struct sandbox *sb)
+{
+    if (!sb->host_cg || host_cgroup_remove_once(sb->host_cg) == 0) {
+        host_cgroup_free(sb->host_cg);
+        sb->host_cg = NULL;
+        return;
+    }
+    if (!sb->host_cg_retry &&
+        loop_add_timer(sb->shim->loop, 20 * 1000, host_cg_retry, sb, &sb->host_cg_retry) < 0)
+        log_warn("sandbox %s: no timer to retry the host cgroup's removal", sb->id);
+}
+
 static void cleanup_files(struct sandbox *sb)
 {
+    remove_host_cgroup(sb);
     sandbox_net_close(sb);
     (void)mnt_umount_tree(sb->run_dir);
     (void)mnt_rm_tree(sb->run_dir);
@@ -516,15 +546,19 @@ static int make_netns(const char *path)
 }
 
 int sandbox_new(struct shim *s, const char *group, const struct cfg *cfg, const char *netns,
-                struct sandbox **ret, struct cvm_err *err)
+                struct host_cgroup *host_cg, struct sandbox **ret, struct cvm_err *err)
 {
     struct sandbox *sb = calloc(1, sizeof(*sb));
     char netns_path[256];
-    int r;
+    int cg_fds[HV_MAX_CGROUP_FDS];
+    int r, n_cg = 0;
 
-    if (!sb)
+    if (!sb) {
+        host_cgroup_remove(host_cg);
         return cvm_err_set(err, -ENOMEM, "out of memory");
+    }
     sb->shim = s;
+    sb->host_cg = host_cg;
     snprintf(sb->id, sizeof(sb->id), "%s", group);
     shim_run_dir_of(s, sb->run_dir, sizeof(sb->run_dir));
     snprintf(sb->shared_dir, sizeof(sb->shared_dir), "%s/shared", sb->run_dir);
@@ -576,9 +610,21 @@ int sandbox_new(struct shim *s, const char *group, const struct cfg *cfg, const 
         .nics = sb->nics, .n_nics = sb->n_nics,
         .boot_timeout_ms = sb->cfg.boot_deadline_ms, .debug = sb->cfg.debug,
     };
+    if (sb->host_cg) { /* QEMU, virtiofsd and cvm-vsockd join it before they exec */
+        n_cg = host_cgroup_procs_fds(sb->host_cg, cg_fds, ELEMENTSOF(cg_fds), err);
+        if (n_cg < 0) {
+            r = n_cg;
+            goto fail;
+        }
+        hc.cgroup_procs_fds = cg_fds;
+        hc.n_cgroup_procs_fds = (unsigned)n_cg;
+        (void)host_cgroup_record(sb->host_cg, sb->run_dir); /* for `delete` after a crash */
+    }
     struct hv_callbacks cb = { .ready = hv_ready, .died = hv_died, .stopped = hv_stopped, .data = sb };
     boot_phases_init(&sb->phases, now_ns());
     r = hv_start(s->loop, &hc, &cb, &sb->vm, err);
+    while (n_cg > 0)
+        safe_close(cg_fds[--n_cg]); /* hv keeps its own */
     if (r < 0)
         goto fail;
     sb->limits = boot_limits_for(sb->cfg.console_deadline_ms, sb->cfg.boot_deadline_ms,
@@ -590,6 +636,8 @@ fail:
     loop_source_free(sb->retry_timer);
     loop_source_free(sb->boot_watch);
     cleanup_files(sb);
+    loop_source_free(sb->host_cg_retry); /* sb goes now: finish the removal here */
+    host_cgroup_remove(sb->host_cg);
     free(sb);
     return r;
 }
@@ -618,6 +666,8 @@ void sandbox_free(struct sandbox *sb)
     hv_vsock_cancel(sb->agent_req);
     ttrpc_client_free(sb->agent);
     hv_free(sb->vm);
+    loop_source_free(sb->host_cg_retry);
+    host_cgroup_remove(sb->host_cg); /* at exit: a bounded wait for the last processes */
     sandbox_net_close(sb);
     free(sb);
 }

@@ -12,6 +12,7 @@
 #include "boot_phases.h"
 #include "config.h"
 #include "hooks.h"
+#include "host_cgroup_limits.h"
 #include "hv.h"
 #include "net.h"
 #include "errmap.h"
@@ -160,6 +161,13 @@ struct sandbox {
     struct sandbox_net_waiter net_waiters[16];
     size_t n_net_waiters, n_net_running; /* running: waiters the current/scheduled sync answers */
     struct portfwd *portfwd;           /* CRI PortForward into the guest (portfwd.h) */
+    /* host cgroup (host_cgroup.h): the first container's linux.cgroupsPath, holding QEMU,
+     * virtiofsd and cvm-vsockd; NULL without one. Removed once the VM has stopped. */
+    struct host_cgroup *host_cg;
+    struct loop_source *host_cg_retry; /* removal waits for a helper's child to go */
+    unsigned host_cg_tries;
+    char host_cg_owner[80];            /* the container whose resources it carries */
+    struct hcg_overhead host_ov;
 };
 
 /* An agent call in flight on behalf of a container/process (and maybe a containerd call
@@ -237,8 +245,9 @@ bool proc_io_drained(const struct proc *p);
 void proc_io_close(struct proc *p); /* close everything (after exit+drain, or on failure) */
 
 /* ---- sandbox.c ---- */
+/* host_cg (NULL: none) is the sandbox's from now on, also when this fails. */
 int sandbox_new(struct shim *s, const char *group, const struct cfg *cfg, const char *netns,
-                struct sandbox **ret, struct cvm_err *err);
+                struct host_cgroup *host_cg, struct sandbox **ret, struct cvm_err *err);
 /* cb fires when the agent is reachable (r = 0) or boot failed (r < 0, msg). */
 void sandbox_when_ready(struct sandbox *sb, void (*cb)(struct sandbox *, int, const char *, void *),
                         void *data);

@@ -17,6 +17,9 @@
 #include "cleanup.h"
 #include "containerd/events/task.pb-c.h"
 #include "fd.h"
+#include "host_cgroup.h"
+#include "host_cgroup_path.h"
+#include "host_cgroup_sandbox.h"
 #include "log.h"
 #include "mounts.h"
 #include "runtimeoptions/v1/api.pb-c.h"
@@ -72,7 +75,8 @@ static int load_config(const Google__Protobuf__Any *opts, json_t *ann, struct cf
             return cvm_err_set(err, -EINVAL, "cannot decode runtimeoptions.v1.Options");
         snprintf(path, sizeof(path), "%s", o->config_path ? o->config_path : "");
         runtimeoptions__v1__options__free_unpacked(o, NULL);
-    } /* other option types (containerd.runc.v1.Options from 2.x) are ignored: spec §9 item 22 */
+    } /* containerd.runc.v1.Options: runc_options_check() at Create; other types are ignored
+       * (spec §9 item 22) */
     if (path[0]) {
         r = cfg_load_file(cfg, path, err);
         if (r == -ENOENT)
@@ -434,15 +438,39 @@ static int ensure_sandbox(struct shim *s, const Containerd__Task__V2__CreateTask
     r = assets_resolve(&cfg, err);
     if (r < 0)
         return r;
+    /* runc's shim_cgroup: the shim goes where runc's shim would (before the VM starts) */
+    char shim_cg[HCG_PATH_MAX];
+    r = runc_options_check(req->options, shim_cg, sizeof(shim_cg), err);
+    if (r == 0 && shim_cg[0]) {
+        r = host_cgroup_join_existing(shim_cg, getpid(), err);
+        if (r == 0)
+            log_info("shim moved into cgroup %s (runc option shim_cgroup)", shim_cg);
+    }
+    if (r < 0)
+        return r;
+    /* linux.cgroupsPath: the VM's host cgroup, with the guest sized to the memory limit */
+    struct host_cgroup *hcg = NULL;
+    struct hcg_overhead ov = {0};
+    r = host_cgroup_for_sandbox(spec, &cfg, &hcg, &ov, err);
+    if (r == 0)
+        r = cfg_check_host_memory(cfg.memory_mib, host_mem_kib(), err);
+    if (r < 0) {
+        host_cgroup_remove(hcg);
+        return r;
+    }
     const char *g = json_string_value(json_object_get(ann, SHIM_ANN_SANDBOX_ID));
     if (!g || !shim_valid_identifier(g))
         g = json_string_value(json_object_get(ann, SHIM_ANN_GROUP));
     bool standalone = !g || !shim_valid_identifier(g);
     if (standalone)
         g = id;
-    r = sandbox_new(s, g, &cfg, spec_netns(spec), &s->sb, err);
+    r = sandbox_new(s, g, &cfg, spec_netns(spec), hcg, &s->sb, err);
     if (r == 0)
         s->sb->standalone = standalone; /* a pod or group keeps its VM until the sandbox goes */
+    if (r == 0 && hcg) {
+        snprintf(s->sb->host_cg_owner, sizeof(s->sb->host_cg_owner), "%s", id);
+        s->sb->host_ov = ov;
+    }
     return r;
 }
 
@@ -469,6 +497,14 @@ void task_create(struct ttrpc_call *call, const uint8_t *pl, size_t n, void *ud)
     if (s->shutting_down)
         return (void)ttrpc_call_reply_error(call, RPC_FAILED_PRECONDITION, "shim is shutting down: failed precondition");
 
+    {
+        char unused[HCG_PATH_MAX];
+        r = runc_options_check(req->options, unused, sizeof(unused), &err);
+        if (r < 0) {
+            log_error("create %s: %s", req->id, err.msg);
+            return (void)ttrpc_call_reply_errno(call, r, &err);
+        }
+    }
     r = read_spec(req->bundle, &raw, &raw_len, &err);
     if (r == 0 && !(spec = json_loadb(raw, raw_len, 0, NULL)))
         r = cvm_err_set(&err, -EINVAL, "config.json: invalid JSON");

@@ -10,6 +10,7 @@
 #include "agent.pb-c.h"
 #include "containerd/runc/v1/process.pb-c.h"
 #include "containerd/events/task.pb-c.h"
+#include "host_cgroup_sandbox.h"
 #include "log.h"
 #include "loop.h"
 #include "mounts.h"
@@ -370,6 +371,17 @@ void task_update(struct ttrpc_call *call, const uint8_t *pl, size_t n, void *ud)
     }
     if (req->resources->value.len > RESOURCES_MAX)
         return (void)ttrpc_call_reply_error(call, RPC_INVALID_ARGUMENT, "resources too large: invalid argument");
+    /* The container whose cgroupsPath holds the VM: its host cgroup first (cgroupfs writes,
+     * nothing waits), then the guest's. */
+    if (c->sb->host_cg && strcmp(c->sb->host_cg_owner, c->id) == 0) {
+        struct cvm_err err = {0};
+        int r = host_cgroup_update(c->sb->host_cg, &c->sb->host_ov, req->resources->value.data,
+                                   req->resources->value.len, &err);
+        if (r < 0) {
+            log_error("update %s: %s", c->id, err.msg);
+            return (void)ttrpc_call_reply_errno(call, r, &err);
+        }
+    }
     Cvm__Agent__V1__UpdateContainerRequest ar = CVM__AGENT__V1__UPDATE_CONTAINER_REQUEST__INIT;
     ar.container_id = c->id;
     ar.resources_json.data = req->resources->value.data;

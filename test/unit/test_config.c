@@ -28,6 +28,8 @@ START_TEST(test_defaults)
     ck_assert(!c.debug);
     ck_assert_uint_eq(c.spare_nics, CFG_DEFAULT_SPARE_NICS);
     ck_assert_int_eq(c.accel, HV_ACCEL_AUTO);
+    ck_assert_uint_eq(c.host_overhead_mib, CFG_DEFAULT_HOST_OVERHEAD_MIB);
+    ck_assert_uint_eq(c.host_overhead_tasks, CFG_DEFAULT_HOST_OVERHEAD_TASKS);
 }
 END_TEST
 
@@ -124,6 +126,7 @@ static const char *const bad_docs[] = {
     "{\"accel\":\"hvf\"}", "{\"accel\":1}", "{\"accel\":\"KVM\"}", "{\"console_deadline_ms\":-1}",
     "{\"console_deadline_ms\":600001}", "{\"spare_nics\":8}", "{\"spare_nics\":-1}",
     "{\"guest_timeout_ms\":999}", "{\"kill_grace_ms\":0}",
+    "{\"host_overhead_mib\":65537}", "{\"host_overhead_mib\":-1}", "{\"host_overhead_tasks\":65537}",
 };
 
 START_TEST(test_bad)

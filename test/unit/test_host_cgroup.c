@@ -1,0 +1,273 @@
+/* shim/host_cgroup_path.c and host_cgroup_limits.c (pure): cgroupsPath in runc's cgroupfs and
+ * systemd forms, /proc/<pid>/cgroup and mountinfo lines, linux.resources -> the VM's host
+ * values and the v1/v2 files they go to; shim/host_cgroup_sandbox.c: runc's shim options. */
+#include <check.h>
+#include <errno.h>
+#include <jansson.h>
+#include <string.h>
+
+#include "../../shim/host_cgroup_limits.h"
+#include "../../shim/host_cgroup_path.h"
+#include "../../shim/host_cgroup_sandbox.h"
+#include "check_main.h"
+#include "containerd/runc/v1/options.pb-c.h"
+
+static const struct {
+    const char *in;
+    int rc;
+    const char *out;
+    bool relative, systemd;
+} path_cases[] = {
+    {"/default/c1", 0, "/default/c1", false, false},
+    {"/a//b/./c/", 0, "/a/b/c", false, false},
+    {"/../../etc", 0, "/etc", false, false},        /* never above the root (runc CleanPath) */
+    {"/a/b/../../..", 0, "/", false, false},
+    {"/", 0, "/", false, false},
+    {"a/b", 0, "a/b", true, false},                 /* below our own cgroup */
+    {"../x", 0, "x", true, false},
+    {"./", 0, ".", true, false},
+    /* systemd: slice:prefix:name */
+    {"kubepods-besteffort-pod1.slice:cri-containerd:abc", 0,
+     "/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod1.slice/cri-containerd-abc.scope",
+     false, true},
+    {"system.slice:docker:x", 0, "/system.slice/docker-x.scope", false, true},
+    {":cvm:x", 0, "/system.slice/cvm-x.scope", false, true},     /* empty slice: system.slice */
+    {"-.slice:p:n", 0, "/p-n.scope", false, true},              /* the root slice */
+    {"a.slice::n", 0, "/a.slice/-n.scope", false, true},        /* empty prefix, as runc names it */
+    {"a-b.slice:p:c.slice", 0, "/a.slice/a-b.slice/c.slice", false, true}, /* a slice as the unit */
+    {"a--b.slice:p:n", -EINVAL, NULL, false, false},
+    {"-a.slice:p:n", -EINVAL, NULL, false, false},
+    {"a-.slice:p:n", -EINVAL, NULL, false, false},
+    {"a:p:n", -EINVAL, NULL, false, false},                     /* no .slice */
+    {".slice:p:n", -EINVAL, NULL, false, false},
+    {"a.slice:p:", -EINVAL, NULL, false, false},                /* empty name */
+    {"a.slice:p/q:n", -EINVAL, NULL, false, false},
+    {"a.slice:p:n/m", -EINVAL, NULL, false, false},
+    {"a/b.slice:p:n", -EINVAL, NULL, false, false},             /* '/' in the slice */
+    {"a:b:c:d", 0, "a:b:c:d", true, false},                     /* three ':': a cgroupfs name */
+    {"/a.slice:p:n", 0, "/a.slice:p:n", false, false},          /* absolute: cgroupfs */
+    {"", -EINVAL, NULL, false, false},
+    {"/a\nb", -EINVAL, NULL, false, false},
+};
+
+START_TEST(test_path_table)
+{
+    struct hcg_path p;
+    struct cvm_err e = {0};
+    int rc = hcg_path_parse(path_cases[_i].in, &p, &e);
+    ck_assert_msg(rc == path_cases[_i].rc, "'%s': rc %d (%s)", path_cases[_i].in, rc, e.msg);
+    if (rc == 0) {
+        ck_assert_str_eq(p.path, path_cases[_i].out);
+        ck_assert_int_eq(p.relative, path_cases[_i].relative);
+        ck_assert_int_eq(p.systemd, path_cases[_i].systemd);
+    } else {
+        ck_assert_msg(e.msg[0], "no message for '%s'", path_cases[_i].in);
+    }
+}
+END_TEST
+
+START_TEST(test_path_limits)
+{
+    char big[HCG_PATH_MAX + 10], comp[300];
+    struct hcg_path p;
+    struct cvm_err e = {0};
+    memset(big, 'a', sizeof(big) - 1);
+    big[0] = '/';
+    big[sizeof(big) - 1] = '\0';
+    ck_assert_int_eq(hcg_path_parse(big, &p, &e), -EINVAL);
+    memset(comp, 'b', sizeof(comp) - 1);
+    comp[0] = '/';
+    comp[sizeof(comp) - 1] = '\0';
+    ck_assert_int_eq(hcg_path_parse(comp, &p, &e), -EINVAL); /* a component past NAME_MAX */
+    ck_assert_int_eq(hcg_path_parse(NULL, &p, &e), -EINVAL);
+    char out[8];
+    ck_assert_int_lt(hcg_expand_slice("abcdefgh.slice", out, sizeof(out)), 0); /* no room */
+    ck_assert_int_eq(hcg_expand_slice("a-b.slice", big, sizeof(big)), 0);
+    ck_assert_str_eq(big, "/a.slice/a-b.slice");
+}
+END_TEST
+
+START_TEST(test_proc_cgroup_lines)
+{
+    char c[HCG_CTRLS_MAX], p[256];
+    ck_assert_int_eq(hcg_parse_proc_cgroup_line("4:memory:/a/b\n", c, sizeof(c), p, sizeof(p)), 0);
+    ck_assert_str_eq(c, "memory");
+    ck_assert_str_eq(p, "/a/b");
+    ck_assert_int_eq(hcg_parse_proc_cgroup_line("0::/", c, sizeof(c), p, sizeof(p)), 0);
+    ck_assert_str_eq(c, "");
+    ck_assert_str_eq(p, "/");
+    ck_assert_int_eq(hcg_parse_proc_cgroup_line("9:name=systemd:/x:y", c, sizeof(c), p, sizeof(p)), 0);
+    ck_assert_str_eq(c, "name=systemd");
+    ck_assert_str_eq(p, "/x:y");
+    ck_assert_int_eq(hcg_parse_proc_cgroup_line("x:memory:/a", c, sizeof(c), p, sizeof(p)), -EINVAL);
+    ck_assert_int_eq(hcg_parse_proc_cgroup_line("4:memory", c, sizeof(c), p, sizeof(p)), -EINVAL);
+    ck_assert_int_eq(hcg_parse_proc_cgroup_line("4:memory:rel", c, sizeof(c), p, sizeof(p)), -EINVAL);
+    ck_assert_int_eq(hcg_parse_proc_cgroup_line(":memory:/a", c, sizeof(c), p, sizeof(p)), -EINVAL);
+}
+END_TEST
+
+START_TEST(test_mountinfo_lines)
+{
+    char c[HCG_CTRLS_MAX], m[256], r[256];
+    bool v2 = true;
+    ck_assert_int_eq(hcg_parse_mountinfo_line("30 25 0:26 / /sys/fs/cgroup/cpu,cpuacct rw,nosuid shared:9 - cgroup cgroup rw,cpu,cpuacct\n",
+                                              &v2, c, sizeof(c), m, sizeof(m), r, sizeof(r)), 1);
+    ck_assert(!v2);
+    ck_assert_str_eq(c, "cpu,cpuacct");
+    ck_assert_str_eq(m, "/sys/fs/cgroup/cpu,cpuacct");
+    ck_assert_str_eq(r, "/");
+    ck_assert_int_eq(hcg_parse_mountinfo_line("31 25 0:27 / /sys/fs/cgroup/systemd rw - cgroup cgroup rw,xattr,release_agent=/x,name=systemd",
+                                              &v2, c, sizeof(c), m, sizeof(m), r, sizeof(r)), 1);
+    ck_assert_str_eq(c, "name=systemd");
+    ck_assert_int_eq(hcg_parse_mountinfo_line("32 25 0:28 /sub /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw,nsdelegate",
+                                              &v2, c, sizeof(c), m, sizeof(m), r, sizeof(r)), 1);
+    ck_assert(v2);
+    ck_assert_str_eq(c, "");
+    ck_assert_str_eq(r, "/sub");
+    ck_assert_int_eq(hcg_parse_mountinfo_line("33 25 0:29 / /mnt/a\\040b rw - ext4 /dev/sda rw",
+                                              &v2, c, sizeof(c), m, sizeof(m), r, sizeof(r)), 0);
+    ck_assert_str_eq(m, "/mnt/a b");
+    ck_assert_int_eq(hcg_parse_mountinfo_line("33 25 0:29 / /x rw", &v2, c, sizeof(c), m, sizeof(m), r, sizeof(r)), -EINVAL);
+    ck_assert_int_eq(hcg_parse_mountinfo_line("33 25 0:29 / /x rw - cgroup cgroup rw", &v2, c, sizeof(c), m, sizeof(m), r, sizeof(r)), -EINVAL);
+    ck_assert(hcg_has_controller("cpu,cpuacct", "cpu"));
+    ck_assert(hcg_has_controller("cpu,cpuacct", "cpuacct"));
+    ck_assert(!hcg_has_controller("cpuacct,cpuset", "cpu"));
+    ck_assert(!hcg_has_controller("", "cpu"));
+}
+END_TEST
+
+static void parse(const char *json, struct hcg_resources *r, int want_rc)
+{
+    json_t *j = json_loads(json, 0, NULL);
+    struct cvm_err e = {0};
+    ck_assert_ptr_nonnull(j);
+    ck_assert_msg(hcg_resources_parse(j, r, &e) == want_rc, "%s: %s", json, e.msg);
+    json_decref(j);
+}
+
+START_TEST(test_resources_and_host_values)
+{
+    struct hcg_resources g, h;
+    struct hcg_overhead o = {.guest_ram = 256ull << 20, .vmm_memory = 80ull << 20, .vmm_tasks = 128};
+    struct hcg_write w[HCG_WRITES_MAX];
+
+    parse("{\"memory\":{\"limit\":33554432},\"cpu\":{\"shares\":512,\"quota\":50000,\"period\":100000},\"pids\":{\"limit\":40}}", &g, 0);
+    ck_assert(g.has_memory && g.memory == 33554432);
+    hcg_host_values(&g, &o, &h);
+    ck_assert_int_eq(h.memory, (int64_t)(336ull << 20)); /* the VM's bound, not the container's */
+    ck_assert_int_eq(h.pids, 168);
+    ck_assert_uint_eq(h.shares, 512);
+    ck_assert_int_eq(h.quota, 50000);
+    size_t n = hcg_writes(&h, false, w);
+    ck_assert_uint_eq(n, 5);
+    ck_assert_str_eq(w[0].file, "memory.limit_in_bytes");
+    ck_assert_str_eq(w[0].value, "352321536");
+    ck_assert_str_eq(w[1].file, "cpu.shares");
+    ck_assert_str_eq(w[2].file, "cpu.cfs_period_us"); /* before the quota: the kernel checks it */
+    ck_assert_str_eq(w[3].file, "cpu.cfs_quota_us");
+    ck_assert_str_eq(w[3].value, "50000");
+    ck_assert_str_eq(w[4].value, "168");
+    n = hcg_writes(&h, true, w);
+    ck_assert_uint_eq(n, 4);
+    ck_assert_str_eq(w[0].file, "memory.max");
+    ck_assert_str_eq(w[1].file, "cpu.weight");
+    ck_assert_str_eq(w[1].value, "20"); /* runc: 1 + (510 * 9999) / 262142 */
+    ck_assert_str_eq(w[2].file, "cpu.max");
+    ck_assert_str_eq(w[2].value, "50000 100000");
+    ck_assert_str_eq(w[3].file, "pids.max");
+
+    /* unlimited stays unlimited; 0 means unset (runc) */
+    parse("{\"memory\":{\"limit\":-1},\"cpu\":{\"quota\":-1},\"pids\":{\"limit\":-1}}", &g, 0);
+    hcg_host_values(&g, &o, &h);
+    n = hcg_writes(&h, true, w);
+    ck_assert_uint_eq(n, 3);
+    ck_assert_str_eq(w[0].value, "max");
+    ck_assert_str_eq(w[1].value, "max 100000");
+    ck_assert_str_eq(w[2].value, "max");
+    n = hcg_writes(&h, false, w);
+    ck_assert_str_eq(w[0].value, "-1");
+    ck_assert_str_eq(w[1].value, "-1");
+    parse("{\"memory\":{\"limit\":0},\"pids\":{\"limit\":0},\"cpu\":{\"shares\":0}}", &g, 0);
+    ck_assert_uint_eq(hcg_writes(&g, false, w), 0);
+    parse("{}", &g, 0);
+    ck_assert_uint_eq(hcg_writes(&g, true, w), 0);
+    ck_assert_int_eq(hcg_resources_parse(NULL, &g, NULL), 0);
+
+    /* refused with the key named */
+    parse("{\"memory\":{\"limit\":\"1G\"}}", &g, -EINVAL);
+    parse("{\"memory\":{\"limit\":-2}}", &g, -EINVAL);
+    parse("{\"cpu\":{\"shares\":1}}", &g, -EINVAL);
+    parse("{\"cpu\":{\"shares\":262145}}", &g, -EINVAL);
+    parse("{\"cpu\":{\"period\":999}}", &g, -EINVAL);
+    parse("{\"cpu\":{\"quota\":500}}", &g, -EINVAL);
+    parse("{\"pids\":{\"limit\":-5}}", &g, -EINVAL);
+    ck_assert_uint_eq(hcg_shares_to_weight(2), 1);
+    ck_assert_uint_eq(hcg_shares_to_weight(262144), 10000);
+    ck_assert_uint_eq(hcg_shares_to_weight(1024), 39);
+}
+END_TEST
+
+static int check_opts(Containerd__Runc__V1__Options *o, char *cg, size_t n, struct cvm_err *e)
+{
+    uint8_t buf[512];
+    Google__Protobuf__Any any = GOOGLE__PROTOBUF__ANY__INIT;
+    any.type_url = RUNC_OPTIONS_URL;
+    any.value.data = buf;
+    any.value.len = containerd__runc__v1__options__pack(o, buf);
+    return runc_options_check(&any, cg, n, e);
+}
+
+START_TEST(test_runc_options)
+{
+    char cg[256];
+    struct cvm_err e = {0};
+    Containerd__Runc__V1__Options o = CONTAINERD__RUNC__V1__OPTIONS__INIT;
+    ck_assert_int_eq(check_opts(&o, cg, sizeof(cg), &e), 0);
+    ck_assert_str_eq(cg, "");
+    o.shim_cgroup = "/shims/a";
+    o.systemd_cgroup = true;
+    ck_assert_int_eq(check_opts(&o, cg, sizeof(cg), &e), 0);
+    ck_assert_str_eq(cg, "/shims/a");
+    o.io_uid = 1000;
+    ck_assert_int_eq(check_opts(&o, cg, sizeof(cg), &e), -EINVAL);
+    ck_assert_int_eq(e.code, RPC_INVALID_ARGUMENT);
+    ck_assert_msg(strstr(e.msg, "containerd.runc.v1.Options.io_uid"), "%s", e.msg);
+    o.io_uid = 0;
+    o.binary_name = "/usr/bin/runc";
+    e = (struct cvm_err){0}; /* the first message stays otherwise */
+    ck_assert_int_eq(check_opts(&o, cg, sizeof(cg), &e), -EINVAL);
+    ck_assert_msg(strstr(e.msg, "binary_name"), "%s", e.msg);
+    o.binary_name = "";
+    o.criu_work_path = "/w";
+    e = (struct cvm_err){0};
+    ck_assert_int_eq(check_opts(&o, cg, sizeof(cg), &e), -EINVAL);
+    ck_assert_msg(strstr(e.msg, "criu_work_path"), "%s", e.msg);
+    /* not runc's options: nothing to say */
+    Google__Protobuf__Any other = GOOGLE__PROTOBUF__ANY__INIT;
+    other.type_url = "runtimeoptions.v1.Options";
+    ck_assert_int_eq(runc_options_check(&other, cg, sizeof(cg), &e), 0);
+    ck_assert_int_eq(runc_options_check(NULL, cg, sizeof(cg), &e), 0);
+    /* garbage under runc's type URL */
+    uint8_t junk[] = {0xff, 0xff, 0xff};
+    other.type_url = RUNC_OPTIONS_URL;
+    other.value.data = junk;
+    other.value.len = sizeof(junk);
+    ck_assert_int_eq(runc_options_check(&other, cg, sizeof(cg), &e), -EINVAL);
+}
+END_TEST
+
+static Suite *host_cgroup_suite(void)
+{
+    Suite *s = suite_create("host_cgroup");
+    TCase *tc = tcase_create("pure");
+    tcase_add_loop_test(tc, test_path_table, 0, (int)(sizeof(path_cases) / sizeof(path_cases[0])));
+    tcase_add_test(tc, test_path_limits);
+    tcase_add_test(tc, test_proc_cgroup_lines);
+    tcase_add_test(tc, test_mountinfo_lines);
+    tcase_add_test(tc, test_resources_and_host_values);
+    tcase_add_test(tc, test_runc_options);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+CVM_CHECK_MAIN(host_cgroup_suite)
