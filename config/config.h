@@ -65,6 +65,7 @@ struct cfg {
     unsigned kill_grace_ms;       /* SIGKILL of the sandbox's init: the agent's grace, then QEMU */
     char kernel_args[CFG_KARGS_MAX]; /* appended to the built-in command line */
     bool debug;
+    bool tcg_icount;              /* benchmarks: -icount shift=0,sleep=off under TCG */
 };
 
 void cfg_defaults(struct cfg *c);

@@ -92,6 +92,7 @@ struct hv_config {
     unsigned boot_timeout_ms; /* helpers ready + QEMU up + QMP negotiated; 0: 30000 */
     unsigned stop_timeout_ms; /* default deadline of stops forced by a failure; 0: 5000 */
     bool debug;               /* virtiofsd/cvm-vsockd debug output into our log */
+    bool tcg_icount;          /* under TCG: guest time from the instruction count (qemu_argv.h) */
 };
 
 struct hv_callbacks {

@@ -173,10 +173,16 @@ int qemu_argv_build(const struct qemu_spec *s, const struct qemu_host_facts *h, 
     add(&b, "-M");
     add(&b, "microvm,x-option-roms=off,isa-serial=on,rtc=on,pcie=on,memory-backend=mem");
     add(&b, "-accel");
-    add(&b, "%s", h->kvm ? "kvm" : "tcg");
+    if (h->kvm)
+        add(&b, "kvm");
+    else
+        add(&b, "tcg,tb-size=%u", QEMU_TCG_TB_MIB);
     if (h->kvm) {
         add(&b, "-cpu");
         add(&b, "host");
+    } else if (s->icount) {
+        add(&b, "-icount");
+        add(&b, "shift=0,sleep=off");
     }
     add(&b, "-m");
     add(&b, "%u", s->mem_mib);

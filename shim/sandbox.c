@@ -518,6 +518,7 @@ int sandbox_new(struct shim *s, const char *group, const struct cfg *cfg, const 
         .vsockd_bin = sb->cfg.vsockd[0] ? sb->cfg.vsockd : NULL, .netns_path = netns,
         .nics = sb->nics, .n_nics = sb->n_nics,
         .boot_timeout_ms = sb->cfg.boot_deadline_ms, .debug = sb->cfg.debug,
+        .tcg_icount = sb->cfg.tcg_icount,
     };
     struct hv_callbacks cb = { .ready = hv_ready, .died = hv_died, .stopped = hv_stopped, .data = sb };
     boot_phases_init(&sb->phases, now_ns());

@@ -5,6 +5,10 @@
 #                /dev/kvm served by kvm_pvm -> warn, tcg); --json parses, can_run true
 #   forced-kvm   "accel": "kvm": a warn naming kvm_pvm on a PVM host (a fail without /dev/kvm)
 #   bad-config   invalid JSON -> exit 1 and a "fail  config:" line; usage error -> exit 2
+#   kernels      default: our ELF vmlinux (PVH) and its release, the module-less initrd;
+#                "kernel" = the distro kernel: its bzImage release and initrd-<release>.img;
+#                the mismatches: a warning (module-less initrd, distro kernel), a failure
+#                (distro modules, our kernel)
 #   boot         --boot: exit 0, the phases line with "agent +"; afterwards no QEMU,
 #                virtiofsd or cvm-vsockd of its own and no temp dir left
 #   boot-stall   (PVM hosts) --boot with "accel": "kvm": the watchdog fails it at the silent
@@ -91,6 +95,37 @@ EOF
 else
   fail json-parses-can_run "$out"
 fi
+
+# --- kernel and initrd: ours by default, the distro kernel through "kernel" ---
+# Release read independently of the code under test: what the kernel build recorded, and the
+# distro kernel's /lib/modules name.
+own_rel=$(cat "$BUILD/vmlinux.release" 2> /dev/null)
+line=$(grep -E '^[a-z]+ +kernel: ' "$T/report.out")
+[[ -n $own_rel && $line == "ok    kernel: ELF vmlinux (PVH), release $own_rel ($(dirname "$(readlink -f "$CHECK")")/../vmlinux)" ]] &&
+  pass report-kernel-ours || fail report-kernel-ours "'$line' (want release '$own_rel')"
+line=$(grep -E '^[a-z]+ +initrd: ' "$T/report.out")
+[[ $line == "ok    initrd: gzip, no modules: kernel $own_rel has everything built in ("*"/initrd.img)" ]] &&
+  pass report-initrd-module-less || fail report-initrd-module-less "'$line'"
+dkver=$(ls /lib/modules 2> /dev/null | grep -- '-cloud-amd64$' | sort -V | tail -1)
+echo "{\"kernel\": \"/boot/vmlinuz-$dkver\"}" > "$T/distro.json"
+"$CHECK" --config "$T/distro.json" > "$T/distro.out" 2>&1; rc=$?
+kline=$(grep -E '^[a-z]+ +kernel: ' "$T/distro.out"); iline=$(grep -E '^[a-z]+ +initrd: ' "$T/distro.out")
+echo "NOTE: distro: $kline / $iline"
+[[ -n $dkver && $rc -eq 0 && $kline == "ok    kernel: bzImage, release $dkver (/boot/vmlinuz-$dkver)" &&
+   $iline == "ok    initrd: gzip, modules for $dkver, matching the kernel ("*"/initrd-$dkver.img)" ]] &&
+  pass report-distro-kernel-picks-its-initrd || fail report-distro-kernel-picks-its-initrd "exit $rc '$kline' '$iline'"
+# the distro kernel with the module-less initrd: a warning that names the problem
+echo "{\"kernel\": \"/boot/vmlinuz-$dkver\", \"initrd\": \"$PWD/$BUILD/initrd.img\"}" > "$T/mism.json"
+"$CHECK" --config "$T/mism.json" > "$T/mism.out" 2>&1
+iline=$(grep -E '^[a-z]+ +initrd: ' "$T/mism.out")
+[[ $iline == "warn  initrd: gzip, no modules, but the kernel is a bzImage $dkver"* ]] &&
+  pass report-module-less-initrd-distro-kernel-warns || fail report-module-less-initrd-distro-kernel-warns "'$iline'"
+# our kernel with the distro kernel's initrd: a mismatch, a failure
+echo "{\"initrd\": \"$PWD/$BUILD/initrd-$dkver.img\"}" > "$T/mism2.json"
+"$CHECK" --config "$T/mism2.json" > "$T/mism2.out" 2>&1; rc=$?
+iline=$(grep -E '^[a-z]+ +initrd: ' "$T/mism2.out")
+[[ $rc -eq 1 && $iline == "fail  initrd: initrd modules are for $dkver, kernel is $own_rel"* ]] &&
+  pass report-initrd-kernel-mismatch-fails || fail report-initrd-kernel-mismatch-fails "exit $rc '$iline'"
 
 # --- forced kvm ---
 echo '{"accel": "kvm"}' > "$T/kvm.json"
