@@ -30,5 +30,8 @@ $(BUILD)/initrd-%.img: $(BUILD)/initrd/cvm-agent initrd/mkinitrd.sh initrd/cpio_
 	$(Q)echo "  INITRD  $@"; initrd/mkinitrd.sh --kver "$*" --init $< --out $@
 
 # A cache hit only relinks; a miss builds (several minutes on 2 cores, the time is printed).
-$(VMLINUX): initrd/kernel/build.sh initrd/kernel/cvm.config $(KERNEL_SOURCE)
-	$(Q)echo "  KERNEL  $@"; initrd/kernel/build.sh --out $@ --cache $(KERNEL_CACHE) --source $(KERNEL_SOURCE)
+# The rule's target is vmlinux.release, a real file rewritten each time: vmlinux is a link
+# into the cache, whose old mtime would make make rerun the script forever.
+$(VMLINUX): $(VMLINUX).release ;
+$(VMLINUX).release: initrd/kernel/build.sh initrd/kernel/cvm.config $(KERNEL_SOURCE)
+	$(Q)echo "  KERNEL  $(VMLINUX)"; initrd/kernel/build.sh --out $(VMLINUX) --cache $(KERNEL_CACHE) --source $(KERNEL_SOURCE)

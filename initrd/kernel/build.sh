@@ -70,10 +70,12 @@ main() {
   src=$(find "$tmp" -mindepth 1 -maxdepth 1 -type d | head -1)
   [[ -f "$src/Makefile" ]] || die "unexpected source layout in $source"
 
-  kmake() { make -C "$src" ARCH=x86_64 -s "$@"; }
+  # Not our make's flags and variables (CC=clang, BUILD=, -j and its jobserver) in the kernel's.
+  kmake() { env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u MAKEOVERRIDES make -C "$src" ARCH=x86_64 -s "$@"; }
   # merge_config.sh -n: allnoconfig as the base, the fragment on top; it reports every
   # requested value that did not survive Kconfig's dependency resolution.
-  (cd "$src" && ARCH=x86_64 scripts/kconfig/merge_config.sh -n "$here/cvm.config") >"$tmp/merge.log" 2>&1 ||
+  (cd "$src" && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u MAKEOVERRIDES ARCH=x86_64 \
+     scripts/kconfig/merge_config.sh -n "$here/cvm.config") >"$tmp/merge.log" 2>&1 ||
     { cat "$tmp/merge.log" >&2; die "merge_config failed"; }
   if grep -A3 -E '^Value requested for' "$tmp/merge.log" >&2; then
     die "the lines above of initrd/kernel/cvm.config did not land in .config"
