@@ -13,6 +13,8 @@
 #                virtiofsd or cvm-vsockd of its own and no temp dir left
 #   boot-stall   (PVM hosts) --boot with "accel": "kvm": the watchdog fails it at the silent
 #                console within seconds, and it too leaves nothing behind
+#   install      `make install` into a temp DESTDIR (copies only): the installed cvm-check
+#                finds vmlinux, initrd.img and initrd-<release>.img in share/
 # Root only (--boot starts virtiofsd and QEMU). Builds nothing. Prints PASS:/FAIL: lines;
 # exits non-zero on any failure; never skips.
 set -u
@@ -126,6 +128,20 @@ echo "{\"initrd\": \"$PWD/$BUILD/initrd-$dkver.img\"}" > "$T/mism2.json"
 iline=$(grep -E '^[a-z]+ +initrd: ' "$T/mism2.out")
 [[ $rc -eq 1 && $iline == "fail  initrd: initrd modules are for $dkver, kernel is $own_rel"* ]] &&
   pass report-initrd-kernel-mismatch-fails || fail report-initrd-kernel-mismatch-fails "exit $rc '$iline'"
+
+# The install tree: `make install` into a temp DESTDIR (copies only), and the installed
+# cvm-check finds our kernel, its initrd and the distro kernel's initrd in share/.
+share=$T/inst/usr/share/containerd-shim-cvm-v1
+if make -s install DESTDIR="$T/inst" PREFIX=/usr BUILD="$BUILD" > "$T/install.out" 2>&1; then
+  "$T/inst/usr/bin/cvm-check" > "$T/inst.out" 2>&1
+  kline=$(grep -E '^[a-z]+ +kernel: ' "$T/inst.out"); iline=$(grep -E '^[a-z]+ +initrd: ' "$T/inst.out")
+  [[ $kline == "ok    kernel: ELF vmlinux (PVH), release $own_rel ($T/inst/usr/bin/../share/containerd-shim-cvm-v1/vmlinux)" &&
+     $iline == "ok    initrd: gzip, no modules: kernel $own_rel has everything built in ($T/inst/usr/bin/../share/containerd-shim-cvm-v1/initrd.img)" &&
+     -f $share/vmlinux && ! -L $share/vmlinux && -f $share/initrd-$dkver.img ]] &&
+    pass install-tree-kernel-and-initrds || fail install-tree-kernel-and-initrds "'$kline' '$iline' $(ls "$share" | tr '\n' ' ')"
+else
+  fail install-tree-kernel-and-initrds "make install failed: $(tail -3 "$T/install.out")"
+fi
 
 # --- forced kvm ---
 echo '{"accel": "kvm"}' > "$T/kvm.json"
