@@ -137,7 +137,7 @@ for i in $(seq 1 "$DENSITY"); do
     for p in $(bench_tree_pids "$shim"); do
       read -r pss rss <<< "$(awk '/^Pss:/ {p=$2} /^Rss:/ {r=$2} END {print p, r}' /proc/"$p"/smaps_rollup)"
       printf '  %-16s %8s %8s\n' "$(cat /proc/"$p"/comm)" "$pss" "$rss"
-      bench_json_put_raw "memory.one_idle.$(cat /proc/"$p"/comm)_kb" "$pss"
+      bench_json_put_num "memory.one_idle.$(cat /proc/"$p"/comm)-$p.pss_kb" "$pss"
     done
     read -r one_pss one_rss <<< "$(bench_tree_mem "$shim")"
     rshim=$(ps -o ppid= -p "$(task_field bb-ridle-1 2)" | tr -d ' ')
@@ -159,14 +159,23 @@ per=$(bench_stats < "$T/pss")
 read -r pm pmin pmax <<< "$per"
 echo "$DENSITY idle sandboxes: total PSS $((tot / 1024)) MiB (cvm) vs $((rtot / 1024)) MiB (runc);" \
   "per sandbox median $((pm / 1024)) MiB [min $((pmin / 1024)) max $((pmax / 1024))]"
-bench_json_put_raw memory.guest_mib "${mem_mib:-null}"
-bench_json_put_raw memory.one_idle.total_pss_kb "$one_pss"
-bench_json_put_raw memory.one_idle.runc_pss_kb "$r_pss"
+bench_json_put_num memory.guest_mib "${mem_mib:-null}"
+bench_json_put_num memory.one_idle.total_pss_kb "$one_pss"
+bench_json_put_num memory.one_idle.runc_pss_kb "$r_pss"
 bench_json_put memory.density.per_sandbox_pss_kb "$per" kB
-bench_json_put_raw memory.density.n "$DENSITY"
-bench_json_put_raw memory.density.cvm_total_pss_kb "$tot"
-bench_json_put_raw memory.density.runc_total_pss_kb "$rtot"
-bench_json_put_raw n "$N"
+bench_json_put_num memory.density.n "$DENSITY"
+bench_json_put_num memory.density.cvm_total_pss_kb "$tot"
+bench_json_put_num memory.density.runc_total_pss_kb "$rtot"
+# The targets of issue 11 (TCG, 2 cores), said plainly; where missed, the phase table above
+# says which phase holds the time.
+q2a=$(awk '$1 != "-" && $5 != "-" { print $5 - $1 }' "$T/cvm.phases" | bench_stats | cut -d' ' -f1)
+echo
+echo "targets:"
+verdict() { if [[ $(echo "$1" | bc -l) -eq 1 ]]; then echo met; else echo missed; fi; }
+printf '  %-44s %8s  %s\n' "QEMU spawned -> agent <= 400 ms (median)" "${q2a} ms" "$(verdict "${q2a:-99999} <= 400")"
+printf '  %-44s %8s  %s\n' "cold start <= runc + 1.1 s" "+$(echo "$cm - $rm" | bc -l | awk '{printf "%.2f", $1}') s" "$(verdict "$cm - $rm <= 1.1")"
+printf '  %-44s %8s  %s\n' "one idle sandbox, all host processes <= 64 MiB" "$((one_pss / 1024)) MiB" "$(verdict "$one_pss <= 65536")"
+bench_json_put_num n "$N"
 bench_json_put_raw accel "\"$accel\""
 bench_json_put_raw kernel "\"${kernel//\"/\'}\""
 bench_json_write "$JSON" boot-bench

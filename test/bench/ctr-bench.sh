@@ -65,7 +65,7 @@ printf '%-28s %9s %-15s %9s %-15s %8s\n' metric cvm "[min max]" runc "[min max]"
 row "exec round trip (true)" s "$(exec_rt bench-idle)" "$(exec_rt bench-rx)" exec_s
 row "stdout $MIB MiB (exec, 64k)" " MiB/s" "$(stdout_mibs bench-idle)" "$(stdout_mibs bench-rx)" stdout_mibs
 row "stdin $MIB MiB (exec -i)" " MiB/s" "$(stdin_mibs bench-idle)" "$(stdin_mibs bench-rx)" stdin_mibs
-bench_json_put_raw n "$N"
+bench_json_put_num n "$N"
 bench_json_put_raw accel "\"$accel\""
 bench_json_write "$JSON" ctr-bench
 echo "JSON: $JSON"

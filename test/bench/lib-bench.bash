@@ -20,12 +20,16 @@ bench_commit() {
 
 # JSON record: bench_json_put KEY "median min max" [unit] appends one member to $BENCH_JSON_BODY.
 BENCH_JSON_BODY=""
+bench_json_num() { # a number as JSON (bc writes ".09"; no samples: null)
+  awk -v v="$1" 'BEGIN { if (v == "" || v == "nan" || v !~ /^[-+]?[0-9]*\.?[0-9]+$/) print "null"; else print v + 0 }'
+}
 bench_json_put() { # key, "med min max", unit
   local k=$1 med min max
   read -r med min max <<< "$2"
-  BENCH_JSON_BODY+="${BENCH_JSON_BODY:+,}\"$k\": {\"median\": ${med:-null}, \"min\": ${min:-null}, \"max\": ${max:-null}, \"unit\": \"${3:-s}\"}"
+  BENCH_JSON_BODY+="${BENCH_JSON_BODY:+,}\"$k\": {\"median\": $(bench_json_num "$med"), \"min\": $(bench_json_num "$min"), \"max\": $(bench_json_num "$max"), \"unit\": \"${3:-s}\"}"
 }
 bench_json_put_raw() { BENCH_JSON_BODY+="${BENCH_JSON_BODY:+,}\"$1\": $2"; }
+bench_json_put_num() { bench_json_put_raw "$1" "$(bench_json_num "$2")"; }
 # Writes {"bench": name, "commit": ..., "date": ..., "n": N, <members>} to $1.
 bench_json_write() { # path, bench name
   mkdir -p "$(dirname "$1")"
