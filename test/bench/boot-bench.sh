@@ -7,7 +7,8 @@
 #                PID 1, from guest uptime) -> agent (ttrpc answered) -> container (created);
 #                the headline is QEMU spawned -> agent ready
 #   icount       the same phases with "tcg_icount": true (-icount shift=0,sleep=off: guest
-#                time from the instruction count, so guest-side phases repeat run to run)
+#                time from the instruction count, 1 ns each, so the guest clock's phases
+#                (kernel -> init -> agent) repeat run to run; the host-side ones get slower)
 #   cold start   ctr run --rm IMG id true, cvm and runc
 #   memory       host PSS of shim + QEMU + virtiofsd + cvm-vsockd (the shim's whole process
 #                tree) for one idle sandbox, and the total for DENSITY idle sandboxes, with the
@@ -53,7 +54,9 @@ phase_offsets() {
     v=$(grep -oE "(: |, )$p \+[0-9]+ ms" <<< "$1" | grep -oE '[0-9]+' | head -1)
     out+="${v:--} "
   done
-  echo "$out"
+  # the guest's own clock: uptime at init's exec and when the agent served (ms)
+  v=$(grep -oE 'guest uptime [0-9]+ ms, agent serving at [0-9]+ ms' <<< "$1" | grep -oE '[0-9]+' | tr '\n' ' ')
+  echo "$out${v:-- -}"
 }
 
 # N cold runs with runtime args "$@": wall seconds to $T/wall, phase offsets to $T/phases.
@@ -88,6 +91,12 @@ phase_table() { # label (json prefix)
   st=$(awk '$6 != "-" { print $6 }' "$T/$label.phases" | bench_stats)
   printf '  %-26s %6s ms %5s ms %5s ms\n' "start -> container" $st
   bench_json_put "$label.start_to_container_ms" "$st" ms
+  st=$(awk '$7 != "-" { print $7 }' "$T/$label.phases" | bench_stats)
+  printf '  %-26s %6s ms %5s ms %5s ms\n' "guest clock: kernel -> init" $st
+  bench_json_put "$label.guest_uptime_at_init_ms" "$st" ms
+  st=$(awk '$8 != "-" { print $8 - $7 }' "$T/$label.phases" | bench_stats)
+  printf '  %-26s %6s ms %5s ms %5s ms\n' "guest clock: init -> agent" $st
+  bench_json_put "$label.guest_init_to_agent_ms" "$st" ms
 }
 
 T=$(mktemp -d /tmp/cvm-boot-bench.XXXXXX)
