@@ -165,6 +165,12 @@ static int set_one(struct cfg *c, const char *key, json_t *v, struct cvm_err *er
         c->debug = json_is_true(v);
         return 0;
     }
+    if (strcmp(key, "tcg_icount") == 0) {
+        if (!json_is_boolean(v))
+            return cvm_err_set(err, -EINVAL, "config: \"tcg_icount\" must be true or false");
+        c->tcg_icount = json_is_true(v);
+        return 0;
+    }
     if (strcmp(key, "kernel_args") == 0) {
         const char *s = json_string_value(v);
         if (!s || strlen(s) != json_string_length(v) || cfg_check_kernel_args(s) < 0)

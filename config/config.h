@@ -74,6 +74,7 @@ struct cfg {
     unsigned host_overhead_tasks; /* host pids limit = the container's + this */
     char kernel_args[CFG_KARGS_MAX]; /* appended to the built-in command line */
     bool debug;
+    bool tcg_icount;              /* benchmarks: -icount shift=0,sleep=off under TCG */
 };
 
 void cfg_defaults(struct cfg *c);

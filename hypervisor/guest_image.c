@@ -3,6 +3,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
@@ -21,6 +23,21 @@
 static uint16_t le16(const unsigned char *p)
 {
     return (uint16_t)(p[0] | (p[1] << 8));
+}
+
+static uint32_t le32(const unsigned char *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static uint64_t le64(const unsigned char *p)
+{
+    return (uint64_t)le32(p) | (uint64_t)le32(p + 4) << 32;
+}
+
+static size_t pad4(size_t x)
+{
+    return (x + 3) & ~(size_t)3;
 }
 
 enum guest_kernel_kind guest_kernel_kind(const unsigned char *buf, size_t len)
@@ -96,6 +113,89 @@ int guest_bzimage_release(const unsigned char *buf, size_t len, char *out, size_
     return first_word(buf + off, len - off, out, n);
 }
 
+/* ELF64 header fields (all little-endian here: x86-64 only). */
+#define ELF_CLASS_OFF 4
+#define ELF_DATA_OFF 5
+#define ELF64_PHOFF_OFF 0x20
+#define ELF64_PHENTSIZE_OFF 0x36
+#define ELF64_PHNUM_OFF 0x38
+#define ELF64_EHDR_SIZE 0x40
+#define ELF64_PHDR_SIZE 0x38
+#define ELF_PT_NOTE 4
+
+int guest_elf_note_spans(const unsigned char *buf, size_t len, struct guest_span *spans,
+                         size_t max)
+{
+    uint64_t phoff;
+    unsigned phentsize, phnum;
+    size_t n = 0;
+    if (guest_kernel_kind(buf, len) != GK_ELF || len < ELF64_EHDR_SIZE)
+        return -EINVAL;
+    if (buf[ELF_CLASS_OFF] != 2 || buf[ELF_DATA_OFF] != 1)
+        return -EINVAL; /* not ELF64 little-endian */
+    phoff = le64(buf + ELF64_PHOFF_OFF);
+    phentsize = le16(buf + ELF64_PHENTSIZE_OFF);
+    phnum = le16(buf + ELF64_PHNUM_OFF);
+    if (phnum == 0)
+        return 0;
+    if (phentsize < ELF64_PHDR_SIZE)
+        return -EINVAL;
+    if (phoff > len || (uint64_t)phentsize * phnum > len - phoff)
+        return -E2BIG;
+    for (unsigned i = 0; i < phnum && n < max; i++) {
+        const unsigned char *ph = buf + phoff + (size_t)i * phentsize;
+        uint64_t off = le64(ph + 8), sz = le64(ph + 32);
+        if (le32(ph) != ELF_PT_NOTE)
+            continue;
+        if (off > SIZE_MAX || sz > SIZE_MAX - off)
+            return -EINVAL;
+        spans[n].off = (size_t)off;
+        spans[n].len = (size_t)sz;
+        n++;
+    }
+    return (int)n;
+}
+
+int guest_elf_note_find(const unsigned char *notes, size_t len, const char *name,
+                        uint32_t type, const unsigned char **desc, size_t *desc_len)
+{
+    size_t off = 0, want = strlen(name) + 1;
+    while (len - off >= 12) {
+        uint32_t namesz = le32(notes + off), descsz = le32(notes + off + 4);
+        uint32_t t = le32(notes + off + 8);
+        size_t name_off = off + 12, desc_off, end;
+        if (namesz > len - name_off)
+            return -EINVAL;
+        desc_off = name_off + pad4(namesz);
+        if (desc_off > len || descsz > len - desc_off)
+            return -EINVAL;
+        end = desc_off + pad4(descsz);
+        if (namesz == want && t == type && memcmp(notes + name_off, name, want) == 0) {
+            *desc = notes + desc_off;
+            *desc_len = descsz;
+            return 0;
+        }
+        if (end >= len)
+            break;
+        off = end;
+    }
+    return -ENOENT;
+}
+
+int guest_elf_notes_release(const unsigned char *notes, size_t len, char *out, size_t n)
+{
+    const unsigned char *d;
+    size_t dl;
+    int r = guest_elf_note_find(notes, len, "Linux", GUEST_ELF_NOTE_BUILD_SALT, &d, &dl);
+    if (r < 0)
+        return r;
+    if (dl == 0 || d[dl - 1] != '\0')
+        return dl == 0 ? -ENOENT : -EINVAL;
+    if (memchr(d, '/', dl))
+        return -EINVAL; /* a release names a directory (lib/modules/<release>) */
+    return first_word(d, dl, out, n);
+}
+
 /* 8 hex digits -> value; false on any other byte. */
 static bool hex8(const unsigned char *p, uint32_t *v)
 {
@@ -115,11 +215,6 @@ static bool hex8(const unsigned char *p, uint32_t *v)
     }
     *v = r;
     return true;
-}
-
-static size_t pad4(size_t x)
-{
-    return (x + 3) & ~(size_t)3;
 }
 
 /* "lib/modules/<kver>/..." or "lib/modules/<kver>" after an optional "./" or "/". */
@@ -188,6 +283,77 @@ int guest_image_read_head(const char *path, unsigned char *buf, size_t n, size_t
     return 0;
 }
 
+int guest_elf_read_notes(const char *path, const unsigned char *head, size_t got,
+                         unsigned char **notes, size_t *len)
+{
+    struct guest_span sp[GUEST_ELF_MAX_NOTE_SEGS];
+    _cleanup_close_ int fd = -1;
+    _cleanup_free_ unsigned char *buf = NULL;
+    size_t total = 0;
+    int n = guest_elf_note_spans(head, got, sp, ELEMENTSOF(sp));
+    if (n < 0)
+        return n;
+    for (int i = 0; i < n; i++)
+        if (sp[i].len > GUEST_ELF_MAX_NOTES_BYTES)
+            return -EFBIG;
+    buf = malloc((size_t)n * GUEST_ELF_MAX_NOTES_BYTES + 1);
+    if (!buf)
+        return -ENOMEM;
+    if (n > 0 && (fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0)
+        return -errno;
+    for (int i = 0; i < n; i++) {
+        ssize_t r = pread(fd, buf + total, sp[i].len, (off_t)sp[i].off);
+        if (r < 0)
+            return -errno;
+        if ((size_t)r != sp[i].len)
+            return -EINVAL; /* the segment lies past the end of the file */
+        total += sp[i].len;
+    }
+    *notes = TAKE_PTR(buf);
+    *len = total;
+    return 0;
+}
+
+int guest_image_release(const char *path, char *out, size_t n)
+{
+    _cleanup_free_ unsigned char *head = malloc(GUEST_KERNEL_RELEASE_HEAD);
+    _cleanup_free_ unsigned char *notes = NULL;
+    size_t got = 0, nlen = 0;
+    int r;
+    if (!head)
+        return -ENOMEM;
+    if ((r = guest_image_read_head(path, head, GUEST_KERNEL_RELEASE_HEAD, &got)) < 0)
+        return r;
+    switch (guest_kernel_kind(head, got)) {
+    case GK_BZIMAGE:
+        return guest_bzimage_release(head, got, out, n);
+    case GK_ELF:
+        if ((r = guest_elf_read_notes(path, head, got, &notes, &nlen)) < 0)
+            return r;
+        return guest_elf_notes_release(notes, nlen, out, n);
+    default:
+        return -ENOEXEC;
+    }
+}
+
+/* QEMU loads an ELF kernel only through its PVH entry note; say so before QEMU does. */
+static int check_elf_pvh(const char *kernel, const unsigned char *head, size_t got,
+                         struct cvm_err *err)
+{
+    _cleanup_free_ unsigned char *notes = NULL;
+    const unsigned char *d;
+    size_t nlen = 0, dl;
+    int r = guest_elf_read_notes(kernel, head, got, &notes, &nlen);
+    if (r < 0)
+        return cvm_err_set(err, -ENOEXEC, "guest kernel '%s': unreadable ELF notes (%s)", kernel,
+                           strerror(-r));
+    if (guest_elf_note_find(notes, nlen, "Xen", GUEST_ELF_NOTE_PVH_ENTRY, &d, &dl) < 0 || dl < 4)
+        return cvm_err_set(err, -ENOEXEC,
+                           "guest kernel '%s' is an ELF without a PVH entry note (CONFIG_PVH): "
+                           "QEMU cannot boot it", kernel);
+    return 0;
+}
+
 int guest_image_check(const char *kernel, const char *initrd, struct cvm_err *err)
 {
     unsigned char head[GUEST_IMAGE_HEAD];
@@ -195,9 +361,17 @@ int guest_image_check(const char *kernel, const char *initrd, struct cvm_err *er
     int r = guest_image_read_head(kernel, head, sizeof(head), &got);
     if (r < 0)
         return cvm_err_set(err, r, "guest kernel '%s': %s", kernel, strerror(-r));
-    if (guest_kernel_kind(head, got) == GK_UNKNOWN)
+    switch (guest_kernel_kind(head, got)) {
+    case GK_UNKNOWN:
         return cvm_err_set(err, -ENOEXEC,
                            "guest kernel '%s' is neither a bzImage nor an ELF vmlinux", kernel);
+    case GK_ELF:
+        if ((r = check_elf_pvh(kernel, head, got, err)) < 0)
+            return r;
+        break;
+    default:
+        break;
+    }
     if (!initrd)
         return 0;
     r = guest_image_read_head(initrd, head, sizeof(head), &got);

@@ -99,6 +99,7 @@ struct hv_config {
      * elsewhere. hv keeps its own duplicates. NULL/0: the children stay in our cgroups. */
     const int *cgroup_procs_fds;
     unsigned n_cgroup_procs_fds; /* at most HV_MAX_CGROUP_FDS */
+    bool tcg_icount;          /* under TCG: guest time from the instruction count (qemu_argv.h) */
 };
 
 struct hv_callbacks {

@@ -41,7 +41,7 @@ struct hv_vm {
     char *console_path, *cid_dir, *qemu_user;
     struct hv_proc_creds qemu_creds; /* resolved at hv_start (qemu_privs.h) */
     unsigned vcpus, mem_mib, boot_timeout_ms, stop_timeout_ms;
-    bool debug, made_run_dir, own_console;
+    bool debug, made_run_dir, own_console, tcg_icount;
     enum hv_vsock_mode mode;
     enum hv_accel accel_want;
     struct accel_choice accel;

@@ -139,6 +139,7 @@ static int copy_config(struct hv_vm *vm, const struct hv_config *c)
     vm->boot_timeout_ms = c->boot_timeout_ms ? c->boot_timeout_ms : 30000;
     vm->stop_timeout_ms = c->stop_timeout_ms ? c->stop_timeout_ms : 5000;
     vm->debug = c->debug;
+    vm->tcg_icount = c->tcg_icount;
     vm->accel_want = c->accel;
     vm->console_max_kib = c->console_max_kib ? c->console_max_kib : 1024;
     return 0;

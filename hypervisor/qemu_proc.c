@@ -91,6 +91,7 @@ static void fill_spec(const struct hv_vm *vm, struct qemu_spec *s)
         .guest_cid = vm->cid,
         .nics = vm->nics,
         .n_nics = vm->n_nics,
+        .icount = vm->tcg_icount,
     };
 }
 

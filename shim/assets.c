@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -10,6 +11,7 @@
 #include "cleanup.h"
 #include "config.h"
 #include "errmap.h"
+#include "guest_image.h"
 
 static int exe_dir(char *out, size_t n)
 {
@@ -53,16 +55,20 @@ static int newest_boot_kernel(char *dst, size_t n)
     return 0;
 }
 
+/* Our own kernel (initrd/kernel/): the install tree's share dir, then the build tree's
+ * $(BUILD)/vmlinux; then a distro kernel: the share dir's vmlinuz link, newest /boot one. */
 int assets_find_kernel(struct cfg *cfg, struct cvm_err *err)
 {
-    char dir[PATH_MAX], a[PATH_MAX + 64];
+    char dir[PATH_MAX], a[PATH_MAX + 64], b[PATH_MAX + 64], c[PATH_MAX + 64];
     int r;
     if (!cfg->kernel[0]) {
         if ((r = exe_dir(dir, sizeof(dir))) < 0)
             return cvm_err_set(err, r, "cannot find our own executable");
-        snprintf(a, sizeof(a), "%s/../%s/vmlinuz", dir, ASSETS_SHARE_SUBDIR);
-        const char *cands[] = { a };
-        if (first_existing(cfg->kernel, sizeof(cfg->kernel), cands, 1) < 0 &&
+        snprintf(a, sizeof(a), "%s/../%s/vmlinux", dir, ASSETS_SHARE_SUBDIR);
+        snprintf(b, sizeof(b), "%s/../vmlinux", dir);
+        snprintf(c, sizeof(c), "%s/../%s/vmlinuz", dir, ASSETS_SHARE_SUBDIR);
+        const char *cands[] = { a, b, c };
+        if (first_existing(cfg->kernel, sizeof(cfg->kernel), cands, ELEMENTSOF(cands)) < 0 &&
             newest_boot_kernel(cfg->kernel, sizeof(cfg->kernel)) < 0)
             return cvm_err_set(err, -ENOENT, "no guest kernel: set \"kernel\" in the runtime config");
     }
@@ -71,18 +77,34 @@ int assets_find_kernel(struct cfg *cfg, struct cvm_err *err)
     return 0;
 }
 
+/* The initrd matches the kernel by its release: initrd-<release>.img carries that kernel's
+ * modules (make builds one for the distro kernel); initrd.img carries none, for a kernel with
+ * everything built in (ours). Each name is looked for in the share dir, then the build tree
+ * ($(BUILD)/ or next to the binary). A kernel whose release cannot be read gets initrd.img. */
 int assets_find_initrd(struct cfg *cfg, struct cvm_err *err)
 {
-    char dir[PATH_MAX], a[PATH_MAX + 64], b[PATH_MAX + 64], c[PATH_MAX + 64];
+    char dir[PATH_MAX], rel[128], cands_buf[6][PATH_MAX + 192];
+    const char *cands[6];
+    size_t n = 0;
     int r;
     if (!cfg->initrd[0]) {
         if ((r = exe_dir(dir, sizeof(dir))) < 0)
             return cvm_err_set(err, r, "cannot find our own executable");
-        snprintf(a, sizeof(a), "%s/../%s/initrd.img", dir, ASSETS_SHARE_SUBDIR);
-        snprintf(b, sizeof(b), "%s/../initrd.img", dir);
-        snprintf(c, sizeof(c), "%s/initrd.img", dir);
-        const char *cands[] = { a, b, c };
-        if (first_existing(cfg->initrd, sizeof(cfg->initrd), cands, 3) < 0)
+        bool have_rel = cfg->kernel[0] && guest_image_release(cfg->kernel, rel, sizeof(rel)) == 0;
+        for (int pass = have_rel ? 0 : 1; pass < 2; pass++) {
+            char name[192];
+            if (pass == 0)
+                snprintf(name, sizeof(name), "initrd-%s.img", rel);
+            else
+                snprintf(name, sizeof(name), "initrd.img");
+            snprintf(cands_buf[n], sizeof(cands_buf[n]), "%s/../%s/%s", dir, ASSETS_SHARE_SUBDIR, name);
+            cands[n] = cands_buf[n], n++;
+            snprintf(cands_buf[n], sizeof(cands_buf[n]), "%s/../%s", dir, name);
+            cands[n] = cands_buf[n], n++;
+            snprintf(cands_buf[n], sizeof(cands_buf[n]), "%s/%s", dir, name);
+            cands[n] = cands_buf[n], n++;
+        }
+        if (first_existing(cfg->initrd, sizeof(cfg->initrd), cands, n) < 0)
             return cvm_err_set(err, -ENOENT, "no initrd found next to %s: set \"initrd\" in the runtime config", dir);
     }
     if (access(cfg->initrd, R_OK) < 0)

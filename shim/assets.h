@@ -1,6 +1,9 @@
 /* Where the guest kernel, initrd and helper binaries are when the config leaves them empty:
  * relative to our own executable, so both the build tree ($(BUILD)/bin + $(BUILD)/initrd.img)
- * and an install (PREFIX/bin + PREFIX/share/containerd-shim-cvm-v1/) work without flags. */
+ * and an install (PREFIX/bin + PREFIX/share/containerd-shim-cvm-v1/) work without flags.
+ * The kernel is ours (vmlinux) unless the config names another; the initrd is the one made
+ * for the kernel's release (initrd-<release>.img, with its modules) or else initrd.img (no
+ * modules: for a kernel with everything built in). */
 #ifndef CVM_SHIM_ASSETS_H
 #define CVM_SHIM_ASSETS_H
 
@@ -14,7 +17,7 @@ struct cvm_err;
 /* Fill empty kernel/initrd/vsockd in cfg; fails with a message naming what is missing. */
 int assets_resolve(struct cfg *cfg, struct cvm_err *err);
 /* The same, one asset at a time (cvm-check reports each): fill cfg->kernel / ->initrd when
- * empty and check it is readable; vsockd is left empty when not next to our executable. */
+ * empty (find the kernel first: the initrd follows its release) and check it is readable; vsockd is left empty when not next to our executable. */
 int assets_find_kernel(struct cfg *cfg, struct cvm_err *err);
 int assets_find_initrd(struct cfg *cfg, struct cvm_err *err);
 void assets_find_vsockd(struct cfg *cfg);

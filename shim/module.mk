@@ -13,16 +13,19 @@ $(SHIM_BIN): $(BUILD)/obj/shim/main.o $$(LIBS)
 	$(Q)echo "  LD      $@"; $(CC) $(SAN) -o $@ $< -Wl,--start-group $(LIBS) -Wl,--end-group $(LDLIBS_ALL)
 
 # make install PREFIX=/usr/local DESTDIR=: the shim and cvm-vsockd in PREFIX/bin (containerd
-# finds the shim on PATH); initrd, default config, containerd snippets and a link to the guest
-# kernel the initrd's modules belong to in PREFIX/share/containerd-shim-cvm-v1, where the
-# installed shim looks for them (relative to its own path), so no flags are needed.
+# finds the shim on PATH); our guest kernel (vmlinux, a copy out of the kernel cache), its
+# module-less initrd.img, the distro kernel's initrd-<release>.img with a vmlinuz link to
+# that kernel, default config and containerd snippets in PREFIX/share/containerd-shim-cvm-v1,
+# where the installed shim looks for them (relative to its own path), so no flags are needed.
 SHIM_SHARE := $(DESTDIR)$(PREFIX)/share/containerd-shim-cvm-v1
-install: $(SHIM_BIN) $(BUILD)/bin/cvm-vsockd $(BUILD)/bin/cvm-check $(BUILD)/initrd.img
+install: $(SHIM_BIN) $(BUILD)/bin/cvm-vsockd $(BUILD)/bin/cvm-check $(INITRD) $(INITRD_DISTRO) $(VMLINUX)
 	install -d $(DESTDIR)$(PREFIX)/bin $(SHIM_SHARE)
 	install -m 0755 $(SHIM_BIN) $(DESTDIR)$(PREFIX)/bin/containerd-shim-cvm-v1
 	install -m 0755 $(BUILD)/bin/cvm-check $(DESTDIR)$(PREFIX)/bin/cvm-check
 	install -m 0755 $(BUILD)/bin/cvm-vsockd $(DESTDIR)$(PREFIX)/bin/cvm-vsockd
-	install -m 0644 $(BUILD)/initrd.img $(SHIM_SHARE)/initrd.img
+	install -m 0644 $(INITRD) $(SHIM_SHARE)/initrd.img
+	install -m 0644 $(VMLINUX) $(SHIM_SHARE)/vmlinux
+	$(if $(INITRD_DISTRO),install -m 0644 $(INITRD_DISTRO) $(SHIM_SHARE)/$(notdir $(INITRD_DISTRO)))
 	install -m 0644 config/cvm.json config/containerd-ctr.toml config/containerd-cri.toml config/runtimeclass.yaml config/README.md $(SHIM_SHARE)/
 	@if [ -n "$(GUEST_KVER)" ] && [ -e /boot/vmlinuz-$(GUEST_KVER) ]; then \
 	  ln -sfn /boot/vmlinuz-$(GUEST_KVER) $(SHIM_SHARE)/vmlinuz; echo "  LINK    $(SHIM_SHARE)/vmlinuz -> /boot/vmlinuz-$(GUEST_KVER)"; fi

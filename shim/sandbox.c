@@ -609,6 +609,7 @@ int sandbox_new(struct shim *s, const char *group, const struct cfg *cfg, const 
         .vsockd_bin = sb->cfg.vsockd[0] ? sb->cfg.vsockd : NULL, .netns_path = netns,
         .nics = sb->nics, .n_nics = sb->n_nics,
         .boot_timeout_ms = sb->cfg.boot_deadline_ms, .debug = sb->cfg.debug,
+        .tcg_icount = sb->cfg.tcg_icount,
     };
     if (sb->host_cg) { /* QEMU, virtiofsd and cvm-vsockd join it before they exec */
         n_cg = host_cgroup_procs_fds(sb->host_cg, cg_fds, ELEMENTSOF(cg_fds), err);

@@ -13,6 +13,9 @@ shim_write_config "$CTD_DIR/cvm.json"
 
 echo "host kernel:       $(uname -r)"
 echo "runtime:           $RT (shim $SHIM_BIN)"
+# Our own guest kernel (initrd/kernel/, built once per machine into the kernel cache); the
+# config's "kernel" selects another, such as the Debian distro kernel (config/README.md).
+echo "guest kernel image: $BUILD/vmlinux -> $(readlink -f "$BUILD/vmlinux") ($(cat "$BUILD/vmlinux.release" 2>/dev/null))"
 echo "running:           ctr run --rm --runtime $RT $IMG demo sh -c 'uname -r; cat /proc/cpuinfo | grep -m1 \"model name\"; echo hello from a microvm'"
 start=$(date +%s.%N)
 ctr run --rm --runtime "$RT" --runtime-config-path "$CTD_DIR/cvm.json" "$IMG" demo \

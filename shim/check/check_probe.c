@@ -136,9 +136,20 @@ static void probe_kernel(struct image_facts *k)
         return;
     }
     k->kind = guest_kernel_kind(head, got);
-    k->release_err = k->kind == GK_BZIMAGE
-                         ? guest_bzimage_release(head, got, k->release, sizeof(k->release))
-                         : -EOPNOTSUPP;
+    if (k->kind == GK_BZIMAGE) {
+        k->release_err = guest_bzimage_release(head, got, k->release, sizeof(k->release));
+    } else if (k->kind == GK_ELF) {
+        _cleanup_free_ unsigned char *notes = NULL;
+        const unsigned char *d;
+        size_t nlen = 0, dl;
+        k->release_err = guest_elf_read_notes(k->path, head, got, &notes, &nlen);
+        if (k->release_err == 0) {
+            k->pvh = guest_elf_note_find(notes, nlen, "Xen", GUEST_ELF_NOTE_PVH_ENTRY, &d, &dl) == 0 && dl >= 4;
+            k->release_err = guest_elf_notes_release(notes, nlen, k->release, sizeof(k->release));
+        }
+    } else {
+        k->release_err = -EOPNOTSUPP;
+    }
 }
 
 /* The unpacked initrd (at most CHECK_INITRD_MAX bytes) -> modules release. */

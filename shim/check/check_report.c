@@ -260,7 +260,13 @@ static void kernel_line(struct out *o, const struct image_facts *k)
             add(o, "kernel", CHECK_OK, "bzImage, release unknown (%s)", k->path);
         break;
     case GK_ELF:
-        add(o, "kernel", CHECK_OK, "ELF vmlinux, release unknown (%s)", k->path);
+        if (!k->pvh)
+            add(o, "kernel", CHECK_FAIL, "ELF vmlinux without a PVH entry note (CONFIG_PVH): "
+                "QEMU cannot boot it (%s)", k->path);
+        else if (k->release_err == 0)
+            add(o, "kernel", CHECK_OK, "ELF vmlinux (PVH), release %s (%s)", k->release, k->path);
+        else
+            add(o, "kernel", CHECK_OK, "ELF vmlinux (PVH), release unknown (%s)", k->path);
         break;
     default:
         add(o, "kernel", CHECK_FAIL, "%s is neither a bzImage nor an ELF vmlinux", k->path);
@@ -297,7 +303,16 @@ static void initrd_line(struct out *o, const struct image_facts *k, const struct
                 i->release, i->path);
         break;
     case -ENOENT:
-        add(o, "initrd", CHECK_OK, "%s, no modules (%s)", kind, i->path);
+        /* Fine for a kernel with everything built in (ours: an ELF vmlinux); a distro bzImage
+         * needs its vsock/virtio-fs modules, make builds initrd-<release>.img for it. */
+        if (!k->err && k->kind == GK_BZIMAGE)
+            add(o, "initrd", CHECK_WARN, "%s, no modules, but the kernel is a bzImage%s%s, which "
+                "usually needs its virtio/vsock modules: use an initrd-<release>.img with them "
+                "(%s)", kind, krel ? " " : "", krel ? k->release : "", i->path);
+        else
+            add(o, "initrd", CHECK_OK, "%s, no modules%s%s%s (%s)", kind,
+                krel ? ": kernel " : "", krel ? k->release : "",
+                krel ? " has everything built in" : "", i->path);
         break;
     case -EOPNOTSUPP:
         add(o, "initrd", CHECK_OK, "%s (modules not checked: only gzip and plain cpio are "

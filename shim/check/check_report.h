@@ -46,7 +46,9 @@ struct image_facts {
     int release_err;             /* 0: release holds it; -ENOENT: none (initrd: no modules);
                                     -EINVAL: malformed; -EOPNOTSUPP: not looked (compression);
                                     -E2BIG: not found within the bounded read; other -errno */
-    char release[128];           /* kernel: bzImage release; initrd: its lib/modules/<kver> */
+    char release[128];           /* kernel: bzImage header / ELF build-salt note release;
+                                    initrd: its lib/modules/<kver> */
+    bool pvh;                    /* ELF kernel: has the PVH entry note QEMU boots it by */
     char note[CHECK_TEXT_MAX];   /* a detail for release_err (e.g. "gzip -dc exited 1") */
 };
 

@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
-# Product benchmark: cvm against runc on the same private containerd in the same run.
-#   cold start   ctr run --rm IMG id true                      (N runs each, median)
-#   exec         ctr task exec into a running container: true   (N runs each, median)
+# Product benchmark of a running sandbox: cvm against runc on the same private containerd in
+# the same run; each figure a median over N runs with min and max.
+#   exec         ctr task exec into a running container: true (round trip)
 #   stdout       ctr task exec ID dd if=/dev/zero bs=64k count=3200 | wc -c    (MiB/s)
-#   memory       host RSS/PSS of shim + QEMU + virtiofsd + cvm-vsockd for one idle sandbox
+#   stdin        head -c 200M /dev/zero | ctr task exec ID wc -c  (MiB/s; ctr 1.6 always
+#                attaches its stdin)
+# Starting a sandbox (cold start, boot phases) and its memory: test/bench/boot-bench.sh.
+# Output: a table, and JSON with the commit measured in $BUILD/bench/ctr-bench.json.
 # Absolute numbers under TCG say little about KVM hosts: read the ratios.
 set -u
 cd "$(dirname "$0")/../.."
 source test/e2e/lib-shim.sh
+source test/bench/lib-bench.bash
 N=${N:-5}
+JSON=${BENCH_JSON:-$BUILD/bench/ctr-bench.json}
 shim_env_check || exit 1
 trap 'ctr task kill -s KILL bench-idle >/dev/null 2>&1; ctr task kill -s KILL bench-rx >/dev/null 2>&1; sleep 1; ctr task rm bench-idle bench-rx >/dev/null 2>&1; ctr c rm bench-idle bench-rx >/dev/null 2>&1; ctd_stop' EXIT
 ctd_start >/dev/null || exit 1
@@ -16,62 +21,53 @@ shim_import_image || { echo "bench: image import failed" >&2; exit 1; }
 shim_write_config "$CTD_DIR/cvm.json"
 CVM=(--runtime "$RT" --runtime-config-path "$CTD_DIR/cvm.json")
 RUNC=(--runtime io.containerd.runc.v2)
-
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-now() { date +%s.%N; }
-secs() { echo "$2 - $1" | bc; }
-
-cold() { # runtime-args...
-  for i in $(seq 1 "$N"); do
-    t0=$(now); ctr run --rm "$@" "$IMG" "bench-cold-$i" true >/dev/null 2>&1 || echo "run failed" >&2; t1=$(now)
-    secs "$t0" "$t1"
-  done | median
-}
+MIB=200
 
 exec_rt() { # id
+  local i t0 t1
   for i in $(seq 1 "$N"); do
-    t0=$(now); ctr task exec --exec-id "e$i" "$1" true >/dev/null 2>&1 || echo "exec failed" >&2; t1=$(now)
-    secs "$t0" "$t1"
-  done | median
+    t0=$(bench_now); ctr task exec --exec-id "e$i" "$1" true >/dev/null 2>&1 || echo "exec failed" >&2; t1=$(bench_now)
+    bench_secs "$t0" "$t1"
+  done | bench_stats
 }
 
 # 200 MiB in 64 KiB writes through an exec into a running container (no boot in the figure).
 stdout_mibs() { # container id
-  local t0 t1 n
-  t0=$(now); n=$(ctr task exec --exec-id out "$1" dd if=/dev/zero bs=65536 count=3200 2>/dev/null | wc -c); t1=$(now)
-  [[ $n -eq 209715200 ]] || echo "stdout: got $n bytes" >&2
-  echo "scale=1; 200 / ($t1 - $t0)" | bc
+  local i t0 t1 n
+  for i in $(seq 1 "$N"); do
+    t0=$(bench_now); n=$(ctr task exec --exec-id "out$i" "$1" dd if=/dev/zero bs=65536 count=$((MIB * 16)) 2>/dev/null | wc -c); t1=$(bench_now)
+    [[ $n -eq $((MIB << 20)) ]] || echo "stdout: got $n bytes" >&2
+    echo "scale=1; $MIB / ($t1 - $t0)" | bc
+  done | bench_stats
+}
+
+stdin_mibs() { # container id
+  local i t0 t1 n
+  for i in $(seq 1 "$N"); do
+    t0=$(bench_now); n=$(head -c $((MIB << 20)) /dev/zero | ctr task exec --exec-id "in$i" "$1" wc -c 2>/dev/null | tr -d ' \r'); t1=$(bench_now)
+    [[ $n == "$((MIB << 20))" ]] || echo "stdin: the container counted '$n' bytes" >&2
+    echo "scale=1; $MIB / ($t1 - $t0)" | bc
+  done | bench_stats
+}
+
+row() { # label, unit, "cvm stats", "runc stats", json key
+  local cm cmin cmax rm rmin rmax
+  read -r cm cmin cmax <<< "$(awk '{ printf "%.3g %.3g %.3g", $1, $2, $3 }' <<< "$3")"
+  read -r rm rmin rmax <<< "$(awk '{ printf "%.3g %.3g %.3g", $1, $2, $3 }' <<< "$4")"
+  printf '%-28s %9s %-15s %9s %-15s %7.2fx\n' "$1" "$cm$2" "[$cmin $cmax]" "$rm$2" "[$rmin $rmax]" "$(echo "$cm / $rm" | bc -l)"
+  bench_json_put "$5.cvm" "$3" "${2# }"; bench_json_put "$5.runc" "$4" "${2# }"
 }
 
 accel=$("$BUILD/bin/cvm-check" 2>&1 | grep -m1 -E "^[a-z]+ +accel: " | sed -E "s/^[a-z]+ +accel: //")
-echo "# ctr-bench: N=$N, $(nproc) cores, accel $accel"
-c_cvm=$(cold "${CVM[@]}"); c_runc=$(cold "${RUNC[@]}")
-printf '%-28s %10s %10s %8s\n' metric cvm runc ratio
-printf '%-28s %9.2fs %9.2fs %7.1fx\n' "cold start (run --rm true)" "$c_cvm" "$c_runc" "$(echo "$c_cvm / $c_runc" | bc -l)"
-
+echo "# ctr-bench: N=$N, $(nproc) cores, accel $accel, commit $(bench_commit)"
 ctr run -d "${CVM[@]}" "$IMG" bench-idle sleep 100000 >/dev/null
 ctr run -d "${RUNC[@]}" "$IMG" bench-rx sleep 100000 >/dev/null
 sleep 1
-e_cvm=$(exec_rt bench-idle); e_runc=$(exec_rt bench-rx)
-printf '%-28s %9.3fs %9.3fs %7.1fx\n' "exec round trip (true)" "$e_cvm" "$e_runc" "$(echo "$e_cvm / $e_runc" | bc -l)"
-
-s_cvm=$(stdout_mibs bench-idle); s_runc=$(stdout_mibs bench-rx)
-printf '%-28s %5s MiB/s %4s MiB/s %6.2fx\n' "stdout 200 MiB (exec, 64k)" "$s_cvm" "$s_runc" "$(echo "$s_cvm / $s_runc" | bc -l)"
-
-# Memory of the idle sandbox: the shim daemon and every process below it.
-qpid=$(task_field bench-idle 2)
-shim=$(ps -o ppid= -p "$qpid" | tr -d ' ')
-echo
-echo "idle sandbox host memory (kB):"
-printf '  %-14s %8s %8s\n' process RSS PSS
-tot_rss=0 tot_pss=0
-for p in "$shim" $(pgrep -P "$shim") $(for c in $(pgrep -P "$shim"); do pgrep -P "$c"; done); do
-  [[ -r /proc/$p/smaps_rollup ]] || continue
-  name=$(cat /proc/"$p"/comm)
-  rss=$(awk '/^Rss:/ {print $2}' /proc/"$p"/smaps_rollup); pss=$(awk '/^Pss:/ {print $2}' /proc/"$p"/smaps_rollup)
-  printf '  %-14s %8d %8d\n' "$name" "$rss" "$pss"
-  tot_rss=$((tot_rss + rss)); tot_pss=$((tot_pss + pss))
-done
-printf '  %-14s %8d %8d\n' total "$tot_rss" "$tot_pss"
-rshim=$(ps -o ppid= -p "$(task_field bench-rx 2)" | tr -d ' ')
-printf '  %-14s %8d %8d   (runc shim, for comparison)\n' "runc-shim" "$(awk '/^Rss:/ {print $2}' /proc/"$rshim"/smaps_rollup)" "$(awk '/^Pss:/ {print $2}' /proc/"$rshim"/smaps_rollup)"
+printf '%-28s %9s %-15s %9s %-15s %8s\n' metric cvm "[min max]" runc "[min max]" cvm/runc
+row "exec round trip (true)" s "$(exec_rt bench-idle)" "$(exec_rt bench-rx)" exec_s
+row "stdout $MIB MiB (exec, 64k)" " MiB/s" "$(stdout_mibs bench-idle)" "$(stdout_mibs bench-rx)" stdout_mibs
+row "stdin $MIB MiB (exec)" " MiB/s" "$(stdin_mibs bench-idle)" "$(stdin_mibs bench-rx)" stdin_mibs
+bench_json_put_num n "$N"
+bench_json_put_raw accel "\"$accel\""
+bench_json_write "$JSON" ctr-bench
+echo "JSON: $JSON"

@@ -5,10 +5,16 @@
 #                /dev/kvm served by kvm_pvm -> warn, tcg); --json parses, can_run true
 #   forced-kvm   "accel": "kvm": a warn naming kvm_pvm on a PVM host (a fail without /dev/kvm)
 #   bad-config   invalid JSON -> exit 1 and a "fail  config:" line; usage error -> exit 2
+#   kernels      default: our ELF vmlinux (PVH) and its release, the module-less initrd;
+#                "kernel" = the distro kernel: its bzImage release and initrd-<release>.img;
+#                the mismatches: a warning (module-less initrd, distro kernel), a failure
+#                (distro modules, our kernel)
 #   boot         --boot: exit 0, the phases line with "agent +"; afterwards no QEMU,
 #                virtiofsd or cvm-vsockd of its own and no temp dir left
 #   boot-stall   (PVM hosts) --boot with "accel": "kvm": the watchdog fails it at the silent
 #                console within seconds, and it too leaves nothing behind
+#   install      `make install` into a temp DESTDIR (copies only): the installed cvm-check
+#                finds vmlinux, initrd.img and initrd-<release>.img in share/
 # Root only (--boot starts virtiofsd and QEMU). Builds nothing. Prints PASS:/FAIL: lines;
 # exits non-zero on any failure; never skips.
 set -u
@@ -90,6 +96,51 @@ EOF
   [[ $rc -eq 0 ]] && pass "json-parses-can_run ($out)" || fail json-exit "exit $rc"
 else
   fail json-parses-can_run "$out"
+fi
+
+# --- kernel and initrd: ours by default, the distro kernel through "kernel" ---
+# Release read independently of the code under test: what the kernel build recorded, and the
+# distro kernel's /lib/modules name.
+own_rel=$(cat "$BUILD/vmlinux.release" 2> /dev/null)
+line=$(grep -E '^[a-z]+ +kernel: ' "$T/report.out")
+[[ -n $own_rel && $line == "ok    kernel: ELF vmlinux (PVH), release $own_rel ($(dirname "$(readlink -f "$CHECK")")/../vmlinux)" ]] &&
+  pass report-kernel-ours || fail report-kernel-ours "'$line' (want release '$own_rel')"
+line=$(grep -E '^[a-z]+ +initrd: ' "$T/report.out")
+[[ $line == "ok    initrd: gzip, no modules: kernel $own_rel has everything built in ("*"/initrd.img)" ]] &&
+  pass report-initrd-module-less || fail report-initrd-module-less "'$line'"
+dkver=$(ls /lib/modules 2> /dev/null | grep -- '-cloud-amd64$' | sort -V | tail -1)
+echo "{\"kernel\": \"/boot/vmlinuz-$dkver\"}" > "$T/distro.json"
+"$CHECK" --config "$T/distro.json" > "$T/distro.out" 2>&1; rc=$?
+kline=$(grep -E '^[a-z]+ +kernel: ' "$T/distro.out"); iline=$(grep -E '^[a-z]+ +initrd: ' "$T/distro.out")
+echo "NOTE: distro: $kline / $iline"
+[[ -n $dkver && $rc -eq 0 && $kline == "ok    kernel: bzImage, release $dkver (/boot/vmlinuz-$dkver)" &&
+   $iline == "ok    initrd: gzip, modules for $dkver, matching the kernel ("*"/initrd-$dkver.img)" ]] &&
+  pass report-distro-kernel-picks-its-initrd || fail report-distro-kernel-picks-its-initrd "exit $rc '$kline' '$iline'"
+# the distro kernel with the module-less initrd: a warning that names the problem
+echo "{\"kernel\": \"/boot/vmlinuz-$dkver\", \"initrd\": \"$PWD/$BUILD/initrd.img\"}" > "$T/mism.json"
+"$CHECK" --config "$T/mism.json" > "$T/mism.out" 2>&1
+iline=$(grep -E '^[a-z]+ +initrd: ' "$T/mism.out")
+[[ $iline == "warn  initrd: gzip, no modules, but the kernel is a bzImage $dkver"* ]] &&
+  pass report-module-less-initrd-distro-kernel-warns || fail report-module-less-initrd-distro-kernel-warns "'$iline'"
+# our kernel with the distro kernel's initrd: a mismatch, a failure
+echo "{\"initrd\": \"$PWD/$BUILD/initrd-$dkver.img\"}" > "$T/mism2.json"
+"$CHECK" --config "$T/mism2.json" > "$T/mism2.out" 2>&1; rc=$?
+iline=$(grep -E '^[a-z]+ +initrd: ' "$T/mism2.out")
+[[ $rc -eq 1 && $iline == "fail  initrd: initrd modules are for $dkver, kernel is $own_rel"* ]] &&
+  pass report-initrd-kernel-mismatch-fails || fail report-initrd-kernel-mismatch-fails "exit $rc '$iline'"
+
+# The install tree: `make install` into a temp DESTDIR (copies only), and the installed
+# cvm-check finds our kernel, its initrd and the distro kernel's initrd in share/.
+share=$T/inst/usr/share/containerd-shim-cvm-v1
+if make -s install DESTDIR="$T/inst" PREFIX=/usr BUILD="$BUILD" > "$T/install.out" 2>&1; then
+  "$T/inst/usr/bin/cvm-check" > "$T/inst.out" 2>&1
+  kline=$(grep -E '^[a-z]+ +kernel: ' "$T/inst.out"); iline=$(grep -E '^[a-z]+ +initrd: ' "$T/inst.out")
+  [[ $kline == "ok    kernel: ELF vmlinux (PVH), release $own_rel ($T/inst/usr/bin/../share/containerd-shim-cvm-v1/vmlinux)" &&
+     $iline == "ok    initrd: gzip, no modules: kernel $own_rel has everything built in ($T/inst/usr/bin/../share/containerd-shim-cvm-v1/initrd.img)" &&
+     -f $share/vmlinux && ! -L $share/vmlinux && -f $share/initrd-$dkver.img ]] &&
+    pass install-tree-kernel-and-initrds || fail install-tree-kernel-and-initrds "'$kline' '$iline' $(ls "$share" | tr '\n' ' ')"
+else
+  fail install-tree-kernel-and-initrds "make install failed: $(tail -3 "$T/install.out")"
 fi
 
 # --- forced kvm ---

@@ -91,6 +91,17 @@ for need in ("vmw_vsock_virtio_transport.ko", "virtiofs.ko", "virtio_pci.ko", "o
     assert any(m.endswith("/" + need) for m in order), need
 PY
 then pass "initrd modules.load in dependency order"; else fail "initrd modules.load in dependency order" "see above"; fi
+# The module-less initrd of our own kernel (initrd/kernel/): reproducible, no lib/modules, a
+# modules.load that lists nothing (the agent loads no module).
+if initrd/mkinitrd.sh --no-modules --init "$W/agent.stripped" --out "$W/n1.img" >/dev/null &&
+   initrd/mkinitrd.sh --no-modules --init "$W/agent.stripped" --out "$W/n2.img" >/dev/null && cmp -s "$W/n1.img" "$W/n2.img" &&
+   mkdir -p "$W/nx" && (cd "$W/nx" && zcat ../n1.img | cpio -id --quiet 2>/dev/null) &&
+   [[ ! -e $W/nx/lib && -x $W/nx/init && -z $(grep -v '^#' "$W/nx/etc/modules.load") ]]; then
+  pass "module-less initrd reproducible, without modules"
+  echo "NOTE: module-less initrd size $(stat -c %s "$W/n1.img") bytes (with the distro modules: $(stat -c %s "$W/i1.img"))"
+else
+  fail "module-less initrd reproducible, without modules" "$(ls "$W/nx" 2>&1 | tr '\n' ' ')"
+fi
 
 # ---- stdout/stderr separation and exit code ----
 run basic --args '["sh","-c","echo out; echo err >&2; exit 7"]'

@@ -10,6 +10,10 @@
 #     initrd: Create fails at once naming the file
 #   - kernel output but no agent (an initrd without our agent: the kernel panics): the error
 #     names the phase and carries the console tail
+#   - the kernels: by default the guest runs our own kernel (initrd/kernel/, release *-cvm)
+#     with the module-less initrd; "kernel" naming the Debian distro kernel (and no "initrd")
+#     boots it with the initrd of its modules, initrd-<release>.img, which the shim picks
+#     by the kernel's release
 #   - nothing left behind
 # Root only. PASS:/FAIL:/NOTE: lines; never skips.
 set -u
@@ -25,7 +29,7 @@ shim_env_check || exit 1
 ctd_start || exit 1
 shim_use_ctd
 shim_import_image || { fail image-import "ctr images import failed"; exit 1; }
-ours() { shim_footprint_ours "$CTD_SOCK" default ab1 kvm1 nok1 badk1 badi1 noag1; }
+ours() { shim_footprint_ours "$CTD_SOCK" default ab1 kvm1 nok1 badk1 badi1 noag1 own1 dist1; }
 ms_since() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
 
 # What this host is, read independently of the code under test.
@@ -110,6 +114,26 @@ note "initrd without agent: rc=$rc after $el ms: ${out:0:400}"
    $out == *"last phase reached: console"* && $out == *"console: "*"Kernel Offset"* ]] && pass no-agent-console-tail ||
   fail no-agent-console-tail "rc=$rc ${el} ms out=$out"
 ctr containers delete nok1 badk1 badi1 noag1 >/dev/null 2>&1
+
+# --- 5. the kernels: ours by default, the distro one through "kernel"
+own_rel=$(cat "$BUILD/vmlinux.release" 2>/dev/null)
+out=$(timeout 90 ctr run --rm --runtime "$RT" --runtime-config-path "$CFG" "$IMG" own1 sh -c 'uname -r; cat /proc/modules | wc -l' 2>&1); rc=$?
+note "default kernel: rc=$rc uname -r / modules loaded: $(echo $out)"
+[[ $rc -eq 0 && -n $own_rel && $own_rel == *-cvm && $(echo "$out" | head -1) == "$own_rel" ]] && pass own-kernel-default ||
+  fail own-kernel-default "rc=$rc want $own_rel out=$out"
+dkver=$(ls /lib/modules | grep -- '-cloud-amd64$' | sort -V | tail -1)
+if [[ -z $dkver || ! -r /boot/vmlinuz-$dkver || ! -r $BUILD/initrd-$dkver.img ]]; then
+  fail distro-kernel "no distro kernel /boot/vmlinuz-$dkver or no $BUILD/initrd-$dkver.img (make setup; make)"
+else
+  cat > "$CTD_DIR/dist.json" <<JSON
+{"kernel": "/boot/vmlinuz-$dkver", "vsock_mode": "hybrid", "boot_deadline_ms": 90000}
+JSON
+  out=$(timeout 120 ctr run --rm --runtime "$RT" --runtime-config-path "$CTD_DIR/dist.json" "$IMG" dist1 uname -r 2>&1); rc=$?
+  note "distro kernel through \"kernel\": rc=$rc uname -r: $out"
+  [[ $rc -eq 0 && $out == "$dkver" ]] && pass distro-kernel-by-config || fail distro-kernel-by-config "rc=$rc want $dkver out=$out"
+  dl=$(grep -o 'boot phases: [^"]*' "$CTD_DIR/containerd.log" | tail -1)
+  note "distro kernel $dl"
+fi
 
 sleep 1
 new=$(ours)

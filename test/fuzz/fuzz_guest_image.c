@@ -1,5 +1,5 @@
 /* Fuzz the guest image parsers with arbitrary file heads: kind detection, the bzImage release
- * and the cpio walk must never read past the buffer (ASan) and must return a terminated
+ * the cpio walk, the ELF program headers and notes must never read past the buffer (ASan) and must return a terminated
  * string on success. */
 #include <stdint.h>
 #include <stdlib.h>
@@ -23,6 +23,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     if (guest_cpio_modules_release(buf, size, rel, sizeof(rel)) == 0 &&
         (strlen(rel) >= sizeof(rel) || strchr(rel, '/')))
+        abort();
+    struct guest_span sp[GUEST_ELF_MAX_NOTE_SEGS];
+    int n = guest_elf_note_spans(buf, size, sp, GUEST_ELF_MAX_NOTE_SEGS);
+    if (n > GUEST_ELF_MAX_NOTE_SEGS)
+        abort();
+    /* the buffer as a notes blob as well */
+    if (guest_elf_notes_release(buf, size, rel, sizeof(rel)) == 0 &&
+        (strlen(rel) >= sizeof(rel) || strchr(rel, '/')))
+        abort();
+    const unsigned char *d;
+    size_t dl;
+    if (guest_elf_note_find(buf, size, "Xen", GUEST_ELF_NOTE_PVH_ENTRY, &d, &dl) == 0 &&
+        (d < buf || d + dl > buf + size))
         abort();
     free(buf);
     return 0;

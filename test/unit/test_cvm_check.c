@@ -283,8 +283,32 @@ START_TEST(test_initrd_variants)
     f.initrd.release_err = -ENOENT;
     f.initrd.release[0] = '\0';
     size_t n = build(&f);
+    /* a distro bzImage with a module-less initrd: likely no vsock in the guest */
+    ck_assert_int_eq(find(lines, n, "initrd")->status, CHECK_WARN);
+    ck_assert_ptr_nonnull(strstr(find(lines, n, "initrd")->detail, "no modules, but the kernel is a bzImage " KREL));
+
+    /* our kernel: an ELF vmlinux with the PVH note, its release, a module-less initrd */
+    healthy(&f);
+    f.kernel.kind = GK_ELF;
+    f.kernel.pvh = true;
+    snprintf(f.kernel.release, sizeof(f.kernel.release), "6.1.192-cvm");
+    f.initrd.release_err = -ENOENT;
+    f.initrd.release[0] = '\0';
+    n = build(&f);
+    ck_assert_int_eq(find(lines, n, "kernel")->status, CHECK_OK);
+    ck_assert_ptr_nonnull(strstr(find(lines, n, "kernel")->detail, "ELF vmlinux (PVH), release 6.1.192-cvm"));
     ck_assert_int_eq(find(lines, n, "initrd")->status, CHECK_OK);
-    ck_assert_ptr_nonnull(strstr(find(lines, n, "initrd")->detail, "no modules"));
+    ck_assert_ptr_nonnull(strstr(find(lines, n, "initrd")->detail, "no modules: kernel 6.1.192-cvm has everything built in"));
+    /* ... and that kernel with an initrd of distro modules: a mismatch */
+    snprintf(f.initrd.release, sizeof(f.initrd.release), KREL);
+    f.initrd.release_err = 0;
+    n = build(&f);
+    ck_assert_int_eq(find(lines, n, "initrd")->status, CHECK_FAIL);
+    /* an ELF QEMU cannot boot */
+    f.kernel.pvh = false;
+    n = build(&f);
+    ck_assert_int_eq(find(lines, n, "kernel")->status, CHECK_FAIL);
+    ck_assert_ptr_nonnull(strstr(find(lines, n, "kernel")->detail, "PVH"));
 
     healthy(&f);
     f.initrd.kind = GI_UNKNOWN;

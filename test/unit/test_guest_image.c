@@ -4,6 +4,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -155,6 +157,129 @@ START_TEST(test_real_boot_kernel)
 }
 END_TEST
 
+/* An ELF64 LE image: header, one PT_LOAD, one PT_NOTE at 0x100 holding the given notes. */
+static unsigned char elf[1024];
+
+static void put32(unsigned char *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static void put64(unsigned char *p, uint64_t v)
+{
+    put32(p, (uint32_t)v), put32(p + 4, (uint32_t)(v >> 32));
+}
+
+static size_t add_note(unsigned char *p, const char *name, uint32_t type, const void *desc,
+                       size_t dl)
+{
+    size_t nl = strlen(name) + 1, off = 12;
+    put32(p, (uint32_t)nl), put32(p + 4, (uint32_t)dl), put32(p + 8, type);
+    memcpy(p + off, name, nl);
+    off += (nl + 3) & ~3u;
+    memcpy(p + off, desc, dl);
+    return off + ((dl + 3) & ~3u);
+}
+
+static size_t make_elf(const char *salt, bool pvh)
+{
+    size_t n = 0;
+    memset(elf, 0, sizeof(elf));
+    memcpy(elf, "\x7f" "ELF", 4);
+    elf[4] = 2, elf[5] = 1, elf[6] = 1;
+    put64(elf + 0x20, 0x40);               /* e_phoff */
+    elf[0x36] = 0x38, elf[0x38] = 2;       /* e_phentsize, e_phnum */
+    put32(elf + 0x40, 1);                  /* PT_LOAD, ignored */
+    put32(elf + 0x78, 4);                  /* PT_NOTE */
+    put64(elf + 0x78 + 8, 0x100);
+    n += add_note(elf + 0x100 + n, "GNU", 3, "buildid!", 8);
+    if (pvh)
+        n += add_note(elf + 0x100 + n, "Xen", GUEST_ELF_NOTE_PVH_ENTRY, "\x00\x10\x00\x01", 4);
+    if (salt)
+        n += add_note(elf + 0x100 + n, "Linux", GUEST_ELF_NOTE_BUILD_SALT, salt, strlen(salt) + 1);
+    put64(elf + 0x78 + 32, n);             /* p_filesz */
+    return 0x100 + n;
+}
+
+START_TEST(test_elf_notes)
+{
+    struct guest_span sp[4];
+    const unsigned char *d;
+    size_t dl, len = make_elf("6.1.192-cvm", true);
+    char rel[64];
+
+    ck_assert_int_eq(guest_kernel_kind(elf, len), GK_ELF);
+    ck_assert_int_eq(guest_elf_note_spans(elf, len, sp, 4), 1);
+    ck_assert_uint_eq(sp[0].off, 0x100);
+    ck_assert_uint_eq(sp[0].off + sp[0].len, len);
+    ck_assert_int_eq(guest_elf_note_find(elf + 0x100, sp[0].len, "Xen", GUEST_ELF_NOTE_PVH_ENTRY,
+                                         &d, &dl), 0);
+    ck_assert_uint_eq(dl, 4);
+    ck_assert_int_eq(guest_elf_notes_release(elf + 0x100, sp[0].len, rel, sizeof(rel)), 0);
+    ck_assert_str_eq(rel, "6.1.192-cvm");
+    ck_assert_int_eq(guest_elf_note_find(elf + 0x100, sp[0].len, "Xen", 99, &d, &dl), -ENOENT);
+    /* cut inside the last note: malformed, never read past len */
+    ck_assert_int_eq(guest_elf_notes_release(elf + 0x100, sp[0].len - 4, rel, sizeof(rel)),
+                     -EINVAL);
+    /* program headers beyond the head; ELF32; no PT_NOTE */
+    ck_assert_int_eq(guest_elf_note_spans(elf, 0x60, sp, 4), -E2BIG);
+    elf[4] = 1;
+    ck_assert_int_eq(guest_elf_note_spans(elf, len, sp, 4), -EINVAL);
+    elf[4] = 2;
+    put32(elf + 0x78, 1);
+    ck_assert_int_eq(guest_elf_note_spans(elf, len, sp, 4), 0);
+    ck_assert_int_eq(guest_elf_note_spans(bz, sizeof(bz), sp, 4), -EINVAL);
+
+    len = make_elf(NULL, true);
+    ck_assert_int_eq(guest_elf_notes_release(elf + 0x100, len - 0x100, rel, sizeof(rel)), -ENOENT);
+    len = make_elf("../../etc", false);
+    ck_assert_int_eq(guest_elf_notes_release(elf + 0x100, len - 0x100, rel, sizeof(rel)), -EINVAL);
+    len = make_elf("6.1.192-a-release-longer-than-the-buffer", false);
+    ck_assert_int_eq(guest_elf_notes_release(elf + 0x100, len - 0x100, rel, 16), -ENOENT);
+}
+END_TEST
+
+/* The file-reading side: release of a bzImage and an ELF, and the PVH check at Create. */
+START_TEST(test_elf_files)
+{
+    char dir[] = "/tmp/cvm-gi-XXXXXX", k[64], b[64], rel[64];
+    struct cvm_err err = {0};
+    size_t len;
+    FILE *f;
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(k, sizeof(k), "%s/vmlinux", dir);
+    snprintf(b, sizeof(b), "%s/vmlinuz", dir);
+    make_bzimage("6.1.0-9-cloud-amd64 #1");
+    f = fopen(b, "w");
+    fwrite(bz, 1, sizeof(bz), f);
+    fclose(f);
+    ck_assert_int_eq(guest_image_release(b, rel, sizeof(rel)), 0);
+    ck_assert_str_eq(rel, "6.1.0-9-cloud-amd64");
+
+    len = make_elf("6.1.192-cvm", true);
+    f = fopen(k, "w");
+    fwrite(elf, 1, len, f);
+    fclose(f);
+    ck_assert_int_eq(guest_image_release(k, rel, sizeof(rel)), 0);
+    ck_assert_str_eq(rel, "6.1.192-cvm");
+    ck_assert_int_eq(guest_image_check(k, NULL, &err), 0);
+
+    len = make_elf("6.1.192-cvm", false);
+    f = fopen(k, "w");
+    fwrite(elf, 1, len - 8, f); /* the note segment runs past the end of the file */
+    fclose(f);
+    ck_assert_int_eq(guest_image_release(k, rel, sizeof(rel)), -EINVAL);
+    f = fopen(k, "w");
+    fwrite(elf, 1, len, f);
+    fclose(f);
+    ck_assert_int_eq(guest_image_check(k, NULL, &err), -ENOEXEC);
+    ck_assert_msg(strstr(err.msg, k) && strstr(err.msg, "PVH"), "%s", err.msg);
+    ck_assert_int_eq(guest_image_release("/nonexistent/vmlinux", rel, sizeof(rel)), -ENOENT);
+    unlink(k), unlink(b), rmdir(dir);
+}
+END_TEST
+
 START_TEST(test_image_check_files)
 {
     char dir[] = "/tmp/cvm-gi-XXXXXX", k[64], i[64], txt[64];
@@ -199,6 +324,8 @@ static Suite *guest_image_suite(void)
     tcase_add_test(tc, test_cpio_modules_release);
     tcase_add_test(tc, test_real_boot_kernel);
     tcase_add_test(tc, test_image_check_files);
+    tcase_add_test(tc, test_elf_notes);
+    tcase_add_test(tc, test_elf_files);
     suite_add_tcase(s, tc);
     return s;
 }

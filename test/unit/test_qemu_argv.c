@@ -117,6 +117,35 @@ START_TEST(test_tcg_cmdline)
 }
 END_TEST
 
+/* -icount is a TCG knob: under KVM it is never passed; tb-size bounds TCG's cache. */
+START_TEST(test_icount_tb_size)
+{
+    struct qemu_spec s = good_spec();
+    struct qemu_host_facts tcg = {.kvm = false, .tsc_khz = 2100000};
+    struct qemu_host_facts kvm = {.kvm = true};
+    char **a = NULL, want_tb[32];
+    int seen;
+    snprintf(want_tb, sizeof(want_tb), "tcg,tb-size=%u", QEMU_TCG_TB_MIB);
+    s.icount = true;
+    ck_assert_int_eq(qemu_argv_build(&s, &tcg, &a), 0);
+    seen = 0;
+    for (char **p = a; *p; p++) {
+        if (!strcmp(*p, "-icount") && p[1] && !strcmp(p[1], "shift=0,sleep=off"))
+            seen |= 1;
+        if (!strcmp(*p, "-accel") && p[1] && !strcmp(p[1], want_tb))
+            seen |= 2;
+    }
+    ck_assert_int_eq(seen, 3);
+    qemu_argv_free(a);
+    ck_assert_int_eq(qemu_argv_build(&s, &kvm, &a), 0);
+    for (char **p = a; *p; p++) {
+        ck_assert_str_ne(*p, "-icount");
+        ck_assert(strncmp(*p, "tcg", 3) != 0);
+    }
+    qemu_argv_free(a);
+}
+END_TEST
+
 START_TEST(test_invalid_specs)
 {
     struct qemu_host_facts h = {.tsc_khz = 1};
@@ -231,6 +260,7 @@ static Suite *qemu_argv_suite(void)
     tcase_add_loop_test(tc, test_golden, 0, (int)ELEMENTSOF(fixtures));
     tcase_add_test(tc, test_tcg_cmdline);
     tcase_add_test(tc, test_invalid_specs);
+    tcase_add_test(tc, test_icount_tb_size);
     tcase_add_test(tc, test_fd_layout);
     tcase_add_test(tc, test_no_paths);
     tcase_add_test(tc, test_cpuinfo);

@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# Builds the cvm guest kernel (an uncompressed, PVH-bootable vmlinux) from Debian's
+# linux-source-6.1 package, once per machine, and links it into the build tree.
+#
+#   initrd/kernel/build.sh --out <build>/vmlinux [--cache DIR] [--source TARBALL] [--jobs N]
+#
+# Key: <source package version>-<first 12 hex of sha256(cvm.config + RECIPE)>. The result
+# lives in <cache>/<key>/ (vmlinux, config, release, build-seconds), OUTSIDE the checkout, so
+# `make clean`, fresh worktrees and CI runs on the same machine reuse it. A cache hit costs a
+# hash; a miss unpacks the source into <cache>/tmp.*, merges cvm.config onto allnoconfig,
+# fails when any line of the fragment did not land, builds vmlinux with -j$(nproc) and prints
+# how long it took. One build at a time per cache (flock); a second caller waits and reuses.
+set -euo pipefail
+# All of it in main(), parsed before it runs: editing this file during a build is harmless.
+main() {
+
+  here=$(cd "$(dirname "$0")" && pwd)
+  # Bump when a change below alters the kernel built (not for changes of logging or linking).
+  RECIPE=1
+  die() { echo "kernel: $*" >&2; exit 1; }
+
+  cache=${CVM_KERNEL_CACHE:-/var/cache/containerd-shim-cvm-v1/kernel}
+  source=/usr/src/linux-source-6.1.tar.xz
+  jobs=$(nproc)
+  out=""
+  while [[ $# -gt 0 ]]; do
+    case "$1" in
+      --out) out=${2:?}; shift 2 ;;
+      --cache) cache=${2:?}; shift 2 ;;
+      --source) source=${2:?}; shift 2 ;;
+      --jobs) jobs=${2:?}; shift 2 ;;
+      -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+      *) die "unknown argument: $1" ;;
+    esac
+  done
+  [[ -n "$out" ]] || die "--out is required"
+  [[ -r "$source" ]] || die "no kernel source at $source (config/deps.sh installs linux-source-6.1)"
+
+  srcver=$(dpkg-query -W -f='${Version}' linux-source-6.1 2>/dev/null || true)
+  [[ -n "$srcver" ]] || srcver=$(stat -c %s-%Y "$source")
+  hash=$( (cat "$here/cvm.config"; echo "recipe $RECIPE") | sha256sum | cut -c1-12)
+  key="$srcver-$hash"
+  dir="$cache/$key"
+
+  link_out() {
+    mkdir -p "$(dirname "$out")"
+    ln -sfn "$dir/vmlinux" "$out"
+    cp "$dir/release" "$out.release.tmp" && mv "$out.release.tmp" "$out.release"
+    echo "kernel: $out -> $dir/vmlinux ($(cat "$dir/release"))"
+  }
+
+  if [[ -r "$dir/vmlinux" && -r "$dir/release" ]]; then
+    link_out
+    exit 0
+  fi
+
+  mkdir -p "$cache"
+  exec 9>"$cache/.lock"
+  flock 9
+  if [[ -r "$dir/vmlinux" && -r "$dir/release" ]]; then  # built by whoever held the lock
+    link_out
+    exit 0
+  fi
+
+  start=$(date +%s)
+  tmp=$(mktemp -d "$cache/tmp.XXXXXX")
+  trap 'rm -rf "$tmp"' EXIT
+  echo "kernel: building $key (not cached in $cache; this takes several minutes)"
+  tar -C "$tmp" -xJf "$source"
+  src=$(find "$tmp" -mindepth 1 -maxdepth 1 -type d | head -1)
+  [[ -f "$src/Makefile" ]] || die "unexpected source layout in $source"
+
+  # Not our make's flags and variables (CC=clang, BUILD=, -j and its jobserver) in the kernel's.
+  kmake() { env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u MAKEOVERRIDES make -C "$src" ARCH=x86_64 -s "$@"; }
+  # merge_config.sh -n: allnoconfig as the base, the fragment on top; it reports every
+  # requested value that did not survive Kconfig's dependency resolution.
+  (cd "$src" && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u MAKEOVERRIDES ARCH=x86_64 \
+     scripts/kconfig/merge_config.sh -n "$here/cvm.config") >"$tmp/merge.log" 2>&1 ||
+    { cat "$tmp/merge.log" >&2; die "merge_config failed"; }
+  if grep -A3 -E '^Value requested for' "$tmp/merge.log" >&2; then
+    die "the lines above of initrd/kernel/cvm.config did not land in .config"
+  fi
+  # The release string goes into the build salt, an ELF note of vmlinux ("Linux", type 0x100):
+  # that is how hypervisor/guest_image.c reads an ELF kernel's release without scanning it.
+  release=$(kmake kernelrelease)
+  "$src/scripts/config" --file "$src/.config" --set-str BUILD_SALT "$release"
+  kmake olddefconfig
+  kmake -j"$jobs" vmlinux
+  objcopy --strip-debug "$src/vmlinux" "$tmp/vmlinux"
+
+  mkdir -p "$tmp/out"
+  mv "$tmp/vmlinux" "$tmp/out/vmlinux"
+  cp "$src/.config" "$tmp/out/config"
+  echo "$release" >"$tmp/out/release"
+  secs=$(( $(date +%s) - start ))
+  echo "$secs" >"$tmp/out/build-seconds"
+  rm -rf "$dir"
+  mv "$tmp/out" "$dir"
+  echo "kernel: built $release in ${secs}s ($(stat -c %s "$dir/vmlinux") bytes) -> $dir"
+  link_out
+}
+main "$@"
+exit
