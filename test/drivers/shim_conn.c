@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <protobuf-c/protobuf-c.h>
+
 #include "cleanup.h"
 #include "loop.h"
 #include "ttrpc.h"
@@ -45,4 +47,27 @@ void shim_conn_close(struct loop *l, struct ttrpc_client *c)
     ttrpc_client_free(c);
     loop_run_once(l, 0);
     loop_free(l);
+}
+
+int shim_conn_task_call(const char *address_file, const char *ns, const char *method,
+                        const struct ProtobufCMessage *req)
+{
+    struct loop *l = NULL;
+    struct ttrpc_client *c = NULL;
+    struct cvm_err err = {0};
+    _cleanup_(freep) uint8_t *out = NULL;
+    size_t out_len = 0;
+    if (shim_conn_open(address_file, &l, &c) < 0)
+        return 2;
+    struct ttrpc_kv md = {"containerd-namespace-ttrpc", ns};
+    int r = ttrpc_client_call_sync(c, l, "containerd.task.v2.Task", method, req, &md, 1,
+                                   30000000000ull, &out, &out_len, &err);
+    if (r == 0)
+        printf("OK\n");
+    else if (err.code != RPC_OK)
+        printf("STATUS %d %s %s\n", err.code, rpc_code_name(err.code), err.msg);
+    else
+        fprintf(stderr, "call failed locally: %s\n", strerror(-r));
+    shim_conn_close(l, c);
+    return r == 0 || err.code != RPC_OK ? 0 : 2;
 }

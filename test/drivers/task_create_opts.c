@@ -15,9 +15,7 @@
 #include "cleanup.h"
 #include "containerd/runc/v1/options.pb-c.h"
 #include "containerd/task/v2/shim.pb-c.h"
-#include "loop.h"
 #include "shim_conn.h"
-#include "ttrpc.h"
 
 static int set_field(Containerd__Runc__V1__Options *o, const char *arg)
 {
@@ -53,12 +51,7 @@ static int set_field(Containerd__Runc__V1__Options *o, const char *arg)
 
 int main(int argc, char **argv)
 {
-    struct loop *l = NULL;
-    struct ttrpc_client *c = NULL;
-    struct cvm_err err = {0};
-    _cleanup_(freep) uint8_t *out = NULL, *packed = NULL;
-    size_t out_len = 0;
-    int r;
+    _cleanup_(freep) uint8_t *packed = NULL;
 
     if (argc < 5) {
         fprintf(stderr, "usage: %s ADDRESS_FILE NAMESPACE ID BUNDLE FIELD=VALUE...\n", argv[0]);
@@ -77,21 +70,9 @@ int main(int argc, char **argv)
     any.type_url = "containerd.runc.v1.Options";
     any.value.data = packed;
     any.value.len = protobuf_c_message_pack(&o.base, packed);
-    if (shim_conn_open(argv[1], &l, &c) < 0)
-        return 2;
     Containerd__Task__V2__CreateTaskRequest req = CONTAINERD__TASK__V2__CREATE_TASK_REQUEST__INIT;
     req.id = argv[3];
     req.bundle = argv[4];
     req.options = &any;
-    struct ttrpc_kv md = {"containerd-namespace-ttrpc", argv[2]};
-    r = ttrpc_client_call_sync(c, l, "containerd.task.v2.Task", "Create", &req.base, &md, 1,
-                               30000000000ull, &out, &out_len, &err);
-    if (r == 0)
-        printf("OK\n");
-    else if (err.code != RPC_OK)
-        printf("STATUS %d %s %s\n", err.code, rpc_code_name(err.code), err.msg);
-    else
-        fprintf(stderr, "call failed locally: %s\n", strerror(-r));
-    shim_conn_close(l, c);
-    return r == 0 || err.code != RPC_OK ? 0 : 2;
+    return shim_conn_task_call(argv[1], argv[2], "Create", &req.base);
 }
