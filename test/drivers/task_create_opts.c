@@ -8,6 +8,7 @@
  * shim_cgroup, binary_name, root, criu_path, criu_image_path, criu_work_path (strings).
  * Exit 0 when the call completed (whatever its status), 2 on local errors. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
