@@ -4,9 +4,14 @@ UNIT_SRC    := $(wildcard test/unit/test_*.c)
 UNIT_TESTS  := $(patsubst test/unit/%.c,$(BUILD)/test/%,$(UNIT_SRC))
 TEST_HELPER := $(call obj,$(wildcard test/unit/helpers/*.c))
 
-$(BUILD)/test/%: $(BUILD)/obj/test/unit/%.o $(TEST_HELPER) $$(LIBS)
+$(BUILD)/test/%: $(BUILD)/obj/test/unit/%.o $(TEST_HELPER) $$(TEST_EXTRA) $$(LIBS)
 	@mkdir -p $(dir $@)
-	$(Q)echo "  LD      $@"; $(CC) $(SAN) -o $@ $< $(TEST_HELPER) -Wl,--start-group $(LIBS) -Wl,--end-group $(LDLIBS_ALL) $(CHECK_LIBS)
+	$(Q)echo "  LD      $@"; $(CC) $(SAN) -o $@ $< $(TEST_HELPER) $(TEST_EXTRA) -Wl,--start-group $(LIBS) -Wl,--end-group $(LDLIBS_ALL) $(CHECK_LIBS)
+
+# The shim task-service tests share a harness whose fake hv replaces libhv by link seam: it is
+# linked into them only (every other test may use the real hv).
+SHIM_TASK_TESTS := $(BUILD)/test/test_shim_task $(BUILD)/test/test_shim_task_vm
+$(SHIM_TASK_TESTS): TEST_EXTRA := $(call obj,test/unit/shim_task/harness.c)
 
 # Fuzz targets: test/fuzz/fuzz_<name>.c defining LLVMFuzzerTestOneInput. Under gcc they link
 # with replay_main.c and replay test/fuzz/corpus/<name>/*; under clang with libFuzzer.
