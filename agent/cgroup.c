@@ -16,30 +16,12 @@
 
 static int cg_write(const char *cg, const char *file, const char *val)
 {
-    char path[512];
-    snprintf(path, sizeof(path), "%s/%s", cg, file);
-    int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0)
-        return -errno;
-    ssize_t n = write(fd, val, strlen(val));
-    int r = n < 0 ? -errno : 0;
-    close(fd);
-    return r;
+    return file_write_str(cg, file, val);
 }
 
 int cgroup_read_file(const char *cg, const char *file, char *buf, size_t sz)
 {
-    char path[512];
-    snprintf(path, sizeof(path), "%s/%s", cg, file);
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0)
-        return -errno;
-    ssize_t n = read_all(fd, buf, sz - 1);
-    close(fd);
-    if (n < 0)
-        return (int)n;
-    buf[n] = '\0';
-    return (int)n;
+    return (int)file_read_str(cg, file, buf, sz);
 }
 
 int cgroup_kv_get(const char *text, const char *key, unsigned long long *out)

@@ -42,16 +42,6 @@ __attribute__((format(printf, 3, 4))) _Noreturn static void fail(const struct ch
     _exit(e == ENOENT ? 127 : 126);
 }
 
-int child_write_file(const char *path, const char *val)
-{
-    int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0)
-        return -errno;
-    int r = write_all(fd, val, strlen(val));
-    close(fd);
-    return r;
-}
-
 /* Resolve argv0 against PATH from the process env, as execvp would; -errno if nothing fits. */
 static int find_exec(const struct oci_process *p, char *out, size_t outsz)
 {
@@ -280,7 +270,7 @@ _Noreturn void child_main(struct child_args *a)
          * its immunity on. */
         char v[16];
         snprintf(v, sizeof(v), "%d", p->has_oom_score_adj ? p->oom_score_adj : 0);
-        if ((r = child_write_file("/proc/self/oom_score_adj", v)) < 0)
+        if ((r = file_write_str(NULL, "/proc/self/oom_score_adj", v)) < 0)
             fail(a, -r, "oom_score_adj: %s", strerror(-r));
     }
     apply_rlimits(a);

@@ -25,9 +25,6 @@ _Noreturn void child_main(struct child_args *a);
 /* child_mounts.c: everything up to and including pivot_root, masks, read-only root. */
 int child_setup_rootfs(const struct child_args *a, char *msg, size_t msgsz);
 
-/* Write a string to a file (procfs, sysfs); 0 or -errno. */
-int child_write_file(const char *path, const char *val);
-
 /* seccomp.c: build and load the filter from the spec. */
 int seccomp_load_spec(const struct oci_seccomp *sc, char *msg, size_t msgsz);
 

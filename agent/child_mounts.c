@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "child.h"
+#include "fd.h"
 #include "cleanup.h"
 
 #define FAILM(r, ...) (snprintf(msg, msgsz, __VA_ARGS__), (r))
@@ -287,7 +288,7 @@ int child_setup_rootfs(const struct child_args *a, char *msg, size_t msgsz)
         for (char *c = path + 10; n > 0 && *c; c++)
             if (*c == '.')
                 *c = '/';
-        int w = child_write_file(path, s->sysctls[i].value);
+        int w = file_write_str(NULL, path, s->sysctls[i].value);
         if (w < 0)
             return FAILM(w, "sysctl %s: %s", s->sysctls[i].key, strerror(-w));
     }

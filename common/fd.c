@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdio.h>
+#include <string.h>
 #include <stdlib.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -119,4 +121,38 @@ unsigned long long now_ns(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (unsigned long long)ts.tv_sec * 1000000000ull + (unsigned long long)ts.tv_nsec;
+}
+
+static int open_at_path(const char *dir, const char *file, int flags)
+{
+    char path[4096];
+    if (dir && snprintf(path, sizeof(path), "%s/%s", dir, file) >= (int)sizeof(path))
+        return -ENAMETOOLONG;
+    int fd = open(dir ? path : file, flags | O_CLOEXEC | O_NOFOLLOW);
+    return fd < 0 ? -errno : fd;
+}
+
+int file_write_str(const char *dir, const char *file, const char *val)
+{
+    int fd = open_at_path(dir, file, O_WRONLY);
+    if (fd < 0)
+        return fd;
+    int r = write_all(fd, val, strlen(val));
+    close(fd);
+    return r;
+}
+
+ssize_t file_read_str(const char *dir, const char *file, char *buf, size_t sz)
+{
+    if (!sz)
+        return -EINVAL;
+    int fd = open_at_path(dir, file, O_RDONLY);
+    if (fd < 0)
+        return fd;
+    ssize_t n = read_all(fd, buf, sz - 1);
+    close(fd);
+    if (n < 0)
+        return n;
+    buf[n] = '\0';
+    return n;
 }

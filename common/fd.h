@@ -10,6 +10,11 @@ int fd_set_cloexec(int fd, int on);
 /* write/read everything on a blocking fd; read_all returns bytes read (short only at EOF). */
 int write_all(int fd, const void *buf, size_t len);
 ssize_t read_all(int fd, void *buf, size_t len);
+/* Small kernel attribute files (cgroupfs, /proc, /sys): "<dir>/<file>" (dir NULL: file is the
+ * whole path), opened O_NOFOLLOW|O_CLOEXEC. write: all of val, 0 or -errno; read: up to sz-1
+ * bytes, NUL-terminated, the length or -errno. */
+int file_write_str(const char *dir, const char *file, const char *val);
+ssize_t file_read_str(const char *dir, const char *file, char *buf, size_t sz);
 /* Count open fds of this process (tests use it to assert nothing leaked). */
 int fd_count_open(void);
 /* In a child before exec: close every fd >= from except those in keep[]. */

@@ -41,34 +41,15 @@ struct host_cgroup {
 
 static int write_file(const char *dir, const char *file, const char *value)
 {
-    char path[PATH_MAX];
-    _cleanup_close_ int fd = -EBADF;
-    size_t len = strlen(value);
-    if (snprintf(path, sizeof(path), "%s/%s", dir, file) >= (int)sizeof(path))
-        return -ENAMETOOLONG;
-    fd = open(path, O_WRONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
-    ssize_t w = write(fd, value, len);
-    if (w < 0)
-        return -errno;
-    return (size_t)w == len ? 0 : -EIO;
+    return file_write_str(dir, file, value);
 }
 
 /* The first line of dir/file, without its newline; "" when empty. */
 static int read_line(const char *dir, const char *file, char *buf, size_t n)
 {
-    char path[PATH_MAX];
-    _cleanup_close_ int fd = -EBADF;
-    if (snprintf(path, sizeof(path), "%s/%s", dir, file) >= (int)sizeof(path))
-        return -ENAMETOOLONG;
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
-    ssize_t r = read(fd, buf, n - 1);
+    ssize_t r = file_read_str(dir, file, buf, n);
     if (r < 0)
-        return -errno;
-    buf[r] = '\0';
+        return (int)r;
     buf[strcspn(buf, "\n")] = '\0';
     return 0;
 }

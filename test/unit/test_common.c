@@ -1,4 +1,4 @@
-/* common/: errno <-> status mapping, the bounded buffer, and the event loop (timers,
+/* common/: errno <-> status mapping, attribute-file helpers, the bounded buffer, and the event loop (timers,
  * signals, pidfd children, deferred free of a source from inside its own callback). */
 #include <check.h>
 #include <errno.h>
@@ -8,6 +8,8 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <fcntl.h>
+#include <stdio.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -15,6 +17,31 @@
 #include "errmap.h"
 #include "fd.h"
 #include "loop.h"
+
+START_TEST(attribute_files_round_trip)
+{
+    char dir[] = "/tmp/cvm-fd-test.XXXXXX", path[64], link[64], buf[8];
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/f", dir);
+    snprintf(link, sizeof(link), "%s/l", dir);
+    ck_assert_int_eq(close(open(path, O_CREAT | O_WRONLY | O_CLOEXEC, 0600)), 0);
+    ck_assert_int_eq(file_write_str(dir, "f", "max\n"), 0);
+    ck_assert_int_eq(file_read_str(dir, "f", buf, sizeof(buf)), 4);
+    ck_assert_str_eq(buf, "max\n");
+    /* dir NULL: the whole path; a small buffer truncates, NUL-terminated */
+    ck_assert_int_eq(file_write_str(NULL, path, "0123456789"), 0);
+    ck_assert_int_eq(file_read_str(NULL, path, buf, 4), 3);
+    ck_assert_str_eq(buf, "012");
+    /* a symlink is not followed; a missing file is -ENOENT */
+    ck_assert_int_eq(symlink(path, link), 0);
+    ck_assert_int_eq(file_write_str(dir, "l", "x"), -ELOOP);
+    ck_assert_int_eq(file_read_str(dir, "none", buf, sizeof(buf)), -ENOENT);
+    ck_assert_int_eq(file_read_str(dir, "f", buf, 0), -EINVAL);
+    unlink(link);
+    unlink(path);
+    rmdir(dir);
+}
+END_TEST
 
 START_TEST(errmap_matches_containerd_classes)
 {
@@ -193,6 +220,7 @@ static Suite *common_suite(void)
     Suite *s = suite_create("common");
     TCase *tc = tcase_create("common");
     tcase_add_test(tc, errmap_matches_containerd_classes);
+    tcase_add_test(tc, attribute_files_round_trip);
     tcase_add_test(tc, cvm_err_set_once_and_prefix);
     tcase_add_test(tc, buf_is_bounded_and_compacts);
     tcase_add_test(tc, loop_timer_signal_child);
