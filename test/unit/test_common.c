@@ -1,5 +1,6 @@
-/* common/: errno <-> status mapping, attribute-file helpers, the bounded buffer, and the event loop (timers,
- * signals, pidfd children, deferred free of a source from inside its own callback). */
+/* common/: errno <-> status mapping, attribute-file helpers, the bounded buffer, and the event
+ * loop (timers, signals, pidfd children, deferred free of a source from inside its own
+ * callback). */
 #include <check.h>
 #include <errno.h>
 #include <signal.h>
