@@ -25,6 +25,7 @@
 #include "containerd/task/v2/shim.pb-c.h"
 #include "fd.h"
 #include "host_cgroup.h"
+#include "fs_beneath.h"
 #include "mounts.h"
 #include "pidfile.h"
 
@@ -154,10 +155,11 @@ static void teardown(const char *run_dir, const char *sock)
     kill_helpers(run_dir);
     /* the VM's host cgroup (runc removes its container's at delete) */
     host_cgroup_remove_recorded(run_dir, KILL_WAIT_MS);
-    /* Lazy unmounts, deepest first; stacked or propagated mounts may need another pass. */
+    /* Lazy unmounts, shallowest first; stacked mounts may need another pass. Then removal by
+     * fd that never follows a link nor enters a mount left behind (fs_beneath.h). */
     for (int i = 0; i < 4 && mnt_umount_tree(run_dir) > 0; i++)
         ;
-    r = mnt_rm_tree(run_dir);
+    r = fsb_rm_path(run_dir);
     if (r < 0)
         fprintf(stderr, "delete: remove %s: %s\n", run_dir, strerror(-r));
     if (unlink(sock) < 0 && errno != ENOENT)
@@ -212,9 +214,12 @@ int cmd_delete(const struct shim_flags *f)
     } else {
         /* A live (possibly shared) VM: only this container's host mounts, which the daemon
          * normally removed already at Delete. */
-        snprintf(path, sizeof(path), "%s/shared/%s", run_dir, f->id);
-        if (strcmp(group, f->id) != 0)
+        if (strcmp(group, f->id) != 0) {
+            snprintf(path, sizeof(path), "%s/mounts/%s", run_dir, f->id);
             (void)mnt_umount_tree(path);
+            snprintf(path, sizeof(path), "%s/shared/%s", run_dir, f->id);
+            (void)mnt_umount_tree(path);
+        }
     }
     print_response();
     return 0;

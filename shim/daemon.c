@@ -23,6 +23,7 @@
 #include "fd.h"
 #include "log.h"
 #include "loop.h"
+#include "fs_beneath.h"
 #include "mounts.h"
 #include "reaper.h"
 #include "task.h"
@@ -157,7 +158,7 @@ int cmd_serve(const struct shim_flags *f)
         s.sb = NULL;
     }
     (void)mnt_umount_tree(run_dir);
-    (void)mnt_rm_tree(run_dir);
+    (void)fsb_rm_path(run_dir);
     log_info("exited");
     ttrpc_server_free(s.server);
     evt_free(s.events);

@@ -4,7 +4,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +14,7 @@
 
 #include "cleanup.h"
 #include "errmap.h"
+#include "fs_beneath.h"
 #include "log.h"
 
 struct optflag {
@@ -164,23 +164,54 @@ static int shorten_lowerdir(char *data, size_t data_len, int *ret_chdir_fd)
     return 0;
 }
 
+/* A detached copy of src (recursive when asked), read-only before anyone can see it when ro. */
+static int clone_tree(const char *src, int recursive, int ro, struct cvm_err *err)
+{
+    int tree = open_tree(AT_FDCWD, src, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0));
+    if (tree < 0)
+        return cvm_err_set(err, -errno, "bind mount source %s: %m", src);
+    if (ro) {
+        struct mount_attr attr = {.attr_set = MOUNT_ATTR_RDONLY};
+        if (mount_setattr(tree, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), &attr,
+                          sizeof(attr)) < 0) {
+            int r = -errno;
+            close(tree);
+            return cvm_err_set(err, r, "bind %s read-only: %s", src, strerror(-r));
+        }
+    }
+    return tree;
+}
+
+static int attach_tree(int tree, int target_fd, const char *src, const char *what, struct cvm_err *err)
+{
+    if (move_mount(tree, "", target_fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+        return cvm_err_set(err, -errno, "bind %s on %s: %m", src, what);
+    return 0;
+}
+
 int mnt_mount_one(const char *type, const char *source, const char *const *opts, size_t n,
-                  const char *target, struct cvm_err *err)
+                  int parent_fd, const char *name, const char *what, struct cvm_err *err)
 {
     unsigned long flags, prop;
     _cleanup_free_ char *data = malloc(65536);
+    _cleanup_close_ int target = -EBADF;
+    char fdp[32];
     int r, cwd = -1;
 
     if (!data)
         return cvm_err_set(err, -ENOMEM, "mount: out of memory");
     r = mnt_parse_options(opts, n, &flags, &prop, data, 65536);
     if (r < 0)
-        return cvm_err_set(err, r, "mount %s: bad options", target);
-    r = mnt_mkdir_p(target, 0755);
+        return cvm_err_set(err, r, "mount %s: bad options", what);
+    r = fsb_mkdir_p(parent_fd, name, 0755, &target);
     if (r < 0)
-        return cvm_err_set(err, r, "mount: mkdir %s: %s", target, strerror(-r));
-    if (strcmp(type, "bind") == 0)
-        flags |= MS_BIND;
+        return cvm_err_set(err, r, "mount: target %s: %s", what, strerror(-r));
+    if (strcmp(type, "bind") == 0 || (flags & MS_BIND)) {
+        _cleanup_close_ int tree = clone_tree(source, !!(flags & MS_REC), !!(flags & MS_RDONLY), err);
+        if (tree < 0)
+            return tree;
+        return attach_tree(tree, target, source, what, err);
+    }
     if (strcmp(type, "overlay") == 0) {
         r = shorten_lowerdir(data, 65536, &cwd);
         if (r < 0) {
@@ -188,10 +219,11 @@ int mnt_mount_one(const char *type, const char *source, const char *const *opts,
                 (void)!fchdir(cwd);
                 close(cwd);
             }
-            return cvm_err_set(err, r, "mount overlay %s: lowerdir too long", target);
+            return cvm_err_set(err, r, "mount overlay %s: lowerdir too long", what);
         }
     }
-    r = mount(source, target, type, flags & ~MS_RDONLY, data[0] ? data : NULL);
+    /* onto the verified directory itself, whatever its path names meanwhile */
+    r = mount(source, fsb_fd_path(target, fdp), type, flags, data[0] ? data : NULL);
     if (r < 0)
         r = -errno;
     if (cwd >= 0) {
@@ -199,66 +231,33 @@ int mnt_mount_one(const char *type, const char *source, const char *const *opts,
         close(cwd);
     }
     if (r < 0)
-        return cvm_err_set(err, r, "mount %s %s on %s: %s", type, source, target, strerror(-r));
-    if ((flags & MS_RDONLY) || (prop && 1)) {
-        if ((flags & MS_RDONLY) &&
-            mount(NULL, target, NULL, MS_REMOUNT | (flags & MS_BIND) | MS_RDONLY | (flags & (MS_NOSUID | MS_NODEV | MS_NOEXEC)), NULL) < 0) {
-            r = -errno;
-            (void)umount2(target, MNT_DETACH);
-            return cvm_err_set(err, r, "remount %s read-only: %s", target, strerror(-r));
-        }
-        if (prop)
-            (void)mount(NULL, target, NULL, prop, NULL);
+        return cvm_err_set(err, r, "mount %s %s on %s: %s", type, source, what, strerror(-r));
+    if (prop) { /* on the new mount: reopened through its (host-only) parent */
+        _cleanup_close_ int top = fsb_open_dir(parent_fd, name, false);
+        if (top < 0 || mount(NULL, fsb_fd_path(top, fdp), NULL, prop, NULL) < 0)
+            log_warn("mount %s: propagation not set", what);
     }
     return 0;
 }
 
-int mnt_bind(const char *src, const char *target, int ro, int recursive, struct cvm_err *err)
+int mnt_bind_at(const char *src, int parent_fd, const char *name, int ro, int recursive,
+                const char *what, struct cvm_err *err)
 {
+    _cleanup_close_ int tree = clone_tree(src, recursive, ro, err), target = -EBADF;
     struct stat st;
     int r;
 
-    if (stat(src, &st) < 0)
+    if (tree < 0)
+        return tree;
+    if (fstat(tree, &st) < 0)
         return cvm_err_set(err, -errno, "bind mount source %s: %m", src);
     if (S_ISDIR(st.st_mode))
-        r = mnt_mkdir_p(target, 0755);
-    else {
-        char dir[PATH_MAX];
-        snprintf(dir, sizeof(dir), "%s", target);
-        char *s = strrchr(dir, '/');
-        if (s)
-            *s = 0;
-        r = mnt_mkdir_p(dir, 0755);
-        if (r == 0) {
-            int fd = open(target, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOCTTY, 0644);
-            if (fd < 0)
-                r = -errno;
-            else
-                close(fd);
-        }
-    }
+        r = fsb_mkdir_p(parent_fd, name, 0755, &target);
+    else
+        r = fsb_create_file(parent_fd, name, 0644, &target);
     if (r < 0)
-        return cvm_err_set(err, r, "bind mount target %s: %s", target, strerror(-r));
-    if (mount(src, target, NULL, MS_BIND | (recursive ? MS_REC : 0), NULL) < 0)
-        return cvm_err_set(err, -errno, "bind %s on %s: %m", src, target);
-    if (ro && mount(NULL, target, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) < 0) {
-        r = -errno;
-        (void)umount2(target, MNT_DETACH);
-        return cvm_err_set(err, r, "remount %s read-only: %s", target, strerror(-r));
-    }
-    return 0;
-}
-
-int mnt_make_shared_dir(const char *dir)
-{
-    if (mount(dir, dir, NULL, MS_BIND, NULL) < 0)
-        return -errno;
-    if (mount(NULL, dir, NULL, MS_SHARED, NULL) < 0) {
-        int r = -errno;
-        (void)umount2(dir, MNT_DETACH);
-        return r;
-    }
-    return 0;
+        return cvm_err_set(err, r, "bind mount target %s: %s", what, strerror(-r));
+    return attach_tree(tree, target, src, what, err);
 }
 
 static void unescape(char *s)
@@ -275,10 +274,10 @@ static void unescape(char *s)
     *o = 0;
 }
 
-static int cmp_len_desc(const void *a, const void *b)
+static int cmp_len_asc(const void *a, const void *b)
 {
     size_t la = strlen(*(char *const *)a), lb = strlen(*(char *const *)b);
-    return la < lb ? 1 : la > lb ? -1 : 0;
+    return la < lb ? -1 : la > lb ? 1 : 0;
 }
 
 int mnt_umount_tree(const char *path)
@@ -307,32 +306,12 @@ int mnt_umount_tree(const char *path)
     }
     free(line);
     if (n > 0)
-        qsort(list, n, sizeof(*list), cmp_len_desc);
+        qsort(list, n, sizeof(*list), cmp_len_asc);
     for (size_t i = 0; i < n; i++) {
-        if (umount2(list[i], MNT_DETACH) == 0)
+        if (umount2(list[i], MNT_DETACH | UMOUNT_NOFOLLOW) == 0)
             count++;
         free(list[i]);
     }
     free(list);
     return count;
-}
-
-static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)ftw;
-    if (flag == FTW_DP)
-        (void)rmdir(p);
-    else
-        (void)unlink(p);
-    return 0;
-}
-
-int mnt_rm_tree(const char *path)
-{
-    if (access(path, F_OK) < 0)
-        return errno == ENOENT ? 0 : -errno;
-    if (nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT) < 0)
-        return -errno;
-    return access(path, F_OK) == 0 ? -ENOTEMPTY : 0;
 }

@@ -15,6 +15,7 @@
 #include "agent.pb-c.h"
 #include "cleanup.h"
 #include "fd.h"
+#include "fs_beneath.h"
 #include "host_cgroup.h"
 #include "hv.h"
 #include "log.h"
@@ -475,8 +476,9 @@ static void cleanup_files(struct sandbox *sb)
 {
     remove_host_cgroup(sb);
     sandbox_net_close(sb);
+    share_close(&sb->share);
     (void)mnt_umount_tree(sb->run_dir);
-    (void)mnt_rm_tree(sb->run_dir);
+    (void)fsb_rm_path(sb->run_dir);
 }
 
 static void free_vm_deferred(void *data)
@@ -561,23 +563,20 @@ int sandbox_new(struct shim *s, const char *group, const struct cfg *cfg, const 
     sb->host_cg = host_cg;
     snprintf(sb->id, sizeof(sb->id), "%s", group);
     shim_run_dir_of(s, sb->run_dir, sizeof(sb->run_dir));
-    snprintf(sb->shared_dir, sizeof(sb->shared_dir), "%s/shared", sb->run_dir);
     snprintf(sb->vm_dir, sizeof(sb->vm_dir), "%s/vm", sb->run_dir);
     sb->cfg = *cfg;
     sb->netns_fd = -1;
+    sb->share.mounts_fd = -1;
     TAILQ_INIT(&sb->containers);
-    r = mnt_mkdir_p(sb->shared_dir, 0700);
+    r = mnt_mkdir_p(sb->run_dir, 0700);
     if (r < 0) {
-        cvm_err_set(err, r, "create %s: %s", sb->shared_dir, strerror(-r));
+        cvm_err_set(err, r, "create %s: %s", sb->run_dir, strerror(-r));
         goto fail;
     }
     (void)pidfile_write(sb->run_dir, "shim.pid", getpid());
-    r = mnt_make_shared_dir(sb->shared_dir);
-    if (r < 0) {
-        cvm_err_set(err, r, "make %s a shared mount: %s", sb->shared_dir, strerror(-r));
+    r = share_open(&sb->share, sb->run_dir, err);
+    if (r < 0)
         goto fail;
-    }
-    sb->shared_mounted = true;
     if (!netns || !*netns) {
         snprintf(netns_path, sizeof(netns_path), "%s/netns", sb->run_dir);
         r = make_netns(netns_path);
@@ -603,7 +602,7 @@ int sandbox_new(struct shim *s, const char *group, const struct cfg *cfg, const 
         .kernel_args = sb->cfg.kernel_args[0] ? sb->cfg.kernel_args : NULL,
         .qemu_bin = sb->cfg.qemu, .accel = sb->cfg.accel, .vcpus = sb->cfg.vcpus, .mem_mib = sb->cfg.memory_mib,
         .qemu_user = sb->cfg.qemu_user,
-        .shared_dir = sb->shared_dir, .fs_tag = AGENT_SHARE_TAG,
+        .shared_dir = sb->share.shared, .fs_tag = AGENT_SHARE_TAG,
         .virtiofsd_bin = sb->cfg.virtiofsd[0] ? sb->cfg.virtiofsd : NULL,
         .vsock_mode = (enum hv_vsock_mode)sb->cfg.vsock_mode,
         .vsockd_bin = sb->cfg.vsockd[0] ? sb->cfg.vsockd : NULL, .netns_path = netns,

@@ -15,6 +15,7 @@
 #include "host_cgroup_limits.h"
 #include "hv.h"
 #include "net.h"
+#include "share.h"
 #include "errmap.h"
 #include "task_state.h"
 #include "ttrpc.h"
@@ -118,11 +119,10 @@ struct sandbox {
     struct shim *shim;
     char id[80]; /* group id */
     char run_dir[128];
-    char shared_dir[160];
+    struct share share; /* the virtio-fs share: host-only mounts/ + read-only view shared/ */
     char vm_dir[160];
     struct cfg cfg;
     enum sb_state state;
-    bool shared_mounted;
     struct hv_vm *vm;
     pid_t qemu_pid;
     pid_t task_pid;  /* QEMU's pid as containerd was told it: kept after QEMU is gone */

@@ -17,6 +17,7 @@
 #include "cleanup.h"
 #include "containerd/events/task.pb-c.h"
 #include "fd.h"
+#include "fs_beneath.h"
 #include "host_cgroup.h"
 #include "host_cgroup_path.h"
 #include "host_cgroup_sandbox.h"
@@ -147,20 +148,26 @@ static int has_opt(json_t *m, const char *opt)
     return 0;
 }
 
-/* Host bind mounts go to <shared>/<id>/mounts/<i>; the spec source becomes the path relative
- * to the share (agent.proto: relative bind sources resolve under the share mount). */
-static int share_bind_mounts(struct container *c, json_t *spec, struct cvm_err *err)
+/* Host bind mounts go to <id>/mounts/<i> of the share's host-only tree (share.h), made by fd
+ * under the container's directory cfd; the spec source becomes the path relative to the share
+ * (agent.proto: relative bind sources resolve under the share mount). */
+static int share_bind_mounts(struct container *c, int cfd, json_t *spec, struct cvm_err *err)
 {
     json_t *mounts = json_object_get(spec, "mounts"), *m;
+    _cleanup_close_ int mfd = -EBADF;
     size_t i;
     json_array_foreach(mounts, i, m) {
         const char *src = json_string_value(json_object_get(m, "source"));
-        char target[PATH_MAX], rel[PATH_MAX];
+        char name[24], rel[PATH_MAX], what[PATH_MAX];
+        int r;
         if (!is_bind(m) || !src || src[0] != '/')
             continue;
-        snprintf(target, sizeof(target), "%s/%s/mounts/%zu", c->sb->shared_dir, c->id, i);
+        if (mfd < 0 && (r = fsb_mkdir_p(cfd, "mounts", 0755, &mfd)) < 0)
+            return cvm_err_set(err, r, "share %s/mounts: %s", c->id, strerror(-r));
+        snprintf(name, sizeof(name), "%zu", i);
         snprintf(rel, sizeof(rel), "%s/mounts/%zu", c->id, i);
-        int r = mnt_bind(src, target, has_opt(m, "ro"), has_opt(m, "rbind"), err);
+        snprintf(what, sizeof(what), "%s/%s", c->sb->share.mounts, rel);
+        r = mnt_bind_at(src, mfd, name, has_opt(m, "ro"), has_opt(m, "rbind"), what, err);
         if (r < 0)
             return r;
         json_object_set_new(m, "source", json_string(rel));
@@ -168,13 +175,13 @@ static int share_bind_mounts(struct container *c, json_t *spec, struct cvm_err *
     return 0;
 }
 
-static int mount_rootfs(struct container *c, const Containerd__Task__V2__CreateTaskRequest *req,
+static int mount_rootfs(struct container *c, int cfd, const Containerd__Task__V2__CreateTaskRequest *req,
                         json_t *spec, struct cvm_err *err)
 {
-    char target[PATH_MAX];
+    char what[PATH_MAX];
     int r;
 
-    snprintf(target, sizeof(target), "%s/%s/rootfs", c->sb->shared_dir, c->id);
+    snprintf(what, sizeof(what), "%s/%s/rootfs", c->sb->share.mounts, c->id);
     c->rootfs_mounted = true;
     if (req->n_rootfs == 0) {
         const char *root = json_string_value(json_object_get(json_object_get(spec, "root"), "path"));
@@ -185,12 +192,12 @@ static int mount_rootfs(struct container *c, const Containerd__Task__V2__CreateT
             snprintf(src, sizeof(src), "%s", root);
         else
             snprintf(src, sizeof(src), "%s/%s", c->bundle, root);
-        return mnt_bind(src, target, 0, 1, err);
+        return mnt_bind_at(src, cfd, "rootfs", 0, 1, what, err);
     }
     for (size_t i = 0; i < req->n_rootfs; i++) {
         const Containerd__Types__Mount *m = req->rootfs[i];
         r = mnt_mount_one(m->type ? m->type : "", m->source ? m->source : "",
-                          (const char *const *)m->options, m->n_options, target, err);
+                          (const char *const *)m->options, m->n_options, cfd, "rootfs", what, err);
         if (r < 0)
             return r;
     }
@@ -247,13 +254,12 @@ static int map_namespaces(struct container *c, json_t *spec, struct cvm_err *err
 /* Undo everything Create did for c (mounts, stdio, list membership) and free it. */
 static void create_rollback(struct container *c)
 {
-    char dir[PATH_MAX];
     struct sandbox *sb = c->sb;
-    snprintf(dir, sizeof(dir), "%s/%s", sb->shared_dir, c->id);
+    char id[sizeof(c->id)];
+    snprintf(id, sizeof(id), "%s", c->id);
     TAILQ_REMOVE(&sb->containers, c, link);
     shim_container_free(c);
-    (void)mnt_umount_tree(dir);
-    (void)mnt_rm_tree(dir);
+    (void)share_remove_container(&sb->share, id);
 }
 
 static void removed_after_failure(const struct ttrpc_result *res, void *data)
@@ -483,6 +489,7 @@ void task_create(struct ttrpc_call *call, const uint8_t *pl, size_t n, void *ud)
     json_t *spec = NULL;
     struct container *c = NULL;
     struct oci_hooks hooks = {0};
+    _cleanup_close_ int cfd = -EBADF;
     int r;
 
     TASK_DECODE(Containerd__Task__V2__CreateTaskRequest, containerd__task__v2__create_task_request, req, call, pl, n);
@@ -538,9 +545,11 @@ void task_create(struct ttrpc_call *call, const uint8_t *pl, size_t n, void *ud)
 
     r = map_namespaces(c, spec, &err);
     if (r == 0)
-        r = mount_rootfs(c, req, spec, &err);
+        r = share_container_dir(&s->sb->share, c->id, &cfd, &err);
     if (r == 0)
-        r = share_bind_mounts(c, spec, &err);
+        r = mount_rootfs(c, cfd, req, spec, &err);
+    if (r == 0)
+        r = share_bind_mounts(c, cfd, spec, &err);
     if (r == 0) {
         c->spec_json = json_dumps(spec, JSON_COMPACT);
         c->spec_len = c->spec_json ? strlen(c->spec_json) : 0;

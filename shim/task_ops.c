@@ -164,14 +164,15 @@ static void finish_container_delete(struct agent_op *op)
 {
     struct container *c = op->c;
     struct shim *s = op->s;
-    char dir[PATH_MAX];
     if (!c) {
         op_reply_error(op, RPC_NOT_FOUND, "container: not found");
         op_free(op);
         return;
     }
     struct proc *p = c->init;
-    snprintf(dir, sizeof(dir), "%s/%s", c->sb->shared_dir, c->id);
+    struct sandbox *sb = c->sb;
+    char id[sizeof(c->id)];
+    snprintf(id, sizeof(id), "%s", c->id);
     Containerd__Events__TaskDelete ev = CONTAINERD__EVENTS__TASK_DELETE__INIT;
     Google__Protobuf__Timestamp ts = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
     task_fill_timestamp(&ts, p);
@@ -185,8 +186,7 @@ static void finish_container_delete(struct agent_op *op)
     TAILQ_REMOVE(&c->sb->containers, c, link);
     shim_container_free(c);
     op_free(op);
-    (void)mnt_umount_tree(dir);
-    (void)mnt_rm_tree(dir);
+    (void)share_remove_container(&sb->share, id);
 }
 
 /* poststop hooks run at Delete, before it answers (runc); a failure is logged, Delete goes on. */

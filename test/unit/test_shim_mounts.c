@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "../../shim/mounts.h"
+#include "fs_beneath.h"
 #include "check_main.h"
 #include "errmap.h"
 
@@ -73,7 +74,10 @@ START_TEST(test_overlay_long_lowerdir)
     char cwd_before[PATH_MAX], cwd_after[PATH_MAX];
     ck_assert_ptr_nonnull(getcwd(cwd_before, sizeof(cwd_before)));
     const char *opts[] = { "index=off", work, up, lower };
-    int r = mnt_mount_one("overlay", "overlay", opts, 4, target, &err);
+    int basefd = open(base, O_PATH | O_DIRECTORY | O_CLOEXEC), cfd = -1, mfd = -1;
+    ck_assert_int_ge(basefd, 0);
+    ck_assert_int_eq(fsb_mkdir_p(basefd, "shared/c1", 0755, &cfd), 0);
+    int r = mnt_mount_one("overlay", "overlay", opts, 4, cfd, "rootfs", target, &err);
     ck_assert_msg(r == 0, "mount: %s", err.msg);
     ck_assert_ptr_nonnull(getcwd(cwd_after, sizeof(cwd_after)));
     ck_assert_str_eq(cwd_before, cwd_after); /* the trick's chdir is undone */
@@ -85,20 +89,34 @@ START_TEST(test_overlay_long_lowerdir)
     /* a read-only bind next to it, then tear everything down */
     snprintf(path, sizeof(path), "%s/shared/c1/mounts/0", base);
     snprintf(up, sizeof(up), "%s/layers", base);
-    ck_assert_int_eq(mnt_bind(up, path, 1, 0, &err), 0);
+    ck_assert_int_eq(fsb_mkdir_p(cfd, "mounts", 0755, &mfd), 0);
+    ck_assert_int_eq(mnt_bind_at(up, mfd, "0", 1, 0, path, &err), 0);
+    /* a file bind: the target is made a file */
+    snprintf(work, sizeof(work), "%s/layers/%s/0/fs/file0", base, LONG);
+    ck_assert_int_eq(mnt_bind_at(work, mfd, "1", 0, 0, "file", &err), 0);
+    struct stat st;
+    ck_assert_int_eq(fstatat(mfd, "1", &st, AT_SYMLINK_NOFOLLOW), 0);
+    ck_assert(S_ISREG(st.st_mode));
+    /* a link planted where a target goes is refused, never followed */
+    ck_assert_int_eq(symlinkat(base, mfd, "2"), 0);
+    ck_assert_int_ne(mnt_bind_at(up, mfd, "2", 0, 0, "link", &err), 0);
+    ck_assert_int_ne(mnt_bind_at(work, mfd, "2", 0, 0, "link", &err), 0);
+    close(mfd);
+    close(cfd);
     snprintf(work, sizeof(work), "%s/x", path);
     ck_assert_int_eq(mkdir(work, 0755), -1);
     ck_assert_int_eq(errno, EROFS);
     /* rm must not cross into the mounts: the layers survive a premature rm */
     snprintf(path, sizeof(path), "%s/shared", base);
-    (void)mnt_rm_tree(path);
+    ck_assert_int_eq(fsb_rm_tree(basefd, "shared"), -EBUSY);
     snprintf(work, sizeof(work), "%s/layers/%s/0/fs/file0", base, LONG);
     ck_assert_int_eq(access(work, F_OK), 0);
-    ck_assert_int_eq(mnt_umount_tree(path), 2);
+    ck_assert_int_eq(mnt_umount_tree(path), 3);
     ck_assert_int_eq(mnt_umount_tree(path), 0);
-    ck_assert_int_eq(mnt_rm_tree(path), 0);
+    ck_assert_int_eq(fsb_rm_tree(basefd, "shared"), 0);
     ck_assert_int_eq(access(path, F_OK), -1);
-    ck_assert_int_eq(mnt_rm_tree(base), 0);
+    close(basefd);
+    ck_assert_int_eq(fsb_rm_path(base), 0);
 }
 END_TEST
 

@@ -69,8 +69,10 @@ START_TEST(test_boot_failure)
     ck_assert_msg(strstr(r.msg, "did not boot") && strstr(r.msg, "fake console line"), "msg: %s", r.msg);
     ck_assert_int_eq(state_of("c1", "", NULL), -RPC_NOT_FOUND);
     char p[256];
-    snprintf(p, sizeof(p), "%s/shared/c1", S.sb->shared_dir);
+    snprintf(p, sizeof(p), "%s/c1", S.sb->share.mounts);
     ck_assert_int_eq(access(p, F_OK), -1); /* its mounts and dir are gone */
+    snprintf(p, sizeof(p), "%s/c1", S.sb->share.shared);
+    ck_assert_int_eq(access(p, F_OK), -1);
 }
 END_TEST
 

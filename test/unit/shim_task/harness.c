@@ -16,6 +16,7 @@
 #include "../../../shim/address.h"
 #include "../../../shim/events.h"
 #include "../../../shim/mounts.h"
+#include "fs_beneath.h"
 #include "../../../shim/task.h"
 #include "agent.pb-c.h"
 #include "containerd/runc/v1/process.pb-c.h"
@@ -500,8 +501,8 @@ void teardown(void)
     settle();
     loop_free(L);
     mnt_umount_tree(run);
-    mnt_rm_tree(run);
-    mnt_rm_tree(dir);
+    fsb_rm_path(run);
+    fsb_rm_path(dir);
 }
 
 void create(const char *id, const char *stdout_path, struct res *r)
