@@ -2,11 +2,13 @@
 # Runs every test tier that `make check` built and prints one closing "N passed, N failed".
 #
 # Tiers and their conventions:
-#   unit        build/test/test_*          Check binaries (counted from Check's summary)
+#   unit        build/test/test_*          Check binaries (counted from Check's summary; a
+#                                          non-zero exit after a clean summary is one failure)
 #   unit-asan   build/asan/test/test_*     the same under ASan+UBSan
 #   fuzz        build/fuzz/fuzz_<n>        replays test/fuzz/corpus/fuzz_<n>/ (one test each)
 #   e2e         test/e2e/[0-9]*.sh         scripts printing "PASS: name" / "FAIL: name: why";
-#                                          a script that exits non-zero counts one more failure
+#                                          a script that exits non-zero, or prints no PASS
+#                                          and no FAIL line, counts one more failure
 # TESTS=regex limits which e2e scripts run (e.g. TESTS=ttrpc make check); E2E_TIMEOUT (s, default
 # 900) bounds each script.
 set -u
@@ -23,6 +25,10 @@ count_check() { # $1 = binary
   if [[ $out =~ Checks:\ ([0-9]+),\ Failures:\ ([0-9]+),\ Errors:\ ([0-9]+) ]]; then
     n=${BASH_REMATCH[1]} f=${BASH_REMATCH[2]} e=${BASH_REMATCH[3]}
     passed=$((passed + n - f - e)); failed=$((failed + f + e))
+    # a binary that crashed, or whose sanitizer fired at exit, after its summary
+    if [[ $rc -ne 0 && $((f + e)) -eq 0 ]]; then
+      echo "FAIL: $1 exited $rc after a clean Check summary"; failed=$((failed + 1))
+    fi
   else
     echo "FAIL: $1 printed no Check summary (rc=$rc)"; failed=$((failed + 1))
   fi
@@ -59,7 +65,10 @@ for s in test/e2e/[0-9]*.sh; do
   [[ $rc -eq 124 ]] && echo "FAIL: $name: timed out after ${E2E_TIMEOUT:-900} s" >> "$log_dir/$name.log"
   p=$(grep -c '^PASS: ' "$log_dir/$name.log"); f=$(grep -c '^FAIL: ' "$log_dir/$name.log")
   grep -E '^(PASS|FAIL|NOTE): ' "$log_dir/$name.log" | sed 's/^/    /'
-  if [[ $rc -ne 0 && $f -eq 0 ]]; then
+  if [[ $p -eq 0 && $f -eq 0 ]]; then
+    echo "    FAIL: $name printed no PASS and no FAIL line (rc=$rc, log: $log_dir/$name.log)"; tail -15 "$log_dir/$name.log" | sed 's/^/      /'
+    f=1
+  elif [[ $rc -ne 0 && $f -eq 0 ]]; then
     echo "    FAIL: $name exited $rc (log: $log_dir/$name.log)"; tail -15 "$log_dir/$name.log" | sed 's/^/      /'
     f=1
   elif [[ $f -gt 0 ]]; then
