@@ -105,6 +105,8 @@ struct container {
     bool rootfs_mounted;
     bool agent_created;
     bool deleting;
+    bool oom_pending;     /* a guest OOM kill not yet published (oom_watch.c rate limit) */
+    uint64_t oom_last_ns; /* when its last TaskOOM was published (0: never) */
 };
 TAILQ_HEAD(container_list, container);
 
@@ -138,6 +140,11 @@ struct sandbox {
     struct loop_source *heartbeat;   /* liveness once ready: Health every guest_timeout_ms/3 */
     bool hb_inflight;
     uint64_t hb_last_ok_ns;          /* the agent's last answer (any Health reply) */
+    /* WaitOOM (oom_watch.c): re-armed at most once a second on this timer */
+    struct loop_source *oom_timer;
+    uint64_t oom_armed_ns;
+    bool oom_want_arm;
+    unsigned oom_errors;
     struct boot_phases phases;
     struct boot_limits limits;
     char last_err[160];

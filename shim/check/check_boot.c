@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../agent_limits.h"
 #include "agent.pb-c.h"
 #include "agent_wire.h"
 #include "cleanup.h"
@@ -173,8 +174,8 @@ static void agent_connected(struct hv_vm *vm, int r, int fd, void *data)
         retry_later(b);
         return;
     }
-    r = ttrpc_client_call(b->agent, AGENT_SERVICE, "Health", &e.base, NULL, 0,
-                          CONNECT_TIMEOUT_MS * 1000000ull, health_cb, b);
+    r = ttrpc_client_call_max(b->agent, AGENT_SERVICE, "Health", &e.base, NULL, 0,
+                              CONNECT_TIMEOUT_MS * 1000000ull, agent_reply_cap("Health"), health_cb, b);
     if (r < 0) {
         snprintf(b->last_err, sizeof(b->last_err), "agent health call: %s", strerror(-r));
         ttrpc_client_free(b->agent);
