@@ -18,6 +18,7 @@
 #include "errmap.h"
 #include "fd.h"
 #include "hv.h"
+#include "hv_proc.h"
 #include "loop.h"
 #include "ttrpc.h"
 
@@ -253,7 +254,7 @@ static void on_signal(struct loop_source *s, const struct signalfd_siginfo *si, 
     finish(b);
 }
 
-/* The stop did not complete: hv_free() kills what is left synchronously. */
+/* The stop did not complete: hv_free() kills what is left (reaped before we exit). */
 static void guard_cb(struct loop_source *s, void *data)
 {
     struct boot *b = data;
@@ -335,6 +336,7 @@ out:
         ttrpc_client_free(b.agent);
         hv_free(b.vm);
         loop_run_once(b.loop, 0); /* release what was freed */
+        (void)hv_proc_reap_orphans(b.loop, 2000); /* what hv_free killed: a bounded wait at exit */
         loop_free(b.loop);
     }
     if (nftw(tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS) < 0 && out->up) {
