@@ -284,6 +284,32 @@ START_TEST(test_oom_answer_with_too_many_ids_is_refused)
 }
 END_TEST
 
+/* A guest that reports the exit but never ends the stream: the exit goes out once the drain
+ * bound passed, with what had arrived by then. */
+START_TEST(test_exit_with_a_never_ending_stream)
+{
+    struct res r, w;
+    S.exit_drain_ms = 300;
+    keep_streams_open = 1;
+    create("c1", outfile, &r);
+    ck_assert_msg(r.code == 0, "create: %s", r.msg);
+    wait_async("c1", "", &w);
+    simple("Start", "c1", "", &r);
+    ck_assert_int_eq(r.code, 0);
+    agent_exit("c1", "", 5, "partial\n");
+    uint64_t t0 = now_ns();
+    run_until(&w.done);
+    ck_assert_uint_ge(now_ns() - t0, 250000000ull);
+    ck_assert_uint_eq(wait_status(&w), 5);
+    char buf[64] = "";
+    int fd = open(outfile, O_RDONLY | O_CLOEXEC);
+    ck_assert_int_eq(read(fd, buf, sizeof(buf)), 8);
+    close(fd);
+    events_flush();
+    ck_assert_int_eq(count_topic("/tasks/exit:c1=5"), 1);
+}
+END_TEST
+
 static Suite *task_suite(void)
 {
     Suite *s = suite_create("shim_task");
@@ -298,6 +324,7 @@ static Suite *task_suite(void)
     tcase_add_test(tc, test_pids_reply_over_cap);
     tcase_add_test(tc, test_oom_flood_is_rate_limited);
     tcase_add_test(tc, test_oom_answer_with_too_many_ids_is_refused);
+    tcase_add_test(tc, test_exit_with_a_never_ending_stream);
     suite_add_tcase(s, tc);
     return s;
 }

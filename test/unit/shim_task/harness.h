@@ -40,6 +40,7 @@ extern char deleted_exec[80]; /* the last DeleteProcess: "<cid>/<exec>" */
 extern const char *oom_flood_ids[]; /* WaitOOM answered at once with these, every time */
 extern size_t n_oom_flood;
 extern int n_waitoom;                /* WaitOOM calls the fake agent got */
+extern int keep_streams_open;        /* exits reported, stdout/stderr never ended */
 extern int list_flood;               /* ListProcesses: 1 too many entries, 2 too many bytes */
 
 extern struct loop *L;
