@@ -7,8 +7,10 @@
 #include <time.h>
 
 #include "cgroup.h"
+#include "cgroup_async.h"
 #include "cgroup_oom.h"
 #include "cleanup.h"
+#include "log.h"
 #include "stdio.h"
 #include "ttrpc.h"
 
@@ -95,8 +97,14 @@ void process_free(struct process *p)
 
 void container_free(struct agent *a, struct container *c)
 {
+    (void)container_free_then(a, c, NULL, NULL);
+}
+
+bool container_free_then(struct agent *a, struct container *c, void (*done)(int r, void *data), void *data)
+{
+    bool later = false;
     if (!c)
-        return;
+        return false;
     for (struct container **pp = &a->containers; *pp; pp = &(*pp)->next)
         if (*pp == c) {
             *pp = c->next;
@@ -109,12 +117,26 @@ void container_free(struct agent *a, struct container *c)
         process_free(p);
     }
     process_free(c->init);
+    if (c->freeze_op) { /* a Pause/Resume under way: its caller learns the container went */
+        cgroup_op_cancel(c->freeze_op);
+        if (c->freeze_call) {
+            ttrpc_call_set_cancel(c->freeze_call, NULL, NULL);
+            ttrpc_call_reply_error(c->freeze_call, RPC_NOT_FOUND, "container %s: removed", c->id);
+        }
+    }
     oom_unwatch(a, c);
-    if (c->cgroup)
-        (void)cgroup_destroy(c->cgroup);
+    if (c->cgroup) {
+        /* Members SIGKILLed just now leave within ms: rmdir is retried on a timer, never
+         * slept on here. */
+        int r = cgroup_remove_start(a->loop, c->cgroup, CGROUP_REMOVE_TIMEOUT_MS, done, data, NULL);
+        if (r < 0)
+            log_warn("container %s: cgroup %s not removed: %s", c->id, c->cgroup, strerror(-r));
+        later = r == 0 && done;
+    }
     free(c->cgroup);
     free(c->rootfs);
     free(c->share_dir);
     oci_spec_free(c->spec);
     free(c);
+    return later;
 }

@@ -69,6 +69,10 @@ struct container {
     struct process *execs;
     size_t n_execs;
     bool paused;
+    /* Pause/Resume under way (cgroup_async.h): the freeze and the call it answers */
+    struct cgroup_op *freeze_op;
+    struct ttrpc_call *freeze_call;
+    bool freeze_pause;
     int oom_wd;            /* inotify watch of cgroup/memory.events, -1 = none */
     uint64_t oom_kills;    /* its oom_kill counter when last read */
     struct container *next;
@@ -108,6 +112,10 @@ struct process *container_find_process(struct container *c, const char *exec_id)
 /* Find by pid among every container's processes (reaper). */
 struct process *agent_find_pid(struct agent *a, pid_t pid);
 void container_free(struct agent *a, struct container *c);
+/* container_free, and done(0 or -errno, data) once its cgroup is removed (a timer-driven
+ * wait while the last members exit, bounded by CGROUP_REMOVE_TIMEOUT_MS). Returns false when
+ * there was nothing to wait for or the removal could not start: done is not called then. */
+bool container_free_then(struct agent *a, struct container *c, void (*done)(int r, void *data), void *data);
 int process_new(struct container *c, const char *exec_id, struct process **ret);
 void process_free(struct process *p);
 

@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "cgroup_async.h"
 #include "cleanup.h"
 #include "fd.h"
 
@@ -66,6 +66,7 @@ int cgroup_create(const char *root, const char *id, char **ret, struct cvm_err *
     char *p = NULL;
     if (asprintf(&p, "%s/%s", root, id) < 0)
         return cvm_err_set(err, -ENOMEM, "out of memory");
+    (void)cgroup_remove_abandon(p); /* a removed container's group, still draining: ours now */
     if (mkdir(p, 0755) < 0 && errno != EEXIST) {
         int r = -errno;
         free(p);
@@ -144,24 +145,6 @@ int cgroup_add_pid(const char *cg, pid_t pid)
     return cg_write(cg, "cgroup.procs", v);
 }
 
-int cgroup_freeze(const char *cg, bool frozen, struct cvm_err *err)
-{
-    char ev[256];
-    int r = cg_write(cg, "cgroup.freeze", frozen ? "1" : "0");
-    if (r < 0)
-        return cvm_err_set(err, r, "cgroup.freeze: %s", strerror(-r));
-    /* Freezing completes asynchronously: wait (bounded) for cgroup.events to agree. */
-    for (int i = 0; i < 200; i++) {
-        unsigned long long f;
-        if (cgroup_read_file(cg, "cgroup.events", ev, sizeof(ev)) >= 0 && cgroup_kv_get(ev, "frozen", &f) == 0 &&
-            f == (frozen ? 1u : 0u))
-            return 0;
-        struct timespec ts = {0, 5 * 1000 * 1000};
-        nanosleep(&ts, NULL);
-    }
-    return cvm_err_set(err, -ETIMEDOUT, "cgroup %s did not %s within 1s", cg, frozen ? "freeze" : "thaw");
-}
-
 int cgroup_pids(const char *cg, pid_t *pids, size_t max)
 {
     char path[512];
@@ -187,17 +170,4 @@ int cgroup_kill(const char *cg, int sig)
     for (int i = 0; i < n; i++)
         (void)kill(pids[i], sig);
     return 0;
-}
-
-int cgroup_destroy(const char *cg)
-{
-    for (int i = 0; i < 100; i++) {
-        if (rmdir(cg) == 0 || errno == ENOENT)
-            return 0;
-        if (errno != EBUSY)
-            return -errno;
-        struct timespec ts = {0, 10 * 1000 * 1000};
-        nanosleep(&ts, NULL);
-    }
-    return -EBUSY;
 }

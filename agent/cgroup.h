@@ -16,12 +16,10 @@ int cgroup_root_init(const char *root);
 int cgroup_create(const char *root, const char *id, char **ret, struct cvm_err *err);
 int cgroup_apply(const char *cg, const struct oci_resources *r, struct cvm_err *err);
 int cgroup_add_pid(const char *cg, pid_t pid);
-int cgroup_freeze(const char *cg, bool frozen, struct cvm_err *err);
+/* Freezing and removal complete asynchronously: cgroup_async.h. */
 /* pids in the group (cgroup.procs), up to max; returns count or -errno. */
 int cgroup_pids(const char *cg, pid_t *pids, size_t max);
 int cgroup_kill(const char *cg, int sig);
-/* rmdir (retries while the group drains). */
-int cgroup_destroy(const char *cg);
 /* Fill m (caller frees with cgroup_metrics_free). */
 int cgroup_stats(const char *cg, Io__Containerd__Cgroups__V2__Metrics *m);
 void cgroup_metrics_free(Io__Containerd__Cgroups__V2__Metrics *m);

@@ -16,6 +16,7 @@
 #define LOG_MODULE "agent"
 #include "agent.h"
 #include "cgroup.h"
+#include "cgroup_async.h"
 #include "cgroup_oom.h"
 #include "cleanup.h"
 #include "log.h"
@@ -214,6 +215,7 @@ int main(int argc, char **argv)
         pid1_fatal("event loop ended (%d)", r);
     while (a.containers)
         container_free(&a, a.containers);
+    cgroup_ops_cancel_all(); /* removals of those groups still retrying */
     loop_source_free(a.oom_src);
     if (a.oom_fd >= 0)
         close(a.oom_fd);

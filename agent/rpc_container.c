@@ -8,6 +8,8 @@
 
 #define LOG_MODULE "rpc"
 #include "cgroup.h"
+#include "cgroup_async.h"
+#include "cleanup.h"
 #include "cgroup_oom.h"
 #include "log.h"
 #include "rpc.h"
@@ -252,6 +254,32 @@ static bool container_running(const struct container *c)
     return false;
 }
 
+/* A RemoveContainer waiting for the cgroup: its call goes NULL when its connection does. */
+struct remove_wait {
+    struct ttrpc_call *call;
+};
+
+static void remove_call_cancelled(struct ttrpc_call *call, void *data)
+{
+    (void)call;
+    ((struct remove_wait *)data)->call = NULL; /* the removal goes on unowned */
+}
+
+static void cgroup_removed(int r, void *data)
+{
+    _cleanup_free_ struct remove_wait *w = data;
+    struct ttrpc_call *call = w->call;
+    if (!call)
+        return;
+    ttrpc_call_set_cancel(call, NULL, NULL);
+    if (r == 0) {
+        ttrpc_call_reply(call, NULL);
+        return;
+    }
+    ttrpc_call_reply_error(call, r == -ETIMEDOUT ? RPC_DEADLINE_EXCEEDED : RPC_INTERNAL,
+                           "container removed; its cgroup not: %s", strerror(-r));
+}
+
 void rpc_remove_container(struct ttrpc_call *call, const uint8_t *payload, size_t len, void *ud)
 {
     struct agent *a = ud;
@@ -273,8 +301,19 @@ void rpc_remove_container(struct ttrpc_call *call, const uint8_t *payload, size_
                 (void)kill(p->pid, SIGKILL);
     }
     log_info("container %s removed", c->id);
-    container_free(a, c);
-    ttrpc_call_reply(call, NULL);
+    /* Answered once its cgroup is gone (the members just killed leave within ms), or with
+     * an error at CGROUP_REMOVE_TIMEOUT_MS; the container itself is gone either way. */
+    struct remove_wait *w = calloc(1, sizeof(*w));
+    if (w) {
+        w->call = call;
+        ttrpc_call_set_cancel(call, remove_call_cancelled, w);
+    }
+    if (!w || !container_free_then(a, c, cgroup_removed, w)) {
+        if (w)
+            ttrpc_call_set_cancel(call, NULL, NULL);
+        free(w);
+        ttrpc_call_reply(call, NULL);
+    }
 }
 
 void rpc_update_container(struct ttrpc_call *call, const uint8_t *payload, size_t len, void *ud)
@@ -314,20 +353,59 @@ void rpc_stats_container(struct ttrpc_call *call, const uint8_t *payload, size_t
     cgroup_metrics_free(&m);
 }
 
+/* The freeze (or thaw) is seen in cgroup.events, or its deadline passed: answer. */
+static void freeze_done(int r, void *data)
+{
+    struct container *c = data;
+    struct ttrpc_call *call = c->freeze_call;
+    c->freeze_op = NULL;
+    c->freeze_call = NULL;
+    if (r == 0)
+        c->paused = c->freeze_pause;
+    if (!call)
+        return; /* its connection went meanwhile */
+    ttrpc_call_set_cancel(call, NULL, NULL);
+    if (r == 0) {
+        ttrpc_call_reply(call, NULL);
+        return;
+    }
+    struct cvm_err err = {0};
+    if (r == -ETIMEDOUT)
+        cvm_err_set(&err, r, "cgroup %s did not %s within %u ms", c->cgroup, c->freeze_pause ? "freeze" : "thaw",
+                    CGROUP_FREEZE_TIMEOUT_MS);
+    else
+        cvm_err_set(&err, r, "cgroup.events: %s", strerror(-r));
+    ttrpc_call_reply_errno(call, r, &err);
+}
+
+static void freeze_call_cancelled(struct ttrpc_call *call, void *data)
+{
+    (void)call;
+    ((struct container *)data)->freeze_call = NULL; /* the freeze goes on; c->paused follows it */
+}
+
 static void pause_resume(struct ttrpc_call *call, const uint8_t *payload, size_t len, void *ud, bool pause)
 {
-    struct cvm_err err = {0};
+    struct agent *a = ud;
     RPC_DECODE(Cvm__Agent__V1__ContainerRequest, cvm__agent__v1__container_request, req);
     struct container *c = rpc_container_cgroup(ud, call, req->container_id);
     if (!c)
         return;
-    int r = cgroup_freeze(c->cgroup, pause, &err);
+    if (c->freeze_op) {
+        ttrpc_call_reply_error(call, RPC_FAILED_PRECONDITION, "container %s: a pause or resume is under way", c->id);
+        return;
+    }
+    /* Answered by freeze_done once cgroup.events agrees (polled on a timer, never slept on). */
+    int r = cgroup_freeze_start(a->loop, c->cgroup, pause, CGROUP_FREEZE_TIMEOUT_MS, freeze_done, c, &c->freeze_op);
     if (r < 0) {
+        struct cvm_err err = {0};
+        cvm_err_set(&err, r, "cgroup.freeze: %s", strerror(-r));
         ttrpc_call_reply_errno(call, r, &err);
         return;
     }
-    c->paused = pause;
-    ttrpc_call_reply(call, NULL);
+    c->freeze_call = call;
+    c->freeze_pause = pause;
+    ttrpc_call_set_cancel(call, freeze_call_cancelled, c);
 }
 
 void rpc_pause_container(struct ttrpc_call *call, const uint8_t *payload, size_t len, void *ud)

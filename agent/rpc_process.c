@@ -19,7 +19,7 @@
 #include "rpc_decode.h"
 #include "stdio.h"
 
-#define LIST_MAX 4096
+#define LIST_MAX ((int)AGENT_MAX_LISTED_PROCS) /* the shim refuses a longer answer */
 
 void rpc_signal_process(struct ttrpc_call *call, const uint8_t *payload, size_t len, void *ud)
 {

@@ -242,7 +242,7 @@ void hv_free(struct hv_vm *vm)
     vm->boot_timer = loop_source_free(vm->boot_timer);
     vm->helper_grace = loop_source_free(vm->helper_grace);
     hv_vsockd_done_waiting(vm);
-    /* Last resort for a VM not stopped first: SIGKILL and reap synchronously. */
+    /* Last resort for a VM not stopped first: SIGKILL; reaped on the loop (hv_proc_free). */
     hv_proc_free(vm->qemu), hv_proc_free(vm->virtiofsd), hv_proc_free(vm->vsockd);
     vm->qemu = vm->virtiofsd = vm->vsockd = NULL;
     hv_console_free(vm->console);

@@ -16,6 +16,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <sys/queue.h>
+
 #include "cleanup.h"
 #include "fd.h"
 #include "log.h"
@@ -41,6 +43,26 @@ struct hv_proc {
     char tail[TAIL_MAX + 1];
     size_t tail_len;
 };
+
+/* A child whose hv_proc was freed while it ran: SIGKILLed, reaped on the loop when its pidfd
+ * becomes readable (never a blocking wait). One loop per process: one list. */
+struct orphan {
+    struct loop_source *src;
+    pid_t pid;
+    char name[32];
+    LIST_ENTRY(orphan) link;
+};
+static LIST_HEAD(, orphan) orphans = LIST_HEAD_INITIALIZER(orphans);
+
+/* Signal our child through its pidfd: the pid may be reused only once we reaped it, and the
+ * pidfd names this process whatever happens to the number. */
+static int signal_child(const struct hv_proc *p, int sig)
+{
+    int pidfd = p->child ? loop_child_pidfd(p->child) : -1;
+    if (pidfd < 0)
+        return -ESRCH;
+    return syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0) < 0 ? -errno : 0;
+}
 
 static void tail_add(struct hv_proc *p, const char *s, size_t n)
 {
@@ -160,7 +182,7 @@ static void on_kill_timer(struct loop_source *s, void *data)
     if (p->pid > 0) {
         log_warn("%s (pid %d) did not stop in time, sending SIGKILL", p->name, (int)p->pid);
         (void)kill(-p->pid, SIGKILL); /* its group: the pgid cannot be reused before we reap */
-        (void)kill(p->pid, SIGKILL);
+        (void)signal_child(p, SIGKILL);
     }
 }
 
@@ -358,9 +380,10 @@ int hv_proc_stop(struct hv_proc *p, int sig, unsigned kill_after_ms)
     if (!p || p->pid <= 0)
         return 0;
     if (sig > 0) {
-        (void)kill(-p->pid, sig);
-        if (kill(p->pid, sig) < 0 && errno != ESRCH)
-            return -errno;
+        int r;
+        (void)kill(-p->pid, sig); /* its group: the pgid cannot be reused before we reap */
+        if ((r = signal_child(p, sig)) < 0 && r != -ESRCH)
+            return r;
     }
     if (kill_after_ms && !p->kill_timer)
         return loop_add_timer(p->loop, (uint64_t)kill_after_ms * 1000, on_kill_timer, p,
@@ -368,17 +391,45 @@ int hv_proc_stop(struct hv_proc *p, int sig, unsigned kill_after_ms)
     return 0;
 }
 
+static void orphan_reaped(struct loop_source *s, pid_t pid, const siginfo_t *si, void *data)
+{
+    struct orphan *o = data;
+    char how[64];
+    (void)s;
+    hv_proc_describe_exit(si, how, sizeof(how));
+    log_debug("%s (pid %d) reaped after its owner went: %s", o->name, (int)pid, how);
+    LIST_REMOVE(o, link);
+    free(o);
+}
+
+/* p's child runs on: SIGKILL it (group and pidfd) and hand its reaping to an orphan source
+ * on the loop, which owns a duplicate of the pidfd. */
+static void orphan_child(struct hv_proc *p)
+{
+    int pidfd = loop_child_pidfd(p->child), dup = -1;
+    struct orphan *o = calloc(1, sizeof(*o));
+
+    (void)kill(-p->pid, SIGKILL); /* its group: the pgid cannot be reused before we reap */
+    (void)signal_child(p, SIGKILL);
+    if (o && (dup = fcntl(pidfd, F_DUPFD_CLOEXEC, 3)) >= 0) {
+        o->pid = p->pid;
+        snprintf(o->name, sizeof(o->name), "%s", p->name);
+        if (loop_add_child(p->loop, p->pid, dup, orphan_reaped, o, &o->src) == 0) { /* owns dup */
+            LIST_INSERT_HEAD(&orphans, o, link);
+            return;
+        }
+    }
+    /* No memory or fd for a watch: the killed child stays a zombie until we exit. */
+    log_warn("%s (pid %d): killed but not watched: left for init to reap", p->name, (int)p->pid);
+    free(o);
+}
+
 void hv_proc_free(struct hv_proc *p)
 {
     if (!p)
         return;
     if (p->child) {
-        int pidfd = loop_child_pidfd(p->child);
-        siginfo_t si;
-        (void)kill(-p->pid, SIGKILL);
-        (void)kill(p->pid, SIGKILL);
-        /* Last resort only: SIGKILL makes this wait short. */
-        (void)waitid((idtype_t)P_PIDFD, (id_t)pidfd, &si, WEXITED);
+        orphan_child(p);
         p->child = loop_source_free(p->child);
     }
     p->kill_timer = loop_source_free(p->kill_timer);
@@ -386,6 +437,31 @@ void hv_proc_free(struct hv_proc *p)
     p->err_fd = safe_close(p->err_fd);
     p->out_fd = safe_close(p->out_fd);
     free(p);
+}
+
+size_t hv_proc_reap_orphans(struct loop *l, unsigned timeout_ms)
+{
+    uint64_t end = now_ns() + (uint64_t)timeout_ms * 1000000ull;
+    struct orphan *o;
+    size_t left = 0;
+
+    while (!LIST_EMPTY(&orphans)) {
+        uint64_t now = now_ns();
+        if (now >= end)
+            break;
+        int r = loop_run_once(l, (int)((end - now) / 1000000ull) + 1);
+        if (r < 0 && r != -EINTR)
+            break;
+    }
+    while ((o = LIST_FIRST(&orphans))) {
+        log_warn("%s (pid %d) not reaped in %u ms after SIGKILL: left for init", o->name, (int)o->pid,
+                 timeout_ms);
+        LIST_REMOVE(o, link);
+        loop_source_free(o->src);
+        free(o);
+        left++;
+    }
+    return left;
 }
 
 pid_t hv_proc_pid(const struct hv_proc *p)

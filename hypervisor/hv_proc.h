@@ -60,10 +60,17 @@ typedef void (*hv_proc_exit_cb)(struct hv_proc *p, const siginfo_t *si, void *da
 int hv_proc_spawn(struct loop *l, const struct hv_proc_opts *o, hv_proc_exit_cb cb, void *data,
                   struct hv_proc **ret);
 
-/* Send sig now (0: none) and SIGKILL after kill_after_ms (0: no timer). No-op once exited. */
+/* Send sig now (0: none) and SIGKILL after kill_after_ms (0: no timer). No-op once exited.
+ * Signals go through the child's pidfd (and to its process group, whose id cannot be reused
+ * while the unreaped leader holds it). */
 int hv_proc_stop(struct hv_proc *p, int sig, unsigned kill_after_ms);
-/* Free: a child still running is SIGKILLed and reaped synchronously. Accepts NULL. */
+/* Free: a child still running is SIGKILLed (through its pidfd) and reaped later on the loop
+ * when its pidfd says it exited (never a blocking wait; no callback). Accepts NULL. */
 void hv_proc_free(struct hv_proc *p);
+/* At exit, before loop_free: run the loop until every child hv_proc_free killed is reaped,
+ * at most timeout_ms (a bounded wait: SIGKILL makes it short); those still not reaped are
+ * left for init. Returns how many were left. */
+size_t hv_proc_reap_orphans(struct loop *l, unsigned timeout_ms);
 
 pid_t hv_proc_pid(const struct hv_proc *p); /* 0 after exit */
 bool hv_proc_running(const struct hv_proc *p);

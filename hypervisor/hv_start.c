@@ -279,7 +279,7 @@ int hv_start(struct loop *loop, const struct hv_config *cfg, const struct hv_cal
         r = start_all(vm, cfg, err);
     if (r < 0) {
         cvm_err_prefix(err, "starting sandbox VM '%s'", cfg->id);
-        hv_free(vm); /* kills and reaps whatever started, removes its files */
+        hv_free(vm); /* kills whatever started (reaped on the loop), removes its files */
         return r;
     }
     log_info("sandbox VM starting (vsock %s, cid %u, run dir '%s')", hv_vsock_mode_name(vm->mode),

@@ -7,6 +7,7 @@
 #define AGENT_STDIO_PORT 1025u            /* guest vsock port: one connection per stdio stream */
 #define AGENT_SERVICE "cvm.agent.v1.Agent" /* ttrpc service name */
 #define AGENT_MAX_OOM_IDS 256u            /* container ids in one WaitOOM answer */
+#define AGENT_MAX_LISTED_PROCS 4096u      /* processes in one ListProcesses answer */
 #define AGENT_MAX_ID_LEN 64u              /* container and exec ids (agent.proto) */
 #define AGENT_SHARE_TAG "cvmfs"           /* virtio-fs tag of the sandbox's shared dir */
 /* Health's clock sync: the agent steps the guest's CLOCK_REALTIME to the host's when they are

@@ -100,6 +100,12 @@ size_t ttrpc_client_n_pending(const struct ttrpc_client *c);
 int ttrpc_client_call(struct ttrpc_client *c, const char *service, const char *method,
                       const ProtobufCMessage *req, const struct ttrpc_kv *md, size_t n_md,
                       uint64_t timeout_ns, ttrpc_reply_fn cb, void *data);
+/* Same with a cap on the reply: a Response frame of more than max_reply bytes (0: the 4 MiB
+ * frame cap) fails the call with RESOURCE_EXHAUSTED before anything of it is decoded. For
+ * peers that are not trusted (the guest agent), so what one answer can cost is bounded. */
+int ttrpc_client_call_max(struct ttrpc_client *c, const char *service, const char *method,
+                          const ProtobufCMessage *req, const struct ttrpc_kv *md, size_t n_md,
+                          uint64_t timeout_ns, size_t max_reply, ttrpc_reply_fn cb, void *data);
 /* Same with an already-encoded request payload. */
 int ttrpc_client_call_raw(struct ttrpc_client *c, const char *service, const char *method,
                           const uint8_t *payload, size_t len, const struct ttrpc_kv *md,

@@ -23,6 +23,7 @@
 struct pending {
     uint32_t stream_id;
     uint64_t deadline_ns; /* 0 = none */
+    uint32_t max_reply;   /* bytes of the whole Response frame; checked before any decoding */
     ttrpc_reply_fn cb;
     void *data;
     TAILQ_ENTRY(pending) link;
@@ -134,6 +135,18 @@ static void on_frame(struct ttrpc_conn *conn, const struct ttrpc_frame *f, void 
         fail(c, p, RPC_RESOURCE_EXHAUSTED, "message length exceeds maximum message size of 4194304");
         return;
     }
+    if (f->hdr.length > p->max_reply) {
+        /* The peer answered more than this method can need: nothing of it is decoded. */
+        char msg[128];
+        log_warn("reply of %u bytes on stream %u is over the call's cap of %u: refused", f->hdr.length,
+                 f->hdr.stream_id, p->max_reply);
+        snprintf(msg, sizeof(msg), "reply of %u bytes exceeds this call's maximum of %u", f->hdr.length,
+                 p->max_reply);
+        fail(c, p, RPC_RESOURCE_EXHAUSTED, msg);
+        if (!c->freed)
+            rearm(c);
+        return;
+    }
     resp = ttrpc__response__unpack(NULL, f->hdr.length, f->payload);
     if (!resp) {
         fail(c, p, RPC_INTERNAL, "ttrpc: malformed response");
@@ -227,9 +240,9 @@ size_t ttrpc_client_n_pending(const struct ttrpc_client *c)
     return c->n_pending;
 }
 
-int ttrpc_client_call_raw(struct ttrpc_client *c, const char *service, const char *method,
-                          const uint8_t *payload, size_t len, const struct ttrpc_kv *md,
-                          size_t n_md, uint64_t timeout_ns, ttrpc_reply_fn cb, void *data)
+static int call_raw(struct ttrpc_client *c, const char *service, const char *method, const uint8_t *payload,
+                    size_t len, const struct ttrpc_kv *md, size_t n_md, uint64_t timeout_ns,
+                    size_t max_reply, ttrpc_reply_fn cb, void *data)
 {
     Ttrpc__Request req = TTRPC__REQUEST__INIT;
     Ttrpc__KeyValue kvs[16], *kvp[16];
@@ -268,6 +281,7 @@ int ttrpc_client_call_raw(struct ttrpc_client *c, const char *service, const cha
     }
     ttrpc__request__pack(&req, out);
     p->stream_id = c->next_stream;
+    p->max_reply = max_reply && max_reply < TTRPC_MAX_PAYLOAD ? (uint32_t)max_reply : TTRPC_MAX_PAYLOAD;
     p->cb = cb;
     p->data = data;
     if (timeout_ns)
@@ -285,9 +299,16 @@ int ttrpc_client_call_raw(struct ttrpc_client *c, const char *service, const cha
     return 0;
 }
 
-int ttrpc_client_call(struct ttrpc_client *c, const char *service, const char *method,
-                      const ProtobufCMessage *req, const struct ttrpc_kv *md, size_t n_md,
-                      uint64_t timeout_ns, ttrpc_reply_fn cb, void *data)
+int ttrpc_client_call_raw(struct ttrpc_client *c, const char *service, const char *method,
+                          const uint8_t *payload, size_t len, const struct ttrpc_kv *md,
+                          size_t n_md, uint64_t timeout_ns, ttrpc_reply_fn cb, void *data)
+{
+    return call_raw(c, service, method, payload, len, md, n_md, timeout_ns, 0, cb, data);
+}
+
+int ttrpc_client_call_max(struct ttrpc_client *c, const char *service, const char *method,
+                          const ProtobufCMessage *req, const struct ttrpc_kv *md, size_t n_md,
+                          uint64_t timeout_ns, size_t max_reply, ttrpc_reply_fn cb, void *data)
 {
     _cleanup_free_ uint8_t *payload = NULL;
     size_t n = 0;
@@ -300,7 +321,14 @@ int ttrpc_client_call(struct ttrpc_client *c, const char *service, const char *m
             return -ENOMEM;
         protobuf_c_message_pack(req, payload);
     }
-    return ttrpc_client_call_raw(c, service, method, payload, n, md, n_md, timeout_ns, cb, data);
+    return call_raw(c, service, method, payload, n, md, n_md, timeout_ns, max_reply, cb, data);
+}
+
+int ttrpc_client_call(struct ttrpc_client *c, const char *service, const char *method,
+                      const ProtobufCMessage *req, const struct ttrpc_kv *md, size_t n_md,
+                      uint64_t timeout_ns, ttrpc_reply_fn cb, void *data)
+{
+    return ttrpc_client_call_max(c, service, method, req, md, n_md, timeout_ns, 0, cb, data);
 }
 
 struct sync_state {

@@ -1,9 +1,20 @@
 /* Ordered event queue → Events/Forward. One call in flight; the head is removed only after
- * containerd acknowledged it, so order survives reconnects. */
+ * containerd acknowledged it, so order survives reconnects.
+ *
+ * Two classes share the one queue (order is kept across both): the lifecycle events
+ * containerd must see (exit, delete, create, start, exec-added, exec-started) are never
+ * dropped, neither for a full queue nor for failed sends (containerd down, timeouts): their
+ * number is bounded by the processes the shim knows, each publishing each at most once, and
+ * every one of those comes from a containerd RPC or an exit of a process containerd created.
+ * The rest (oom, paused, resumed, checkpointed; OOM is what a guest can drive) are bounded by
+ * EVT_QUEUE_MAX pending and given up after EVT_MAX_ATTEMPTS failed sends. A lifecycle event
+ * that containerd itself rejects (a definitive error, not a transport one) is given up too:
+ * retrying it would stall every event behind it forever. */
 #define LOG_MODULE "events"
 #include "events.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
@@ -26,6 +37,7 @@ struct evt {
     int64_t sec;
     int32_t nsec;
     unsigned attempts;
+    bool must_deliver;
     size_t len;
     uint8_t payload[];
 };
@@ -40,6 +52,7 @@ struct evt_publisher {
     struct ttrpc_client *client;
     struct evt_list q;
     size_t n;
+    size_t n_droppable; /* pending events of the bounded class */
     int in_flight;
     unsigned backoff_ms;
     unsigned connect_failures;
@@ -68,6 +81,24 @@ static int valid_topic(const char *t)
             return 1;
         p = e + 1;
     }
+}
+
+bool evt_topic_must_deliver(const char *topic)
+{
+    static const char *const lifecycle[] = {"/tasks/exit", "/tasks/delete", "/tasks/create",
+                                            "/tasks/start", "/tasks/exec-added", "/tasks/exec-started"};
+    for (size_t i = 0; i < ELEMENTSOF(lifecycle); i++)
+        if (strcmp(topic, lifecycle[i]) == 0)
+            return true;
+    return false;
+}
+
+/* An answer that says "containerd was not reached or did not finish": worth retrying for
+ * as long as it takes. Anything else is containerd's verdict on the event itself. */
+static bool transient(int code)
+{
+    return code == RPC_UNAVAILABLE || code == RPC_DEADLINE_EXCEEDED || code == RPC_CANCELLED ||
+           code == RPC_RESOURCE_EXHAUSTED || code == RPC_ABORTED;
 }
 
 static void timer_cb(struct loop_source *s, void *data)
@@ -116,6 +147,8 @@ static void drop_head(struct evt_publisher *p)
     struct evt *e = TAILQ_FIRST(&p->q);
     TAILQ_REMOVE(&p->q, e, link);
     p->n--;
+    if (!e->must_deliver)
+        p->n_droppable--;
     free(e);
 }
 
@@ -136,14 +169,15 @@ static void reply_cb(const struct ttrpc_result *res, void *data)
     e->attempts++;
     log_warn("forward %s failed (attempt %u): %s", e->topic, e->attempts,
              res->message ? res->message : "");
-    if (e->attempts >= EVT_MAX_ATTEMPTS) {
+    if (e->attempts >= EVT_MAX_ATTEMPTS && (!e->must_deliver || !transient(res->code))) {
         log_error("dropping event %s after %u attempts", e->topic, e->attempts);
         p->dropped++;
         drop_head(p);
         pump(p);
         return;
     }
-    retry_later(p, p->backoff_ms * e->attempts);
+    /* attempt x backoff as the Go shim, capped: a lifecycle event retries without end */
+    retry_later(p, p->backoff_ms * (e->attempts < EVT_MAX_ATTEMPTS ? e->attempts : EVT_MAX_ATTEMPTS));
 }
 
 static void pump(struct evt_publisher *p)
@@ -242,7 +276,8 @@ int evt_publish(struct evt_publisher *p, const char *topic, const ProtobufCMessa
 
     if (!valid_topic(topic))
         return -EINVAL;
-    if (p->n >= EVT_QUEUE_MAX) {
+    bool must = evt_topic_must_deliver(topic);
+    if (!must && p->n_droppable >= EVT_QUEUE_MAX) {
         p->dropped++;
         log_error("event queue full, dropping %s", topic);
         return -ENOBUFS;
@@ -258,8 +293,11 @@ int evt_publish(struct evt_publisher *p, const char *topic, const ProtobufCMessa
     e->sec = now.tv_sec;
     e->nsec = (int32_t)now.tv_nsec;
     e->len = protobuf_c_message_pack(msg, e->payload);
+    e->must_deliver = must;
     TAILQ_INSERT_TAIL(&p->q, e, link);
     p->n++;
+    if (!must)
+        p->n_droppable++;
     log_debug("event %s queued (%zu pending)", topic, p->n);
     pump(p);
     return 0;

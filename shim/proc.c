@@ -127,6 +127,7 @@ void proc_free(struct proc *p)
     TAILQ_FOREACH(op, &p->c->sb->shim->ops, link)
         if (op->p == p)
             op->p = NULL;
+    loop_source_free(p->drain_timer);
     proc_io_close(p);
     free(p);
 }
@@ -245,6 +246,7 @@ void proc_try_complete(struct proc *p)
     if (proc_apply(p, PEV_EXIT, NULL) < 0)
         return;
     p->exit_done = true;
+    p->drain_timer = loop_source_free(p->drain_timer);
     proc_io_close(p);
     Containerd__Events__TaskExit ev = CONTAINERD__EVENTS__TASK_EXIT__INIT;
     Google__Protobuf__Timestamp ts = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
@@ -265,6 +267,22 @@ void proc_try_complete(struct proc *p)
     }
 }
 
+/* The guest reported the exit long ago and still holds stdout/stderr open (or a reader
+ * upstream never takes it): stop waiting for it. Memory was bounded all along (fixed relay
+ * buffers, backpressure); this bounds the time the exit is held. */
+static void drain_expired(struct loop_source *s, void *data)
+{
+    struct proc *p = data;
+    (void)s;
+    p->drain_timer = loop_source_free(p->drain_timer);
+    if (p->exit_done || proc_io_drained(p))
+        return;
+    log_warn("%s/%s: output still open %u ms after the exit: closed, the exit goes out", p->c->id, p->exec_id,
+             p->c->sb->shim->exit_drain_ms ? p->c->sb->shim->exit_drain_ms : EXIT_DRAIN_MS);
+    proc_io_close(p);
+    proc_try_complete(p);
+}
+
 void proc_agent_exited(struct proc *p, uint32_t status)
 {
     if (p->agent_exited)
@@ -272,6 +290,12 @@ void proc_agent_exited(struct proc *p, uint32_t status)
     p->agent_exited = true;
     set_exit(p, status);
     proc_try_complete(p);
+    if (!p->exit_done && !proc_io_drained(p) && !p->drain_timer) {
+        struct shim *s = p->c->sb->shim;
+        unsigned ms = s->exit_drain_ms ? s->exit_drain_ms : EXIT_DRAIN_MS;
+        if (loop_add_timer(s->loop, (uint64_t)ms * 1000, drain_expired, p, &p->drain_timer) < 0)
+            log_warn("%s/%s: no drain timer: the exit waits for the guest to end its output", p->c->id, p->exec_id);
+    }
 }
 
 void proc_vm_died(struct proc *p)

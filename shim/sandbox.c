@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "agent.pb-c.h"
+#include "agent_limits.h"
 #include "cleanup.h"
 #include "fd.h"
 #include "fs_beneath.h"
@@ -194,7 +195,8 @@ static int health_call(struct sandbox *sb, uint64_t timeout_ns,
     clock_gettime(CLOCK_REALTIME, &ts);
     req.host_realtime_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec + sb->hb_rtt_ns / 2;
     sb->hb_sent_ns = now_ns();
-    return ttrpc_client_call(sb->agent, AGENT_SERVICE, "Health", &req.base, NULL, 0, timeout_ns, cb, sb);
+    return ttrpc_client_call_max(sb->agent, AGENT_SERVICE, "Health", &req.base, NULL, 0, timeout_ns,
+                                 agent_reply_cap("Health"), cb, sb);
 }
 
 /* A step is logged: at boot the RTC's whole seconds, later a guest that fell behind. */
@@ -648,7 +650,9 @@ int sandbox_agent_call(struct sandbox *sb, const char *method, const void *req,
 {
     if (!sb || sb->state != SB_READY || !sb->agent)
         return -ENOTCONN;
-    return ttrpc_client_call(sb->agent, AGENT_SERVICE, method, req, NULL, 0, timeout_ns, cb, data);
+    /* The guest's answer is capped per method (agent_limits.c) before anything decodes it. */
+    return ttrpc_client_call_max(sb->agent, AGENT_SERVICE, method, req, NULL, 0, timeout_ns,
+                                 agent_reply_cap(method), cb, data);
 }
 
 void sandbox_free(struct sandbox *sb)
@@ -663,6 +667,7 @@ void sandbox_free(struct sandbox *sb)
     loop_source_free(sb->retry_timer);
     loop_source_free(sb->boot_watch);
     loop_source_free(sb->heartbeat);
+    sandbox_oom_unwatch(sb);
     hv_vsock_cancel(sb->agent_req);
     ttrpc_client_free(sb->agent);
     hv_free(sb->vm);

@@ -81,6 +81,7 @@ struct proc {
     uint32_t vm_death_status; /* its exit status if the VM dies: 255, or 137 when we killed the
                                  VM for a SIGKILL of it the guest did not act on */
     bool exit_done;      /* TaskExit published, waiters released */
+    struct loop_source *drain_timer; /* exited, output not ended yet: EXIT_DRAIN_MS bound */
     bool started_event;  /* TaskStart / TaskExecStarted published */
     bool deleting;       /* exec: DeleteProcess in flight */
     struct waiter_list waiters;
@@ -105,6 +106,8 @@ struct container {
     bool rootfs_mounted;
     bool agent_created;
     bool deleting;
+    bool oom_pending;     /* a guest OOM kill not yet published (oom_watch.c rate limit) */
+    uint64_t oom_last_ns; /* when its last TaskOOM was published (0: never) */
 };
 TAILQ_HEAD(container_list, container);
 
@@ -138,6 +141,11 @@ struct sandbox {
     struct loop_source *heartbeat;   /* liveness once ready: Health every guest_timeout_ms/3 */
     bool hb_inflight;
     uint64_t hb_last_ok_ns;          /* the agent's last answer (any Health reply) */
+    /* WaitOOM (oom_watch.c): re-armed at most once a second on this timer */
+    struct loop_source *oom_timer;
+    uint64_t oom_armed_ns;
+    bool oom_want_arm;
+    unsigned oom_errors;
     struct boot_phases phases;
     struct boot_limits limits;
     char last_err[160];
@@ -199,6 +207,7 @@ struct shim {
     char hash[65];
     struct sandbox *sb; /* NULL until the first Create */
     bool shutting_down;
+    unsigned exit_drain_ms; /* 0: EXIT_DRAIN_MS (tests shorten it) */
 };
 
 /* ---- proc.c ---- */
@@ -212,6 +221,10 @@ int proc_apply(struct proc *p, enum proc_event ev, struct cvm_err *err);
  * clock now: the guest's is its own (and untrusted), and CRI compares exited_at with the
  * created_at and started_at it took from the host's. */
 void proc_agent_exited(struct proc *p, uint32_t status);
+/* How long the guest's stdout/stderr may stay open after it reported the exit. The agent
+ * answers WaitProcess only once its side drained, so only bytes in flight remain: a stream
+ * still open after this is a guest that never ends it; it is closed and the exit published. */
+#define EXIT_DRAIN_MS 30000u
 /* The VM is gone: exit 255 now, stdio closed. */
 void proc_vm_died(struct proc *p);
 /* Publish TaskExit etc. when exited and drained; idempotent. */

@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include "agent.pb-c.h"
+#include "agent_limits.h"
+#include "agent_wire.h"
 #include "containerd/runc/v1/process.pb-c.h"
 #include "containerd/events/task.pb-c.h"
 #include "host_cgroup_sandbox.h"
@@ -17,7 +19,7 @@
 #include "task_rpc.h"
 
 #define RESOURCES_MAX (64u * 1024u)
-#define PIDS_MAX 65536u
+#define PIDS_MAX AGENT_MAX_LISTED_PROCS
 
 static void simple_done(const struct ttrpc_result *res, void *data)
 {
@@ -450,8 +452,11 @@ static void pids_listed(const struct ttrpc_result *res, void *data)
 {
     struct agent_op *op = data;
     Cvm__Agent__V1__ListProcessesResponse *l = NULL;
-    if (res->code == 0)
+    /* Count the entries on the raw bytes first: unpack allocates per entry. */
+    if (res->code == 0 && agent_reply_count_ok(res, 1, PIDS_MAX))
         l = cvm__agent__v1__list_processes_response__unpack(NULL, res->len, res->payload);
+    else if (res->code == 0)
+        log_warn("agent ListProcesses: malformed or more than %u entries; answering the task pid", PIDS_MAX);
     if (!l || l->n_processes == 0 || l->n_processes > PIDS_MAX) {
         if (res->code != 0)
             log_warn("agent ListProcesses: %s; answering the task pid", res->message ? res->message : "");

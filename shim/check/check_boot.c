@@ -11,12 +11,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../agent_limits.h"
 #include "agent.pb-c.h"
 #include "agent_wire.h"
 #include "cleanup.h"
 #include "errmap.h"
 #include "fd.h"
 #include "hv.h"
+#include "hv_proc.h"
 #include "loop.h"
 #include "ttrpc.h"
 
@@ -173,8 +175,8 @@ static void agent_connected(struct hv_vm *vm, int r, int fd, void *data)
         retry_later(b);
         return;
     }
-    r = ttrpc_client_call(b->agent, AGENT_SERVICE, "Health", &e.base, NULL, 0,
-                          CONNECT_TIMEOUT_MS * 1000000ull, health_cb, b);
+    r = ttrpc_client_call_max(b->agent, AGENT_SERVICE, "Health", &e.base, NULL, 0,
+                              CONNECT_TIMEOUT_MS * 1000000ull, agent_reply_cap("Health"), health_cb, b);
     if (r < 0) {
         snprintf(b->last_err, sizeof(b->last_err), "agent health call: %s", strerror(-r));
         ttrpc_client_free(b->agent);
@@ -252,7 +254,7 @@ static void on_signal(struct loop_source *s, const struct signalfd_siginfo *si, 
     finish(b);
 }
 
-/* The stop did not complete: hv_free() kills what is left synchronously. */
+/* The stop did not complete: hv_free() kills what is left (reaped before we exit). */
 static void guard_cb(struct loop_source *s, void *data)
 {
     struct boot *b = data;
@@ -334,6 +336,7 @@ out:
         ttrpc_client_free(b.agent);
         hv_free(b.vm);
         loop_run_once(b.loop, 0); /* release what was freed */
+        (void)hv_proc_reap_orphans(b.loop, 2000); /* what hv_free killed: a bounded wait at exit */
         loop_free(b.loop);
     }
     if (nftw(tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS) < 0 && out->up) {

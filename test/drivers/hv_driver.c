@@ -31,6 +31,7 @@
 #include "errmap.h"
 #include "fd.h"
 #include "hv.h"
+#include "hv_proc.h"
 #include "log.h"
 #include "loop.h"
 
@@ -526,6 +527,7 @@ int main(int argc, char **argv)
     hv_free(d.vm);
     d.kill_check = loop_source_free(d.kill_check);
     loop_run_once(d.loop, 0); /* release what was freed */
+    (void)hv_proc_reap_orphans(d.loop, 2000); /* what hv_free killed */
     loop_free(d.loop);
     return d.failures ? 1 : 0;
 }

@@ -5,12 +5,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../../agent/cgroup.h"
+#include "../../agent/cgroup_async.h"
 #include "../../agent/cgroup_oom.h"
 #include "check_main.h"
 #include "fd.h"
+#include "loop.h"
 
 static char dir[64];
 
@@ -165,6 +168,181 @@ START_TEST(stats_missing_files)
 }
 END_TEST
 
+/* ---- cgroup_async: timer-driven freeze and removal ---- */
+
+struct async_t {
+    struct loop *l;
+    struct loop_source *tick, *act;
+    int ticks, done, r;
+    void (*action)(void);
+};
+static struct async_t T;
+
+static void on_done(int r, void *data)
+{
+    ck_assert_ptr_eq(data, &T);
+    T.done++;
+    T.r = r;
+}
+
+static void on_tick(struct loop_source *s, void *d)
+{
+    (void)d;
+    T.ticks++; /* the loop keeps turning while an operation waits */
+    loop_timer_set(s, 10000);
+}
+
+static void on_act(struct loop_source *s, void *d)
+{
+    (void)s, (void)d;
+    T.action();
+}
+
+/* A loop, a 10 ms tick, and action() after act_ms (0: none). */
+static void async_setup(void (*action)(void), unsigned act_ms)
+{
+    memset(&T, 0, sizeof(T));
+    ck_assert_int_eq(loop_new(&T.l), 0);
+    ck_assert_int_eq(loop_add_timer(T.l, 10000, on_tick, NULL, &T.tick), 0);
+    T.action = action;
+    if (act_ms)
+        ck_assert_int_eq(loop_add_timer(T.l, act_ms * 1000ull, on_act, NULL, &T.act), 0);
+}
+
+static uint64_t async_run(void)
+{
+    uint64_t t0 = now_ns();
+    for (int i = 0; i < 500 && !T.done; i++)
+        loop_run_once(T.l, 10);
+    ck_assert_int_eq(T.done, 1);
+    return (now_ns() - t0) / 1000000ull;
+}
+
+static void async_teardown(void)
+{
+    loop_source_free(T.tick);
+    loop_source_free(T.act);
+    loop_run_once(T.l, 0);
+    loop_free(T.l);
+}
+
+static void set_frozen(void)
+{
+    put("cgroup.events", "populated 1\nfrozen 1\n");
+}
+
+START_TEST(freeze_answers_when_events_agree)
+{
+    put("cgroup.freeze", "");
+    put("cgroup.events", "populated 1\nfrozen 0\n");
+    async_setup(set_frozen, 60);
+    ck_assert_int_eq(cgroup_freeze_start(T.l, dir, true, 1000, on_done, &T, NULL), 0);
+    ck_assert_int_eq(T.done, 0); /* never from inside the start */
+    ck_assert_str_eq(get("cgroup.freeze"), "1");
+    uint64_t ms = async_run();
+    ck_assert_int_eq(T.r, 0);
+    ck_assert_uint_ge(ms, 50);
+    ck_assert_int_ge(T.ticks, 3);
+    async_teardown();
+}
+END_TEST
+
+START_TEST(freeze_fails_at_its_deadline_without_blocking)
+{
+    put("cgroup.freeze", "");
+    put("cgroup.events", "populated 1\nfrozen 0\n");
+    async_setup(NULL, 0);
+    ck_assert_int_eq(cgroup_freeze_start(T.l, dir, true, 150, on_done, &T, NULL), 0);
+    uint64_t ms = async_run();
+    ck_assert_int_eq(T.r, -ETIMEDOUT);
+    ck_assert_uint_ge(ms, 140);
+    ck_assert_uint_lt(ms, 1000);
+    ck_assert_int_ge(T.ticks, 8); /* ~15 ticks of 10 ms went by meanwhile */
+    async_teardown();
+}
+END_TEST
+
+START_TEST(freeze_write_failure_is_immediate_and_cancel_is_silent)
+{
+    struct cgroup_op *op = NULL;
+    async_setup(NULL, 0);
+    ck_assert_int_eq(cgroup_freeze_start(T.l, dir, true, 150, on_done, &T, NULL), -ENOENT);
+    put("cgroup.freeze", "");
+    put("cgroup.events", "frozen 0\n");
+    ck_assert_int_eq(cgroup_freeze_start(T.l, dir, false, 150, on_done, &T, &op), 0);
+    cgroup_op_cancel(op);
+    for (int i = 0; i < 5; i++)
+        loop_run_once(T.l, 10);
+    ck_assert_int_eq(T.done, 0);
+    async_teardown();
+}
+END_TEST
+
+static char sub[128], member[160];
+
+static void make_busy_group(void)
+{
+    snprintf(sub, sizeof(sub), "%s/g", dir);
+    snprintf(member, sizeof(member), "%s/g/member", dir);
+    ck_assert_int_eq(mkdir(sub, 0755), 0);
+    int fd = open(member, O_WRONLY | O_CREAT | O_CLOEXEC, 0644); /* rmdir: ENOTEMPTY, as EBUSY */
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+}
+
+static void member_leaves(void)
+{
+    ck_assert_int_eq(unlink(member), 0);
+}
+
+START_TEST(remove_retries_until_the_group_empties)
+{
+    struct stat st;
+    make_busy_group();
+    async_setup(member_leaves, 60);
+    ck_assert_int_eq(cgroup_remove_start(T.l, sub, 1000, on_done, &T, NULL), 0);
+    ck_assert_int_eq(T.done, 0);
+    uint64_t ms = async_run();
+    ck_assert_int_eq(T.r, 0);
+    ck_assert_uint_ge(ms, 50);
+    ck_assert_int_ge(T.ticks, 3);
+    ck_assert_int_eq(stat(sub, &st), -1);
+    async_teardown();
+}
+END_TEST
+
+START_TEST(remove_fails_at_its_deadline)
+{
+    make_busy_group();
+    async_setup(NULL, 0);
+    ck_assert_int_eq(cgroup_remove_start(T.l, sub, 150, on_done, &T, NULL), 0);
+    uint64_t ms = async_run();
+    ck_assert_int_eq(T.r, -ETIMEDOUT);
+    ck_assert_uint_ge(ms, 140);
+    ck_assert_int_ge(T.ticks, 8);
+    async_teardown();
+}
+END_TEST
+
+/* A new container of the same id takes a still-draining group over: the removal stops. */
+START_TEST(create_takes_over_a_draining_group)
+{
+    struct stat st;
+    char *cg = NULL;
+    make_busy_group();
+    async_setup(member_leaves, 30);
+    ck_assert_int_eq(cgroup_remove_start(T.l, sub, 1000, on_done, &T, NULL), 0);
+    ck_assert_int_eq(cgroup_create(dir, "g", &cg, NULL), 0);
+    ck_assert_int_eq(T.done, 1);
+    ck_assert_int_eq(T.r, -ECANCELED);
+    for (int i = 0; i < 10; i++) /* the member leaves: nothing removes the group now */
+        loop_run_once(T.l, 10);
+    ck_assert_int_eq(stat(sub, &st), 0);
+    free(cg);
+    async_teardown();
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("agent_cgroup");
@@ -175,6 +353,12 @@ static Suite *suite(void)
     tcase_add_test(tc, apply_limits);
     tcase_add_test(tc, stats);
     tcase_add_test(tc, stats_missing_files);
+    tcase_add_test(tc, freeze_answers_when_events_agree);
+    tcase_add_test(tc, freeze_fails_at_its_deadline_without_blocking);
+    tcase_add_test(tc, freeze_write_failure_is_immediate_and_cancel_is_silent);
+    tcase_add_test(tc, remove_retries_until_the_group_empties);
+    tcase_add_test(tc, remove_fails_at_its_deadline);
+    tcase_add_test(tc, create_takes_over_a_draining_group);
     suite_add_tcase(s, tc);
     return s;
 }

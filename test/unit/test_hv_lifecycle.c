@@ -118,6 +118,7 @@ static void teardown_t(struct t *t)
     struct stat st;
     hv_free(t->vm);
     loop_run_once(t->loop, 0);
+    ck_assert_uint_eq(hv_proc_reap_orphans(t->loop, 5000), 0); /* what hv_free killed */
     loop_free(t->loop);
     ck_assert_msg(stat(t->run, &st) < 0 && errno == ENOENT, "run dir %s left behind", t->run);
     ck_assert_int_eq(unlink(t->kernel), 0);

@@ -164,23 +164,56 @@ START_TEST(test_stop_escalates_to_sigkill)
 }
 END_TEST
 
-/* Freeing a running child kills and reaps it at once. */
+/* Freeing a running child kills it without waiting: hv_proc_free returns at once (a child
+ * that ignores SIGTERM and sleeps 30 s), the exit is reaped on the loop, no callback. */
 START_TEST(test_free_running_kills)
+{
+    struct loop *l;
+    struct hv_proc *p = NULL;
+    struct res r = {0};
+    char *argv[] = {"/bin/sh", "-c", "trap '' TERM; echo up >&2; exec sleep 30", NULL};
+    struct hv_proc_opts o = {.name = "t", .argv = argv, .netns_fd = -1};
+    siginfo_t si;
+    pid_t pid;
+    ck_assert_int_eq(loop_new(&l), 0);
+    ck_assert_int_eq(hv_proc_spawn(l, &o, on_exit_cb, &r, &p), 0);
+    while (!strstr(hv_proc_stderr_tail(p), "up"))
+        loop_run_once(l, 50);
+    pid = hv_proc_pid(p);
+    uint64_t t0 = now_ns();
+    hv_proc_free(p);
+    ck_assert_uint_lt(now_ns() - t0, 50000000ull); /* no wait on the loop */
+    ck_assert_int_eq(kill(pid, 0), 0); /* still ours (dying or a zombie): not reaped in free */
+    /* Not reaped yet by hv_proc_free: the loop does it once the pidfd is readable. */
+    ck_assert_uint_eq(hv_proc_reap_orphans(l, 5000), 0);
+    ck_assert_int_eq(kill(pid, 0), -1);
+    ck_assert_int_eq(errno, ESRCH);
+    memset(&si, 0, sizeof(si));
+    ck_assert_int_eq(waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG), -1); /* already reaped */
+    ck_assert_int_eq(errno, ECHILD);
+    ck_assert_int_eq(r.exited, 0); /* no callback after free */
+    loop_free(l);
+}
+END_TEST
+
+/* hv_proc_stop signals through the pidfd: a stopped (SIGSTOP) child still gets the SIGKILL
+ * of the deadline; after the exit the pid is no longer ours and stop is a no-op. */
+START_TEST(test_stop_via_pidfd_then_noop)
 {
     struct loop *l;
     struct hv_proc *p = NULL;
     struct res r = {0};
     char *argv[] = {"/bin/sleep", "30", NULL};
     struct hv_proc_opts o = {.name = "t", .argv = argv, .netns_fd = -1};
-    pid_t pid;
     ck_assert_int_eq(loop_new(&l), 0);
     ck_assert_int_eq(hv_proc_spawn(l, &o, on_exit_cb, &r, &p), 0);
-    pid = hv_proc_pid(p);
+    ck_assert_int_eq(hv_proc_stop(p, SIGSTOP, 100), 0);
+    spin(l, &r.exited);
+    ck_assert_int_eq(r.si.si_code, CLD_KILLED);
+    ck_assert_int_eq(r.si.si_status, SIGKILL);
+    ck_assert_int_eq(hv_proc_stop(p, SIGTERM, 0), 0);
     hv_proc_free(p);
-    ck_assert_int_eq(kill(pid, 0), -1);
-    ck_assert_int_eq(errno, ESRCH);
-    loop_run_once(l, 0);
-    ck_assert_int_eq(r.exited, 0); /* no callback after free */
+    ck_assert_uint_eq(hv_proc_reap_orphans(l, 100), 0);
     loop_free(l);
 }
 END_TEST
@@ -291,6 +324,7 @@ static Suite *hv_proc_suite(void)
     tcase_add_test(tc, test_bad_netns_fd);
     tcase_add_test(tc, test_stop_escalates_to_sigkill);
     tcase_add_test(tc, test_free_running_kills);
+    tcase_add_test(tc, test_stop_via_pidfd_then_noop);
     tcase_add_test(tc, test_signal_mask_reset);
     tcase_add_test(tc, test_parent_death_kills_child);
     tcase_add_test(tc, test_stderr_relog);

@@ -19,7 +19,8 @@ struct fake {
     struct loop *loop;
     struct ttrpc_server *srv;
     int refuse_dials;   /* dial failures before accepting */
-    int fail_calls;     /* Forward calls answered UNAVAILABLE first */
+    int fail_calls;     /* Forward calls answered with fail_code (0: UNAVAILABLE) first */
+    int fail_code;
     int n_dials;
     char topics[64][64];
     char ids[64][32];
@@ -38,7 +39,7 @@ static void forward(struct ttrpc_call *call, const uint8_t *p, size_t n, void *u
     }
     if (f->fail_calls > 0) {
         f->fail_calls--;
-        ttrpc_call_reply_error(call, 14, "try again");
+        ttrpc_call_reply_error(call, f->fail_code ? f->fail_code : 14, "try again");
         containerd__services__events__ttrpc__v1__forward_request__free_unpacked(req, NULL);
         return;
     }
@@ -142,6 +143,23 @@ START_TEST(test_order_and_envelope)
 }
 END_TEST
 
+static void teardown_fake(struct fake *f, struct evt_publisher *p)
+{
+    evt_free(p);
+    ttrpc_server_free(f->srv);
+    for (int i = 0; i < 3; i++) /* deferred frees of closed connections */
+        loop_run_once(f->loop, 0);
+    loop_free(f->loop);
+}
+
+static void publish_oom(struct evt_publisher *p, int expect)
+{
+    Containerd__Events__TaskOOM o = CONTAINERD__EVENTS__TASK_OOM__INIT;
+    o.container_id = "c1";
+    ck_assert_int_eq(evt_publish(p, "/tasks/oom", &o.base), expect);
+}
+
+/* A droppable event is given up after EVT_MAX_ATTEMPTS failed sends; order is kept. */
 START_TEST(test_drop_after_max_attempts_keeps_order)
 {
     struct fake f;
@@ -150,17 +168,84 @@ START_TEST(test_drop_after_max_attempts_keeps_order)
     f.fail_calls = EVT_MAX_ATTEMPTS; /* the first event is given up, the second still goes */
     ck_assert_int_eq(evt_new(f.loop, "/x", "ns1", dial, &f, &p), 0);
     evt_set_backoff_ms(p, 1);
+    publish_oom(p, 0);
+    publish_exit(p, "second");
+    ck_assert_int_eq(evt_flush(p, 5000), 0);
+    ck_assert_int_eq(f.n, 1);
+    ck_assert_str_eq(f.ids[0], "second");
+    ck_assert_uint_eq(evt_dropped(p), 1);
+    teardown_fake(&f, p);
+}
+END_TEST
+
+/* containerd unreachable or failing for longer than EVT_MAX_ATTEMPTS sends: an exit is kept
+ * and goes once containerd answers, before what was published after it. */
+START_TEST(test_exit_survives_containerd_down)
+{
+    struct fake f;
+    struct evt_publisher *p;
+    setup_fake(&f);
+    f.refuse_dials = 3;
+    f.fail_calls = 3 * EVT_MAX_ATTEMPTS; /* UNAVAILABLE */
+    ck_assert_int_eq(evt_new(f.loop, "/x", "ns1", dial, &f, &p), 0);
+    evt_set_backoff_ms(p, 1);
+    publish_exit(p, "first");
+    publish_exit(p, "second");
+    ck_assert_int_eq(evt_flush(p, 10000), 0);
+    ck_assert_int_eq(f.n, 2);
+    ck_assert_str_eq(f.ids[0], "first");
+    ck_assert_str_eq(f.ids[1], "second");
+    ck_assert_uint_eq(evt_dropped(p), 0);
+    teardown_fake(&f, p);
+}
+END_TEST
+
+/* containerd's own verdict on an exit (INVALID_ARGUMENT) is final: retrying it would hold
+ * every later event forever, so it is given up after EVT_MAX_ATTEMPTS like the rest. */
+START_TEST(test_exit_refused_by_containerd_is_given_up)
+{
+    struct fake f;
+    struct evt_publisher *p;
+    setup_fake(&f);
+    f.fail_calls = EVT_MAX_ATTEMPTS;
+    f.fail_code = 3;
+    ck_assert_int_eq(evt_new(f.loop, "/x", "ns1", dial, &f, &p), 0);
+    evt_set_backoff_ms(p, 1);
     publish_exit(p, "first");
     publish_exit(p, "second");
     ck_assert_int_eq(evt_flush(p, 5000), 0);
     ck_assert_int_eq(f.n, 1);
     ck_assert_str_eq(f.ids[0], "second");
     ck_assert_uint_eq(evt_dropped(p), 1);
-    evt_free(p);
-    ttrpc_server_free(f.srv);
-    for (int i = 0; i < 3; i++) /* deferred frees of closed connections */
-        loop_run_once(f.loop, 0);
-    loop_free(f.loop);
+    teardown_fake(&f, p);
+}
+END_TEST
+
+/* A guest's OOM flood fills the droppable share of the queue; exits still get in, and all
+ * that was kept goes in order once containerd is back. */
+START_TEST(test_full_queue_keeps_exits)
+{
+    struct fake f;
+    struct evt_publisher *p;
+    setup_fake(&f);
+    f.refuse_dials = 2;
+    ck_assert_int_eq(evt_new(f.loop, "/x", "ns1", dial, &f, &p), 0);
+    evt_set_backoff_ms(p, 1);
+    for (unsigned i = 0; i < EVT_QUEUE_MAX; i++)
+        publish_oom(p, 0);
+    publish_oom(p, -ENOBUFS);
+    publish_exit(p, "x1");
+    publish_oom(p, -ENOBUFS);
+    Containerd__Events__TaskDelete d = CONTAINERD__EVENTS__TASK_DELETE__INIT;
+    d.container_id = "c1";
+    ck_assert_int_eq(evt_publish(p, "/tasks/delete", &d.base), 0);
+    ck_assert_uint_eq(evt_queued(p), EVT_QUEUE_MAX + 2);
+    ck_assert_uint_eq(evt_dropped(p), 2);
+    ck_assert(evt_topic_must_deliver("/tasks/exit") && evt_topic_must_deliver("/tasks/exec-started"));
+    ck_assert(!evt_topic_must_deliver("/tasks/oom") && !evt_topic_must_deliver("/tasks/paused"));
+    ck_assert_int_eq(evt_flush(p, 20000), 0);
+    ck_assert_uint_eq(evt_sent(p), EVT_QUEUE_MAX + 2);
+    teardown_fake(&f, p);
 }
 END_TEST
 
@@ -201,6 +286,9 @@ static Suite *events_suite(void)
     tcase_add_test(tc, test_order_and_envelope);
     tcase_add_test(tc, test_drop_after_max_attempts_keeps_order);
     tcase_add_test(tc, test_bounds_and_topics);
+    tcase_add_test(tc, test_exit_survives_containerd_down);
+    tcase_add_test(tc, test_exit_refused_by_containerd_is_given_up);
+    tcase_add_test(tc, test_full_queue_keeps_exits);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -18,6 +18,7 @@
 #include "../../shim/task.h"
 #include "agent.pb-c.h"
 #include "containerd/runc/v1/process.pb-c.h"
+#include "agent_wire.h"
 #include "check_main.h"
 #include "shim_task/harness.h"
 #include "cleanup.h"
@@ -204,6 +205,111 @@ START_TEST(test_pids_from_guest)
 }
 END_TEST
 
+/* A guest whose ListProcesses answer has too many entries, or too many bytes: Pids answers
+ * the task pid alone (nothing of the answer was decoded past the guard). */
+static void pids_gets_task_pid_only(int flood)
+{
+    struct res r;
+    create("c1", NULL, &r);
+    ck_assert_msg(r.code == 0, "create: %s", r.msg);
+    list_flood = flood;
+    Containerd__Task__V2__PidsRequest q = CONTAINERD__TASK__V2__PIDS_REQUEST__INIT;
+    q.id = "c1";
+    call("Pids", &q.base, &r);
+    ck_assert_int_eq(r.code, 0);
+    Containerd__Task__V2__PidsResponse *pr = containerd__task__v2__pids_response__unpack(NULL, r.len, r.buf);
+    ck_assert_ptr_nonnull(pr);
+    ck_assert_uint_eq(pr->n_processes, 1);
+    ck_assert_uint_ne(pr->processes[0]->pid, 1);
+    containerd__task__v2__pids_response__free_unpacked(pr, NULL);
+}
+
+START_TEST(test_pids_too_many_entries)
+{
+    pids_gets_task_pid_only(1);
+}
+END_TEST
+
+START_TEST(test_pids_reply_over_cap)
+{
+    pids_gets_task_pid_only(2);
+}
+END_TEST
+
+static int count_topic(const char *t)
+{
+    int n = 0;
+    for (int i = 0; i < n_topics; i++)
+        n += strcmp(topics[i], t) == 0;
+    return n;
+}
+
+/* A guest answering every WaitOOM at once, naming a container of ours and one it made up:
+ * at most one TaskOOM per container per second, and WaitOOM asked again at most once a
+ * second; the invented id is never published. */
+START_TEST(test_oom_flood_is_rate_limited)
+{
+    struct res r;
+    oom_flood_ids[0] = "c1";
+    oom_flood_ids[1] = "ghost";
+    n_oom_flood = 2;
+    create("c1", NULL, &r);
+    ck_assert_msg(r.code == 0, "create: %s", r.msg);
+    uint64_t end = now_ns() + 2300000000ull;
+    while (now_ns() < end)
+        loop_run_once(L, 10);
+    events_flush();
+    int ooms = count_topic("/tasks/oom");
+    ck_assert_msg(ooms >= 2 && ooms <= 3, "%d TaskOOM in 2.3 s", ooms);
+    ck_assert_msg(n_waitoom >= 2 && n_waitoom <= 4, "%d WaitOOM in 2.3 s", n_waitoom);
+}
+END_TEST
+
+/* A WaitOOM answer with more ids than AGENT_MAX_OOM_IDS is refused whole (counted on the raw
+ * bytes before decoding): nothing of it is published. */
+START_TEST(test_oom_answer_with_too_many_ids_is_refused)
+{
+    struct res r;
+    for (size_t i = 0; i <= AGENT_MAX_OOM_IDS; i++)
+        oom_flood_ids[i] = "c1";
+    n_oom_flood = AGENT_MAX_OOM_IDS + 1;
+    create("c1", NULL, &r);
+    ck_assert_msg(r.code == 0, "create: %s", r.msg);
+    uint64_t end = now_ns() + 1300000000ull;
+    while (now_ns() < end)
+        loop_run_once(L, 10);
+    events_flush();
+    ck_assert_int_eq(count_topic("/tasks/oom"), 0);
+    ck_assert_int_ge(n_waitoom, 2); /* and the watch goes on */
+}
+END_TEST
+
+/* A guest that reports the exit but never ends the stream: the exit goes out once the drain
+ * bound passed, with what had arrived by then. */
+START_TEST(test_exit_with_a_never_ending_stream)
+{
+    struct res r, w;
+    S.exit_drain_ms = 300;
+    keep_streams_open = 1;
+    create("c1", outfile, &r);
+    ck_assert_msg(r.code == 0, "create: %s", r.msg);
+    wait_async("c1", "", &w);
+    simple("Start", "c1", "", &r);
+    ck_assert_int_eq(r.code, 0);
+    agent_exit("c1", "", 5, "partial\n");
+    uint64_t t0 = now_ns();
+    run_until(&w.done);
+    ck_assert_uint_ge(now_ns() - t0, 250000000ull);
+    ck_assert_uint_eq(wait_status(&w), 5);
+    char buf[64] = "";
+    int fd = open(outfile, O_RDONLY | O_CLOEXEC);
+    ck_assert_int_eq(read(fd, buf, sizeof(buf)), 8);
+    close(fd);
+    events_flush();
+    ck_assert_int_eq(count_topic("/tasks/exit:c1=5"), 1);
+}
+END_TEST
+
 static Suite *task_suite(void)
 {
     Suite *s = suite_create("shim_task");
@@ -214,6 +320,11 @@ static Suite *task_suite(void)
     tcase_add_test(tc, test_kill_never_started_and_errors);
     tcase_add_test(tc, test_exec_and_running_delete);
     tcase_add_test(tc, test_pids_from_guest);
+    tcase_add_test(tc, test_pids_too_many_entries);
+    tcase_add_test(tc, test_pids_reply_over_cap);
+    tcase_add_test(tc, test_oom_flood_is_rate_limited);
+    tcase_add_test(tc, test_oom_answer_with_too_many_ids_is_refused);
+    tcase_add_test(tc, test_exit_with_a_never_ending_stream);
     suite_add_tcase(s, tc);
     return s;
 }

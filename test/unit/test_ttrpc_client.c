@@ -11,6 +11,7 @@
 #include "check_main.h"
 #include "fd.h"
 #include "loop.h"
+#include "pb_count.h"
 #include "ttrpc.h"
 #include "ttrpc.pb-c.h"
 #include "ttrpc_frame.h"
@@ -238,6 +239,74 @@ START_TEST(oversized_response_fails_only_that_call)
 }
 END_TEST
 
+/* A per-call reply cap: an answer over it fails that call (RESOURCE_EXHAUSTED) without being
+ * decoded; one under it, on the same connection, goes through. */
+START_TEST(reply_over_the_call_cap_is_refused)
+{
+    Ttrpc__KeyValue kv = TTRPC__KEY_VALUE__INIT;
+    char big[600];
+    memset(big, 'x', sizeof(big) - 1);
+    big[sizeof(big) - 1] = 0;
+    kv.key = big; /* Echo answers it back: ~600 bytes */
+    ck_assert_int_eq(ttrpc_client_call_max(C, "t.Svc", "Echo", &kv.base, NULL, 0, 0, 512, on_reply, &results[0]), 0);
+    kv.key = "small";
+    ck_assert_int_eq(ttrpc_client_call_max(C, "t.Svc", "Echo", &kv.base, NULL, 0, 0, 512, on_reply, &results[1]), 0);
+    kv.key = big; /* no cap given: the frame cap */
+    ck_assert_int_eq(ttrpc_client_call_max(C, "t.Svc", "Echo", &kv.base, NULL, 0, 0, 0, on_reply, &results[2]), 0);
+    pump_until(&results[2].done, 2000);
+    pump_until(&results[1].done, 2000);
+    pump_until(&results[0].done, 2000);
+    ck_assert_int_eq(results[0].code, RPC_RESOURCE_EXHAUSTED);
+    ck_assert_msg(strstr(results[0].msg, "exceeds this call's maximum of 512"), "%s", results[0].msg);
+    ck_assert_int_eq(results[1].code, 0);
+    ck_assert_str_eq(results[1].key, "small");
+    ck_assert_int_eq(results[2].code, 0);
+    ck_assert_uint_eq(ttrpc_client_n_pending(C), 0);
+}
+END_TEST
+
+/* pb_count_field: counts top-level occurrences, skips nested bytes, refuses malformed input. */
+START_TEST(pb_count_field_counts_and_refuses)
+{
+    Ttrpc__StringList sl = TTRPC__STRING_LIST__INIT;
+    char *items[5] = {"a", "", "ccc", "d", "e"};
+    uint8_t b[64];
+    size_t n;
+    sl.n_list = 5;
+    sl.list = items;
+    n = ttrpc__string_list__pack(&sl, b);
+    ck_assert_int_eq(pb_count_field(b, n, 1), 5);
+    ck_assert_int_eq(pb_count_field(b, n, 2), 0);
+    ck_assert_int_eq(pb_count_field(NULL, 0, 1), 0);
+    ck_assert_int_eq(pb_count_field(b, n - 1, 1), -EBADMSG); /* truncated string */
+    /* A KeyValue inside a Request's metadata: field 1 of the nested one is not counted. */
+    Ttrpc__Request rq = TTRPC__REQUEST__INIT;
+    Ttrpc__KeyValue kv = TTRPC__KEY_VALUE__INIT, *kvp[2] = {&kv, &kv};
+    kv.key = "k";
+    kv.value = "v";
+    rq.service = "s";
+    rq.n_metadata = 2;
+    rq.metadata = kvp;
+    rq.timeout_nano = 123456789;
+    n = ttrpc__request__pack(&rq, b);
+    ck_assert_int_eq(pb_count_field(b, n, 1), 1);
+    ck_assert_int_eq(pb_count_field(b, n, 5), 2);
+    ck_assert_int_eq(pb_count_field(b, n, 4), 1);
+    static const uint8_t bad_wire[] = {0x0b, 0x00};            /* field 1, group start */
+    static const uint8_t field0[] = {0x00, 0x01};              /* field number 0 */
+    static const uint8_t long_varint[] = {0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01};
+    static const uint8_t fixed_short[] = {0x09, 1, 2, 3};      /* 64-bit with 3 bytes */
+    static const uint8_t len_past_end[] = {0x0a, 0x05, 'a'};
+    static const uint8_t fixed32[] = {0x0d, 1, 2, 3, 4, 0x0d, 1, 2, 3, 4};
+    ck_assert_int_eq(pb_count_field(bad_wire, sizeof(bad_wire), 1), -EBADMSG);
+    ck_assert_int_eq(pb_count_field(field0, sizeof(field0), 1), -EBADMSG);
+    ck_assert_int_eq(pb_count_field(long_varint, sizeof(long_varint), 1), -EBADMSG);
+    ck_assert_int_eq(pb_count_field(fixed_short, sizeof(fixed_short), 1), -EBADMSG);
+    ck_assert_int_eq(pb_count_field(len_past_end, sizeof(len_past_end), 1), -EBADMSG);
+    ck_assert_int_eq(pb_count_field(fixed32, sizeof(fixed32), 1), 2);
+}
+END_TEST
+
 START_TEST(sync_call_returns_status)
 {
     Ttrpc__KeyValue kv = TTRPC__KEY_VALUE__INIT;
@@ -266,6 +335,8 @@ static Suite *client_suite(void)
     tcase_add_test(tc, lost_connection_fails_every_pending_call);
     tcase_add_test(tc, oversized_response_fails_only_that_call);
     tcase_add_test(tc, sync_call_returns_status);
+    tcase_add_test(tc, reply_over_the_call_cap_is_refused);
+    tcase_add_test(tc, pb_count_field_counts_and_refuses);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -19,6 +19,7 @@
 #include "fs_beneath.h"
 #include "../../../shim/task.h"
 #include "agent.pb-c.h"
+#include "agent_wire.h"
 #include "containerd/runc/v1/process.pb-c.h"
 #include "cleanup.h"
 #include "containerd/events/task.pb-c.h"
@@ -113,6 +114,7 @@ static void a_wait(struct ttrpc_call *call, const uint8_t *p, size_t n, void *ud
 }
 
 /* The guest process cid/exec writes out on stdout and exits with status. */
+int keep_streams_open; /* a hostile guest: reports exits but never ends stdout/stderr */
 void agent_exit(const char *cid, const char *exec, uint32_t status, const char *out)
 {
     for (int i = 0; i < n_streams; i++) {
@@ -121,7 +123,7 @@ void agent_exit(const char *cid, const char *exec, uint32_t status, const char *
             continue;
         if (strcmp(s->kind, "stdout") == 0 && out)
             ck_assert_int_eq(write(s->fd, out, strlen(out)), (int)strlen(out));
-        if (strcmp(s->kind, "stdin") != 0) {
+        if (strcmp(s->kind, "stdin") != 0 && !keep_streams_open) {
             s->w = loop_source_free(s->w);
             close(s->fd);
             s->fd = -1;
@@ -171,9 +173,34 @@ static void a_delete_process(struct ttrpc_call *call, const uint8_t *p, size_t n
     ttrpc_call_reply(call, &r.base);
 }
 
+/* list_flood 1: one entry more than AGENT_MAX_LISTED_PROCS (small bytes, too many entries);
+ * 2: one entry whose exec id makes the answer larger than ListProcesses' cap. */
+int list_flood;
+static void a_list_flood(struct ttrpc_call *call)
+{
+    size_t n = list_flood == 1 ? AGENT_MAX_LISTED_PROCS + 1 : 1;
+    Cvm__Agent__V1__ProcessInfo *e = calloc(n, sizeof(*e));
+    Cvm__Agent__V1__ProcessInfo **v = calloc(n, sizeof(*v));
+    char *big = calloc(1, 1u << 20);
+    Cvm__Agent__V1__ListProcessesResponse r = CVM__AGENT__V1__LIST_PROCESSES_RESPONSE__INIT;
+    ck_assert(e && v && big);
+    memset(big, 'x', (1u << 20) - 1);
+    for (size_t i = 0; i < n; i++) {
+        cvm__agent__v1__process_info__init(&e[i]);
+        e[i].pid = (uint32_t)(i + 1);
+        e[i].exec_id = list_flood == 2 ? big : "";
+        v[i] = &e[i];
+    }
+    r.n_processes = n, r.processes = v;
+    ttrpc_call_reply(call, &r.base);
+    free(e), free(v), free(big);
+}
+
 /* The guest's view of a container: its init (guest pid 100) and exec e1 (101). */
 static void a_list(struct ttrpc_call *call, const uint8_t *p, size_t n, void *ud)
 {
+    if (list_flood)
+        return a_list_flood(call);
     Cvm__Agent__V1__ProcessInfo a = CVM__AGENT__V1__PROCESS_INFO__INIT, b = CVM__AGENT__V1__PROCESS_INFO__INIT;
     Cvm__Agent__V1__ProcessInfo *v[2] = {&a, &b};
     Cvm__Agent__V1__ListProcessesResponse r = CVM__AGENT__V1__LIST_PROCESSES_RESPONSE__INIT;
@@ -184,7 +211,27 @@ static void a_list(struct ttrpc_call *call, const uint8_t *p, size_t n, void *ud
     ttrpc_call_reply(call, &r.base);
 }
 
+/* A hostile guest's WaitOOM: answered at once, every time, with oom_flood_ids. Without ids:
+ * UNIMPLEMENTED, as an agent without OOM reporting (the watch stops). */
+const char *oom_flood_ids[AGENT_MAX_OOM_IDS + 1];
+size_t n_oom_flood;
+int n_waitoom;
+static void a_wait_oom(struct ttrpc_call *call, const uint8_t *p, size_t n, void *ud)
+{
+    Cvm__Agent__V1__WaitOOMResponse r = CVM__AGENT__V1__WAIT_OOMRESPONSE__INIT;
+    (void)p, (void)n, (void)ud;
+    n_waitoom++;
+    if (!n_oom_flood) {
+        ttrpc_call_reply_error(call, 12, "method WaitOOM");
+        return;
+    }
+    r.n_container_ids = n_oom_flood;
+    r.container_ids = (char **)oom_flood_ids;
+    ttrpc_call_reply(call, &r.base);
+}
+
 static const struct ttrpc_method agent_methods[] = {
+    { "WaitOOM", a_wait_oom },
     { "ListProcesses", a_list },
     { "DeleteProcess", a_delete_process },
     { "Health", a_health },          { "CreateContainer", a_create }, { "StartProcess", a_start },
@@ -449,6 +496,10 @@ void setup(void)
     never_ready = 0;
     silent_console = 0;
     agent_hung = 0;
+    n_oom_flood = 0;
+    n_waitoom = 0;
+    list_flood = 0;
+    keep_streams_open = 0;
     ck_assert_int_eq(loop_new(&L), 0);
     S.loop = L;
     TAILQ_INIT(&S.ops);

@@ -37,6 +37,11 @@ extern int silent_console; /* the fake guest prints nothing and its agent never 
 extern int agent_hung;     /* the fake agent stops answering Health and SignalProcess */
 extern char last_signal[96];  /* the last SignalProcess: "<cid>/<exec>:<sig>" */
 extern char deleted_exec[80]; /* the last DeleteProcess: "<cid>/<exec>" */
+extern const char *oom_flood_ids[]; /* WaitOOM answered at once with these, every time */
+extern size_t n_oom_flood;
+extern int n_waitoom;                /* WaitOOM calls the fake agent got */
+extern int keep_streams_open;        /* exits reported, stdout/stderr never ended */
+extern int list_flood;               /* ListProcesses: 1 too many entries, 2 too many bytes */
 
 extern struct loop *L;
 extern struct shim S;
