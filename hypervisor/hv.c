@@ -44,6 +44,7 @@ static void release(void *data)
     free(vm->vsock_uds), free(vm->vsock_dir);
     for (unsigned i = 0; i < vm->n_cgroup_fds; i++)
         safe_close(vm->cgroup_fds[i]);
+    safe_close(vm->uid_lock_fd); /* closed by remove_files already on every path that ran it */
     free(vm);
 }
 
