@@ -12,6 +12,7 @@
 
 #include "cleanup.h"
 #include "fd.h"
+#include "uid_range.h"
 
 #define _cleanup_json_ _cleanup_(json_decrefp) /* jansson's own helper: decref if non-NULL */
 
@@ -38,6 +39,8 @@ void cfg_defaults(struct cfg *c)
     c->kill_grace_ms = CFG_DEFAULT_KILL_GRACE_MS;
     c->host_overhead_mib = CFG_DEFAULT_HOST_OVERHEAD_MIB;
     c->host_overhead_tasks = CFG_DEFAULT_HOST_OVERHEAD_TASKS;
+    c->uid_first = UID_RANGE_DEFAULT_FIRST;
+    c->uid_last = UID_RANGE_DEFAULT_LAST;
 }
 
 int cfg_check_kernel_args(const char *s)
@@ -101,22 +104,28 @@ static int set_vsock(enum cfg_vsock_mode *dst, json_t *v, struct cvm_err *err)
     return cvm_err_set(err, -EINVAL, "config: \"vsock_mode\" must be auto, kernel or hybrid");
 }
 
-/* QEMU's user: "" (default), a user name or "UID:GID"; resolved by hypervisor/qemu_privs.c. */
-static int set_qemu_user(char *dst, json_t *v, struct cvm_err *err)
+/* --- sandbox uids (hypervisor/uid_range.h) ----------------------------------------------- */
+
+static int set_uid_range(struct cfg *c, json_t *v, struct cvm_err *err)
 {
+    struct uid_range r;
     const char *s = json_string_value(v);
-    size_t n = s ? strlen(s) : 0;
-    bool ok = s && n == json_string_length(v) && n < CFG_QEMU_USER_MAX && s[0] != '-';
-    for (size_t i = 0; ok && i < n; i++)
-        ok = (s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
-             (s[i] >= '0' && s[i] <= '9') || strchr("._-:", s[i]) != NULL;
-    if (!ok)
-        return cvm_err_set(err, -EINVAL, "config: \"qemu_user\" must be \"\", a user name or "
-                           "\"UID:GID\" ([A-Za-z0-9._:-], shorter than %d, not starting with '-')",
-                           CFG_QEMU_USER_MAX);
-    memcpy(dst, s, n + 1);
+    if (!s || uid_range_parse(s, json_string_length(v), &r) < 0)
+        return cvm_err_set(err, -EINVAL, "config: \"uid_range\" must be \"FIRST-LAST\" (decimal, "
+                           "1 <= FIRST <= LAST <= 4294967294)");
+    c->uid_first = r.first;
+    c->uid_last = r.last;
     return 0;
 }
+
+/* qemu_user named one uid shared by every sandbox: refused, so no config can bring that back. */
+static int refuse_qemu_user(struct cvm_err *err)
+{
+    return cvm_err_set(err, -EINVAL, "config: \"qemu_user\" is gone: every sandbox gets a uid of "
+                       "its own from \"uid_range\" (default " UID_RANGE_DEFAULT ")");
+}
+
+/* --- end of sandbox uids ----------------------------------------------------------------- */
 
 static int set_one(struct cfg *c, const char *key, json_t *v, struct cvm_err *err)
 {
@@ -149,8 +158,10 @@ static int set_one(struct cfg *c, const char *key, json_t *v, struct cvm_err *er
         return set_uint(&c->guest_timeout_ms, key, v, 1000, 600000, err);
     if (strcmp(key, "kill_grace_ms") == 0)
         return set_uint(&c->kill_grace_ms, key, v, 100, 60000, err);
+    if (strcmp(key, "uid_range") == 0)
+        return set_uid_range(c, v, err);
     if (strcmp(key, "qemu_user") == 0)
-        return set_qemu_user(c->qemu_user, v, err);
+        return refuse_qemu_user(err);
     if (strcmp(key, "host_overhead_mib") == 0)
         return set_uint(&c->host_overhead_mib, key, v, 0, CFG_HOST_OVERHEAD_MIB_MAX, err);
     if (strcmp(key, "host_overhead_tasks") == 0)

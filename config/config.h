@@ -15,7 +15,6 @@
 
 #define CFG_PATH_MAX 1024
 #define CFG_KARGS_MAX 1024
-#define CFG_QEMU_USER_MAX 64 /* qemu_user: a user name or "UID:GID", shorter than this */
 #define CFG_FILE_MAX (64u * 1024u) /* a config file larger than this is rejected */
 
 /* Documented defaults (also in config/cvm.json and config/README.md). */
@@ -65,7 +64,9 @@ struct cfg {
     enum cfg_vsock_mode vsock_mode;
     unsigned boot_deadline_ms;
     enum hv_accel accel;          /* auto | kvm | tcg (see hypervisor/accel.h) */
-    char qemu_user[CFG_QEMU_USER_MAX]; /* "" = user cvm (hypervisor/qemu_privs.h); NAME | UID:GID */
+    /* Sandbox uids (hypervisor/uid_range.h): each sandbox's QEMU and cvm-vsockd run as one
+     * uid of [uid_first, uid_last] no other live sandbox has ("uid_range": "FIRST-LAST"). */
+    unsigned uid_first, uid_last;
     unsigned console_deadline_ms; /* no guest kernel output by then: boot fails; 0 = by accel */
     unsigned spare_nics;          /* NICs beyond the netns's interfaces at boot (ctr --cni) */
     unsigned guest_timeout_ms;    /* heartbeat: a guest silent this long is declared dead */

@@ -22,13 +22,6 @@ PKGS=(
   containernetworking-plugins iptables
 )
 
-# QEMU's unprivileged user (hypervisor/qemu_privs.h); idempotent.
-if ! getent passwd cvm >/dev/null; then
-  [[ $(id -u) -eq 0 ]] || { echo "deps: root is required to create the user cvm" >&2; exit 1; }
-  useradd --system --user-group --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin cvm
-  echo "deps: created system user cvm (QEMU runs as it)"
-fi
-
 missing=()
 for p in "${PKGS[@]}"; do
   st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)

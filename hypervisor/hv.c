@@ -40,10 +40,11 @@ static void release(void *data)
     free(vm->virtiofsd_bin), free(vm->vsockd_bin), free(vm->netns_path), free(vm->console_path);
     for (unsigned i = 0; i < vm->n_nics; i++)
         free(vm->nic_tap[i]), free(vm->nic_mac[i]);
-    free(vm->cid_dir), free(vm->qemu_user), free(vm->qmp_sock), free(vm->vfs_sock), free(vm->vsock_vu_sock);
-    free(vm->vsock_uds);
+    free(vm->cid_dir), free(vm->uid_lock_dir), free(vm->qmp_sock), free(vm->vfs_sock), free(vm->vsock_vu_sock);
+    free(vm->vsock_uds), free(vm->vsock_dir);
     for (unsigned i = 0; i < vm->n_cgroup_fds; i++)
         safe_close(vm->cgroup_fds[i]);
+    safe_close(vm->uid_lock_fd); /* closed by remove_files already on every path that ran it */
     free(vm);
 }
 
@@ -58,6 +59,10 @@ static void remove_files(struct hv_vm *vm)
         hv_cid_release(vm->cid_dir, vm->cid, vm->cid_lock_fd);
         vm->cid_lock_fd = -1;
     }
+    /* Our copy of the uid lease: a child still dying keeps it held until it is gone. */
+    vm->uid_lock_fd = safe_close(vm->uid_lock_fd);
+    if (vm->made_vsock_dir && rmdir(vm->vsock_dir) < 0 && errno != ENOENT)
+        log_debug("keeping '%s': %s", vm->vsock_dir, strerror(errno));
     if (vm->made_run_dir && rmdir(vm->run_dir) < 0 && errno != ENOENT)
         log_debug("keeping run dir '%s': %s", vm->run_dir, strerror(errno));
 }

@@ -68,8 +68,11 @@ struct hv_config {
     const char *kernel_args; /* extra kernel args appended after ours; NULL: none */
     const char *qemu_bin;    /* NULL: "qemu-system-x86_64" from PATH */
     enum hv_accel accel;     /* auto: KVM only when it can run our guest (accel.h), else TCG */
-    const char *qemu_user;   /* QEMU's identity (never root, no capabilities): NULL/"": user
-                                cvm, else fixed ids; "NAME" or "UID:GID" (qemu_privs.h) */
+    /* The VMM-side processes (QEMU, cvm-vsockd) run as one uid of [uid_first, uid_last],
+       leased for this VM alone while any of them lives (uid_range.h, qemu_privs.h); its gid
+       is the same number. 0/0: the default range. Ignored when we are not root. */
+    uint32_t uid_first, uid_last;
+    const char *uid_lock_dir; /* the leases' lock files; NULL: /run/cvm/uids */
     unsigned vcpus;          /* 0: 1 */
     unsigned mem_mib;        /* 0: 256 */
 
@@ -157,6 +160,10 @@ void hv_vsock_cancel(struct hv_vsock_req *req);
  * arrives on the unix socket <hv_vsock_uds_path()>_<P> (listen there before the guest dials).
  * NULL in kernel mode (listen on AF_VSOCK VMADDR_CID_ANY:P instead). */
 const char *hv_vsock_uds_path(const struct hv_vm *vm);
+/* The sandbox's leased uid (= gid) its VMM-side processes run as; 0 when none (not root).
+ * A host listener on <hv_vsock_uds_path()>_<P> lets this uid connect (e.g. group = this gid,
+ * mode 0660): cvm-vsockd makes the guest's connects as it, confined to the socket's dir. */
+uint32_t hv_sandbox_uid(const struct hv_vm *vm);
 
 pid_t hv_qemu_pid(const struct hv_vm *vm); /* 0 when not running */
 /* The helpers' pids (0 when not running / not used): for metrics such as memory per sandbox. */

@@ -38,8 +38,11 @@ struct hv_vm {
     char *nic_tap[HV_MAX_NICS], *nic_mac[HV_MAX_NICS];
     struct hv_nic nics[HV_MAX_NICS]; /* views of nic_tap/nic_mac */
     unsigned n_nics;
-    char *console_path, *cid_dir, *qemu_user;
+    char *console_path, *cid_dir, *uid_lock_dir;
     struct hv_proc_creds qemu_creds; /* resolved at hv_start (qemu_privs.h) */
+    uint32_t uid_first, uid_last;    /* hv_config's range (defaults applied) */
+    uint32_t uid;                    /* the leased sandbox uid; 0: none (not root) */
+    int uid_lock_fd;                 /* its lease; QEMU and cvm-vsockd inherit it */
     unsigned vcpus, mem_mib, boot_timeout_ms, stop_timeout_ms;
     bool debug, made_run_dir, own_console, tcg_icount;
     enum hv_vsock_mode mode;
@@ -50,8 +53,10 @@ struct hv_vm {
     int cgroup_fds[HV_MAX_CGROUP_FDS]; /* cgroup.procs files the children join (hv.h) */
     unsigned n_cgroup_fds;
 
-    /* paths of everything we create in run_dir */
-    char *qmp_sock, *vfs_sock, *vsock_vu_sock, *vsock_uds;
+    /* paths of everything we create in run_dir; vsock_dir (<run_dir>/vsock) is cvm-vsockd's
+     * whole filesystem view and holds its sockets */
+    char *qmp_sock, *vfs_sock, *vsock_dir, *vsock_vu_sock, *vsock_uds;
+    bool made_vsock_dir;
 
     struct hv_proc *qemu, *virtiofsd, *vsockd;
     struct qmp *qmp;
@@ -106,6 +111,12 @@ void hv_vsockd_done_waiting(struct hv_vm *vm);
 int hv_cid_acquire(const char *dir, uint32_t want, const char *seed, uint32_t *ret_cid,
                    int *ret_lock_fd);
 void hv_cid_release(const char *dir, uint32_t cid, int lock_fd);
+
+/* uid_lease.c: the sandbox uid lease (uid_range.h): flock on <dir>/<uid>, held for the VM's
+ * life by us and by the children that inherit the fd. Release: close the fd. -EUSERS: every
+ * uid of the range is taken. */
+int hv_uid_acquire(const char *dir, uint32_t first, uint32_t last, const char *seed,
+                   uint32_t *ret_uid, int *ret_lock_fd);
 
 /* hv_vsock.c */
 void hv_vsock_cancel_all(struct hv_vm *vm, int r);

@@ -144,6 +144,11 @@ const char *hv_vsock_uds_path(const struct hv_vm *vm)
     return vm->mode == HV_VSOCK_HYBRID ? vm->vsock_uds : NULL;
 }
 
+uint32_t hv_sandbox_uid(const struct hv_vm *vm)
+{
+    return vm->uid;
+}
+
 unsigned long long hv_qemu_spawn_time_ns(const struct hv_vm *vm)
 {
     return vm->qemu_spawn_ns;

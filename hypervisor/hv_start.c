@@ -17,6 +17,7 @@
 #include "loop.h"
 #include "qemu_argv.h"
 #include "qemu_privs.h"
+#include "uid_range.h"
 
 #define CID_DIR_DEFAULT "/run/cvm/cid"
 #define VSOCK_UDS_PORT_SUFFIX 11 /* "_4294967295" */
@@ -50,7 +51,7 @@ static int validate(const struct hv_config *c, struct cvm_err *err)
     const char *strs[] = {c->id, c->run_dir, c->kernel, c->initrd, c->kernel_args, c->qemu_bin,
                           c->shared_dir, c->fs_tag, c->fs_cache, c->virtiofsd_bin,
                           c->vsockd_bin, c->console_log, c->netns_path, c->cid_dir,
-                          c->qemu_user};
+                          c->uid_lock_dir};
     for (size_t i = 0; i < ELEMENTSOF(strs); i++)
         if (has_ctl(strs[i]))
             return cvm_err_set(err, -EINVAL, "config value with control characters");
@@ -87,7 +88,10 @@ static int validate(const struct hv_config *c, struct cvm_err *err)
         return cvm_err_set(err, -EINVAL, "vsock mode %d unknown", (int)c->vsock_mode);
     if (c->guest_cid && (c->guest_cid < 3 || c->guest_cid == UINT32_MAX))
         return cvm_err_set(err, -EINVAL, "guest CID %u reserved", c->guest_cid);
-    if (hv_check_sun_path(c->run_dir, strlen("/vsock.sock") + VSOCK_UDS_PORT_SUFFIX) < 0)
+    if ((c->uid_first || c->uid_last) &&
+        (c->uid_first == 0 || c->uid_first > c->uid_last || c->uid_last == UINT32_MAX))
+        return cvm_err_set(err, -EINVAL, "uid range %u-%u invalid", c->uid_first, c->uid_last);
+    if (hv_check_sun_path(c->run_dir, strlen("/vsock/vsock.sock") + VSOCK_UDS_PORT_SUFFIX) < 0)
         return cvm_err_set(err, -ENAMETOOLONG, "run dir '%s' too long for unix sockets",
                            c->run_dir);
     return 0;
@@ -102,7 +106,6 @@ static int copy_config(struct hv_vm *vm, const struct hv_config *c)
     r |= dup_str(&vm->initrd, c->initrd, NULL);
     r |= dup_str(&vm->kernel_args, c->kernel_args, NULL);
     r |= dup_str(&vm->qemu_bin, c->qemu_bin, "qemu-system-x86_64");
-    r |= dup_str(&vm->qemu_user, c->qemu_user, NULL);
     r |= dup_str(&vm->shared_dir, c->shared_dir, NULL);
     r |= dup_str(&vm->fs_tag, c->fs_tag, "cvmfs");
     r |= dup_str(&vm->fs_cache, c->fs_cache, "auto");
@@ -116,6 +119,9 @@ static int copy_config(struct hv_vm *vm, const struct hv_config *c)
         vm->nics[i] = (struct hv_nic){vm->nic_tap[i], vm->nic_mac[i]};
     }
     r |= dup_str(&vm->cid_dir, c->cid_dir, CID_DIR_DEFAULT);
+    r |= dup_str(&vm->uid_lock_dir, c->uid_lock_dir, NULL);
+    vm->uid_first = c->uid_first ? c->uid_first : UID_RANGE_DEFAULT_FIRST;
+    vm->uid_last = c->uid_first ? c->uid_last : UID_RANGE_DEFAULT_LAST;
     for (unsigned i = 0; i < c->n_cgroup_procs_fds; i++) {
         int fd = fcntl(c->cgroup_procs_fds[i], F_DUPFD_CLOEXEC, 3);
         if (fd < 0)
@@ -129,10 +135,11 @@ static int copy_config(struct hv_vm *vm, const struct hv_config *c)
         r |= dup_str(&vm->console_path, c->console_log, NULL);
     vm->qmp_sock = path_in(c->run_dir, "qmp.sock");
     vm->vfs_sock = path_in(c->run_dir, "vfs.sock");
-    vm->vsock_vu_sock = path_in(c->run_dir, "vsock-vu.sock");
-    vm->vsock_uds = path_in(c->run_dir, "vsock.sock");
-    if (r || !vm->console_path || !vm->qmp_sock || !vm->vfs_sock || !vm->vsock_vu_sock ||
-        !vm->vsock_uds)
+    vm->vsock_dir = path_in(c->run_dir, "vsock");
+    vm->vsock_vu_sock = path_in(c->run_dir, "vsock/vsock-vu.sock");
+    vm->vsock_uds = path_in(c->run_dir, "vsock/vsock.sock");
+    if (r || !vm->console_path || !vm->qmp_sock || !vm->vfs_sock || !vm->vsock_dir ||
+        !vm->vsock_vu_sock || !vm->vsock_uds)
         return -ENOMEM;
     vm->vcpus = c->vcpus ? c->vcpus : 1;
     vm->mem_mib = c->mem_mib ? c->mem_mib : 256;
@@ -208,8 +215,9 @@ static int resolve_accel(struct hv_vm *vm, struct cvm_err *err)
     return 0;
 }
 
-/* QEMU's ids, and what it opens itself with them: the kernel and initrd (as /dev/fd/N
- * reopens, qemu_argv.h) and, under KVM, /dev/kvm. A failure names the file and the user. */
+/* The sandbox's uid (uid_lease.c), then QEMU's ids from it, and what QEMU opens itself with
+ * them: the kernel and initrd (as /dev/fd/N reopens, qemu_argv.h) and, under KVM, /dev/kvm.
+ * A failure names the file and the uid. Not root: no lease, QEMU keeps our ids. */
 static int resolve_qemu_user(struct hv_vm *vm, struct cvm_err *err)
 {
     const struct hv_proc_creds *c = &vm->qemu_creds;
@@ -219,8 +227,18 @@ static int resolve_qemu_user(struct hv_vm *vm, struct cvm_err *err)
         {"KVM device", vm->accel.kvm ? "/dev/kvm" : NULL, O_RDWR, false},
     };
     char who[256];
-    int r = qemu_privs_resolve(vm->qemu_user, vm->accel.kvm, &vm->qemu_creds, who, sizeof(who),
-                               err);
+    int r;
+
+    if (geteuid() == 0) {
+        r = hv_uid_acquire(vm->uid_lock_dir, vm->uid_first, vm->uid_last, vm->id, &vm->uid,
+                           &vm->uid_lock_fd);
+        if (r < 0)
+            return cvm_err_set(err, r, "leasing a sandbox uid from %u-%u (locks in '%s')%s",
+                               vm->uid_first, vm->uid_last,
+                               vm->uid_lock_dir ? vm->uid_lock_dir : "/run/cvm/uids",
+                               r == -EUSERS ? ": every uid of the range is in use" : "");
+    }
+    r = qemu_privs_resolve(vm->uid, vm->accel.kvm, &vm->qemu_creds, who, sizeof(who), err);
     if (r < 0)
         return r;
     for (size_t i = 0; i < ELEMENTSOF(need); i++) {
@@ -232,6 +250,20 @@ static int resolve_qemu_user(struct hv_vm *vm, struct cvm_err *err)
                                need[i].what, need[i].path, who, strerror(-r));
     }
     log_info("QEMU runs as %s, no capabilities, no_new_privs", who);
+    return 0;
+}
+
+/* Hybrid vsock: <run_dir>/vsock is all cvm-vsockd sees (it pivots into it). root:<sandbox
+ * gid> 0710: the sandbox uid may reach the sockets in it that let it (the guest's connects
+ * to <vsock.sock>_<P>), but neither list nor create anything there. */
+static int make_vsock_dir(struct hv_vm *vm, struct cvm_err *err)
+{
+    if (mkdir(vm->vsock_dir, 0700) == 0)
+        vm->made_vsock_dir = true;
+    else if (errno != EEXIST)
+        return cvm_err_set(err, -errno, "creating '%s'", vm->vsock_dir);
+    if (vm->uid && (chown(vm->vsock_dir, 0, (gid_t)vm->uid) < 0 || chmod(vm->vsock_dir, 0710) < 0))
+        return cvm_err_set(err, -errno, "'%s': giving group %u access", vm->vsock_dir, vm->uid);
     return 0;
 }
 
@@ -251,6 +283,8 @@ static int start_all(struct hv_vm *vm, const struct hv_config *c, struct cvm_err
         return cvm_err_set(err, r, "boot timer");
     if (vm->mode == HV_VSOCK_HYBRID) {
         vm->state = HV_ST_HELPERS;
+        if ((r = make_vsock_dir(vm, err)) < 0)
+            return r;
         return hv_vsockd_start(vm, err);
     }
     vm->state = HV_ST_QEMU;
@@ -270,6 +304,7 @@ int hv_start(struct loop *loop, const struct hv_config *cfg, const struct hv_cal
     vm->loop = loop;
     vm->cb = *cb;
     vm->cid_lock_fd = -1;
+    vm->uid_lock_fd = -1;
     vm->state = HV_ST_HELPERS;
     TAILQ_INIT(&vm->vsock_reqs);
     r = copy_config(vm, cfg);

@@ -31,6 +31,9 @@
 #define QEMU_TAP_FD(i) (9 + (int)(i))
 #define QEMU_VHOST_NET_FD(i) (9 + HV_MAX_NICS + (int)(i))
 #define QEMU_MAX_FD QEMU_VHOST_NET_FD(HV_MAX_NICS - 1)
+/* Not on the command line: the sandbox's uid lease (uid_lease.c), which QEMU only holds, so
+ * the uid stays taken while QEMU lives, even past a crash of its shim. */
+#define QEMU_UID_LOCK_FD (QEMU_MAX_FD + 1)
 
 /* TCG's translation cache, MiB. QEMU reserves 1 GiB by default, and what it touches is host
  * memory of ours: measured here (our kernel to agent ready, 1 vCPU, QEMU alone, 2 runs each):

@@ -124,6 +124,8 @@ static size_t fill_fds(const struct hv_vm *vm, int qmp_lfd, int con_fd, const st
         fds[n++] = (struct hv_proc_fd){q->vfs, QEMU_VFS_FD};
     if (q->initrd >= 0)
         fds[n++] = (struct hv_proc_fd){q->initrd, QEMU_INITRD_FD};
+    if (vm->uid_lock_fd >= 0)
+        fds[n++] = (struct hv_proc_fd){vm->uid_lock_fd, QEMU_UID_LOCK_FD};
     for (unsigned i = 0; i < vm->n_nics; i++) {
         fds[n++] = (struct hv_proc_fd){q->tap[i], QEMU_TAP_FD(i)};
         if (q->vhost_net[i] >= 0)

@@ -4,7 +4,15 @@
  * We bind and listen on <run_dir>/vfs.sock ourselves and hand the socket over as fd 3
  * (--fd=3): the socket exists before QEMU starts, so QEMU's connect never races virtiofsd's
  * start-up. virtiofsd keeps its default sandbox (mount/pid/net namespaces + pivot_root into the
- * shared dir), and exits by itself when QEMU disconnects; we stop it anyway at teardown. */
+ * shared dir), and exits by itself when QEMU disconnects; we stop it anyway at teardown.
+ *
+ * It stays root: it serves every file with its owner and mode, so it keeps what a file
+ * server acting as root needs. QEMU 7.2's virtiofsd keeps (effective, permitted and bounding)
+ * CHOWN, DAC_OVERRIDE, FOWNER, FSETID, SETGID, SETUID (per-request fsuid/fsgid), MKNOD and
+ * SETFCAP, and installs its own seccomp filter. VIRTIOFSD_MODCAPS takes two of them away:
+ * MKNOD (a guest could otherwise make a device node in the share, e.g. the host's disk, and
+ * have virtiofsd open it on the host) and SETFCAP (file capabilities are xattrs, which we do
+ * not enable). */
 #define LOG_MODULE "hv"
 #include <errno.h>
 #include <stdio.h>
@@ -17,6 +25,7 @@
 #include "log.h"
 
 #define VIRTIOFSD_DEFAULT "/usr/lib/qemu/virtiofsd"
+#define VIRTIOFSD_MODCAPS "-mknod:-setfcap"
 
 static void on_exit_virtiofsd(struct hv_proc *p, const siginfo_t *si, void *data)
 {
@@ -36,8 +45,8 @@ int hv_virtiofsd_start(struct hv_vm *vm, struct cvm_err *err)
     int r;
 
     /* fuse -o splits on ',': hv_start() rejects shared dirs containing one. */
-    snprintf(opts, sizeof(opts), "source=%s,cache=%s,announce_submounts,log_level=%s",
-             vm->shared_dir, vm->fs_cache, vm->debug ? "debug" : "warn");
+    snprintf(opts, sizeof(opts), "source=%s,cache=%s,announce_submounts,log_level=%s,modcaps=%s",
+             vm->shared_dir, vm->fs_cache, vm->debug ? "debug" : "warn", VIRTIOFSD_MODCAPS);
     r = hv_unix_listen(vm->vfs_sock, &lfd);
     if (r < 0)
         return cvm_err_set(err, r, "virtiofsd socket '%s'", vm->vfs_sock);

@@ -1,8 +1,13 @@
 /* The hybrid vsock backend: cvm-vsockd, our vhost-user-vsock device server.
  *
- * CLI (fixed): cvm-vsockd --vhost-user-socket PATH --uds-path PATH --guest-cid CID [--debug]
+ * CLI (fixed): cvm-vsockd --vhost-user-socket PATH --uds-path PATH --guest-cid CID
+ *                         [--root DIR --uid N --gid N] [--debug]
  * It prints "READY\n" on stdout once listening, then closes stdout. QEMU is started only
- * after READY (QEMU connects to the vhost-user socket at start-up). */
+ * after READY (QEMU connects to the vhost-user socket at start-up).
+ *
+ * As root we start it with --root <run_dir>/vsock (its whole filesystem view: a private mount
+ * namespace pivoted there, the socket paths given as seen from inside) and the sandbox's uid
+ * and gid, and it inherits the uid lease (fd 3) so the uid stays taken while it lives. */
 #define LOG_MODULE "hv"
 #include <errno.h>
 #include <stdio.h>
@@ -57,19 +62,34 @@ static void on_stdout(struct loop_source *s, int fd, uint32_t revents, void *dat
 
 int hv_vsockd_start(struct hv_vm *vm, struct cvm_err *err)
 {
-    char cid[16], found[4096];
+    char cid[16], uid[16], found[4096];
     const char *bin = hv_find_helper(vm->vsockd_bin, "cvm-vsockd", found, sizeof(found));
-    char *argv[] = {(char *)bin,       "--vhost-user-socket", vm->vsock_vu_sock, "--uds-path",
-                    vm->vsock_uds,     "--guest-cid",         cid,               "--debug",
-                    NULL};
+    char *argv[16];
+    struct hv_proc_fd fds[] = {{.src = vm->uid_lock_fd, .target = 3}};
     struct hv_proc_opts o = {.name = "vsockd", .argv = argv, .netns_fd = -1,
-                             .capture_stdout = true,
+                             .capture_stdout = true, .fds = fds, .n_fds = vm->uid ? 1 : 0,
                              .cgroup_fds = vm->cgroup_fds, .n_cgroup_fds = vm->n_cgroup_fds};
+    size_t n = 0;
     int r;
 
     snprintf(cid, sizeof(cid), "%u", vm->cid);
-    if (!vm->debug)
-        argv[7] = NULL;
+    snprintf(uid, sizeof(uid), "%u", vm->uid);
+    argv[n++] = (char *)bin;
+    argv[n++] = "--guest-cid", argv[n++] = cid;
+    if (vm->uid) {
+        /* The paths as cvm-vsockd sees them once "/" is its dir. */
+        argv[n++] = "--root", argv[n++] = vm->vsock_dir;
+        argv[n++] = "--uid", argv[n++] = uid;
+        argv[n++] = "--gid", argv[n++] = uid;
+        argv[n++] = "--vhost-user-socket", argv[n++] = vm->vsock_vu_sock + strlen(vm->vsock_dir);
+        argv[n++] = "--uds-path", argv[n++] = vm->vsock_uds + strlen(vm->vsock_dir);
+    } else {
+        argv[n++] = "--vhost-user-socket", argv[n++] = vm->vsock_vu_sock;
+        argv[n++] = "--uds-path", argv[n++] = vm->vsock_uds;
+    }
+    if (vm->debug)
+        argv[n++] = "--debug";
+    argv[n] = NULL;
     (void)unlink(vm->vsock_vu_sock);
     (void)unlink(vm->vsock_uds);
     r = hv_proc_spawn(vm->loop, &o, on_exit_vsockd, vm, &vm->vsockd);
@@ -79,6 +99,7 @@ int hv_vsockd_start(struct hv_vm *vm, struct cvm_err *err)
                     &vm->vsockd_out);
     if (r < 0)
         return cvm_err_set(err, r, "watching cvm-vsockd's stdout");
-    log_debug("cvm-vsockd pid %d (%s)", (int)hv_proc_pid(vm->vsockd), bin);
+    log_debug("cvm-vsockd pid %d (%s)%s%s", (int)hv_proc_pid(vm->vsockd), bin,
+              vm->uid ? ", uid " : "", vm->uid ? uid : "");
     return 0;
 }

@@ -29,7 +29,6 @@ install: $(SHIM_BIN) $(BUILD)/bin/cvm-vsockd $(BUILD)/bin/cvm-check $(INITRD) $(
 	install -m 0644 config/cvm.json config/containerd-ctr.toml config/containerd-cri.toml config/runtimeclass.yaml config/README.md $(SHIM_SHARE)/
 	@if [ -n "$(GUEST_KVER)" ] && [ -e /boot/vmlinuz-$(GUEST_KVER) ]; then \
 	  ln -sfn /boot/vmlinuz-$(GUEST_KVER) $(SHIM_SHARE)/vmlinuz; echo "  LINK    $(SHIM_SHARE)/vmlinuz -> /boot/vmlinuz-$(GUEST_KVER)"; fi
-	@if [ -z "$(DESTDIR)" ] && ! getent passwd cvm >/dev/null; then useradd --system --user-group --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin cvm && echo "  USER    cvm (QEMU's unprivileged user)"; fi
 
 # e2e driver for 51-shim-compat.sh: containerd.task.v2.Task/Update (ctr 1.6 has no `task update`).
 DRIVER_CONN := $(BUILD)/obj/test/drivers/shim_conn.o

@@ -603,7 +603,7 @@ int sandbox_new(struct shim *s, const char *group, const struct cfg *cfg, const 
         .id = sb->id, .run_dir = sb->vm_dir, .kernel = sb->cfg.kernel, .initrd = sb->cfg.initrd,
         .kernel_args = sb->cfg.kernel_args[0] ? sb->cfg.kernel_args : NULL,
         .qemu_bin = sb->cfg.qemu, .accel = sb->cfg.accel, .vcpus = sb->cfg.vcpus, .mem_mib = sb->cfg.memory_mib,
-        .qemu_user = sb->cfg.qemu_user,
+        .uid_first = sb->cfg.uid_first, .uid_last = sb->cfg.uid_last,
         .shared_dir = sb->share.shared, .fs_tag = AGENT_SHARE_TAG,
         .virtiofsd_bin = sb->cfg.virtiofsd[0] ? sb->cfg.virtiofsd : NULL,
         .vsock_mode = (enum hv_vsock_mode)sb->cfg.vsock_mode,

@@ -1,9 +1,12 @@
 /* cvm-vsockd: vhost-user-vsock back end mapping guest vsock ports to unix sockets.
  *
- *   cvm-vsockd --vhost-user-socket PATH --uds-path PATH --guest-cid CID [--debug]
+ *   cvm-vsockd --vhost-user-socket PATH --uds-path PATH --guest-cid CID
+ *              [--root DIR] [--uid N --gid N] [--debug]
  *
- * Listens on both sockets, drops every privilege, prints "READY\n" on stdout and closes it,
- * then serves one QEMU connection and exits when QEMU hangs up. */
+ * With --root (as root): first a private mount namespace whose "/" is DIR (sandbox.h), and
+ * both PATHs are seen from there (e.g. /vsock.sock: DIR/vsock.sock on the host). Listens on
+ * both sockets, becomes --uid/--gid (as root), drops every privilege, prints "READY\n" on
+ * stdout and closes it, then serves one QEMU connection and exits when QEMU hangs up. */
 #define LOG_MODULE "vsockd"
 #include <errno.h>
 #include <fcntl.h>
@@ -29,7 +32,9 @@
 struct opts {
     const char *vu_path;
     const char *uds_path;
+    const char *root;
     uint64_t cid;
+    long uid, gid; /* -1: keep ours */
     bool debug;
 };
 
@@ -111,7 +116,8 @@ static void signal_cb(struct loop_source *s, const struct signalfd_siginfo *si, 
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: cvm-vsockd --vhost-user-socket PATH --uds-path PATH --guest-cid CID [--debug]\n");
+    fprintf(f, "usage: cvm-vsockd --vhost-user-socket PATH --uds-path PATH --guest-cid CID\n"
+               "                  [--root DIR] [--uid N --gid N] [--debug]\n");
 }
 
 static int parse_opts(int argc, char **argv, struct opts *o)
@@ -120,6 +126,9 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         {"vhost-user-socket", required_argument, NULL, 'v'},
         {"uds-path", required_argument, NULL, 'u'},
         {"guest-cid", required_argument, NULL, 'c'},
+        {"root", required_argument, NULL, 'r'},
+        {"uid", required_argument, NULL, 'U'},
+        {"gid", required_argument, NULL, 'G'},
         {"debug", no_argument, NULL, 'd'},
         {"help", no_argument, NULL, 'h'},
         {0},
@@ -142,6 +151,21 @@ static int parse_opts(int argc, char **argv, struct opts *o)
                 return -EINVAL;
             }
             break;
+        case 'r':
+            if (optarg[0] != '/') {
+                fprintf(stderr, "cvm-vsockd: --root must be absolute\n");
+                return -EINVAL;
+            }
+            o->root = optarg;
+            break;
+        case 'U':
+        case 'G':
+            /* Never 0 (root) nor (uid_t)-1 ("unchanged" to setresuid). */
+            if (parse_long(optarg, 1, 0xfffffffeL, ch == 'U' ? &o->uid : &o->gid) < 0) {
+                fprintf(stderr, "cvm-vsockd: bad --%s %s\n", ch == 'U' ? "uid" : "gid", optarg);
+                return -EINVAL;
+            }
+            break;
         case 'd':
             o->debug = true;
             break;
@@ -153,7 +177,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
             return -EINVAL;
         }
     }
-    if (!o->vu_path || !o->uds_path || cid < 0 || optind != argc) {
+    if (!o->vu_path || !o->uds_path || cid < 0 || optind != argc || (o->uid < 0) != (o->gid < 0)) {
         usage(stderr);
         return -EINVAL;
     }
@@ -163,11 +187,13 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 
 int main(int argc, char **argv)
 {
-    struct opts o = {0};
+    struct opts o = {.uid = -1, .gid = -1};
     struct loop *l = NULL;
     struct loop_source *sig_term = NULL, *sig_int = NULL, *uds_src = NULL;
     _cleanup_close_ int uds_fd = -EBADF, devnull = -EBADF;
     struct sockaddr_un probe;
+    struct sandbox_ids ids;
+    pid_t parent = getppid();
     int r;
 
     if (parse_opts(argc, argv, &o) < 0)
@@ -189,6 +215,14 @@ int main(int argc, char **argv)
             (void)setrlimit(RLIMIT_NOFILE, &rl);
         }
     }
+    /* What needs the host's filesystem, before it is gone: /dev/null, and /etc/localtime
+     * (strftime() in the logger loads it on first use). */
+    devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
+    if (devnull < 0)
+        return log_error_errno(-errno, "opening /dev/null"), 1;
+    tzset();
+    if (o.root && sandbox_enter_root(o.root) < 0)
+        return 1;
     r = loop_new(&l);
     if (r < 0)
         return log_error_errno(r, "creating the loop"), 1;
@@ -201,9 +235,6 @@ int main(int argc, char **argv)
     uds_fd = listen_unix(o.uds_path, SOCK_NONBLOCK);
     if (uds_fd < 0)
         return log_error_errno(uds_fd, "listening on %s", o.uds_path), 1;
-    devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
-    if (devnull < 0)
-        return log_error_errno(-errno, "opening /dev/null"), 1;
 
     if ((r = loop_add_io(l, vu_listen_fd, EPOLLIN, vu_accept_cb, NULL, &vu_listen_src)) < 0 ||
         (r = loop_add_io(l, uds_fd, EPOLLIN, uds_accept_cb, NULL, &uds_src)) < 0 ||
@@ -212,9 +243,9 @@ int main(int argc, char **argv)
         (r = vsockd_timer_init(&D)) < 0)
         return log_error_errno(r, "setting up the loop"), 1;
 
-    /* strftime() in the logger loads /etc/localtime on first use; do it while open() works. */
-    tzset();
-    if (sandbox_enter() < 0)
+    ids = (struct sandbox_ids){.set_ids = o.uid >= 0, .uid = (uid_t)o.uid, .gid = (gid_t)o.gid,
+                               .parent = parent};
+    if (sandbox_enter(&ids) < 0)
         return 1;
 
     if (write_all(STDOUT_FILENO, "READY\n", 6) < 0)

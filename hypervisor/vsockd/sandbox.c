@@ -4,25 +4,50 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <sched.h>
 #include <seccomp.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <sys/capability.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "cleanup.h"
 #include "log.h"
 
-static int drop_caps(void)
+int sandbox_enter_root(const char *dir)
 {
-    cap_t empty;
-    int r = 0;
+    /* MS_PRIVATE first: nothing we do here may propagate back to the host's mounts. */
+    if (unshare(CLONE_NEWNS) < 0)
+        return log_error_errno(-errno, "unshare(CLONE_NEWNS)");
+    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+        return log_error_errno(-errno, "making our mounts private");
+    if (mount(dir, dir, NULL, MS_BIND, NULL) < 0)
+        return log_error_errno(-errno, "binding '%s' onto itself", dir);
+    if (chdir(dir) < 0)
+        return log_error_errno(-errno, "chdir '%s'", dir);
+    /* pivot_root(".", "."): the old root ends up stacked on the new one, then goes. */
+    if (syscall(SYS_pivot_root, ".", ".") < 0)
+        return log_error_errno(-errno, "pivot_root into '%s'", dir);
+    if (umount2(".", MNT_DETACH) < 0)
+        return log_error_errno(-errno, "detaching the old root");
+    if (chdir("/") < 0)
+        return log_error_errno(-errno, "chdir /");
+    if (mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+        return log_error_errno(-errno, "remounting '%s' nosuid,nodev,noexec", dir);
+    return 0;
+}
 
-    /* The bounding set first: dropping it needs CAP_SETPCAP, which goes next. An
-     * unprivileged caller cannot drop it, but has nothing in it to gain either once
-     * no_new_privs is set. */
+/* The bounding set first (dropping it needs CAP_SETPCAP, which goes with the uid switch).
+ * An unprivileged caller cannot drop it, but has nothing in it to gain under no_new_privs. */
+static int drop_bounding(void)
+{
     for (cap_value_t c = 0; c < (cap_value_t)cap_max_bits(); c++) {
         if (CAP_IS_SUPPORTED(c) && cap_drop_bound(c) < 0 && errno != EINVAL) {
             if (errno == EPERM) {
@@ -34,7 +59,34 @@ static int drop_caps(void)
     }
     if (CAP_AMBIENT_SUPPORTED())
         (void)cap_reset_ambient();
-    empty = cap_init();
+    return 0;
+}
+
+static int set_ids(const struct sandbox_ids *ids)
+{
+    uid_t ru, eu, su;
+    gid_t rg, eg, sg;
+    if (ids->uid == 0 || ids->gid == 0)
+        return -EPERM; /* never "drop" to root */
+    if (setgroups(0, NULL) < 0 || setresgid(ids->gid, ids->gid, ids->gid) < 0 ||
+        setresuid(ids->uid, ids->uid, ids->uid) < 0)
+        return -errno;
+    if (getresuid(&ru, &eu, &su) < 0 || getresgid(&rg, &eg, &sg) < 0)
+        return -errno;
+    if (ru != ids->uid || eu != ids->uid || su != ids->uid || rg != ids->gid ||
+        eg != ids->gid || sg != ids->gid)
+        return -EPERM;
+    /* The kernel clears the parent-death signal on a credential change: if our parent (the
+     * shim) is gone already, nobody owns us any more. */
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+        return -errno;
+    return getppid() == ids->parent ? 0 : -ESRCH;
+}
+
+static int drop_caps(void)
+{
+    cap_t empty = cap_init();
+    int r = 0;
     if (!empty)
         return -ENOMEM;
     if (cap_set_proc(empty) < 0)
@@ -87,9 +139,14 @@ static int install_filter(void)
     return r;
 }
 
-int sandbox_enter(void)
+int sandbox_enter(const struct sandbox_ids *ids)
 {
-    int r = drop_caps();
+    int r = drop_bounding();
+    if (r < 0)
+        return log_error_errno(r, "dropping the bounding set");
+    if (ids->set_ids && (r = set_ids(ids)) < 0)
+        return log_error_errno(r, "becoming uid %u gid %u", (unsigned)ids->uid, (unsigned)ids->gid);
+    r = drop_caps();
     if (r < 0)
         return log_error_errno(r, "dropping capabilities");
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)

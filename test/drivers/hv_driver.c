@@ -5,7 +5,7 @@
  *              callback (boot-phase timings)
  *   netns      QEMU runs in --netns (compares /proc/<qemu>/ns/net with the netns file)
  *   privs      QEMU runs unprivileged: /proc/<qemu>/status has no 0 in Uid/Gid, empty CapEff,
- *              CapPrm and CapBnd, NoNewPrivs 1, Seccomp 2 (--qemu-user picks the user)
+ *              CapPrm and CapBnd, NoNewPrivs 1, Seccomp 2 (--uid-range picks the sandbox uids)
  *   net        --tap/--mac: the guest sees eth0 with that MAC
  *   virtiofs   the guest mounted --fs-tag and read <shared>/hello (console line)
  *   qmp        query-status running -> stop -> paused -> cont -> running
@@ -34,6 +34,7 @@
 #include "hv_proc.h"
 #include "log.h"
 #include "loop.h"
+#include "uid_range.h"
 
 enum step { ST_BOOT, ST_CONSOLE, ST_Q1, ST_STOP, ST_Q2, ST_CONT, ST_Q3, ST_VSOCK, ST_END, ST_DONE };
 
@@ -438,7 +439,7 @@ static void usage(void)
     fprintf(stderr, "usage: hv_driver --kernel K --initrd I --run-dir D [--shared-dir S --fs-tag T]\n"
                     "  [--console F] [--vsock-mode auto|kernel|hybrid] [--vsockd BIN] [--vsock-port P]\n"
                     "  [--netns PATH] [--tap IF [--mac MAC]] [--append ARGS] [--end quit|kill] [--debug]\n"
-                    "  [--qemu-user NAME|UID:GID]\n");
+                    "  [--uid-range FIRST-LAST]\n");
     exit(2);
 }
 
@@ -449,7 +450,7 @@ int main(int argc, char **argv)
         {"shared-dir", 1, 0, 's'}, {"fs-tag", 1, 0, 't'}, {"console", 1, 0, 'c'},
         {"vsock-mode", 1, 0, 'm'}, {"vsockd", 1, 0, 'v'}, {"vsock-port", 1, 0, 'p'},
         {"netns", 1, 0, 'n'}, {"tap", 1, 0, 'T'}, {"mac", 1, 0, 'M'}, {"append", 1, 0, 'a'}, {"end", 1, 0, 'e'}, {"debug", 0, 0, 'd'},
-        {"qemu-user", 1, 0, 'u'},
+        {"uid-range", 1, 0, 'u'},
         {0, 0, 0, 0}};
     struct hv_nic nic = {0};
     struct hv_config cfg = {.id = "e2e", .vcpus = 1, .mem_mib = 256, .boot_timeout_ms = 60000,
@@ -478,7 +479,13 @@ int main(int argc, char **argv)
         case 'T': nic.tap = optarg; cfg.nics = &nic; cfg.n_nics = 1; break;
         case 'M': nic.mac = d.mac = optarg; break;
         case 'a': cfg.kernel_args = optarg; break;
-        case 'u': cfg.qemu_user = optarg; break;
+        case 'u': {
+            struct uid_range ur;
+            if (uid_range_parse(optarg, strlen(optarg), &ur) < 0)
+                usage();
+            cfg.uid_first = ur.first, cfg.uid_last = ur.last;
+            break;
+        }
         case 'e': d.end = optarg; break;
         case 'd': cfg.debug = true; log_set_level(LOG_LVL_DEBUG); break;
         default: usage();

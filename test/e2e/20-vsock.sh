@@ -34,6 +34,9 @@ VM_TMP=$(mktemp -d /tmp/cvm-vsock-e2e.XXXXXX)
 
 # Without a VM: the backend against a scripted QEMU and a hostile guest.
 timeout 120 "$PY" test/guest/vsockd_fake_qemu.py "$VSOCKD" "$VM_TMP" || failed=1
+# The same confined as the shim runs it (hypervisor/vsock_backend.c): --root, a sandbox uid;
+# the guest→host convention (<uds>_<port>) keeps working from inside.
+timeout 120 "$PY" test/guest/vsockd_fake_qemu.py "$VSOCKD" "$VM_TMP" confined=1000065400 || failed=1
 
 vm_start > "$VM_TMP/why" || die vsock_vm_boot "$(cat "$VM_TMP/why")"
 echo "PASS: vsock_vm_boot (vsockd READY, guest listening)"

@@ -29,12 +29,14 @@ TX_BUF = 0x80000
 HDR = struct.Struct("<QQIIIHHIII")
 OP_REQUEST, OP_RESPONSE, OP_RST, OP_SHUTDOWN, OP_RW, OP_CREDIT_UPDATE = 1, 2, 3, 4, 5, 6
 failures = 0
+prefix = ""  # "confined_" when cvm-vsockd runs with --root/--uid (argv[3] "confined=UID")
 
 
 def result(name, ok, why=""):
     global failures
     if not ok:
         failures += 1
+    name = prefix + name
     print(("PASS: %s" % name) if ok else ("FAIL: %s: %s" % (name, why)), flush=True)
 
 
@@ -184,17 +186,34 @@ class FakeQemu:
 
 
 def main():
+    global prefix
     vsockd, tmp = sys.argv[1], sys.argv[2]
-    vu, uds = os.path.join(tmp, "fq-vu.sock"), os.path.join(tmp, "fq.sock")
-    proc = subprocess.Popen([vsockd, "--vhost-user-socket", vu, "--uds-path", uds,
-                             "--guest-cid", str(GUEST_CID)], stdout=subprocess.PIPE,
-                            stderr=open(os.path.join(tmp, "fq-vsockd.log"), "w"))
+    uid = int(sys.argv[3].split("=", 1)[1]) if len(sys.argv) > 3 else 0
+    args = [vsockd, "--guest-cid", str(GUEST_CID)]
+    if uid:
+        # As the shim starts it: "/" is a dir of root's that the sandbox gid may only search,
+        # the socket paths are given as seen from there, ids dropped to the sandbox's.
+        prefix = "confined_"
+        root = os.path.join(tmp, "confined")
+        os.mkdir(root, 0o700)
+        os.chown(root, 0, uid)
+        os.chmod(root, 0o710)
+        vu, uds = os.path.join(root, "fq-vu.sock"), os.path.join(root, "fq.sock")
+        args += ["--root", root, "--uid", str(uid), "--gid", str(uid),
+                 "--vhost-user-socket", "/fq-vu.sock", "--uds-path", "/fq.sock"]
+    else:
+        vu, uds = os.path.join(tmp, "fq-vu.sock"), os.path.join(tmp, "fq.sock")
+        args += ["--vhost-user-socket", vu, "--uds-path", uds]
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE,
+                            stderr=open(os.path.join(tmp, prefix + "fq-vsockd.log"), "w"))
     try:
         if proc.stdout.readline() != b"READY\n":
             result("fake_frontend_setup", False, "no READY")
             return 1
         host = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         host.bind(uds + "_9000")
+        if uid:
+            os.chmod(uds + "_9000", 0o666)  # the dir decides who reaches it: root and the sandbox
         host.listen(16)
         host.settimeout(3)
         fq = FakeQemu(vu)
@@ -307,6 +326,12 @@ def main():
 
         st = open("/proc/%d/status" % proc.pid).read()
         result("fake_frontend_backend_still_sandboxed", "Seccomp:\t2" in st and "CapEff:\t0000000000000000" in st)
+        if uid:
+            ids = "\t".join([str(uid)] * 4)
+            seen = sorted(os.listdir("/proc/%d/root" % proc.pid))
+            result("backend_runs_as_sandbox_uid", ("Uid:\t%s\n" % ids) in st and ("Gid:\t%s\n" % ids) in st,
+                   [l for l in st.splitlines() if l.startswith(("Uid", "Gid"))])
+            result("backend_sees_only_its_dir", seen == ["fq-vu.sock", "fq.sock", "fq.sock_9000"], str(seen))
 
         fq.sock.close()
         try:

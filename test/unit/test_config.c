@@ -69,28 +69,32 @@ START_TEST(test_full)
 }
 END_TEST
 
-START_TEST(test_qemu_user)
+START_TEST(test_uid_range)
 {
-    static const char *const good[] = {"cvm", "", "qemu-user_1.x", "64999:64999", "root"};
     static const char *const bad[] = {
-        "{\"qemu_user\":\"-rf\"}", "{\"qemu_user\":\"a b\"}", "{\"qemu_user\":\"a/b\"}",
-        "{\"qemu_user\":1}", "{\"qemu_user\":null}", "{\"qemu_user\":\"a\\nb\"}",
-        "{\"qemu_user\":\"0123456789012345678901234567890123456789012345678901234567890123\"}"};
+        "{\"uid_range\":\"0-10\"}", "{\"uid_range\":\"10-9\"}", "{\"uid_range\":\"10\"}",
+        "{\"uid_range\":\"1-4294967295\"}", "{\"uid_range\":\" 1-2\"}", "{\"uid_range\":1}",
+"{\"uid_range\":\"-1-2\"}", "{\"uid_range\":\"\"}",
+        "{\"uid_range\":null}", "{\"qemu_user\":\"\"}", "{\"qemu_user\":\"cvm\"}"};
     struct cfg c;
     struct cvm_err e;
-    char doc[128];
     cfg_defaults(&c);
-    ck_assert_str_eq(c.qemu_user, ""); /* hypervisor/qemu_privs.h: user cvm */
-    for (size_t i = 0; i < ELEMENTSOF(good); i++) {
-        snprintf(doc, sizeof(doc), "{\"qemu_user\":\"%s\"}", good[i]);
-        ck_assert_msg(parse(&c, doc, &e) == 0, "%s: %s", doc, e.msg);
-        ck_assert_str_eq(c.qemu_user, good[i]); /* "root" is refused later, by hv_start */
-    }
+    ck_assert_uint_eq(c.uid_first, 1000000000u);
+    ck_assert_uint_eq(c.uid_last, 1000065535u);
+    ck_assert_int_eq(parse(&c, "{\"uid_range\":\"100000-165535\"}", &e), 0);
+    ck_assert_uint_eq(c.uid_first, 100000);
+    ck_assert_uint_eq(c.uid_last, 165535);
+    ck_assert_int_eq(parse(&c, "{\"uid_range\":\"7-7\"}", &e), 0);
+    ck_assert_uint_eq(c.uid_first, 7);
+    ck_assert_uint_eq(c.uid_last, 7);
     for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
         ck_assert_msg(parse(&c, bad[i], &e) == -EINVAL, "accepted %s", bad[i]);
-        ck_assert_msg(strstr(e.msg, "\"qemu_user\""), "%s", e.msg);
-        ck_assert_str_eq(c.qemu_user, "root"); /* unchanged */
+        ck_assert_msg(strstr(e.msg, "\"uid_range\""), "%s", e.msg);
+        ck_assert_uint_eq(c.uid_first, 7); /* unchanged */
     }
+    /* qemu_user (one uid for every sandbox) is gone, with a pointer to its replacement */
+    ck_assert_int_eq(parse(&c, "{\"qemu_user\":\"cvm\"}", &e), -EINVAL);
+    ck_assert_msg(strstr(e.msg, "\"qemu_user\" is gone"), "%s", e.msg);
 }
 END_TEST
 
@@ -245,7 +249,7 @@ static Suite *config_suite(void)
     tcase_add_test(tc, test_host_memory);
     tcase_add_test(tc, test_annotations_no_cap);
     tcase_add_test(tc, test_full);
-    tcase_add_test(tc, test_qemu_user);
+    tcase_add_test(tc, test_uid_range);
     tcase_add_test(tc, test_shipped_file_is_defaults);
     tcase_add_test(tc, test_unknown_key);
     tcase_add_loop_test(tc, test_bad, 0, ELEMENTSOF(bad_docs));

@@ -181,7 +181,12 @@ START_TEST(test_happy_path)
     SPIN(&t, t.ready == 1);
     ck_assert_int_gt(hv_qemu_pid(t.vm), 0);
     ck_assert_int_eq(hv_vsock_mode(t.vm), HV_VSOCK_HYBRID);
-    ck_assert(strstr(hv_vsock_uds_path(t.vm), "/run/vsock.sock") != NULL);
+    ck_assert(strstr(hv_vsock_uds_path(t.vm), "/run/vsock/vsock.sock") != NULL);
+    /* as root: a sandbox uid of the default range (hv.h), QEMU's and cvm-vsockd's */
+    if (geteuid() == 0)
+        ck_assert(hv_sandbox_uid(t.vm) >= 1000000000u && hv_sandbox_uid(t.vm) <= 1000065535u);
+    else
+        ck_assert_uint_eq(hv_sandbox_uid(t.vm), 0);
 
     ck_assert_int_eq(hv_query_status(t.vm, on_status, &t, NULL), 0);
     SPIN(&t, t.done == 1);

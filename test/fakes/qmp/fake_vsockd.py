@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """A stand-in for cvm-vsockd in hypervisor unit tests, with its fixed CLI:
-  fake_vsockd.py --vhost-user-socket PATH --uds-path PATH --guest-cid CID [--debug]
+  fake_vsockd.py --vhost-user-socket PATH --uds-path PATH --guest-cid CID
+                 [--root DIR --uid N --gid N] [--debug]
+(--root: the paths are seen from DIR, as cvm-vsockd does after its pivot; the ids are kept.)
 Listens on both sockets, prints READY and closes stdout. On the uds: "CONNECT <port>\\n" ->
 "OK <port+10000>\\n" then echo; port 9 -> close at once (nobody listening in the guest);
 port 8 -> "NOPE\\n"; port 7 -> no answer; port 6 -> the OK line byte by byte, then "greeting".
@@ -17,8 +19,15 @@ ap = argparse.ArgumentParser()
 ap.add_argument("--vhost-user-socket", required=True)
 ap.add_argument("--uds-path", required=True)
 ap.add_argument("--guest-cid", type=int, required=True)
+ap.add_argument("--root")
+ap.add_argument("--uid", type=int)
+ap.add_argument("--gid", type=int)
 ap.add_argument("--debug", action="store_true")
 a = ap.parse_args()
+if a.root:
+    os.chdir(a.root)
+    a.vhost_user_socket = a.vhost_user_socket.lstrip("/")
+    a.uds_path = a.uds_path.lstrip("/")
 mode = os.environ.get("FAKE_VSOCKD_MODE", "")
 if mode == "noready":
     sys.stderr.write("fake vsockd: refusing\n")
