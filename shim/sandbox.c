@@ -381,8 +381,16 @@ static void vm_gone(struct sandbox *sb, const char *reason)
         enum boot_phase last;
         phases_refresh(sb);
         last = boot_phases_last(&sb->phases);
-        snprintf(why, sizeof(why), "the VM died during boot (last phase reached: %s): %s",
-                 last < _BOOT_PHASE_MAX ? boot_phase_name(last) : "none", reason);
+        /* QEMU that dies under KVM before the guest printed anything: the same advice as a
+         * silent console (a paravirtual-only /dev/kvm aborts some QEMU builds, hangs others) */
+        bool kvm_early = sb->vm && hv_accel(sb->vm)->kvm &&
+                         (last >= _BOOT_PHASE_MAX || last < BOOT_CONSOLE);
+        snprintf(why, sizeof(why), "the VM died during boot (last phase reached: %s%s): %s",
+                 last < _BOOT_PHASE_MAX ? boot_phase_name(last) : "none",
+                 kvm_early ? "; accel kvm: KVM here cannot run this guest kernel: set \"accel\": "
+                             "\"tcg\" (or \"auto\") in the runtime config (cvm-check tells what "
+                             "serves /dev/kvm)" : "",
+                 reason);
         boot_failed(sb, why);
         return;
     }
