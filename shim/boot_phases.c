@@ -172,8 +172,7 @@ void boot_stall_message(const struct boot_phases *b, const struct boot_limits *l
                  "stalled before the guest kernel's first output: the console stayed silent "
                  "for %llu ms after QEMU started (accel %s); %s",
                  (unsigned long long)(l->console_ns / 1000000u), accel,
-                 kvm ? "KVM here cannot run this guest kernel: set \"accel\": \"tcg\" (or "
-                       "\"auto\") in the runtime config (cvm-check tells what serves /dev/kvm)"
+                 kvm ? BOOT_KVM_ADVICE
                      : "is \"kernel\" an x86-64 Linux kernel? On an overloaded host raise "
                        "\"console_deadline_ms\"; cvm-check --boot shows the phases");
         break;

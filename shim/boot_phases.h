@@ -44,6 +44,11 @@ enum boot_verdict {
 /* How long a silent console is tolerated when the config says 0 ("console_deadline_ms"):
  * a kernel's first line comes in well under 100 ms after QEMU starts under KVM and in
  * 0.3-1.5 s under TCG here (2 loaded cores); the margins are for overloaded hosts. */
+/* What to do when KVM cannot run the guest: its console stays silent, or QEMU dies before the
+ * guest's first output (a paravirtual-only /dev/kvm hangs some QEMU builds, aborts others). */
+#define BOOT_KVM_ADVICE                                                                           \
+    "KVM here cannot run this guest kernel: set \"accel\": \"tcg\" (or \"auto\") in the "       \
+    "runtime config (cvm-check tells what serves /dev/kvm)"
 #define BOOT_CONSOLE_DEFAULT_KVM_MS 3000u
 #define BOOT_CONSOLE_DEFAULT_TCG_MS 10000u
 

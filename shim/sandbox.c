@@ -387,9 +387,7 @@ static void vm_gone(struct sandbox *sb, const char *reason)
                          (last >= _BOOT_PHASE_MAX || last < BOOT_CONSOLE);
         snprintf(why, sizeof(why), "the VM died during boot (last phase reached: %s%s): %s",
                  last < _BOOT_PHASE_MAX ? boot_phase_name(last) : "none",
-                 kvm_early ? "; accel kvm: KVM here cannot run this guest kernel: set \"accel\": "
-                             "\"tcg\" (or \"auto\") in the runtime config (cvm-check tells what "
-                             "serves /dev/kvm)" : "",
+                 kvm_early ? "; accel kvm: " BOOT_KVM_ADVICE : "",
                  reason);
         boot_failed(sb, why);
         return;

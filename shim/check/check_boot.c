@@ -229,7 +229,11 @@ static void on_died(struct hv_vm *vm, const char *reason, void *data)
     if (b->done)
         return;
     sync_phases(b);
-    snprintf(b->res->detail, sizeof(b->res->detail), "the VM died during boot: %s", reason);
+    enum boot_phase last = boot_phases_last(&b->res->phases);
+    bool kvm_early = b->res->kvm && (last >= _BOOT_PHASE_MAX || last < BOOT_CONSOLE);
+    snprintf(b->res->detail, sizeof(b->res->detail), "the VM died during boot%s: %s",
+             kvm_early ? " before the guest's first output (accel kvm: " BOOT_KVM_ADVICE ")" : "",
+             reason);
     b->done = true; /* hv tears the helpers down and reports stopped */
     b->watchdog = loop_source_free(b->watchdog);
     b->retry = loop_source_free(b->retry);
