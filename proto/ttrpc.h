@@ -88,6 +88,10 @@ struct ttrpc_kv {
 
 /* fd ownership passes to the client. */
 int ttrpc_client_new(struct loop *l, int fd, struct ttrpc_client **ret);
+/* The most a reply frame on this client may carry (a peer that needs less than 4 MiB, e.g. a
+ * hostile guest's agent): longer replies fail their call and are never buffered. Call right
+ * after ttrpc_client_new. */
+void ttrpc_client_set_max_reply(struct ttrpc_client *c, uint32_t max);
 /* Fails pending calls with CANCELLED, closes the fd. Accepts NULL. */
 void ttrpc_client_free(struct ttrpc_client *c);
 /* Called once when the connection is lost (after pending calls failed); may be NULL. */

@@ -132,7 +132,7 @@ static void on_frame(struct ttrpc_conn *conn, const struct ttrpc_frame *f, void 
         return;
     }
     if (f->oversized) {
-        fail(c, p, RPC_RESOURCE_EXHAUSTED, "message length exceeds maximum message size of 4194304");
+        fail(c, p, RPC_RESOURCE_EXHAUSTED, "message length exceeds this connection's maximum message size");
         return;
     }
     if (f->hdr.length > p->max_reply) {
@@ -202,6 +202,11 @@ int ttrpc_client_new(struct loop *l, int fd, struct ttrpc_client **ret)
     }
     *ret = c;
     return 0;
+}
+
+void ttrpc_client_set_max_reply(struct ttrpc_client *c, uint32_t max)
+{
+    ttrpc_conn_set_max_payload(c->conn, max);
 }
 
 static void client_release(void *p)

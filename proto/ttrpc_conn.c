@@ -147,6 +147,12 @@ int ttrpc_conn_new(struct loop *l, int fd, const struct ttrpc_conn_ops *ops, voi
     return 0;
 }
 
+void ttrpc_conn_set_max_payload(struct ttrpc_conn *c, uint32_t max)
+{
+    ttrpc_reader_done(&c->rd);
+    ttrpc_reader_init(&c->rd, max < TTRPC_MAX_PAYLOAD ? max : TTRPC_MAX_PAYLOAD);
+}
+
 int ttrpc_conn_send(struct ttrpc_conn *c, uint32_t stream_id, uint8_t type, uint8_t flags,
                     const void *payload, size_t len)
 {

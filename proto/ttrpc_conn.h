@@ -26,6 +26,9 @@ struct ttrpc_conn_ops {
 #define TTRPC_CONN_OUT_CAP (64u << 20)      /* hard cap of queued output per connection */
 #define TTRPC_CONN_OUT_HIGH (16u << 20)     /* stop reading requests above this */
 
+/* Lower the largest payload this connection reads (default TTRPC_MAX_PAYLOAD): a longer frame is
+ * skipped without being buffered and reported as oversized. Call before the first byte is read. */
+void ttrpc_conn_set_max_payload(struct ttrpc_conn *c, uint32_t max);
 int ttrpc_conn_new(struct loop *l, int fd, const struct ttrpc_conn_ops *ops, void *data,
                    struct ttrpc_conn **ret);
 /* Queue one frame; -EMSGSIZE over 4 MiB, -ENOBUFS when the peer stopped reading (the

@@ -42,6 +42,14 @@ size_t agent_reply_cap(const char *method)
     return CAP_SMALL;
 }
 
+size_t agent_reply_cap_max(void)
+{
+    size_t m = CAP_SMALL;
+    for (size_t i = 0; i < ELEMENTSOF(caps); i++)
+        m = MAX(m, caps[i].cap);
+    return m;
+}
+
 bool agent_reply_count_ok(const struct ttrpc_result *res, uint32_t field, size_t max)
 {
     long n = pb_count_field(res->payload, res->len, field);

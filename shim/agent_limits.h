@@ -17,6 +17,8 @@ size_t agent_reply_cap(const char *method);
 /* True when the successful answer's payload is well-formed wire format with at most max
  * occurrences of top-level field `field`: call before unpacking a message with a repeated
  * field. */
+/* The largest cap of the table: the agent connection reads no longer frame (ttrpc_client_set_max_reply). */
+size_t agent_reply_cap_max(void);
 bool agent_reply_count_ok(const struct ttrpc_result *res, uint32_t field, size_t max);
 
 #endif

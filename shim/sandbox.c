@@ -321,12 +321,14 @@ static void agent_connected(struct hv_vm *vm, int r, int fd, void *data)
         return;
     }
     sb->phases.agent_reached = true;
-    r = ttrpc_client_new(sb->shim->loop, fd, &sb->agent);
+    r = ttrpc_client_new(sb->shim->loop, fd, &sb->agent); /* it owns fd, even on failure */
     if (r < 0) {
-        safe_close(fd);
         boot_failed(sb, "ttrpc client");
         return;
     }
+    /* no answer of the agent's may be longer than its method's cap: longer frames are skipped
+     * unread instead of buffered (up to 4 MiB per connection otherwise) */
+    ttrpc_client_set_max_reply(sb->agent, (uint32_t)agent_reply_cap_max());
     ttrpc_client_on_closed(sb->agent, agent_closed, sb);
     r = health_call(sb, AGENT_CONNECT_TIMEOUT_MS * 1000000ull, health_cb);
     if (r < 0)

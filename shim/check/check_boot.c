@@ -168,9 +168,8 @@ static void agent_connected(struct hv_vm *vm, int r, int fd, void *data)
         retry_later(b);
         return;
     }
-    r = ttrpc_client_new(b->loop, fd, &b->agent);
+    r = ttrpc_client_new(b->loop, fd, &b->agent); /* it owns fd, even on failure */
     if (r < 0) {
-        safe_close(fd);
         snprintf(b->last_err, sizeof(b->last_err), "ttrpc client: %s", strerror(-r));
         retry_later(b);
         return;

@@ -239,6 +239,48 @@ START_TEST(oversized_response_fails_only_that_call)
 }
 END_TEST
 
+/* A connection bound below the frame cap (the shim's agent connection): a longer reply fails its
+ * call as oversized, unbuffered, and the next reply on the same connection goes through. */
+START_TEST(connection_bound_skips_longer_replies)
+{
+    int sv[2];
+    struct ttrpc_client *c2;
+    Ttrpc__Response resp = TTRPC__RESPONSE__INIT;
+    Ttrpc__KeyValue kv = TTRPC__KEY_VALUE__INIT;
+    static uint8_t kvb[8192], rb[8300];
+    static char big[4000];
+    struct buf b;
+
+    ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+    ck_assert_int_eq(ttrpc_client_new(L, sv[1], &c2), 0);
+    ttrpc_client_set_max_reply(c2, 1024);
+    kv.key = "x";
+    ck_assert_int_eq(ttrpc_client_call(c2, "t.Svc", "A", &kv.base, NULL, 0, 0, on_reply, &results[0]), 0);
+    ck_assert_int_eq(ttrpc_client_call(c2, "t.Svc", "B", &kv.base, NULL, 0, 0, on_reply, &results[1]), 0);
+    for (int i = 0; i < 10; i++)
+        loop_run_once(L, 1);
+    memset(big, 'y', sizeof(big) - 1);
+    buf_init(&b, 65536);
+    kv.key = big; /* ~4 KB answer to A: over the connection's 1 KiB */
+    resp.payload.len = ttrpc__key_value__pack(&kv, kvb);
+    resp.payload.data = kvb;
+    ttrpc_frame_append(&b, 1, TTRPC_TYPE_RESPONSE, 0, rb, ttrpc__response__pack(&resp, rb));
+    kv.key = "second";
+    resp.payload.len = ttrpc__key_value__pack(&kv, kvb);
+    ttrpc_frame_append(&b, 3, TTRPC_TYPE_RESPONSE, 0, rb, ttrpc__response__pack(&resp, rb));
+    ck_assert_int_eq(write_all(sv[0], buf_peek(&b), buf_avail(&b)), 0);
+    buf_done(&b);
+    pump_until(&results[1].done, 2000);
+    pump_until(&results[0].done, 2000);
+    ck_assert_int_eq(results[0].code, RPC_RESOURCE_EXHAUSTED);
+    ck_assert_msg(strstr(results[0].msg, "exceeds this connection's maximum"), "%s", results[0].msg);
+    ck_assert_int_eq(results[1].code, 0);
+    ck_assert_str_eq(results[1].key, "second");
+    ttrpc_client_free(c2);
+    close(sv[0]);
+}
+END_TEST
+
 /* A per-call reply cap: an answer over it fails that call (RESOURCE_EXHAUSTED) without being
  * decoded; one under it, on the same connection, goes through. */
 START_TEST(reply_over_the_call_cap_is_refused)
@@ -334,6 +376,7 @@ static Suite *client_suite(void)
     tcase_add_test(tc, deadline_expires_and_late_reply_is_dropped);
     tcase_add_test(tc, lost_connection_fails_every_pending_call);
     tcase_add_test(tc, oversized_response_fails_only_that_call);
+    tcase_add_test(tc, connection_bound_skips_longer_replies);
     tcase_add_test(tc, sync_call_returns_status);
     tcase_add_test(tc, reply_over_the_call_cap_is_refused);
     tcase_add_test(tc, pb_count_field_counts_and_refuses);
