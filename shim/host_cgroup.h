@@ -12,9 +12,9 @@
  *
  * Only what we made is ours: a cgroup (in a hierarchy) that existed before is joined as it is
  * (no limits written, never emptied, never removed); one we created gets the limits and is
- * removed at delete. Nothing here kills (runc's shim SIGKILLs what a cgroup holds; a path naming
- * a service's cgroup would kill the service): the VM's processes are killed by the hypervisor
- * layer, which holds them as its children (pidfds), and removal waits on a timer for them.
+ * removed at delete. Nothing here kills (as runc, which only removes: a path naming a service's
+ * cgroup must not kill the service): the VM's processes are killed by the hypervisor layer,
+ * which holds them as its children (pidfds), and removal waits on a timer for them.
  *
  * Only cgroupfs writes: nothing here waits for a process on the loop. -errno with err set. */
 #ifndef CVM_SHIM_HOST_CGROUP_H
