@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "../../shim/host_cgroup.h"
+#include "loop.h"
 #include "../../shim/host_cgroup_limits.h"
 #include "../../shim/host_cgroup_path.h"
 #include "../../shim/host_cgroup_sandbox.h"
@@ -435,6 +436,67 @@ START_TEST(test_host_existing_joined_not_emptied)
 }
 END_TEST
 
+/* A busy cgroup of ours: its process is not killed, the removal waits on the loop's timer
+ * and finishes once the process is gone. */
+START_TEST(test_host_remove_later_waits)
+{
+    char path[96], run[] = "/tmp/cvm-hcg-XXXXXX", dirs[HCG_MAX_HIERARCHIES][PATH_MAX];
+    int created[HCG_MAX_HIERARCHIES], fds[HCG_MAX_HIERARCHIES], st;
+    struct host_cgroup *cg = NULL;
+    struct cvm_err e = {0};
+    struct loop *l = NULL;
+    pid_t child;
+    if (!can_cgroup())
+        return;
+    ck_assert_ptr_nonnull(mkdtemp(run));
+    snprintf(path, sizeof(path), "/cvmut%d/busy", (int)getpid());
+    ck_assert_msg(host_cgroup_create(path, &cg, &e) == 0, "%s", e.msg);
+    size_t n = leaves(cg, run, dirs, created);
+    child = fork();
+    ck_assert_int_ge(child, 0);
+    if (child == 0) {
+        pause();
+        _exit(0);
+    }
+    int nfd = host_cgroup_procs_fds(cg, fds, HCG_MAX_HIERARCHIES, &e);
+    ck_assert_int_gt(nfd, 0);
+    char pid[16];
+    snprintf(pid, sizeof(pid), "%d", (int)child);
+    for (int i = 0; i < nfd; i++) {
+        ck_assert_int_eq(write(fds[i], pid, strlen(pid)), (ssize_t)strlen(pid));
+        close(fds[i]);
+    }
+    ck_assert_int_eq(loop_new(&l), 0);
+    host_cgroup_remove_later(l, cg); /* busy: pending on a timer */
+    for (int i = 0; i < 10; i++)
+        (void)loop_run_once(l, 20);
+    ck_assert_int_eq(waitpid(child, &st, WNOHANG), 0); /* not killed */
+    for (size_t i = 0; i < n; i++)
+        ck_assert_msg(is_dir(dirs[i]), "%s removed while busy", dirs[i]);
+    kill(child, SIGKILL);
+    ck_assert_int_eq(waitpid(child, &st, 0), child);
+    bool gone = false;
+    for (int i = 0; i < 100 && !gone; i++) {
+        (void)loop_run_once(l, 20);
+        gone = true;
+        for (size_t j = 0; j < n; j++)
+            gone = gone && !is_dir(dirs[j]);
+    }
+    ck_assert_msg(gone, "the cgroup was not removed once empty");
+    host_cgroup_remove_at_exit(NULL); /* nothing pending left */
+    loop_free(l);
+    for (size_t i = 0; i < n; i++) {
+        char parent[PATH_MAX];
+        snprintf(parent, sizeof(parent), "%.*s", (int)(strrchr(dirs[i], '/') - dirs[i]), dirs[i]);
+        (void)rmdir(parent);
+    }
+    char rec[PATH_MAX];
+    snprintf(rec, sizeof(rec), "%s/host_cgroup", run);
+    unlink(rec);
+    rmdir(run);
+}
+END_TEST
+
 static Suite *host_cgroup_suite(void)
 {
     Suite *s = suite_create("host_cgroup");
@@ -448,8 +510,10 @@ static Suite *host_cgroup_suite(void)
     tcase_add_test(tc, test_record_lines);
     suite_add_tcase(s, tc);
     TCase *host = tcase_create("host");
+    tcase_set_timeout(host, 20);
     tcase_add_test(host, test_host_fresh_removed);
     tcase_add_test(host, test_host_existing_joined_not_emptied);
+    tcase_add_test(host, test_host_remove_later_waits);
     suite_add_tcase(s, host);
     return s;
 }
