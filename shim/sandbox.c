@@ -678,7 +678,9 @@ void sandbox_free(struct sandbox *sb)
     ttrpc_client_free(sb->agent);
     hv_free(sb->vm);
     loop_source_free(sb->host_cg_retry);
-    host_cgroup_remove_at_exit(sb->host_cg); /* at exit: a bounded wait for the last processes */
+    /* at exit: the daemon finishes it (host_cgroup_remove_at_exit) once the VM's processes,
+     * killed through their pidfds by hv_free, are reaped */
+    host_cgroup_remove_later(sb->shim->loop, sb->host_cg);
     sandbox_net_close(sb);
     free(sb);
 }
