@@ -127,6 +127,45 @@ static int refuse_qemu_user(struct cvm_err *err)
 
 /* --- end of sandbox uids ----------------------------------------------------------------- */
 
+/* The annotations that change the VM, each with the bit that allows it. */
+static const struct {
+    const char *key;
+    unsigned bit;
+} vm_annotations[] = {
+    {CFG_ANN_VCPUS, CFG_ALLOW_VCPUS},
+    {CFG_ANN_MEMORY, CFG_ALLOW_MEMORY},
+    {CFG_ANN_KARGS, CFG_ALLOW_KARGS},
+};
+
+/* "allowed_annotations": an array of annotation keys; a key we do not know is a typo that
+ * would silently allow nothing, so it fails naming it. The group key is always allowed and
+ * may be listed. */
+static int set_allowed(unsigned *dst, json_t *v, struct cvm_err *err)
+{
+    unsigned bits = 0;
+    size_t i;
+    json_t *e;
+
+    if (!json_is_array(v) || json_array_size(v) > CFG_ALLOWED_MAX)
+        return cvm_err_set(err, -EINVAL, "config: \"allowed_annotations\" must be an array of at "
+                           "most %u annotation keys", CFG_ALLOWED_MAX);
+    json_array_foreach(v, i, e) {
+        const char *k = json_string_value(e);
+        bool known = k && strlen(k) == json_string_length(e) && strcmp(k, CFG_ANN_GROUP) == 0;
+        for (size_t j = 0; k && !known && j < ELEMENTSOF(vm_annotations); j++)
+            if (strcmp(k, vm_annotations[j].key) == 0 && strlen(k) == json_string_length(e)) {
+                bits |= vm_annotations[j].bit;
+                known = true;
+            }
+        if (!known)
+            return cvm_err_set(err, -EINVAL, "config: \"allowed_annotations\": unknown annotation "
+                               "\"%.80s\" (known: %s, %s, %s)", k ? k : "(not a string)",
+                               CFG_ANN_VCPUS, CFG_ANN_MEMORY, CFG_ANN_KARGS);
+    }
+    *dst = bits;
+    return 0;
+}
+
 static int set_one(struct cfg *c, const char *key, json_t *v, struct cvm_err *err)
 {
     if (strcmp(key, "kernel") == 0)
@@ -191,6 +230,17 @@ static int set_one(struct cfg *c, const char *key, json_t *v, struct cvm_err *er
         snprintf(c->kernel_args, sizeof(c->kernel_args), "%s", s);
         return 0;
     }
+    if (strcmp(key, "allowed_annotations") == 0)
+        return set_allowed(&c->allowed_annotations, v, err);
+    if (strcmp(key, "max_vcpus") == 0)
+        return set_uint(&c->max_vcpus, key, v, 0, CFG_VCPUS_MAX, err);
+    if (strcmp(key, "max_memory_mib") == 0) {
+        int r = set_uint(&c->max_memory_mib, key, v, 0, CFG_MEMORY_MAX, err);
+        if (r == 0 && c->max_memory_mib && c->max_memory_mib < CFG_MEMORY_MIN)
+            r = cvm_err_set(err, -EINVAL, "config: \"max_memory_mib\" = %u: 0 (the host's memory) "
+                            "or at least %u", c->max_memory_mib, CFG_MEMORY_MIN);
+        return r;
+    }
     if (strcmp(key, "_comment") == 0)
         return json_is_string(v) ? 0 : cvm_err_set(err, -EINVAL, "config: \"_comment\" must be a string");
     return cvm_err_set(err, -EINVAL, "config: unknown key \"%.64s\"", key);
@@ -218,19 +268,72 @@ int cfg_parse(struct cfg *c, const char *json, size_t len, struct cvm_err *err)
         if (r < 0)
             return r;
     }
+    /* the operator's own bounds hold for the operator's own sizes (0: the host's, checked by
+     * cfg_resolve_bounds) */
+    if (tmp.max_vcpus && tmp.vcpus > tmp.max_vcpus)
+        return cvm_err_set(err, -EINVAL, "config: \"vcpus\" = %u is above \"max_vcpus\" = %u",
+                           tmp.vcpus, tmp.max_vcpus);
+    if (tmp.max_memory_mib && tmp.memory_mib > tmp.max_memory_mib)
+        return cvm_err_set(err, -EINVAL, "config: \"memory_mib\" = %u is above \"max_memory_mib\" = %u",
+                           tmp.memory_mib, tmp.max_memory_mib);
     *c = tmp;
     return 0;
 }
 
-static int ann_uint(const char *key, const char *val, unsigned min, unsigned max, unsigned *ret,
-                    struct cvm_err *err)
+int cfg_resolve_bounds(struct cfg *c, unsigned host_cpus, unsigned long long host_kib,
+                       struct cvm_err *err)
+{
+    unsigned mv = c->max_vcpus, mm = c->max_memory_mib;
+    bool host_v = !mv, host_m = !mm;
+
+    if (host_v)
+        mv = host_cpus && host_cpus < CFG_VCPUS_MAX ? host_cpus : CFG_VCPUS_MAX;
+    if (host_m) {
+        unsigned long long mib = host_kib / 1024ull;
+        mm = !host_kib || mib > CFG_MEMORY_MAX ? CFG_MEMORY_MAX
+           : mib < CFG_MEMORY_MIN ? CFG_MEMORY_MIN : (unsigned)mib;
+    }
+    if (c->vcpus > mv)
+        return cvm_err_set(err, -EINVAL, "config: \"vcpus\" = %u is above max_vcpus %u%s", c->vcpus,
+                           mv, host_v ? " (the host's CPUs; set \"max_vcpus\" to allow more)" : "");
+    if (c->memory_mib > mm)
+        return cvm_err_set(err, -EINVAL, "config: \"memory_mib\" = %u is above max_memory_mib %u%s",
+                           c->memory_mib, mm, host_m ? " (the host's memory)" : "");
+    c->max_vcpus = mv;
+    c->max_memory_mib = mm;
+    return 0;
+}
+
+int cfg_check_memory_raise(const struct cfg *c, unsigned long long want_mib, struct cvm_err *err)
+{
+    unsigned mm = c->max_memory_mib ? c->max_memory_mib : CFG_MEMORY_MAX;
+    if (want_mib > mm)
+        return cvm_err_set(err, -EINVAL, "linux.resources.memory.limit (%llu MiB) would raise the "
+                           "guest RAM above the runtime config's max_memory_mib (%u MiB)", want_mib, mm);
+    return 0;
+}
+
+/* An integer in [min, max], then within the operator's bound (0: not resolved, max only). */
+static int ann_uint(const char *key, const char *val, unsigned min, unsigned max, unsigned bound,
+                    const char *bound_key, unsigned *ret, struct cvm_err *err)
 {
     long v;
     if (parse_long(val, min, max, &v) < 0)
         return cvm_err_set(err, -EINVAL, "annotation %s=\"%.32s\": want an integer in [%u, %u]",
                            key, val, min, max);
+    if (bound && (unsigned long)v > bound)
+        return cvm_err_set(err, -EINVAL, "annotation %s=%ld is above the runtime config's %s (%u)",
+                           key, v, bound_key, bound);
     *ret = (unsigned)v;
     return 0;
+}
+
+static bool ann_allowed(const struct cfg *c, const char *key)
+{
+    for (size_t j = 0; j < ELEMENTSOF(vm_annotations); j++)
+        if (strcmp(key, vm_annotations[j].key) == 0)
+            return (c->allowed_annotations & vm_annotations[j].bit) != 0;
+    return true; /* the group key */
 }
 
 int cfg_apply_annotations(struct cfg *c, const char *const *keys, const char *const *values,
@@ -243,10 +346,16 @@ int cfg_apply_annotations(struct cfg *c, const char *const *keys, const char *co
         const char *k = keys[i], *v = values[i] ? values[i] : "";
         if (strncmp(k, CFG_ANN_PREFIX, strlen(CFG_ANN_PREFIX)) != 0)
             continue;
-        if (strcmp(k, CFG_ANN_VCPUS) == 0)
-            r = ann_uint(k, v, CFG_VCPUS_MIN, CFG_VCPUS_MAX, &tmp.vcpus, err);
+        bool known = strcmp(k, CFG_ANN_VCPUS) == 0 || strcmp(k, CFG_ANN_MEMORY) == 0 ||
+                     strcmp(k, CFG_ANN_KARGS) == 0 || strcmp(k, CFG_ANN_GROUP) == 0;
+        if (known && !ann_allowed(c, k))
+            r = cvm_err_set(err, -EINVAL, "annotation %s is not allowed by the runtime config "
+                            "(allowed_annotations)", k);
+        else if (strcmp(k, CFG_ANN_VCPUS) == 0)
+            r = ann_uint(k, v, CFG_VCPUS_MIN, CFG_VCPUS_MAX, c->max_vcpus, "max_vcpus", &tmp.vcpus, err);
         else if (strcmp(k, CFG_ANN_MEMORY) == 0)
-            r = ann_uint(k, v, CFG_MEMORY_MIN, CFG_MEMORY_MAX, &tmp.memory_mib, err);
+            r = ann_uint(k, v, CFG_MEMORY_MIN, CFG_MEMORY_MAX, c->max_memory_mib, "max_memory_mib",
+                         &tmp.memory_mib, err);
         else if (strcmp(k, CFG_ANN_KARGS) == 0) {
             size_t have = strlen(tmp.kernel_args), add = strlen(v);
             if (cfg_check_kernel_args(v) < 0 || have + 1 + add >= sizeof(tmp.kernel_args))

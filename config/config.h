@@ -51,6 +51,17 @@
 #define CFG_ANN_KARGS "io.containerd.cvm.kernel_args"
 #define CFG_ANN_GROUP "io.containerd.cvm.v1.group"
 
+/* The annotation policy (config/README.md "Annotations"): a pod author sets annotations, only
+ * the node operator writes the config file. An annotation that changes the VM is honoured only
+ * when the config's "allowed_annotations" lists its key (default: none), and every size, from
+ * the config or an annotation, stays within the operator's "max_vcpus" / "max_memory_mib"
+ * (0, the default: the host's CPUs / memory). The group annotation only groups containers
+ * into one sandbox; it is always allowed. */
+#define CFG_ALLOW_VCPUS (1u << 0)
+#define CFG_ALLOW_MEMORY (1u << 1)
+#define CFG_ALLOW_KARGS (1u << 2)
+#define CFG_ALLOWED_MAX 16u /* entries in "allowed_annotations" */
+
 enum cfg_vsock_mode { CFG_VSOCK_AUTO, CFG_VSOCK_KERNEL, CFG_VSOCK_HYBRID, _CFG_VSOCK_MAX };
 
 struct cfg {
@@ -74,6 +85,9 @@ struct cfg {
     unsigned host_overhead_mib;   /* host memory limit = guest RAM + this + kernel + initrd */
     unsigned host_overhead_tasks; /* host pids limit = the container's + this */
     char kernel_args[CFG_KARGS_MAX]; /* appended to the built-in command line */
+    unsigned allowed_annotations; /* CFG_ALLOW_*: annotations pods may set (operator's) */
+    unsigned max_vcpus;           /* bound of vcpus (config and annotation); 0 = host's CPUs */
+    unsigned max_memory_mib;      /* bound of the guest RAM, however set; 0 = host's memory */
     bool debug;
     bool tcg_icount;              /* benchmarks: -icount shift=0,sleep=off under TCG */
 };
@@ -83,10 +97,22 @@ void cfg_defaults(struct cfg *c);
  * types and out-of-range values fail with -EINVAL and a message naming the key; c is left
  * unchanged on failure. */
 int cfg_parse(struct cfg *c, const char *json, size_t len, struct cvm_err *err);
-/* Apply io.containerd.cvm.* annotations (other keys are ignored). Unknown io.containerd.cvm.*
- * keys fail with -EINVAL. kernel_args from an annotation are appended. c unchanged on failure. */
+/* PURE: turn the "host's" bounds (max_vcpus / max_memory_mib 0) into numbers: host_cpus online
+ * CPUs and host_kib MemTotal (0 = unknown: the largest guest we make), then check the config's
+ * own vcpus and memory_mib against them: -EINVAL naming the key. Call before
+ * cfg_apply_annotations (which needs the bounds as numbers). c unchanged on failure. */
+int cfg_resolve_bounds(struct cfg *c, unsigned host_cpus, unsigned long long host_kib,
+                       struct cvm_err *err);
+/* Apply io.containerd.cvm.* annotations (other keys are ignored), under the policy in c (its
+ * allowed_annotations and resolved bounds): an unknown io.containerd.cvm.* key, a key the
+ * config does not allow, a bad value or one above max_vcpus / max_memory_mib fail with -EINVAL
+ * and a message naming the annotation. kernel_args from an annotation are appended. c
+ * unchanged on failure. */
 int cfg_apply_annotations(struct cfg *c, const char *const *keys, const char *const *values,
                           size_t n, struct cvm_err *err);
+/* PURE: the guest RAM raised to a container's memory limit of want_mib (host_cgroup_sandbox.c)
+ * must stay within max_memory_mib (resolved): -EINVAL naming the limit and the bound. */
+int cfg_check_memory_raise(const struct cfg *c, unsigned long long want_mib, struct cvm_err *err);
 /* PURE: guest memory must fit the host: mem_mib above host_kib (MemTotal; 0 = unknown: no
  * check) fails with -EINVAL and a message naming both. */
 int cfg_check_host_memory(unsigned mem_mib, unsigned long long host_kib, struct cvm_err *err);

@@ -21,6 +21,7 @@
 #include "cmd.h"
 #include "events.h"
 #include "fd.h"
+#include "host_cgroup.h"
 #include "hv_proc.h"
 #include "log.h"
 #include "loop.h"
@@ -161,6 +162,7 @@ int cmd_serve(const struct shim_flags *f)
     /* A VM helper sandbox_free had to SIGKILL is reaped here: a bounded wait at exit. */
     if (hv_proc_reap_orphans(s.loop, 2000))
         log_warn("exiting with killed VM helpers not yet reaped (init reaps them)");
+    host_cgroup_remove_at_exit(NULL); /* removals still waiting on a timer (a failed start) */
     (void)mnt_umount_tree(run_dir);
     (void)fsb_rm_path(run_dir);
     log_info("exited");

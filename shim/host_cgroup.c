@@ -1,10 +1,12 @@
 /* The sandbox's host cgroup on cgroup v1 or v2: discovery, mkdir, limits, removal. See
- * host_cgroup.h. */
+ * host_cgroup.h. Nothing here kills a process: a cgroup may hold processes that are not ours
+ * (a path naming an existing cgroup), and ours are killed by the hypervisor layer, which holds
+ * them as its own unreaped children (pidfds). Nothing here waits on the event loop either; the
+ * two bounded waits are at process exit and in `delete`, which has no loop. */
 #define LOG_MODULE "cgroup"
 #include "host_cgroup.h"
 
 #include <errno.h>
-#include <signal.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -13,6 +15,7 @@
 #include <linux/magic.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
+#include <sys/queue.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -20,6 +23,7 @@
 #include "fd.h"
 #include "host_cgroup_path.h"
 #include "log.h"
+#include "loop.h"
 
 #define CGROUP_ROOT "/sys/fs/cgroup"
 #define LINES_MAX 4096 /* /proc/self/mountinfo lines looked at */
@@ -29,6 +33,7 @@ struct hierarchy {
     char mnt[PATH_MAX];        /* its mount point */
     char dir[PATH_MAX];        /* our cgroup in it */
     bool leaf_is_root;         /* the path names the hierarchy's root / our own: never rmdir */
+    bool created;              /* we made the leaf: ours to limit and to remove */
     bool removed;
 };
 
@@ -37,6 +42,10 @@ struct host_cgroup {
     char name[HCG_PATH_MAX];
     size_t n;
     struct hierarchy h[HCG_MAX_HIERARCHIES];
+    /* host_cgroup_remove_later: retried on a timer, on the list until done */
+    struct loop_source *retry;
+    unsigned tries;
+    LIST_ENTRY(host_cgroup) pending;
 };
 
 static int write_file(const char *dir, const char *file, const char *value)
@@ -107,8 +116,8 @@ static int find_mount(const char *ctrls, char *mnt, size_t nm, char *root, size_
 }
 
 /* mkdir -p dir below mnt; v1 cpuset levels made here inherit cpus/mems; v2 parents delegate
- * memory, cpu and pids to their children. */
-static int make_dir(const struct hierarchy *h, bool v2, struct cvm_err *err)
+ * memory, cpu and pids to their children. h->created: the leaf is new (EEXIST: it is not). */
+static int make_dir(struct hierarchy *h, bool v2, struct cvm_err *err)
 {
     char path[PATH_MAX];
     size_t base = strlen(h->mnt);
@@ -130,6 +139,7 @@ static int make_dir(const struct hierarchy *h, bool v2, struct cvm_err *err)
                 }
         }
         if (mkdir(path, 0755) == 0) {
+            h->created = !next;
             if (cpuset) {
                 char parent[PATH_MAX], v[512];
                 snprintf(parent, sizeof(parent), "%.*s", (int)(p - path), path);
@@ -225,6 +235,13 @@ int host_cgroup_create(const char *spec_path, struct host_cgroup **ret, struct c
             return r;
         }
     }
+    size_t joined = 0;
+    for (size_t i = 0; i < cg->n; i++)
+        joined += !cg->h[i].created;
+    if (joined)
+        log_info("host cgroup %s existed in %zu of %zu hierarchies: the VM joins it there, and "
+                 "leaves its limits, its processes and the cgroup itself as they are", cg->name,
+                 joined, cg->n);
     log_debug("host cgroup %s in %zu hierarch%s (cgroup %s)", cg->name, cg->n,
               cg->n == 1 ? "y" : "ies", cg->v2 ? "v2" : "v1");
     *ret = TAKE_PTR(cg);
@@ -273,6 +290,12 @@ int host_cgroup_set(struct host_cgroup *cg, const struct hcg_resources *host, st
         if (!h)
             return cvm_err_set(err, -ENOTSUP, "host cgroup %s: the %s controller is not "
                                "available on this host (cannot set %s)", cg->name, w[i].ctrl, w[i].file);
+        /* A cgroup that existed is its owner's: a memory limit below what its processes use
+         * would have the kernel reclaim or OOM-kill them. Joined as it is (create logged it). */
+        if (!h->created) {
+            log_debug("host cgroup %s: %s not set (the cgroup is not ours)", cg->name, w[i].file);
+            continue;
+        }
         int r = write_file(h->dir, w[i].file, w[i].value);
         if (r < 0)
             return cvm_err_set(err, r, "host cgroup: write %s to %s/%s: %s", w[i].value, h->dir,
@@ -292,30 +315,17 @@ bool host_cgroup_is_v2(const struct host_cgroup *cg)
     return cg->v2;
 }
 
-/* SIGKILL every process listed in dir/cgroup.procs. */
-static void kill_members(const char *dir)
-{
-    char path[PATH_MAX];
-    snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
-    _cleanup_fclose_ FILE *f = fopen(path, "re");
-    int pid;
-    for (int i = 0; f && i < 4096 && fscanf(f, "%d", &pid) == 1; i++)
-        if (pid > 1 && pid != getpid())
-            (void)kill(pid, SIGKILL);
-}
-
 int host_cgroup_remove_once(struct host_cgroup *cg)
 {
     int r = 0;
     for (size_t i = 0; i < cg->n; i++) {
         struct hierarchy *h = &cg->h[i];
-        if (h->leaf_is_root || h->removed || strcmp(h->dir, h->mnt) == 0)
-            continue;
+        if (!h->created || h->leaf_is_root || h->removed || strcmp(h->dir, h->mnt) == 0)
+            continue; /* not ours to remove */
         if (rmdir(h->dir) == 0 || errno == ENOENT) {
             h->removed = true;
         } else if (errno == EBUSY) {
-            kill_members(h->dir);
-            r = -EBUSY;
+            r = -EBUSY; /* a process is still leaving (ours are killed by the hypervisor layer) */
         } else {
             log_warn("host cgroup: rmdir %s: %m (left in place)", h->dir);
             h->removed = true;
@@ -333,14 +343,80 @@ void host_cgroup_remove(struct host_cgroup *cg)
 {
     if (!cg)
         return;
-    for (int i = 0; host_cgroup_remove_once(cg) == -EBUSY; i++) {
-        if (i == 50) {
-            log_warn("host cgroup %s: still busy after 1 s (left in place)", cg->name);
-            break;
+    if (host_cgroup_remove_once(cg) == -EBUSY)
+        log_warn("host cgroup %s: still holds processes (left in place)", cg->name);
+    free(cg);
+}
+
+#define RETRY_USEC (20 * 1000)
+#define RETRY_TRIES 250 /* 5 s: a helper's child exits once its parent is gone */
+
+/* Removals still waiting for their last processes; finished at exit. */
+static LIST_HEAD(, host_cgroup) pending = LIST_HEAD_INITIALIZER(pending);
+
+static void pending_done(struct host_cgroup *cg)
+{
+    LIST_REMOVE(cg, pending);
+    cg->retry = loop_source_free(cg->retry);
+    free(cg);
+}
+
+static void retry_cb(struct loop_source *src, void *data)
+{
+    struct host_cgroup *cg = data;
+    (void)src;
+    if (host_cgroup_remove_once(cg) == -EBUSY && ++cg->tries < RETRY_TRIES) {
+        loop_timer_set(cg->retry, RETRY_USEC);
+        return;
+    }
+    if (cg->tries >= RETRY_TRIES)
+        log_warn("host cgroup %s: still holds processes after %u ms (left in place)", cg->name,
+                 RETRY_TRIES * RETRY_USEC / 1000);
+    pending_done(cg);
+}
+
+void host_cgroup_remove_later(struct loop *l, struct host_cgroup *cg)
+{
+    if (!cg)
+        return;
+    if (host_cgroup_remove_once(cg) != -EBUSY) {
+        free(cg);
+        return;
+    }
+    LIST_INSERT_HEAD(&pending, cg, pending);
+    if (loop_add_timer(l, RETRY_USEC, retry_cb, cg, &cg->retry) < 0) {
+        log_warn("host cgroup %s: no timer to retry its removal (left in place)", cg->name);
+        pending_done(cg);
+    }
+}
+
+/* At process exit only (the loop is done): the VM's processes were SIGKILLed through their
+ * pidfds and reaped, a helper's own child may take a moment more to leave. A bounded wait,
+ * 20 ms steps up to 1 s in all, then the cgroup is left and logged. */
+static void remove_waiting(struct host_cgroup *cg, unsigned *budget_ms)
+{
+    while (host_cgroup_remove_once(cg) == -EBUSY) {
+        if (*budget_ms < 20) {
+            log_warn("host cgroup %s: still holds processes at exit (left in place)", cg->name);
+            return;
         }
         (void)nanosleep(&(struct timespec){0, 20 * 1000000L}, NULL);
+        *budget_ms -= 20;
     }
-    free(cg);
+}
+
+void host_cgroup_remove_at_exit(struct host_cgroup *cg)
+{
+    unsigned budget_ms = 1000;
+    struct host_cgroup *p;
+    if (cg) {
+        remove_waiting(cg, &budget_ms);
+        free(cg);
+    }
+    while ((p = LIST_FIRST(&pending))) {
+        remove_waiting(p, &budget_ms);
+        pending_done(p);
+    }
 }
 
 #define RECORD_FILE "host_cgroup"
@@ -353,9 +429,13 @@ int host_cgroup_record(const struct host_cgroup *cg, const char *run_dir)
     _cleanup_fclose_ FILE *f = fopen(tmp, "we");
     if (!f)
         return -errno;
-    for (size_t i = 0; i < cg->n; i++)
-        if (!cg->h[i].leaf_is_root && strcmp(cg->h[i].dir, cg->h[i].mnt) != 0)
-            fprintf(f, "%s\n", cg->h[i].dir);
+    for (size_t i = 0; i < cg->n; i++) {
+        char line[PATH_MAX + 16];
+        if (cg->h[i].leaf_is_root || strcmp(cg->h[i].dir, cg->h[i].mnt) == 0 ||
+            hcg_format_record_line(cg->h[i].created, cg->h[i].dir, line, sizeof(line)) < 0)
+            continue;
+        fputs(line, f);
+    }
     if (fflush(f) != 0 || rename(tmp, path) < 0) {
         int r = -errno;
         (void)unlink(tmp);
@@ -384,11 +464,13 @@ void host_cgroup_remove_recorded(const char *run_dir, unsigned wait_ms)
     if (!f)
         return;
     for (int i = 0; i < HCG_MAX_HIERARCHIES && fgets(line, sizeof(line), f); i++) {
-        line[strcspn(line, "\n")] = '\0';
-        if (!recorded_dir_ok(line))
+        char dir[PATH_MAX];
+        /* only what the shim made: a cgroup it joined is left, whatever it holds */
+        if (hcg_parse_record_line(line, dir, sizeof(dir)) != 1 || !recorded_dir_ok(dir))
             continue;
-        /* killed processes leave their cgroup a moment after SIGKILL */
-        for (unsigned waited = 0; rmdir(line) < 0 && errno == EBUSY && waited < wait_ms; waited += 50)
+        /* `delete` runs no loop: killed processes leave their cgroup a moment after SIGKILL,
+         * waited for here up to wait_ms; nothing is killed by a pid read from the cgroup */
+        for (unsigned waited = 0; rmdir(dir) < 0 && errno == EBUSY && waited < wait_ms; waited += 50)
             (void)nanosleep(&(struct timespec){0, 50 * 1000000L}, NULL);
     }
 }

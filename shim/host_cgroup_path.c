@@ -280,3 +280,33 @@ bool hcg_has_controller(const char *ctrls, const char *name)
     }
     return false;
 }
+
+#define REC_CREATED "created "
+#define REC_JOINED "joined "
+
+int hcg_format_record_line(bool created, const char *dir, char *out, size_t n)
+{
+    int len = snprintf(out, n, "%s%s\n", created ? REC_CREATED : REC_JOINED, dir);
+    return len < 0 || (size_t)len >= n ? -ENAMETOOLONG : 0;
+}
+
+int hcg_parse_record_line(const char *line, char *dir, size_t n)
+{
+    int created;
+    size_t len;
+    if (strncmp(line, REC_CREATED, strlen(REC_CREATED)) == 0)
+        created = 1, line += strlen(REC_CREATED);
+    else if (strncmp(line, REC_JOINED, strlen(REC_JOINED)) == 0)
+        created = 0, line += strlen(REC_JOINED);
+    else
+        return -EINVAL;
+    len = strcspn(line, "\n");
+    if (len == 0 || len >= n || (line[len] == '\n' && line[len + 1] != '\0'))
+        return -EINVAL;
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)line[i] < 0x20 || line[i] == 0x7f)
+            return -EINVAL;
+    memcpy(dir, line, len);
+    dir[len] = '\0';
+    return created;
+}

@@ -48,6 +48,15 @@ int hcg_parse_proc_cgroup_line(const char *line, char *ctrls, size_t nc, char *p
 int hcg_parse_mountinfo_line(const char *line, bool *v2, char *ctrls, size_t nc, char *mnt,
                              size_t nm, char *root, size_t nr);
 
+/* One line of the sandbox's record (<run dir>/host_cgroup, read by `delete` after a crash):
+ * "created <dir>" (this shim made the leaf: it is removed) or "joined <dir>" (it existed:
+ * never removed). hcg_format_record_line writes one with its '\n' (0, or -ENAMETOOLONG);
+ * hcg_parse_record_line returns 1 = created, 0 = joined, -EINVAL for anything else: a bare
+ * path (an older shim's record) does not say who made the cgroup, so it is left alone. dir
+ * is copied without its '\n', never empty, no control characters. */
+int hcg_format_record_line(bool created, const char *dir, char *out, size_t n);
+int hcg_parse_record_line(const char *line, char *dir, size_t n);
+
 /* Does the comma list ctrls contain exactly the controller name (not a prefix: "cpu" is not
  * in "cpuacct,cpuset")? */
 bool hcg_has_controller(const char *ctrls, const char *name);

@@ -70,13 +70,17 @@ int host_cgroup_for_sandbox(json_t *spec, struct cfg *cfg, struct host_cgroup **
     if (r < 0)
         return r;
     /* The guest must be able to hold what the container may use: memory_mib grows to the
-     * limit (never shrinks: the guest's kernel and agent live there too). */
+     * limit (never shrinks: the guest's kernel and agent live there too), within the
+     * operator's max_memory_mib: a pod author sets the limit. */
     if (g.has_memory && g.memory > 0) {
         uint64_t want = ((uint64_t)g.memory + MIB - 1) / MIB;
         if (want > CFG_MEMORY_MAX)
             return cvm_err_setc(err, RPC_INVALID_ARGUMENT, -EINVAL,
                                 "linux.resources.memory.limit %lld: more than the largest guest "
                                 "(%u MiB): invalid argument", (long long)g.memory, CFG_MEMORY_MAX);
+        r = want > cfg->memory_mib ? cfg_check_memory_raise(cfg, want, err) : 0;
+        if (r < 0)
+            return r;
         if (want > cfg->memory_mib) {
             log_info("guest memory %u MiB raised to the container's memory limit, %llu MiB",
                      cfg->memory_mib, (unsigned long long)want);

@@ -646,8 +646,8 @@ fail:
     loop_source_free(sb->retry_timer);
     loop_source_free(sb->boot_watch);
     cleanup_files(sb);
-    loop_source_free(sb->host_cg_retry); /* sb goes now: finish the removal here */
-    host_cgroup_remove(sb->host_cg);
+    loop_source_free(sb->host_cg_retry); /* sb goes now: the removal goes on without it */
+    host_cgroup_remove_later(s->loop, sb->host_cg);
     free(sb);
     return r;
 }
@@ -680,7 +680,9 @@ void sandbox_free(struct sandbox *sb)
     ttrpc_client_free(sb->agent);
     hv_free(sb->vm);
     loop_source_free(sb->host_cg_retry);
-    host_cgroup_remove(sb->host_cg); /* at exit: a bounded wait for the last processes */
+    /* at exit: the daemon finishes it (host_cgroup_remove_at_exit) once the VM's processes,
+     * killed through their pidfds by hv_free, are reaped */
+    host_cgroup_remove_later(sb->shim->loop, sb->host_cg);
     sandbox_net_close(sb);
     free(sb);
 }

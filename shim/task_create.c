@@ -60,12 +60,18 @@ static unsigned long long host_mem_kib(void)
     return kib;
 }
 
-/* Runtime config: options config_path, else the default locations, else built-in defaults;
- * then the io.containerd.cvm.* annotations. */
-static int load_config(const Google__Protobuf__Any *opts, json_t *ann, struct cfg *cfg, struct cvm_err *err)
+/* Online CPUs; 0 when unknown (max_vcpus then bounds at the largest guest). */
+static unsigned host_cpus(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 && n < 65536 ? (unsigned)n : 0;
+}
+
+/* The runtime config file: options config_path, else the default locations, else built-in
+ * defaults; its bounds resolved against this host. */
+static int load_config_file(const Google__Protobuf__Any *opts, struct cfg *cfg, struct cvm_err *err)
 {
     char path[PATH_MAX] = "";
-    size_t n = 0, cap = json_object_size(ann);
     int r;
 
     cfg_defaults(cfg);
@@ -87,6 +93,27 @@ static int load_config(const Google__Protobuf__Any *opts, json_t *ann, struct cf
     } else if (assets_default_config(path, sizeof(path)) == 0) {
         r = cfg_load_file(cfg, path, err);
         if (r < 0 && r != -ENOENT)
+            return r;
+    }
+    return cfg_resolve_bounds(cfg, host_cpus(), host_mem_kib(), err);
+}
+
+/* The runtime config, then the io.containerd.cvm.* annotations under the config's policy
+ * (allowed_annotations, max_vcpus, max_memory_mib). A later container of a running sandbox
+ * (sandbox set) is checked against the sandbox's own config, the one its VM was made with:
+ * CRI copies the pod's annotations to every container of the pod. */
+static int load_config(const Google__Protobuf__Any *opts, json_t *ann, const struct sandbox *sandbox,
+                       struct cfg *cfg, struct cvm_err *err)
+{
+    size_t n = 0, cap = json_object_size(ann);
+    int r;
+
+    if (sandbox) {
+        *cfg = sandbox->cfg;
+        cfg->kernel_args[0] = '\0'; /* only validated here: nothing is appended twice */
+    } else {
+        r = load_config_file(opts, cfg, err);
+        if (r < 0)
             return r;
     }
     /* every annotation is looked at, however many (the spec's size bounds them) */
@@ -428,7 +455,7 @@ static int ensure_sandbox(struct shim *s, const Containerd__Task__V2__CreateTask
 
     if (s->sb) {
         /* Later containers join the running VM; their cvm annotations must still be valid. */
-        r = load_config(NULL, ann, &cfg, err);
+        r = load_config(NULL, ann, s->sb, &cfg, err);
         if (r < 0)
             return r;
         if (s->sb->state != SB_BOOTING && s->sb->state != SB_READY)
@@ -436,7 +463,7 @@ static int ensure_sandbox(struct shim *s, const Containerd__Task__V2__CreateTask
                                 s->sb->id, s->sb->dead_reason[0] ? s->sb->dead_reason : "stopped");
         return 0;
     }
-    r = load_config(req->options, ann, &cfg, err);
+    r = load_config(req->options, ann, NULL, &cfg, err);
     if (r < 0)
         return r;
     if (cfg.debug)

@@ -65,10 +65,11 @@ rm -rf "$CLI"
 
 ctd_start || exit 1
 shim_use_ctd
-ours() { shim_footprint_ours "$CTD_SOCK" default r1 g1 g2 pod1 bad1 bad2; }
+ours() { shim_footprint_ours "$CTD_SOCK" default r1 g1 g2 pod1 bad1 bad2 pol1 pol2 pol3; }
 shim_import_image || { fail image-import "ctr images import failed"; exit 1; }
 CFG=$CTD_DIR/cvm.json
-shim_write_config "$CFG"
+# the pod of part 4c sizes its VM by annotation: the operator's config must allow that
+shim_write_config "$CFG" 90000 '"allowed_annotations": ["io.containerd.cvm.vcpus", "io.containerd.cvm.memory_mib"]'
 RUN=(ctr run --runtime "$RT" --runtime-config-path "$CFG")
 ctr events > "$CTD_DIR/events.log" 2>&1 &
 EV_PID=$!
@@ -277,6 +278,28 @@ out=$(timeout 60 "${RUN[@]}" --rm "${P[@]}" --annotation io.containerd.cvm.cpus=
 [[ $rc -ne 0 && $out == *"unknown annotation"* && $(task_field pod1 3) == RUNNING ]] && pass unknown-cvm-annotation-rejected ||
   fail unknown-cvm-annotation-rejected "rc=$rc out=$out"
 ctr containers delete pod1-bad >/dev/null 2>&1
+# the annotation policy (config/README.md "Annotations"), each refused before any VM starts:
+# the default config allows no annotation that changes the VM; bounds hold for annotations
+# and for the guest RAM a container memory limit asks for
+shim_write_config "$CTD_DIR/noann.json"
+for a in io.containerd.cvm.vcpus=2 io.containerd.cvm.memory_mib=192 io.containerd.cvm.kernel_args=init=/bin/sh; do
+  out=$(timeout 60 ctr run --rm --runtime "$RT" --runtime-config-path "$CTD_DIR/noann.json" --annotation "$a" "$IMG" pol1 true 2>&1); rc=$?
+  [[ $rc -ne 0 && $out == *"annotation ${a%%=*} is not allowed by the runtime config (allowed_annotations)"* ]] &&
+    pass "annotation-refused-by-default:${a%%=*}" || fail "annotation-refused-by-default:${a%%=*}" "rc=$rc out=$out"
+  ctr containers delete pol1 >/dev/null 2>&1
+done
+shim_write_config "$CTD_DIR/bounds.json" 90000 '"allowed_annotations": ["io.containerd.cvm.vcpus", "io.containerd.cvm.memory_mib"], "memory_mib": 128, "max_vcpus": 1, "max_memory_mib": 160'
+for a in io.containerd.cvm.vcpus=2:max_vcpus io.containerd.cvm.memory_mib=192:max_memory_mib; do
+  out=$(timeout 60 ctr run --rm --runtime "$RT" --runtime-config-path "$CTD_DIR/bounds.json" --annotation "${a%:*}" "$IMG" pol2 true 2>&1); rc=$?
+  [[ $rc -ne 0 && $out == *"annotation ${a%:*} is above the runtime config's ${a##*:}"* ]] &&
+    pass "annotation-above-${a##*:}-refused" || fail "annotation-above-${a##*:}-refused" "rc=$rc out=$out"
+  ctr containers delete pol2 >/dev/null 2>&1
+done
+out=$(timeout 60 ctr run --rm --runtime "$RT" --runtime-config-path "$CTD_DIR/bounds.json" --cgroup /cvm50pol/x --memory-limit 201326592 "$IMG" pol3 true 2>&1); rc=$?
+[[ $rc -ne 0 && $out == *"would raise the guest RAM above the runtime config's max_memory_mib (160 MiB)"* ]] &&
+  pass memory-limit-above-max-memory-refused || fail memory-limit-above-max-memory-refused "rc=$rc out=$out"
+ctr containers delete pol3 >/dev/null 2>&1
+rmdir /sys/fs/cgroup/cvm50pol /sys/fs/cgroup/*/cvm50pol 2>/dev/null
 ctr task kill -s SIGKILL pod1-app >/dev/null 2>&1; sleep 1
 ctr task delete pod1-app >/dev/null 2>&1; ctr containers delete pod1-app >/dev/null 2>&1
 [[ $(task_field pod1 3) == RUNNING && -d /proc/$pq ]] && pass pod-sandbox-survives-app || fail pod-sandbox-survives-app "pod1=$(task_field pod1 3)"

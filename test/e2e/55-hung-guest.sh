@@ -87,7 +87,9 @@ note "panic: rc=$rc; ${reason:0:240}"
 [[ $rc -eq 255 && $reason == *"guest kernel panic: Kernel panic - not syncing: sysrq triggered crash"* ]] &&
   pass guest-panic-named || fail guest-panic-named "rc=$rc reason='$reason'"
 
-# --- 4. validation with no cap, and sizes that mean something here
+# --- 4. validation with no cap, and sizes that mean something here (the operator allows the
+# memory annotation and bounds it by nothing but the host: the host check is what is tested)
+shim_write_config "$CTD_DIR/cvm.json" 90000 '"allowed_annotations": ["io.containerd.cvm.memory_mib"], "max_memory_mib": 1048576'
 anns=()
 for i in $(seq 1 100); do anns+=(--annotation "example.com/harmless-$i=v$i"); done
 out=$(timeout 60 ctr run --rm "${anns[@]}" --annotation io.containerd.cvm.memory_mib=-1 --runtime "$RT" \

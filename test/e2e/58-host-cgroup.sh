@@ -8,6 +8,10 @@
 #   2. Update (test/drivers/task_update; ctr 1.6 has none): memory, cpu and pids read again
 #   3. delete: the cgroup is gone in every hierarchy
 #   4. a systemd-style cgroupsPath slice:prefix:name (cvm; runc needs systemd, absent here)
+#   4b. a cgroupsPath naming a cgroup that exists, holding a process that is not ours (a
+#      service's): the VM joins it; after delete the foreign process lives, the cgroup exists,
+#      its memory limit is untouched; an existing empty one survives `shim delete` of a
+#      killed shim (the crash path) the same way (a fresh path is removed at delete: 3.)
 #   5. the measured host memory of a VM (cgroup peak after the guest filled its RAM, RSS of
 #      each process split into guest RAM and the VMM's own) beside the configured overhead;
 #      the VM stays inside its host limit
@@ -23,7 +27,9 @@ source test/e2e/lib-net.sh
 source test/e2e/lib-cri.sh
 TOP=cvm58x$$
 WORK=
+FPID=
 cleanup() {
+  [[ -n $FPID ]] && kill "$FPID" 2>/dev/null
   if [[ -n ${CTD_PID:-} ]]; then
     local ns t
     for ns in default k8s.io; do
@@ -179,6 +185,60 @@ fi
 out=$(timeout 60 ctr run --runtime "$RT" --runtime-config-path "$CFG" --rm --cgroup "bad--name.slice:cvm:x" "$IMG" hc-bad true 2>&1); rc=$?
 [[ $rc -ne 0 && $out == *"invalid slice name"* ]] && pass "cvm-bad-systemd-path-refused" || fail "cvm-bad-systemd-path-refused" "rc=$rc $out"
 ctr containers delete hc-bad >/dev/null 2>&1
+
+# ---- 4b. cgroups that exist: joined, never emptied, never limited, never removed. One holds a
+# foreign process (as a system service's cgroup) and the container is deleted; one is empty
+# and the shim is killed, so containerd's `shim delete` removes what the record names
+pre=/$TOP/pre; pre0=/$TOP/pre-empty
+hier=()
+if [[ -n $V2 ]]; then hier=(/sys/fs/cgroup); else
+  for d in /sys/fs/cgroup/*; do [[ -d $d && ! -L $d && $(stat -fc %T "$d") == cgroup* ]] && hier+=("$d"); done
+fi
+sleep 100000 & FPID=$!
+for h in "${hier[@]}"; do
+  mkdir -p "$h$pre" "$h$pre0"
+  for f in cpuset.cpus cpuset.mems; do # a new v1 cpuset level is empty until given its parent's
+    [[ -f $h/$f ]] && for c in "$TOP" "${pre#/}" "${pre0#/}"; do cat "$h/$f" > "$h/$c/$f"; done
+  done
+  echo "$FPID" > "$h$pre/cgroup.procs" || fail cvm-existing-cgroup-setup "cannot move $FPID into $h$pre"
+done
+memf() { [[ -n $V2 ]] && echo "/sys/fs/cgroup$1/memory.max" || echo "/sys/fs/cgroup/memory$1/memory.limit_in_bytes"; }
+for mode in delete crash; do
+  id=hc-pre-$mode; cg=$pre; [[ $mode == crash ]] && cg=$pre0
+  echo $((3 * 1024 * MIB)) > "$(memf "$cg")"
+  mem_before=$(cat "$(memf "$cg")"); cg_before=$(leftover "$cg")
+  timeout 120 ctr run --runtime "$RT" --runtime-config-path "$CFG" -d --cgroup "$cg" --memory-limit $MEM "$IMG" "$id" sleep 100000 >"$WORK/run-pre.out" 2>&1
+  pid=$(task_field "$id" 2)
+  if [[ $(task_field "$id" 3) != RUNNING ]]; then fail "cvm-existing-cgroup-$mode-run" "$(cat "$WORK/run-pre.out")"; continue; fi
+  got=$(cg_path "$pid" "$([[ -n $V2 ]] || echo memory)")
+  [[ $got == "$cg" ]] && pass "cvm-existing-cgroup-joined-$mode" || fail "cvm-existing-cgroup-joined-$mode" "pid $pid in '$got', want '$cg'"
+  rec=/run/cvm/$(printf '%s' "$CTD_SOCK/default/$id" | sha256sum | cut -c1-16)/host_cgroup
+  [[ -s $rec ]] && ! grep -qv '^joined ' "$rec" && pass "cvm-existing-cgroup-recorded-joined-$mode" ||
+    fail "cvm-existing-cgroup-recorded-joined-$mode" "$(tr '\n' ' ' < "$rec" 2>/dev/null)"
+  if [[ $mode == delete ]]; then
+    ctr task kill -s SIGKILL "$id" >/dev/null 2>&1
+    for _ in $(seq 1 50); do [[ $(task_field "$id" 3) == STOPPED ]] && break; sleep 0.2; done
+  else # the shim dies: containerd runs `shim delete`, which reads the record
+    spid=$(ps -o ppid= -p "$pid" | tr -d ' ')
+    [[ -n $spid && $(basename "$(readlink /proc/$spid/exe)") == containerd-shim-cvm-v1 ]] && kill -9 "$spid" ||
+      fail "cvm-existing-cgroup-crash-shim" "no shim as QEMU's parent ($spid)"
+    for _ in $(seq 1 50); do [[ ! -d /proc/$pid && ! -e $rec ]] && break; sleep 0.2; done
+    [[ ! -e $rec ]] && pass "cvm-existing-cgroup-crash-cleaned" || fail "cvm-existing-cgroup-crash-cleaned" "$rec still there"
+  fi
+  ctr task delete "$id" >/dev/null 2>&1; ctr containers delete "$id" >/dev/null 2>&1
+  sleep 1
+  [[ ! -d /proc/$pid ]] || fail "cvm-existing-cgroup-vm-gone-$mode" "QEMU $pid still there"
+  if [[ $mode == delete ]]; then
+    kill -0 "$FPID" 2>/dev/null && pass "cvm-existing-cgroup-process-lives" ||
+      fail "cvm-existing-cgroup-process-lives" "the foreign process $FPID in $cg was killed"
+  fi
+  [[ -n $cg_before && $(leftover "$cg") == "$cg_before" ]] && pass "cvm-existing-cgroup-kept-$mode" ||
+    fail "cvm-existing-cgroup-kept-$mode" "before: $cg_before; after: $(leftover "$cg")"
+  [[ $(cat "$(memf "$cg")" 2>/dev/null) == "$mem_before" ]] && pass "cvm-existing-cgroup-limit-untouched-$mode" ||
+    fail "cvm-existing-cgroup-limit-untouched-$mode" "$(memf "$cg"): $mem_before -> $(cat "$(memf "$cg")" 2>/dev/null)"
+done
+kill "$FPID" 2>/dev/null; wait "$FPID" 2>/dev/null; FPID=
+for h in "${hier[@]}"; do rmdir "$h$pre" "$h$pre0" 2>/dev/null; done
 
 # ---- 5. what a VM costs on the host, measured: a 256 MiB limit (guest 256 MiB), the guest
 # fills its RAM; the VM must stay inside its host limit; RSS split into guest RAM (the memfd

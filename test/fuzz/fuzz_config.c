@@ -19,6 +19,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (c.vcpus < CFG_VCPUS_MIN || c.vcpus > CFG_VCPUS_MAX || c.memory_mib < CFG_MEMORY_MIN ||
             cfg_check_kernel_args(c.kernel_args) < 0 || (c.kernel[0] && c.kernel[0] != '/'))
             __builtin_trap();
+        /* the operator's bounds hold for the operator's sizes; only known annotations allowed */
+        if ((c.max_vcpus && c.vcpus > c.max_vcpus) || (c.max_memory_mib && c.memory_mib > c.max_memory_mib) ||
+            (c.allowed_annotations & ~(CFG_ALLOW_VCPUS | CFG_ALLOW_MEMORY | CFG_ALLOW_KARGS)))
+            __builtin_trap();
     }
     memcpy(val, data, n);
     val[n] = 0;

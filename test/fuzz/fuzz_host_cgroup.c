@@ -1,9 +1,11 @@
 /* Fuzz the host cgroup parsers (shim/host_cgroup_path.c, host_cgroup_limits.c): the same bytes
- * as a cgroupsPath, a /proc/<pid>/cgroup line, a mountinfo line and a linux.resources JSON.
+ * as a cgroupsPath, a /proc/<pid>/cgroup line, a mountinfo line, a line of the crash record
+ * (<run dir>/host_cgroup) and a linux.resources JSON.
  * Invariants: a parsed path is bounded, rooted ("/...") unless relative, has no "." or ".."
  * component and no "//"; parsing its own output gives it back (cleaning is idempotent);
  * systemd expansions end in ".scope" or ".slice"; the writes for any parsed resources are
- * bounded and name a known controller. */
+ * bounded and name a known controller; a record line that parses names a non-empty directory
+ * without control characters, and formatting it back parses to the same (created or joined). */
 #include <jansson.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -48,6 +50,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
     }
     (void)hcg_parse_proc_cgroup_line(s, c, sizeof(c), a, sizeof(a));
+    int created = hcg_parse_record_line(s, a, sizeof(a));
+    if (created >= 0) {
+        char line[sizeof(a) + 16];
+        if (created > 1 || !a[0] || strlen(a) >= sizeof(a))
+            abort();
+        for (const char *t = a; *t; t++)
+            if ((unsigned char)*t < 0x20 || *t == 0x7f)
+                abort();
+        if (hcg_format_record_line(created, a, line, sizeof(line)) != 0 ||
+            hcg_parse_record_line(line, b, sizeof(b)) != created || strcmp(a, b) != 0)
+            abort();
+    }
     if (hcg_parse_mountinfo_line(s, &v2, c, sizeof(c), a, sizeof(a), b, sizeof(b)) == 1 && v2 && c[0])
         abort();
     json_t *j = json_loadb(s, size, 0, NULL);

@@ -1,4 +1,5 @@
-/* config/config.c: defaults, parse+validate, unknown keys, annotations. */
+/* config/config.c: defaults, parse+validate, unknown keys, annotations and their policy
+ * (allowed_annotations, max_vcpus, max_memory_mib). */
 #include <check.h>
 #include <errno.h>
 #include <stdio.h>
@@ -30,6 +31,9 @@ START_TEST(test_defaults)
     ck_assert_int_eq(c.accel, HV_ACCEL_AUTO);
     ck_assert_uint_eq(c.host_overhead_mib, CFG_DEFAULT_HOST_OVERHEAD_MIB);
     ck_assert_uint_eq(c.host_overhead_tasks, CFG_DEFAULT_HOST_OVERHEAD_TASKS);
+    ck_assert_uint_eq(c.allowed_annotations, 0); /* no pod steers the VM unless allowed */
+    ck_assert_uint_eq(c.max_vcpus, 0);           /* the host's CPUs */
+    ck_assert_uint_eq(c.max_memory_mib, 0);      /* the host's memory */
 }
 END_TEST
 
@@ -132,6 +136,8 @@ static const char *const bad_docs[] = {
     "{\"console_deadline_ms\":600001}", "{\"spare_nics\":8}", "{\"spare_nics\":-1}",
     "{\"guest_timeout_ms\":999}", "{\"kill_grace_ms\":0}",
     "{\"host_overhead_mib\":65537}", "{\"host_overhead_mib\":-1}", "{\"host_overhead_tasks\":65537}",
+    "{\"max_vcpus\":-1}", "{\"max_vcpus\":\"2\"}", "{\"max_memory_mib\":1048577}",
+    "{\"allowed_annotations\":null}", "{\"allowed_annotations\":{}}",
 };
 
 START_TEST(test_bad)
@@ -166,6 +172,7 @@ START_TEST(test_annotations)
                         CFG_ANN_GROUP };
     const char *v[] = { "abc", "2", "1024", "quiet", "g1" };
     cfg_defaults(&c);
+    c.allowed_annotations = CFG_ALLOW_VCPUS | CFG_ALLOW_MEMORY | CFG_ALLOW_KARGS;
     snprintf(c.kernel_args, sizeof(c.kernel_args), "loglevel=3");
     ck_assert_int_eq(cfg_apply_annotations(&c, k, v, 5, &e), 0);
     ck_assert_uint_eq(c.vcpus, 2);
@@ -185,6 +192,7 @@ START_TEST(test_annotations_bad)
     const char *k3[] = { CFG_ANN_KARGS };
     const char *v3[] = { "init=/bin/sh\"" };
     cfg_defaults(&c);
+    c.allowed_annotations = CFG_ALLOW_VCPUS | CFG_ALLOW_MEMORY | CFG_ALLOW_KARGS;
     before = c;
     ck_assert_int_eq(cfg_apply_annotations(&c, k1, v1, 2, &e), -EINVAL);
     ck_assert_ptr_nonnull(strstr(e.msg, "io.containerd.cvm.cpus"));
@@ -227,6 +235,7 @@ START_TEST(test_annotations_no_cap)
     static const char *keys[201], *vals[201];
     static char names[200][32];
     cfg_defaults(&c);
+    c.allowed_annotations = CFG_ALLOW_MEMORY;
     for (int i = 0; i < 200; i++) {
         snprintf(names[i], sizeof(names[i]), "example.com/k%d", i);
         keys[i] = names[i], vals[i] = "v";
@@ -238,6 +247,172 @@ START_TEST(test_annotations_no_cap)
     memset(&e, 0, sizeof(e));
     ck_assert_int_eq(cfg_apply_annotations(&c, keys, vals, 201, &e), -EINVAL);
     ck_assert_msg(strstr(e.msg, "unknown annotation \"io.containerd.cvm.nope\""), "%s", e.msg);
+}
+END_TEST
+
+
+static int apply1(struct cfg *c, const char *k, const char *v, struct cvm_err *e)
+{
+    memset(e, 0, sizeof(*e));
+    return cfg_apply_annotations(c, &k, &v, 1, e);
+}
+
+/* "allowed_annotations": parsed into bits; unknown keys and wrong types refused by name. */
+START_TEST(test_allowed_parse)
+{
+    struct cfg c;
+    struct cvm_err e;
+    cfg_defaults(&c);
+    ck_assert_int_eq(parse(&c, "{\"allowed_annotations\":[\"io.containerd.cvm.vcpus\","
+                               "\"io.containerd.cvm.kernel_args\",\"io.containerd.cvm.v1.group\"]}", &e), 0);
+    ck_assert_uint_eq(c.allowed_annotations, CFG_ALLOW_VCPUS | CFG_ALLOW_KARGS);
+    ck_assert_int_eq(parse(&c, "{\"allowed_annotations\":[]}", &e), 0);
+    ck_assert_uint_eq(c.allowed_annotations, 0);
+    ck_assert_int_eq(parse(&c, "{\"allowed_annotations\":[\"io.containerd.cvm.memory_mib\"]}", &e), 0);
+    ck_assert_uint_eq(c.allowed_annotations, CFG_ALLOW_MEMORY);
+    static const char *const bad[] = {
+        "{\"allowed_annotations\":[\"io.containerd.cvm.cpus\"]}",
+        "{\"allowed_annotations\":[\"io.containerd.cvm.*\"]}",
+        "{\"allowed_annotations\":\"io.containerd.cvm.vcpus\"}",
+        "{\"allowed_annotations\":[1]}",
+        "{\"allowed_annotations\":[\"a\",\"a\",\"a\",\"a\",\"a\",\"a\",\"a\",\"a\",\"a\",\"a\",\"a\",\"a\","
+        "\"a\",\"a\",\"a\",\"a\",\"a\"]}",
+    };
+    for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+        ck_assert_msg(parse(&c, bad[i], &e) == -EINVAL, "accepted %s", bad[i]);
+        ck_assert_msg(strstr(e.msg, "\"allowed_annotations\""), "%s", e.msg);
+        ck_assert_uint_eq(c.allowed_annotations, CFG_ALLOW_MEMORY); /* unchanged */
+    }
+    ck_assert_int_eq(parse(&c, "{\"allowed_annotations\":[\"io.containerd.cvm.cpus\"]}", &e), -EINVAL);
+    ck_assert_msg(strstr(e.msg, "unknown annotation \"io.containerd.cvm.cpus\""), "%s", e.msg);
+}
+END_TEST
+
+/* The default config allows no annotation that changes the VM: each is refused by name, the
+ * group annotation passes, unknown keys are still "unknown". */
+START_TEST(test_policy_default_refuses)
+{
+    struct cfg c, before;
+    struct cvm_err e;
+    static const char *const vm_keys[] = { CFG_ANN_VCPUS, CFG_ANN_MEMORY, CFG_ANN_KARGS };
+    static const char *const vm_vals[] = { "2", "512", "init=/bin/sh" };
+    cfg_defaults(&c);
+    ck_assert_int_eq(cfg_resolve_bounds(&c, 8, 8ull << 20, &e), 0);
+    before = c;
+    for (size_t i = 0; i < ELEMENTSOF(vm_keys); i++) {
+        ck_assert_int_eq(apply1(&c, vm_keys[i], vm_vals[i], &e), -EINVAL);
+        char want[160];
+        snprintf(want, sizeof(want), "annotation %s is not allowed by the runtime config "
+                 "(allowed_annotations)", vm_keys[i]);
+        ck_assert_msg(strcmp(e.msg, want) == 0, "%s", e.msg);
+        ck_assert_int_eq(e.code, RPC_INVALID_ARGUMENT);
+        ck_assert_int_eq(memcmp(&c, &before, sizeof(c)), 0);
+    }
+    ck_assert_int_eq(apply1(&c, CFG_ANN_GROUP, "g1", &e), 0);
+    ck_assert_int_eq(apply1(&c, "io.containerd.cvm.cpus", "2", &e), -EINVAL);
+    ck_assert_msg(strstr(e.msg, "unknown annotation"), "%s", e.msg);
+    /* one allowed key does not allow the others */
+    c.allowed_annotations = CFG_ALLOW_VCPUS;
+    ck_assert_int_eq(apply1(&c, CFG_ANN_VCPUS, "2", &e), 0);
+    ck_assert_uint_eq(c.vcpus, 2);
+    ck_assert_int_eq(apply1(&c, CFG_ANN_KARGS, "quiet", &e), -EINVAL);
+    ck_assert_msg(strstr(e.msg, CFG_ANN_KARGS " is not allowed"), "%s", e.msg);
+    ck_assert_str_eq(c.kernel_args, "");
+}
+END_TEST
+
+/* max_vcpus / max_memory_mib bound annotations; 0 resolves to the host's. */
+START_TEST(test_policy_bounds)
+{
+    struct cfg c;
+    struct cvm_err e;
+    cfg_defaults(&c);
+    ck_assert_int_eq(parse(&c, "{\"allowed_annotations\":[\"io.containerd.cvm.vcpus\","
+                               "\"io.containerd.cvm.memory_mib\"],\"max_vcpus\":4,"
+                               "\"max_memory_mib\":2048}", &e), 0);
+    ck_assert_int_eq(cfg_resolve_bounds(&c, 2, 1ull << 20, &e), 0); /* explicit bounds stay */
+    ck_assert_uint_eq(c.max_vcpus, 4);
+    ck_assert_uint_eq(c.max_memory_mib, 2048);
+    ck_assert_int_eq(apply1(&c, CFG_ANN_VCPUS, "4", &e), 0);
+    ck_assert_int_eq(apply1(&c, CFG_ANN_VCPUS, "5", &e), -EINVAL);
+    ck_assert_msg(strstr(e.msg, "annotation io.containerd.cvm.vcpus=5 is above the runtime config's "
+                            "max_vcpus (4)"), "%s", e.msg);
+    ck_assert_uint_eq(c.vcpus, 4);
+    ck_assert_int_eq(apply1(&c, CFG_ANN_MEMORY, "2048", &e), 0);
+    ck_assert_int_eq(apply1(&c, CFG_ANN_MEMORY, "2049", &e), -EINVAL);
+    ck_assert_msg(strstr(e.msg, "io.containerd.cvm.memory_mib=2049 is above the runtime config's "
+                            "max_memory_mib (2048)"), "%s", e.msg);
+    ck_assert_uint_eq(c.memory_mib, 2048);
+    /* the host's bounds: 2 CPUs, 1 GiB */
+    cfg_defaults(&c);
+    c.allowed_annotations = CFG_ALLOW_VCPUS | CFG_ALLOW_MEMORY;
+    ck_assert_int_eq(cfg_resolve_bounds(&c, 2, 1ull << 20, &e), 0);
+    ck_assert_uint_eq(c.max_vcpus, 2);
+    ck_assert_uint_eq(c.max_memory_mib, 1024);
+    ck_assert_int_eq(apply1(&c, CFG_ANN_VCPUS, "3", &e), -EINVAL);
+    ck_assert_int_eq(apply1(&c, CFG_ANN_MEMORY, "1025", &e), -EINVAL);
+    /* unknown host: the largest guest we make */
+    cfg_defaults(&c);
+    ck_assert_int_eq(cfg_resolve_bounds(&c, 0, 0, &e), 0);
+    ck_assert_uint_eq(c.max_vcpus, CFG_VCPUS_MAX);
+    ck_assert_uint_eq(c.max_memory_mib, CFG_MEMORY_MAX);
+    cfg_defaults(&c);
+    ck_assert_int_eq(cfg_resolve_bounds(&c, 1000, 1ull << 40, &e), 0);
+    ck_assert_uint_eq(c.max_vcpus, CFG_VCPUS_MAX);
+    ck_assert_uint_eq(c.max_memory_mib, CFG_MEMORY_MAX);
+    cfg_defaults(&c);
+    c.memory_mib = CFG_MEMORY_MIN;
+    ck_assert_int_eq(cfg_resolve_bounds(&c, 1, 1024, &e), 0); /* a 1 MiB host: never below the minimum */
+    ck_assert_uint_eq(c.max_memory_mib, CFG_MEMORY_MIN);
+}
+END_TEST
+
+/* The bounds hold for the operator's own sizes too: in the file, and against the host. */
+START_TEST(test_policy_bounds_config)
+{
+    struct cfg c, before;
+    struct cvm_err e;
+    cfg_defaults(&c);
+    ck_assert_int_eq(parse(&c, "{\"vcpus\":4,\"max_vcpus\":2}", &e), -EINVAL);
+    ck_assert_msg(strstr(e.msg, "\"vcpus\" = 4 is above \"max_vcpus\" = 2"), "%s", e.msg);
+    ck_assert_int_eq(parse(&c, "{\"memory_mib\":1024,\"max_memory_mib\":512}", &e), -EINVAL);
+    ck_assert_msg(strstr(e.msg, "\"memory_mib\" = 1024 is above \"max_memory_mib\" = 512"), "%s", e.msg);
+    ck_assert_int_eq(parse(&c, "{\"max_memory_mib\":63}", &e), -EINVAL);
+    ck_assert_int_eq(parse(&c, "{\"max_vcpus\":65}", &e), -EINVAL);
+    ck_assert_int_eq(parse(&c, "{\"vcpus\":2,\"max_vcpus\":2,\"max_memory_mib\":256}", &e), 0);
+    /* against the host's bounds */
+    cfg_defaults(&c);
+    c.vcpus = 4;
+    before = c;
+    memset(&e, 0, sizeof(e));
+    ck_assert_int_eq(cfg_resolve_bounds(&c, 2, 8ull << 20, &e), -EINVAL);
+    ck_assert_msg(strstr(e.msg, "\"vcpus\" = 4 is above max_vcpus 2 (the host's CPUs"), "%s", e.msg);
+    ck_assert_int_eq(memcmp(&c, &before, sizeof(c)), 0);
+    c.max_vcpus = 4; /* the operator allows overcommit */
+    ck_assert_int_eq(cfg_resolve_bounds(&c, 2, 8ull << 20, &e), 0);
+    cfg_defaults(&c);
+    c.memory_mib = 2048;
+    memset(&e, 0, sizeof(e));
+    ck_assert_int_eq(cfg_resolve_bounds(&c, 2, 1ull << 20, &e), -EINVAL);
+    ck_assert_msg(strstr(e.msg, "\"memory_mib\" = 2048 is above max_memory_mib 1024 (the host's memory)"),
+                  "%s", e.msg);
+}
+END_TEST
+
+/* A container memory limit raises the guest RAM only up to max_memory_mib. */
+START_TEST(test_memory_raise)
+{
+    struct cfg c;
+    struct cvm_err e = {0};
+    cfg_defaults(&c);
+    c.max_memory_mib = 1024;
+    ck_assert_int_eq(cfg_check_memory_raise(&c, 1024, &e), 0);
+    ck_assert_int_eq(cfg_check_memory_raise(&c, 1025, &e), -EINVAL);
+    ck_assert_msg(strstr(e.msg, "(1025 MiB) would raise the guest RAM above the runtime config's "
+                            "max_memory_mib (1024 MiB)"), "%s", e.msg);
+    c.max_memory_mib = 0; /* unresolved: only the largest guest */
+    ck_assert_int_eq(cfg_check_memory_raise(&c, CFG_MEMORY_MAX, &e), 0);
+    ck_assert_int_eq(cfg_check_memory_raise(&c, CFG_MEMORY_MAX + 1ull, &e), -EINVAL);
 }
 END_TEST
 
@@ -257,6 +432,11 @@ static Suite *config_suite(void)
     tcase_add_test(tc, test_annotations);
     tcase_add_test(tc, test_annotations_bad);
     tcase_add_test(tc, test_load_missing);
+    tcase_add_test(tc, test_allowed_parse);
+    tcase_add_test(tc, test_policy_default_refuses);
+    tcase_add_test(tc, test_policy_bounds);
+    tcase_add_test(tc, test_policy_bounds_config);
+    tcase_add_test(tc, test_memory_raise);
     suite_add_tcase(s, tc);
     return s;
 }

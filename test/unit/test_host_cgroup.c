@@ -1,11 +1,23 @@
 /* shim/host_cgroup_path.c and host_cgroup_limits.c (pure): cgroupsPath in runc's cgroupfs and
- * systemd forms, /proc/<pid>/cgroup and mountinfo lines, linux.resources -> the VM's host
- * values and the v1/v2 files they go to; shim/host_cgroup_sandbox.c: runc's shim options. */
+ * systemd forms, /proc/<pid>/cgroup and mountinfo lines, the crash record's lines,
+ * linux.resources -> the VM's host values and the v1/v2 files they go to;
+ * shim/host_cgroup_sandbox.c: runc's shim options. As root, shim/host_cgroup.c on the host's
+ * cgroupfs (case "host"): a cgroup that existed, holding a process that is not ours, is joined,
+ * never emptied, never limited, never removed (also by the crash path); a fresh one is. */
 #include <check.h>
 #include <errno.h>
 #include <jansson.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include "../../shim/host_cgroup.h"
+#include "loop.h"
 #include "../../shim/host_cgroup_limits.h"
 #include "../../shim/host_cgroup_path.h"
 #include "../../shim/host_cgroup_sandbox.h"
@@ -256,6 +268,235 @@ START_TEST(test_runc_options)
 }
 END_TEST
 
+START_TEST(test_record_lines)
+{
+    char d[64], line[64];
+    ck_assert_int_eq(hcg_parse_record_line("created /sys/fs/cgroup/memory/a/b\n", d, sizeof(d)), 1);
+    ck_assert_str_eq(d, "/sys/fs/cgroup/memory/a/b");
+    ck_assert_int_eq(hcg_parse_record_line("joined /sys/fs/cgroup/a", d, sizeof(d)), 0);
+    ck_assert_str_eq(d, "/sys/fs/cgroup/a");
+    /* an older record's bare path says nothing of who made it: left alone */
+    ck_assert_int_eq(hcg_parse_record_line("/sys/fs/cgroup/memory/a\n", d, sizeof(d)), -EINVAL);
+    ck_assert_int_eq(hcg_parse_record_line("created \n", d, sizeof(d)), -EINVAL);
+    ck_assert_int_eq(hcg_parse_record_line("created", d, sizeof(d)), -EINVAL);
+    ck_assert_int_eq(hcg_parse_record_line("createdx /a", d, sizeof(d)), -EINVAL);
+    ck_assert_int_eq(hcg_parse_record_line("created /a\tb", d, sizeof(d)), -EINVAL);
+    ck_assert_int_eq(hcg_parse_record_line("created /a\n/b", d, sizeof(d)), -EINVAL);
+    ck_assert_int_eq(hcg_parse_record_line("Created /a", d, sizeof(d)), -EINVAL);
+    ck_assert_int_eq(hcg_parse_record_line("created /0123456789012345678901234567890123456789"
+                                           "012345678901234567890123", d, sizeof(d)), -EINVAL);
+    ck_assert_int_eq(hcg_format_record_line(true, "/x/y", line, sizeof(line)), 0);
+    ck_assert_str_eq(line, "created /x/y\n");
+    ck_assert_int_eq(hcg_parse_record_line(line, d, sizeof(d)), 1);
+    ck_assert_int_eq(hcg_format_record_line(false, "/x/y", line, sizeof(line)), 0);
+    ck_assert_str_eq(line, "joined /x/y\n");
+    ck_assert_int_eq(hcg_parse_record_line(line, d, sizeof(d)), 0);
+    ck_assert_int_eq(hcg_format_record_line(true, "/0123456789012345678901234567890123456789"
+                                            "01234567890123456789", line, sizeof(line)), -ENAMETOOLONG);
+}
+END_TEST
+
+/* ---- on the host's cgroupfs (root only) */
+
+static bool can_cgroup(void)
+{
+    if (geteuid() != 0 || access("/sys/fs/cgroup", W_OK) != 0) {
+        fprintf(stderr, "NOTE: host cgroup cases need root and a writable /sys/fs/cgroup: not run\n");
+        return false;
+    }
+    return true;
+}
+
+/* The leaf directories of cg, from its crash record, with whether we made them. */
+static size_t leaves(struct host_cgroup *cg, const char *run_dir, char dirs[][PATH_MAX], int *created)
+{
+    char path[PATH_MAX + 32], line[PATH_MAX + 16];
+    size_t n = 0;
+    ck_assert_int_eq(host_cgroup_record(cg, run_dir), 0);
+    snprintf(path, sizeof(path), "%s/host_cgroup", run_dir);
+    FILE *f = fopen(path, "re");
+    ck_assert_ptr_nonnull(f);
+    while (n < HCG_MAX_HIERARCHIES && fgets(line, sizeof(line), f)) {
+        created[n] = hcg_parse_record_line(line, dirs[n], PATH_MAX);
+        ck_assert_int_ge(created[n], 0);
+        n++;
+    }
+    fclose(f);
+    return n;
+}
+
+static bool is_dir(const char *d)
+{
+    struct stat st;
+    return stat(d, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+START_TEST(test_host_fresh_removed)
+{
+    char top[64], path[96], run[] = "/tmp/cvm-hcg-XXXXXX", dirs[HCG_MAX_HIERARCHIES][PATH_MAX];
+    int created[HCG_MAX_HIERARCHIES];
+    struct host_cgroup *cg = NULL;
+    struct cvm_err e = {0};
+    if (!can_cgroup())
+        return;
+    ck_assert_ptr_nonnull(mkdtemp(run));
+    snprintf(top, sizeof(top), "/cvmut%d", (int)getpid());
+    snprintf(path, sizeof(path), "%s/fresh", top);
+    ck_assert_msg(host_cgroup_create(path, &cg, &e) == 0, "%s", e.msg);
+    size_t n = leaves(cg, run, dirs, created);
+    ck_assert_uint_gt(n, 0);
+    for (size_t i = 0; i < n; i++) {
+        ck_assert_msg(created[i] == 1 && is_dir(dirs[i]), "%s", dirs[i]);
+    }
+    ck_assert_int_eq(host_cgroup_remove_once(cg), 0);
+    for (size_t i = 0; i < n; i++) {
+        ck_assert_msg(!is_dir(dirs[i]), "%s still there", dirs[i]);
+        char parent[PATH_MAX];
+        snprintf(parent, sizeof(parent), "%.*s", (int)(strrchr(dirs[i], '/') - dirs[i]), dirs[i]);
+        (void)rmdir(parent); /* the parent stays, as with runc: the test's own */
+    }
+    host_cgroup_free(cg);
+    char rec[PATH_MAX];
+    snprintf(rec, sizeof(rec), "%s/host_cgroup", run);
+    unlink(rec);
+    rmdir(run);
+}
+END_TEST
+
+START_TEST(test_host_existing_joined_not_emptied)
+{
+    char top[64], path[96], run[] = "/tmp/cvm-hcg-XXXXXX", dirs[HCG_MAX_HIERARCHIES][PATH_MAX];
+    int created[HCG_MAX_HIERARCHIES], fds[HCG_MAX_HIERARCHIES];
+    struct host_cgroup *pre = NULL, *cg = NULL;
+    struct cvm_err e = {0};
+    pid_t child;
+    if (!can_cgroup())
+        return;
+    ck_assert_ptr_nonnull(mkdtemp(run));
+    snprintf(top, sizeof(top), "/cvmut%d", (int)getpid());
+    snprintf(path, sizeof(path), "%s/pre", top);
+    /* someone else's cgroup, with someone else's process in it */
+    ck_assert_msg(host_cgroup_create(path, &pre, &e) == 0, "%s", e.msg);
+    child = fork();
+    ck_assert_int_ge(child, 0);
+    if (child == 0) {
+        pause();
+        _exit(0);
+    }
+    int nfd = host_cgroup_procs_fds(pre, fds, HCG_MAX_HIERARCHIES, &e);
+    ck_assert_msg(nfd > 0, "%s", e.msg);
+    char pid[16];
+    snprintf(pid, sizeof(pid), "%d", (int)child);
+    for (int i = 0; i < nfd; i++) {
+        ck_assert_int_eq(write(fds[i], pid, strlen(pid)), (ssize_t)strlen(pid));
+        close(fds[i]);
+    }
+    host_cgroup_free(pre); /* not ours any more: left as it is */
+
+    ck_assert_msg(host_cgroup_create(path, &cg, &e) == 0, "%s", e.msg);
+    size_t n = leaves(cg, run, dirs, created);
+    ck_assert_uint_gt(n, 0);
+    for (size_t i = 0; i < n; i++)
+        ck_assert_msg(created[i] == 0, "%s recorded as created", dirs[i]);
+    /* limits are not written into it */
+    struct hcg_resources h = {.has_pids = true, .pids = 7};
+    ck_assert_int_eq(host_cgroup_set(cg, &h, &e), 0);
+    for (size_t i = 0; i < n; i++) {
+        char f[PATH_MAX + 16], v[32] = "";
+        snprintf(f, sizeof(f), "%s/pids.max", dirs[i]);
+        FILE *pf = fopen(f, "re");
+        if (!pf)
+            continue;
+        ck_assert_ptr_nonnull(fgets(v, sizeof(v), pf));
+        fclose(pf);
+        ck_assert_msg(strcmp(v, "7\n") != 0, "pids.max of a cgroup not ours was set");
+    }
+    /* delete, and delete after a crash: nothing is removed, nothing killed */
+    ck_assert_int_eq(host_cgroup_remove_once(cg), 0);
+    host_cgroup_remove_recorded(run, 100);
+    host_cgroup_remove_at_exit(cg);
+    int st;
+    ck_assert_int_eq(waitpid(child, &st, WNOHANG), 0); /* still alive */
+    for (size_t i = 0; i < n; i++)
+        ck_assert_msg(is_dir(dirs[i]), "%s was removed", dirs[i]);
+
+    kill(child, SIGKILL);
+    ck_assert_int_eq(waitpid(child, &st, 0), child);
+    for (size_t i = 0; i < n; i++) {
+        for (int t = 0; t < 100 && rmdir(dirs[i]) < 0 && errno == EBUSY; t++)
+            usleep(10000);
+        char parent[PATH_MAX];
+        snprintf(parent, sizeof(parent), "%.*s", (int)(strrchr(dirs[i], '/') - dirs[i]), dirs[i]);
+        (void)rmdir(parent);
+    }
+    char rec[PATH_MAX];
+    snprintf(rec, sizeof(rec), "%s/host_cgroup", run);
+    unlink(rec);
+    rmdir(run);
+}
+END_TEST
+
+/* A busy cgroup of ours: its process is not killed, the removal waits on the loop's timer
+ * and finishes once the process is gone. */
+START_TEST(test_host_remove_later_waits)
+{
+    char path[96], run[] = "/tmp/cvm-hcg-XXXXXX", dirs[HCG_MAX_HIERARCHIES][PATH_MAX];
+    int created[HCG_MAX_HIERARCHIES], fds[HCG_MAX_HIERARCHIES], st;
+    struct host_cgroup *cg = NULL;
+    struct cvm_err e = {0};
+    struct loop *l = NULL;
+    pid_t child;
+    if (!can_cgroup())
+        return;
+    ck_assert_ptr_nonnull(mkdtemp(run));
+    snprintf(path, sizeof(path), "/cvmut%d/busy", (int)getpid());
+    ck_assert_msg(host_cgroup_create(path, &cg, &e) == 0, "%s", e.msg);
+    size_t n = leaves(cg, run, dirs, created);
+    child = fork();
+    ck_assert_int_ge(child, 0);
+    if (child == 0) {
+        pause();
+        _exit(0);
+    }
+    int nfd = host_cgroup_procs_fds(cg, fds, HCG_MAX_HIERARCHIES, &e);
+    ck_assert_int_gt(nfd, 0);
+    char pid[16];
+    snprintf(pid, sizeof(pid), "%d", (int)child);
+    for (int i = 0; i < nfd; i++) {
+        ck_assert_int_eq(write(fds[i], pid, strlen(pid)), (ssize_t)strlen(pid));
+        close(fds[i]);
+    }
+    ck_assert_int_eq(loop_new(&l), 0);
+    host_cgroup_remove_later(l, cg); /* busy: pending on a timer */
+    for (int i = 0; i < 10; i++)
+        (void)loop_run_once(l, 20);
+    ck_assert_int_eq(waitpid(child, &st, WNOHANG), 0); /* not killed */
+    for (size_t i = 0; i < n; i++)
+        ck_assert_msg(is_dir(dirs[i]), "%s removed while busy", dirs[i]);
+    kill(child, SIGKILL);
+    ck_assert_int_eq(waitpid(child, &st, 0), child);
+    bool gone = false;
+    for (int i = 0; i < 100 && !gone; i++) {
+        (void)loop_run_once(l, 20);
+        gone = true;
+        for (size_t j = 0; j < n; j++)
+            gone = gone && !is_dir(dirs[j]);
+    }
+    ck_assert_msg(gone, "the cgroup was not removed once empty");
+    host_cgroup_remove_at_exit(NULL); /* nothing pending left */
+    loop_free(l);
+    for (size_t i = 0; i < n; i++) {
+        char parent[PATH_MAX];
+        snprintf(parent, sizeof(parent), "%.*s", (int)(strrchr(dirs[i], '/') - dirs[i]), dirs[i]);
+        (void)rmdir(parent);
+    }
+    char rec[PATH_MAX];
+    snprintf(rec, sizeof(rec), "%s/host_cgroup", run);
+    unlink(rec);
+    rmdir(run);
+}
+END_TEST
+
 static Suite *host_cgroup_suite(void)
 {
     Suite *s = suite_create("host_cgroup");
@@ -266,7 +507,14 @@ static Suite *host_cgroup_suite(void)
     tcase_add_test(tc, test_mountinfo_lines);
     tcase_add_test(tc, test_resources_and_host_values);
     tcase_add_test(tc, test_runc_options);
+    tcase_add_test(tc, test_record_lines);
     suite_add_tcase(s, tc);
+    TCase *host = tcase_create("host");
+    tcase_set_timeout(host, 20);
+    tcase_add_test(host, test_host_fresh_removed);
+    tcase_add_test(host, test_host_existing_joined_not_emptied);
+    tcase_add_test(host, test_host_remove_later_waits);
+    suite_add_tcase(s, host);
     return s;
 }
 
