@@ -17,7 +17,8 @@
 #                forged WaitProcess answers on dead/unused stream ids: nothing is published
 #                for them, the task keeps running, a real exec works
 #   stdoutflood  stdout/stderr never end (ctr reads them at full speed): after SIGKILL the
-#                exit is reported within 20 s (ctr run returns 137)
+#                exit is reported within 40 s (ctr run returns 137; the shim may give a
+#                stream that is still open after the exit a grace period, 30 s today)
 #   hang         no answer and no reading after start: declared dead ("guest not responding")
 #                within guest_timeout_ms, calls in flight return
 #   garbage      junk frames, an oversized frame, a broken envelope: ps still works; then a
@@ -39,8 +40,14 @@ cleanup() {
   local p
   [[ -n $EV_PID ]] && kill "$EV_PID" 2>/dev/null
   for p in "${BG_PIDS[@]}"; do kill "$p" 2>/dev/null; done
-  local sock=${CTD_SOCK:-}
+  local sock=${CTD_SOCK:-} keep=$BUILD/test-logs/$(basename "$0" .sh)-containerd.log
   shim_ctd_teardown
+  # a guest that floods the shim's log (oomflood on a shim without a rate limit: ~100 MiB/s)
+  # must not fill the disk with the copy kept for a failed run
+  if [[ -f $keep && $(stat -c %s "$keep") -gt $((32 << 20)) ]]; then
+    { head -c $((16 << 20)) "$keep"; echo; echo "[62-hostile-agent: $(stat -c %s "$keep") bytes, the middle cut]"
+      tail -c $((16 << 20)) "$keep"; } > "$keep.cut" && mv "$keep.cut" "$keep"
+  fi
   # a sandbox that outlived its delete outlives containerd too: its shim (SIGTERM) cleans up
   [[ -n $sock ]] && for p in $(pgrep -f -- "containerd-shim-cvm-v1 .*-address $sock( |\$)"); do kill "$p" 2>/dev/null; done
 }
@@ -129,10 +136,10 @@ case_end() {
   fi
   note "$m: shim peak RSS ${hwm:-?} kB; $(( ($(stat -c %s "$LOG") - OFF) / 1024 )) KiB of log"
   victim_ok "$m-during" && pass "$m-victim-works-during" || fail "$m-victim-works-during" "$VICTIM_ERR"
-  timeout 30 ctr task rm -f "$ID" >/dev/null 2>&1
-  timeout 15 ctr c rm "$ID" >/dev/null 2>&1
+  timeout 15 ctr task rm -f "$ID" >/dev/null 2>&1
+  timeout 10 ctr c rm "$ID" >/dev/null 2>&1
   [[ -n ${RUN_PID:-} ]] && { kill "$RUN_PID" 2>/dev/null; wait "$RUN_PID" 2>/dev/null; }
-  for _ in $(seq 1 100); do
+  for _ in $(seq 1 50); do
     left=$(footprint_of "$ID")
     [[ -z $left ]] && break
     sleep 0.1
@@ -186,17 +193,19 @@ case_polite() {
 }
 
 case_oomflood() {
-  sleep 2
+  sleep 1
   local n
   n=$(grep -c "/tasks/oom.*\"container_id\":\"$ID\"" "$EVLOG")
-  note "oomflood: $n TaskOOM events reached containerd in 2 s; the shim logged $(( ($(stat -c %s "$LOG") - OFF) / 1048576 )) MiB meanwhile"
+  note "oomflood: $n TaskOOM events reached containerd in 1 s; the shim logged $(( ($(stat -c %s "$LOG") - OFF) / 1048576 )) MiB meanwhile"
   [[ $n -gt 0 ]] && pass oomflood-provoked || fail oomflood-provoked "no TaskOOM event: the flood did not happen"
   # an exec's exit is published at once (not after the VM stopped, as the last exit of a
   # standalone sandbox is): the agent sends it right behind 256 OOM ids
-  local i bad=
+  local i bad= t0
+  t0=$(date +%s%N)
   for i in 1 2 3; do
     timeout 60 ctr task exec --exec-id "o$i" "$ID" true >/dev/null 2>&1 || bad+=" o$i:exec-failed"
   done
+  note "oomflood: 3 execs under the flood took $(ms_since "$t0") ms"
   for i in 1 2 3; do
     for _ in $(seq 1 50); do grep -q "/tasks/exit.*\"container_id\":\"$ID\",\"id\":\"o$i\"" "$EVLOG" && break; sleep 0.1; done
     grep -q "/tasks/exit.*\"container_id\":\"$ID\",\"id\":\"o$i\"" "$EVLOG" || bad+=" o$i"
@@ -259,7 +268,7 @@ case_stdoutflood() {
   note "stdoutflood: shim VmHWM after 4 s of flood: ${hwm:-?} kB"
   t0=$(date +%s%N)
   ctr task kill -s SIGKILL "$ID" >/dev/null 2>&1
-  for _ in $(seq 1 200); do kill -0 "$RUN_PID" 2>/dev/null || break; sleep 0.1; done
+  for _ in $(seq 1 400); do kill -0 "$RUN_PID" 2>/dev/null || break; sleep 0.1; done
   el=$(ms_since "$t0"); rc=$(cat "$CTD_DIR/$ID.rc" 2>/dev/null)
   note "stdoutflood: after SIGKILL ctr run returned after $el ms with '${rc:-nothing}' (status '$(task_field "$ID" 3)')"
   [[ $rc == 137 ]] && pass stdoutflood-exit-reported ||
