@@ -23,9 +23,11 @@
 #                within guest_timeout_ms, calls in flight return
 #   garbage      junk frames, an oversized frame, a broken envelope: ps still works; then a
 #                lying length and endless random bytes: declared dead with a reason
-# For every mode: the shim is up until delete and logged no crash, its peak RSS (VmHWM) stays
-# <= 32 MB (HOSTILE_RSS_MAX_KB), the victim answers an exec during and after, and
-# `ctr task rm -f` + `ctr c rm` leave no shim, QEMU, virtiofsd, cvm-vsockd, mount or dir.
+# For every mode: the shim is up until delete and nothing crashed (no sanitizer or crash line
+# in its log, no segfault/trap of a shim, QEMU, virtiofsd or cvm-vsockd in dmesg), its peak
+# RSS (VmHWM) stays <= 32 MB (HOSTILE_RSS_MAX_KB), the victim answers an exec during and
+# after, `ctr task rm -f` + `ctr c rm` leave no shim, QEMU, virtiofsd, cvm-vsockd, mount or
+# dir, and the shim exits by its own shutdown path.
 # HOSTILE_MODES="a b" runs a subset. Root only. PASS:/FAIL:/NOTE: lines.
 set -u
 cd "$(dirname "$0")/../.."
@@ -73,6 +75,9 @@ wait_status() { # id status seconds -> 0 once `ctr task ls` shows it
 hwm_kb() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status" 2>/dev/null; }
 # containerd's log since byte offset $1 (the shim's lines are copied into it)
 log_since() { tail -c +$(( $1 + 1 )) "$LOG"; }
+# kernel reports of a crashed host-side process (segfault, trap, GPF) after line $1 of dmesg
+kernel_crashes() { dmesg 2>/dev/null | tail -n +$(( $1 + 1 )) | grep -E '(containerd-shim|cvm-vsockd|qemu-system|virtiofsd).*(segfault|traps:|general protection)' | head -3; }
+dmesg_lines() { dmesg 2>/dev/null | wc -l; }
 crash_lines() { grep -E 'AddressSanitizer|LeakSanitizer|runtime error:|SEGV|segmentation|core dumped|cleaning up dead shim|shim exited unexpectedly' | head -3; }
 
 # --- the victim: a normal sandbox that must not notice any of it
@@ -100,7 +105,7 @@ JSON
 # exit status in $CTD_DIR/<id>.rc).
 case_start() {
   local cfg
-  ID=h-$1 SPID= OFF=$(stat -c %s "$LOG") RUN_PID=
+  ID=h-$1 SPID= OFF=$(stat -c %s "$LOG") RUN_PID= DMESG_OFF=$(dmesg_lines)
   cfg=$(hostile_cfg "$1" "${2:-6000}")
   if [[ ${3:-} == fg ]]; then
     (timeout 300 ctr run --runtime "$RT" --runtime-config-path "$cfg" "$IMG" "$ID" sleep 100000 >/dev/null 2>&1
@@ -127,7 +132,7 @@ case_end() {
   else
     fail "$m-shim-up" "shim $SPID is gone before delete"
   fi
-  crash=$(log_since "$OFF" | crash_lines)
+  crash=$(log_since "$OFF" | crash_lines; kernel_crashes "$DMESG_OFF")
   [[ -z $crash ]] && pass "$m-no-crash" || fail "$m-no-crash" "$crash"
   if [[ -n ${hwm:-} && $hwm -le $RSS_MAX_KB ]]; then
     pass "$m-rss-bounded"
@@ -139,6 +144,15 @@ case_end() {
   timeout 15 ctr task rm -f "$ID" >/dev/null 2>&1
   timeout 10 ctr c rm "$ID" >/dev/null 2>&1
   [[ -n ${RUN_PID:-} ]] && { kill "$RUN_PID" 2>/dev/null; wait "$RUN_PID" 2>/dev/null; }
+  # a clean exit: gone after delete, having logged its shutdown, no crash report from the kernel
+  for _ in $(seq 1 50); do [[ -n $SPID ]] && kill -0 "$SPID" 2>/dev/null || break; sleep 0.1; done
+  crash=$(kernel_crashes "$DMESG_OFF")
+  if [[ -n $SPID ]] && ! kill -0 "$SPID" 2>/dev/null && [[ -z $crash ]] &&
+     log_since "$OFF" | grep -q "msg=\"shutting down\" id=$ID "; then
+    pass "$m-shim-exits-cleanly"
+  else
+    fail "$m-shim-exits-cleanly" "shim ${SPID:-?} $(kill -0 "${SPID:-0}" 2>/dev/null && echo 'still running' || echo gone), $(log_since "$OFF" | grep -c "msg=\"shutting down\" id=$ID ") shutdown lines ${crash:0:200}"
+  fi
   for _ in $(seq 1 50); do
     left=$(footprint_of "$ID")
     [[ -z $left ]] && break
