@@ -51,7 +51,12 @@ cleanup() {
       tail -c $((16 << 20)) "$keep"; } > "$keep.cut" && mv "$keep.cut" "$keep"
   fi
   # a sandbox that outlived its delete outlives containerd too: its shim (SIGTERM) cleans up
-  [[ -n $sock ]] && for p in $(pgrep -f -- "containerd-shim-cvm-v1 .*-address $sock( |\$)"); do kill "$p" 2>/dev/null; done
+  [[ -n $sock ]] || return
+  for p in $(pgrep -f -- "containerd-shim-cvm-v1 .*-address $sock( |\$)"); do
+    kill "$p" 2>/dev/null
+    for _ in $(seq 1 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+  done
+  rm -rf "$(dirname "$sock")"
 }
 trap cleanup EXIT
 [[ $(id -u) -eq 0 ]] || { fail hostile-agent "must run as root"; exit 1; }
