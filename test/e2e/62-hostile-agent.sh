@@ -77,6 +77,8 @@ wait_status() { # id status seconds -> 0 once `ctr task ls` shows it
   for i in $(seq 1 $(( $3 * 10 ))); do [[ $(task_field "$1" 3) == "$2" ]] && return 0; sleep 0.1; done
   return 1
 }
+# alive and not a zombie (a crashed shim stays a zombie until containerd or init reaps it)
+alive() { [[ -n $1 && -e /proc/$1 && $(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) != Z ]]; }
 hwm_kb() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status" 2>/dev/null; }
 # containerd's log since byte offset $1 (the shim's lines are copied into it)
 log_since() { tail -c +$(( $1 + 1 )) "$LOG"; }
@@ -132,7 +134,8 @@ case_start() {
 # Case end: the common checks, then delete and look for leftovers. $1 = mode.
 case_end() {
   local m=$1 hwm crash left
-  if [[ -n $SPID ]] && kill -0 "$SPID" 2>/dev/null; then
+  sleep 0.2
+  if alive "$SPID"; then
     hwm=$(hwm_kb "$SPID")
     pass "$m-shim-up"
   elif [[ -n $DELETED_BY_RUN && -n $HWM_LAST ]]; then
@@ -154,13 +157,13 @@ case_end() {
   timeout 10 ctr c rm "$ID" >/dev/null 2>&1
   [[ -n ${RUN_PID:-} ]] && { kill "$RUN_PID" 2>/dev/null; wait "$RUN_PID" 2>/dev/null; }
   # a clean exit: gone after delete, having logged its shutdown, no crash report from the kernel
-  for _ in $(seq 1 50); do [[ -n $SPID ]] && kill -0 "$SPID" 2>/dev/null || break; sleep 0.1; done
+  for _ in $(seq 1 50); do alive "$SPID" || break; sleep 0.1; done
   crash=$(kernel_crashes "$DMESG_OFF")
-  if [[ -n $SPID ]] && ! kill -0 "$SPID" 2>/dev/null && [[ -z $crash ]] &&
+  if [[ -n $SPID ]] && ! alive "$SPID" && [[ -z $crash ]] &&
      log_since "$OFF" | grep -q "msg=\"shutting down\" id=$ID "; then
     pass "$m-shim-exits-cleanly"
   else
-    fail "$m-shim-exits-cleanly" "shim ${SPID:-?} $(kill -0 "${SPID:-0}" 2>/dev/null && echo 'still running' || echo gone), $(log_since "$OFF" | grep -c "msg=\"shutting down\" id=$ID ") shutdown lines ${crash:0:200}"
+    fail "$m-shim-exits-cleanly" "shim ${SPID:-?} $(alive "${SPID:-0}" && echo 'still running' || echo gone), $(log_since "$OFF" | grep -c "msg=\"shutting down\" id=$ID ") shutdown lines ${crash:0:200}"
   fi
   for _ in $(seq 1 50); do
     left=$(footprint_of "$ID")
@@ -293,7 +296,7 @@ case_stdoutflood() {
   ctr task kill -s SIGKILL "$ID" >/dev/null 2>&1
   local h
   for _ in $(seq 1 400); do # VmHWM is a peak: the last reading before the shim goes counts
-    h=$(hwm_kb "$SPID"); [[ -n $h ]] && HWM_LAST=$h
+    alive "$SPID" && h=$(hwm_kb "$SPID") && [[ -n $h ]] && HWM_LAST=$h
     kill -0 "$RUN_PID" 2>/dev/null || break
     sleep 0.1
   done
