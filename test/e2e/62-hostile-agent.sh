@@ -54,7 +54,7 @@ cleanup() {
   [[ -n $sock ]] || return
   for p in $(pgrep -f -- "containerd-shim-cvm-v1 .*-address $sock( |\$)"); do
     kill "$p" 2>/dev/null
-    for _ in $(seq 1 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+    for _ in $(seq 1 100); do alive "$p" || break; sleep 0.1; done
   done
   rm -rf "$(dirname "$sock")"
 }
@@ -192,7 +192,7 @@ reap_sandbox() {
   local p
   for p in $(pgrep -f -- "containerd-shim-cvm-v1 -namespace default -id $1 -address $CTD_SOCK"); do
     kill "$p" 2>/dev/null
-    for _ in $(seq 1 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+    for _ in $(seq 1 100); do alive "$p" || break; sleep 0.1; done
     kill -9 "$p" 2>/dev/null
   done
   sleep 1
