@@ -295,7 +295,7 @@ case_stdoutflood() {
   t0=$(date +%s%N)
   ctr task kill -s SIGKILL "$ID" >/dev/null 2>&1
   local h
-  for _ in $(seq 1 400); do # VmHWM is a peak: the last reading before the shim goes counts
+  while (( $(ms_since "$t0") < 40000 )); do # VmHWM is a peak: the last reading before the shim goes counts
     alive "$SPID" && h=$(hwm_kb "$SPID") && [[ -n $h ]] && HWM_LAST=$h
     kill -0 "$RUN_PID" 2>/dev/null || break
     sleep 0.1
