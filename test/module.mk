@@ -51,3 +51,14 @@ bench: all
 demo: setup
 	$(MAKE) all
 	bash test/demo.sh
+
+# The hostile guest agent of test/e2e/62-hostile-agent.sh (static, never sanitized: it is PID 1
+# of a VM) and its initrd, booted by the real shim through a runtime config's "initrd".
+HOSTILE_AGENT  := $(BUILD)/test/guest/hostile_agent
+HOSTILE_INITRD := $(BUILD)/test/hostile-initrd.img
+$(HOSTILE_AGENT): $(BUILD)/obj/test/guest/hostile_agent.o $(LIBPROTO) $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(Q)echo "  LD      $@ (static)"; $(CC) -static -o $@ $< -Wl,--start-group $(LIBPROTO) $(LIBCOMMON) -Wl,--end-group $(shell pkg-config --static --libs libprotobuf-c)
+$(HOSTILE_INITRD): $(HOSTILE_AGENT) initrd/mkinitrd.sh initrd/cpio_newc.py
+	$(Q)echo "  INITRD  $@"; strip -o $@.init $< && initrd/mkinitrd.sh --no-modules --init $@.init --out $@ >/dev/null && rm -f $@.init
+all: $(HOSTILE_INITRD)
