@@ -145,26 +145,6 @@ static int do_mount(const struct child_args *a, int rootfd, const struct oci_mou
     return 0;
 }
 
-static int mkdir_p(const char *path)
-{
-    char buf[OCI_MAX_STR + 1];
-    size_t len = strlen(path);
-    if (len >= sizeof(buf))
-        return -ENAMETOOLONG;
-    memcpy(buf, path, len + 1);
-    for (char *c = buf + 1;; c++) {
-        if (*c != '/' && *c != '\0')
-            continue;
-        char saved = *c;
-        *c = '\0';
-        if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-            return -errno;
-        *c = saved;
-        if (!saved)
-            return 0;
-    }
-}
-
 static bool spec_mounts(const struct oci_spec *s, const char *dest)
 {
     for (size_t i = 0; i < s->n_mounts; i++)
@@ -294,7 +274,7 @@ int child_setup_rootfs(const struct child_args *a, char *msg, size_t msgsz)
     }
     /* a missing cwd is made (0755, root's) as runc makes it: after pivot_root, so the path
      * resolves inside the container, and before the root turns read-only */
-    int r = mkdir_p(a->proc->cwd);
+    int r = mkdir_p(a->proc->cwd, 0755, 0755);
     if (r < 0)
         return FAILM(r, "mkdir cwd \"%s\": %s", a->proc->cwd, strerror(-r));
     if ((r = mask_paths(s, msg, msgsz)) < 0)

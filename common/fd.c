@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -155,4 +156,24 @@ ssize_t file_read_str(const char *dir, const char *file, char *buf, size_t sz)
         return n;
     buf[n] = '\0';
     return n;
+}
+
+int mkdir_p(const char *path, mode_t parent_mode, mode_t mode)
+{
+    char tmp[PATH_MAX];
+    if (!path || !*path)
+        return -EINVAL;
+    if (snprintf(tmp, sizeof(tmp), "%s", path) >= (int)sizeof(tmp))
+        return -ENAMETOOLONG;
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p != '/' || p[1] == '/' || p[1] == 0)
+            continue;
+        *p = 0;
+        if (mkdir(tmp, parent_mode) < 0 && errno != EEXIST)
+            return -errno;
+        *p = '/';
+    }
+    if (mkdir(tmp, mode) < 0 && errno != EEXIST)
+        return -errno;
+    return 0;
 }

@@ -15,6 +15,10 @@ ssize_t read_all(int fd, void *buf, size_t len);
  * bytes, NUL-terminated, the length or -errno. */
 int file_write_str(const char *dir, const char *file, const char *val);
 ssize_t file_read_str(const char *dir, const char *file, char *buf, size_t sz);
+/* mkdir -p of an absolute or relative path in a tree of our own (never one another party may
+ * write: see fs_beneath.h): missing parents are made with parent_mode, the last component with
+ * mode; what exists is accepted as it is. 0 or -errno (-ENAMETOOLONG past PATH_MAX). */
+int mkdir_p(const char *path, mode_t parent_mode, mode_t mode);
 /* Count open fds of this process (tests use it to assert nothing leaked). */
 int fd_count_open(void);
 /* In a child before exec: close every fd >= from except those in keep[]. */

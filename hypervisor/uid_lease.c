@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "fd.h"
 #include "hv_internal.h"
 #include "log.h"
 #include "uid_range.h"
@@ -34,20 +35,13 @@
 static int open_dir(const char *dir, int *ret_fd)
 {
     _cleanup_close_ int fd = -EBADF;
-    char tmp[4096];
     struct stat st;
-    if (snprintf(tmp, sizeof(tmp), "%s", dir) >= (int)sizeof(tmp) || dir[0] != '/')
+    int r;
+    if (dir[0] != '/')
         return -EINVAL;
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
-            return -errno;
-        *p = '/';
-    }
-    if (mkdir(tmp, 0700) < 0 && errno != EEXIST)
-        return -errno;
+    r = mkdir_p(dir, 0755, 0700);
+    if (r < 0)
+        return r;
     fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0)
         return -errno;

@@ -12,27 +12,11 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "fd.h"
 #include "hv_internal.h"
 
 #define CID_FIRST 3U
 #define CID_SPAN 65536U
-
-static int mkdir_p(const char *dir)
-{
-    char tmp[4096];
-    snprintf(tmp, sizeof(tmp), "%s", dir);
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
-            return -errno;
-        *p = '/';
-    }
-    if (mkdir(tmp, 0700) < 0 && errno != EEXIST)
-        return -errno;
-    return 0;
-}
 
 static int try_lock(const char *dir, uint32_t cid, int *ret_fd)
 {
@@ -63,7 +47,7 @@ int hv_cid_acquire(const char *dir, uint32_t want, const char *seed, uint32_t *r
                    int *ret_lock_fd)
 {
     uint32_t start;
-    int r = mkdir_p(dir);
+    int r = mkdir_p(dir, 0755, 0700);
     if (r < 0)
         return r;
     if (want) {

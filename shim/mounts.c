@@ -79,23 +79,6 @@ int mnt_parse_options(const char *const *opts, size_t n, unsigned long *ret_flag
     return 0;
 }
 
-int mnt_mkdir_p(const char *path, unsigned mode)
-{
-    char tmp[PATH_MAX];
-    if (snprintf(tmp, sizeof(tmp), "%s", path) >= (int)sizeof(tmp))
-        return -ENAMETOOLONG;
-    for (char *p = tmp + 1; *p; p++)
-        if (*p == '/') {
-            *p = 0;
-            if (mkdir(tmp, mode) < 0 && errno != EEXIST)
-                return -errno;
-            *p = '/';
-        }
-    if (mkdir(tmp, mode) < 0 && errno != EEXIST)
-        return -errno;
-    return 0;
-}
-
 /* Overlay with a lowerdir list too long for one page of mount data: chdir to the common parent
  * of all lowerdirs and pass relative paths (what containerd's mount_linux.go does). */
 static int shorten_lowerdir(char *data, size_t data_len, int *ret_chdir_fd)

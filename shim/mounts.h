@@ -25,7 +25,5 @@ int mnt_bind_at(const char *src, int parent_fd, const char *name, int ro, int re
  * along, so no path below a mount, which another party may write, is ever resolved), never
  * following a final link. Returns the number unmounted. */
 int mnt_umount_tree(const char *path);
-/* mkdir -p */
-int mnt_mkdir_p(const char *path, unsigned mode);
 
 #endif

@@ -578,7 +578,7 @@ int sandbox_new(struct shim *s, const char *group, const struct cfg *cfg, const 
     sb->netns_fd = -1;
     sb->share.mounts_fd = -1;
     TAILQ_INIT(&sb->containers);
-    r = mnt_mkdir_p(sb->run_dir, 0700);
+    r = mkdir_p(sb->run_dir, 0700, 0700);
     if (r < 0) {
         cvm_err_set(err, r, "create %s: %s", sb->run_dir, strerror(-r));
         goto fail;

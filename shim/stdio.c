@@ -78,7 +78,7 @@ static int open_file_uri(const char *path, int *ret)
     char *sl = strrchr(dir, '/');
     if (sl && sl != dir) {
         *sl = 0;
-        int r = mnt_mkdir_p(dir, 0755);
+        int r = mkdir_p(dir, 0755, 0755);
         if (r < 0)
             return r;
     }

@@ -216,6 +216,36 @@ START_TEST(loop_free_inside_batch_suppresses_stale_event)
 }
 END_TEST
 
+/* mkdir_p: parents and leaf get their own modes, what exists is accepted, junk is refused. */
+START_TEST(mkdir_p_modes_and_existing)
+{
+    char base[] = "/tmp/cvm-mkp-XXXXXX", p[128];
+    struct stat st;
+    mode_t old = umask(0);
+    ck_assert_ptr_nonnull(mkdtemp(base));
+    snprintf(p, sizeof(p), "%s/a/b/c", base);
+    ck_assert_int_eq(mkdir_p(p, 0755, 0700), 0);
+    ck_assert_int_eq(stat(p, &st), 0);
+    ck_assert_uint_eq(st.st_mode & 0777, 0700);
+    snprintf(p, sizeof(p), "%s/a/b", base);
+    ck_assert_int_eq(stat(p, &st), 0);
+    ck_assert_uint_eq(st.st_mode & 0777, 0755);
+    snprintf(p, sizeof(p), "%s/a//b/c/", base);
+    ck_assert_int_eq(mkdir_p(p, 0755, 0700), 0); /* exists; doubled and trailing slashes */
+    snprintf(p, sizeof(p), "%s/f", base);
+    int fd = open(p, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    snprintf(p, sizeof(p), "%s/f/x", base);
+    ck_assert_int_eq(mkdir_p(p, 0755, 0755), -ENOTDIR);
+    ck_assert_int_eq(mkdir_p("", 0755, 0755), -EINVAL);
+    umask(old);
+    char cmd[64];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", base);
+    ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
 static Suite *common_suite(void)
 {
     Suite *s = suite_create("common");
@@ -226,6 +256,7 @@ static Suite *common_suite(void)
     tcase_add_test(tc, buf_is_bounded_and_compacts);
     tcase_add_test(tc, loop_timer_signal_child);
     tcase_add_test(tc, loop_free_inside_batch_suppresses_stale_event);
+    tcase_add_test(tc, mkdir_p_modes_and_existing);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -15,6 +15,7 @@
 #include "../../shim/mounts.h"
 #include "fs_beneath.h"
 #include "check_main.h"
+#include "fd.h"
 #include "errmap.h"
 
 START_TEST(test_parse_options)
@@ -55,7 +56,7 @@ START_TEST(test_overlay_long_lowerdir)
     for (int i = 0; i < n; i++) {
         /* containerd's layout: a long common prefix, short per-layer suffixes (<n>/fs) */
         snprintf(path, sizeof(path), "%s/layers/%s/%d/fs", base, LONG, i);
-        ck_assert_int_eq(mnt_mkdir_p(path, 0755), 0);
+        ck_assert_int_eq(mkdir_p(path, 0755, 0755), 0);
         snprintf(path + strlen(path), sizeof(path) - strlen(path), "/file%d", i);
         int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
         ck_assert_int_ge(fd, 0);
@@ -67,9 +68,9 @@ START_TEST(test_overlay_long_lowerdir)
     snprintf(up, sizeof(up), "upperdir=%s/up", base);
     snprintf(work, sizeof(work), "workdir=%s/work", base);
     snprintf(path, sizeof(path), "%s/up", base);
-    mnt_mkdir_p(path, 0755);
+    mkdir_p(path, 0755, 0755);
     snprintf(path, sizeof(path), "%s/work", base);
-    mnt_mkdir_p(path, 0755);
+    mkdir_p(path, 0755, 0755);
     snprintf(target, sizeof(target), "%s/shared/c1/rootfs", base);
     char cwd_before[PATH_MAX], cwd_after[PATH_MAX];
     ck_assert_ptr_nonnull(getcwd(cwd_before, sizeof(cwd_before)));

@@ -524,7 +524,7 @@ void setup(void)
     snprintf(bundle, sizeof(bundle), "%s/bundle", dir);
     char p[256];
     snprintf(p, sizeof(p), "%s/rootfs", bundle);
-    ck_assert_int_eq(mnt_mkdir_p(p, 0755), 0);
+    ck_assert_int_eq(mkdir_p(p, 0755, 0755), 0);
     snprintf(p, sizeof(p), "%s/config.json", bundle);
     FILE *f = fopen(p, "w");
     fputs("{\"annotations\":{\"io.containerd.cvm.v1.group\":\"grp\"},\"root\":{\"path\":\"rootfs\"},"
