@@ -128,6 +128,16 @@ plant replace-victim-rootfs "mv $S/v1/rootfs $S/v1/old"
 plant link-in-victim-mounts "ln -s $CANARY $S/v1/mounts/9"
 plant replace-victim-volume "rm -rf $S/v1/mounts/0 && ln -s $CANARY $S/v1/mounts/0"
 
+rm_containers() { # ids: SIGKILL, wait for STOPPED, delete task and container
+  local v
+  for v in "$@"; do
+    ctr task kill -s SIGKILL "$v" >/dev/null 2>&1
+    for _ in $(seq 1 50); do [[ $(task_field "$v" 3) == STOPPED ]] && break; sleep 0.2; done
+    ctr task delete "$v" >/dev/null 2>&1
+    ctr containers delete "$v" >/dev/null 2>&1
+  done
+}
+
 # 2. Racing Create: the attacker plants at the ids being created, in a loop.
 ax sh -c "while :; do for i in r1 r2 r3; do ln -s $CANARY $S/\$i; mkdir $S/\$i; ln -s $CANARY $S/\$i/rootfs; mkfifo $S/\$i/mounts; done 2>/dev/null; done" \
   >/dev/null 2>&1 &
@@ -140,12 +150,7 @@ done
 canary_intact canary-untouched-racing-create
 
 # 3. Racing Delete: the same while the containers go.
-for v in r1 r2 r3 v1 v2; do
-  ctr task kill -s SIGKILL "$v" >/dev/null 2>&1
-  for _ in $(seq 1 50); do [[ $(task_field "$v" 3) == STOPPED ]] && break; sleep 0.2; done
-  ctr task delete "$v" >/dev/null 2>&1
-  ctr containers delete "$v" >/dev/null 2>&1
-done
+rm_containers r1 r2 r3 v1 v2
 kill "$RACER" 2>/dev/null; wait "$RACER" 2>/dev/null
 canary_intact canary-untouched-racing-delete
 # what the host made for the deleted containers is gone, host tree and view alike
@@ -164,12 +169,7 @@ out=$(timeout 60 ctr task exec --exec-id e3 v3 echo still-here 2>&1)
 ax sh -c "while :; do ln -s $CANARY $S/z 2>/dev/null; done" >/dev/null 2>&1 &
 RACER=$!
 sleep 1
-for v in v3 v4 att; do
-  ctr task kill -s SIGKILL "$v" >/dev/null 2>&1
-  for _ in $(seq 1 50); do [[ $(task_field "$v" 3) == STOPPED ]] && break; sleep 0.2; done
-  ctr task delete "$v" >/dev/null 2>&1
-  ctr containers delete "$v" >/dev/null 2>&1
-done
+rm_containers v3 v4 att
 kill "$RACER" 2>/dev/null; wait "$RACER" 2>/dev/null
 canary_intact canary-untouched-after-teardown
 [[ $(cat "$W/vol-ro/f") == ro && -f $W/vol-rw/f ]] && pass volumes-intact || fail volumes-intact "volume contents changed"
