@@ -147,20 +147,20 @@ static int shorten_lowerdir(char *data, size_t data_len, int *ret_chdir_fd)
     return 0;
 }
 
-/* A detached copy of src (recursive when asked), read-only before anyone can see it when ro. */
+/* A detached copy of src (recursive when asked), read-only when ro, before anyone can see it.
+ * Always nodev: virtiofsd opens what the guest asks for on the host, and a device node in an
+ * image or a volume must never open a host device (the guest's own device nodes are served by
+ * the guest kernel, which never sends their opens to virtiofsd). */
 static int clone_tree(const char *src, int recursive, int ro, struct cvm_err *err)
 {
+    struct mount_attr attr = {.attr_set = MOUNT_ATTR_NODEV | (ro ? MOUNT_ATTR_RDONLY : 0)};
     int tree = open_tree(AT_FDCWD, src, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0));
     if (tree < 0)
         return cvm_err_set(err, -errno, "bind mount source %s: %m", src);
-    if (ro) {
-        struct mount_attr attr = {.attr_set = MOUNT_ATTR_RDONLY};
-        if (mount_setattr(tree, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), &attr,
-                          sizeof(attr)) < 0) {
-            int r = -errno;
-            close(tree);
-            return cvm_err_set(err, r, "bind %s read-only: %s", src, strerror(-r));
-        }
+    if (mount_setattr(tree, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), &attr, sizeof(attr)) < 0) {
+        int r = -errno;
+        close(tree);
+        return cvm_err_set(err, r, "bind %s %s: %s", src, ro ? "read-only, nodev" : "nodev", strerror(-r));
     }
     return tree;
 }
@@ -205,8 +205,9 @@ int mnt_mount_one(const char *type, const char *source, const char *const *opts,
             return cvm_err_set(err, r, "mount overlay %s: lowerdir too long", what);
         }
     }
-    /* onto the verified directory itself, whatever its path names meanwhile */
-    r = mount(source, fsb_fd_path(target, fdp), type, flags, data[0] ? data : NULL);
+    /* onto the verified directory itself, whatever its path names meanwhile; nodev as for
+     * binds (clone_tree) */
+    r = mount(source, fsb_fd_path(target, fdp), type, flags | MS_NODEV, data[0] ? data : NULL);
     if (r < 0)
         r = -errno;
     if (cwd >= 0) {

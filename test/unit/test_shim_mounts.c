@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "../../shim/mounts.h"
@@ -84,6 +85,9 @@ START_TEST(test_overlay_long_lowerdir)
     ck_assert_str_eq(cwd_before, cwd_after); /* the trick's chdir is undone */
     snprintf(path, sizeof(path), "%s/file0", target);
     ck_assert_int_eq(access(path, F_OK), 0);
+    struct statvfs vfs; /* host mounts of the share never open a device node */
+    ck_assert_int_eq(statvfs(target, &vfs), 0);
+    ck_assert(vfs.f_flag & ST_NODEV);
     snprintf(path, sizeof(path), "%s/file%d", target, n - 1);
     ck_assert_int_eq(access(path, F_OK), 0);
 
@@ -92,9 +96,15 @@ START_TEST(test_overlay_long_lowerdir)
     snprintf(up, sizeof(up), "%s/layers", base);
     ck_assert_int_eq(fsb_mkdir_p(cfd, "mounts", 0755, &mfd), 0);
     ck_assert_int_eq(mnt_bind_at(up, mfd, "0", 1, 0, path, &err), 0);
+    ck_assert_int_eq(statvfs(path, &vfs), 0);
+    ck_assert((vfs.f_flag & ST_NODEV) && (vfs.f_flag & ST_RDONLY));
     /* a file bind: the target is made a file */
     snprintf(work, sizeof(work), "%s/layers/%s/0/fs/file0", base, LONG);
     ck_assert_int_eq(mnt_bind_at(work, mfd, "1", 0, 0, "file", &err), 0);
+    snprintf(work, sizeof(work), "%s/shared/c1/mounts/1", base);
+    ck_assert_int_eq(statvfs(work, &vfs), 0);
+    ck_assert((vfs.f_flag & ST_NODEV) && !(vfs.f_flag & ST_RDONLY));
+    snprintf(work, sizeof(work), "%s/layers/%s/0/fs/file0", base, LONG);
     struct stat st;
     ck_assert_int_eq(fstatat(mfd, "1", &st, AT_SYMLINK_NOFOLLOW), 0);
     ck_assert(S_ISREG(st.st_mode));
