@@ -286,7 +286,8 @@ run_handler cvm cvm
 for k in pod_state pod_ip_ok c1_state stats_ok exec1_out exec1_err exec2_out exec2_err log same_ipc shm same_host own_pid resolv \
          c3_status exec_to_rc exec_to_msg exec_to_after exec_big update_rc update_mem reopen_rc \
          c1_stop_state c1_exit c1_reason c2_after_podstop containers_left pod_stopped pods_left tasks_left netns_left; do
-  if [[ "${R[cvm.$k]-unset}" == "${R[runc.$k]-unset}" ]]; then pass "cvm-same-as-runc-$k"
+  # the value must exist on both sides: two runs that never got there are not "the same"
+  if [[ -n ${R[runc.$k]+set} && -n ${R[cvm.$k]+set} && "${R[cvm.$k]}" == "${R[runc.$k]}" ]]; then pass "cvm-same-as-runc-$k"
   else fail "cvm-same-as-runc-$k" "runc='${R[runc.$k]-unset}' cvm='${R[cvm.$k]-unset}'"; fi
 done
 [[ ${R[cvm.netns_left]-x} == "$netns_before" ]] && pass cri-netns-removed || fail cri-netns-removed "cni- netns before $netns_before after ${R[cvm.netns_left]-unset}"

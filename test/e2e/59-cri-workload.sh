@@ -294,11 +294,12 @@ T2=$(date +%s)
 for k in cfg_status cfg_out logs_shape logs_status oom_status reader_state reader_msg shared_live caps \
          oomx_exec_rc oomx_running stats_ok lstats_ok lstats_id l_running l_exited l_label l_id lp_label lp_id lp_notready \
          priv_status caps_status oomx_status; do
-  if [[ "${R[cvm.$k]-unset}" == "${R[runc.$k]-unset}" ]]; then pass "cvm-same-as-runc-$k"
+  # the value must exist on both sides: two runs that never got there are not "the same"
+  if [[ -n ${R[runc.$k]+set} && -n ${R[cvm.$k]+set} && "${R[cvm.$k]}" == "${R[runc.$k]}" ]]; then pass "cvm-same-as-runc-$k"
   else fail "cvm-same-as-runc-$k" "runc='${R[runc.$k]-unset}' cvm='${R[cvm.$k]-unset}'"; fi
 done
 # privileged: the same capability sets; /dev differs by design, /sys is held to the spec (NOTEs above)
-[[ "${R[cvm.priv_caps]-unset}" == "${R[runc.priv_caps]-unset}" ]] && pass cvm-same-as-runc-priv_caps ||
+[[ -n ${R[runc.priv_caps]+set} && -n ${R[cvm.priv_caps]+set} && "${R[cvm.priv_caps]}" == "${R[runc.priv_caps]}" ]] && pass cvm-same-as-runc-priv_caps ||
   fail cvm-same-as-runc-priv_caps "runc='${R[runc.priv_caps]-unset}' cvm='${R[cvm.priv_caps]-unset}'"
 note "ListContainerStats names: runc ${R[runc.lstats_names]-?} cvm ${R[cvm.lstats_names]-?}"
 note "tier runtime: $(( T2 - T0 )) s (containerd + images $(( TS - T0 )) s, runc pod $(( T1 - TS )) s, cvm pod $(( T2 - T1 )) s)"
