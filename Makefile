@@ -19,7 +19,7 @@ PKGS    := libprotobuf-c jansson libseccomp libcap libnl-3.0 libnl-route-3.0
 WARN    := -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wstrict-prototypes -Wno-missing-field-initializers -Wno-format-truncation
 CFLAGS  ?= -O2 -g
 ALL_CFLAGS = -std=gnu11 -D_GNU_SOURCE $(CFLAGS) $(SAN) -fno-strict-aliasing $(WARN) \
-             -Icommon -Iproto -Ihypervisor -Iconfig -I$(BUILD)/gen \
+             -Icommon -Iproto -Ihypervisor -Iconfig -Ishim -I$(BUILD)/gen \
              $(shell pkg-config --cflags $(PKGS) 2>/dev/null) -MMD -MP
 LDLIBS_ALL = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)

@@ -4,8 +4,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cmd.h"
-#include "flags.h"
+#include "cli/cmd.h"
+#include "cli/flags.h"
 
 int main(int argc, char **argv)
 {

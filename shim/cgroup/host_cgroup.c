@@ -4,7 +4,7 @@
  * them as its own unreaped children (pidfds). Nothing here waits on the event loop either; the
  * two bounded waits are at process exit and in `delete`, which has no loop. */
 #define LOG_MODULE "cgroup"
-#include "host_cgroup.h"
+#include "cgroup/host_cgroup.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -21,7 +21,7 @@
 
 #include "cleanup.h"
 #include "fd.h"
-#include "host_cgroup_path.h"
+#include "cgroup/host_cgroup_path.h"
 #include "log.h"
 #include "loop.h"
 

@@ -25,7 +25,7 @@
 #include <sys/types.h>
 
 #include "errmap.h"
-#include "host_cgroup_limits.h"
+#include "cgroup/host_cgroup_limits.h"
 
 struct loop;
 

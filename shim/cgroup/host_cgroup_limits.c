@@ -1,5 +1,5 @@
 /* linux.resources -> host cgroup values and files. See host_cgroup_limits.h. */
-#include "host_cgroup_limits.h"
+#include "cgroup/host_cgroup_limits.h"
 
 #include <errno.h>
 #include <inttypes.h>

@@ -1,6 +1,6 @@
 /* Pure parsers for the host cgroup: cgroupsPath (cgroupfs and systemd forms), the lines of
  * /proc/<pid>/cgroup and /proc/self/mountinfo. See host_cgroup_path.h. */
-#include "host_cgroup_path.h"
+#include "cgroup/host_cgroup_path.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -1,7 +1,7 @@
 /* Create/Update glue for the sandbox's host cgroup and runc's shim options. See
  * host_cgroup_sandbox.h; the sizing rules are in config/README.md "Host cgroups". */
 #define LOG_MODULE "cgroup"
-#include "host_cgroup_sandbox.h"
+#include "cgroup/host_cgroup_sandbox.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 
 #include "containerd/runc/v1/options.pb-c.h"
-#include "host_cgroup.h"
+#include "cgroup/host_cgroup.h"
 #include "log.h"
 
 #define MIB (1024ull * 1024ull)

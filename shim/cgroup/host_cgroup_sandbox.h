@@ -10,7 +10,7 @@
 #include "config.h"
 #include "errmap.h"
 #include "google/protobuf/any.pb-c.h"
-#include "host_cgroup_limits.h"
+#include "cgroup/host_cgroup_limits.h"
 
 struct host_cgroup;
 struct sandbox;

@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../agent_limits.h"
+#include "sandbox/agent_limits.h"
 #include "agent.pb-c.h"
 #include "agent_wire.h"
 #include "cleanup.h"

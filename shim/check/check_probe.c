@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../assets.h"
+#include "sandbox/assets.h"
 #include "check_run.h"
 #include "cleanup.h"
 #include "errmap.h"

@@ -13,7 +13,7 @@
 
 #include <jansson.h>
 
-#include "../boot_phases.h"
+#include "sandbox/boot_phases.h"
 #include "accel.h"
 #include "config.h"
 

@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "flags.h"
+#include "cli/flags.h"
 
 #define SHIM_NAME "containerd-shim-cvm-v1"
 #define SHIM_RUNTIME "io.containerd.cvm.v1"

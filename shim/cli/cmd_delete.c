@@ -19,15 +19,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "address.h"
+#include "cli/address.h"
 #include "cleanup.h"
-#include "cmd.h"
+#include "cli/cmd.h"
 #include "containerd/task/v2/shim.pb-c.h"
 #include "fd.h"
-#include "host_cgroup.h"
+#include "cgroup/host_cgroup.h"
 #include "fs_beneath.h"
-#include "mounts.h"
-#include "pidfile.h"
+#include "sandbox/mounts.h"
+#include "sandbox/pidfile.h"
 
 #define DYING_WAIT_MS 2000 /* a daemon on its way out: time to finish its own teardown */
 #define KILL_WAIT_MS 1500  /* after SIGKILL: time for the processes to be gone */

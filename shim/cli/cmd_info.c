@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
-#include "cmd.h"
+#include "cli/cmd.h"
 #include "containerd/types/introspection.pb-c.h"
 #include "google/protobuf/any.pb-c.h"
 

@@ -15,9 +15,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "address.h"
+#include "cli/address.h"
 #include "cleanup.h"
-#include "cmd.h"
+#include "cli/cmd.h"
 #include "fd.h"
 
 extern char **environ;

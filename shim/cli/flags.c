@@ -1,6 +1,6 @@
 /* Go's flag package rules: -name value, -name=value, --name, --name=value; booleans take no
  * separate value (only -name=true|false...); parsing stops at the first non-flag word or "--". */
-#include "flags.h"
+#include "cli/flags.h"
 
 #include <errno.h>
 #include <stdio.h>

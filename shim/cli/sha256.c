@@ -1,5 +1,5 @@
 /* SHA-256 (FIPS 180-4). */
-#include "sha256.h"
+#include "cli/sha256.h"
 
 #include <string.h>
 

@@ -16,19 +16,19 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "address.h"
+#include "cli/address.h"
 #include "cleanup.h"
-#include "cmd.h"
-#include "events.h"
+#include "cli/cmd.h"
+#include "daemon/events.h"
 #include "fd.h"
-#include "host_cgroup.h"
+#include "cgroup/host_cgroup.h"
 #include "hv_proc.h"
 #include "log.h"
 #include "loop.h"
 #include "fs_beneath.h"
-#include "mounts.h"
-#include "reaper.h"
-#include "task.h"
+#include "sandbox/mounts.h"
+#include "daemon/reaper.h"
+#include "task/model.h"
 #include "ttrpc.h"
 
 #define LISTEN_FD 3

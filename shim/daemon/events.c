@@ -11,7 +11,7 @@
  * that containerd itself rejects (a definitive error, not a transport one) is given up too:
  * retrying it would stall every event behind it forever. */
 #define LOG_MODULE "events"
-#include "events.h"
+#include "daemon/events.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -20,7 +20,7 @@
 #include <sys/queue.h>
 #include <time.h>
 
-#include "address.h"
+#include "cli/address.h"
 #include "cleanup.h"
 #include "containerd/services/events/ttrpc/v1/events.pb-c.h"
 #include "fd.h"

@@ -1,5 +1,5 @@
 #define LOG_MODULE "reaper"
-#include "reaper.h"
+#include "daemon/reaper.h"
 
 #include <errno.h>
 #include <signal.h>

@@ -1,7 +1,7 @@
 /* OCI hooks on the host: parsing (pure), the state JSON (pure), and running them on the
  * loop. See hooks.h. */
 #define LOG_MODULE "hooks"
-#include "hooks.h"
+#include "hooks/hooks.h"
 
 #include <errno.h>
 #include <fcntl.h>

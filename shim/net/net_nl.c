@@ -1,6 +1,6 @@
 /* libnl sockets bound to a sandbox's network namespace, and libnl error codes as errno. */
 #define LOG_MODULE "net"
-#include "net.h"
+#include "net/net.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,5 +1,5 @@
 /* Pure parts of guest networking: which links to mirror, NIC naming, the attach plan. */
-#include "net.h"
+#include "net/net.h"
 
 #include <errno.h>
 #include <net/if_arp.h>

@@ -1,7 +1,7 @@
 /* The tc plumbing between a sandbox interface and its tap: ingress qdiscs and u32 filters
  * whose mirred action redirects every frame to the other's egress (libnl). */
 #define LOG_MODULE "net"
-#include "net.h"
+#include "net/net.h"
 
 #include <errno.h>
 #include <linux/if_ether.h>

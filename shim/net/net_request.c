@@ -1,5 +1,5 @@
 /* net_agent_request(): the agent's ConfigureNetworkRequest from a scanned netns (pure). */
-#include "net.h"
+#include "net/net.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

@@ -1,6 +1,6 @@
 /* net_scan(): what a sandbox netns holds, read with libnl into plain structs. */
 #define LOG_MODULE "net"
-#include "net.h"
+#include "net/net.h"
 
 #include <errno.h>
 #include <net/if_arp.h>

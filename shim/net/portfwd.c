@@ -2,7 +2,7 @@
  * steering feeds, and per accepted connection: vsock connect to the agent's port-forward port,
  * request header out, reply header in, then a duplex relay. All on the shim's loop. */
 #define LOG_MODULE "portfwd"
-#include "portfwd.h"
+#include "net/portfwd.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

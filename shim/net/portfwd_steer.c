@@ -25,7 +25,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
-#include "portfwd.h"
+#include "net/portfwd.h"
 
 static int sys_bpf(int cmd, union bpf_attr *attr)
 {

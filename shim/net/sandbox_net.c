@@ -21,9 +21,9 @@
 #include "fd.h"
 #include "log.h"
 #include "loop.h"
-#include "net.h"
-#include "portfwd.h"
-#include "task.h"
+#include "net/net.h"
+#include "net/portfwd.h"
+#include "task/model.h"
 
 struct net_sync {
     struct sandbox *sb;

@@ -1,5 +1,5 @@
 /* See agent_limits.h. The one table of reply caps for the agent's methods. */
-#include "agent_limits.h"
+#include "sandbox/agent_limits.h"
 
 #include <string.h>
 

@@ -1,4 +1,4 @@
-#include "assets.h"
+#include "sandbox/assets.h"
 
 #include <dirent.h>
 #include <errno.h>

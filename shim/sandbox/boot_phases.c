@@ -1,5 +1,5 @@
 /* Boot phases and the boot watchdog's verdict. See boot_phases.h. */
-#include "boot_phases.h"
+#include "sandbox/boot_phases.h"
 
 #include <errno.h>
 #include <stdio.h>

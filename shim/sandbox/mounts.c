@@ -1,6 +1,6 @@
 /* Host mounts for the virtiofs shared dir. */
 #define LOG_MODULE "mount"
-#include "mounts.h"
+#include "sandbox/mounts.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,6 +1,6 @@
 /* Pid files that record identity ("<pid> <starttime> <exe>"), /proc/<pid>/stat parsing (pure),
  * and pidfd-based verification and signalling for `delete`. */
-#include "pidfile.h"
+#include "sandbox/pidfile.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -13,18 +13,18 @@
 #include <unistd.h>
 
 #include "agent.pb-c.h"
-#include "agent_limits.h"
+#include "sandbox/agent_limits.h"
 #include "cleanup.h"
 #include "fd.h"
 #include "fs_beneath.h"
-#include "host_cgroup.h"
+#include "cgroup/host_cgroup.h"
 #include "hv.h"
 #include "log.h"
 #include "loop.h"
-#include "mounts.h"
-#include "oom_watch.h"
-#include "pidfile.h"
-#include "task.h"
+#include "sandbox/mounts.h"
+#include "task/oom_watch.h"
+#include "sandbox/pidfile.h"
+#include "task/model.h"
 
 #define AGENT_RETRY_MS 100u
 #define AGENT_CONNECT_TIMEOUT_MS 2000u

@@ -1,6 +1,6 @@
 /* The sandbox's virtio-fs share: host-only mounts/ tree and its read-only view. See share.h. */
 #define LOG_MODULE "share"
-#include "share.h"
+#include "sandbox/share.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -13,7 +13,7 @@
 #include "errmap.h"
 #include "fs_beneath.h"
 #include "log.h"
-#include "mounts.h"
+#include "sandbox/mounts.h"
 
 static int run_dir_child(const char *run_dir, const char *name, char *path, size_t n)
 {

@@ -18,10 +18,10 @@
 #include "hv.h"
 #include "log.h"
 #include "loop.h"
-#include "mounts.h"
-#include "stdio_logger.h"
-#include "stdio_relay.h"
-#include "task.h"
+#include "sandbox/mounts.h"
+#include "stdio/stdio_logger.h"
+#include "stdio/stdio_relay.h"
+#include "task/model.h"
 
 #define ATTACH_TIMEOUT_MS 10000u
 

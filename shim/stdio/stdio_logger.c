@@ -1,6 +1,6 @@
 /* binary:// logger processes. */
 #define LOG_MODULE "stdio"
-#include "stdio_logger.h"
+#include "stdio/stdio_logger.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -16,7 +16,7 @@
 #include "fd.h"
 #include "log.h"
 #include "loop.h"
-#include "task.h"
+#include "task/model.h"
 
 static int hexval(char c)
 {

@@ -1,6 +1,6 @@
 /* Unidirectional fd relay with a fixed ring buffer and epoll-driven backpressure. */
 #define LOG_MODULE "stdio"
-#include "stdio_relay.h"
+#include "stdio/stdio_relay.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -11,20 +11,20 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "address.h"
+#include "cli/address.h"
 #include "agent.pb-c.h"
-#include "assets.h"
+#include "sandbox/assets.h"
 #include "cleanup.h"
 #include "containerd/events/task.pb-c.h"
 #include "fd.h"
 #include "fs_beneath.h"
-#include "host_cgroup.h"
-#include "host_cgroup_path.h"
-#include "host_cgroup_sandbox.h"
+#include "cgroup/host_cgroup.h"
+#include "cgroup/host_cgroup_path.h"
+#include "cgroup/host_cgroup_sandbox.h"
 #include "log.h"
-#include "mounts.h"
+#include "sandbox/mounts.h"
 #include "runtimeoptions/v1/api.pb-c.h"
-#include "task_rpc.h"
+#include "task/rpc.h"
 
 static int read_spec(const char *bundle, char **ret, size_t *ret_len, struct cvm_err *err)
 {

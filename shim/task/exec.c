@@ -6,12 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "address.h"
+#include "cli/address.h"
 #include "agent.pb-c.h"
 #include "cleanup.h"
 #include "containerd/events/task.pb-c.h"
 #include "log.h"
-#include "task_rpc.h"
+#include "task/rpc.h"
 
 #define EXEC_SPEC_MAX (256u * 1024u)
 #define STDIO_TIMEOUT_MS 10000u

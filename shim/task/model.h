@@ -9,15 +9,15 @@
 #include <sys/types.h>
 
 #include "agent_wire.h"
-#include "boot_phases.h"
+#include "sandbox/boot_phases.h"
 #include "config.h"
-#include "hooks.h"
-#include "host_cgroup_limits.h"
+#include "hooks/hooks.h"
+#include "cgroup/host_cgroup_limits.h"
 #include "hv.h"
-#include "net.h"
-#include "share.h"
+#include "net/net.h"
+#include "sandbox/share.h"
 #include "errmap.h"
-#include "task_state.h"
+#include "task/proc_state.h"
 #include "ttrpc.h"
 
 struct loop;

@@ -9,19 +9,19 @@
  * at most once per OOM_MIN_INTERVAL_NS (a quicker answer re-arms on a timer). Nothing is
  * allocated per answer beyond the bounded decode (agent_limits.c): the state is a flag and a
  * time per container the shim knows, and one timer per sandbox. */
-#include "oom_watch.h"
+#include "task/oom_watch.h"
 
 #include <string.h>
 
 #define LOG_MODULE "oom"
 #include "agent.pb-c.h"
-#include "agent_limits.h"
+#include "sandbox/agent_limits.h"
 #include "agent_wire.h"
 #include "containerd/events/task.pb-c.h"
 #include "fd.h"
 #include "log.h"
 #include "loop.h"
-#include "task.h"
+#include "task/model.h"
 #include "ttrpc.h"
 
 /* Errors in a row before we give up (a guest that fails WaitOOM at once would spin us). */

@@ -8,15 +8,15 @@
 #include <string.h>
 
 #include "agent.pb-c.h"
-#include "agent_limits.h"
+#include "sandbox/agent_limits.h"
 #include "agent_wire.h"
 #include "containerd/runc/v1/process.pb-c.h"
 #include "containerd/events/task.pb-c.h"
-#include "host_cgroup_sandbox.h"
+#include "cgroup/host_cgroup_sandbox.h"
 #include "log.h"
 #include "loop.h"
-#include "mounts.h"
-#include "task_rpc.h"
+#include "sandbox/mounts.h"
+#include "task/rpc.h"
 
 #define RESOURCES_MAX (64u * 1024u)
 #define PIDS_MAX AGENT_MAX_LISTED_PROCS

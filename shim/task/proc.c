@@ -12,10 +12,10 @@
 
 #include "containerd/events/task.pb-c.h"
 #include "containerd/task/v2/shim.pb-c.h"
-#include "events.h"
+#include "daemon/events.h"
 #include "log.h"
 #include "loop.h"
-#include "task.h"
+#include "task/model.h"
 
 struct container *shim_find_container(struct shim *s, const char *id)
 {

@@ -1,7 +1,7 @@
 /* State x event table. Rejections use FAILED_PRECONDITION, except Kill of a finished
  * process which is NOT_FOUND ("process already finished", what runc answers; tolerated by
  * every caller, spec §3.3 Kill). */
-#include "task_state.h"
+#include "task/proc_state.h"
 
 #include "errmap.h"
 

@@ -6,7 +6,7 @@
 #include <protobuf-c/protobuf-c.h>
 
 #include "containerd/task/v2/shim.pb-c.h"
-#include "task.h"
+#include "task/model.h"
 #include "ttrpc.h"
 
 static inline void pb_freep(void *p)

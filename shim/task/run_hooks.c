@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "log.h"
-#include "task_rpc.h"
+#include "task/rpc.h"
 
 static void hooks_done(int r, const char *msg, void *data)
 {

@@ -6,11 +6,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cmd.h"
-#include "events.h"
+#include "cli/cmd.h"
+#include "daemon/events.h"
 #include "log.h"
 #include "loop.h"
-#include "task_rpc.h"
+#include "task/rpc.h"
 
 #define GO_ZERO_TIME_SECONDS (-62135596800LL) /* "never exited" as runc shims encode it */
 

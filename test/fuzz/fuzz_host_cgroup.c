@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../shim/host_cgroup_limits.h"
-#include "../../shim/host_cgroup_path.h"
+#include "../../shim/cgroup/host_cgroup_limits.h"
+#include "../../shim/cgroup/host_cgroup_path.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

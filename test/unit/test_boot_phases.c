@@ -4,7 +4,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "../../shim/boot_phases.h"
+#include "../../shim/sandbox/boot_phases.h"
 #include "check_main.h"
 
 #define MS 1000000ull

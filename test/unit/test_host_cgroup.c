@@ -16,11 +16,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../../shim/host_cgroup.h"
+#include "../../shim/cgroup/host_cgroup.h"
 #include "loop.h"
-#include "../../shim/host_cgroup_limits.h"
-#include "../../shim/host_cgroup_path.h"
-#include "../../shim/host_cgroup_sandbox.h"
+#include "../../shim/cgroup/host_cgroup_limits.h"
+#include "../../shim/cgroup/host_cgroup_path.h"
+#include "../../shim/cgroup/host_cgroup_sandbox.h"
 #include "check_main.h"
 #include "containerd/runc/v1/options.pb-c.h"
 

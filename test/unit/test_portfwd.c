@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #include "../../agent/portfwd.h"
-#include "../../shim/portfwd.h"
+#include "../../shim/net/portfwd.h"
 #include "check_main.h"
 #include "cleanup.h"
 #include "duplex_relay.h"

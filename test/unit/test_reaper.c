@@ -9,7 +9,7 @@
 #include "check_main.h"
 #include "fd.h"
 #include "loop.h"
-#include "../../shim/reaper.h"
+#include "../../shim/daemon/reaper.h"
 
 static int watched_status = -1;
 

@@ -4,8 +4,8 @@
 #include <errno.h>
 #include <string.h>
 
-#include "../../shim/address.h"
-#include "../../shim/flags.h"
+#include "../../shim/cli/address.h"
+#include "../../shim/cli/flags.h"
 #include "check_main.h"
 
 #define ARGV(...) ((char *const[]){ "shim", __VA_ARGS__, NULL })

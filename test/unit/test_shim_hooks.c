@@ -10,7 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../../shim/hooks.h"
+#include "../../shim/hooks/hooks.h"
 #include "check_main.h"
 #include "cleanup.h"
 #include "errmap.h"

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../shim/cmd.h"
+#include "../../shim/cli/cmd.h"
 #include "check_main.h"
 #include "containerd/types/introspection.pb-c.h"
 #include "google/protobuf/any.pb-c.h"

@@ -13,7 +13,7 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
-#include "../../shim/mounts.h"
+#include "../../shim/sandbox/mounts.h"
 #include "fs_beneath.h"
 #include "check_main.h"
 #include "fd.h"

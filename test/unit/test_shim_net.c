@@ -20,7 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../../shim/net.h"
+#include "../../shim/net/net.h"
 #include "check_main.h"
 #include "errmap.h"
 

@@ -15,7 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../../shim/pidfile.h"
+#include "../../shim/sandbox/pidfile.h"
 #include "check_main.h"
 
 /* A real stat line's tail after comm: state through field 52 (numbers from a live process). */

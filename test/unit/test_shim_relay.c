@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../../shim/stdio_relay.h"
+#include "../../shim/stdio/stdio_relay.h"
 #include "check_main.h"
 #include "cleanup.h"
 #include "fd.h"

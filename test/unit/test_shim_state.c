@@ -1,7 +1,7 @@
 /* shim/task_state.c: every (state, event) cell of the lifecycle table (spec §3.4). */
 #include <check.h>
 
-#include "../../shim/task_state.h"
+#include "../../shim/task/proc_state.h"
 #include "check_main.h"
 #include "errmap.h"
 

@@ -12,10 +12,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../../shim/address.h"
-#include "../../shim/events.h"
-#include "../../shim/mounts.h"
-#include "../../shim/task.h"
+#include "../../shim/cli/address.h"
+#include "../../shim/daemon/events.h"
+#include "../../shim/sandbox/mounts.h"
+#include "../../shim/task/model.h"
 #include "agent.pb-c.h"
 #include "containerd/runc/v1/process.pb-c.h"
 #include "agent_wire.h"

@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../../../shim/task.h"
+#include "../../../shim/task/model.h"
 #include "hv.h"
 
 /* the fake VM (the_vm: the last one started) */
