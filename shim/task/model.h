@@ -305,6 +305,11 @@ void task_close_io(struct ttrpc_call *call, const uint8_t *p, size_t n, void *ud
 void task_update(struct ttrpc_call *call, const uint8_t *p, size_t n, void *ud);
 void task_stats(struct ttrpc_call *call, const uint8_t *p, size_t n, void *ud);
 void task_pids(struct ttrpc_call *call, const uint8_t *p, size_t n, void *ud);
+void task_state(struct ttrpc_call *call, const uint8_t *p, size_t n, void *ud);
+void task_wait(struct ttrpc_call *call, const uint8_t *p, size_t n, void *ud);
+void task_connect(struct ttrpc_call *call, const uint8_t *p, size_t n, void *ud);
+void task_shutdown(struct ttrpc_call *call, const uint8_t *p, size_t n, void *ud);
+void task_checkpoint(struct ttrpc_call *call, const uint8_t *p, size_t n, void *ud);
 /* The daemon exits: stop the VM, flush events, quit the loop. */
 void shim_begin_exit(struct shim *s);
 

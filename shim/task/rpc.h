@@ -33,7 +33,14 @@ struct proc *task_lookup_proc(struct shim *s, struct ttrpc_call *call, const cha
 int task_check(struct ttrpc_call *call, struct proc *p, enum proc_event ev);
 void task_fill_timestamp(Google__Protobuf__Timestamp *ts, const struct proc *p);
 
-/* task_hooks.c: run op->c's hooks of `kind` (state status "creating"/"created"/"running"/
+/* forward.c: issue agent `method` for op (c, p) and answer containerd with the agent's reply
+ * (cb: NULL, or a callback that converts the reply and frees the op). An unreachable VM is
+ * answered UNAVAILABLE at once. */
+void task_forward(struct shim *s, struct ttrpc_call *call, struct container *c, struct proc *p,
+                  const char *method, const void *req,
+                  void (*cb)(const struct ttrpc_result *, void *));
+
+/* run_hooks.c: run op->c's hooks of `kind` (state status "creating"/"created"/"running"/
  * "stopped"), then then(op, r, msg); r < 0 with the hook's error when one failed. No hooks, or
  * the container gone: then(op, 0, NULL) at once. */
 void task_run_hooks(struct agent_op *op, enum hook_kind kind, const char *status,
