@@ -19,7 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cli/address.h"
+#include "naming/address.h"
 #include "cleanup.h"
 #include "cli/cmd.h"
 #include "containerd/task/v2/shim.pb-c.h"

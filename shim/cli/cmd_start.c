@@ -15,7 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "cli/address.h"
+#include "naming/address.h"
 #include "cleanup.h"
 #include "cli/cmd.h"
 #include "fd.h"

@@ -16,7 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cli/address.h"
+#include "naming/address.h"
 #include "cleanup.h"
 #include "cli/cmd.h"
 #include "daemon/events.h"
@@ -29,14 +29,10 @@
 #include "sandbox/mounts.h"
 #include "daemon/reaper.h"
 #include "task/model.h"
+#include "task/service.h"
 #include "ttrpc.h"
 
 #define LISTEN_FD 3
-
-void shim_run_dir_of(const struct shim *s, char *out, size_t n)
-{
-    shim_run_dir(s->hash, out, n);
-}
 
 static struct loop_source *log_retry;
 

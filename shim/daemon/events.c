@@ -20,7 +20,7 @@
 #include <sys/queue.h>
 #include <time.h>
 
-#include "cli/address.h"
+#include "naming/address.h"
 #include "cleanup.h"
 #include "containerd/services/events/ttrpc/v1/events.pb-c.h"
 #include "fd.h"

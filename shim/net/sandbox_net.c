@@ -23,7 +23,8 @@
 #include "loop.h"
 #include "net/net.h"
 #include "net/portfwd.h"
-#include "task/model.h"
+#include "net/sandbox_net.h"
+#include "sandbox/sandbox.h"
 
 struct net_sync {
     struct sandbox *sb;
@@ -75,7 +76,7 @@ int sandbox_net_open(struct sandbox *sb, const char *netns_path, struct cvm_err 
     /* 127.0.0.1:* of the netns reaches the guest's (CRI PortForward); without it the pod
      * still runs, only port forwarding fails, so this is not fatal */
     struct cvm_err perr = {0};
-    if (portfwd_start(sb->shim->loop, sb->netns_fd, sb->id, vm_of, sb, &sb->portfwd, &perr) < 0)
+    if (portfwd_start(sb->loop, sb->netns_fd, sb->id, vm_of, sb, &sb->portfwd, &perr) < 0)
         log_warn("sandbox %s: port forwarding unavailable: %s", sb->id, perr.msg);
     return 0;
 }
@@ -180,7 +181,7 @@ static void sync_finish(struct sandbox *sb, int r, const char *msg)
     memmove(sb->net_waiters, sb->net_waiters + n, (sb->n_net_waiters - n) * sizeof(w[0]));
     sb->n_net_waiters -= n;
     sb->n_net_running = 0;
-    if (sb->n_net_waiters && loop_defer(sb->shim->loop, sync_deferred, sb) == 0)
+    if (sb->n_net_waiters && loop_defer(sb->loop, sync_deferred, sb) == 0)
         sb->n_net_running = sb->n_net_waiters; /* marks a sync as scheduled */
     for (size_t i = 0; i < n; i++)
         w[i].cb(sb, r, msg, w[i].data);
@@ -197,7 +198,7 @@ void sandbox_net_sync(struct sandbox *sb, void (*cb)(struct sandbox *, int, cons
     if (sb->n_net_running == 0) {
         /* nothing running or scheduled: start (deferred: cb never fires from inside here) */
         sb->n_net_running = sb->n_net_waiters;
-        if (loop_defer(sb->shim->loop, sync_deferred, sb) < 0)
+        if (loop_defer(sb->loop, sync_deferred, sb) < 0)
             sync_finish(sb, -ENOMEM, "out of memory");
     }
 }

@@ -42,9 +42,10 @@ struct logger_wait {
     struct loop_source *w, *timer;
 };
 
-void proc_io_init(struct proc_io *io)
+void proc_io_init(struct proc_io *io, void (*drained)(struct proc *p))
 {
     memset(io, 0, sizeof(*io));
+    io->drained = drained;
     io->logger_ready_fd = -1;
     for (int i = 0; i < _STREAM_MAX; i++)
         io->host_fd[i] = -1;
@@ -171,14 +172,15 @@ void proc_io_close(struct proc *p)
         io->relay[i] = NULL;
         io->host_fd[i] = safe_close(io->host_fd[i]);
     }
-    logger_stop(p->c->sb->shim->loop, io);
+    logger_stop(p->c->sb->loop, io);
 }
 
 static void out_done(struct relay *r, void *data)
 {
     struct proc *p = data;
     (void)r;
-    proc_try_complete(p);
+    if (p->io.drained)
+        p->io.drained(p);
 }
 
 static void stdin_done(struct relay *r, void *data)
@@ -231,13 +233,13 @@ static void attach_finish(struct stream_attach *a, int r, const char *msg)
         int vfd = TAKE_FD(a->fd);
         a->w = loop_source_free(a->w); /* the relay registers vfd itself */
         if (st == STREAM_STDIN) {
-            r = relay_new(p->c->sb->shim->loop, io->host_fd[st], vfd,
+            r = relay_new(p->c->sb->loop, io->host_fd[st], vfd,
                           RELAY_OWN_SRC | RELAY_OWN_SINK | RELAY_SHUT_SINK | RELAY_FIFO_SRC,
                           stdin_done, p, &io->relay[st]);
             if (r == 0)
                 io->host_fd[st] = -1; /* owned by the relay now */
         } else {
-            r = relay_new(p->c->sb->shim->loop, vfd, io->host_fd[st], RELAY_OWN_SRC, out_done, p,
+            r = relay_new(p->c->sb->loop, vfd, io->host_fd[st], RELAY_OWN_SRC, out_done, p,
                           &io->relay[st]);
         }
         if (r < 0) {
@@ -296,7 +298,7 @@ static void attach_connected(struct hv_vm *vm, int r, int fd, void *data)
         attach_finish(a, -EIO, "handshake write failed");
         return;
     }
-    r = loop_add_io(p->c->sb->shim->loop, fd, EPOLLIN, attach_read_cb, a, &a->w);
+    r = loop_add_io(p->c->sb->loop, fd, EPOLLIN, attach_read_cb, a, &a->w);
     if (r < 0)
         attach_finish(a, r, NULL);
 }
@@ -311,7 +313,7 @@ int proc_io_attach(struct proc *p, void (*cb)(struct proc *p, int r, const char 
     p->attach_done = cb;
     if (p->io.logger_ready_fd >= 0 && !p->io.logger_wait) {
         struct logger_wait *lw = calloc(1, sizeof(*lw));
-        struct loop *l = p->c->sb->shim->loop;
+        struct loop *l = p->c->sb->loop;
         if (!lw || loop_add_io(l, p->io.logger_ready_fd, EPOLLIN, logger_ready_cb, lw, &lw->w) < 0 ||
             loop_add_timer(l, LOGGER_READY_TIMEOUT_MS * 1000ull, logger_timeout_cb, lw, &lw->timer) < 0) {
             if (lw) {

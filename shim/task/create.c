@@ -11,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cli/address.h"
+#include "naming/address.h"
 #include "agent.pb-c.h"
 #include "sandbox/assets.h"
 #include "cleanup.h"
@@ -24,6 +24,7 @@
 #include "log.h"
 #include "sandbox/mounts.h"
 #include "runtimeoptions/v1/api.pb-c.h"
+#include "net/sandbox_net.h"
 #include "task/rpc.h"
 
 static int read_spec(const char *bundle, char **ret, size_t *ret_len, struct cvm_err *err)
@@ -497,7 +498,10 @@ static int ensure_sandbox(struct shim *s, const Containerd__Task__V2__CreateTask
     bool standalone = !g || !shim_valid_identifier(g);
     if (standalone)
         g = id;
-    r = sandbox_new(s, g, &cfg, spec_netns(spec), hcg, &s->sb, err);
+    char run_dir[sizeof(s->sb->run_dir)];
+    shim_run_dir(s->hash, run_dir, sizeof(run_dir));
+    r = sandbox_new(s, s->loop, &task_sandbox_owner, g, run_dir, &cfg, spec_netns(spec), hcg,
+                    &s->sb, err);
     if (r == 0)
         s->sb->standalone = standalone; /* a pod or group keeps its VM until the sandbox goes */
     if (r == 0 && hcg) {

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli/address.h"
+#include "naming/address.h"
 #include "agent.pb-c.h"
 #include "cleanup.h"
 #include "containerd/events/task.pb-c.h"

@@ -143,7 +143,7 @@ static void arm(struct sandbox *sb)
 
 void sandbox_oom_watch(struct sandbox *sb)
 {
-    if (!sb->oom_timer && loop_add_timer(sb->shim->loop, 0, on_timer, sb, &sb->oom_timer) < 0) {
+    if (!sb->oom_timer && loop_add_timer(sb->loop, 0, on_timer, sb, &sb->oom_timer) < 0) {
         log_warn("sandbox %s: no timer: OOM kills are not reported", sb->id);
         return;
     }

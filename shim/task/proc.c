@@ -48,7 +48,7 @@ struct proc *proc_new(struct container *c, const char *exec_id)
     snprintf(p->exec_id, sizeof(p->exec_id), "%s", exec_id ? exec_id : "");
     p->status = PROC_CREATED;
     TAILQ_INIT(&p->waiters);
-    proc_io_init(&p->io);
+    proc_io_init(&p->io, proc_try_complete);
     return p;
 }
 

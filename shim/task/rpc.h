@@ -7,6 +7,7 @@
 
 #include "containerd/task/v2/shim.pb-c.h"
 #include "task/model.h"
+#include "task/service.h"
 #include "ttrpc.h"
 
 static inline void pb_freep(void *p)

@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../../shim/cli/sha256.h"
+#include "../../shim/naming/sha256.h"
 #include "check_main.h"
 
 static void hex_of(const char *s, size_t n, char out[65])

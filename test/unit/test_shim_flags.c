@@ -4,7 +4,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "../../shim/cli/address.h"
+#include "../../shim/naming/address.h"
 #include "../../shim/cli/flags.h"
 #include "check_main.h"
 

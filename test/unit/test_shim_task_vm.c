@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../../shim/cli/address.h"
+#include "../../shim/naming/address.h"
 #include "../../shim/daemon/events.h"
 #include "../../shim/sandbox/mounts.h"
 #include "../../shim/task/model.h"

@@ -13,11 +13,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../../../shim/cli/address.h"
+#include "../../../shim/naming/address.h"
 #include "../../../shim/daemon/events.h"
 #include "../../../shim/sandbox/mounts.h"
 #include "fs_beneath.h"
 #include "../../../shim/task/model.h"
+#include "../../../shim/task/service.h"
 #include "agent.pb-c.h"
 #include "agent_wire.h"
 #include "containerd/runc/v1/process.pb-c.h"

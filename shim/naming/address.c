@@ -1,5 +1,5 @@
 /* Socket address = "unix:///run/containerd/s/" + hex(sha256(path.Join(address, ns, group))). */
-#include "cli/address.h"
+#include "naming/address.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -10,7 +10,7 @@
 
 #include "cleanup.h"
 #include "fd.h"
-#include "cli/sha256.h"
+#include "naming/sha256.h"
 
 void shim_group_hash(const char *address, const char *ns, const char *group, char out[65])
 {
