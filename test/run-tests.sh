@@ -50,6 +50,15 @@ for b in "$BUILD"/fuzz/fuzz_* "$BUILD"/asan/fuzz/fuzz_*; do
   fi
 done
 
+echo "== architecture (test/arch/file_graph.py over the objects: no circles between files, floors)"
+arch=$(python3 test/arch/file_graph.py "$BUILD" 2>&1); arch_rc=$?
+printf '%s\n' "$arch"
+arch_p=$(grep -c '^PASS: ' <<<"$arch") arch_f=$(grep -c '^FAIL: ' <<<"$arch")
+passed=$((passed + arch_p)); failed=$((failed + arch_f))
+if [[ $arch_rc -ne 0 && $arch_f -eq 0 ]] || [[ $arch_p -eq 0 ]]; then
+  echo "FAIL: test/arch/file_graph.py exited $arch_rc with $arch_p PASS lines"; failed=$((failed + 1))
+fi
+
 # Every VM below runs on what the runtime's own decision picks here (accel "auto", the host's
 # /dev/kvm as it is): say which, and why, in the header.
 accel=$("$BUILD/bin/cvm-check" 2>&1 | grep -m1 -E '^[a-z]+ +accel: ' | sed -E 's/^[a-z]+ +accel: //')

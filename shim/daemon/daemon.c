@@ -19,7 +19,7 @@
 #include "naming/address.h"
 #include "cleanup.h"
 #include "cli/cmd.h"
-#include "daemon/events.h"
+#include "events/events.h"
 #include "fd.h"
 #include "cgroup/host_cgroup.h"
 #include "hv_proc.h"

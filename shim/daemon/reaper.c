@@ -1,3 +1,4 @@
+/* Catch-all reaping of orphans re-parented to the shim (reaper.h). */
 #define LOG_MODULE "reaper"
 #include "daemon/reaper.h"
 

@@ -1,3 +1,4 @@
+/* Where the guest kernel, initrd and helpers are found (assets.h). */
 #include "sandbox/assets.h"
 
 #include <dirent.h>

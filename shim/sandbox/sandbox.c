@@ -22,7 +22,7 @@
 #include "loop.h"
 #include "sandbox/mounts.h"
 #include "sandbox/pidfile.h"
-#include "net/sandbox_net.h"
+#include "sandbox/sandbox_net.h"
 #include "sandbox/sandbox_internal.h"
 #include "sandbox/share.h"
 

@@ -11,7 +11,7 @@
 #include "fd.h"
 #include "log.h"
 #include "loop.h"
-#include "net/sandbox_net.h"
+#include "sandbox/sandbox_net.h"
 #include "sandbox/mounts.h"
 #include "sandbox/sandbox_internal.h"
 

@@ -24,7 +24,7 @@
 #include "log.h"
 #include "sandbox/mounts.h"
 #include "runtimeoptions/v1/api.pb-c.h"
-#include "net/sandbox_net.h"
+#include "sandbox/sandbox_net.h"
 #include "task/rpc.h"
 
 static int read_spec(const char *bundle, char **ret, size_t *ret_len, struct cvm_err *err)

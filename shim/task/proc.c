@@ -12,7 +12,7 @@
 
 #include "containerd/events/task.pb-c.h"
 #include "containerd/task/v2/shim.pb-c.h"
-#include "daemon/events.h"
+#include "events/events.h"
 #include "log.h"
 #include "loop.h"
 #include "task/model.h"

@@ -10,7 +10,7 @@
 #include "agent.pb-c.h"
 #include "containerd/events/task.pb-c.h"
 #include "log.h"
-#include "net/sandbox_net.h"
+#include "sandbox/sandbox_net.h"
 #include "task/rpc.h"
 
 #define STDIO_TIMEOUT_MS 10000u

@@ -7,7 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "../../shim/daemon/events.h"
+#include "../../shim/events/events.h"
 #include "check_main.h"
 #include "containerd/events/task.pb-c.h"
 #include "containerd/services/events/ttrpc/v1/events.pb-c.h"

@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "../../shim/naming/address.h"
-#include "../../shim/daemon/events.h"
+#include "../../shim/events/events.h"
 #include "../../shim/sandbox/mounts.h"
 #include "../../shim/task/model.h"
 #include "agent.pb-c.h"

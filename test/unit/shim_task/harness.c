@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "../../../shim/naming/address.h"
-#include "../../../shim/daemon/events.h"
+#include "../../../shim/events/events.h"
 #include "../../../shim/sandbox/mounts.h"
 #include "fs_beneath.h"
 #include "../../../shim/task/model.h"

@@ -23,7 +23,7 @@
 #include "loop.h"
 #include "net/net.h"
 #include "net/portfwd.h"
-#include "net/sandbox_net.h"
+#include "sandbox/sandbox_net.h"
 #include "sandbox/sandbox.h"
 
 struct net_sync {

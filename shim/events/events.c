@@ -11,7 +11,7 @@
  * that containerd itself rejects (a definitive error, not a transport one) is given up too:
  * retrying it would stall every event behind it forever. */
 #define LOG_MODULE "events"
-#include "daemon/events.h"
+#include "events/events.h"
 
 #include <errno.h>
 #include <stdbool.h>
