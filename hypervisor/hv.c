@@ -119,7 +119,12 @@ void hv_fail(struct hv_vm *vm, const char *fmt, ...)
         teardown(vm, false, vm->stop_timeout_ms);
 }
 
-void hv_qemu_exited(struct hv_vm *vm, const siginfo_t *si)
+static void fail_with(struct hv_vm *vm, const char *reason)
+{
+    hv_fail(vm, "%s", reason);
+}
+
+static void qemu_exited(struct hv_vm *vm, const siginfo_t *si)
 {
     char reason[1024];
     hv_console_drain(vm->console); /* what QEMU wrote last belongs in the report */
@@ -149,7 +154,7 @@ static void on_helper_grace(struct loop_source *s, void *data)
  * QEMU's exit a moment to arrive so the report names the real cause. */
 #define HELPER_GRACE_MS 250
 
-void hv_helper_exited(struct hv_vm *vm, struct hv_proc *p, const char *what, const siginfo_t *si)
+static void helper_exited(struct hv_vm *vm, struct hv_proc *p, const char *what, const siginfo_t *si)
 {
     char how[96];
     hv_proc_describe_exit(si, how, sizeof(how));
@@ -171,7 +176,7 @@ void hv_helper_exited(struct hv_vm *vm, struct hv_proc *p, const char *what, con
         hv_fail(vm, "%s", vm->helper_reason);
 }
 
-void hv_helpers_ready(struct hv_vm *vm)
+static void helpers_ready(struct hv_vm *vm)
 {
     struct cvm_err err = {0};
     if (vm->state != HV_ST_HELPERS)
@@ -181,7 +186,7 @@ void hv_helpers_ready(struct hv_vm *vm)
         hv_fail(vm, "%s", err.msg);
 }
 
-void hv_qmp_ready(struct hv_vm *vm)
+static void qmp_ready(struct hv_vm *vm)
 {
     if (vm->state != HV_ST_QEMU)
         return;
@@ -194,6 +199,14 @@ void hv_qmp_ready(struct hv_vm *vm)
         vm->cb.ready(vm, vm->cb.data);
     vm->in_callback--;
 }
+
+const struct hv_events hv_vm_events = {
+    .fail = fail_with,
+    .helper_exited = helper_exited,
+    .helpers_ready = helpers_ready,
+    .qmp_ready = qmp_ready,
+    .qemu_exited = qemu_exited,
+};
 
 static void on_quit_reply(struct qmp *q, int r, json_t *ret, const char *cls, const char *desc,
                           void *data)

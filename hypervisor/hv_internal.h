@@ -72,20 +72,28 @@ struct hv_vm {
     bool died_reported, free_requested;
     unsigned in_callback; /* depth of owner callbacks on the stack */
     struct hv_vsock_reqs vsock_reqs;
+    const struct hv_events *events; /* hv.c's, for the process pieces */
 };
 
 bool hv_host_vhost_vsock_usable(void);
 
-/* hv.c: a failure after hv_start() returned: report cb.died once, then tear down. */
+/* How the process pieces (qemu_proc.c, virtiofsd.c, vsock_backend.c) report to the VM's state
+ * machine (hv.c): vm->events, set by hv_start, so that they never call up into hv.c. */
+struct hv_events {
+    /* a failure after hv_start() returned: report cb.died once, then tear down */
+    void (*fail)(struct hv_vm *vm, const char *reason);
+    /* a helper (not QEMU) process exited */
+    void (*helper_exited)(struct hv_vm *vm, struct hv_proc *p, const char *what,
+                          const siginfo_t *si);
+    /* the helpers are up (cvm-vsockd printed READY): start QEMU */
+    void (*helpers_ready)(struct hv_vm *vm);
+    /* QMP negotiated / QEMU exited */
+    void (*qmp_ready)(struct hv_vm *vm);
+    void (*qemu_exited)(struct hv_vm *vm, const siginfo_t *si);
+};
+/* hv.c: the state machine's table, and hv_fail for the files above it (hv_start.c). */
+extern const struct hv_events hv_vm_events;
 void hv_fail(struct hv_vm *vm, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* hv.c: a helper (not QEMU) process exited. */
-void hv_helper_exited(struct hv_vm *vm, struct hv_proc *p, const char *what, const siginfo_t *si);
-
-/* hv.c: the helpers are up (cvm-vsockd printed READY): start QEMU. */
-void hv_helpers_ready(struct hv_vm *vm);
-/* hv.c: QMP negotiated / QEMU exited. */
-void hv_qmp_ready(struct hv_vm *vm);
-void hv_qemu_exited(struct hv_vm *vm, const siginfo_t *si);
 
 /* qemu_fds.c: what QEMU inherits (qemu_argv.h), opened as root just before its spawn. */
 struct hv_qemu_fds {

@@ -302,6 +302,7 @@ int hv_start(struct loop *loop, const struct hv_config *cfg, const struct hv_cal
     if (!vm)
         return cvm_err_set(err, -ENOMEM, "hv_start");
     vm->loop = loop;
+    vm->events = &hv_vm_events;
     vm->cb = *cb;
     vm->cid_lock_fd = -1;
     vm->uid_lock_fd = -1;

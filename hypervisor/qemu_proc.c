@@ -26,14 +26,16 @@
 
 static void on_qemu_exit(struct hv_proc *p, const siginfo_t *si, void *data)
 {
+    struct hv_vm *vm = data;
     (void)p;
-    hv_qemu_exited(data, si);
+    vm->events->qemu_exited(vm, si);
 }
 
 static void on_qmp_ready(struct qmp *q, void *data)
 {
+    struct hv_vm *vm = data;
     (void)q;
-    hv_qmp_ready(data);
+    vm->events->qmp_ready(vm);
 }
 
 static void on_qmp_event(struct qmp *q, const char *name, json_t *ev, void *data)

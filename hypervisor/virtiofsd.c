@@ -29,7 +29,8 @@
 
 static void on_exit_virtiofsd(struct hv_proc *p, const siginfo_t *si, void *data)
 {
-    hv_helper_exited(data, p, "virtiofsd", si);
+    struct hv_vm *vm = data;
+    vm->events->helper_exited(vm, p, "virtiofsd", si);
 }
 
 int hv_virtiofsd_start(struct hv_vm *vm, struct cvm_err *err)

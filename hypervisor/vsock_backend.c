@@ -24,7 +24,8 @@
 
 static void on_exit_vsockd(struct hv_proc *p, const siginfo_t *si, void *data)
 {
-    hv_helper_exited(data, p, "cvm-vsockd", si);
+    struct hv_vm *vm = data;
+    vm->events->helper_exited(vm, p, "cvm-vsockd", si);
 }
 
 void hv_vsockd_done_waiting(struct hv_vm *vm)
@@ -46,17 +47,19 @@ static void on_stdout(struct loop_source *s, int fd, uint32_t revents, void *dat
         return;
     if (n <= 0) {
         hv_vsockd_done_waiting(vm);
-        hv_fail(vm, "cvm-vsockd closed its stdout without printing READY");
+        vm->events->fail(vm, "cvm-vsockd closed its stdout without printing READY");
         return;
     }
     vm->vsockd_line_len += (size_t)n;
     vm->vsockd_line[vm->vsockd_line_len] = '\0';
     if (strncmp(vm->vsockd_line, "READY\n", 6) == 0) {
         hv_vsockd_done_waiting(vm);
-        hv_helpers_ready(vm);
+        vm->events->helpers_ready(vm);
     } else if (strchr(vm->vsockd_line, '\n') || vm->vsockd_line_len == sizeof(vm->vsockd_line) - 1) {
+        char why[96];
+        snprintf(why, sizeof(why), "cvm-vsockd printed '%.40s' instead of READY", vm->vsockd_line);
         hv_vsockd_done_waiting(vm);
-        hv_fail(vm, "cvm-vsockd printed '%.40s' instead of READY", vm->vsockd_line);
+        vm->events->fail(vm, why);
     }
 }
 

@@ -24,10 +24,12 @@ static unsigned hash_of(uint32_t host_port, uint32_t guest_port)
     return (host_port * 2654435761u ^ guest_port) % VSOCKD_HASH;
 }
 
-void vsockd_init(struct vsockd *d, struct loop *l, uint64_t guest_cid)
+void vsockd_init(struct vsockd *d, struct loop *l, uint64_t guest_cid,
+                 void (*schedule_rx)(struct vsockd *d))
 {
     memset(d, 0, sizeof(*d));
     d->loop = l;
+    d->schedule_rx = schedule_rx;
     d->guest_cid = guest_cid;
     d->next_port = VSOCKD_FIRST_HOST_PORT;
     TAILQ_INIT(&d->all);
@@ -100,7 +102,7 @@ void vsockd_queue_rst(struct vsockd *d, uint32_t host_port, uint32_t guest_port)
     d->rst[(d->rst_head + d->rst_n) % VSOCKD_RST_QUEUE] =
         (struct rst_entry){.host_port = host_port, .guest_port = guest_port};
     d->rst_n++;
-    vsockd_schedule_rx(d);
+    d->schedule_rx(d);
 }
 
 void conn_reset(struct conn *c)
@@ -117,7 +119,7 @@ void conn_queue(struct conn *c, enum vsock_op op)
         TAILQ_INSERT_TAIL(&c->d->ctrl, c, link_ctrl);
         c->in_ctrl = true;
     }
-    vsockd_schedule_rx(c->d);
+    c->d->schedule_rx(c->d);
 }
 
 void conn_update_rx(struct conn *c)
@@ -127,7 +129,7 @@ void conn_update_rx(struct conn *c)
     if (ready && !c->in_rx) {
         TAILQ_INSERT_TAIL(&c->d->rx, c, link_rx);
         c->in_rx = true;
-        vsockd_schedule_rx(c->d);
+        c->d->schedule_rx(c->d);
     } else if (!ready && c->in_rx) {
         TAILQ_REMOVE(&c->d->rx, c, link_rx);
         c->in_rx = false;

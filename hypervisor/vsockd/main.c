@@ -226,7 +226,7 @@ int main(int argc, char **argv)
     r = loop_new(&l);
     if (r < 0)
         return log_error_errno(r, "creating the loop"), 1;
-    vsockd_init(&D, l, o.cid);
+    vsockd_init(&D, l, o.cid, vsockd_schedule_rx);
     snprintf(D.uds_path, sizeof(D.uds_path), "%s", o.uds_path);
 
     vu_listen_fd = listen_unix(o.vu_path, 0);

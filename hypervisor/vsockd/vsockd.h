@@ -71,13 +71,17 @@ struct vsockd {
     unsigned rst_head, rst_n;
     uint32_t next_port;
     bool rx_scheduled, tx_scheduled;
+    /* dev.c's vsockd_schedule_rx, given at vsockd_init: the connections (conn.c) ask the rx pump
+     * for a look through it, never by calling up into dev.c */
+    void (*schedule_rx)(struct vsockd *d);
     struct loop_source *timer;
     bool timer_armed;
     unsigned long long stat_rx_bytes, stat_tx_bytes, stat_rst_dropped;
 };
 
 /* conn.c: table and unix side. */
-void vsockd_init(struct vsockd *d, struct loop *l, uint64_t guest_cid);
+void vsockd_init(struct vsockd *d, struct loop *l, uint64_t guest_cid,
+                 void (*schedule_rx)(struct vsockd *d));
 int conn_accept_host(struct vsockd *d, int fd);
 int conn_connect_guest(struct vsockd *d, const struct vsock_hdr *h);
 struct conn *conn_lookup(struct vsockd *d, uint32_t host_port, uint32_t guest_port);
