@@ -38,6 +38,10 @@ struct process {
     struct container *c;
     char exec_id[AGENT_ID_MAX + 1]; /* "" = init */
     pid_t pid;
+    /* set by process_new: a stream reached EOF (its exit may complete) / attached (Start may
+     * release the process) */
+    void (*stream_ended)(struct process *p);
+    void (*stream_attached)(struct process *p);
     int sync_fd; /* parent end of the setup socket until started (non-blocking) */
     struct spawn *spawn; /* handshake phase in progress (setup or release), or NULL */
     struct ttrpc_call *spawn_call; /* CreateContainer/ExecProcess answered when setup ends */

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#include "cgroup_file.h"
 #include "cgroups/v2/metrics.pb-c.h"
 #include "errmap.h"
 #include "oci_spec.h"
@@ -23,9 +24,5 @@ int cgroup_kill(const char *cg, int sig);
 /* Fill m (caller frees with cgroup_metrics_free). */
 int cgroup_stats(const char *cg, Io__Containerd__Cgroups__V2__Metrics *m);
 void cgroup_metrics_free(Io__Containerd__Cgroups__V2__Metrics *m);
-/* Parse "key value\n" lines (memory.stat, cpu.stat): value of key or -ENOENT. Pure. */
-int cgroup_kv_get(const char *text, const char *key, unsigned long long *out);
-/* Read <cg>/<file> (no symlinks) NUL-terminated into buf; returns the length or -errno. */
-int cgroup_read_file(const char *cg, const char *file, char *buf, size_t sz);
 
 #endif

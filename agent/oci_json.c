@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include "cleanup.h"
+#include "errmap.h"
+#include "oci_internal.h"
 
 const char *oj_path(char *buf, size_t sz, const char *base, const char *key)
 {
@@ -142,5 +144,20 @@ int oj_load(const char *json, size_t len, size_t max, json_t **ret, struct cvm_e
         return cvm_err_set(err, -EINVAL, "JSON document: expected an object");
     }
     *ret = root;
+    return 0;
+}
+
+/* An absolute path without a ".." component (cwd, mount destinations, namespace paths): what
+ * every part of the spec parser checks. */
+int oci_check_abs_path(const char *p, const char *path, struct cvm_err *err)
+{
+    if (p[0] != '/')
+        return cvm_err_set(err, -EINVAL, "%s: \"%s\" is not an absolute path", path, p);
+    for (const char *c = p; (c = strstr(c, "..")); c += 2) {
+        bool start = c == p || c[-1] == '/';
+        bool end = c[2] == '\0' || c[2] == '/';
+        if (start && end)
+            return cvm_err_set(err, -EINVAL, "%s: \"..\" is not allowed", path);
+    }
     return 0;
 }

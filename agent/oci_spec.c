@@ -28,19 +28,6 @@ static const struct {
     {"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING}, {"RLIMIT_STACK", RLIMIT_STACK},
 };
 
-int oci_check_abs_path(const char *p, const char *path, struct cvm_err *err)
-{
-    if (p[0] != '/')
-        return cvm_err_set(err, -EINVAL, "%s: \"%s\" is not an absolute path", path, p);
-    for (const char *c = p; (c = strstr(c, "..")); c += 2) {
-        bool start = c == p || c[-1] == '/';
-        bool end = c[2] == '\0' || c[2] == '/';
-        if (start && end)
-            return cvm_err_set(err, -EINVAL, "%s: \"..\" is not allowed", path);
-    }
-    return 0;
-}
-
 static int parse_caps_set(const json_t *v, const char *path, uint64_t *out, struct cvm_err *err)
 {
     char p[128];

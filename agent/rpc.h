@@ -33,7 +33,7 @@ void rpc_shutdown(struct ttrpc_call *call, const uint8_t *payload, size_t len, v
 void rpc_configure_network(struct ttrpc_call *call, const uint8_t *payload, size_t len, void *ud);
 void rpc_list_network(struct ttrpc_call *call, const uint8_t *payload, size_t len, void *ud);
 
-/* Shared helpers (rpc.c). */
+/* Shared helpers. rpc_lookup.c: */
 /* Look up container (and process when exec_id != NULL); replies NOT_FOUND/INVALID_ARGUMENT
  * itself and returns NULL on failure. */
 struct container *rpc_container(struct agent *a, struct ttrpc_call *call, const char *cid);
@@ -41,9 +41,9 @@ struct process *rpc_process(struct agent *a, struct ttrpc_call *call, const char
 /* rpc_container() for operations on the container's cgroup: also replies FAILED_PRECONDITION
  * when it has none. */
 struct container *rpc_container_cgroup(struct agent *a, struct ttrpc_call *call, const char *cid);
-/* Mount a virtio-fs tag once under cfg.share_root; *ret is malloc'd. */
+/* share_mount.c: mount a virtio-fs tag once under cfg.share_root; *ret is malloc'd. */
 int share_mount(struct agent *a, const char *tag, char **ret, struct cvm_err *err);
-/* Power off (PID 1) or leave the loop (host mode), after killing every container. */
+/* shutdown.c: power off (PID 1) or leave the loop (host mode), after killing every container. */
 void agent_shutdown(struct agent *a);
 
 #endif

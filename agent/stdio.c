@@ -84,7 +84,7 @@ static void stream_finish(struct stream *s)
     log_debug("stream %s/%s/%d: %" PRIu64 " bytes in %" PRIu64 " reads", s->p->c->id, s->p->exec_id,
               (int)s->kind, s->bytes, s->reads);
     if (s->kind != STDIO_IN)
-        process_maybe_done(s->p);
+        s->p->stream_ended(s->p);
 }
 
 static void on_batch(struct loop_source *t, void *data);
@@ -233,7 +233,7 @@ int stream_attach(struct process *p, enum stdio_kind kind, int sock, const char 
     if (p->state >= PROC_EXITED && kind != STDIO_IN)
         stream_process_exited(p);
     stream_update(s);
-    process_stream_attached(p);
+    p->stream_attached(p);
     return 0;
 }
 
