@@ -16,13 +16,6 @@
 
 #define _cleanup_json_ _cleanup_(json_decrefp) /* jansson's own helper: decref if non-NULL */
 
-static const char *const vsock_names[_CFG_VSOCK_MAX] = { "auto", "kernel", "hybrid" };
-
-const char *cfg_vsock_mode_name(enum cfg_vsock_mode m)
-{
-    return (unsigned)m < _CFG_VSOCK_MAX ? vsock_names[m] : "invalid";
-}
-
 void cfg_defaults(struct cfg *c)
 {
     memset(c, 0, sizeof(*c));
@@ -30,7 +23,7 @@ void cfg_defaults(struct cfg *c)
     snprintf(c->virtiofsd, sizeof(c->virtiofsd), "%s", CFG_DEFAULT_VIRTIOFSD);
     c->vcpus = CFG_DEFAULT_VCPUS;
     c->memory_mib = CFG_DEFAULT_MEMORY_MIB;
-    c->vsock_mode = CFG_VSOCK_AUTO;
+    c->vsock_mode = HV_VSOCK_AUTO;
     c->boot_deadline_ms = CFG_DEFAULT_BOOT_DEADLINE_MS;
     c->accel = HV_ACCEL_AUTO;
     c->console_deadline_ms = 0;
@@ -91,16 +84,16 @@ static int set_uint(unsigned *dst, const char *key, json_t *v, unsigned min, uns
     return 0;
 }
 
-static int set_vsock(enum cfg_vsock_mode *dst, json_t *v, struct cvm_err *err)
+static int set_vsock(enum hv_vsock_mode *dst, json_t *v, struct cvm_err *err)
 {
     const char *s = json_string_value(v);
+    int m;
     if (!s)
         return cvm_err_set(err, -EINVAL, "config: \"vsock_mode\" must be a string");
-    for (int m = 0; m < _CFG_VSOCK_MAX; m++)
-        if (strcmp(s, vsock_names[m]) == 0) {
-            *dst = (enum cfg_vsock_mode)m;
-            return 0;
-        }
+    if ((m = hv_vsock_mode_from_string(s)) >= 0) {
+        *dst = (enum hv_vsock_mode)m;
+        return 0;
+    }
     return cvm_err_set(err, -EINVAL, "config: \"vsock_mode\" must be auto, kernel or hybrid");
 }
 

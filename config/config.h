@@ -11,6 +11,7 @@
 #include <stddef.h>
 
 #include "accel.h"
+#include "vsock_mode.h"
 #include "errmap.h"
 
 #define CFG_PATH_MAX 1024
@@ -62,7 +63,6 @@
 #define CFG_ALLOW_KARGS (1u << 2)
 #define CFG_ALLOWED_MAX 16u /* entries in "allowed_annotations" */
 
-enum cfg_vsock_mode { CFG_VSOCK_AUTO, CFG_VSOCK_KERNEL, CFG_VSOCK_HYBRID, _CFG_VSOCK_MAX };
 
 struct cfg {
     char kernel[CFG_PATH_MAX];    /* "" = newest /boot/vmlinuz-* */
@@ -72,7 +72,7 @@ struct cfg {
     char vsockd[CFG_PATH_MAX];    /* "" = cvm-vsockd next to the binary */
     unsigned vcpus;
     unsigned memory_mib;
-    enum cfg_vsock_mode vsock_mode;
+    enum hv_vsock_mode vsock_mode;
     unsigned boot_deadline_ms;
     enum hv_accel accel;          /* auto | kvm | tcg (see hypervisor/accel.h) */
     /* Sandbox uids (hypervisor/uid_range.h): each sandbox's QEMU and cvm-vsockd run as one
@@ -118,7 +118,6 @@ int cfg_check_memory_raise(const struct cfg *c, unsigned long long want_mib, str
 int cfg_check_host_memory(unsigned mem_mib, unsigned long long host_kib, struct cvm_err *err);
 /* Read and parse a file (size-capped). -ENOENT passes through so callers can fall back. */
 int cfg_load_file(struct cfg *c, const char *path, struct cvm_err *err);
-const char *cfg_vsock_mode_name(enum cfg_vsock_mode m);
 /* Validate kernel args: printable ASCII, no quotes/backslashes, bounded. 0 or -EINVAL. */
 int cfg_check_kernel_args(const char *s);
 

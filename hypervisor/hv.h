@@ -37,18 +37,13 @@
 #include <sys/types.h>
 
 #include "accel.h"
+#include "vsock_mode.h"
 
 struct loop;
 struct cvm_err;
 struct hv_vm;
 struct hv_vsock_req;
 
-enum hv_vsock_mode {
-    HV_VSOCK_AUTO,   /* kernel when /dev/vhost-vsock is usable, else hybrid */
-    HV_VSOCK_KERNEL, /* vhost-vsock-pci + AF_VSOCK from the host */
-    HV_VSOCK_HYBRID, /* vhost-user-vsock-pci served by cvm-vsockd, unix sockets on the host */
-    _HV_VSOCK_MODE_MAX,
-};
 
 #define HV_MAX_NICS 8
 #define HV_MAX_CGROUP_FDS 16
@@ -183,7 +178,5 @@ const char *hv_id(const struct hv_vm *vm);
  * boundary where possible). Returns bytes copied or -errno. */
 int hv_console_tail(const struct hv_vm *vm, char *buf, size_t n);
 
-const char *hv_vsock_mode_name(enum hv_vsock_mode m);
-int hv_vsock_mode_from_string(const char *s); /* enum value or -EINVAL */
 
 #endif

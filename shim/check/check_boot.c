@@ -310,7 +310,7 @@ void check_boot(const struct cfg *cfg, struct boot_result *out)
         .qemu_bin = cfg->qemu, .accel = cfg->accel, .vcpus = cfg->vcpus,
         .mem_mib = cfg->memory_mib, .shared_dir = shared, .fs_tag = AGENT_SHARE_TAG,
         .virtiofsd_bin = cfg->virtiofsd[0] ? cfg->virtiofsd : NULL,
-        .vsock_mode = (enum hv_vsock_mode)cfg->vsock_mode,
+        .vsock_mode = cfg->vsock_mode,
         .vsockd_bin = cfg->vsockd[0] ? cfg->vsockd : NULL,
         .boot_timeout_ms = cfg->boot_deadline_ms, .debug = cfg->debug,
     };

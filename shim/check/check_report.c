@@ -113,16 +113,16 @@ static void accel_line(struct out *o, const struct host_facts *f)
 /* Whether the VM's vsock will go through cvm-vsockd (hv's auto rule). */
 static bool uses_hybrid(const struct host_facts *f)
 {
-    return f->vsock_mode == CFG_VSOCK_HYBRID ||
-           (f->vsock_mode == CFG_VSOCK_AUTO && f->vhost_vsock_err != 0);
+    return f->vsock_mode == HV_VSOCK_HYBRID ||
+           (f->vsock_mode == HV_VSOCK_AUTO && f->vhost_vsock_err != 0);
 }
 
 static void vhost_lines(struct out *o, const struct host_facts *f)
 {
     if (f->vhost_vsock_err == 0)
         add(o, "vhost-vsock", CHECK_OK, "kernel vsock possible%s",
-            f->vsock_mode == CFG_VSOCK_HYBRID ? " (but \"vsock_mode\": \"hybrid\": cvm-vsockd is used)" : "");
-    else if (f->vsock_mode == CFG_VSOCK_KERNEL)
+            f->vsock_mode == HV_VSOCK_HYBRID ? " (but \"vsock_mode\": \"hybrid\": cvm-vsockd is used)" : "");
+    else if (f->vsock_mode == HV_VSOCK_KERNEL)
         add(o, "vhost-vsock", CHECK_FAIL,
             "/dev/vhost-vsock: %s, but \"vsock_mode\": \"kernel\" needs it (use \"auto\" for "
             "hybrid vsock through cvm-vsockd)", errstr(f->vhost_vsock_err));

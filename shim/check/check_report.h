@@ -55,7 +55,7 @@ struct image_facts {
 struct host_facts {
     struct accel_facts accel;
     enum hv_accel want;                /* the config's "accel" */
-    enum cfg_vsock_mode vsock_mode;    /* the config's "vsock_mode" */
+    enum hv_vsock_mode vsock_mode;    /* the config's "vsock_mode" */
     int vhost_vsock_err, vhost_net_err; /* open(O_RDWR): 0 or -errno */
 
     int cgroup_err;                    /* 0: cgroup v2 at /sys/fs/cgroup; else -errno */

@@ -126,7 +126,7 @@ int sandbox_new(struct shim *s, struct loop *loop, const struct sandbox_owner *o
         .uid_first = sb->cfg.uid_first, .uid_last = sb->cfg.uid_last,
         .shared_dir = sb->share.shared, .fs_tag = AGENT_SHARE_TAG,
         .virtiofsd_bin = sb->cfg.virtiofsd[0] ? sb->cfg.virtiofsd : NULL,
-        .vsock_mode = (enum hv_vsock_mode)sb->cfg.vsock_mode,
+        .vsock_mode = sb->cfg.vsock_mode,
         .vsockd_bin = sb->cfg.vsockd[0] ? sb->cfg.vsockd : NULL, .netns_path = netns,
         .nics = sb->nics, .n_nics = sb->n_nics,
         .boot_timeout_ms = sb->cfg.boot_deadline_ms, .debug = sb->cfg.debug,
@@ -158,7 +158,6 @@ fail:
     loop_source_free(sb->retry_timer);
     loop_source_free(sb->boot_watch);
     cleanup_files(sb);
-    loop_source_free(sb->host_cg_retry); /* sb goes now: the removal goes on without it */
     host_cgroup_remove_later(loop, sb->host_cg);
     free(sb);
     return r;
@@ -176,7 +175,6 @@ void sandbox_free(struct sandbox *sb)
     hv_vsock_cancel(sb->agent_req);
     ttrpc_client_free(sb->agent);
     hv_free(sb->vm);
-    loop_source_free(sb->host_cg_retry);
     /* at exit: the daemon finishes it (host_cgroup_remove_at_exit) once the VM's processes,
      * killed through their pidfds by hv_free, are reaped */
     host_cgroup_remove_later(sb->loop, sb->host_cg);

@@ -107,8 +107,6 @@ struct sandbox {
     /* host cgroup (host_cgroup.h): the first container's linux.cgroupsPath, holding QEMU,
      * virtiofsd and cvm-vsockd; NULL without one. Removed once the VM has stopped. */
     struct host_cgroup *host_cg;
-    struct loop_source *host_cg_retry; /* removal waits for a helper's child to go */
-    unsigned host_cg_tries;
     char host_cg_owner[80];            /* the container whose resources it carries */
     struct hcg_overhead host_ov;
 };

@@ -42,31 +42,12 @@ int sandbox_park(struct sandbox *sb, void (*cb)(struct sandbox *sb))
 }
 
 /* The VM's processes are reaped by now; runc removes the cgroup at delete too. A helper's own
- * child may take a moment more (it was SIGKILLed): retry on a timer, never wait here. */
-static void host_cg_retry(struct loop_source *src, void *data)
-{
-    struct sandbox *sb = data;
-    (void)src;
-    if (!sb->host_cg)
-        return;
-    if (host_cgroup_remove_once(sb->host_cg) == -EBUSY && ++sb->host_cg_tries < 100) {
-        loop_timer_set(sb->host_cg_retry, 20 * 1000);
-        return;
-    }
-    host_cgroup_free(sb->host_cg); /* gone, or left and logged by sandbox_free's last try */
-    sb->host_cg = NULL;
-}
-
+ * child may take a moment more (it was SIGKILLed): host_cgroup_remove_later retries on a timer
+ * (and the daemon finishes what is left at exit), never waits here. */
 static void remove_host_cgroup(struct sandbox *sb)
 {
-    if (!sb->host_cg || host_cgroup_remove_once(sb->host_cg) == 0) {
-        host_cgroup_free(sb->host_cg);
-        sb->host_cg = NULL;
-        return;
-    }
-    if (!sb->host_cg_retry &&
-        loop_add_timer(sb->loop, 20 * 1000, host_cg_retry, sb, &sb->host_cg_retry) < 0)
-        log_warn("sandbox %s: no timer to retry the host cgroup's removal", sb->id);
+    host_cgroup_remove_later(sb->loop, sb->host_cg);
+    sb->host_cg = NULL;
 }
 
 void cleanup_files(struct sandbox *sb)

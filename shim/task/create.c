@@ -316,7 +316,7 @@ static void create_fail(struct agent_op *op, int code, const char *msg)
 
 static void attached(struct proc *p, int r, const char *msg)
 {
-    struct agent_op *op = op_find(p->c->sb->shim, p, OP_WAIT_CREATE_ATTACH);
+    struct agent_op *op = op_find(p->c->sb->shim, p, OP_WAITS_CREATE_ATTACH);
     if (!op)
         return;
     if (r < 0) {
@@ -359,7 +359,7 @@ static void agent_created(const struct ttrpc_result *res, void *data)
     op->c->agent_created = true;
     sandbox_container_created(op->c->sb);
     op->p = op->c->init;
-    op->u32 = OP_WAIT_CREATE_ATTACH;
+    op->waits_for = OP_WAITS_CREATE_ATTACH;
     proc_io_attach(op->c->init, attached);
 }
 

@@ -17,7 +17,7 @@
 
 static void exec_attached(struct proc *p, int r, const char *msg)
 {
-    struct agent_op *op = op_find(p->c->sb->shim, p, OP_WAIT_EXEC_ATTACH);
+    struct agent_op *op = op_find(p->c->sb->shim, p, OP_WAITS_EXEC_ATTACH);
     if (!op)
         return;
     if (r < 0) {
@@ -50,7 +50,7 @@ static void exec_registered(const struct ttrpc_result *res, void *data)
         op_free(op);
         return;
     }
-    op->u32 = OP_WAIT_EXEC_ATTACH;
+    op->waits_for = OP_WAITS_EXEC_ATTACH;
     proc_io_attach(p, exec_attached);
 }
 

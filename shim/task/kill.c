@@ -36,10 +36,10 @@ static void kill_created_exec(struct proc *p)
  * kill_grace_ms to report the exit, then QEMU is killed from the host (that process exits
  * 137, as it would have; every other task of the VM 255). Kill answers when the agent does
  * or when the grace ends, whichever is first. The op lives until both the agent call and the
- * timer are over (op->u32 counts them). */
+ * timer are over (op->refs counts them). */
 static void kill_op_put(struct agent_op *op)
 {
-    if (--op->u32 == 0)
+    if (--op->refs == 0)
         op_free(op);
 }
 
@@ -105,13 +105,13 @@ void task_kill(struct ttrpc_call *call, const uint8_t *pl, size_t n, void *ud)
         return (void)ttrpc_call_reply_error(call, RPC_RESOURCE_EXHAUSTED, "out of memory");
     if (loop_add_timer(s->loop, (uint64_t)p->c->sb->cfg.kill_grace_ms * 1000ull, kill_grace_over,
                        op, &op->timer) == 0)
-        op->u32++;
+        op->refs++;
     if (sandbox_agent_call(p->c->sb, "SignalProcess", &ar, kill_sent, op, AGENT_CALL_TIMEOUT_NS) == 0) {
-        op->u32++;
+        op->refs++;
         return;
     }
     /* no agent connection: the VM is on its way down already, or the grace timer ends it */
-    if (op->u32) {
+    if (op->refs) {
         op_reply(op, NULL);
         return;
     }

@@ -91,6 +91,14 @@ struct container {
 };
 
 
+/* What an agent op waits for, when something must find it by that (op_find). */
+enum op_waits_for {
+    OP_WAITS_NONE = 0,
+    OP_WAITS_CREATE_ATTACH, /* Create: the init's stdio streams to attach */
+    OP_WAITS_EXEC_ATTACH,   /* Exec: the exec's stdio streams to attach */
+    OP_WAITS_EXIT,          /* Start's op, kept for the WaitProcess long poll */
+};
+
 /* An agent call in flight on behalf of a container/process (and maybe a containerd call
  * waiting for it). Deleting the container/process clears the pointers, so late replies are
  * harmless. */
@@ -100,7 +108,10 @@ struct agent_op {
     struct container *c;
     struct proc *p;
     struct pending_rpc rpc;
-    uint32_t u32;
+    enum op_waits_for waits_for; /* what op_find looks ops up by (OP_WAITS_NONE: nothing) */
+    bool pause;                  /* Pause (true) or Resume (pause_resume.c) */
+    unsigned refs;               /* Kill of the sandbox's init: the agent call and the grace
+                                    timer each hold one; the op goes with the last (kill.c) */
     struct hook_run *hook_run; /* hooks running for this op (cancelled with it) */
     struct loop_source *timer; /* e.g. the SIGKILL grace (freed with it) */
     void (*then)(struct agent_op *op, int r, const char *msg); /* after hooks / net sync */
@@ -153,10 +164,8 @@ struct ttrpc_call *pending_take(struct pending_rpc *op);
 void shim_container_free(struct container *c);
 struct agent_op *op_new(struct shim *s, struct container *c, struct proc *p, struct ttrpc_call *call);
 void op_free(struct agent_op *op);
-/* Tags (agent_op.u32) of the ops that wait for a process's stdio streams to attach. */
-enum { OP_WAIT_CREATE_ATTACH = 1, OP_WAIT_EXEC_ATTACH = 2 };
-/* The last op of process p carrying tag, or NULL. */
-struct agent_op *op_find(struct shim *s, const struct proc *p, uint32_t tag);
+/* The last op of process p that waits for `what`, or NULL. */
+struct agent_op *op_find(struct shim *s, const struct proc *p, enum op_waits_for what);
 /* Reply helpers for ops: no-op when the containerd call was cancelled. */
 void op_reply(struct agent_op *op, const ProtobufCMessage *msg);
 void op_reply_error(struct agent_op *op, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

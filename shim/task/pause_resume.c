@@ -15,7 +15,7 @@ static void paused_or_resumed(const struct ttrpc_result *res, void *data)
     struct agent_op *op = data;
     struct proc *p = op->c ? op->c->init : NULL;
     if (res->code == 0 && p) {
-        bool pause = op->u32 == 1;
+        bool pause = op->pause;
         if (proc_apply(p, pause ? PEV_PAUSE : PEV_RESUME, NULL) == 0) {
             Containerd__Events__TaskPaused pe = CONTAINERD__EVENTS__TASK_PAUSED__INIT;
             Containerd__Events__TaskResumed re = CONTAINERD__EVENTS__TASK_RESUMED__INIT;
@@ -24,7 +24,7 @@ static void paused_or_resumed(const struct ttrpc_result *res, void *data)
                          pause ? (const void *)&pe : (const void *)&re);
         }
     }
-    op_reply_result(op, res, op->u32 == 1 ? "agent PauseContainer" : "agent ResumeContainer");
+    op_reply_result(op, res, op->pause ? "agent PauseContainer" : "agent ResumeContainer");
     op_free(op);
 }
 
@@ -36,7 +36,7 @@ static void pause_resume(struct shim *s, struct ttrpc_call *call, const char *id
     struct agent_op *op = op_new(s, c, NULL, call);
     if (!op)
         return (void)ttrpc_call_reply_error(call, RPC_RESOURCE_EXHAUSTED, "out of memory");
-    op->u32 = pause ? 1 : 2;
+    op->pause = pause;
     Cvm__Agent__V1__ContainerRequest ar = CVM__AGENT__V1__CONTAINER_REQUEST__INIT;
     ar.container_id = c->id;
     if (sandbox_agent_call(c->sb, pause ? "PauseContainer" : "ResumeContainer", &ar, paused_or_resumed,

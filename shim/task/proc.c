@@ -325,11 +325,11 @@ struct agent_op *op_new(struct shim *s, struct container *c, struct proc *p, str
     return op;
 }
 
-struct agent_op *op_find(struct shim *s, const struct proc *p, uint32_t tag)
+struct agent_op *op_find(struct shim *s, const struct proc *p, enum op_waits_for what)
 {
     struct agent_op *op = NULL, *o;
     TAILQ_FOREACH(o, &s->ops, link)
-        if (o->p == p && o->u32 == tag)
+        if (o->p == p && o->waits_for == what)
             op = o;
     return op;
 }

@@ -106,7 +106,7 @@ static void started(const struct ttrpc_result *res, void *data)
     Cvm__Agent__V1__WaitProcessRequest wr = CVM__AGENT__V1__WAIT_PROCESS_REQUEST__INIT;
     wr.container_id = p->c->id;
     wr.exec_id = p->exec_id;
-    op->u32 = 3;
+    op->waits_for = OP_WAITS_EXIT;
     if (sandbox_agent_call(p->c->sb, "WaitProcess", &wr, waited, op, 0) < 0) {
         proc_agent_exited(p, 255);
         op_free(op);

@@ -23,7 +23,7 @@ START_TEST(test_defaults)
     ck_assert_uint_eq(c.vcpus, CFG_DEFAULT_VCPUS);
     ck_assert_uint_eq(c.memory_mib, CFG_DEFAULT_MEMORY_MIB);
     ck_assert_uint_eq(c.boot_deadline_ms, CFG_DEFAULT_BOOT_DEADLINE_MS);
-    ck_assert_int_eq(c.vsock_mode, CFG_VSOCK_AUTO);
+    ck_assert_int_eq(c.vsock_mode, HV_VSOCK_AUTO);
     ck_assert_str_eq(c.qemu, CFG_DEFAULT_QEMU);
     ck_assert_str_eq(c.kernel, "");
     ck_assert(!c.debug);
@@ -55,7 +55,7 @@ START_TEST(test_full)
     ck_assert_str_eq(c.vsockd, "/s");
     ck_assert_uint_eq(c.vcpus, 2);
     ck_assert_uint_eq(c.memory_mib, 512);
-    ck_assert_int_eq(c.vsock_mode, CFG_VSOCK_HYBRID);
+    ck_assert_int_eq(c.vsock_mode, HV_VSOCK_HYBRID);
     ck_assert_uint_eq(c.boot_deadline_ms, 5000);
     ck_assert_str_eq(c.kernel_args, "loglevel=7 foo=bar");
     ck_assert(c.debug);

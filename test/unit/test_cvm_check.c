@@ -31,7 +31,7 @@ static void healthy(struct host_facts *f)
 {
     *f = (struct host_facts){0};
     f->want = HV_ACCEL_AUTO;
-    f->vsock_mode = CFG_VSOCK_AUTO;
+    f->vsock_mode = HV_VSOCK_AUTO;
     f->vhost_vsock_err = -ENOENT;
     f->vhost_net_err = -ENOENT;
     snprintf(f->cgroup_controllers, sizeof(f->cgroup_controllers), "cpuset cpu io memory pids");
@@ -356,7 +356,7 @@ START_TEST(test_vsock_modes_and_vsockd)
 {
     struct host_facts f;
     healthy(&f);
-    f.vsock_mode = CFG_VSOCK_KERNEL;
+    f.vsock_mode = HV_VSOCK_KERNEL;
     size_t n = build(&f);
     ck_assert_int_eq(find(lines, n, "vhost-vsock")->status, CHECK_FAIL);
 

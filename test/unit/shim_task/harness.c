@@ -369,11 +369,7 @@ enum hv_vsock_mode hv_vsock_mode(const struct hv_vm *vm)
     return HV_VSOCK_HYBRID;
 }
 
-const char *hv_vsock_mode_name(enum hv_vsock_mode m)
-{
-    (void)m;
-    return "fake";
-}
+/* hv_vsock_mode_name is the real one (hypervisor/vsock_mode.c: pure, no VM behind it). */
 
 int hv_console_tail(const struct hv_vm *vm, char *buf, size_t n)
 {
