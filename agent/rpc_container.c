@@ -7,13 +7,14 @@
 #include <sys/stat.h>
 
 #define LOG_MODULE "rpc"
+#include "agent.pb-c.h"
+#include "ttrpc.h"
 #include "cgroup.h"
 #include "cgroup_async.h"
 #include "cleanup.h"
 #include "cgroup_oom.h"
 #include "log.h"
 #include "rpc.h"
-#include "rpc_decode.h"
 #include "spawn.h"
 
 static bool rel_path_ok(const char *p)
@@ -84,7 +85,7 @@ void rpc_create_container(struct ttrpc_call *call, const uint8_t *payload, size_
     struct cvm_err err = {0};
     struct container *c = NULL;
     int r;
-    RPC_DECODE(Cvm__Agent__V1__CreateContainerRequest, cvm__agent__v1__create_container_request, req);
+    TTRPC_DECODE(Cvm__Agent__V1__CreateContainerRequest, cvm__agent__v1__create_container_request, req, call, payload, len);
 
     if (!agent_id_valid(req->container_id, false)) {
         ttrpc_call_reply_error(call, RPC_INVALID_ARGUMENT, "invalid container id");
@@ -176,7 +177,7 @@ void rpc_exec_process(struct ttrpc_call *call, const uint8_t *payload, size_t le
     struct oci_process proc = {0};
     struct process *p = NULL;
     int r;
-    RPC_DECODE(Cvm__Agent__V1__ExecProcessRequest, cvm__agent__v1__exec_process_request, req);
+    TTRPC_DECODE(Cvm__Agent__V1__ExecProcessRequest, cvm__agent__v1__exec_process_request, req, call, payload, len);
 
     struct container *c = rpc_container(a, call, req->container_id);
     if (!c)
@@ -229,7 +230,7 @@ void rpc_exec_process(struct ttrpc_call *call, const uint8_t *payload, size_t le
 
 void rpc_start_process(struct ttrpc_call *call, const uint8_t *payload, size_t len, void *ud)
 {
-    RPC_DECODE(Cvm__Agent__V1__StartProcessRequest, cvm__agent__v1__start_process_request, req);
+    TTRPC_DECODE(Cvm__Agent__V1__StartProcessRequest, cvm__agent__v1__start_process_request, req, call, payload, len);
     struct process *p = rpc_process(ud, call, req->container_id, req->exec_id);
     if (!p)
         return;
@@ -283,7 +284,7 @@ static void cgroup_removed(int r, void *data)
 void rpc_remove_container(struct ttrpc_call *call, const uint8_t *payload, size_t len, void *ud)
 {
     struct agent *a = ud;
-    RPC_DECODE(Cvm__Agent__V1__RemoveContainerRequest, cvm__agent__v1__remove_container_request, req);
+    TTRPC_DECODE(Cvm__Agent__V1__RemoveContainerRequest, cvm__agent__v1__remove_container_request, req, call, payload, len);
     struct container *c = rpc_container(a, call, req->container_id);
     if (!c)
         return;
@@ -320,7 +321,7 @@ void rpc_update_container(struct ttrpc_call *call, const uint8_t *payload, size_
 {
     struct cvm_err err = {0};
     struct oci_resources res;
-    RPC_DECODE(Cvm__Agent__V1__UpdateContainerRequest, cvm__agent__v1__update_container_request, req);
+    TTRPC_DECODE(Cvm__Agent__V1__UpdateContainerRequest, cvm__agent__v1__update_container_request, req, call, payload, len);
     struct container *c = rpc_container_cgroup(ud, call, req->container_id);
     if (!c)
         return;
@@ -337,7 +338,7 @@ void rpc_update_container(struct ttrpc_call *call, const uint8_t *payload, size_
 
 void rpc_stats_container(struct ttrpc_call *call, const uint8_t *payload, size_t len, void *ud)
 {
-    RPC_DECODE(Cvm__Agent__V1__ContainerRequest, cvm__agent__v1__container_request, req);
+    TTRPC_DECODE(Cvm__Agent__V1__ContainerRequest, cvm__agent__v1__container_request, req, call, payload, len);
     struct container *c = rpc_container_cgroup(ud, call, req->container_id);
     if (!c)
         return;
@@ -387,7 +388,7 @@ static void freeze_call_cancelled(struct ttrpc_call *call, void *data)
 static void pause_resume(struct ttrpc_call *call, const uint8_t *payload, size_t len, void *ud, bool pause)
 {
     struct agent *a = ud;
-    RPC_DECODE(Cvm__Agent__V1__ContainerRequest, cvm__agent__v1__container_request, req);
+    TTRPC_DECODE(Cvm__Agent__V1__ContainerRequest, cvm__agent__v1__container_request, req, call, payload, len);
     struct container *c = rpc_container_cgroup(ud, call, req->container_id);
     if (!c)
         return;

@@ -4,18 +4,17 @@
 #include <string.h>
 
 #define LOG_MODULE "rpc"
+#include "agent.pb-c.h"
+#include "ttrpc.h"
 #include "cleanup.h"
 #include "log.h"
 #include "net.h"
 #include "rpc.h"
-#include "rpc_decode.h"
-
-RPC_DEFINE_CLEANUP(Cvm__Agent__V1__ConfigureNetworkRequest, cvm__agent__v1__configure_network_request)
 
 void rpc_configure_network(struct ttrpc_call *call, const uint8_t *payload, size_t len, void *ud)
 {
     (void)ud;
-    RPC_DECODE(Cvm__Agent__V1__ConfigureNetworkRequest, cvm__agent__v1__configure_network_request, req);
+    TTRPC_DECODE(Cvm__Agent__V1__ConfigureNetworkRequest, cvm__agent__v1__configure_network_request, req, call, payload, len);
     _cleanup_free_ struct net_config *cfg = calloc(1, sizeof(*cfg));
     struct cvm_err err = {0};
     int r;
@@ -92,7 +91,7 @@ static void build_reply(struct net_list *l, struct list_reply *o, Cvm__Agent__V1
 void rpc_list_network(struct ttrpc_call *call, const uint8_t *payload, size_t len, void *ud)
 {
     (void)ud;
-    RPC_DECODE(Cvm__Agent__V1__Empty, cvm__agent__v1__empty, req);
+    TTRPC_DECODE(Cvm__Agent__V1__Empty, cvm__agent__v1__empty, req, call, payload, len);
     (void)req;
     _cleanup_free_ struct net_list *l = calloc(1, sizeof(*l));
     _cleanup_free_ struct list_reply *o = calloc(1, sizeof(*o));

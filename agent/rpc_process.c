@@ -10,20 +10,21 @@
 #include <termios.h>
 
 #define LOG_MODULE "rpc"
+#include "agent.pb-c.h"
+#include "ttrpc.h"
 #include "agent_wire.h"
 #include "cgroup.h"
 #include "clock.h"
 #include "log.h"
 #include "rpc.h"
 #include "cgroup_oom.h"
-#include "rpc_decode.h"
 #include "stdio.h"
 
 #define LIST_MAX ((int)AGENT_MAX_LISTED_PROCS) /* the shim refuses a longer answer */
 
 void rpc_signal_process(struct ttrpc_call *call, const uint8_t *payload, size_t len, void *ud)
 {
-    RPC_DECODE(Cvm__Agent__V1__SignalProcessRequest, cvm__agent__v1__signal_process_request, req);
+    TTRPC_DECODE(Cvm__Agent__V1__SignalProcessRequest, cvm__agent__v1__signal_process_request, req, call, payload, len);
     struct process *p = rpc_process(ud, call, req->container_id, req->exec_id);
     if (!p)
         return;
@@ -60,7 +61,7 @@ void rpc_signal_process(struct ttrpc_call *call, const uint8_t *payload, size_t 
 
 void rpc_wait_process(struct ttrpc_call *call, const uint8_t *payload, size_t len, void *ud)
 {
-    RPC_DECODE(Cvm__Agent__V1__WaitProcessRequest, cvm__agent__v1__wait_process_request, req);
+    TTRPC_DECODE(Cvm__Agent__V1__WaitProcessRequest, cvm__agent__v1__wait_process_request, req, call, payload, len);
     struct process *p = rpc_process(ud, call, req->container_id, req->exec_id);
     if (!p)
         return;
@@ -71,7 +72,7 @@ void rpc_wait_process(struct ttrpc_call *call, const uint8_t *payload, size_t le
 
 void rpc_resize_tty(struct ttrpc_call *call, const uint8_t *payload, size_t len, void *ud)
 {
-    RPC_DECODE(Cvm__Agent__V1__ResizeTtyRequest, cvm__agent__v1__resize_tty_request, req);
+    TTRPC_DECODE(Cvm__Agent__V1__ResizeTtyRequest, cvm__agent__v1__resize_tty_request, req, call, payload, len);
     struct process *p = rpc_process(ud, call, req->container_id, req->exec_id);
     if (!p)
         return;
@@ -95,7 +96,7 @@ void rpc_resize_tty(struct ttrpc_call *call, const uint8_t *payload, size_t len,
 
 void rpc_close_stdin(struct ttrpc_call *call, const uint8_t *payload, size_t len, void *ud)
 {
-    RPC_DECODE(Cvm__Agent__V1__CloseStdinRequest, cvm__agent__v1__close_stdin_request, req);
+    TTRPC_DECODE(Cvm__Agent__V1__CloseStdinRequest, cvm__agent__v1__close_stdin_request, req, call, payload, len);
     struct process *p = rpc_process(ud, call, req->container_id, req->exec_id);
     if (!p)
         return;
@@ -105,7 +106,7 @@ void rpc_close_stdin(struct ttrpc_call *call, const uint8_t *payload, size_t len
 
 void rpc_list_processes(struct ttrpc_call *call, const uint8_t *payload, size_t len, void *ud)
 {
-    RPC_DECODE(Cvm__Agent__V1__ContainerRequest, cvm__agent__v1__container_request, req);
+    TTRPC_DECODE(Cvm__Agent__V1__ContainerRequest, cvm__agent__v1__container_request, req, call, payload, len);
     struct container *c = rpc_container(ud, call, req->container_id);
     if (!c)
         return;
@@ -148,7 +149,7 @@ void rpc_list_processes(struct ttrpc_call *call, const uint8_t *payload, size_t 
 
 void rpc_delete_process(struct ttrpc_call *call, const uint8_t *payload, size_t len, void *ud)
 {
-    RPC_DECODE(Cvm__Agent__V1__DeleteProcessRequest, cvm__agent__v1__delete_process_request, req);
+    TTRPC_DECODE(Cvm__Agent__V1__DeleteProcessRequest, cvm__agent__v1__delete_process_request, req, call, payload, len);
     if (!req->exec_id[0]) {
         ttrpc_call_reply_error(call, RPC_INVALID_ARGUMENT, "exec id required (the init goes with RemoveContainer)");
         return;
@@ -179,7 +180,7 @@ void rpc_delete_process(struct ttrpc_call *call, const uint8_t *payload, size_t 
 void rpc_health(struct ttrpc_call *call, const uint8_t *payload, size_t len, void *ud)
 {
     struct agent *a = ud;
-    RPC_DECODE(Cvm__Agent__V1__HealthRequest, cvm__agent__v1__health_request, req);
+    TTRPC_DECODE(Cvm__Agent__V1__HealthRequest, cvm__agent__v1__health_request, req, call, payload, len);
     Cvm__Agent__V1__HealthResponse resp = CVM__AGENT__V1__HEALTH_RESPONSE__INIT;
     int r = clock_sync_to_host(req->host_realtime_ns, AGENT_CLOCK_STEP_MIN_NS, &resp.clock_step_ns);
     if (r < 0)
@@ -194,7 +195,7 @@ void rpc_health(struct ttrpc_call *call, const uint8_t *payload, size_t len, voi
 
 void rpc_wait_oom(struct ttrpc_call *call, const uint8_t *payload, size_t len, void *ud)
 {
-    RPC_DECODE(Cvm__Agent__V1__Empty, cvm__agent__v1__empty, req);
+    TTRPC_DECODE(Cvm__Agent__V1__Empty, cvm__agent__v1__empty, req, call, payload, len);
     (void)req;
     oom_wait(ud, call);
 }
@@ -203,7 +204,7 @@ void rpc_version(struct ttrpc_call *call, const uint8_t *payload, size_t len, vo
 {
     struct utsname u;
     (void)ud;
-    RPC_DECODE(Cvm__Agent__V1__Empty, cvm__agent__v1__empty, req);
+    TTRPC_DECODE(Cvm__Agent__V1__Empty, cvm__agent__v1__empty, req, call, payload, len);
     (void)req;
     Cvm__Agent__V1__VersionResponse resp = CVM__AGENT__V1__VERSION_RESPONSE__INIT;
     resp.agent_version = (char *)AGENT_VERSION;
@@ -214,7 +215,7 @@ void rpc_version(struct ttrpc_call *call, const uint8_t *payload, size_t len, vo
 
 void rpc_shutdown(struct ttrpc_call *call, const uint8_t *payload, size_t len, void *ud)
 {
-    RPC_DECODE(Cvm__Agent__V1__Empty, cvm__agent__v1__empty, req);
+    TTRPC_DECODE(Cvm__Agent__V1__Empty, cvm__agent__v1__empty, req, call, payload, len);
     (void)req;
     log_info("shutdown requested");
     ttrpc_call_reply(call, NULL);

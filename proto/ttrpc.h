@@ -27,6 +27,23 @@ struct ttrpc_call;
 struct ttrpc_client;
 
 /* ---- server ---- */
+/* Decode a handler's request into var, freed at scope exit, or answer as containerd's Go ttrpc
+ * server does (spec §1.7: INTERNAL "ttrpc: error unmarshalling payload") and return. The one
+ * request decoder of every ttrpc service here (the shim's Task service, the agent's). */
+static inline void ttrpc_pb_freep(void *p)
+{
+    ProtobufCMessage **m = p;
+    if (*m)
+        protobuf_c_message_free_unpacked(*m, NULL);
+}
+#define TTRPC_DECODE(Type, prefix, var, call, payload, len)                                       \
+    __attribute__((cleanup(ttrpc_pb_freep))) Type *var = prefix##__unpack(NULL, len, payload);   \
+    if (!var) {                                                                                   \
+        ttrpc_call_reply_error(call, RPC_INTERNAL, "ttrpc: error unmarshalling payload: %s",     \
+                               #Type);                                                           \
+        return;                                                                                   \
+    }
+
 
 typedef void (*ttrpc_handler_fn)(struct ttrpc_call *call, const uint8_t *payload, size_t len,
                                  void *userdata);

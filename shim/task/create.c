@@ -523,7 +523,7 @@ void task_create(struct ttrpc_call *call, const uint8_t *pl, size_t n, void *ud)
     _cleanup_close_ int cfd = -EBADF;
     int r;
 
-    TASK_DECODE(Containerd__Task__V2__CreateTaskRequest, containerd__task__v2__create_task_request, req, call, pl, n);
+    TTRPC_DECODE(Containerd__Task__V2__CreateTaskRequest, containerd__task__v2__create_task_request, req, call, pl, n);
     if (!req->id || !shim_valid_identifier(req->id) || strlen(req->id) > 64)
         return (void)ttrpc_call_reply_error(call, RPC_INVALID_ARGUMENT, "invalid container id \"%.80s\": invalid argument", req->id ? req->id : "");
     if (!req->bundle || req->bundle[0] != '/' || strlen(req->bundle) >= sizeof(c->bundle))

@@ -119,7 +119,7 @@ static void delete_exec(struct shim *s, struct ttrpc_call *call, struct proc *p)
 void task_delete(struct ttrpc_call *call, const uint8_t *pl, size_t n, void *ud)
 {
     struct shim *s = ud;
-    TASK_DECODE(Containerd__Task__V2__DeleteRequest, containerd__task__v2__delete_request, req, call, pl, n);
+    TTRPC_DECODE(Containerd__Task__V2__DeleteRequest, containerd__task__v2__delete_request, req, call, pl, n);
     struct proc *p = task_lookup_proc(s, call, req->id, req->exec_id);
     if (!p || task_check(call, p, PEV_DELETE) < 0)
         return;

@@ -58,7 +58,7 @@ void task_exec(struct ttrpc_call *call, const uint8_t *pl, size_t n, void *ud)
 {
     struct shim *s = ud;
     struct cvm_err err = { 0 };
-    TASK_DECODE(Containerd__Task__V2__ExecProcessRequest, containerd__task__v2__exec_process_request, req, call, pl, n);
+    TTRPC_DECODE(Containerd__Task__V2__ExecProcessRequest, containerd__task__v2__exec_process_request, req, call, pl, n);
     struct container *c = task_lookup_container(s, call, req->id);
     if (!c)
         return;

@@ -78,7 +78,7 @@ static bool is_sandbox_init(const struct proc *p)
 void task_kill(struct ttrpc_call *call, const uint8_t *pl, size_t n, void *ud)
 {
     struct shim *s = ud;
-    TASK_DECODE(Containerd__Task__V2__KillRequest, containerd__task__v2__kill_request, req, call, pl, n);
+    TTRPC_DECODE(Containerd__Task__V2__KillRequest, containerd__task__v2__kill_request, req, call, pl, n);
     struct proc *p = task_lookup_proc(s, call, req->id, req->exec_id);
     if (!p || task_check(call, p, PEV_KILL) < 0)
         return;

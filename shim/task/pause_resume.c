@@ -48,12 +48,12 @@ static void pause_resume(struct shim *s, struct ttrpc_call *call, const char *id
 
 void task_pause(struct ttrpc_call *call, const uint8_t *pl, size_t n, void *ud)
 {
-    TASK_DECODE(Containerd__Task__V2__PauseRequest, containerd__task__v2__pause_request, req, call, pl, n);
+    TTRPC_DECODE(Containerd__Task__V2__PauseRequest, containerd__task__v2__pause_request, req, call, pl, n);
     pause_resume(ud, call, req->id, true);
 }
 
 void task_resume(struct ttrpc_call *call, const uint8_t *pl, size_t n, void *ud)
 {
-    TASK_DECODE(Containerd__Task__V2__ResumeRequest, containerd__task__v2__resume_request, req, call, pl, n);
+    TTRPC_DECODE(Containerd__Task__V2__ResumeRequest, containerd__task__v2__resume_request, req, call, pl, n);
     pause_resume(ud, call, req->id, false);
 }

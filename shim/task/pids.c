@@ -80,7 +80,7 @@ static void pids_listed(const struct ttrpc_result *res, void *data)
 void task_pids(struct ttrpc_call *call, const uint8_t *pl, size_t n, void *ud)
 {
     struct shim *s = ud;
-    TASK_DECODE(Containerd__Task__V2__PidsRequest, containerd__task__v2__pids_request, req, call, pl, n);
+    TTRPC_DECODE(Containerd__Task__V2__PidsRequest, containerd__task__v2__pids_request, req, call, pl, n);
     struct container *c = task_lookup_container(s, call, req->id);
     if (!c)
         return;

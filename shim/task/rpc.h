@@ -1,5 +1,5 @@
-/* Helpers shared by the task_*.c handlers: decoding with automatic free, lookups that answer
- * NOT_FOUND. */
+/* Helpers shared by the Task RPC handlers (requests decode with TTRPC_DECODE, ttrpc.h): lookups
+ * that answer NOT_FOUND, the state check, the agent forward, hooks. */
 #ifndef CVM_SHIM_TASK_RPC_H
 #define CVM_SHIM_TASK_RPC_H
 
@@ -9,22 +9,6 @@
 #include "task/model.h"
 #include "task/service.h"
 #include "ttrpc.h"
-
-static inline void pb_freep(void *p)
-{
-    ProtobufCMessage **m = p;
-    if (*m)
-        protobuf_c_message_free_unpacked(*m, NULL);
-}
-#define _cleanup_pb_ __attribute__((cleanup(pb_freep)))
-
-/* Unpack the request or answer INTERNAL as the Go server does (spec §1.7) and return. */
-#define TASK_DECODE(type, prefix, var, call, payload, len)                                        \
-    _cleanup_pb_ type *var = prefix##__unpack(NULL, len, payload);                                \
-    if (!var) {                                                                                   \
-        ttrpc_call_reply_error(call, RPC_INTERNAL, "ttrpc: error unmarshalling payload");         \
-        return;                                                                                   \
-    }
 
 /* Find container/process or reply NOT_FOUND; NULL means "already answered". */
 struct container *task_lookup_container(struct shim *s, struct ttrpc_call *call, const char *id);

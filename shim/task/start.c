@@ -146,7 +146,7 @@ static void start_net_synced(struct sandbox *sb, int r, const char *msg, void *d
 void task_start(struct ttrpc_call *call, const uint8_t *pl, size_t n, void *ud)
 {
     struct shim *s = ud;
-    TASK_DECODE(Containerd__Task__V2__StartRequest, containerd__task__v2__start_request, req, call, pl, n);
+    TTRPC_DECODE(Containerd__Task__V2__StartRequest, containerd__task__v2__start_request, req, call, pl, n);
     struct proc *p = task_lookup_proc(s, call, req->id, req->exec_id);
     if (!p || task_check(call, p, PEV_START) < 0)
         return;

@@ -40,7 +40,7 @@ static void stats_done(const struct ttrpc_result *res, void *data)
 void task_stats(struct ttrpc_call *call, const uint8_t *pl, size_t n, void *ud)
 {
     struct shim *s = ud;
-    TASK_DECODE(Containerd__Task__V2__StatsRequest, containerd__task__v2__stats_request, req, call, pl, n);
+    TTRPC_DECODE(Containerd__Task__V2__StatsRequest, containerd__task__v2__stats_request, req, call, pl, n);
     struct container *c = task_lookup_container(s, call, req->id);
     if (!c)
         return;

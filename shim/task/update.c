@@ -16,7 +16,7 @@
 void task_update(struct ttrpc_call *call, const uint8_t *pl, size_t n, void *ud)
 {
     struct shim *s = ud;
-    TASK_DECODE(Containerd__Task__V2__UpdateTaskRequest, containerd__task__v2__update_task_request, req, call, pl, n);
+    TTRPC_DECODE(Containerd__Task__V2__UpdateTaskRequest, containerd__task__v2__update_task_request, req, call, pl, n);
     struct container *c = task_lookup_container(s, call, req->id);
     if (!c)
         return;
