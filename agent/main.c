@@ -19,6 +19,7 @@
 #include "cgroup_async.h"
 #include "cgroup_oom.h"
 #include "cleanup.h"
+#include "fd.h"
 #include "log.h"
 #include "loop.h"
 #include "net.h"
@@ -28,31 +29,12 @@
 #include "stdio.h"
 #include "ttrpc.h"
 
-
 static int listen_vsock(unsigned port)
 {
     struct sockaddr_vm sa = {.svm_family = AF_VSOCK, .svm_cid = VMADDR_CID_ANY, .svm_port = port};
     int fd = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0)
         return -errno;
-    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 128) < 0) {
-        int r = -errno;
-        close(fd);
-        return r;
-    }
-    return fd;
-}
-
-static int listen_unix(const char *path)
-{
-    struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    if (strlen(path) >= sizeof(sa.sun_path))
-        return -ENAMETOOLONG;
-    strcpy(sa.sun_path, path);
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    if (fd < 0)
-        return -errno;
-    (void)unlink(path);
     if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 128) < 0) {
         int r = -errno;
         close(fd);
@@ -176,8 +158,8 @@ int main(int argc, char **argv)
             snprintf(stdio_buf, sizeof(stdio_buf), "%s.stdio", listen_path);
             stdio_path = stdio_buf;
         }
-        api_fd = listen_unix(listen_path);
-        stdio_fd = listen_unix(stdio_path);
+        api_fd = unix_listen(listen_path, SOCK_NONBLOCK);
+        stdio_fd = unix_listen(stdio_path, SOCK_NONBLOCK);
         struct loop_source *s_term, *s_int;
         (void)loop_add_signal(a.loop, SIGTERM, on_term, &a, &s_term);
         (void)loop_add_signal(a.loop, SIGINT, on_term, &a, &s_int);

@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -176,4 +178,47 @@ int mkdir_p(const char *path, mode_t parent_mode, mode_t mode)
     if (mkdir(tmp, mode) < 0 && errno != EEXIST)
         return -errno;
     return 0;
+}
+
+static int unix_addr(const char *path, struct sockaddr_un *sa)
+{
+    memset(sa, 0, sizeof(*sa));
+    sa->sun_family = AF_UNIX;
+    if (strlen(path) >= sizeof(sa->sun_path))
+        return -ENAMETOOLONG;
+    memcpy(sa->sun_path, path, strlen(path) + 1);
+    return 0;
+}
+
+int unix_listen(const char *path, int flags)
+{
+    struct sockaddr_un sa;
+    struct stat st;
+    _cleanup_close_ int fd = -EBADF;
+    int r = unix_addr(path, &sa);
+    if (r < 0)
+        return r;
+    if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
+        (void)unlink(path);
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | flags, 0);
+    if (fd < 0)
+        return -errno;
+    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 128) < 0)
+        return -errno;
+    return TAKE_FD(fd);
+}
+
+int unix_connect(const char *path, int flags)
+{
+    struct sockaddr_un sa;
+    _cleanup_close_ int fd = -EBADF;
+    int r = unix_addr(path, &sa);
+    if (r < 0)
+        return r;
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | flags, 0);
+    if (fd < 0)
+        return -errno;
+    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+        return -errno;
+    return TAKE_FD(fd);
 }

@@ -21,6 +21,12 @@ ssize_t file_read_str(const char *dir, const char *file, char *buf, size_t sz);
 int mkdir_p(const char *path, mode_t parent_mode, mode_t mode);
 /* Count open fds of this process (tests use it to assert nothing leaked). */
 int fd_count_open(void);
+/* A listening unix stream socket on path (backlog 128), close-on-exec plus flags (e.g.
+ * SOCK_NONBLOCK). A socket file left there by a dead predecessor is replaced; anything else at
+ * path is not ours and makes it fail (-EADDRINUSE). Returns the fd or -errno. */
+int unix_listen(const char *path, int flags);
+/* A connected unix stream socket (close-on-exec plus flags): the fd or -errno. */
+int unix_connect(const char *path, int flags);
 /* In a child before exec: close every fd >= from except those in keep[]. */
 int fd_close_all_except(int from, const int *keep, size_t n_keep);
 /* Parse a decimal integer in [min,max]; -EINVAL/-ERANGE on junk or overflow. */

@@ -130,8 +130,6 @@ int hv_uid_acquire(const char *dir, uint32_t first, uint32_t last, const char *s
 void hv_vsock_cancel_all(struct hv_vm *vm, int r);
 
 /* hv_util.c */
-int hv_unix_listen(const char *path, int *ret_fd);
-int hv_unix_connect(const char *path, int *ret_fd); /* non-blocking, close-on-exec */
 int hv_check_sun_path(const char *path, size_t extra);
 const char *hv_find_helper(const char *configured, const char *name, char *buf, size_t n);
 

@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "fd.h"
 #include "cleanup.h"
 #include "errmap.h"
 #include "hv_internal.h"
@@ -144,9 +145,10 @@ static int open_hybrid(struct hv_vsock_req *q)
 {
     char msg[32];
     int n = snprintf(msg, sizeof(msg), "CONNECT %u\n", q->port);
-    int r = hv_unix_connect(q->vm->vsock_uds, &q->fd);
+    int r = unix_connect(q->vm->vsock_uds, SOCK_NONBLOCK);
     if (r < 0)
         return r;
+    q->fd = r;
     if (send(q->fd, msg, (size_t)n, MSG_NOSIGNAL) != n)
         return errno ? -errno : -EIO;
     q->handshake = true;

@@ -91,9 +91,11 @@ static int open_dev(const char *path, int *ret_fd, struct cvm_err *err)
  * connect would have made); the backend accepts it as QEMU's. */
 static int connect_backend(const char *path, const char *what, int *ret_fd, struct cvm_err *err)
 {
-    int r = hv_unix_connect(path, ret_fd);
-    if (r == 0 && (r = fd_set_nonblock(*ret_fd, 0)) < 0)
-        *ret_fd = safe_close(*ret_fd);
+    int r = unix_connect(path, 0);
+    if (r >= 0) {
+        *ret_fd = r;
+        r = 0;
+    }
     return r < 0 ? cvm_err_set(err, r, "connecting to %s at '%s'", what, path) : 0;
 }
 

@@ -8,6 +8,7 @@
  * unprivileged user without capabilities (vm->qemu_creds, qemu_privs.h); everything else it
  * needs is inherited too (qemu_fds.c). */
 #define LOG_MODULE "hv"
+#include <sys/socket.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -102,7 +103,7 @@ static int connect_qmp(struct hv_vm *vm, struct cvm_err *err)
     static const struct qmp_callbacks cb = {on_qmp_ready, on_qmp_event, on_qmp_closed, NULL};
     struct qmp_callbacks c = cb;
     _cleanup_close_ int fd = -EBADF;
-    int r = hv_unix_connect(vm->qmp_sock, &fd);
+    int r = fd = unix_connect(vm->qmp_sock, SOCK_NONBLOCK);
     if (r < 0)
         return cvm_err_set(err, r, "connecting to QMP at '%s'", vm->qmp_sock);
     c.data = vm;
@@ -151,7 +152,7 @@ static int spawn(struct hv_vm *vm, char **argv, struct hv_qemu_fds *q, struct cv
             return cvm_err_set(err, -errno, "opening netns '%s'", vm->netns_path);
         o.netns_fd = netns;
     }
-    r = hv_unix_listen(vm->qmp_sock, &qmp_lfd);
+    r = qmp_lfd = unix_listen(vm->qmp_sock, 0);
     if (r < 0)
         return cvm_err_set(err, r, "QMP socket '%s'", vm->qmp_sock);
     r = hv_console_new(vm->loop, vm->console_path, (size_t)vm->console_max_kib * 1024,

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "fd.h"
 #include "cleanup.h"
 #include "errmap.h"
 #include "hv_internal.h"
@@ -48,7 +49,7 @@ int hv_virtiofsd_start(struct hv_vm *vm, struct cvm_err *err)
     /* fuse -o splits on ',': hv_start() rejects shared dirs containing one. */
     snprintf(opts, sizeof(opts), "source=%s,cache=%s,announce_submounts,log_level=%s,modcaps=%s",
              vm->shared_dir, vm->fs_cache, vm->debug ? "debug" : "warn", VIRTIOFSD_MODCAPS);
-    r = hv_unix_listen(vm->vfs_sock, &lfd);
+    r = lfd = unix_listen(vm->vfs_sock, 0);
     if (r < 0)
         return cvm_err_set(err, r, "virtiofsd socket '%s'", vm->vfs_sock);
     fds[0].src = lfd;

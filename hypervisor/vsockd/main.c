@@ -42,26 +42,6 @@ static struct vsockd D;
 static struct loop_source *vu_listen_src;
 static int vu_listen_fd = -EBADF;
 
-static int listen_unix(const char *path, int flags)
-{
-    struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    _cleanup_close_ int fd = -EBADF;
-    struct stat st;
-
-    if (strlen(path) >= sizeof(sa.sun_path))
-        return -ENAMETOOLONG;
-    strcpy(sa.sun_path, path);
-    /* A socket left by a dead predecessor would make bind fail; anything else is not ours. */
-    if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
-        (void)unlink(path);
-    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | flags, 0);
-    if (fd < 0)
-        return -errno;
-    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 128) < 0)
-        return -errno;
-    return TAKE_FD(fd);
-}
-
 static void uds_accept_cb(struct loop_source *s, int fd, uint32_t revents, void *data)
 {
     (void)s;
@@ -229,10 +209,10 @@ int main(int argc, char **argv)
     vsockd_init(&D, l, o.cid, vsockd_schedule_rx);
     snprintf(D.uds_path, sizeof(D.uds_path), "%s", o.uds_path);
 
-    vu_listen_fd = listen_unix(o.vu_path, 0);
+    vu_listen_fd = unix_listen(o.vu_path, 0);
     if (vu_listen_fd < 0)
         return log_error_errno(vu_listen_fd, "listening on %s", o.vu_path), 1;
-    uds_fd = listen_unix(o.uds_path, SOCK_NONBLOCK);
+    uds_fd = unix_listen(o.uds_path, SOCK_NONBLOCK);
     if (uds_fd < 0)
         return log_error_errno(uds_fd, "listening on %s", o.uds_path), 1;
 

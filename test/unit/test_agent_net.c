@@ -401,7 +401,7 @@ START_TEST(rpc_configure_and_list)
     /* a payload that is no ConfigureNetworkRequest */
     Cvm__Agent__V1__NetRoute junk = CVM__AGENT__V1__NET_ROUTE__INIT;
     junk.dest = "\xff\xff\xff";
-    ck_assert_int_eq(rpc_call("ConfigureNetwork", &junk.base, NULL, NULL, msg), RPC_INVALID_ARGUMENT);
+    ck_assert_int_eq(rpc_call("ConfigureNetwork", &junk.base, NULL, NULL, msg), RPC_INTERNAL);
 
     good(&q);
     q.ifs[0].name = "lo";

@@ -304,13 +304,11 @@ static int unix_pair_listener(char *path, size_t n)
     return fd;
 }
 
-static int unix_connect(const char *path)
+
+static int test_connect(const char *path)
 {
-    struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int fd = unix_connect(path, SOCK_NONBLOCK);
     ck_assert_int_ge(fd, 0);
-    ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
     return fd;
 }
 
@@ -345,7 +343,7 @@ START_TEST(test_agent_server)
     ck_assert_int_eq(portfwd_serve(l, unix_pair_listener(path, sizeof(path)), &srv), 0);
 
     /* a good request: reply 0, then bytes both ways with the guest's server */
-    c = unix_connect(path);
+    c = test_connect(path);
     portfwd_req_encode(port, hdr);
     ck_assert_int_eq(write(c, hdr, 3), 3); /* the header may come in pieces */
     loop_run_once(l, 5);
@@ -375,7 +373,7 @@ START_TEST(test_agent_server)
 
     /* nobody listens: the reply carries ECONNREFUSED and the stream closes */
     close(tl);
-    c = unix_connect(path);
+    c = test_connect(path);
     portfwd_req_encode(port, hdr);
     ck_assert_int_eq(write(c, hdr, sizeof(hdr)), (ssize_t)sizeof(hdr));
     ck_assert_int_eq(pump_read(l, c, rep, sizeof(rep)), (ssize_t)sizeof(rep));
@@ -385,7 +383,7 @@ START_TEST(test_agent_server)
     close(c);
 
     /* junk instead of a header: EINVAL, closed */
-    c = unix_connect(path);
+    c = test_connect(path);
     ck_assert_int_eq(write(c, "GET / HTTP/1.0\r\n", 16), 16);
     ck_assert_int_eq(pump_read(l, c, rep, sizeof(rep)), (ssize_t)sizeof(rep));
     ck_assert_int_eq(portfwd_reply_parse(rep, sizeof(rep), &st), 0);
@@ -399,7 +397,7 @@ START_TEST(test_agent_server)
     /* more than PORTFWD_MAX_CONNS idle streams: the surplus waits in the backlog */
     int many[PORTFWD_MAX_CONNS + 4];
     for (size_t i = 0; i < ELEMENTSOF(many); i++)
-        many[i] = unix_connect(path);
+        many[i] = test_connect(path);
     for (int i = 0; i < 20; i++)
         loop_run_once(l, 5);
     ck_assert_uint_eq(portfwd_active(srv), PORTFWD_MAX_CONNS);
