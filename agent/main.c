@@ -60,7 +60,16 @@ static void usage(FILE *f)
             AGENT_PORT, AGENT_STDIO_PORT, NET_PARK_PATH);
 }
 
-int main(int argc, char **argv)
+/* The command line: no arguments as PID 1 (the kernel's unknown words are ignored), the host
+ * test mode's options otherwise. */
+struct args {
+    const char *listen_path, *stdio_path, *cgroup_root, *share_root;
+    bool park;
+    char stdio_buf[256];
+};
+
+/* 0 to go on, -1 to exit 0 (--help), or the exit code of a usage error (usage printed). */
+static int parse_args(int argc, char **argv, bool pid1, struct args *o)
 {
     static const struct option opts[] = {
         {"listen-unix", required_argument, NULL, 'l'}, {"stdio-unix", required_argument, NULL, 's'},
@@ -69,19 +78,13 @@ int main(int argc, char **argv)
         {"park-nics", no_argument, NULL, 'P'},
         {NULL, 0, NULL, 0},
     };
-    struct agent a = {.init_uptime_ns = agent_uptime_ns(), .oom_fd = -1};
-    const char *listen_path = NULL, *stdio_path = NULL;
-    char stdio_buf[256], park_buf[256];
-    bool park = false;
-    int c, r, api_fd, stdio_fd;
-    bool pid1 = getpid() == 1;
-
+    int c;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
-        case 'l': listen_path = optarg; break;
-        case 's': stdio_path = optarg; break;
-        case 'c': a.cfg.cgroup_root = optarg; break;
-        case 'r': a.cfg.share_root = optarg; break;
+        case 'l': o->listen_path = optarg; break;
+        case 's': o->stdio_path = optarg; break;
+        case 'c': o->cgroup_root = optarg; break;
+        case 'r': o->share_root = optarg; break;
         case 'v':
             if (!strcmp(optarg, "debug")) log_set_level(LOG_LVL_DEBUG);
             else if (!strcmp(optarg, "info")) log_set_level(LOG_LVL_INFO);
@@ -89,125 +92,161 @@ int main(int argc, char **argv)
             else if (!strcmp(optarg, "error")) log_set_level(LOG_LVL_ERROR);
             else { usage(stderr); return 2; }
             break;
-        case 'P': park = true; break;
-        case 'h': usage(stdout); return 0;
+        case 'P': o->park = true; break;
+        case 'h': usage(stdout); return -1;
         default: usage(stderr); return 2;
         }
     }
-    if (pid1 && optind < argc) {
-        /* The kernel hands unknown command-line words to init: ignore them. */
-    } else if (optind < argc) {
+    /* as PID 1 the kernel hands unknown command-line words to init: ignored */
+    if ((!pid1 && optind < argc) || (!pid1 && !o->listen_path)) {
         usage(stderr);
         return 2;
     }
-    if (!pid1 && !listen_path) {
-        usage(stderr);
-        return 2;
+    if (!pid1 && !o->stdio_path) {
+        snprintf(o->stdio_buf, sizeof(o->stdio_buf), "%s.stdio", o->listen_path);
+        o->stdio_path = o->stdio_buf;
     }
-    a.cfg.pid1 = pid1;
-    if (pid1) {
-        if (pid1_early() < 0)
-            pid1_fatal("early setup failed (see above)");
-        if (!a.cfg.cgroup_root)
-            a.cfg.cgroup_root = PID1_CGROUP_ROOT;
-        if (!a.cfg.share_root)
-            a.cfg.share_root = PID1_SHARE_ROOT;
-        (void)mkdir("/run/cvm", 0755);
-        /* Modules are loaded, so the virtio-net NICs exist: out of the containers' sight
-         * until ConfigureNetwork names them. Without parking the agent still serves. */
-        struct cvm_err nerr = {0};
-        if (net_park(NET_PARK_PATH, &nerr) < 0)
-            pid1_console("parking NICs failed: %s", nerr.msg);
-    } else {
-        if (!a.cfg.share_root)
-            a.cfg.share_root = "/run/cvm-agent/share";
-        if (a.cfg.cgroup_root && (r = cgroup_root_init(a.cfg.cgroup_root)) < 0) {
-            fprintf(stderr, "cvm-agent: cgroup root %s: %s\n", a.cfg.cgroup_root, strerror(-r));
-            return 1;
-        }
-        /* Orphans of container processes come back to us for reaping. */
-        (void)prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
-        /* --park-nics: as PID 1 does, with the namespace bound next to the socket. */
-        struct cvm_err nerr = {0};
-        snprintf(park_buf, sizeof(park_buf), "%s.netns", listen_path);
-        if (park && net_park(park_buf, &nerr) < 0) {
-            fprintf(stderr, "cvm-agent: parking NICs: %s\n", nerr.msg);
-            return 1;
-        }
-    }
-    signal(SIGPIPE, SIG_IGN);
-    agent_global = &a;
+    return 0;
+}
 
-    struct ttrpc_server *srv = NULL;
-    struct ttrpc_server_opts so = {.require_same_user = !pid1, .max_connections = 64};
-    if ((r = loop_new(&a.loop)) < 0 || (r = reaper_init(&a)) < 0 || (r = ttrpc_server_new(a.loop, &so, &srv)) < 0 ||
-        (r = rpc_register(&a, srv)) < 0) {
-        if (pid1)
-            pid1_fatal("agent init: %s", strerror(-r));
-        fprintf(stderr, "cvm-agent: init: %s\n", strerror(-r));
-        return 1;
-    }
+/* What both modes serve from: the loop, the reaper, the ttrpc server with our service, the OOM
+ * watch. -errno with *what naming the step. */
+static int serve_setup(struct agent *a, bool same_user, struct ttrpc_server **srv, const char **what)
+{
+    struct ttrpc_server_opts so = {.require_same_user = same_user, .max_connections = 64};
+    int r;
+    signal(SIGPIPE, SIG_IGN);
+    agent_global = a;
+    *what = "agent init";
+    if ((r = loop_new(&a->loop)) < 0 || (r = reaper_init(a)) < 0 ||
+        (r = ttrpc_server_new(a->loop, &so, srv)) < 0 || (r = rpc_register(a, *srv)) < 0)
+        return r;
     /* Not fatal: without inotify, OOM kills are still noticed at exits (cgroup_oom.h). */
-    if ((r = oom_init(&a)) < 0)
+    if ((r = oom_init(a)) < 0)
         log_warn("no inotify for OOM notifications: %s", strerror(-r));
-    if (pid1) {
-        api_fd = listen_vsock(AGENT_PORT);
-        stdio_fd = listen_vsock(AGENT_STDIO_PORT);
-    } else {
-        if (!stdio_path) {
-            snprintf(stdio_buf, sizeof(stdio_buf), "%s.stdio", listen_path);
-            stdio_path = stdio_buf;
-        }
-        api_fd = unix_listen(listen_path, SOCK_NONBLOCK);
-        stdio_fd = unix_listen(stdio_path, SOCK_NONBLOCK);
-        struct loop_source *s_term, *s_int;
-        (void)loop_add_signal(a.loop, SIGTERM, on_term, &a, &s_term);
-        (void)loop_add_signal(a.loop, SIGINT, on_term, &a, &s_int);
+    *what = "serving";
+    return 0;
+}
+
+static int serve_start(struct agent *a, struct ttrpc_server *srv, int api_fd, int stdio_fd)
+{
+    int r = ttrpc_server_add_listener(srv, api_fd);
+    if (r == 0)
+        r = stdio_listener_start(a, stdio_fd);
+    return r;
+}
+
+/* PID 1 of the guest: early setup (pid1.c), vsock listeners, port forwarding; never returns. */
+static int run_as_pid1(struct agent *a, const struct args *o)
+{
+    struct ttrpc_server *srv = NULL;
+    const char *what;
+    int r, api_fd, stdio_fd;
+
+    a->cfg.pid1 = true;
+    if (pid1_early() < 0)
+        pid1_fatal("early setup failed (see above)");
+    a->cfg.cgroup_root = o->cgroup_root ? o->cgroup_root : PID1_CGROUP_ROOT;
+    a->cfg.share_root = o->share_root ? o->share_root : PID1_SHARE_ROOT;
+    (void)mkdir("/run/cvm", 0755);
+    /* Modules are loaded, so the virtio-net NICs exist: out of the containers' sight until
+     * ConfigureNetwork names them. Without parking the agent still serves. */
+    struct cvm_err nerr = {0};
+    if (net_park(NET_PARK_PATH, &nerr) < 0)
+        pid1_console("parking NICs failed: %s", nerr.msg);
+    if ((r = serve_setup(a, false, &srv, &what)) < 0)
+        pid1_fatal("%s: %s", what, strerror(-r));
+    api_fd = listen_vsock(AGENT_PORT);
+    stdio_fd = listen_vsock(AGENT_STDIO_PORT);
+    if (api_fd < 0 || stdio_fd < 0)
+        pid1_fatal("listening on vsock: %s", strerror(api_fd < 0 ? -api_fd : -stdio_fd));
+    if ((r = serve_start(a, srv, api_fd, stdio_fd)) < 0)
+        pid1_fatal("serving: %s", strerror(-r));
+    /* CRI PortForward (portfwd.h); without it the rest of the agent still serves */
+    struct portfwd_server *pfs;
+    int pf_fd = listen_vsock(AGENT_PORTFWD_PORT);
+    if (pf_fd < 0 || (r = portfwd_serve(a->loop, pf_fd, &pfs)) < 0) {
+        pid1_console("port forwarding on vsock port %u: %s", AGENT_PORTFWD_PORT,
+                     strerror(pf_fd < 0 ? -pf_fd : -r));
+        safe_close(pf_fd);
     }
-    if (api_fd < 0 || stdio_fd < 0) {
-        r = api_fd < 0 ? api_fd : stdio_fd;
-        if (pid1)
-            pid1_fatal("listening on vsock: %s", strerror(-r));
-        fprintf(stderr, "cvm-agent: listen: %s\n", strerror(-r));
+    a->ready_uptime_ns = agent_uptime_ns();
+    pid1_console("ready: ttrpc on vsock port %d, stdio on port %d", AGENT_PORT, AGENT_STDIO_PORT);
+    r = loop_run(a->loop);
+    pid1_fatal("event loop ended (%d)", r);
+}
+
+/* The host test mode: unix sockets, SIGTERM/SIGINT end it, everything freed at exit. */
+static int run_on_host(struct agent *a, const struct args *o)
+{
+    struct ttrpc_server *srv = NULL;
+    struct loop_source *s_term, *s_int;
+    const char *what;
+    char park_buf[256];
+    int r, api_fd, stdio_fd;
+
+    a->cfg.cgroup_root = o->cgroup_root;
+    a->cfg.share_root = o->share_root ? o->share_root : "/run/cvm-agent/share";
+    if (a->cfg.cgroup_root && (r = cgroup_root_init(a->cfg.cgroup_root)) < 0) {
+        fprintf(stderr, "cvm-agent: cgroup root %s: %s\n", a->cfg.cgroup_root, strerror(-r));
         return 1;
     }
-    if ((r = ttrpc_server_add_listener(srv, api_fd)) < 0 || (r = stdio_listener_start(&a, stdio_fd)) < 0) {
-        if (pid1)
-            pid1_fatal("serving: %s", strerror(-r));
+    /* Orphans of container processes come back to us for reaping. */
+    (void)prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+    /* --park-nics: as PID 1 does, with the namespace bound next to the socket. */
+    struct cvm_err nerr = {0};
+    snprintf(park_buf, sizeof(park_buf), "%s.netns", o->listen_path);
+    if (o->park && net_park(park_buf, &nerr) < 0) {
+        fprintf(stderr, "cvm-agent: parking NICs: %s\n", nerr.msg);
+        return 1;
+    }
+    if ((r = serve_setup(a, true, &srv, &what)) < 0) {
+        fprintf(stderr, "cvm-agent: %s: %s\n", what, strerror(-r));
+        return 1;
+    }
+    api_fd = unix_listen(o->listen_path, SOCK_NONBLOCK);
+    stdio_fd = unix_listen(o->stdio_path, SOCK_NONBLOCK);
+    (void)loop_add_signal(a->loop, SIGTERM, on_term, a, &s_term);
+    (void)loop_add_signal(a->loop, SIGINT, on_term, a, &s_int);
+    if (api_fd < 0 || stdio_fd < 0) {
+        fprintf(stderr, "cvm-agent: listen: %s\n", strerror(api_fd < 0 ? -api_fd : -stdio_fd));
+        return 1;
+    }
+    if ((r = serve_start(a, srv, api_fd, stdio_fd)) < 0) {
         fprintf(stderr, "cvm-agent: serve: %s\n", strerror(-r));
         return 1;
     }
-    if (pid1) { /* CRI PortForward (portfwd.h); without it the rest of the agent still serves */
-        struct portfwd_server *pfs;
-        int pf_fd = listen_vsock(AGENT_PORTFWD_PORT);
-        if (pf_fd < 0 || (r = portfwd_serve(a.loop, pf_fd, &pfs)) < 0) {
-            pid1_console("port forwarding on vsock port %u: %s", AGENT_PORTFWD_PORT,
-                         strerror(pf_fd < 0 ? -pf_fd : -r));
-            safe_close(pf_fd);
-        }
-    }
-    a.ready_uptime_ns = agent_uptime_ns();
-    if (pid1)
-        pid1_console("ready: ttrpc on vsock port %d, stdio on port %d", AGENT_PORT, AGENT_STDIO_PORT);
-    else
-        log_info("ready: ttrpc on %s, stdio on %s", listen_path, stdio_path);
+    a->ready_uptime_ns = agent_uptime_ns();
+    log_info("ready: ttrpc on %s, stdio on %s", o->listen_path, o->stdio_path);
+    (void)loop_run(a->loop);
 
-    r = loop_run(a.loop);
-    if (pid1)
-        pid1_fatal("event loop ended (%d)", r);
-    while (a.containers)
-        container_free(&a, a.containers);
+    while (a->containers)
+        container_free(a, a->containers);
     cgroup_ops_cancel_all(); /* removals of those groups still retrying */
-    loop_source_free(a.oom_src);
-    if (a.oom_fd >= 0)
-        close(a.oom_fd);
-    free(a.oom_queue);
+    loop_source_free(a->oom_src);
+    if (a->oom_fd >= 0)
+        close(a->oom_fd);
+    free(a->oom_queue);
     ttrpc_server_free(srv);
     close(api_fd);
     close(stdio_fd);
-    loop_free(a.loop);
+    loop_free(a->loop);
     net_unpark();
-    (void)unlink(listen_path);
-    (void)unlink(stdio_path);
+    (void)unlink(o->listen_path);
+    (void)unlink(o->stdio_path);
     return 0;
+}
+
+int main(int argc, char **argv)
+{
+    static struct agent a = {.oom_fd = -1};
+    struct args o = {0};
+    bool pid1 = getpid() == 1;
+    int r;
+
+    a.init_uptime_ns = agent_uptime_ns();
+    r = parse_args(argc, argv, pid1, &o);
+    if (r)
+        return r < 0 ? 0 : r;
+    return pid1 ? run_as_pid1(&a, &o) : run_on_host(&a, &o);
 }
