@@ -10,39 +10,24 @@
 #include <unistd.h>
 
 #define LOG_MODULE "stdio"
-#include "buf.h"
 #include "cleanup.h"
 #include "fd.h"
 #include "log.h"
 #include "loop.h"
+#include "relay.h"
 
 /* Output relays give up on a pipe that has not reached EOF this long after the process
  * exited with nothing moving (a daemonized grandchild holding the pipe). */
 #define DRAIN_IDLE_US (5u * 1000 * 1000)
 
-/* A pty master gives its reader what the line discipline has moved across so far: with OPOST
- * and ONLCR (a runc terminal has them too) the slave's writes reach the master a line at a
- * time, and a relay that reads whenever it is woken pays a wakeup, a read and a vsock packet
- * per line (under TCG: 16,883 reads for 1 MiB of 64-byte lines, 6.3 s). A read of less than
- * half the master's 4 KiB buffer (N_TTY_BUF_SIZE; a full one returns 4095 bytes) means the
- * writer is still producing: the master leaves epoll for TTY_BATCH_US so its output collects,
- * then is read on (429 reads, 0.8 s). The first bytes of a burst go out at once, so echo and
- * prompts are not delayed; only the read after a short one waits. Measured under TCG: 1 ms
- * pauses read 670 times (1.5 s), 3 ms is no faster than 2 ms. */
-#define TTY_SHORT_READ 2048
-#define TTY_BATCH_US 2000u
-
+/* One stream is one relay (common/relay.h): stdout/stderr from the process's pipe or pty master
+ * to the host's vsock connection (half-closed at the end), stdin the other way. A pty master's
+ * output is read in batches (RELAY_TTY_BATCH). */
 struct stream {
     struct process *p;
     enum stdio_kind kind;
-    int pipe_fd, sock_fd;
-    struct loop_source *pipe_src, *sock_src, *idle_timer, *batch_timer;
-    struct buf b;
-    bool src_eof;   /* reading side reached EOF */
-    bool sink_dead; /* writing side failed: discard from now on */
-    bool batching;  /* pty output: reading paused until batch_timer fires */
+    struct relay *relay; /* NULL once done: its fds are closed then */
     bool done;
-    uint64_t reads, bytes; /* for the debug line at the end: how the source was read */
 };
 
 struct pending {
@@ -55,160 +40,28 @@ struct pending {
 
 static size_t n_pending;
 
-static void stream_update(struct stream *s);
-
-static int src_fd(const struct stream *s)
+static void stream_done(struct relay *r, int status, void *data)
 {
-    return s->kind == STDIO_IN ? s->sock_fd : s->pipe_fd;
-}
-
-static int sink_fd(const struct stream *s)
-{
-    return s->kind == STDIO_IN ? s->pipe_fd : s->sock_fd;
-}
-
-static void stream_finish(struct stream *s)
-{
-    if (s->done)
-        return;
+    struct stream *s = data;
+    if (s->kind == STDIO_IN && s->p->terminal && status == 0) {
+        /* pty stdin: the line discipline turns VEOF into EOF for the reader */
+        static const char eot = 4;
+        (void)write(relay_sink_fd(r), &eot, 1);
+    }
+    if (status == -ETIMEDOUT)
+        log_warn("container %s exec '%s': output stream %d still open %us after exit; closing it",
+                 s->p->c->id, s->p->exec_id, (int)s->kind, DRAIN_IDLE_US / 1000000);
+    log_debug("stream %s/%s/%d: %" PRIu64 " bytes in %" PRIu64 " reads", s->p->c->id,
+              s->p->exec_id, (int)s->kind, relay_bytes_in(r), relay_reads(r));
     s->done = true;
-    s->pipe_src = loop_source_free(s->pipe_src);
-    s->sock_src = loop_source_free(s->sock_src);
-    s->idle_timer = loop_source_free(s->idle_timer);
-    s->batch_timer = loop_source_free(s->batch_timer);
-    if (s->kind != STDIO_IN && s->sock_fd >= 0)
-        (void)shutdown(s->sock_fd, SHUT_WR);
-    s->pipe_fd = safe_close(s->pipe_fd);
-    s->sock_fd = safe_close(s->sock_fd);
-    buf_done(&s->b);
-    log_debug("stream %s/%s/%d: %" PRIu64 " bytes in %" PRIu64 " reads", s->p->c->id, s->p->exec_id,
-              (int)s->kind, s->bytes, s->reads);
+    s->relay = NULL;
+    relay_free(r); /* closes the pipe and the socket: the writer and the host see the end */
     if (s->kind != STDIO_IN)
         s->p->stream_ended(s->p);
 }
 
-static void on_batch(struct loop_source *t, void *data);
-
-/* After a short read from a pty master: pause reading (stream_update drops EPOLLIN) until the
- * batch timer fires. */
-static void batch_start(struct stream *s)
-{
-    if (!s->batch_timer &&
-        loop_add_timer(agent_global->loop, TTY_BATCH_US, on_batch, s, &s->batch_timer) < 0)
-        return; /* no timer: read as data comes, which is only slower */
-    if (s->batch_timer && loop_timer_set(s->batch_timer, TTY_BATCH_US) == 0)
-        s->batching = true;
-}
-
-static void on_io(struct loop_source *src, int fd, uint32_t ev, void *data)
-{
-    struct stream *s = data;
-    (void)src;
-    (void)fd;
-    (void)ev;
-    bool batch = s->kind == STDIO_OUT && s->p->terminal;
-    /* Bounded work per wakeup so one busy stream cannot starve the loop. */
-    for (int round = 0; round < 16 && !s->done; round++) {
-        bool moved = false;
-        if (!s->src_eof && buf_avail(&s->b) < AGENT_STREAM_BUF) {
-            long n = buf_read_fd(&s->b, src_fd(s), AGENT_STREAM_BUF - buf_avail(&s->b));
-            if (n > 0) {
-                s->reads++;
-                s->bytes += (uint64_t)n;
-                moved = true;
-                if (batch && n < TTY_SHORT_READ)
-                    batch_start(s);
-            } else if (n == 0 || (n < 0 && n != -EAGAIN)) {
-                /* EIO on a pty master: the slave side is gone, which is EOF here. */
-                s->src_eof = true;
-                moved = true;
-            }
-        }
-        if (buf_avail(&s->b) > 0) {
-            if (s->sink_dead) {
-                buf_consume(&s->b, buf_avail(&s->b));
-                moved = true;
-            } else {
-                long n = buf_write_fd(&s->b, sink_fd(s));
-                if (n > 0)
-                    moved = true;
-                else if (n < 0 && n != -EAGAIN) {
-                    s->sink_dead = true;
-                    moved = true;
-                }
-            }
-        }
-        if (moved && s->idle_timer)
-            (void)loop_timer_set(s->idle_timer, DRAIN_IDLE_US);
-        if (!moved || s->batching)
-            break;
-    }
-    stream_update(s);
-}
-
-static void on_batch(struct loop_source *t, void *data)
-{
-    struct stream *s = data;
-    (void)t;
-    s->batching = false;
-    on_io(NULL, -1, 0, s);
-}
-
-static int set_interest(struct stream *s, struct loop_source **src, int fd, uint32_t events)
-{
-    if (!events) {
-        *src = loop_source_free(*src);
-        return 0;
-    }
-    if (*src)
-        return loop_io_set_events(*src, events);
-    return loop_add_io(agent_global->loop, fd, events, on_io, s, src);
-}
-
-static void stream_update(struct stream *s)
-{
-    if (s->done)
-        return;
-    if (s->src_eof && buf_avail(&s->b) == 0) {
-        if (s->kind != STDIO_IN || !s->p->terminal) {
-            stream_finish(s);
-            return;
-        }
-        /* pty stdin: the line discipline turns VEOF into EOF for the reader. */
-        static const char eot = 4;
-        (void)write(s->pipe_fd, &eot, 1);
-        stream_finish(s);
-        return;
-    }
-    bool want_read = !s->src_eof && !s->batching && buf_avail(&s->b) < AGENT_STREAM_BUF;
-    bool want_write = buf_avail(&s->b) > 0 && !s->sink_dead;
-    bool in = s->kind == STDIO_IN;
-    /* An fd without interest leaves epoll: a hung-up pipe or socket would otherwise be
-     * reported (EPOLLHUP) on every wait while the other side is blocked. */
-    if (set_interest(s, in ? &s->sock_src : &s->pipe_src, src_fd(s), want_read ? EPOLLIN : 0) < 0 ||
-        set_interest(s, in ? &s->pipe_src : &s->sock_src, sink_fd(s), want_write ? EPOLLOUT : 0) < 0) {
-        log_error("stream %s/%s/%d: event loop registration failed", s->p->c->id, s->p->exec_id, (int)s->kind);
-        s->sink_dead = true;
-        s->src_eof = true;
-        stream_finish(s);
-        return;
-    }
-    if (s->sink_dead && buf_avail(&s->b) > 0)
-        on_io(NULL, -1, 0, s); /* discard without waiting for an event */
-}
-
-static void on_idle(struct loop_source *t, void *data)
-{
-    struct stream *s = data;
-    (void)t;
-    log_warn("container %s exec '%s': output stream %d still open %us after exit; closing it",
-             s->p->c->id, s->p->exec_id, (int)s->kind, DRAIN_IDLE_US / 1000000);
-    stream_finish(s);
-}
-
 int stream_attach(struct process *p, enum stdio_kind kind, int sock, const char **why)
 {
-    struct agent *a = agent_global;
     if (!p->want[kind] || p->fds[kind] < 0) {
         *why = p->streams[kind] ? "stream already attached" : "stream not announced for this process";
         return -EINVAL;
@@ -220,19 +73,27 @@ int stream_attach(struct process *p, enum stdio_kind kind, int sock, const char 
     }
     s->p = p;
     s->kind = kind;
-    s->pipe_fd = p->fds[kind];
-    s->sock_fd = sock;
-    buf_init(&s->b, AGENT_STREAM_BUF);
-    (void)fd_set_nonblock(s->pipe_fd, 1);
-    (void)fd_set_nonblock(s->sock_fd, 1);
+    int pipe_fd = p->fds[kind];
+    (void)fd_set_nonblock(pipe_fd, 1);
+    (void)fd_set_nonblock(sock, 1);
     if (kind != STDIO_IN)
         (void)shutdown(sock, SHUT_RD);
-    (void)a;
-    p->fds[kind] = -1;
+    unsigned flags = RELAY_OWN_SRC | RELAY_OWN_SINK;
+    if (kind != STDIO_IN)
+        flags |= RELAY_SHUT_SINK | (p->terminal && kind == STDIO_OUT ? RELAY_TTY_BATCH : 0);
+    struct relay_cb cb = {.done = stream_done, .data = s};
+    int r = kind == STDIO_IN
+                ? relay_new(agent_global->loop, sock, pipe_fd, AGENT_STREAM_BUF, flags, &cb, &s->relay)
+                : relay_new(agent_global->loop, pipe_fd, sock, AGENT_STREAM_BUF, flags, &cb, &s->relay);
+    if (r < 0) {
+        free(s);
+        *why = "relay setup failed";
+        return r;
+    }
+    p->fds[kind] = -1; /* the relay's now */
     p->streams[kind] = s;
     if (p->state >= PROC_EXITED && kind != STDIO_IN)
         stream_process_exited(p);
-    stream_update(s);
     p->stream_attached(p);
     return 0;
 }
@@ -248,15 +109,12 @@ void stream_process_exited(struct process *p)
 {
     for (int k = STDIO_OUT; k <= STDIO_ERR; k++) {
         struct stream *s = p->streams[k];
-        if (!s || s->done || s->idle_timer)
-            continue;
-        (void)loop_add_timer(agent_global->loop, DRAIN_IDLE_US, on_idle, s, &s->idle_timer);
+        if (s && !s->done)
+            (void)relay_idle_limit(s->relay, DRAIN_IDLE_US);
     }
     /* Stdin has nobody to feed any more. */
-    if (p->streams[STDIO_IN] && !p->streams[STDIO_IN]->done) {
-        p->streams[STDIO_IN]->sink_dead = true;
-        stream_finish(p->streams[STDIO_IN]);
-    }
+    if (p->streams[STDIO_IN] && !p->streams[STDIO_IN]->done)
+        relay_end(p->streams[STDIO_IN]->relay);
 }
 
 void stream_close_stdin(struct process *p)
@@ -267,32 +125,18 @@ void stream_close_stdin(struct process *p)
         p->fds[STDIO_IN] = safe_close(p->fds[STDIO_IN]);
         return;
     }
-    if (s->done)
-        return;
-    /* Take what the host already sent (up to the buffer), deliver it, then EOF. Bytes the
-     * host sends after this point are not read: hosts that need every byte delivered
-     * half-close the stream instead of calling CloseStdin. */
-    while (!s->src_eof && buf_avail(&s->b) < AGENT_STREAM_BUF) {
-        long n = buf_read_fd(&s->b, s->sock_fd, AGENT_STREAM_BUF - buf_avail(&s->b));
-        if (n <= 0)
-            break;
-    }
-    s->src_eof = true;
-    stream_update(s);
+    /* Take what the host already sent, deliver it, then EOF. Bytes the host sends after this
+     * point are not waited for: hosts that need every byte delivered half-close the stream
+     * instead of calling CloseStdin. */
+    if (!s->done)
+        relay_close_src(s->relay);
 }
 
 void stream_free(struct stream *s)
 {
     if (!s)
         return;
-    s->done = true;
-    loop_source_free(s->pipe_src);
-    loop_source_free(s->sock_src);
-    loop_source_free(s->idle_timer);
-    loop_source_free(s->batch_timer);
-    safe_close(s->pipe_fd);
-    safe_close(s->sock_fd);
-    buf_done(&s->b);
+    relay_free(s->relay);
     free(s);
 }
 
@@ -451,6 +295,6 @@ int stream_tty_fd(const struct process *p)
     if (!p->terminal)
         return -1;
     if (p->streams[STDIO_OUT] && !p->streams[STDIO_OUT]->done)
-        return p->streams[STDIO_OUT]->pipe_fd;
+        return relay_src_fd(p->streams[STDIO_OUT]->relay);
     return p->fds[STDIO_OUT];
 }

@@ -20,7 +20,7 @@
 #include "loop.h"
 #include "sandbox/mounts.h"
 #include "stdio/stdio_logger.h"
-#include "stdio/stdio_relay.h"
+#include "relay.h"
 #include "task/model.h"
 
 #define ATTACH_TIMEOUT_MS 10000u
@@ -175,17 +175,22 @@ void proc_io_close(struct proc *p)
     logger_stop(p->c->sb->loop, io);
 }
 
-static void out_done(struct relay *r, void *data)
+/* 64 KiB per direction, as a pipe holds: enough to keep a stream moving across the vsock. */
+#define STDIO_RELAY_BUF (64u * 1024u)
+
+static void out_done(struct relay *r, int status, void *data)
 {
     struct proc *p = data;
     (void)r;
+    (void)status;
     if (p->io.drained)
         p->io.drained(p);
 }
 
-static void stdin_done(struct relay *r, void *data)
+static void stdin_done(struct relay *r, int status, void *data)
 {
     (void)r;
+    (void)status;
     (void)data;
 }
 
@@ -233,14 +238,16 @@ static void attach_finish(struct stream_attach *a, int r, const char *msg)
         int vfd = TAKE_FD(a->fd);
         a->w = loop_source_free(a->w); /* the relay registers vfd itself */
         if (st == STREAM_STDIN) {
-            r = relay_new(p->c->sb->loop, io->host_fd[st], vfd,
-                          RELAY_OWN_SRC | RELAY_OWN_SINK | RELAY_SHUT_SINK | RELAY_FIFO_SRC,
-                          stdin_done, p, &io->relay[st]);
+            struct relay_cb cb = {.done = stdin_done, .data = p};
+            r = relay_new(p->c->sb->loop, io->host_fd[st], vfd, STDIO_RELAY_BUF,
+                          RELAY_OWN_SRC | RELAY_OWN_SINK | RELAY_SHUT_SINK | RELAY_FIFO_SRC, &cb,
+                          &io->relay[st]);
             if (r == 0)
                 io->host_fd[st] = -1; /* owned by the relay now */
         } else {
-            r = relay_new(p->c->sb->loop, vfd, io->host_fd[st], RELAY_OWN_SRC, out_done, p,
-                          &io->relay[st]);
+            struct relay_cb cb = {.done = out_done, .data = p};
+            r = relay_new(p->c->sb->loop, vfd, io->host_fd[st], STDIO_RELAY_BUF, RELAY_OWN_SRC,
+                          &cb, &io->relay[st]);
         }
         if (r < 0) {
             safe_close(vfd);

@@ -1,4 +1,4 @@
-/* shim/stdio_relay.c over pipes, FIFOs and socketpairs: backpressure (EPOLLIN off while the
+/* common/relay.c (one direction) over pipes, FIFOs and socketpairs: backpressure (EPOLLIN off while the
  * buffer is full), nothing lost, FIFO EOF rules, half-close, broken sinks, CloseIO. */
 #include <check.h>
 #include <errno.h>
@@ -11,19 +11,23 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../../shim/stdio/stdio_relay.h"
+#include "relay.h"
 #include "check_main.h"
 #include "cleanup.h"
 #include "fd.h"
 #include "loop.h"
 
 static int done_calls;
-static void on_done(struct relay *r, void *data)
+static int last_status;
+static void on_done(struct relay *r, int status, void *data)
 {
     (void)r;
     (void)data;
+    last_status = status;
     done_calls++;
 }
+static const struct relay_cb DONE_CB = {.done = on_done};
+#define RELAY_BUF_SIZE (64u * 1024u) /* the shim's stdio relays' size */
 
 static void nb_pipe(int p[2])
 {
@@ -51,7 +55,7 @@ START_TEST(test_backpressure_nothing_lost)
     ck_assert_int_eq(loop_new(&l), 0);
     nb_pipe(a);
     nb_pipe(b);
-    ck_assert_int_eq(relay_new(l, a[0], b[1], RELAY_OWN_SRC, on_done, NULL, &r), 0);
+    ck_assert_int_eq(relay_new(l, a[0], b[1], RELAY_BUF_SIZE, RELAY_OWN_SRC, &DONE_CB, &r), 0);
     /* Fill without reading the sink: the relay must stop reading its source. */
     for (int i = 0; i < 200 && !relay_src_paused(r); i++) {
         for (size_t k = 0; k < sizeof(wbuf); k++)
@@ -138,8 +142,7 @@ START_TEST(test_fifo_eof_only_after_writer)
     ck_assert_int_ge(rfd, 0);
     ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sp), 0);
     ck_assert_int_eq(loop_new(&l), 0);
-    ck_assert_int_eq(relay_new(l, rfd, sp[0], RELAY_OWN_SRC | RELAY_OWN_SINK | RELAY_SHUT_SINK | RELAY_FIFO_SRC,
-                               on_done, NULL, &r), 0);
+    ck_assert_int_eq(relay_new(l, rfd, sp[0], RELAY_BUF_SIZE, RELAY_OWN_SRC | RELAY_OWN_SINK | RELAY_SHUT_SINK | RELAY_FIFO_SRC, &DONE_CB, &r), 0);
     spin(l, 5); /* no writer has connected yet: not EOF */
     ck_assert(!relay_done(r));
     int wfd = open(path, O_WRONLY | O_CLOEXEC);
@@ -173,7 +176,7 @@ START_TEST(test_broken_sink_keeps_draining)
     nb_pipe(a);
     nb_pipe(b);
     close(b[0]); /* nobody reads the sink: EPIPE */
-    ck_assert_int_eq(relay_new(l, a[0], b[1], RELAY_OWN_SRC | RELAY_OWN_SINK, on_done, NULL, &r), 0);
+    ck_assert_int_eq(relay_new(l, a[0], b[1], RELAY_BUF_SIZE, RELAY_OWN_SRC | RELAY_OWN_SINK, &DONE_CB, &r), 0);
     memset(buf, 'x', sizeof(buf));
     size_t sent = 0;
     for (int i = 0; i < 64; i++) {
@@ -204,8 +207,7 @@ START_TEST(test_close_src_flushes_buffered)
     ck_assert_int_eq(loop_new(&l), 0);
     nb_pipe(a);
     ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sp), 0);
-    ck_assert_int_eq(relay_new(l, a[0], sp[0], RELAY_OWN_SRC | RELAY_OWN_SINK | RELAY_SHUT_SINK,
-                               on_done, NULL, &r), 0);
+    ck_assert_int_eq(relay_new(l, a[0], sp[0], RELAY_BUF_SIZE, RELAY_OWN_SRC | RELAY_OWN_SINK | RELAY_SHUT_SINK, &DONE_CB, &r), 0);
     ck_assert_int_eq(write(a[1], "tail", 4), 4);
     relay_close_src(r); /* CloseIO: what was already written is still delivered, then EOF */
     spin(l, 3);
@@ -238,8 +240,7 @@ START_TEST(test_close_src_with_backlog)
     ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sp), 0);
     int small = 4096;
     ck_assert_int_eq(setsockopt(sp[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof(small)), 0);
-    ck_assert_int_eq(relay_new(l, a[0], sp[0], RELAY_OWN_SRC | RELAY_OWN_SINK | RELAY_SHUT_SINK | RELAY_FIFO_SRC,
-                               on_done, NULL, &r), 0);
+    ck_assert_int_eq(relay_new(l, a[0], sp[0], RELAY_BUF_SIZE, RELAY_OWN_SRC | RELAY_OWN_SINK | RELAY_SHUT_SINK | RELAY_FIFO_SRC, &DONE_CB, &r), 0);
     /* fill the socket, the relay buffer and then the pipe without reading the sink */
     for (int i = 0; i < 400; i++) {
         for (size_t k = 0; k < sizeof(wbuf); k++)
@@ -288,7 +289,7 @@ START_TEST(test_regular_file_sink)
     ck_assert_int_ge(fd, 0);
     ck_assert_int_eq(loop_new(&l), 0);
     nb_pipe(a);
-    ck_assert_int_eq(relay_new(l, a[0], fd, RELAY_OWN_SRC | RELAY_OWN_SINK, on_done, NULL, &r), 0);
+    ck_assert_int_eq(relay_new(l, a[0], fd, RELAY_BUF_SIZE, RELAY_OWN_SRC | RELAY_OWN_SINK, &DONE_CB, &r), 0);
     ck_assert_int_eq(write(a[1], "file-data", 9), 9);
     close(a[1]);
     for (int i = 0; i < 20 && !relay_done(r); i++)
@@ -312,7 +313,7 @@ START_TEST(test_no_fd_leak)
     ck_assert_int_eq(loop_new(&l), 0);
     nb_pipe(a);
     nb_pipe(b);
-    ck_assert_int_eq(relay_new(l, a[0], b[1], RELAY_OWN_SRC | RELAY_OWN_SINK, NULL, NULL, &r), 0);
+    ck_assert_int_eq(relay_new(l, a[0], b[1], RELAY_BUF_SIZE, RELAY_OWN_SRC | RELAY_OWN_SINK, &DONE_CB, &r), 0);
     relay_free(r);
     close(a[1]);
     close(b[0]);
@@ -323,7 +324,7 @@ END_TEST
 
 static Suite *relay_suite(void)
 {
-    Suite *s = suite_create("shim_relay");
+    Suite *s = suite_create("relay");
     TCase *tc = tcase_create("core");
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, test_backpressure_nothing_lost);
