@@ -8,7 +8,7 @@ PKGS=(
   build-essential pkg-config protobuf-c-compiler libprotobuf-c-dev libjansson-dev
   libseccomp-dev libcap-dev libnl-3-dev libnl-route-3-dev
   # tests, sanitizers, fuzzing
-  check clang libclang-rt-14-dev llvm file tmux python3 socat procps iproute2 util-linux
+  check clang clang-format-14 libclang-rt-14-dev llvm file tmux python3 socat procps iproute2 util-linux
   # guest and hypervisor
   qemu-system-x86 qemu-system-common linux-image-cloud-amd64 busybox-static cpio kmod
   # our guest kernel (initrd/kernel/build.sh): Debian's source and what building it needs
