@@ -7,6 +7,9 @@ linker would join, so a call through a header, a macro or an inline is seen the 
   1. No circles: no two product files reach each other through such edges (a lower piece that
      must reach up does it through a callback or an interface the upper piece registers).
   2. Floors: a folder only uses its own floor and the floors below it (FLOORS, below).
+  3. A newcomer finds a Task RPC from its name: every method of shim/task/service.c's table is
+     handled in shim/task/<its name in snake case>.c, or in the file shim/README.md's table
+     names for it.
 
 Usage: file_graph.py BUILD_DIR [--dot]   prints PASS/FAIL lines per rule and folder; exit 1 on
 a failure. --dot prints the graph (Graphviz) instead.
@@ -48,6 +51,39 @@ def folder_of(src):
             if best is None or len(k) > len(best):
                 best = k
     return best
+
+
+def snake(name):
+    out = ""
+    for i, ch in enumerate(name):
+        if ch.isupper() and i and (name[i - 1].islower() or (i + 1 < len(name) and name[i + 1].islower())):
+            out += "_"
+        out += ch.lower()
+    return out
+
+
+def rpc_files(build):
+    """(rpc, handler's file, where a newcomer looks) for each Task method; file None if unfound."""
+    import re
+    table = open("shim/task/service.c").read()
+    readme = open("shim/README.md").read()
+    listed = {}
+    for line in readme.splitlines():
+        m = re.match(r"\|\s*([A-Z][A-Za-z, ]+?)\s*\|\s*`(task/[a-z_]+\.c)`", line)
+        if m:
+            for rpc in m.group(1).split(","):
+                listed[rpc.strip()] = "shim/" + m.group(2)
+    out = []
+    for rpc, fn in re.findall(r'\{\s*"([A-Za-z]+)",\s*(\w+)\s*\}', table):
+        where = None
+        for dp, _, fns in os.walk(os.path.join(build, "obj", "shim", "task")):
+            for f in fns:
+                if f.endswith(".o") and os.path.exists("shim/task/" + f[:-2] + ".c"):
+                    d, _ = symbols(os.path.join(dp, f))
+                    if fn in d:
+                        where = "shim/task/" + f[:-2] + ".c"
+        out.append((rpc, where, {"shim/task/%s.c" % snake(rpc), listed.get(rpc, "")}))
+    return out
 
 
 def symbols(obj):
@@ -170,6 +206,16 @@ def main():
             print("  " + line)
     else:
         print("PASS: floors")
+    rpcs = rpc_files(sys.argv[1])
+    lost = ["%s is handled in %s, looked for in %s" % (r, w, " or ".join(sorted(x for x in look if x)))
+            for r, w, look in rpcs if w not in look]
+    if lost or len(rpcs) < 17:
+        failed += 1
+        print("FAIL: task-rpc-found-by-name (%d methods)" % len(rpcs))
+        for line in lost:
+            print("  " + line)
+    else:
+        print("PASS: task-rpc-found-by-name (%d methods, each in the file its name gives)" % len(rpcs))
     return 1 if failed else 0
 
 
