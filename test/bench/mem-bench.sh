@@ -70,7 +70,7 @@ shim_of() { ps -o ppid= -p "$(task_field "$1" 2)" 2>/dev/null | tr -d ' '; } # t
 pss_of() { # id: the PSS (kB) of its shim's whole process tree
   local s; s=$(shim_of "$1")
   [[ -n $s ]] || { echo 0; return; }
-  bench_tree_mem "$s" | cut -d' ' -f1
+  bench_tree_mem "$s" 2>/dev/null | cut -d' ' -f1 # a process may exit while it is read
 }
 memfd_kb() { # qemu pid: allocated kB of its guest RAM memfd (what the host holds, all mappers)
   local f
@@ -81,9 +81,12 @@ memfd_kb() { # qemu pid: allocated kB of its guest RAM memfd (what the host hold
 }
 # QEMU's PSS by kind of mapping: "guest boot anon own" (kB); boot = the kernel and initrd files.
 qemu_split() { # qemu pid
-  awk '/^[0-9a-f]+-[0-9a-f]+ / { name = $6; for (i = 7; i <= NF; i++) name = name " " $i
-         k = name ~ /^\/memfd:/ ? "guest" : (name ~ /(vmlinux|initrd[^\/]*\.img)$/ ? "boot" :
-             (name == "" || name ~ /^\[/ ? "anon" : "own")) }
+  awk '/^[0-9a-f]+-[0-9a-f]+ / {
+         name = ""; for (i = 6; i <= NF; i++) name = name (i > 6 ? " " : "") $i
+         if (name ~ /^\/memfd:/) k = "guest"
+         else if (name ~ /(vmlinux|initrd[^\/]*\.img)$/) k = "boot"
+         else if (name == "" || name ~ /^\[/) k = "anon"
+         else k = "own" }
        /^Pss:/ { s[k] += $2 }
        END { printf "%d %d %d %d\n", s["guest"], s["boot"], s["anon"], s["own"] }' /proc/"$1"/smaps
 }
@@ -182,7 +185,8 @@ printf '%-46s %10s MiB [%s %s]\n' "  per sandbox among $DENSITY" "$(mib "$dm")" 
 printf '%-46s %10s MiB %13s %10s MiB\n' "burst: idle before" "$(mib "$b_idle")" "" "$(mib "$rb_idle")"
 printf '%-46s %10s MiB %13s %10s MiB\n' "burst: peak (${BURST_MIB} MiB touched)" "$(mib "$b_peak")" "" "$(mib "$rb_peak")"
 printf '%-46s %10s MiB %13s %10s MiB\n' "burst: 10 s after it was freed" "$(mib "${b_10:-0}")" "" "$(mib "${rb_10:-0}")"
-printf '%-46s %12s %15s %12s\n' "burst: back within 16 MiB of idle after" "${b_back} s" "" "${rb_back} s"
+secs() { [[ $1 == never ]] && echo "never (30 s)" || printf '%.1f s' "$1"; }
+printf '%-46s %14s %13s %12s\n' "burst: back within 16 MiB of idle after" "$(secs "$b_back")" "" "$(secs "$rb_back")"
 printf '%-46s %6s -> %s MiB\n' "burst: guest RAM the host holds (memfd)" "$(mib "$f0")" "$(mib "$f1")"
 
 verdict() { if [[ $(echo "$1" | bc -l) -eq 1 ]]; then echo met; else echo missed; fi; }
@@ -191,7 +195,7 @@ echo "targets:"
 printf '  %-52s %10s  %s\n' "one idle sandbox <= 48 MiB (median)" "$(mib "$om") MiB" "$(verdict "$om <= 49152")"
 printf '  %-52s %10s  %s\n' "$DENSITY idle sandboxes <= $((DENSITY * 32)) MiB in total" "$(mib "$tot") MiB" "$(verdict "$tot <= $((DENSITY * 32768))")"
 [[ $b_back == never ]] && bb=99999 || bb=$b_back
-printf '  %-52s %10s  %s\n' "after a ${BURST_MIB} MiB burst: within 16 MiB of idle <= 10 s" "${b_back} s" "$(verdict "$bb <= 10")"
+printf '  %-52s %10s  %s\n' "after a ${BURST_MIB} MiB burst: within 16 MiB of idle <= 10 s" "$(secs "$b_back")" "$(verdict "$bb <= 10")"
 bench_json_put_num n "$N"
 bench_json_put_num settle_s "$SETTLE"
 bench_json_put_raw accel "\"$accel\""
