@@ -69,17 +69,17 @@ START_TEST(test_bad_lines_skipped)
     static const char *const bad[] = {
         "",
         "\n\n",
-        "7f00-7f10 r--p 0 fe:00 99",            /* ok: the control line, below */
-        "7f10-7f00 r--p 0 fe:00 99",            /* end before start */
-        "7f00-7f00 r--p 0 fe:00 99",            /* empty */
-        "7F00-7f10 r--p 0 fe:00 99",            /* the kernel prints lower case */
-        "7f00-7f10 r--p 0 fe:00 99x /x",        /* junk after the inode */
+        "7f00-7f10 r--p 0 fe:00 99",                       /* ok: the control line, below */
+        "7f10-7f00 r--p 0 fe:00 99",                       /* end before start */
+        "7f00-7f00 r--p 0 fe:00 99",                       /* empty */
+        "7F00-7f10 r--p 0 fe:00 99",                       /* the kernel prints lower case */
+        "7f00-7f10 r--p 0 fe:00 99x /x",                   /* junk after the inode */
         "7f00-7f10 r--p 0 fe:00 099999999999999999999 /x", /* inode overflows */
-        "7f00-7f10 r--p 0 fe00 99",             /* no ':' */
-        "7f00-7f10 r--p 0 1000:00 99",          /* major beyond 12 bits */
-        "7f00-7f10 r--p 0 fe:100000 99",        /* minor beyond 20 bits */
-        "7f00-7f10 r-p 0 fe:00 99",             /* short perms */
-        "17f0000000000000000-7f10 r--p 0 fe:00 99", /* start overflows */
+        "7f00-7f10 r--p 0 fe00 99",                        /* no ':' */
+        "7f00-7f10 r--p 0 1000:00 99",                     /* major beyond 12 bits */
+        "7f00-7f10 r--p 0 fe:100000 99",                   /* minor beyond 20 bits */
+        "7f00-7f10 r-p 0 fe:00 99",                        /* short perms */
+        "17f0000000000000000-7f10 r--p 0 fe:00 99",        /* start overflows */
         "7f00 7f10 r--p 0 fe:00 99",
         " 7f00-7f10 r--p 0 fe:00 99",
     };
@@ -87,10 +87,12 @@ START_TEST(test_bad_lines_skipped)
     struct proc_maps_file f = {0xfe, 0, 99};
     for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
         size_t want = i == 2 ? 1 : 0;
-        ck_assert_msg(proc_maps_file_ranges(bad[i], strlen(bad[i]), &f, r, 2) == want, "%s", bad[i]);
+        ck_assert_msg(proc_maps_file_ranges(bad[i], strlen(bad[i]), &f, r, 2) == want, "%s",
+                      bad[i]);
     }
     /* a bad line costs only itself */
-    static const char mix[] = "garbage\n7f00-7f10 r--p 0 fe:00 99 /k\n\xff\xfe\n8f00-8f10 r--p 0 fe:00 99\n";
+    static const char mix[] =
+        "garbage\n7f00-7f10 r--p 0 fe:00 99 /k\n\xff\xfe\n8f00-8f10 r--p 0 fe:00 99\n";
     ck_assert_uint_eq(proc_maps_file_ranges(mix, sizeof(mix) - 1, &f, r, 2), 2);
     ck_assert_uint_eq(r[1].start, 0x8f00);
 }
@@ -161,7 +163,8 @@ START_TEST(test_pageout_a_child)
     int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
     ck_assert_int_ge(pidfd, 0);
     struct iovec iov = {(void *)(uintptr_t)r[0].start, sz};
-    ck_assert_int_eq(syscall(SYS_process_madvise, pidfd, &iov, 1, 21 /* MADV_PAGEOUT */, 0), (long)sz);
+    ck_assert_int_eq(syscall(SYS_process_madvise, pidfd, &iov, 1, 21 /* MADV_PAGEOUT */, 0),
+                     (long)sz);
     long after = rss_kb_of(pid, "RssFile:");
     kill(pid, SIGKILL);
     waitpid(pid, NULL, 0);
