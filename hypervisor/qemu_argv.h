@@ -38,15 +38,9 @@
 /* TCG's translation cache, MiB. QEMU reserves 1 GiB by default, and what it touches is host
  * memory of ours: measured here (our kernel to agent ready, 1 vCPU, QEMU alone, 2 runs each):
  * 1024 -> 125 MB QEMU PSS, ready at 640-700 ms; 32 -> 125 MB, 680-750 ms; 16 -> 113 MB,
- * 700 ms; 8 -> 103 MB, 790-870 ms; 4 -> 98 MB, 1020 ms. An idle guest fills any size up to
- * 16 MiB (boot code alone does), so the whole cache is resident for the sandbox's life.
- * Issue 21 (one idle sandbox's PSS, all host processes, 10 s after start, 2 runs each on a
- * busy host): 16 -> 95.6-95.9 MB, 8 -> 86.7 MB, 4 -> 81.9-82.1 MB; cold start (3 runs x 2)
- * 16 -> 1.45-3.3 s, 8 -> 1.8-2.3 s, 4 -> 2.2-3.2 s; stdout throughput within the noise
- * (94-162 MiB/s for all three). 8 saves 9 MB per sandbox for ~0.1 s of boot; 4 costs more
- * boot than it saves. A fuller cache is flushed and refilled (retranslation) under heavy
- * guest work. Under KVM there is no translation cache. */
-#define QEMU_TCG_TB_MIB 8
+ * 700 ms; 8 -> 103 MB, 790-870 ms; 4 -> 98 MB, 1020 ms. 16 keeps the boot time and saves
+ * 13 MB; a fuller cache is flushed and refilled (retranslation) under heavy guest work. */
+#define QEMU_TCG_TB_MIB 16
 
 struct qemu_host_facts {
     bool kvm;              /* accel_decide() chose KVM: -accel kvm -cpu host */
