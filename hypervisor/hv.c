@@ -76,6 +76,7 @@ static void check_done(struct hv_vm *vm)
     vm->qmp = (qmp_free(vm->qmp), NULL);
     vm->boot_timer = loop_source_free(vm->boot_timer);
     vm->helper_grace = loop_source_free(vm->helper_grace);
+    vm->pageout_timer = loop_source_free(vm->pageout_timer);
     hv_vsockd_done_waiting(vm);
     hv_console_free(vm->console);
     vm->console = NULL;
@@ -192,6 +193,7 @@ static void qmp_ready(struct hv_vm *vm)
         return;
     vm->state = HV_ST_READY;
     vm->boot_timer = loop_source_free(vm->boot_timer);
+    hv_qemu_pageout_arm(vm);
     log_info("sandbox VM up: QMP ready %.1f ms after QEMU was spawned",
              (double)(now_ns() - vm->qemu_spawn_ns) / 1e6);
     vm->in_callback++;
@@ -227,6 +229,7 @@ static void teardown(struct hv_vm *vm, bool graceful, unsigned deadline_ms)
     vm->state = HV_ST_STOPPING;
     vm->boot_timer = loop_source_free(vm->boot_timer);
     vm->helper_grace = loop_source_free(vm->helper_grace);
+    vm->pageout_timer = loop_source_free(vm->pageout_timer);
     hv_vsockd_done_waiting(vm);
     hv_vsock_cancel_all(vm, -ECONNRESET);
     if (!hv_proc_running(vm->qemu)) {
@@ -259,6 +262,7 @@ void hv_free(struct hv_vm *vm)
     vm->qmp = (qmp_free(vm->qmp), NULL);
     vm->boot_timer = loop_source_free(vm->boot_timer);
     vm->helper_grace = loop_source_free(vm->helper_grace);
+    vm->pageout_timer = loop_source_free(vm->pageout_timer);
     hv_vsockd_done_waiting(vm);
     /* Last resort for a VM not stopped first: SIGKILL; reaped on the loop (hv_proc_free). */
     hv_proc_free(vm->qemu), hv_proc_free(vm->virtiofsd), hv_proc_free(vm->vsockd);

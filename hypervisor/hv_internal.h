@@ -10,6 +10,7 @@
 
 #include "hv.h"
 #include "hv_proc.h"
+#include "proc_maps.h"
 
 struct hv_console;
 struct hv_proc;
@@ -62,7 +63,11 @@ struct hv_vm {
     struct qmp *qmp;
     struct hv_console *console;
     unsigned console_max_kib;
-    struct loop_source *boot_timer, *vsockd_out, *helper_grace;
+    struct loop_source *boot_timer, *vsockd_out, *helper_grace, *pageout_timer;
+    /* the guest kernel and initrd QEMU was given, as its /proc/PID/maps names them
+       (qemu_pageout.c); n_boot_files 0 until QEMU is spawned */
+    struct proc_maps_file boot_files[2];
+    unsigned n_boot_files;
     char helper_reason[512]; /* a helper's exit, reported if QEMU does not follow at once */
     char vsockd_line[64];
     size_t vsockd_line_len;
@@ -107,6 +112,19 @@ void hv_qemu_fds_close(struct hv_qemu_fds *f);
 /* qemu_proc.c */
 int hv_qemu_spawn(struct hv_vm *vm, struct cvm_err *err);
 void hv_qemu_describe_death(struct hv_vm *vm, const siginfo_t *si, char *buf, size_t n);
+
+/* qemu_pageout.c: once the guest runs, QEMU's mappings of the kernel and initrd files go
+ * (process_madvise MADV_PAGEOUT). hv_qemu_boot_files_note records them from the fds QEMU
+ * inherits; hv_qemu_pageout_arm starts the timer (at QMP ready). Failures are logged only:
+ * the pageout is a hint that costs memory when missing, never correctness. */
+void hv_qemu_boot_files_note(struct hv_vm *vm, int kernel_fd, int initrd_fd);
+void hv_qemu_pageout_arm(struct hv_vm *vm);
+/* PAGEOUT_DELAY: after QMP ready; by then QEMU copied the kernel into guest RAM (at reset,
+ * before QMP) and the guest firmware read the initrd through fw_cfg (~0.1 s under TCG). */
+#define HV_PAGEOUT_DELAY_MS 2000
+/* Effectful, synchronous (a bounded read of /proc/PID/maps and one syscall): returns the
+ * bytes of address space advised, or -errno. */
+int hv_qemu_pageout_boot_files(struct hv_vm *vm);
 
 /* virtiofsd.c */
 int hv_virtiofsd_start(struct hv_vm *vm, struct cvm_err *err);

@@ -469,6 +469,11 @@ pid_t hv_proc_pid(const struct hv_proc *p)
     return p ? p->pid : 0;
 }
 
+int hv_proc_pidfd(const struct hv_proc *p)
+{
+    return p && p->child ? loop_child_pidfd(p->child) : -1;
+}
+
 bool hv_proc_running(const struct hv_proc *p)
 {
     return p && p->pid > 0;

@@ -73,6 +73,8 @@ void hv_proc_free(struct hv_proc *p);
 size_t hv_proc_reap_orphans(struct loop *l, unsigned timeout_ms);
 
 pid_t hv_proc_pid(const struct hv_proc *p); /* 0 after exit */
+/* The child's pidfd (ours: do not close), -1 once it is reaped or when there is none. */
+int hv_proc_pidfd(const struct hv_proc *p);
 bool hv_proc_running(const struct hv_proc *p);
 int hv_proc_stdout_fd(const struct hv_proc *p); /* -1 when not captured or closed */
 void hv_proc_close_stdout(struct hv_proc *p);

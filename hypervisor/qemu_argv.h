@@ -39,7 +39,11 @@
  * memory of ours: measured here (our kernel to agent ready, 1 vCPU, QEMU alone, 2 runs each):
  * 1024 -> 125 MB QEMU PSS, ready at 640-700 ms; 32 -> 125 MB, 680-750 ms; 16 -> 113 MB,
  * 700 ms; 8 -> 103 MB, 790-870 ms; 4 -> 98 MB, 1020 ms. 16 keeps the boot time and saves
- * 13 MB; a fuller cache is flushed and refilled (retranslation) under heavy guest work. */
+ * 13 MB; a fuller cache is flushed and refilled (retranslation) under heavy guest work.
+ * Issue 21 measured 8 again: it saves 8 MiB per idle sandbox (an idle guest fills any size
+ * up to 16 with boot code) but doubles the exec round trip (A/B in one run, same build, 9
+ * execs x 2 each: 16 -> 0.13-0.14 s median, 8 -> 0.28-0.31 s; stdout 136-151 vs 132-138
+ * MiB/s). It stays 16. */
 #define QEMU_TCG_TB_MIB 16
 
 struct qemu_host_facts {

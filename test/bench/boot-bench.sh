@@ -10,9 +10,7 @@
 #                time from the instruction count, 1 ns each, so the guest clock's phases
 #                (kernel -> init -> agent) repeat run to run; the host-side ones get slower)
 #   cold start   ctr run --rm IMG id true, cvm and runc
-#   memory       host PSS of shim + QEMU + virtiofsd + cvm-vsockd (the shim's whole process
-#                tree) for one idle sandbox, and the total for DENSITY idle sandboxes, with the
-#                guest memory size; runc's shim + container beside it
+# Memory per sandbox (idle, DENSITY at once, after a burst): test/bench/mem-bench.sh.
 # Output: a table, and JSON with the commit measured in $BUILD/bench/boot-bench.json.
 # Timings are only meaningful relative to each other and to runc on the same host.
 set -u
@@ -20,7 +18,6 @@ cd "$(dirname "$0")/../.."
 source test/e2e/lib-shim.sh
 source test/bench/lib-bench.bash
 N=${N:-5}
-DENSITY=${DENSITY:-10}
 JSON=${BENCH_JSON:-$BUILD/bench/boot-bench.json}
 ids=()
 cleanup() {
@@ -44,7 +41,7 @@ PH=(qemu qmp console init agent container)
 
 accel=$("$BUILD/bin/cvm-check" 2>&1 | grep -m1 -E "^[a-z]+ +accel: " | sed -E "s/^[a-z]+ +accel: //")
 kernel=$("$BUILD/bin/cvm-check" 2>&1 | grep -m1 -E "^[a-z]+ +kernel: " | sed -E "s/^[a-z]+ +kernel: //")
-echo "# boot-bench: N=$N, DENSITY=$DENSITY, $(nproc) cores, accel $accel, commit $(bench_commit)"
+echo "# boot-bench: N=$N, $(nproc) cores, accel $accel, commit $(bench_commit)"
 echo "# kernel: $kernel"
 
 # One "boot phases" line -> "qemu qmp console init agent container" offsets in ms (- if absent).
@@ -130,51 +127,6 @@ else
   echo "  (icount: not measured, accel is $accel)"
 fi
 
-# --- memory: idle sandboxes, the shim's whole process tree each ---
-echo
-mem_mib=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("memory_mib", ""))' "$CTD_DIR/cvm.json")
-for i in $(seq 1 "$DENSITY"); do
-  ids+=("bb-idle-$i" "bb-ridle-$i")
-  ctr run -d "${CVM[@]}" "$IMG" "bb-idle-$i" sleep 1000000 >/dev/null 2>&1 || echo "boot-bench: idle cvm $i failed" >&2
-  ctr run -d "${RUNC[@]}" "$IMG" "bb-ridle-$i" sleep 1000000 >/dev/null 2>&1 || echo "boot-bench: idle runc $i failed" >&2
-  if [[ $i -eq 1 ]]; then
-    sleep 5 # settle: the first sandbox alone, as an operator sees one idle pod
-    qpid=$(task_field bb-idle-1 2); shim=$(ps -o ppid= -p "$qpid" | tr -d ' ')
-    [[ -z $mem_mib ]] && mem_mib=$(tr '\0' ' ' < /proc/"$qpid"/cmdline | grep -oE ' -m [0-9]+' | grep -oE '[0-9]+')
-    echo "one idle sandbox, host memory (kB), guest memory ${mem_mib} MiB:"
-    printf '  %-16s %8s %8s\n' process PSS RSS
-    for p in $(bench_tree_pids "$shim"); do
-      read -r pss rss <<< "$(awk '/^Pss:/ {p=$2} /^Rss:/ {r=$2} END {print p, r}' /proc/"$p"/smaps_rollup)"
-      printf '  %-16s %8s %8s\n' "$(cat /proc/"$p"/comm)" "$pss" "$rss"
-      bench_json_put_num "memory.one_idle.$(cat /proc/"$p"/comm)-$p.pss_kb" "$pss"
-    done
-    read -r one_pss one_rss <<< "$(bench_tree_mem "$shim")"
-    rshim=$(ps -o ppid= -p "$(task_field bb-ridle-1 2)" | tr -d ' ')
-    read -r r_pss r_rss <<< "$(bench_tree_mem "$rshim")"
-    printf '  %-16s %8s %8s\n' total "$one_pss" "$one_rss"
-    printf '  %-16s %8s %8s   (runc: its shim + the container)\n' runc "$r_pss" "$r_rss"
-  fi
-done
-sleep 5
-tot=0 rtot=0; : > "$T/pss"
-for i in $(seq 1 "$DENSITY"); do
-  qpid=$(task_field "bb-idle-$i" 2); shim=$(ps -o ppid= -p "$qpid" | tr -d ' ')
-  [[ -n $shim ]] || continue
-  read -r pss _ <<< "$(bench_tree_mem "$shim")"; echo "$pss" >> "$T/pss"; tot=$((tot + pss))
-  rshim=$(ps -o ppid= -p "$(task_field "bb-ridle-$i" 2)" | tr -d ' ')
-  [[ -n $rshim ]] && { read -r pss _ <<< "$(bench_tree_mem "$rshim")"; rtot=$((rtot + pss)); }
-done
-per=$(bench_stats < "$T/pss")
-read -r pm pmin pmax <<< "$per"
-echo "$DENSITY idle sandboxes: total PSS $((tot / 1024)) MiB (cvm) vs $((rtot / 1024)) MiB (runc);" \
-  "per sandbox median $((pm / 1024)) MiB [min $((pmin / 1024)) max $((pmax / 1024))]"
-bench_json_put_num memory.guest_mib "${mem_mib:-null}"
-bench_json_put_num memory.one_idle.total_pss_kb "$one_pss"
-bench_json_put_num memory.one_idle.runc_pss_kb "$r_pss"
-bench_json_put memory.density.per_sandbox_pss_kb "$per" kB
-bench_json_put_num memory.density.n "$DENSITY"
-bench_json_put_num memory.density.cvm_total_pss_kb "$tot"
-bench_json_put_num memory.density.runc_total_pss_kb "$rtot"
 # The targets of issue 11 (TCG, 2 cores), said plainly; where missed, the phase table above
 # says which phase holds the time.
 q2a=$(awk '$1 != "-" && $5 != "-" { print $5 - $1 }' "$T/cvm.phases" | bench_stats | cut -d' ' -f1)
@@ -183,7 +135,6 @@ echo "targets:"
 verdict() { if [[ $(echo "$1" | bc -l) -eq 1 ]]; then echo met; else echo missed; fi; }
 printf '  %-44s %8s  %s\n' "QEMU spawned -> agent <= 400 ms (median)" "${q2a} ms" "$(verdict "${q2a:-99999} <= 400")"
 printf '  %-44s %8s  %s\n' "cold start <= runc + 1.1 s" "+$(echo "$cm - $rm" | bc -l | awk '{printf "%.2f", $1}') s" "$(verdict "$cm - $rm <= 1.1")"
-printf '  %-44s %8s  %s\n' "one idle sandbox, all host processes <= 64 MiB" "$((one_pss / 1024)) MiB" "$(verdict "$one_pss <= 65536")"
 bench_json_put_num n "$N"
 bench_json_put_raw accel "\"$accel\""
 bench_json_put_raw kernel "\"${kernel//\"/\'}\""

@@ -1,0 +1,90 @@
+/* PURE: see proc_maps.h. The kernel prints each line as
+ *   "%08lx-%08lx %c%c%c%c %08llx %02x:%02x %lu %s"   (start-end perms offset major:minor inode)
+ * followed by padding and the path; everything is hex but the inode. The text is read from a
+ * process that may be hostile (QEMU, after a guest escape): it chooses what it maps and the
+ * names of its mappings (the kernel escapes a newline in a path, but memfd names and paths
+ * are still theirs), so nothing here trusts a field beyond its syntax, and a bad line costs
+ * only that line. */
+#include "proc_maps.h"
+
+#include <stdbool.h>
+
+static bool digit(char c, unsigned base, unsigned *v)
+{
+    if (c >= '0' && c <= '9')
+        *v = (unsigned)(c - '0');
+    else if (base == 16 && c >= 'a' && c <= 'f')
+        *v = (unsigned)(c - 'a' + 10);
+    else
+        return false;
+    return true;
+}
+
+/* A number in `base` at *p, up to `end`; advances *p. Fails on no digits or on overflow. */
+static bool num(const char **p, const char *end, unsigned base, uint64_t *ret)
+{
+    uint64_t v = 0;
+    unsigned d, n = 0;
+    for (; *p < end && digit(**p, base, &d); (*p)++, n++) {
+        if (v > (UINT64_MAX - d) / base)
+            return false;
+        v = v * base + d;
+    }
+    if (n == 0)
+        return false;
+    *ret = v;
+    return true;
+}
+
+static bool lit(const char **p, const char *end, char c)
+{
+    if (*p >= end || **p != c)
+        return false;
+    (*p)++;
+    return true;
+}
+
+static bool parse_line(const char *p, const char *end, struct proc_maps_range *r,
+                       struct proc_maps_file *f)
+{
+    uint64_t off, maj, min;
+    if (!num(&p, end, 16, &r->start) || !lit(&p, end, '-') || !num(&p, end, 16, &r->end) ||
+        !lit(&p, end, ' '))
+        return false;
+    for (int i = 0; i < 4; i++, p++)
+        if (p >= end || *p == ' ' || *p == '\n')
+            return false;
+    if (!lit(&p, end, ' ') || !num(&p, end, 16, &off) || !lit(&p, end, ' ') ||
+        !num(&p, end, 16, &maj) || !lit(&p, end, ':') || !num(&p, end, 16, &min) ||
+        !lit(&p, end, ' ') || !num(&p, end, 10, &f->ino))
+        return false;
+    if (p < end && *p != ' ')
+        return false;
+    if (maj > 0xfff || min > 0xfffff)
+        return false; /* the kernel's dev_t: 12-bit major, 20-bit minor */
+    f->major = (unsigned)maj;
+    f->minor = (unsigned)min;
+    return r->end > r->start;
+}
+
+size_t proc_maps_file_ranges(const char *text, size_t len, const struct proc_maps_file *f,
+                             struct proc_maps_range *out, size_t max)
+{
+    const char *p = text, *end = text + len;
+    size_t n = 0;
+    while (p < end) {
+        const char *eol = p;
+        struct proc_maps_range r;
+        struct proc_maps_file g;
+        while (eol < end && *eol != '\n')
+            eol++;
+        if (parse_line(p, eol, &r, &g) && g.ino == f->ino && g.major == f->major &&
+            g.minor == f->minor && f->ino != 0) {
+            if (n < max)
+                out[n] = r;
+            n++;
+        }
+        p = eol < end ? eol + 1 : end;
+    }
+    return n;
+}

@@ -1,0 +1,25 @@
+/* PURE: reading /proc/PID/maps, for the ranges a process maps one file at. */
+#ifndef CVM_PROC_MAPS_H
+#define CVM_PROC_MAPS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct proc_maps_range {
+    uint64_t start, end; /* [start, end), page aligned as the kernel prints them */
+};
+
+/* The file, as /proc/PID/maps names it: the device's major:minor and the inode. */
+struct proc_maps_file {
+    unsigned major, minor;
+    uint64_t ino;
+};
+
+/* The ranges of a maps text (len bytes, need not be NUL-terminated) that map `f`, in text
+ * order, at most `max` of them in out[]. A line that does not parse is skipped; a range
+ * with end <= start is skipped. Returns how many matched (may exceed max: only max are
+ * stored). */
+size_t proc_maps_file_ranges(const char *text, size_t len, const struct proc_maps_file *f,
+                             struct proc_maps_range *out, size_t max);
+
+#endif
