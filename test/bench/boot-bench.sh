@@ -14,7 +14,10 @@
 #                tree) for one idle sandbox, and the total for DENSITY idle sandboxes, with the
 #                guest memory size; runc's shim + container beside it
 # Output: a table, and JSON with the commit measured in $BUILD/bench/boot-bench.json.
-# Timings are only meaningful relative to each other and to runc on the same host.
+# Timings are only meaningful relative to each other and to runc on the same host. A run that
+# fails, or a cvm run that logs no boot phases, aborts its figures (the cold start and phase
+# medians of that label; an idle sandbox that did not start, the density figure): "aborted",
+# null in the JSON, exit 1 -- never a median of the runs that worked.
 set -u
 cd "$(dirname "$0")/../.."
 source test/e2e/lib-shim.sh
@@ -67,34 +70,47 @@ cold_runs() { # label, runtime args...
   for i in $(seq 1 "$N"); do
     before=$(grep -c 'boot phases:' "$LOG")
     t0=$(bench_now)
-    ctr run --rm "$@" "$IMG" "bb-$label-$i" true >/dev/null 2>"$T/err" || echo "boot-bench: $label run $i failed: $(cat "$T/err")" >&2
+    if ! ctr run --rm "$@" "$IMG" "bb-$label-$i" true >/dev/null 2>"$T/err"; then
+      bench_bad "boot-bench: $label run $i failed: $(cat "$T/err")" | tee -a "$T/$label.phases" >> "$T/$label.wall"
+      break
+    fi
     t1=$(bench_now)
     bench_secs "$t0" "$t1" >> "$T/$label.wall"
     line=$(grep -o 'boot phases: [^"]*' "$LOG" | tail -n +"$((before + 1))" | head -1)
-    [[ -n $line ]] && phase_offsets "$line" >> "$T/$label.phases"
+    if [[ -n $line ]]; then
+      phase_offsets "$line" >> "$T/$label.phases"
+    elif [[ $label != runc ]]; then
+      bench_bad "boot-bench: $label run $i logged no boot phases" >> "$T/$label.phases"; break
+    fi
   done
 }
 
+# phase_stats LABEL AWK-PROGRAM: stats of one column expression over the label's phase lines
+# (aborted when a run of that label was bad)
+phase_stats() {
+  if grep -q BAD "$T/$1.phases"; then echo "nan nan nan"; else awk "$2" "$T/$1.phases" | bench_stats; fi
+}
 # Phase table: each phase's own duration (from the previous phase) and the headline span.
 phase_table() { # label (json prefix)
   local label=$1 i col prev
+  bench_aborted "$(phase_stats "$label" '{print 0}')" && echo "  (phases of $label: aborted, a run was bad: see above)"
   printf '  %-26s %8s %8s %8s\n' "phase ($label)" median min max
   for i in "${!PH[@]}"; do
     col=$((i + 1)); prev=$i
-    st=$(awk -v c="$col" -v p="$prev" '$c != "-" { d = (p ? $c - $p : $c); print d }' "$T/$label.phases" | bench_stats)
+    st=$(phase_stats "$label" '$'"$col"' != "-" { d = ('"$prev"' ? $'"$col"' - $'"$prev"' : $'"$col"'); print d }')
     printf '  %-26s %6s ms %5s ms %5s ms\n' "${PH[$i]}" $st
     bench_json_put "$label.phase.${PH[$i]}_ms" "$st" ms
   done
-  st=$(awk '$1 != "-" && $5 != "-" { print $5 - $1 }' "$T/$label.phases" | bench_stats)
+  st=$(phase_stats "$label" '$1 != "-" && $5 != "-" { print $5 - $1 }')
   printf '  %-26s %6s ms %5s ms %5s ms\n' "QEMU spawned -> agent" $st
   bench_json_put "$label.qemu_to_agent_ms" "$st" ms
-  st=$(awk '$6 != "-" { print $6 }' "$T/$label.phases" | bench_stats)
+  st=$(phase_stats "$label" '$6 != "-" { print $6 }')
   printf '  %-26s %6s ms %5s ms %5s ms\n' "start -> container" $st
   bench_json_put "$label.start_to_container_ms" "$st" ms
-  st=$(awk '$7 != "-" { print $7 }' "$T/$label.phases" | bench_stats)
+  st=$(phase_stats "$label" '$7 != "-" { print $7 }')
   printf '  %-26s %6s ms %5s ms %5s ms\n' "guest clock: kernel -> init" $st
   bench_json_put "$label.guest_uptime_at_init_ms" "$st" ms
-  st=$(awk '$8 != "-" { print $8 - $7 }' "$T/$label.phases" | bench_stats)
+  st=$(phase_stats "$label" '$8 != "-" { print $8 - $7 }')
   printf '  %-26s %6s ms %5s ms %5s ms\n' "guest clock: init -> agent" $st
   bench_json_put "$label.guest_init_to_agent_ms" "$st" ms
 }
@@ -109,8 +125,12 @@ c_cvm=$(bench_stats < "$T/cvm.wall"); c_runc=$(bench_stats < "$T/runc.wall")
 read -r cm cmin cmax <<< "$c_cvm"; read -r rm rmin rmax <<< "$c_runc"
 echo
 printf '%-30s %22s %22s %8s\n' metric "cvm (median [min max])" "runc (median [min max])" "cvm-runc"
-printf '%-30s %7.2fs [%.2f %.2f] %7.2fs [%.2f %.2f] %+7.2fs\n' "cold start (run --rm true)" \
-  "$cm" "$cmin" "$cmax" "$rm" "$rmin" "$rmax" "$(echo "$cm - $rm" | bc -l)"
+if bench_aborted "$c_cvm" "$c_runc"; then
+  printf '%-30s aborted: cvm [%s] runc [%s]\n' "cold start (run --rm true)" "$c_cvm" "$c_runc"
+else
+  printf '%-30s %7.2fs [%.2f %.2f] %7.2fs [%.2f %.2f] %+7.2fs\n' "cold start (run --rm true)" \
+    "$cm" "$cmin" "$cmax" "$rm" "$rmin" "$rmax" "$(echo "$cm - $rm" | bc -l)"
+fi
 bench_json_put cold_start.cvm_s "$c_cvm" s
 bench_json_put cold_start.runc_s "$c_runc" s
 echo
@@ -122,7 +142,8 @@ if [[ $accel == tcg* ]]; then
   cold_runs icount --runtime "$RT" --runtime-config-path "$CTD_DIR/icount.json"
   if [[ -s $T/icount.phases ]]; then
     phase_table icount
-    bench_json_put cold_start.icount_s "$(bench_stats < "$T/icount.wall")" s
+    st=$(bench_stats < "$T/icount.wall"); bench_aborted "$st" && echo "  (icount cold start: aborted)"
+    bench_json_put cold_start.icount_s "$st" s
   else
     echo "  (no boot under \"tcg_icount\": see the errors above)"
   fi
@@ -133,10 +154,11 @@ fi
 # --- memory: idle sandboxes, the shim's whole process tree each ---
 echo
 mem_mib=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("memory_mib", ""))' "$CTD_DIR/cvm.json")
+: > "$T/pss"
 for i in $(seq 1 "$DENSITY"); do
   ids+=("bb-idle-$i" "bb-ridle-$i")
-  ctr run -d "${CVM[@]}" "$IMG" "bb-idle-$i" sleep 1000000 >/dev/null 2>&1 || echo "boot-bench: idle cvm $i failed" >&2
-  ctr run -d "${RUNC[@]}" "$IMG" "bb-ridle-$i" sleep 1000000 >/dev/null 2>&1 || echo "boot-bench: idle runc $i failed" >&2
+  ctr run -d "${CVM[@]}" "$IMG" "bb-idle-$i" sleep 1000000 >/dev/null 2>&1 || bench_bad "boot-bench: idle cvm $i failed" >> "$T/pss"
+  ctr run -d "${RUNC[@]}" "$IMG" "bb-ridle-$i" sleep 1000000 >/dev/null 2>&1 || bench_bad "boot-bench: idle runc $i failed" >> "$T/pss"
   if [[ $i -eq 1 ]]; then
     sleep 5 # settle: the first sandbox alone, as an operator sees one idle pod
     qpid=$(task_field bb-idle-1 2); shim=$(ps -o ppid= -p "$qpid" | tr -d ' ')
@@ -156,18 +178,23 @@ for i in $(seq 1 "$DENSITY"); do
   fi
 done
 sleep 5
-tot=0 rtot=0; : > "$T/pss"
+tot=0 rtot=0
 for i in $(seq 1 "$DENSITY"); do
   qpid=$(task_field "bb-idle-$i" 2); shim=$(ps -o ppid= -p "$qpid" | tr -d ' ')
-  [[ -n $shim ]] || continue
+  [[ -n $shim ]] || { bench_bad "boot-bench: idle cvm $i: no QEMU or shim" >> "$T/pss"; continue; }
   read -r pss _ <<< "$(bench_tree_mem "$shim")"; echo "$pss" >> "$T/pss"; tot=$((tot + pss))
   rshim=$(ps -o ppid= -p "$(task_field "bb-ridle-$i" 2)" | tr -d ' ')
-  [[ -n $rshim ]] && { read -r pss _ <<< "$(bench_tree_mem "$rshim")"; rtot=$((rtot + pss)); }
+  [[ -n $rshim ]] || { bench_bad "boot-bench: idle runc $i: no shim" >> "$T/pss"; continue; }
+  read -r pss _ <<< "$(bench_tree_mem "$rshim")"; rtot=$((rtot + pss))
 done
 per=$(bench_stats < "$T/pss")
-read -r pm pmin pmax <<< "$per"
-echo "$DENSITY idle sandboxes: total PSS $((tot / 1024)) MiB (cvm) vs $((rtot / 1024)) MiB (runc);" \
-  "per sandbox median $((pm / 1024)) MiB [min $((pmin / 1024)) max $((pmax / 1024))]"
+if bench_aborted "$per"; then
+  echo "$DENSITY idle sandboxes: aborted (an idle sandbox did not start: see above)"; tot=nan rtot=nan
+else
+  read -r pm pmin pmax <<< "$per"
+  echo "$DENSITY idle sandboxes: total PSS $((tot / 1024)) MiB (cvm) vs $((rtot / 1024)) MiB (runc);" \
+    "per sandbox median $((pm / 1024)) MiB [min $((pmin / 1024)) max $((pmax / 1024))]"
+fi
 bench_json_put_num memory.guest_mib "${mem_mib:-null}"
 bench_json_put_num memory.one_idle.total_pss_kb "$one_pss"
 bench_json_put_num memory.one_idle.runc_pss_kb "$r_pss"
@@ -190,3 +217,4 @@ bench_json_put_raw kernel "\"${kernel//\"/\'}\""
 bench_json_write "$JSON" boot-bench
 echo
 echo "JSON: $JSON"
+bench_end
