@@ -4,10 +4,7 @@
 #              test/run-tests.sh points it at build/asan/drivers/cvm-agent-host
 # The caller defines pass NAME / fail NAME WHY.
 
-# What a sanitizer prints (ASan, LSan, UBSan; "Can't open file" when its log_path is out of
-# reach) and what a crash of a plain build leaves in a log of ours.
-SAN_REPORT_RE='AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|runtime error:|SUMMARY: [A-Za-z]*Sanitizer|ERROR: Can.t open file:'
-CRASH_RE='SIGSEGV|segfault|Segmentation fault|core dumped|stack smashing detected|double free|free\(\): |malloc\(\): |corrupted (size|double-linked)'
+source test/e2e/lib-crash.sh
 
 # agent_end_check PID LOG: SIGTERM the agent, which must exit 0 (a signal, LeakSanitizer's 23 or
 # a fatal error at exit are not 0) and leave a log with no error line, no sanitizer report and
@@ -17,7 +14,7 @@ agent_end_check() {
   local pid=$1 log=$2 rc bad
   kill -TERM "$pid" 2>/dev/null; wait "$pid"; rc=$?
   [[ $rc -eq 0 ]] && pass "agent exits 0 on SIGTERM" || fail "agent exits 0 on SIGTERM" "rc=$rc: $(tail -5 "$log" | tr '\n' '|')"
-  bad=$(grep -E -m8 "level=error|$SAN_REPORT_RE|$CRASH_RE" "$log")
+  bad=$(grep -E -m8 "level=error|$SAN_REPORT_RE|$CRASH_RE" "$log"; san_reports)
   [[ -z $bad ]] && pass "agent log: no error, no sanitizer report, no crash" ||
     fail "agent log: no error, no sanitizer report, no crash" "$(tr '\n' '|' <<< "$bad")"
 }
