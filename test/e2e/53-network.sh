@@ -170,7 +170,8 @@ json.dump(ok, open(d + "/spec-hook.json", "w"))
 # the names part alone (no hook), for runc in the same run
 names = json.loads(json.dumps(ok))
 del names["hooks"]
-names["process"]["args"] = ["sh", "-c", "hostname; cat /etc/hostname /etc/hosts /etc/resolv.conf"]
+# an absolute path: `ctr oci spec` sets no PATH, and runc looks the command up in the spec's
+names["process"]["args"] = ["/bin/sh", "-c", "hostname; cat /etc/hostname /etc/hosts /etc/resolv.conf"]
 json.dump(names, open(d + "/spec-names.json", "w"))
 bad = json.loads(json.dumps(s))
 bad["hooks"] = {"createRuntime": [{"path": "/bin/sh", "args": ["sh", "-c", "echo the-cni-setup-broke >&2; exit 4"]}]}
