@@ -170,6 +170,9 @@ json.dump(ok, open(d + "/spec-hook.json", "w"))
 # the names part alone (no hook), for runc in the same run
 names = json.loads(json.dumps(ok))
 del names["hooks"]
+# a cgroup of its own: `ctr oci spec` names the namespace's ("/default"), which holds other
+# containers' cgroups, and runc's devices.deny on a cgroup with children fails
+names["linux"]["cgroupsPath"] = "/default/rnames"
 # an absolute path: `ctr oci spec` sets no PATH, and runc looks the command up in the spec's
 names["process"]["args"] = ["/bin/sh", "-c", "hostname; cat /etc/hostname /etc/hosts /etc/resolv.conf"]
 json.dump(names, open(d + "/spec-names.json", "w"))
