@@ -42,10 +42,11 @@ exec_rt() { # id
 
 # 200 MiB in 64 KiB writes through an exec into a running container (no boot in the figure).
 stdout_mibs() { # container id
-  local i t0 t1 n
+  local i t0 t1 n want
   for i in $(seq 1 "$N"); do
     t0=$(bench_now); n=$(ctr task exec --exec-id "out$i" "$1" dd if=/dev/zero bs=65536 count=$((MIB * 16)) 2>/dev/null | wc -c); t1=$(bench_now)
-    [[ $n -eq $((MIB << 20)${BENCH_BREAK_STDOUT:+ + 1}) ]] || { bench_bad "stdout, $1 sample $i: got $n bytes, want $((MIB << 20))"; break; }
+    want=$((MIB << 20)); [[ -n ${BENCH_BREAK_STDOUT:-} ]] && want=$((want + 1))
+    [[ $n -eq $want ]] || { bench_bad "stdout, $1 sample $i: got $n bytes, want $want"; break; }
     echo "scale=1; $MIB / ($t1 - $t0)" | bc
   done | bench_stats
 }
