@@ -180,7 +180,7 @@ static int run_as_pid1(struct agent *a, const struct args *o)
 static int run_on_host(struct agent *a, const struct args *o)
 {
     struct ttrpc_server *srv = NULL;
-    struct loop_source *s_term, *s_int;
+    struct loop_source *s_term = NULL, *s_int = NULL;
     const char *what;
     char park_buf[256];
     int r, api_fd, stdio_fd;
@@ -227,6 +227,9 @@ static int run_on_host(struct agent *a, const struct args *o)
     if (a->oom_fd >= 0)
         close(a->oom_fd);
     free(a->oom_queue);
+    loop_source_free(s_term);
+    loop_source_free(s_int);
+    loop_source_free(a->sigchld);
     ttrpc_server_free(srv);
     close(api_fd);
     close(stdio_fd);

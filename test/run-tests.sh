@@ -9,8 +9,11 @@
 #   e2e         test/e2e/[0-9]*.sh         scripts printing "PASS: name" / "FAIL: name: why";
 #                                          a script that exits non-zero, or prints no PASS
 #                                          and no FAIL line, counts one more failure
-# TESTS=regex limits which e2e scripts run (e.g. TESTS=ttrpc make check); E2E_TIMEOUT (s, default
-# 900) bounds each script.
+#   e2e-asan    the e2e scripts matching   again with build/asan's shim, cvm-vsockd, drivers
+#               SAN_TESTS                  and host-process agent; a sanitizer report fails
+# TESTS=regex limits which e2e scripts run (e.g. TESTS=ttrpc make check); SAN_TESTS=regex
+# (default /(30|50|51)-) which of them run again under the sanitizers; E2E_TIMEOUT (s,
+# default 900) bounds each script.
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -63,30 +66,70 @@ fi
 # /dev/kvm as it is): say which, and why, in the header.
 accel=$("$BUILD/bin/cvm-check" 2>&1 | grep -m1 -E '^[a-z]+ +accel: ' | sed -E 's/^[a-z]+ +accel: //')
 echo "== integration and end-to-end (accelerator: ${accel:-unknown, cvm-check printed no accel line})"
-for s in test/e2e/[0-9]*.sh; do
-  [[ -f $s ]] || continue
-  [[ -n ${TESTS:-} && ! $s =~ ${TESTS} ]] && continue
-  name=$(basename "$s" .sh)
+# run_tier SCRIPT LOG [VAR=VALUE...]: one e2e script (under env), counted into passed/failed.
+run_tier() {
+  local s=$1 log=$2 name rc p f start
+  shift 2
+  name=$(basename "$log" .log)
   echo "-- $name"
   start=$(date +%s)
   # A hung script fails (timeout kills its process group) instead of hanging CI.
-  timeout -k 10 "${E2E_TIMEOUT:-900}" bash "$s" > "$log_dir/$name.log" 2>&1; rc=$?
-  [[ $rc -eq 124 ]] && echo "FAIL: $name: timed out after ${E2E_TIMEOUT:-900} s" >> "$log_dir/$name.log"
-  p=$(grep -c '^PASS: ' "$log_dir/$name.log"); f=$(grep -c '^FAIL: ' "$log_dir/$name.log")
-  grep -E '^(PASS|FAIL|NOTE): ' "$log_dir/$name.log" | sed 's/^/    /'
+  env "$@" timeout -k 10 "${E2E_TIMEOUT:-900}" bash "$s" > "$log" 2>&1; rc=$?
+  [[ $rc -eq 124 ]] && echo "FAIL: $name: timed out after ${E2E_TIMEOUT:-900} s" >> "$log"
+  [[ -n ${SAN_DIR:-} ]] && san_after "$name" "$log"
+  p=$(grep -c '^PASS: ' "$log"); f=$(grep -c '^FAIL: ' "$log")
+  grep -E '^(PASS|FAIL|NOTE): ' "$log" | sed 's/^/    /'
   if [[ $p -eq 0 && $f -eq 0 ]]; then
-    echo "    FAIL: $name printed no PASS and no FAIL line (rc=$rc, log: $log_dir/$name.log)"; tail -15 "$log_dir/$name.log" | sed 's/^/      /'
+    echo "    FAIL: $name printed no PASS and no FAIL line (rc=$rc, log: $log)"; tail -15 "$log" | sed 's/^/      /'
     f=1
   elif [[ $rc -ne 0 && $f -eq 0 ]]; then
-    echo "    FAIL: $name exited $rc (log: $log_dir/$name.log)"; tail -15 "$log_dir/$name.log" | sed 's/^/      /'
+    echo "    FAIL: $name exited $rc (log: $log)"; tail -15 "$log" | sed 's/^/      /'
     f=1
   elif [[ $f -gt 0 ]]; then
-    tail -25 "$log_dir/$name.log" | sed 's/^/      /'
+    tail -25 "$log" | sed 's/^/      /'
   fi
   echo "    ($(( $(date +%s) - start )) s)"
   passed=$((passed + p)); failed=$((failed + f))
+}
+
+# After a tier of the sanitizer pass: its shims exit once their last task is gone (after the
+# script's teardown), and LeakSanitizer reports at that exit, where containerd no longer
+# copies the shim's log: wait for them, then any report file is one FAIL line in the log.
+san_after() { # $1 = tier name, $2 = its log
+  local i r
+  for i in $(seq 1 100); do pgrep -f "^$PWD/$SAN_BUILD/bin/" >/dev/null || break; sleep 0.2; done
+  pgrep -af "^$PWD/$SAN_BUILD/bin/" | sed "s/^/FAIL: $1: still running 20 s after the tier: /" >> "$2"
+  for r in "$SAN_DIR/report".*; do
+    [[ -f $r ]] || continue
+    { echo "FAIL: $1: sanitizer report $r:"; head -40 "$r"; } >> "$2"
+  done
+}
+
+for s in test/e2e/[0-9]*.sh; do
+  [[ -f $s ]] || continue
+  [[ -n ${TESTS:-} && ! $s =~ ${TESTS} ]] && continue
+  run_tier "$s" "$log_dir/$(basename "$s" .sh).log"
 done
 
+# The tiers through the shim's and the agent's hot paths again, with build/asan's host-side
+# binaries: the shim, cvm-vsockd and the drivers (their PATH and BUILD), the agent as 30's
+# host process (AGENT_RUN; the guest's agent stays the static plain one). Sanitizer reports
+# go to files (CVM_SAN_LOG.<pid>): shim_log_check, agent_end_check and san_after look there.
+SAN_BUILD=${SAN_BUILD:-$BUILD/asan}
+SAN_TESTS=${SAN_TESTS:-/(30|50|51)-}
+echo "== end-to-end under ASan+UBSan ($SAN_BUILD; tiers matching $SAN_TESTS)"
+for s in test/e2e/[0-9]*.sh; do
+  [[ -f $s && $s =~ $SAN_TESTS ]] || continue
+  [[ -n ${TESTS:-} && ! $s =~ ${TESTS} ]] && continue
+  name=$(basename "$s" .sh)-asan
+  SAN_DIR=$log_dir/$name.san
+  rm -rf "$SAN_DIR"; mkdir -p "$SAN_DIR"
+  opts="log_path=$PWD/$SAN_DIR/report:print_stacktrace=1"
+  run_tier "$s" "$log_dir/$name.log" BUILD="$SAN_BUILD" AGENT="$BUILD/bin/cvm-agent" \
+    AGENT_RUN="$SAN_BUILD/drivers/cvm-agent-host" CVM_SAN_LOG="$PWD/$SAN_DIR/report" \
+    ASAN_OPTIONS="$opts" UBSAN_OPTIONS="$opts:halt_on_error=1"
+  SAN_DIR=
+done
 echo
 echo "$passed passed, $failed failed"
 [[ $failed -eq 0 && $passed -gt 0 ]]

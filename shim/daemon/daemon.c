@@ -164,6 +164,7 @@ int cmd_serve(const struct shim_flags *f)
     log_info("exited");
     ttrpc_server_free(s.server);
     evt_free(s.events);
+    (void)loop_run_once(s.loop, 0); /* the connections' releases are deferred to a loop turn */
     reaper_free(reaper);
     loop_source_free(sig_term);
     loop_source_free(sig_int);

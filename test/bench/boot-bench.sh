@@ -12,7 +12,10 @@
 #   cold start   ctr run --rm IMG id true, cvm and runc
 # Memory per sandbox (idle, DENSITY at once, after a burst): test/bench/mem-bench.sh.
 # Output: a table, and JSON with the commit measured in $BUILD/bench/boot-bench.json.
-# Timings are only meaningful relative to each other and to runc on the same host.
+# Timings are only meaningful relative to each other and to runc on the same host. A run that
+# fails, or a cvm run that logs no boot phases, aborts its figures (the cold start and phase
+# medians of that label; an idle sandbox that did not start, the density figure): "aborted",
+# null in the JSON, exit 1 -- never a median of the runs that worked.
 set -u
 cd "$(dirname "$0")/../.."
 source test/e2e/lib-shim.sh
@@ -64,34 +67,47 @@ cold_runs() { # label, runtime args...
   for i in $(seq 1 "$N"); do
     before=$(grep -c 'boot phases:' "$LOG")
     t0=$(bench_now)
-    ctr run --rm "$@" "$IMG" "bb-$label-$i" true >/dev/null 2>"$T/err" || echo "boot-bench: $label run $i failed: $(cat "$T/err")" >&2
+    if ! ctr run --rm "$@" "$IMG" "bb-$label-$i" true >/dev/null 2>"$T/err"; then
+      bench_bad "boot-bench: $label run $i failed: $(cat "$T/err")" | tee -a "$T/$label.phases" >> "$T/$label.wall"
+      break
+    fi
     t1=$(bench_now)
     bench_secs "$t0" "$t1" >> "$T/$label.wall"
     line=$(grep -o 'boot phases: [^"]*' "$LOG" | tail -n +"$((before + 1))" | head -1)
-    [[ -n $line ]] && phase_offsets "$line" >> "$T/$label.phases"
+    if [[ -n $line ]]; then
+      phase_offsets "$line" >> "$T/$label.phases"
+    elif [[ $label != runc ]]; then
+      bench_bad "boot-bench: $label run $i logged no boot phases" >> "$T/$label.phases"; break
+    fi
   done
 }
 
+# phase_stats LABEL AWK-PROGRAM: stats of one column expression over the label's phase lines
+# (aborted when a run of that label was bad)
+phase_stats() {
+  if grep -q BAD "$T/$1.phases"; then echo "nan nan nan"; else awk "$2" "$T/$1.phases" | bench_stats; fi
+}
 # Phase table: each phase's own duration (from the previous phase) and the headline span.
 phase_table() { # label (json prefix)
   local label=$1 i col prev
+  bench_aborted "$(phase_stats "$label" '{print 0}')" && echo "  (phases of $label: aborted, a run was bad: see above)"
   printf '  %-26s %8s %8s %8s\n' "phase ($label)" median min max
   for i in "${!PH[@]}"; do
     col=$((i + 1)); prev=$i
-    st=$(awk -v c="$col" -v p="$prev" '$c != "-" { d = (p ? $c - $p : $c); print d }' "$T/$label.phases" | bench_stats)
+    st=$(phase_stats "$label" '$'"$col"' != "-" { d = ('"$prev"' ? $'"$col"' - $'"$prev"' : $'"$col"'); print d }')
     printf '  %-26s %6s ms %5s ms %5s ms\n' "${PH[$i]}" $st
     bench_json_put "$label.phase.${PH[$i]}_ms" "$st" ms
   done
-  st=$(awk '$1 != "-" && $5 != "-" { print $5 - $1 }' "$T/$label.phases" | bench_stats)
+  st=$(phase_stats "$label" '$1 != "-" && $5 != "-" { print $5 - $1 }')
   printf '  %-26s %6s ms %5s ms %5s ms\n' "QEMU spawned -> agent" $st
   bench_json_put "$label.qemu_to_agent_ms" "$st" ms
-  st=$(awk '$6 != "-" { print $6 }' "$T/$label.phases" | bench_stats)
+  st=$(phase_stats "$label" '$6 != "-" { print $6 }')
   printf '  %-26s %6s ms %5s ms %5s ms\n' "start -> container" $st
   bench_json_put "$label.start_to_container_ms" "$st" ms
-  st=$(awk '$7 != "-" { print $7 }' "$T/$label.phases" | bench_stats)
+  st=$(phase_stats "$label" '$7 != "-" { print $7 }')
   printf '  %-26s %6s ms %5s ms %5s ms\n' "guest clock: kernel -> init" $st
   bench_json_put "$label.guest_uptime_at_init_ms" "$st" ms
-  st=$(awk '$8 != "-" { print $8 - $7 }' "$T/$label.phases" | bench_stats)
+  st=$(phase_stats "$label" '$8 != "-" { print $8 - $7 }')
   printf '  %-26s %6s ms %5s ms %5s ms\n' "guest clock: init -> agent" $st
   bench_json_put "$label.guest_init_to_agent_ms" "$st" ms
 }
@@ -106,8 +122,12 @@ c_cvm=$(bench_stats < "$T/cvm.wall"); c_runc=$(bench_stats < "$T/runc.wall")
 read -r cm cmin cmax <<< "$c_cvm"; read -r rm rmin rmax <<< "$c_runc"
 echo
 printf '%-30s %22s %22s %8s\n' metric "cvm (median [min max])" "runc (median [min max])" "cvm-runc"
-printf '%-30s %7.2fs [%.2f %.2f] %7.2fs [%.2f %.2f] %+7.2fs\n' "cold start (run --rm true)" \
-  "$cm" "$cmin" "$cmax" "$rm" "$rmin" "$rmax" "$(echo "$cm - $rm" | bc -l)"
+if bench_aborted "$c_cvm" "$c_runc"; then
+  printf '%-30s aborted: cvm [%s] runc [%s]\n' "cold start (run --rm true)" "$c_cvm" "$c_runc"
+else
+  printf '%-30s %7.2fs [%.2f %.2f] %7.2fs [%.2f %.2f] %+7.2fs\n' "cold start (run --rm true)" \
+    "$cm" "$cmin" "$cmax" "$rm" "$rmin" "$rmax" "$(echo "$cm - $rm" | bc -l)"
+fi
 bench_json_put cold_start.cvm_s "$c_cvm" s
 bench_json_put cold_start.runc_s "$c_runc" s
 echo
@@ -119,7 +139,8 @@ if [[ $accel == tcg* ]]; then
   cold_runs icount --runtime "$RT" --runtime-config-path "$CTD_DIR/icount.json"
   if [[ -s $T/icount.phases ]]; then
     phase_table icount
-    bench_json_put cold_start.icount_s "$(bench_stats < "$T/icount.wall")" s
+    st=$(bench_stats < "$T/icount.wall"); bench_aborted "$st" && echo "  (icount cold start: aborted)"
+    bench_json_put cold_start.icount_s "$st" s
   else
     echo "  (no boot under \"tcg_icount\": see the errors above)"
   fi
@@ -141,3 +162,4 @@ bench_json_put_raw kernel "\"${kernel//\"/\'}\""
 bench_json_write "$JSON" boot-bench
 echo
 echo "JSON: $JSON"
+bench_end

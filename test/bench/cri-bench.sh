@@ -81,9 +81,13 @@ bench() { # $1 handler ("" = runc), $2 tag
     pod=$(cri -T runp "$pc" "$h" 2>"$WORK/t1") && c=$(cri -T create "$pod" "$WORK/ctr.json" "$pc" 2>"$WORK/t2") &&
       cri -T rpc StartContainer "{\"container_id\":\"$c\"}" >/dev/null 2>"$WORK/t3" ||
       { echo "cri-bench: $t pod $i failed to start: $(cat "$WORK"/t[123] | tr '\n' ' ')" >&2; return 1; }
+    # three calls, three elapsed_ms lines: anything else is not the figure asked for
+    [[ $(grep -c '^elapsed_ms: ' "$WORK"/t[123] | awk -F: '{s += $2} END {print s}') -eq 3 ]] ||
+      { echo "cri-bench: $t pod $i: not three elapsed_ms lines in the CRI calls' output (figures aborted)" >&2; return 1; }
     START[$t]+=" $(sed -n 's/^elapsed_ms: //p' "$WORK"/t[123] | awk '{s += $1} END {print s}')"
     sleep 1   # let the container's start settle before reading memory
     m=$(pss_of_pod "$pod")
+    [[ $m != *no-shim* && ${m%% *} -gt 0 ]] || { echo "cri-bench: $t pod $i: no shim process to measure ($m; figures aborted)" >&2; return 1; }
     MEM[$t]+=" ${m%% *}"
     [[ $i -eq 1 ]] && DETAIL[$t]=${m#* }
     c0=$(cpu_ticks_of_pod "$pod"); sleep 5; c1=$(cpu_ticks_of_pod "$pod")

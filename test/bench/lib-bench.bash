@@ -1,10 +1,36 @@
 # Sourced by test/bench/*.sh (named .bash so `make bench`, which runs every *.sh, skips it).
 # Statistics over N samples and the JSON record beside the human table.
 
-# stdin: one number per line -> "median min max" (the lower median for even N).
+# stdin: one number per line -> "median min max" (the lower median for even N). No sample, or
+# any line that is not a number (bench_bad's BAD), gives "nan nan nan": the figure is aborted,
+# never a median of the samples that happened to work.
 bench_stats() {
-  sort -g | awk '{a[NR] = $1} END { if (NR == 0) { print "nan nan nan"; exit }
-                 printf "%s %s %s\n", a[int((NR + 1) / 2)], a[1], a[NR] }'
+  awk '!/^[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?$/ {bad = 1} {print} END {if (bad) print "BAD"}' |
+    sort -g | awk '$1 == "BAD" {bad = 1} {a[NR] = $1}
+                   END { if (NR == 0 || bad) { print "nan nan nan"; exit }
+                         printf "%s %s %s\n", a[int((NR + 1) / 2)], a[1], a[NR] }'
+}
+
+# A sample that failed, or measured something else than asked (a wrong byte count): say why
+# on stderr and print the marker that aborts its figure in bench_stats. Samplers stop that
+# figure there (bench_sampled).
+bench_bad() { echo "bench: $* (figure aborted)" >&2; echo BAD; }
+bench_sampled() { [[ $1 != *BAD* ]]; } # a sample's output: keep sampling?
+
+# bench_aborted STATS...: true when a figure's stats say it was aborted; counts it, so the
+# benchmark ends non-zero (bench_end) and the figure shows "aborted", never a number.
+BENCH_ABORTED=0
+bench_aborted() {
+  local st
+  for st in "$@"; do
+    [[ $st == nan* || -z $st ]] && { BENCH_ABORTED=$((BENCH_ABORTED + 1)); return 0; }
+  done
+  return 1
+}
+bench_end() { # the benchmark's exit status: non-zero when a figure was aborted
+  [[ $BENCH_ABORTED -eq 0 ]] && return 0
+  echo "bench: $BENCH_ABORTED figure(s) aborted by a failed or wrong sample (see above)" >&2
+  return 1
 }
 
 bench_now() { date +%s.%N; }

@@ -3,10 +3,12 @@
 # a terminal (ctr task exec -t under script(1)) and without one, cvm against runc on the same
 # private containerd in the same run. N runs each (default 3): median, min, max in seconds,
 # the rate of the median, and the QEMU CPU time the cvm runs cost (from /proc/<qemu>/stat).
-# Absolute numbers under TCG say little about KVM hosts: read the ratios.
+# Absolute numbers under TCG say little about KVM hosts: read the ratios. A run that brings
+# the wrong byte count aborts its figure ("aborted", exit 1): never a median of the rest.
 set -u
 cd "$(dirname "$0")/../.."
 source test/e2e/lib-shim.sh
+source test/bench/lib-bench.bash
 N=${N:-3}
 MIB=${MIB:-4}
 shim_env_check || exit 1
@@ -46,15 +48,17 @@ one() {
     n=$(ctr task exec --exec-id "$eid" "$id" sh -c "$GEN" | wc -c)
   fi
   t1=$(now); c1=$(qcpu)
-  [[ $n -eq $want ]] || echo "tty-bench: $id $mode: got $n bytes, want $want" >&2
+  [[ $n -eq $want ]] || { bench_bad "tty-bench: $id $mode: got $n bytes, want $want"; return; }
   echo "$(echo "$t1 - $t0" | bc) $(echo "scale=2; ($c1 - $c0) / $hz" | bc)"
 }
 
-# N runs -> "median min max cpu-median"
+# N runs -> "median min max cpu-median" ("nan ..." when a run was bad)
 stats() { # $1 = id, $2 = mode
-  local i
-  for i in $(seq 1 "$N"); do one "$1" "$2" "$2$i"; done |
-    sort -n | awk '{t[NR]=$1; c[NR]=$2} END {m=int((NR+1)/2); printf "%s %s %s %s\n", t[m], t[1], t[NR], c[m]}'
+  local i v
+  for i in $(seq 1 "$N"); do v=$(one "$1" "$2" "$2$i"); echo "$v"; bench_sampled "$v" || break; done |
+    sort -n | awk '$1 == "BAD" {bad = 1} {t[NR]=$1; c[NR]=$2}
+                   END {if (bad || NR == 0) {print "nan nan nan nan"; exit}
+                        m=int((NR+1)/2); printf "%s %s %s %s\n", t[m], t[1], t[NR], c[m]}'
 }
 
 accel=$("$BUILD/bin/cvm-check" 2>&1 | grep -m1 -E "^[a-z]+ +accel: " | sed -E "s/^[a-z]+ +accel: //")
@@ -68,7 +72,9 @@ row() { # $1 = case, $2 = runtime, $3 = "median min max cpu"
 for mode in tty pipe; do
   label="exec -t (tty)"; [[ $mode == pipe ]] && label="exec (no tty)"
   s_cvm=$(stats tb-cvm $mode); s_runc=$(stats tb-runc $mode)
+  bench_aborted "$s_cvm" "$s_runc" && { printf '%-22s aborted: cvm [%s] runc [%s]\n' "$label" "$s_cvm" "$s_runc"; continue; }
   row "$label" cvm "$s_cvm"
   row "$label" runc "$s_runc"
   printf '%-22s %-8s %8.1fx\n' "$label" "cvm/runc" "$(echo "${s_cvm%% *} / ${s_runc%% *}" | bc -l)"
 done
+bench_end

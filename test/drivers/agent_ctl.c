@@ -73,6 +73,7 @@ static char *slurp(const char *path, size_t *len)
     close(fd);
     if (n != st.st_size)
         die("short read on %s", path);
+    b[n] = '\0'; /* callers strstr() the text */
     *len = (size_t)n;
     return b;
 }
@@ -608,6 +609,7 @@ int main(int argc, char **argv)
         die("unknown command %s", cmd);
     }
     ttrpc_client_free(C);
+    (void)loop_run_once(L, 0); /* the connection's release is deferred to the loop's next turn */
     loop_free(L);
     return 0;
 }

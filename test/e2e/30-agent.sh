@@ -5,10 +5,12 @@
 set -u
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
-AGENT=$BUILD/bin/cvm-agent
+AGENT=${AGENT:-$BUILD/bin/cvm-agent}
+AGENT_RUN=${AGENT_RUN:-$AGENT}
 CTL=$BUILD/drivers/agent_ctl
 SPEC="python3 test/drivers/agent_spec.py"
 fails=0
+source test/e2e/lib-agent.sh
 pass() { echo "PASS: $1"; }
 fail() { echo "FAIL: $1: $2"; fails=$((fails + 1)); }
 check() { # name, expected, actual
@@ -16,7 +18,7 @@ check() { # name, expected, actual
 }
 
 [[ $(id -u) -eq 0 ]] || { echo "FAIL: setup: must run as root"; exit 1; }
-for b in "$AGENT" "$CTL" /bin/busybox; do
+for b in "$AGENT" "$AGENT_RUN" "$CTL" /bin/busybox; do
   [[ -x $b ]] || { echo "FAIL: setup: $b missing (make BUILD=$BUILD all unit; busybox-static)"; exit 1; }
 done
 cg2=$(findmnt -t cgroup2 -n -o TARGET | head -1)
@@ -39,7 +41,7 @@ mkdir -p "$R"/{bin,proc,sys,dev,tmp,etc,root}
 cp /bin/busybox "$R/bin/" && chroot "$R" /bin/busybox --install -s /bin || { echo "FAIL: setup: busybox rootfs"; exit 1; }
 chmod 1777 "$R/tmp"
 
-"$AGENT" --listen-unix "$W/a.sock" --cgroup-root "$CG" >"$W/agent.log" 2>&1 &
+"$AGENT_RUN" --listen-unix "$W/a.sock" --cgroup-root "$CG" >"$W/agent.log" 2>&1 &
 APID=$!
 for _ in $(seq 50); do [[ -S $W/a.sock.stdio ]] && break; sleep 0.1; done
 ctl() { "$CTL" --unix "$W/a.sock" "$@"; }
@@ -323,6 +325,6 @@ check "no containers left" "serving=1 containers=0" "$(ctl health)"
 fds_after=$(ls /proc/$APID/fd | wc -l)
 check "agent fd count unchanged" "$fds_before" "$fds_after"
 kill -0 "$APID" 2>/dev/null && pass "agent alive after all checks" || fail "agent alive" "$(tail "$W/agent.log")"
-[[ $(grep -c 'level=error' "$W/agent.log") -eq 0 ]] || { echo "agent errors:"; grep 'level=error' "$W/agent.log"; }
+agent_end_check "$APID" "$W/agent.log"; APID=
 [[ $fails -eq 0 ]] || { echo "--- agent log (tail)"; tail -30 "$W/agent.log"; }
 exit $((fails > 0))

@@ -141,8 +141,16 @@ ctr task pause box1 >/dev/null 2>&1; st=$(task_field box1 3)
 [[ $st == PAUSED ]] && pass pause || fail pause "status=$st"
 ctr task resume box1 >/dev/null 2>&1; st=$(task_field box1 3)
 [[ $st == RUNNING ]] && pass resume || fail resume "status=$st"
-m=$(ctr task metrics box1 2>&1)
-[[ $m == *memory* || $m == *MEMORY* ]] && pass metrics || fail metrics "$m"
+# Stats: the cgroup v2 metrics of the container's cgroup in the guest, decoded by ctr: its one
+# process (sleep) counted, CPU time spent, memory in use and under the guest's RAM
+m=$(ctr task metrics --format json box1 2>&1)
+mv=$(python3 -c '
+import json, sys
+d = json.loads(sys.argv[1])
+print(d["pids"]["current"], d["cpu"]["usage_usec"], d["memory"]["usage"])' "$m" 2>&1)
+read -r m_pids m_cpu m_mem <<< "$mv"
+[[ $m_pids =~ ^[0-9]+$ && $m_cpu =~ ^[0-9]+$ && $m_mem =~ ^[0-9]+$ ]] && (( m_pids >= 1 && m_pids <= 4 && m_cpu > 0 &&
+   m_mem > 65536 && m_mem < 256 * 1048576 )) && pass metrics || fail metrics "pids/cpu_usec/memory '$mv' from $(tr '\n' ' ' <<< "$m" | cut -c1-600)"
 
 timeout 60 "${RUN[@]}" -d "${G[@]}" "$IMG" box2 sleep 100000 >/dev/null 2>&1
 [[ $(task_field box2 3) == RUNNING && $(task_field box2 2) == "$qpid" ]] && pass two-containers-one-vm ||

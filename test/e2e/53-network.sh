@@ -167,6 +167,15 @@ for f in ("hosts", "resolv.conf", "hostname"):
     ok["mounts"].append({"destination": "/etc/" + f, "type": "bind", "source": d + "/etc-" + f,
                          "options": ["rbind", "ro"]})
 json.dump(ok, open(d + "/spec-hook.json", "w"))
+# the names part alone (no hook), for runc in the same run
+names = json.loads(json.dumps(ok))
+del names["hooks"]
+# a cgroup of its own: `ctr oci spec` names the namespace's ("/default"), which holds other
+# containers' cgroups, and runc's devices.deny on a cgroup with children fails
+names["linux"]["cgroupsPath"] = "/default/rnames"
+# an absolute path: `ctr oci spec` sets no PATH, and runc looks the command up in the spec's
+names["process"]["args"] = ["/bin/sh", "-c", "hostname; cat /etc/hostname /etc/hosts /etc/resolv.conf"]
+json.dump(names, open(d + "/spec-names.json", "w"))
 bad = json.loads(json.dumps(s))
 bad["hooks"] = {"createRuntime": [{"path": "/bin/sh", "args": ["sh", "-c", "echo the-cni-setup-broke >&2; exit 4"]}]}
 json.dump(bad, open(d + "/spec-badhook.json", "w"))
@@ -177,8 +186,10 @@ h4=$(addr_of chook1 4)
 [[ $h4 == 10.231.0.1[0-5]* && -s $CTD_DIR/hook-result.json ]] && pass hook-cni-address-in-guest || fail hook-cni-address-in-guest "v4='$h4' result=$(head -c 300 "$CTD_DIR/hook-result.json" 2>/dev/null)"
 [[ -n $h4 && $(get "$h4") == hello-hook ]] && pass hook-network-works || fail hook-network-works "wget http://$h4:8080/ failed"
 names=$(ctr task exec --exec-id nm chook1 sh -c 'hostname; cat /etc/hostname /etc/hosts /etc/resolv.conf' 2>&1)
-[[ $names == "cvm-hook-host"$'\n'"$(cat "$CTD_DIR/etc-hostname" "$CTD_DIR/etc-hosts" "$CTD_DIR/etc-resolv.conf")" ]] &&
-  pass hostname-hosts-resolv-as-runc || fail hostname-hosts-resolv-as-runc "$names"
+# runc, same spec (without the hook), same run: what its container sees
+rnames=$(timeout 60 ctr run --rm --runtime io.containerd.runc.v2 --config "$CTD_DIR/spec-names.json" rnames 2>&1)
+[[ $names == "cvm-hook-host"$'\n'* && $names == "$rnames" ]] &&
+  pass hostname-hosts-resolv-as-runc || fail hostname-hosts-resolv-as-runc "cvm '$(tr '\n' '|' <<< "$names")' runc '$(tr '\n' '|' <<< "$rnames")'"
 ctr task kill -s SIGKILL chook1 >/dev/null 2>&1
 for _ in $(seq 1 50); do [[ $(task_field chook1 3) == STOPPED ]] && break; sleep 0.2; done
 ctr task delete chook1 >/dev/null 2>&1; ctr containers delete chook1 >/dev/null 2>&1

@@ -103,6 +103,15 @@ OVH_MIB=$(sed -n 's/^#define CFG_DEFAULT_HOST_OVERHEAD_MIB \([0-9]*\)u$/\1/p' co
 OVH_TASKS=$(sed -n 's/^#define CFG_DEFAULT_HOST_OVERHEAD_TASKS \([0-9]*\)u$/\1/p' config/config.h)
 MIB=1048576
 MEM=33554432; MEM2=67108864
+# The host memory bound of a VM with G MiB of guest RAM, as the shim computes it: guest RAM +
+# host_overhead_mib + the kernel and initrd QEMU keeps a copy of (the kernel's file: the
+# build's vmlinux, found next to the shim; the initrd: the config's), page-rounded down by
+# the kernel when written. The files are stat'ed here, not taken from what the shim logs.
+vm_bound() { # $1 = guest MiB
+  local k i
+  k=$(stat -L -c %s "$BUILD/vmlinux") && i=$(stat -L -c %s "$BUILD/initrd.img") || { echo 0; return; }
+  echo $(( ( ($1 + OVH_MIB) * MIB + k + i ) / 4096 * 4096 ))
+}
 
 # ---- 1-3. ctr run with limits, Update, delete: runc, then cvm
 declare -A L
@@ -133,10 +142,10 @@ for rt in runc cvm; do
       fail "cvm-same-hierarchies-as-runc" "cvm: $(tr '\n' ' ' <<< "${L[cvm.shape]}") runc: $(tr '\n' ' ' <<< "${L[runc.shape]:-}")"
     # the host limit is the VM's bound: guest RAM + VMM overhead (+ kernel and initrd QEMU keeps)
     read -r m s q pl <<< "${L[cvm.create]}"
-    base=$(( (GUEST_MIB + OVH_MIB) * MIB ))
+    want_m=$(vm_bound "$GUEST_MIB")
     ovh=$(( m - GUEST_MIB * MIB ))
-    [[ $m -ge $base && $m -le $(( base + 512 * MIB )) ]] && pass "cvm-memory-limit-is-guest-plus-overhead" ||
-      fail "cvm-memory-limit-is-guest-plus-overhead" "memory $m, want guest ${GUEST_MIB} MiB + ${OVH_MIB} MiB + kernel + initrd"
+    [[ $want_m -gt 0 && $m == "$want_m" ]] && pass "cvm-memory-limit-is-guest-plus-overhead" ||
+      fail "cvm-memory-limit-is-guest-plus-overhead" "memory $m, want $want_m: guest ${GUEST_MIB} MiB + ${OVH_MIB} MiB + kernel $BUILD/vmlinux + initrd $BUILD/initrd.img"
     note "cvm differs from runc by design: memory limit $MEM (32 MiB) is enforced in the guest's cgroup; the host cgroup holds the whole VM: $m bytes = guest RAM $((GUEST_MIB * MIB)) + VMM overhead $ovh ($((ovh / MIB)) MiB: host_overhead_mib $OVH_MIB + the kernel and initrd QEMU keeps a copy of)"
     [[ $s == 512 || ( -n $V2 && $s == 20 ) ]] && [[ $q == 50000 ]] && pass "cvm-cpu-on-host" || fail "cvm-cpu-on-host" "shares/weight $s quota $q"
   else
@@ -267,7 +276,13 @@ if [[ $(task_field hc-meas 3) == RUNNING ]]; then
   note "measured: VM with 256 MiB guest RAM: host cgroup limit $((hostlim / MIB)) MiB (256 + host_overhead_mib $OVH_MIB + kernel/initrd $kern); usage $((idle / MIB)) MiB idle after boot, peak $((peak / MIB)) MiB after the guest filled its RAM ($(grep -c "^ok$" "$WORK/fill.out") of 6 fillers of 40 MiB survived the guest OOM killer) (limit hits: ${failcnt:-?}); RSS: $rss"
   note "measured: the VMM's own memory (RSS outside the guest RAM, QEMU + virtiofsd + cvm-vsockd, shared libraries included) $((vmm / 1024)) MiB beside $((guest / 1024)) MiB of guest RAM resident; the host limit leaves $(( (hostlim - peak) / MIB )) MiB above the peak"
   [[ $guest -ge $((230 * 1024)) ]] && pass "cvm-guest-ram-filled" || fail "cvm-guest-ram-filled" "only $((guest / 1024)) MiB of the 256 MiB guest RAM resident: the bound was not exercised"
-  [[ $peak -gt 0 && $peak -le $hostlim ]] && pass "cvm-overhead-measured" || fail "cvm-overhead-measured" "peak $peak limit $hostlim in $d"
+  # the limit is the VM's bound for 256 MiB of guest RAM, exactly; the peak, with the guest
+  # RAM filled (checked above), stays inside it
+  want_lim=$(vm_bound 256)
+  [[ $want_lim -gt 0 && $hostlim == "$want_lim" ]] && pass "cvm-measured-vm-limit-is-its-bound" ||
+    fail "cvm-measured-vm-limit-is-its-bound" "host limit $hostlim in $d, want $want_lim (256 MiB + $OVH_MIB MiB + kernel + initrd)"
+  [[ $peak -ge $((230 * MIB)) && $peak -le $want_lim ]] && pass "cvm-overhead-measured" ||
+    fail "cvm-overhead-measured" "peak $peak: want at least the 230 MiB of guest RAM filled and at most the bound $want_lim ($d)"
   threads=0; for p in $(vm_pids hc-meas default); do threads=$((threads + $(ls /proc/$p/task | wc -l))); done
   note "measured: host threads of the VM (QEMU + virtiofsd + cvm-vsockd): $threads (host_overhead_tasks $OVH_TASKS)"
   # 6. runc's options in Create: refused, naming the field (the running shim checks them first)

@@ -14,6 +14,8 @@ ctd_start() {
   [[ $(id -u) -eq 0 ]] || { fail containerd-start "root is required"; return 1; }
   command -v containerd >/dev/null || { fail containerd-start "containerd is not installed (make setup)"; return 1; }
   CTD_DIR=$(mktemp -d /tmp/cvm-ctd.XXXXXX)
+  # from here on, a crash counts (lib-crash.sh, when sourced)
+  declare -F crash_mark >/dev/null && crash_mark "$CTD_DIR"
   CTD_SOCK=$CTD_DIR/c.sock
   CTD_TTRPC=$CTD_DIR/c.sock.ttrpc
   cat > "$CTD_DIR/config.toml" <<TOML
@@ -47,8 +49,9 @@ ctr() { command ctr -a "$CTD_SOCK" "$@"; }
 
 ctd_stop() {
   [[ -n ${CTD_PID:-} ]] || return 0
-  # A failed run keeps containerd's log: it carries the shim's log lines and console tails.
-  if [[ ${FAILED:-0} -ne 0 && -f $CTD_DIR/containerd.log ]]; then
+  # A failed run (or KEEP_CTD_LOG=1) keeps containerd's log: it carries the shim's log lines
+  # and console tails.
+  if [[ ( ${FAILED:-0} -ne 0 || -n ${KEEP_CTD_LOG:-} ) && -f $CTD_DIR/containerd.log ]]; then
     local keep=${BUILD:-build}/test-logs/$(basename "$0" .sh)-containerd.log
     mkdir -p "$(dirname "$keep")" && cp "$CTD_DIR/containerd.log" "$keep" && note "containerd log kept in $keep"
   fi
@@ -60,4 +63,22 @@ ctd_stop() {
   grep -o " $CTD_DIR[^ ]*" /proc/self/mounts | sort -r | while read -r m; do umount -l "$m" 2>/dev/null; done
   rm -rf "$CTD_DIR"
   CTD_PID=
+}
+
+# ctd_errors_check NAME [COUNT ERE]...: containerd's level=error lines are exactly those the
+# tier provokes on purpose, each kind said with the number of lines it must give (an ERE
+# matching COUNT lines); any other level=error line, or another count, fails NAME.
+ctd_errors_check() {
+  local name=$1 errs rest n bad=""
+  errs=$(grep 'level=error' "$CTD_DIR/containerd.log")
+  rest=$errs
+  shift
+  while [[ $# -ge 2 ]]; do
+    n=$(grep -cE -- "$2" <<< "$errs")
+    [[ $n -eq $1 ]] || bad+="'$2': $n lines, want $1; "
+    rest=$(grep -vE -- "$2" <<< "$rest")
+    shift 2
+  done
+  [[ -z $rest ]] || bad+="unexpected: $(tr '\n' '|' <<< "$rest" | cut -c1-1500)"
+  if [[ -z $bad ]]; then pass "$name"; else fail "$name" "$bad"; fi
 }

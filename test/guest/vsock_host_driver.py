@@ -276,8 +276,16 @@ def run_e2e(uds, vsockd_pid):
     return failures == 0
 
 
+def bench_bad(what):
+    """A transfer that moved the wrong amount aborts its figure (and the benchmark: exit 1)."""
+    print("%s: aborted: %s" % (what.split(":")[0], what), flush=True)
+    print("vsock-bench: %s (figure aborted)" % what, file=sys.stderr)
+    return 1
+
+
 def run_bench(uds, mib):
     n = mib << 20
+    bad = 0
     # host → guest: the guest counts what arrives.
     s = hconnect(uds, COUNT, timeout=300)
     chunk = os.urandom(1 << 20)
@@ -288,7 +296,10 @@ def run_bench(uds, mib):
     r = recv_line(s)
     dt = time.time() - t0
     s.close()
-    print("host_to_guest_throughput: %.1f MiB/s (%d MiB in %.2f s, guest: %s)" % (mib / dt, mib, dt, r))
+    if r != "EOF %d" % n:
+        bad += bench_bad("host_to_guest_throughput: the guest counted %r, want 'EOF %d'" % (r, n))
+    else:
+        print("host_to_guest_throughput: %.1f MiB/s (%d MiB in %.2f s, guest: %s)" % (mib / dt, mib, dt, r))
 
     # guest → host on a host-initiated connection.
     s = hconnect(uds, SOURCE, timeout=300)
@@ -302,7 +313,10 @@ def run_bench(uds, mib):
         got += len(b)
     dt = time.time() - t0
     s.close()
-    print("guest_to_host_throughput: %.1f MiB/s (%d MiB in %.2f s)" % (got / dt / 1048576, got >> 20, dt))
+    if got != n:
+        bad += bench_bad("guest_to_host_throughput: %d bytes arrived, want %d" % (got, n))
+    else:
+        print("guest_to_host_throughput: %.1f MiB/s (%d MiB in %.2f s)" % (got / dt / 1048576, got >> 20, dt))
 
     # guest → host on a guest-initiated connection (unix listener on the host).
     sink = HostListener(uds, 5001, sink_handler)
@@ -312,7 +326,7 @@ def run_bench(uds, mib):
         us = int(parts[3])
         print("guest_initiated_to_host_throughput: %.1f MiB/s (%d MiB in %.2f s guest time)" % (mib / (us / 1e6), mib, us / 1e6))
     else:
-        print("guest_initiated_to_host_throughput: failed: %r" % r)
+        bad += bench_bad("guest_initiated_to_host_throughput: the guest said %r" % r)
 
     # Connect latency, host → guest: CONNECT .. OK round trip.
     lat = []
@@ -329,13 +343,14 @@ def run_bench(uds, mib):
     r = command(uds, "GCONNLAT 5002 200", timeout=120)
     print("guest_to_host_connect_latency_us (guest clock, avg of 200 connect+close): %s" % r)
     closer.close()
+    return bad
 
 
 def main():
     if len(sys.argv) >= 4 and sys.argv[1] == "e2e":
         sys.exit(0 if run_e2e(sys.argv[2], int(sys.argv[3])) else 1)
     if len(sys.argv) >= 3 and sys.argv[1] == "bench":
-        run_bench(sys.argv[2], int(sys.argv[3]) if len(sys.argv) > 3 else 64)
+        sys.exit(1 if run_bench(sys.argv[2], int(sys.argv[3]) if len(sys.argv) > 3 else 64) else 0)
         return
     print(__doc__, file=sys.stderr)
     sys.exit(2)
