@@ -67,10 +67,12 @@ stop() { # id
   ids=("${keep[@]}")
 }
 shim_of() { ps -o ppid= -p "$(task_field "$1" 2)" 2>/dev/null | tr -d ' '; } # the task pid's parent
-pss_of() { # id: the PSS (kB) of its shim's whole process tree
-  local s; s=$(shim_of "$1")
-  [[ -n $s ]] || { echo 0; return; }
-  bench_tree_mem "$s" 2>/dev/null | cut -d' ' -f1 # a process may exit while it is read
+pss_of() { # id: the PSS (kB) of its shim's whole process tree; a sandbox that is not there is a
+  # failed sample (BAD, which aborts its figure), never a 0 in a median
+  local s v; s=$(shim_of "$1")
+  [[ -n $s ]] || { bench_bad "mem-bench: $1 has no task or shim"; return; }
+  v=$(bench_tree_mem "$s" 2>/dev/null | cut -d' ' -f1) # a process may exit while it is read
+  [[ $v =~ ^[0-9]+$ && $v -gt 0 ]] && echo "$v" || bench_bad "mem-bench: $1: no PSS read ($v)"
 }
 memfd_kb() { # qemu pid: allocated kB of its guest RAM memfd (what the host holds, all mappers)
   local f
@@ -95,8 +97,8 @@ mib() { echo $(( ($1 + 512) / 1024 )); }
 # --- one idle sandbox, N times, alone ---
 : > "$T/one.cvm"; : > "$T/one.runc"
 for i in $(seq 1 "$N"); do
-  start "mb-one-$i" "${CVM[@]}" || continue
-  start "mb-rone-$i" "${RUNC[@]}" || continue
+  start "mb-one-$i" "${CVM[@]}" || { bench_bad "mem-bench: idle cvm $i did not start" >> "$T/one.cvm"; continue; }
+  start "mb-rone-$i" "${RUNC[@]}" || { bench_bad "mem-bench: idle runc $i did not start" >> "$T/one.runc"; continue; }
   sleep "$SETTLE"
   pss_of "mb-one-$i" >> "$T/one.cvm"; pss_of "mb-rone-$i" >> "$T/one.runc"
   if [[ $i -eq 1 ]]; then
@@ -131,8 +133,8 @@ done
 sleep "$SETTLE"
 tot=0 rtot=0; : > "$T/d.cvm"
 for i in $(seq 1 "$DENSITY"); do
-  v=$(pss_of "mb-d-$i"); echo "$v" >> "$T/d.cvm"; tot=$((tot + v))
-  rtot=$((rtot + $(pss_of "mb-rd-$i")))
+  v=$(pss_of "mb-d-$i"); echo "$v" >> "$T/d.cvm"; [[ $v == BAD ]] || tot=$((tot + v))
+  v=$(pss_of "mb-rd-$i"); [[ $v == BAD ]] && echo BAD >> "$T/d.cvm" || rtot=$((rtot + v))
 done
 dper=$(bench_stats < "$T/d.cvm"); read -r dm dmin dmax <<< "$dper"
 cleanup
@@ -149,7 +151,7 @@ burst() { # id -> "idle peak after10 back_s" (kB, kB, kB, s; back_s "never" if n
   ctr task exec --exec-id burst "$id" dd if=/dev/zero of=/dev/null bs="${BURST_MIB}M" count=1 >/dev/null 2>"$T/burst.err" &
   pid=$!
   while kill -0 "$pid" 2>/dev/null; do v=$(pss_of "$id"); ((v > peak)) && peak=$v; sleep 0.5; done
-  wait "$pid" || echo "mem-bench: the burst in $id failed: $(cat "$T/burst.err")" >&2
+  wait "$pid" || { bench_bad "mem-bench: the burst in $id failed: $(cat "$T/burst.err")" >/dev/null; echo "nan nan nan never"; return; }
   t0=$(bench_now) # the burst's memory is free from here on: time the way back
   while :; do
     v=$(pss_of "$id"); now=$(bench_secs "$t0" "$(bench_now)")
@@ -196,9 +198,14 @@ printf '  %-52s %10s  %s\n' "one idle sandbox <= 48 MiB (median)" "$(mib "$om") 
 printf '  %-52s %10s  %s\n' "$DENSITY idle sandboxes <= $((DENSITY * 32)) MiB in total" "$(mib "$tot") MiB" "$(verdict "$tot <= $((DENSITY * 32768))")"
 [[ $b_back == never ]] && bb=99999 || bb=$b_back
 printf '  %-52s %10s  %s\n' "after a ${BURST_MIB} MiB burst: within 16 MiB of idle <= 10 s" "$(secs "$b_back")" "$(verdict "$bb <= 10")"
+# a figure whose samples failed is aborted: said, and the benchmark exits non-zero
+bench_aborted "$one" && echo "one idle sandbox: aborted (see above)"
+bench_aborted "$dper" && echo "$DENSITY idle sandboxes: aborted (see above)"
+bench_aborted "$b_idle $b_peak" && echo "burst: aborted (see above)"
 bench_json_put_num n "$N"
 bench_json_put_num settle_s "$SETTLE"
 bench_json_put_raw accel "\"$accel\""
 bench_json_write "$JSON" mem-bench
 echo
 echo "JSON: $JSON"
+bench_end
