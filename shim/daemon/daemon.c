@@ -155,6 +155,7 @@ int cmd_serve(const struct shim_flags *f)
         sandbox_free(s.sb);
         s.sb = NULL;
     }
+    op_free_all(&s);
     /* A VM helper sandbox_free had to SIGKILL is reaped here: a bounded wait at exit. */
     if (hv_proc_reap_orphans(s.loop, 2000))
         log_warn("exiting with killed VM helpers not yet reaped (init reaps them)");

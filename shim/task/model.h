@@ -164,6 +164,9 @@ struct ttrpc_call *pending_take(struct pending_rpc *op);
 void shim_container_free(struct container *c);
 struct agent_op *op_new(struct shim *s, struct container *c, struct proc *p, struct ttrpc_call *call);
 void op_free(struct agent_op *op);
+/* At the daemon's exit: ops still waiting (a Kill's grace timer, a call the VM never answered)
+ * go, their containerd calls answered "operation abandoned". */
+void op_free_all(struct shim *s);
 /* The last op of process p that waits for `what`, or NULL. */
 struct agent_op *op_find(struct shim *s, const struct proc *p, enum op_waits_for what);
 /* Reply helpers for ops: no-op when the containerd call was cancelled. */

@@ -347,6 +347,13 @@ void op_free(struct agent_op *op)
     free(op);
 }
 
+void op_free_all(struct shim *s)
+{
+    struct agent_op *op;
+    while ((op = TAILQ_FIRST(&s->ops)))
+        op_free(op);
+}
+
 void op_reply(struct agent_op *op, const ProtobufCMessage *msg)
 {
     struct ttrpc_call *call = pending_take(&op->rpc);
