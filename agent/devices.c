@@ -108,15 +108,35 @@ int devcg_program_build(const struct oci_device_rule *rules, size_t n, struct bp
     return (int)k;
 }
 
+#define RULE(t, ma, mi, acc) {.allow = true, .type = (t), .major = (ma), .minor = (mi), .access = (acc)}
+#define RWM (OCI_DEV_ACC_R | OCI_DEV_ACC_W | OCI_DEV_ACC_M)
+/* runc 1.1 appends these to every container's rules (libcontainer/specconv AllowedDevices),
+ * so they win over the spec's: mknod of any node, and the standard nodes, the ptys and tun. */
+const struct oci_device_rule devcg_runc_defaults[DEVCG_N_RUNC_DEFAULTS] = {
+    RULE('c', -1, -1, OCI_DEV_ACC_M), RULE('b', -1, -1, OCI_DEV_ACC_M),
+    RULE('c', 1, 3, RWM),   /* null */
+    RULE('c', 1, 8, RWM),   /* random */
+    RULE('c', 1, 7, RWM),   /* full */
+    RULE('c', 5, 0, RWM),   /* tty */
+    RULE('c', 1, 5, RWM),   /* zero */
+    RULE('c', 1, 9, RWM),   /* urandom */
+    RULE('c', 136, -1, RWM), /* pts */
+    RULE('c', 5, 2, RWM),   /* ptmx */
+    RULE('c', 10, 200, RWM), /* net/tun */
+};
+
 int devices_cgroup_apply(const char *cg, const struct oci_spec *s, struct cvm_err *err)
 {
-    if (!s->n_device_rules)
-        return 0;
-    size_t max = DEVCG_MAX_INSNS(s->n_device_rules);
+    size_t nr = s->n_device_rules + DEVCG_N_RUNC_DEFAULTS;
+    _cleanup_free_ struct oci_device_rule *rules = calloc(nr, sizeof(*rules));
+    size_t max = DEVCG_MAX_INSNS(nr);
     _cleanup_free_ struct bpf_insn *insns = calloc(max, sizeof(*insns));
-    if (!insns)
+    if (!insns || !rules)
         return cvm_err_set(err, -ENOMEM, "out of memory");
-    int n = devcg_program_build(s->device_rules, s->n_device_rules, insns, max);
+    if (s->n_device_rules)
+        memcpy(rules, s->device_rules, s->n_device_rules * sizeof(*rules));
+    memcpy(rules + s->n_device_rules, devcg_runc_defaults, sizeof(devcg_runc_defaults));
+    int n = devcg_program_build(rules, nr, insns, max);
     if (n < 0)
         return cvm_err_set(err, n, "linux.resources.devices: program: %s", strerror(-n));
     static char vlog[4096];
@@ -126,15 +146,21 @@ int devices_cgroup_apply(const char *cg, const struct oci_spec *s, struct cvm_er
     load.insns = (uint64_t)(uintptr_t)insns;
     load.insn_cnt = (uint32_t)n;
     load.license = (uint64_t)(uintptr_t) "Apache";
-    load.log_buf = (uint64_t)(uintptr_t)vlog;
-    load.log_size = sizeof(vlog);
-    load.log_level = 1;
-    vlog[0] = '\0';
     _cleanup_close_ int prog = (int)syscall(SYS_bpf, BPF_PROG_LOAD, &load, sizeof(load));
     if (prog < 0) {
         int r = -errno;
+        /* again with the verifier's log, for the message: only its tail says why (a full
+         * log buffer fails the load with ENOSPC, hence not on the first try) */
+        load.log_buf = (uint64_t)(uintptr_t)vlog;
+        load.log_size = sizeof(vlog);
+        load.log_level = 1;
+        vlog[0] = '\0';
+        int again = (int)syscall(SYS_bpf, BPF_PROG_LOAD, &load, sizeof(load));
+        if (again >= 0)
+            close(again);
+        size_t l = strnlen(vlog, sizeof(vlog));
         return cvm_err_set(err, r, "linux.resources.devices: loading the device program: %s%s%.200s",
-                           strerror(-r), vlog[0] ? ": " : "", vlog);
+                           strerror(-r), l ? ": " : "", vlog + (l > 200 ? l - 200 : 0));
     }
     _cleanup_close_ int cgfd = open(cg, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (cgfd < 0)

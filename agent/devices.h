@@ -24,7 +24,12 @@ int devcg_program_build(const struct oci_device_rule *rules, size_t n, struct bp
 bool devcg_decide(const struct oci_device_rule *rules, size_t n, char type, uint32_t major, uint32_t minor,
                   unsigned access);
 
-/* Load the program for s's rules and attach it to the cgroup dir cg. No rules: nothing. */
+/* runc's rules appended to every spec's (later rules win). */
+#define DEVCG_N_RUNC_DEFAULTS 11
+extern const struct oci_device_rule devcg_runc_defaults[DEVCG_N_RUNC_DEFAULTS];
+
+/* Load the program for s's rules followed by runc's and attach it to the cgroup dir cg: as
+ * runc, no rules in the spec means only runc's devices. */
 int devices_cgroup_apply(const char *cg, const struct oci_spec *s, struct cvm_err *err);
 
 #endif

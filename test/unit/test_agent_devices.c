@@ -213,6 +213,13 @@ START_TEST(program_matches_rules)
     /* a rule naming a number no device can have is dropped, not mis-compiled */
     const struct oci_device_rule big[] = {R(false, 'a', -1, -1, 7), R(true, 'c', 1, 0x100000, 7), R(true, 'c', 1, 3, 2)};
     check_against_reference(big, ELEMENTSOF(big));
+    /* runc's defaults after containerd's deny-all: any mknod, tun and the standard nodes */
+    ck_assert(devcg_decide(devcg_runc_defaults, DEVCG_N_RUNC_DEFAULTS, 'c', 10, 229, OCI_DEV_ACC_M));
+    ck_assert(!devcg_decide(devcg_runc_defaults, DEVCG_N_RUNC_DEFAULTS, 'c', 10, 229, OCI_DEV_ACC_R));
+    ck_assert(devcg_decide(devcg_runc_defaults, DEVCG_N_RUNC_DEFAULTS, 'c', 10, 200, OCI_DEV_ACC_R | OCI_DEV_ACC_W));
+    ck_assert(devcg_decide(devcg_runc_defaults, DEVCG_N_RUNC_DEFAULTS, 'c', 136, 4, OCI_DEV_ACC_W));
+    ck_assert(devcg_decide(devcg_runc_defaults, DEVCG_N_RUNC_DEFAULTS, 'b', 8, 0, OCI_DEV_ACC_M));
+    ck_assert(!devcg_decide(devcg_runc_defaults, DEVCG_N_RUNC_DEFAULTS, 'b', 8, 0, OCI_DEV_ACC_R));
     /* no rule matches: denied */
     ck_assert(!devcg_decide(big, 0, 'c', 1, 3, 2));
 }
