@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# 66-cri-gaps: what the Kubernetes CRI validation suite found different from runc (issue 23),
+# through containerd 1.6.20's REAL CRI plugin (lib-cri.sh), handler "" (runc) and "cvm" in the
+# same run:
+#   setuid   a setuid-root binary in the image, run as uid 1000 with privilege escalation
+#            allowed (no_new_privs false), gets euid 0; with no_new_privs it keeps 1000
+# Root only. PASS:/FAIL:/NOTE: lines; never skips.
+set -u
+cd "$(dirname "$0")/../.."
+source test/e2e/lib-shim.sh
+source test/e2e/lib-net.sh
+source test/e2e/lib-cri.sh
+cri_tier_start cri-gaps || exit 1
+
+q() { cri rpc "$@" 2>/dev/null; }
+SUID_IMG=cvm.local/suid:1
+gcc -static -O2 -o "$WORK/euid" test/images/euid.c &&
+  python3 test/images/mkbusybox.py "$WORK/suid-base.tar" "$SUID_IMG" >/dev/null &&
+  python3 test/images/add-suid-layer.py "$WORK/suid-base.tar" "$WORK/suid.tar" "$WORK/euid" euid &&
+  ctr -n k8s.io images import "$WORK/suid.tar" >/dev/null || { fail cri-gaps-image "building the setuid image failed"; exit 1; }
+
+pod_config() { # $1 tag, $2 JSON merged into linux.security_context.namespace_options: file printed
+  local f=$WORK/pod-$1.json
+  mkdir -p "$WORK/logs/$1"
+  jq -n --arg t "$1" --arg d "$WORK/logs/$1" --arg u "uid-g-$1-$$" --argjson ns "${2:-{\}}" \
+    '{metadata: {name: ("g-" + $t), uid: $u, namespace: "cvmtest", attempt: 0}, hostname: ("g-" + $t),
+      log_directory: $d,
+      labels: {"io.kubernetes.pod.name": ("g-" + $t), "io.kubernetes.pod.namespace": "cvmtest",
+               "io.kubernetes.pod.uid": $u},
+      linux: {cgroup_parent: "", security_context: {namespace_options: ({network: "POD", pid: "CONTAINER", ipc: "POD"} * $ns)}}}' > "$f"
+  echo "$f"
+}
+ctr_config() { # $1 tag, $2 name, $3 image, $4 JSON merged over the base ContainerConfig: file printed
+  local f=$WORK/ctr-$1-$2.json
+  jq -n --arg n "$2" --arg img "$3" --argjson o "$4" \
+    '{metadata: {name: $n, attempt: 0}, image: {image: $img}, log_path: ($n + "/0.log"),
+      command: ["sleep", "100000"], linux: {security_context: {}}} * $o' > "$f"
+  echo "$f"
+}
+run_ctr() { # $1 var, $2 pod id, $3 pod config, $4 container config file: id in var (empty on failure)
+  local _id err=$WORK/err-$RANDOM
+  _id=$(cri create "$2" "$4" "$3" 2>"$err") && cri rpc StartContainer "{\"container_id\":\"$_id\"}" >/dev/null 2>>"$err" || _id=
+  printf -v "$1" '%s' "$_id"
+  [[ -n $_id ]] || LAST_ERR=$(tr '\n' '|' < "$err")
+}
+
+# --- setuid: the same image, container config and exec under both handlers
+declare -A R
+for h in runc cvm; do
+  hname=$h; [[ $h == runc ]] && hname=
+  PC=$(pod_config "suid-$h")
+  POD=$(cri runp "$PC" "$hname" 2>"$WORK/err") || { fail "setuid-$h-pod" "$(tr '\n' '|' < "$WORK/err") $(ctd_err)"; continue; }
+  for nnp in false true; do
+    run_ctr id "$POD" "$PC" "$(ctr_config "suid-$h" "nnp-$nnp" "$SUID_IMG" \
+      "{\"linux\": {\"security_context\": {\"run_as_user\": {\"value\": 1000}, \"no_new_privs\": $nnp}}}")"
+    [[ -n $id ]] || { fail "setuid-$h-nnp-$nnp" "$LAST_ERR $(ctd_err)"; continue; }
+    R[$h.$nnp]=$(cri exec "$id" -- /bin/euid 2>&1)
+  done
+  q StopPodSandbox "{\"pod_sandbox_id\":\"$POD\"}" >/dev/null; q RemovePodSandbox "{\"pod_sandbox_id\":\"$POD\"}" >/dev/null
+done
+[[ ${R[runc.false]:-} == "uid=1000 euid=0" ]] && pass setuid-escalates-runc || fail setuid-escalates-runc "'${R[runc.false]:-}'"
+[[ ${R[cvm.false]:-} == "uid=1000 euid=0" ]] && pass setuid-escalates-cvm || fail setuid-escalates-cvm "'${R[cvm.false]:-}' (runc: '${R[runc.false]:-}')"
+[[ ${R[runc.true]:-} == "uid=1000 euid=1000" ]] && pass setuid-no-new-privs-runc || fail setuid-no-new-privs-runc "'${R[runc.true]:-}'"
+[[ ${R[cvm.true]:-} == "uid=1000 euid=1000" ]] && pass setuid-no-new-privs-cvm || fail setuid-no-new-privs-cvm "'${R[cvm.true]:-}' (runc: '${R[runc.true]:-}')"
