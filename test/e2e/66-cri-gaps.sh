@@ -62,3 +62,59 @@ done
 [[ ${R[cvm.false]:-} == "uid=1000 euid=0" ]] && pass setuid-escalates-cvm || fail setuid-escalates-cvm "'${R[cvm.false]:-}' (runc: '${R[runc.false]:-}')"
 [[ ${R[runc.true]:-} == "uid=1000 euid=1000" ]] && pass setuid-no-new-privs-runc || fail setuid-no-new-privs-runc "'${R[runc.true]:-}'"
 [[ ${R[cvm.true]:-} == "uid=1000 euid=1000" ]] && pass setuid-no-new-privs-cvm || fail setuid-no-new-privs-cvm "'${R[cvm.true]:-}' (runc: '${R[runc.true]:-}')"
+
+# --- host namespaces: hostNetwork / hostIPC pods. runc shares the node's; cvm refuses at
+# RunPodSandbox naming the field (default), or with "host_namespaces": "vm" runs the pod in
+# the VM's own (the shim reads ConfigPath at each sandbox's Create: rewritten in between)
+for f in network:hostNetwork ipc:hostIPC; do
+  ns=${f%%:*} field=${f#*:}
+  PC=$(pod_config "host-$ns-runc" "{\"$ns\": \"NODE\"}")
+  if POD=$(cri runp "$PC" "" 2>"$WORK/err"); then
+    pass "$field-runc-runs"
+    q StopPodSandbox "{\"pod_sandbox_id\":\"$POD\"}" >/dev/null; q RemovePodSandbox "{\"pod_sandbox_id\":\"$POD\"}" >/dev/null
+  else
+    fail "$field-runc-runs" "$(tr '\n' '|' < "$WORK/err")"
+  fi
+  PC=$(pod_config "host-$ns-cvm" "{\"$ns\": \"NODE\"}")
+  t0=$(date +%s%N)
+  if POD=$(cri runp "$PC" cvm 2>"$WORK/err"); then
+    fail "$field-cvm-refused" "RunPodSandbox succeeded"
+    q StopPodSandbox "{\"pod_sandbox_id\":\"$POD\"}" >/dev/null; q RemovePodSandbox "{\"pod_sandbox_id\":\"$POD\"}" >/dev/null
+  elif grep -q "($field)" "$WORK/err" && grep -q host_namespaces "$WORK/err"; then
+    pass "$field-cvm-refused"
+    note "$field refused in $(( ($(date +%s%N) - t0) / 1000000 )) ms: $(grep -o 'linux.namespaces[^|]*' "$WORK/err" | head -1)"
+  else
+    fail "$field-cvm-refused" "$(tr '\n' '|' < "$WORK/err")"
+  fi
+done
+
+# --- hostPID with "host_namespaces": "vm": the pod's containers share the VM's pid namespace;
+# containerd's TestContainerKillInitPidHost: killing one's init takes its children along
+# before its exit is reported (runc: the node's pid namespace, the same rule)
+shim_write_config "$CFG" 90000 '"host_namespaces": "vm"'
+TAG=4$$
+for h in runc cvm; do
+  hname=$h; [[ $h == runc ]] && hname=
+  PC=$(pod_config "hostpid-$h" '{"pid": "NODE"}')
+  POD=$(cri runp "$PC" "$hname" 2>"$WORK/err") || { fail "hostpid-kill-init-$h" "pod: $(tr '\n' '|' < "$WORK/err") $(ctd_err)"; continue; }
+  run_ctr watcher "$POD" "$PC" "$(ctr_config "hostpid-$h" watcher "$IMG" '{"linux": {"security_context": {"namespace_options": {"pid": "NODE"}}}}')"
+  run_ctr victim "$POD" "$PC" "$(ctr_config "hostpid-$h" victim "$IMG" "{\"command\": [\"sh\", \"-c\", \"sleep $TAG; echo hi\"], \"linux\": {\"security_context\": {\"namespace_options\": {\"pid\": \"NODE\"}}}}")"
+  if [[ -z $watcher || -z $victim ]]; then fail "hostpid-kill-init-$h" "containers: $LAST_ERR $(ctd_err)"; continue; fi
+  for _ in $(seq 1 50); do cri exec "$watcher" -- ps -o args 2>/dev/null | grep -q "^sleep $TAG" && break; sleep 0.2; done
+  before=$(cri exec "$watcher" -- ps -o args 2>&1 | grep -c "^sleep $TAG")
+  q StopContainer "{\"container_id\":\"$victim\",\"timeout\":0}" >/dev/null   # SIGKILL to its init
+  after=$(cri exec "$watcher" -- ps -o args 2>&1 | grep -c "^sleep $TAG")
+  state=$(q ContainerStatus "{\"container_id\":\"$victim\"}" -q status.state)
+  [[ $before == 1 && $after == 0 && $state == CONTAINER_EXITED ]] && pass "hostpid-kill-init-$h" ||
+    fail "hostpid-kill-init-$h" "sleep $TAG before: $before after: $after, victim $state"
+  q StopPodSandbox "{\"pod_sandbox_id\":\"$POD\"}" >/dev/null; q RemovePodSandbox "{\"pod_sandbox_id\":\"$POD\"}" >/dev/null
+done
+
+# the same config lets a hostNetwork pod run, in the VM's network (its own eth0, not the node's)
+PC=$(pod_config hostnet-vm '{"network": "NODE"}')
+if POD=$(cri runp "$PC" cvm 2>"$WORK/err"); then
+  pass hostNetwork-cvm-vm-local-runs
+  q StopPodSandbox "{\"pod_sandbox_id\":\"$POD\"}" >/dev/null; q RemovePodSandbox "{\"pod_sandbox_id\":\"$POD\"}" >/dev/null
+else
+  fail hostNetwork-cvm-vm-local-runs "$(tr '\n' '|' < "$WORK/err") $(ctd_err)"
+fi
