@@ -252,7 +252,7 @@ void process_on_exit(struct process *p, int wstatus)
         /* With a pid namespace of its own the kernel kills the rest with the init. Sharing
          * one (none in the spec, or a path), its orphans would outlive it: as runc's shim,
          * every process of its cgroup is killed before the exit is reported. */
-        if (!oci_spec_has_own_pidns(p->c->spec)) {
+        if (p->c->spec && !oci_spec_has_own_pidns(p->c->spec)) {
             int r = p->c->cgroup ? cgroup_kill(p->c->cgroup, SIGKILL) : -ENOENT;
             if (r < 0)
                 log_error("container %s: init exited, shares a pid namespace, and its other processes "
