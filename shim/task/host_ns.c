@@ -23,7 +23,7 @@ int host_ns_check(const json_t *spec, bool vm_local, struct cvm_err *err)
 {
     static const struct {
         const char *type, *field;
-    } kinds[] = { { "network", "hostNetwork" }, { "ipc", "hostIPC" }, { "pid", "hostPID" } };
+    } kinds[] = { { "network", "hostNetwork" }, { "ipc", "hostIPC" } };
     const json_t *nss = json_object_get(json_object_get(spec, "linux"), "namespaces");
     if (vm_local)
         return 0;

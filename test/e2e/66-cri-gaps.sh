@@ -4,6 +4,10 @@
 # same run:
 #   setuid   a setuid-root binary in the image, run as uid 1000 with privilege escalation
 #            allowed (no_new_privs false), gets euid 0; with no_new_privs it keeps 1000
+#   hostPID  two containers in the node's (runc) / guest's (cvm) pid namespace: SIGKILL of
+#            one's init kills its child before the exit is reported
+#   hostNetwork, hostIPC   run on runc; refused by cvm at RunPodSandbox naming the field;
+#            with "host_namespaces": "vm" a hostNetwork pod runs in the VM's own
 # Root only. PASS:/FAIL:/NOTE: lines; never skips.
 set -u
 cd "$(dirname "$0")/../.."
@@ -63,6 +67,27 @@ done
 [[ ${R[runc.true]:-} == "uid=1000 euid=1000" ]] && pass setuid-no-new-privs-runc || fail setuid-no-new-privs-runc "'${R[runc.true]:-}'"
 [[ ${R[cvm.true]:-} == "uid=1000 euid=1000" ]] && pass setuid-no-new-privs-cvm || fail setuid-no-new-privs-cvm "'${R[cvm.true]:-}' (runc: '${R[runc.true]:-}')"
 
+# --- hostPID (default config): the pod's containers share the guest's pid namespace (not
+# refused: containerd's TestContainerKillInitPidHost expects it to run); killing one's init
+# takes its children along before its exit is reported (runc: the node's, the same rule)
+TAG=4$$
+for h in runc cvm; do
+  hname=$h; [[ $h == runc ]] && hname=
+  PC=$(pod_config "hostpid-$h" '{"pid": "NODE"}')
+  POD=$(cri runp "$PC" "$hname" 2>"$WORK/err") || { fail "hostpid-kill-init-$h" "pod: $(tr '\n' '|' < "$WORK/err") $(ctd_err)"; continue; }
+  run_ctr watcher "$POD" "$PC" "$(ctr_config "hostpid-$h" watcher "$IMG" '{"linux": {"security_context": {"namespace_options": {"pid": "NODE"}}}}')"
+  run_ctr victim "$POD" "$PC" "$(ctr_config "hostpid-$h" victim "$IMG" "{\"command\": [\"sh\", \"-c\", \"sleep $TAG; echo hi\"], \"linux\": {\"security_context\": {\"namespace_options\": {\"pid\": \"NODE\"}}}}")"
+  if [[ -z $watcher || -z $victim ]]; then fail "hostpid-kill-init-$h" "containers: $LAST_ERR $(ctd_err)"; continue; fi
+  for _ in $(seq 1 50); do cri exec "$watcher" -- ps -o args 2>/dev/null | grep -q "^sleep $TAG" && break; sleep 0.2; done
+  before=$(cri exec "$watcher" -- ps -o args 2>&1 | grep -c "^sleep $TAG")
+  q StopContainer "{\"container_id\":\"$victim\",\"timeout\":0}" >/dev/null   # SIGKILL to its init
+  after=$(cri exec "$watcher" -- ps -o args 2>&1 | grep -c "^sleep $TAG")
+  state=$(q ContainerStatus "{\"container_id\":\"$victim\"}" -q status.state)
+  [[ $before == 1 && $after == 0 && $state == CONTAINER_EXITED ]] && pass "hostpid-kill-init-$h" ||
+    fail "hostpid-kill-init-$h" "sleep $TAG before: $before after: $after, victim $state"
+  q StopPodSandbox "{\"pod_sandbox_id\":\"$POD\"}" >/dev/null; q RemovePodSandbox "{\"pod_sandbox_id\":\"$POD\"}" >/dev/null
+done
+
 # --- host namespaces: hostNetwork / hostIPC pods. runc shares the node's; cvm refuses at
 # RunPodSandbox naming the field (default), or with "host_namespaces": "vm" runs the pod in
 # the VM's own (the shim reads ConfigPath at each sandbox's Create: rewritten in between)
@@ -88,29 +113,8 @@ for f in network:hostNetwork ipc:hostIPC; do
   fi
 done
 
-# --- hostPID with "host_namespaces": "vm": the pod's containers share the VM's pid namespace;
-# containerd's TestContainerKillInitPidHost: killing one's init takes its children along
-# before its exit is reported (runc: the node's pid namespace, the same rule)
+# "host_namespaces": "vm" lets a hostNetwork pod run, in the VM's own network (not the node's)
 shim_write_config "$CFG" 90000 '"host_namespaces": "vm"'
-TAG=4$$
-for h in runc cvm; do
-  hname=$h; [[ $h == runc ]] && hname=
-  PC=$(pod_config "hostpid-$h" '{"pid": "NODE"}')
-  POD=$(cri runp "$PC" "$hname" 2>"$WORK/err") || { fail "hostpid-kill-init-$h" "pod: $(tr '\n' '|' < "$WORK/err") $(ctd_err)"; continue; }
-  run_ctr watcher "$POD" "$PC" "$(ctr_config "hostpid-$h" watcher "$IMG" '{"linux": {"security_context": {"namespace_options": {"pid": "NODE"}}}}')"
-  run_ctr victim "$POD" "$PC" "$(ctr_config "hostpid-$h" victim "$IMG" "{\"command\": [\"sh\", \"-c\", \"sleep $TAG; echo hi\"], \"linux\": {\"security_context\": {\"namespace_options\": {\"pid\": \"NODE\"}}}}")"
-  if [[ -z $watcher || -z $victim ]]; then fail "hostpid-kill-init-$h" "containers: $LAST_ERR $(ctd_err)"; continue; fi
-  for _ in $(seq 1 50); do cri exec "$watcher" -- ps -o args 2>/dev/null | grep -q "^sleep $TAG" && break; sleep 0.2; done
-  before=$(cri exec "$watcher" -- ps -o args 2>&1 | grep -c "^sleep $TAG")
-  q StopContainer "{\"container_id\":\"$victim\",\"timeout\":0}" >/dev/null   # SIGKILL to its init
-  after=$(cri exec "$watcher" -- ps -o args 2>&1 | grep -c "^sleep $TAG")
-  state=$(q ContainerStatus "{\"container_id\":\"$victim\"}" -q status.state)
-  [[ $before == 1 && $after == 0 && $state == CONTAINER_EXITED ]] && pass "hostpid-kill-init-$h" ||
-    fail "hostpid-kill-init-$h" "sleep $TAG before: $before after: $after, victim $state"
-  q StopPodSandbox "{\"pod_sandbox_id\":\"$POD\"}" >/dev/null; q RemovePodSandbox "{\"pod_sandbox_id\":\"$POD\"}" >/dev/null
-done
-
-# the same config lets a hostNetwork pod run, in the VM's network (its own eth0, not the node's)
 PC=$(pod_config hostnet-vm '{"network": "NODE"}')
 if POD=$(cri runp "$PC" cvm 2>"$WORK/err"); then
   pass hostNetwork-cvm-vm-local-runs
