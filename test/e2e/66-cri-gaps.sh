@@ -6,6 +6,8 @@
 #            allowed (no_new_privs false), gets euid 0; with no_new_privs it keeps 1000
 #   hostPID  two containers in the node's (runc) / guest's (cvm) pid namespace: SIGKILL of
 #            one's init kills its child before the exit is reported
+#   propagation  a mount the node makes under an rshared hostPath (HostToContainer) after
+#            start is seen in the container
 #   hostNetwork, hostIPC   run on runc; refused by cvm at RunPodSandbox naming the field;
 #            with "host_namespaces": "vm" a hostNetwork pod runs in the VM's own
 # Root only. PASS:/FAIL:/NOTE: lines; never skips.
@@ -87,6 +89,26 @@ for h in runc cvm; do
     fail "hostpid-kill-init-$h" "sleep $TAG before: $before after: $after, victim $state"
   q StopPodSandbox "{\"pod_sandbox_id\":\"$POD\"}" >/dev/null; q RemovePodSandbox "{\"pod_sandbox_id\":\"$POD\"}" >/dev/null
 done
+
+# --- mount propagation: an rshared hostPath (HostToContainer); the node mounts under it after
+# the container started; the container sees the new mount (runc: its bind is a slave)
+PROP=$WORK/prop
+mkdir -p "$PROP" && mount --bind "$PROP" "$PROP" && mount --make-shared "$PROP"
+for h in runc cvm; do
+  hname=$h; [[ $h == runc ]] && hname=
+  mkdir -p "$PROP/$h"
+  PC=$(pod_config "prop-$h")
+  POD=$(cri runp "$PC" "$hname" 2>"$WORK/err") || { fail "propagation-host-to-container-$h" "pod: $(tr '\n' '|' < "$WORK/err")"; continue; }
+  run_ctr pc "$POD" "$PC" "$(ctr_config "prop-$h" watcher "$IMG" "{\"mounts\": [{\"container_path\": \"/prop\", \"host_path\": \"$PROP/$h\", \"propagation\": \"PROPAGATION_HOST_TO_CONTAINER\"}]}")"
+  if [[ -z $pc ]]; then fail "propagation-host-to-container-$h" "container: $LAST_ERR $(ctd_err)"; continue; fi
+  mkdir -p "$PROP/$h/sub" && mount -t tmpfs "prop-$h" "$PROP/$h/sub" && echo "late-$h" > "$PROP/$h/sub/marker"
+  got=
+  for _ in $(seq 1 25); do got=$(cri exec "$pc" -- cat /prop/sub/marker 2>&1) && [[ $got == "late-$h" ]] && break; sleep 0.2; done
+  [[ $got == "late-$h" ]] && pass "propagation-host-to-container-$h" || fail "propagation-host-to-container-$h" "container read '$got'"
+  q StopPodSandbox "{\"pod_sandbox_id\":\"$POD\"}" >/dev/null; q RemovePodSandbox "{\"pod_sandbox_id\":\"$POD\"}" >/dev/null
+  umount "$PROP/$h/sub" 2>/dev/null
+done
+umount -l "$PROP" 2>/dev/null
 
 # --- host namespaces: hostNetwork / hostIPC pods. runc shares the node's; cvm refuses at
 # RunPodSandbox naming the field (default), or with "host_namespaces": "vm" runs the pod in
