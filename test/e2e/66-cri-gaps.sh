@@ -26,10 +26,12 @@ gcc -static -O2 -o "$WORK/euid" test/images/euid.c &&
   ctr -n k8s.io images import "$WORK/suid.tar" >/dev/null || { fail cri-gaps-image "building the setuid image failed"; exit 1; }
 
 pod_config() { # $1 tag, $2 JSON merged into linux.security_context.namespace_options: file printed
+  # (no hostname for a hostNetwork pod: kubelet sets none, and runc refuses one without a UTS namespace)
   local f=$WORK/pod-$1.json
   mkdir -p "$WORK/logs/$1"
   jq -n --arg t "$1" --arg d "$WORK/logs/$1" --arg u "uid-g-$1-$$" --argjson ns "${2:-{\}}" \
-    '{metadata: {name: ("g-" + $t), uid: $u, namespace: "cvmtest", attempt: 0}, hostname: ("g-" + $t),
+    '{metadata: {name: ("g-" + $t), uid: $u, namespace: "cvmtest", attempt: 0},
+      hostname: (if $ns.network == "NODE" then "" else ("g-" + $t) end),
       log_directory: $d,
       labels: {"io.kubernetes.pod.name": ("g-" + $t), "io.kubernetes.pod.namespace": "cvmtest",
                "io.kubernetes.pod.uid": $u},
