@@ -15,7 +15,7 @@ DESTDIR ?=
 SAN     ?=
 Q       ?= @
 
-PKGS    := libprotobuf-c jansson libseccomp libcap libnl-3.0 libnl-route-3.0
+PKGS    := libprotobuf-c jansson libseccomp libcap libnl-3.0 libnl-route-3.0 zlib
 WARN    := -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wstrict-prototypes -Wno-missing-field-initializers -Wno-format-truncation
 CFLAGS  ?= -O2 -g
 ALL_CFLAGS = -std=gnu11 -D_GNU_SOURCE $(CFLAGS) $(SAN) -fno-strict-aliasing $(WARN) \

@@ -201,6 +201,37 @@ static int setup_dev(int rootfd, char *msg, size_t msgsz)
     return 0;
 }
 
+/* linux.devices: each node made as runc makes it (mknod with the spec's type, numbers, mode,
+ * owner; parents made as needed; an existing entry is left as it is). The agent checked at
+ * Create that the guest kernel has each one (devices.c). */
+static int make_spec_devices(int rootfd, const struct oci_spec *s, char *msg, size_t msgsz)
+{
+    for (size_t i = 0; i < s->n_devices; i++) {
+        const struct oci_device *d = &s->devices[i];
+        char dir[OCI_MAX_STR + 1];
+        snprintf(dir, sizeof(dir), "%s", d->path);
+        char *slash = strrchr(dir, '/');
+        const char *name = slash + 1;
+        *slash = '\0';
+        int r = dir[0] ? mkpath_in_root(rootfd, dir, false) : 0;
+        if (r < 0)
+            return FAILM(r, "device %s: parent directory: %s", d->path, strerror(-r));
+        _cleanup_close_ int dfd = open_in_root(rootfd, dir[0] ? dir : "/", O_RDONLY | O_DIRECTORY);
+        if (dfd < 0)
+            return FAILM(dfd, "device %s: parent directory: %s", d->path, strerror(-dfd));
+        mode_t type = d->type == 'b' ? S_IFBLK : d->type == 'p' ? S_IFIFO : S_IFCHR;
+        if (mknodat(dfd, name, type | (d->mode & 0777), makedev(d->major, d->minor)) < 0) {
+            if (errno == EEXIST)
+                continue;
+            return FAILM(-errno, "device %s (%c %u:%u): mknod: %m", d->path, d->type, d->major, d->minor);
+        }
+        if (fchownat(dfd, name, d->uid, d->gid, AT_SYMLINK_NOFOLLOW) < 0 ||
+            fchmodat(dfd, name, d->mode, 0) < 0) /* past the umask, setuid/sgid bits included */
+            return FAILM(-errno, "device %s: owner or mode: %m", d->path);
+    }
+    return 0;
+}
+
 static int mask_paths(const struct oci_spec *s, char *msg, size_t msgsz)
 {
     for (size_t i = 0; i < s->n_masked; i++) {
@@ -250,6 +281,11 @@ int child_setup_rootfs(const struct child_args *a, char *msg, size_t msgsz)
     }
     if (spec_mounts(s, "/dev")) {
         int r = setup_dev(rootfd, msg, msgsz);
+        if (r < 0)
+            return r;
+    }
+    if (s->n_devices) {
+        int r = make_spec_devices(rootfd, s, msg, msgsz);
         if (r < 0)
             return r;
     }

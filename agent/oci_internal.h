@@ -14,6 +14,8 @@ int oci_parse_seccomp(const json_t *o, const char *path, struct oci_seccomp **re
 void oci_seccomp_free(struct oci_seccomp *sc);
 int oci_parse_mount_options(const json_t *opts, const char *path, struct oci_mount *m,
                             struct cvm_err *err);
+int oci_parse_devices(const json_t *a, struct oci_spec *s, struct cvm_err *err);
+int oci_parse_device_rules(const json_t *a, struct oci_spec *s, struct cvm_err *err);
 /* Absolute, no "..", bounded. */
 int oci_check_abs_path(const char *p, const char *path, struct cvm_err *err);
 

@@ -319,8 +319,14 @@ int oci_parse_linux(const json_t *o, struct oci_spec *s, struct cvm_err *err)
         return r;
     if ((v = json_object_get(o, "sysctl")) && !json_is_null(v) && (r = parse_sysctls(v, s, err)) < 0)
         return r;
-    if ((v = json_object_get(o, "resources")) && !json_is_null(v) &&
-        (r = oci_parse_resources_obj(v, "linux.resources", &s->resources, err)) < 0)
+    if ((v = json_object_get(o, "resources")) && !json_is_null(v)) {
+        const json_t *d;
+        if ((r = oci_parse_resources_obj(v, "linux.resources", &s->resources, err)) < 0)
+            return r;
+        if ((d = json_object_get(v, "devices")) && !json_is_null(d) && (r = oci_parse_device_rules(d, s, err)) < 0)
+            return r;
+    }
+    if ((v = json_object_get(o, "devices")) && !json_is_null(v) && (r = oci_parse_devices(v, s, err)) < 0)
         return r;
     if ((v = json_object_get(o, "seccomp")) && !json_is_null(v) &&
         (r = oci_parse_seccomp(v, "linux.seccomp", &s->seccomp, err)) < 0)

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <jansson.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -310,6 +311,14 @@ int oci_spec_parse(const char *json, size_t len, struct oci_spec **ret, struct c
     return 0;
 }
 
+bool oci_spec_has_own_pidns(const struct oci_spec *s)
+{
+    for (size_t i = 0; i < s->n_namespaces; i++)
+        if (s->namespaces[i].type == CLONE_NEWPID)
+            return !s->namespaces[i].path;
+    return false;
+}
+
 void oci_spec_free(struct oci_spec *s)
 {
     if (!s)
@@ -335,5 +344,9 @@ void oci_spec_free(struct oci_spec *s)
     free(s->sysctls);
     oci_resources_done(&s->resources);
     oci_seccomp_free(s->seccomp);
+    for (size_t i = 0; i < s->n_devices; i++)
+        free(s->devices[i].path);
+    free(s->devices);
+    free(s->device_rules);
     free(s);
 }

@@ -33,6 +33,8 @@
 #define OCI_MAX_SECCOMP_NAMES 1024u   /* names in one rule */
 #define OCI_MAX_SECCOMP_ARGS 6u
 #define OCI_MAX_ARCHES 16u
+#define OCI_MAX_DEVICES 256u          /* linux.devices */
+#define OCI_MAX_DEVICE_RULES 1024u    /* linux.resources.devices */
 
 struct oci_user {
     uint32_t uid, gid;
@@ -134,6 +136,26 @@ struct oci_resources {
     char *cpuset_cpus, *cpuset_mems;
 };
 
+/* linux.devices: a node the container gets. type 'c' ('u' is read as 'c'), 'b' or 'p'. */
+struct oci_device {
+    char *path;
+    char type;
+    uint32_t major, minor;
+    uint32_t mode;     /* permission bits; 0666 when the spec has no fileMode (as runc) */
+    uint32_t uid, gid; /* 0 when absent */
+};
+
+/* linux.resources.devices: one cgroup device rule. Later rules win (v1 semantics). */
+#define OCI_DEV_ACC_M 1u /* the kernel's BPF_DEVCG_ACC_* bits */
+#define OCI_DEV_ACC_R 2u
+#define OCI_DEV_ACC_W 4u
+struct oci_device_rule {
+    bool allow;
+    char type;            /* 'a', 'c' or 'b' */
+    int64_t major, minor; /* -1 = any */
+    unsigned access;      /* OCI_DEV_ACC_* */
+};
+
 struct oci_sysctl {
     char *key, *value;
 };
@@ -157,11 +179,18 @@ struct oci_spec {
     struct oci_resources resources;
     struct oci_seccomp *seccomp; /* NULL = none */
     unsigned long rootfs_propagation; /* MS_* or 0 */
+    struct oci_device *devices;
+    size_t n_devices;
+    struct oci_device_rule *device_rules;
+    size_t n_device_rules;
 };
 
 /* Parse a config.json. On failure returns -EINVAL (or -ENOMEM/-E2BIG) and err says where. */
 int oci_spec_parse(const char *json, size_t len, struct oci_spec **ret, struct cvm_err *err);
 void oci_spec_free(struct oci_spec *s);
+/* The spec asks for a pid namespace of its own (a "pid" entry without a path). False when it
+ * shares one: the agent's (no entry) or another's (a path). Pure. */
+bool oci_spec_has_own_pidns(const struct oci_spec *s);
 
 /* Parse a bare OCI "process" object (exec). */
 int oci_process_parse(const char *json, size_t len, struct oci_process *ret, struct cvm_err *err);

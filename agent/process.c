@@ -10,6 +10,7 @@
 #define LOG_MODULE "process"
 #include "agent.h"
 #include "agent.pb-c.h"
+#include "cgroup.h"
 #include "cleanup.h"
 #include "log.h"
 #include "loop.h"
@@ -248,6 +249,16 @@ void process_on_exit(struct process *p, int wstatus)
         for (struct process *e = p->c->execs; e; e = e->next)
             if (e->state < PROC_EXITED && e->pid > 0)
                 (void)kill(e->pid, SIGKILL);
+        /* With a pid namespace of its own the kernel kills the rest with the init. Sharing
+         * one (none in the spec, or a path), its orphans would outlive it: as runc's shim,
+         * every process of its cgroup is killed before the exit is reported. */
+        if (p->c->spec && !oci_spec_has_own_pidns(p->c->spec)) {
+            int r = p->c->cgroup ? cgroup_kill(p->c->cgroup, SIGKILL) : -ENOENT;
+            if (r < 0)
+                log_error("container %s: init exited, shares a pid namespace, and its other processes "
+                          "could not be killed (cgroup %s): %s",
+                          p->c->id, p->c->cgroup ? p->c->cgroup : "none", strerror(-r));
+        }
     }
     process_maybe_done(p);
 }

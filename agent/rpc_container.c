@@ -13,6 +13,7 @@
 #include "cgroup_async.h"
 #include "cleanup.h"
 #include "cgroup_oom.h"
+#include "devices.h"
 #include "log.h"
 #include "rpc.h"
 #include "spawn.h"
@@ -119,9 +120,12 @@ void rpc_create_container(struct ttrpc_call *call, const uint8_t *payload, size_
     }
     if ((r = resolve_rootfs(a, c, req->share_tag, req->rootfs, &err)) < 0)
         goto fail;
+    if ((r = devices_check_available(c->spec, "/sys/dev", &err)) < 0)
+        goto fail;
     if (a->cfg.cgroup_root) {
         if ((r = cgroup_create(a->cfg.cgroup_root, c->id, &c->cgroup, &err)) < 0 ||
-            (r = cgroup_apply(c->cgroup, &c->spec->resources, &err)) < 0)
+            (r = cgroup_apply(c->cgroup, &c->spec->resources, &err)) < 0 ||
+            (r = devices_cgroup_apply(c->cgroup, c->spec, &err)) < 0)
             goto fail;
         if ((r = oom_watch(a, c)) < 0)
             log_warn("create %s: no OOM notifications: %s", c->id, strerror(-r));

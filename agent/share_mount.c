@@ -30,7 +30,15 @@ int share_mount(struct agent *a, const char *tag, char **ret, struct cvm_err *er
         *ret = dir;
         return 0;
     }
-    if (mount(tag, dir, "virtiofs", MS_NOSUID | MS_NODEV, NULL) < 0) {
+    /* Every container rootfs lives on this mount and its binds inherit its flags. No
+     * MS_NOSUID: inside the VM setuid works as under runc (su, ping, sudo of an image), and
+     * nosuid applies where the spec's mounts ask for it. The VM is the boundary: a setuid
+     * binary raises a process to guest root, which the threat model already grants any
+     * escaped container; the host side never executes from the share (run dir 0700 root,
+     * its mounts nodev). MS_NODEV stays: the host side is nodev and virtiofsd has no
+     * CAP_MKNOD, so no node on the share could be a guest device anyway; devices come from
+     * /dev (tmpfs) and linux.devices. */
+    if (mount(tag, dir, "virtiofs", MS_NODEV, NULL) < 0) {
         int r = -errno;
         cvm_err_set(err, r, "mount virtio-fs tag %s on %s: %s", tag, dir, strerror(-r));
         free(dir);

@@ -208,6 +208,13 @@ static int set_one(struct cfg *c, const char *key, json_t *v, struct cvm_err *er
         c->debug = json_is_true(v);
         return 0;
     }
+    if (strcmp(key, "host_namespaces") == 0) {
+        const char *m = json_string_value(v);
+        if (!m || (strcmp(m, "refuse") != 0 && strcmp(m, "vm") != 0))
+            return cvm_err_set(err, -EINVAL, "config: \"host_namespaces\" must be \"refuse\" or \"vm\"");
+        c->host_namespaces_vm = strcmp(m, "vm") == 0;
+        return 0;
+    }
     if (strcmp(key, "tcg_icount") == 0) {
         if (!json_is_boolean(v))
             return cvm_err_set(err, -EINVAL, "config: \"tcg_icount\" must be true or false");

@@ -89,7 +89,8 @@ struct cfg {
     unsigned max_vcpus;           /* bound of vcpus (config and annotation); 0 = host's CPUs */
     unsigned max_memory_mib;      /* bound of the guest RAM, however set; 0 = host's memory */
     bool debug;
-    bool tcg_icount;              /* benchmarks: -icount shift=0,sleep=off under TCG */
+    bool tcg_icount;
+    bool host_namespaces_vm;      /* "host_namespaces": "vm": host network/ipc/pid = the VM's */              /* benchmarks: -icount shift=0,sleep=off under TCG */
 };
 
 void cfg_defaults(struct cfg *c);

@@ -5,7 +5,7 @@ set -euo pipefail
 
 PKGS=(
   # build
-  build-essential pkg-config protobuf-c-compiler libprotobuf-c-dev libjansson-dev
+  build-essential pkg-config protobuf-c-compiler libprotobuf-c-dev libjansson-dev zlib1g-dev
   libseccomp-dev libcap-dev libnl-3-dev libnl-route-3-dev
   # tests, sanitizers, fuzzing
   check clang clang-format-14 libclang-rt-14-dev llvm file tmux python3 socat procps iproute2 util-linux

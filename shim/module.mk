@@ -28,7 +28,7 @@ install: $(SHIM_BIN) $(BUILD)/bin/cvm-vsockd $(BUILD)/bin/cvm-check $(INITRD) $(
 	install -m 0644 $(INITRD) $(SHIM_SHARE)/initrd.img
 	install -m 0644 $(VMLINUX) $(SHIM_SHARE)/vmlinux
 	$(if $(INITRD_DISTRO),install -m 0644 $(INITRD_DISTRO) $(SHIM_SHARE)/$(notdir $(INITRD_DISTRO)))
-	install -m 0644 config/cvm.json config/containerd-ctr.toml config/containerd-cri.toml config/runtimeclass.yaml config/README.md $(SHIM_SHARE)/
+	install -m 0644 config/cvm.json config/containerd-ctr.toml config/containerd-cri.toml config/containerd2-cri.toml config/runtimeclass.yaml config/README.md $(SHIM_SHARE)/
 	@if [ -n "$(GUEST_KVER)" ] && [ -e /boot/vmlinuz-$(GUEST_KVER) ]; then \
 	  ln -sfn /boot/vmlinuz-$(GUEST_KVER) $(SHIM_SHARE)/vmlinuz; echo "  LINK    $(SHIM_SHARE)/vmlinuz -> /boot/vmlinuz-$(GUEST_KVER)"; fi
 

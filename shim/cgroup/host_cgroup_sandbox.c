@@ -8,16 +8,50 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "containerd/linux/runc/runctypes.pb-c.h"
 #include "containerd/runc/v1/options.pb-c.h"
 #include "cgroup/host_cgroup.h"
 #include "log.h"
 
 #define MIB (1024ull * 1024ull)
 
+/* containerd 1.x clients send containerd.linux.runc.CreateOptions for a runtime not named
+ * io.containerd.runc.* (WithShimCgroup: containerd's TestShimInCgroup): the same rules. */
+static int runctypes_options_check(const Google__Protobuf__Any *opts, char *shim_cgroup, size_t n,
+                                   struct cvm_err *err)
+{
+    Containerd__Linux__Runc__CreateOptions *o =
+        containerd__linux__runc__create_options__unpack(NULL, opts->value.len, opts->value.data);
+    if (!o)
+        return cvm_err_setc(err, RPC_INVALID_ARGUMENT, -EINVAL, "cannot decode %s: invalid argument",
+                            RUNCTYPES_CREATE_OPTIONS_URL);
+    const char *bad = o->no_pivot_root ? "no_pivot_root" : o->no_new_keyring ? "no_new_keyring"
+                    : o->io_uid ? "io_uid" : o->io_gid ? "io_gid" : o->open_tcp ? "open_tcp"
+                    : o->external_unix_sockets ? "external_unix_sockets" : o->file_locks ? "file_locks"
+                    : o->n_empty_namespaces ? "empty_namespaces"
+                    : (o->cgroups_mode && *o->cgroups_mode) ? "cgroups_mode"
+                    : (o->criu_work_path && *o->criu_work_path) ? "criu_work_path"
+                    : (o->criu_image_path && *o->criu_image_path) ? "criu_image_path" : NULL;
+    int r = 0;
+    if (bad)
+        r = cvm_err_setc(err, RPC_INVALID_ARGUMENT, -EINVAL,
+                         "%s.%s is set, but it has no meaning for containerd-shim-cvm-v1 (a VM "
+                         "runtime; of these options only shim_cgroup applies): invalid argument",
+                         RUNCTYPES_CREATE_OPTIONS_URL, bad);
+    else if (o->shim_cgroup && strlen(o->shim_cgroup) >= n)
+        r = cvm_err_setc(err, RPC_INVALID_ARGUMENT, -EINVAL, "shim_cgroup too long: invalid argument");
+    else if (o->shim_cgroup)
+        snprintf(shim_cgroup, n, "%s", o->shim_cgroup);
+    containerd__linux__runc__create_options__free_unpacked(o, NULL);
+    return r;
+}
+
 int runc_options_check(const Google__Protobuf__Any *opts, char *shim_cgroup, size_t n,
                        struct cvm_err *err)
 {
     shim_cgroup[0] = '\0';
+    if (opts && opts->type_url && strcmp(opts->type_url, RUNCTYPES_CREATE_OPTIONS_URL) == 0)
+        return runctypes_options_check(opts, shim_cgroup, n, err);
     if (!opts || !opts->type_url || strcmp(opts->type_url, RUNC_OPTIONS_URL) != 0)
         return 0;
     Containerd__Runc__V1__Options *o =

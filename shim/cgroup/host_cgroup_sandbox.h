@@ -17,6 +17,7 @@ struct sandbox;
 struct container;
 
 #define RUNC_OPTIONS_URL "containerd.runc.v1.Options"
+#define RUNCTYPES_CREATE_OPTIONS_URL "containerd.linux.runc.CreateOptions"
 
 /* containerd.runc.v1.Options in CreateTaskRequest.options: fields that mean something for a VM
  * are accepted (shim_cgroup: copied out for the caller; systemd_cgroup: the cgroupsPath form

@@ -129,8 +129,7 @@ int cmd_serve(const struct shim_flags *f)
     if (!evaddr[0])
         snprintf(evaddr, sizeof(evaddr), "%s.ttrpc", s.address);
     if ((r = ttrpc_server_new(s.loop, &so, &s.server)) < 0 ||
-        (r = ttrpc_server_register(s.server, "containerd.task.v2.Task", task_methods, task_n_methods, &s)) < 0 ||
-        (r = ttrpc_server_register(s.server, "containerd.task.v3.Task", task_methods, task_n_methods, &s)) < 0 ||
+        (r = task_service_register(s.server, &s)) < 0 ||
         (r = ttrpc_server_add_listener(s.server, LISTEN_FD)) < 0 ||
         (r = evt_new(s.loop, evaddr, s.ns, NULL, NULL, &s.events)) < 0 ||
         (r = loop_add_signal(s.loop, SIGTERM, on_signal, &s, &sig_term)) < 0 ||

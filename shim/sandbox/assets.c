@@ -6,8 +6,10 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "cleanup.h"
 #include "config.h"
@@ -123,10 +125,78 @@ void assets_find_vsockd(struct cfg *cfg)
     (void)first_existing(cfg->vsockd, sizeof(cfg->vsockd), cands, 1); /* else hv's default */
 }
 
+#define ASSETS_INITRD_SCAN_MAX (16u << 20) /* bytes of a plain cpio initrd searched for modules */
+
+/* The first n bytes of a gzip file unpacked (fewer when shorter; a truncated or corrupt
+ * stream yields what came before it: the modules' names come early in the archive). */
+static int gunzip_head(const char *path, unsigned char *buf, size_t n, size_t *got)
+{
+    gzFile gz = gzopen(path, "rbe"); /* 'e': O_CLOEXEC */
+    if (!gz)
+        return errno ? -errno : -ENOMEM;
+    size_t total = 0;
+    while (total < n) {
+        unsigned chunk = n - total > (1u << 20) ? (1u << 20) : (unsigned)(n - total);
+        int k = gzread(gz, buf + total, chunk);
+        if (k <= 0)
+            break;
+        total += (size_t)k;
+    }
+    gzclose(gz);
+    *got = total;
+    return 0;
+}
+
+/* The kernel came from /boot (none next to the shim) and the initrd from the config: a distro
+ * kernel boots only with an initrd that carries its modules (virtio, vsock, virtio-fs), so
+ * the pair is checked as cvm-check checks it, before anything starts, instead of a guest
+ * that dies with "listening on vsock: Address family not supported". */
+static int boot_kernel_fits_initrd(const struct cfg *cfg, struct cvm_err *err)
+{
+    char krel[128], irel[128], why[256];
+    unsigned char head[GUEST_IMAGE_HEAD];
+    size_t got = 0;
+    int r = guest_image_release(cfg->kernel, krel, sizeof(krel));
+    if (r < 0)
+        snprintf(krel, sizeof(krel), "unknown: %s", strerror(-r));
+    if ((r = guest_image_read_head(cfg->initrd, head, sizeof(head), &got)) < 0)
+        return cvm_err_set(err, r, "initrd %s: %s", cfg->initrd, strerror(-r));
+    enum guest_initrd_kind kind = guest_initrd_kind(head, got);
+    if (kind != GI_CPIO && kind != GI_GZIP) {
+        snprintf(why, sizeof(why), "it is compressed other than with gzip: its modules cannot be checked");
+    } else {
+        _cleanup_free_ unsigned char *buf = malloc(ASSETS_INITRD_SCAN_MAX);
+        if (!buf)
+            return cvm_err_set(err, -ENOMEM, "out of memory");
+        r = kind == GI_GZIP ? gunzip_head(cfg->initrd, buf, ASSETS_INITRD_SCAN_MAX, &got)
+                            : guest_image_read_head(cfg->initrd, buf, ASSETS_INITRD_SCAN_MAX, &got);
+        if (r < 0)
+            return cvm_err_set(err, r, "initrd %s: %s", cfg->initrd, strerror(-r));
+        r = guest_cpio_modules_release(buf, got, irel, sizeof(irel));
+        if (r == 0 && strcmp(irel, krel) == 0)
+            return 0;
+        if (r == 0)
+            snprintf(why, sizeof(why), "its modules are for %s", irel);
+        else if (r == -ENOENT)
+            snprintf(why, sizeof(why), "it carries no kernel modules");
+        else
+            snprintf(why, sizeof(why), "it is not a well-formed cpio");
+    }
+    return cvm_err_setc(err, RPC_FAILED_PRECONDITION, -ENOEXEC,
+                        "guest kernel %s (release %s; from /boot: none next to the shim) and initrd %s do not "
+                        "match: %s, and a distro kernel needs its virtio, vsock and virtio-fs modules there. "
+                        "Set \"kernel\" in the runtime config",
+                        cfg->kernel, krel, cfg->initrd, why);
+}
+
 int assets_resolve(struct cfg *cfg, struct cvm_err *err)
 {
+    bool kernel_given = cfg->kernel[0], initrd_given = cfg->initrd[0];
     int r = assets_find_kernel(cfg, err);
     if (r < 0 || (r = assets_find_initrd(cfg, err)) < 0)
+        return r;
+    if (!kernel_given && initrd_given && strncmp(cfg->kernel, "/boot/", 6) == 0 &&
+        (r = boot_kernel_fits_initrd(cfg, err)) < 0)
         return r;
     assets_find_vsockd(cfg);
     if (access(cfg->qemu, X_OK) < 0)

@@ -224,6 +224,20 @@ int mnt_mount_one(const char *type, const char *source, const char *const *opts,
     return 0;
 }
 
+/* The clone of a shared source is its peer: mounts propagate both ways. Made a slave of the
+ * source (mounts the node makes under the volume later reach the container's view: kubelet's
+ * HostToContainer), then shared again (so the read-only shared/ view keeps receiving it), so
+ * that nothing mounted on our side ever propagates back into the node's tree. Set through the
+ * attached tree's own fd: no path is resolved. */
+static int one_way_from_source(int tree, const char *src, const char *what, struct cvm_err *err)
+{
+    struct mount_attr slave = {.propagation = MS_SLAVE}, shared = {.propagation = MS_SHARED};
+    if (mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &slave, sizeof(slave)) < 0 ||
+        mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &shared, sizeof(shared)) < 0)
+        return cvm_err_set(err, -errno, "bind %s on %s: propagation: %m", src, what);
+    return 0;
+}
+
 int mnt_bind_at(const char *src, int parent_fd, const char *name, int ro, int recursive,
                 const char *what, struct cvm_err *err)
 {
@@ -241,7 +255,9 @@ int mnt_bind_at(const char *src, int parent_fd, const char *name, int ro, int re
         r = fsb_create_file(parent_fd, name, 0644, &target);
     if (r < 0)
         return cvm_err_set(err, r, "bind mount target %s: %s", what, strerror(-r));
-    return attach_tree(tree, target, src, what, err);
+    if ((r = attach_tree(tree, target, src, what, err)) < 0)
+        return r;
+    return one_way_from_source(tree, src, what, err);
 }
 
 static void unescape(char *s)

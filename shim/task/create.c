@@ -25,6 +25,7 @@
 #include "sandbox/mounts.h"
 #include "runtimeoptions/v1/api.pb-c.h"
 #include "sandbox/sandbox_net.h"
+#include "task/host_ns.h"
 #include "task/rpc.h"
 
 static int read_spec(const char *bundle, char **ret, size_t *ret_len, struct cvm_err *err)
@@ -457,7 +458,7 @@ static int ensure_sandbox(struct shim *s, const Containerd__Task__V2__CreateTask
     if (s->sb) {
         /* Later containers join the running VM; their cvm annotations must still be valid. */
         r = load_config(NULL, ann, s->sb, &cfg, err);
-        if (r < 0)
+        if (r < 0 || (r = host_ns_check(spec, cfg.host_namespaces_vm, err)) < 0)
             return r;
         if (s->sb->state != SB_BOOTING && s->sb->state != SB_READY)
             return cvm_err_setc(err, RPC_FAILED_PRECONDITION, -EBUSY, "sandbox %s is not running (%s): failed precondition",
@@ -465,7 +466,7 @@ static int ensure_sandbox(struct shim *s, const Containerd__Task__V2__CreateTask
         return 0;
     }
     r = load_config(req->options, ann, NULL, &cfg, err);
-    if (r < 0)
+    if (r < 0 || (r = host_ns_check(spec, cfg.host_namespaces_vm, err)) < 0)
         return r;
     if (cfg.debug)
         log_set_level(LOG_LVL_DEBUG);

@@ -11,3 +11,18 @@ const struct ttrpc_method task_methods[] = {
     { "Connect", task_connect },     { "Shutdown", task_shutdown },
 };
 const unsigned task_n_methods = sizeof(task_methods) / sizeof(task_methods[0]);
+
+/* containerd 2.x calls a shim whose bootstrap says version 3 as containerd.task.v3.Task: the
+ * same methods and messages as v2 (api/runtime/task/v3/shim.proto). */
+const char *const task_service_names[TASK_N_SERVICE_NAMES] = { "containerd.task.v2.Task",
+                                                               "containerd.task.v3.Task" };
+
+int task_service_register(struct ttrpc_server *srv, void *ud)
+{
+    for (unsigned i = 0; i < TASK_N_SERVICE_NAMES; i++) {
+        int r = ttrpc_server_register(srv, task_service_names[i], task_methods, task_n_methods, ud);
+        if (r < 0)
+            return r;
+    }
+    return 0;
+}

@@ -12,6 +12,12 @@ struct shim;
 struct ttrpc_method;
 extern const struct ttrpc_method task_methods[];
 extern const unsigned task_n_methods;
+/* The names the Task service answers to (v2 for containerd 1.x, v3 for 2.x), and their
+ * registration on a ttrpc server (the daemon's, the unit tests'). */
+#define TASK_N_SERVICE_NAMES 2
+extern const char *const task_service_names[TASK_N_SERVICE_NAMES];
+struct ttrpc_server;
+int task_service_register(struct ttrpc_server *srv, void *ud);
 void task_create(struct ttrpc_call *call, const uint8_t *p, size_t n, void *ud);
 void task_start(struct ttrpc_call *call, const uint8_t *p, size_t n, void *ud);
 void task_exec(struct ttrpc_call *call, const uint8_t *p, size_t n, void *ud);

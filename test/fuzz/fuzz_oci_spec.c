@@ -56,6 +56,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             for (size_t k = 0; k < s->seccomp->rules[i].n_args; k++)
                 if (s->seccomp->rules[i].args[k].index > 5)
                     abort();
+    if (s->n_devices > OCI_MAX_DEVICES || s->n_device_rules > OCI_MAX_DEVICE_RULES)
+        abort();
+    for (size_t i = 0; i < s->n_devices; i++)
+        if (!s->devices[i].path || s->devices[i].path[0] != '/' || !strchr("cbp", s->devices[i].type) ||
+            s->devices[i].mode > 07777)
+            abort();
+    for (size_t i = 0; i < s->n_device_rules; i++)
+        if (!strchr("acb", s->device_rules[i].type) || s->device_rules[i].access == 0 ||
+            s->device_rules[i].access > 7 || s->device_rules[i].major < -1 || s->device_rules[i].minor < -1)
+            abort();
     oci_spec_free(s);
     return 0;
 }

@@ -20,6 +20,7 @@ START_TEST(test_defaults)
 {
     struct cfg c;
     cfg_defaults(&c);
+    ck_assert(!c.host_namespaces_vm); /* refuse: a node namespace is never silently the VM's */
     ck_assert_uint_eq(c.vcpus, CFG_DEFAULT_VCPUS);
     ck_assert_uint_eq(c.memory_mib, CFG_DEFAULT_MEMORY_MIB);
     ck_assert_uint_eq(c.boot_deadline_ms, CFG_DEFAULT_BOOT_DEADLINE_MS);
@@ -47,7 +48,8 @@ START_TEST(test_full)
                                "\"kernel_args\":\"loglevel=7 foo=bar\",\"debug\":true,"
                                "\"virtiofsd\":\"/v\",\"vsockd\":\"/s\",\"accel\":\"tcg\","
                                "\"console_deadline_ms\":2500,\"spare_nics\":3,"
-                               "\"guest_timeout_ms\":4000,\"kill_grace_ms\":500,\"tcg_icount\":true}", &e), 0);
+                               "\"guest_timeout_ms\":4000,\"kill_grace_ms\":500,\"tcg_icount\":true,"
+                               "\"host_namespaces\":\"vm\"}", &e), 0);
     ck_assert_str_eq(c.kernel, "/k");
     ck_assert_str_eq(c.initrd, "/i");
     ck_assert_str_eq(c.qemu, "/q");
@@ -60,6 +62,7 @@ START_TEST(test_full)
     ck_assert_str_eq(c.kernel_args, "loglevel=7 foo=bar");
     ck_assert(c.debug);
     ck_assert(c.tcg_icount);
+    ck_assert(c.host_namespaces_vm);
     ck_assert_int_eq(c.accel, HV_ACCEL_TCG);
     ck_assert_uint_eq(c.console_deadline_ms, 2500);
     ck_assert_uint_eq(c.spare_nics, 3);
@@ -130,7 +133,7 @@ static const char *const bad_docs[] = {
     "", "[]", "1", "{", "{\"vcpus\":0}", "{\"vcpus\":65}", "{\"vcpus\":\"2\"}", "{\"vcpus\":1.5}",
     "{\"memory_mib\":63}", "{\"memory_mib\":-1}", "{\"boot_deadline_ms\":999}",
     "{\"vsock_mode\":\"vhost\"}", "{\"vsock_mode\":1}", "{\"kernel\":\"relative/path\"}",
-    "{\"kernel\":5}", "{\"debug\":1}", "{\"tcg_icount\":\"yes\"}", "{\"kernel_args\":\"a\\\"b\"}", "{\"kernel_args\":\"a\\nb\"}",
+    "{\"kernel\":5}", "{\"debug\":1}", "{\"tcg_icount\":\"yes\"}", "{\"host_namespaces\":\"node\"}", "{\"host_namespaces\":true}", "{\"kernel_args\":\"a\\\"b\"}", "{\"kernel_args\":\"a\\nb\"}",
     "{\"vcpus\":1,\"vcpus\":2}", "{\"qemu\":\"/a\\u0000b\"}", "{\"_comment\":1}",
     "{\"accel\":\"hvf\"}", "{\"accel\":1}", "{\"accel\":\"KVM\"}", "{\"console_deadline_ms\":-1}",
     "{\"console_deadline_ms\":600001}", "{\"spare_nics\":8}", "{\"spare_nics\":-1}",

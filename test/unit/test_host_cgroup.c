@@ -22,6 +22,7 @@
 #include "../../shim/cgroup/host_cgroup_path.h"
 #include "../../shim/cgroup/host_cgroup_sandbox.h"
 #include "check_main.h"
+#include "containerd/linux/runc/runctypes.pb-c.h"
 #include "containerd/runc/v1/options.pb-c.h"
 
 static const struct {
@@ -268,6 +269,32 @@ START_TEST(test_runc_options)
 }
 END_TEST
 
+/* containerd 1.x's WithShimCgroup for a runtime not named io.containerd.runc.* sends
+ * containerd.linux.runc.CreateOptions (TestShimInCgroup): shim_cgroup taken, the rest refused. */
+START_TEST(test_runctypes_create_options)
+{
+    char cg[256];
+    uint8_t buf[512];
+    struct cvm_err e = {0};
+    Containerd__Linux__Runc__CreateOptions o = CONTAINERD__LINUX__RUNC__CREATE_OPTIONS__INIT;
+    Google__Protobuf__Any any = GOOGLE__PROTOBUF__ANY__INIT;
+    any.type_url = RUNCTYPES_CREATE_OPTIONS_URL;
+    any.value.data = buf;
+    o.shim_cgroup = "/containerd/TestShimInCgroup";
+    any.value.len = containerd__linux__runc__create_options__pack(&o, buf);
+    ck_assert_int_eq(runc_options_check(&any, cg, sizeof(cg), &e), 0);
+    ck_assert_str_eq(cg, "/containerd/TestShimInCgroup");
+    o.no_pivot_root = true;
+    any.value.len = containerd__linux__runc__create_options__pack(&o, buf);
+    ck_assert_int_eq(runc_options_check(&any, cg, sizeof(cg), &e), -EINVAL);
+    ck_assert_msg(strstr(e.msg, "containerd.linux.runc.CreateOptions.no_pivot_root"), "%s", e.msg);
+    uint8_t junk[] = {0xff, 0xff, 0xff};
+    any.value.data = junk;
+    any.value.len = sizeof(junk);
+    ck_assert_int_eq(runc_options_check(&any, cg, sizeof(cg), &e), -EINVAL);
+}
+END_TEST
+
 START_TEST(test_record_lines)
 {
     char d[64], line[64];
@@ -507,6 +534,7 @@ static Suite *host_cgroup_suite(void)
     tcase_add_test(tc, test_mountinfo_lines);
     tcase_add_test(tc, test_resources_and_host_values);
     tcase_add_test(tc, test_runc_options);
+    tcase_add_test(tc, test_runctypes_create_options);
     tcase_add_test(tc, test_record_lines);
     suite_add_tcase(s, tc);
     TCase *host = tcase_create("host");

@@ -122,6 +122,31 @@ START_TEST(full_spec)
 }
 END_TEST
 
+/* Which containers' orphans the agent must kill when their init dies (process.c). */
+START_TEST(own_pid_namespace)
+{
+    static const struct {
+        const char *ns;
+        bool own;
+    } cases[] = {
+        {"[{\"type\":\"pid\"},{\"type\":\"mount\"}]", true},
+        {"[{\"type\":\"mount\"}]", false},                                   /* the guest's */
+        {"[{\"type\":\"pid\",\"path\":\"/proc/9/ns/pid\"}]", false},          /* another's */
+        {"[]", false},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char j[512];
+        snprintf(j, sizeof(j),
+                 "{\"process\":{\"user\":{\"uid\":0,\"gid\":0},\"args\":[\"sh\"],\"cwd\":\"/\"},"
+                 "\"root\":{\"path\":\"r\"},"
+                 "\"linux\":{\"namespaces\":%s}}", cases[i].ns);
+        struct oci_spec *s = parse_ok(j);
+        ck_assert_msg(oci_spec_has_own_pidns(s) == cases[i].own, "%s", cases[i].ns);
+        oci_spec_free(s);
+    }
+}
+END_TEST
+
 START_TEST(defaults)
 {
     struct oci_spec *s = parse_ok("{\"process\":{\"user\":{\"uid\":0,\"gid\":0},\"args\":[\"true\"],\"cwd\":\"/\"},\"root\":{\"path\":\"/r\"}}");
@@ -302,6 +327,7 @@ static Suite *suite(void)
     TCase *tc = tcase_create("parse");
     tcase_add_test(tc, full_spec);
     tcase_add_test(tc, defaults);
+    tcase_add_test(tc, own_pid_namespace);
     tcase_add_loop_test(tc, rejects, 0, (int)(sizeof(bad) / sizeof(bad[0])));
     tcase_add_test(tc, bounds);
     tcase_add_test(tc, process_and_resources);

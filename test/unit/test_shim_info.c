@@ -3,6 +3,7 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -37,6 +38,31 @@ START_TEST(test_info_no_options)
     ck_assert_ptr_nonnull(strstr(json, "\"idmap\":{\"enabled\":false}"));
     free(json);
     ck_assert_uint_eq(info->n_annotations, 0);
+    containerd__types__runtime_info__free_unpacked(info, NULL);
+}
+END_TEST
+
+/* containerd (typeurl) turns the features Any into runtime-spec's features.Features with
+ * encoding/json: the value must be a JSON object whose fields have the Go struct's types, or
+ * `ctr plugins inspect-runtime` and id-mapped mount checks fail to decode it. */
+START_TEST(test_info_features_decode_as_go)
+{
+    Containerd__Types__RuntimeInfo *info = build(NULL, 0);
+    json_error_t je;
+    json_t *f = json_loadb((const char *)info->features->value.data, info->features->value.len, 0, &je);
+    ck_assert_msg(f && json_is_object(f), "features is not a JSON object: %s", je.text);
+    ck_assert(json_is_string(json_object_get(f, "ociVersionMin")));
+    ck_assert(json_is_string(json_object_get(f, "ociVersionMax")));
+    json_t *lx = json_object_get(f, "linux");
+    ck_assert(json_is_object(lx));
+    json_t *ns = json_object_get(lx, "namespaces"), *e;
+    size_t i;
+    ck_assert(json_is_array(ns));
+    json_array_foreach(ns, i, e) ck_assert(json_is_string(e));
+    ck_assert(json_is_boolean(json_object_get(json_object_get(lx, "cgroup"), "v2")));
+    ck_assert(json_is_boolean(json_object_get(json_object_get(lx, "seccomp"), "enabled")));
+    ck_assert(json_is_false(json_object_get(json_object_get(json_object_get(lx, "mountExtensions"), "idmap"), "enabled")));
+    json_decref(f);
     containerd__types__runtime_info__free_unpacked(info, NULL);
 }
 END_TEST
@@ -95,6 +121,7 @@ static Suite *info_suite(void)
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, test_info_no_options);
     tcase_add_test(tc, test_info_echoes_options);
+    tcase_add_test(tc, test_info_features_decode_as_go);
     tcase_add_test(tc, test_info_bad_options);
     tcase_add_test(tc, test_cmd_info_pipes);
     suite_add_tcase(s, tc);

@@ -2,6 +2,8 @@
  * a page (the chdir/relative-path trick, spec §3.6), ro bind, recursive unmount, rm that does
  * not cross mount points. */
 #include <check.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -131,6 +133,57 @@ START_TEST(test_overlay_long_lowerdir)
 }
 END_TEST
 
+/* A volume's bind receives what the node mounts under its source later (HostToContainer), in
+ * mounts/ and in the shared/ view virtiofsd serves; nothing mounted on our side reaches the
+ * node's tree. In a private mount namespace of this (forked) test. */
+START_TEST(test_bind_propagation_one_way)
+{
+    char pbase[] = "/tmp/cvm-prop.XXXXXX", p[256], q[256];
+    struct cvm_err err = {0};
+    int mfd = -1;
+    ck_assert_int_eq(unshare(CLONE_NEWNS), 0);
+    ck_assert_int_eq(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), 0);
+    ck_assert_ptr_nonnull(mkdtemp(pbase));
+    /* the node's source: a shared mount, as kubelet needs for HostToContainer */
+    snprintf(p, sizeof(p), "%s/src", pbase);
+    ck_assert_int_eq(mkdir(p, 0755), 0);
+    ck_assert_int_eq(mount("t", p, "tmpfs", 0, NULL), 0);
+    ck_assert_int_eq(mount(NULL, p, NULL, MS_SHARED, NULL), 0);
+    /* the run dir's two trees: mounts/ shared, shared/ a read-only slave view of it */
+    snprintf(p, sizeof(p), "%s/mounts", pbase);
+    ck_assert_int_eq(mkdir(p, 0755), 0);
+    ck_assert_int_eq(mount(p, p, NULL, MS_BIND, NULL), 0);
+    ck_assert_int_eq(mount(NULL, p, NULL, MS_SHARED, NULL), 0);
+    snprintf(q, sizeof(q), "%s/shared", pbase);
+    ck_assert_int_eq(mkdir(q, 0755), 0);
+    ck_assert_int_eq(mount(p, q, NULL, MS_BIND | MS_REC, NULL), 0);
+    ck_assert_int_eq(mount(NULL, q, NULL, MS_REC | MS_SLAVE, NULL), 0);
+    mfd = open(p, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    ck_assert_int_ge(mfd, 0);
+    snprintf(p, sizeof(p), "%s/src", pbase);
+    ck_assert_msg(mnt_bind_at(p, mfd, "v", 0, 1, "volume", &err) == 0, "%s", err.msg);
+    /* the node mounts under the source after the container started */
+    snprintf(p, sizeof(p), "%s/src/sub", pbase);
+    ck_assert_int_eq(mkdir(p, 0755), 0);
+    ck_assert_int_eq(mount("sub", p, "tmpfs", 0, NULL), 0);
+    snprintf(p, sizeof(p), "%s/src/sub/marker", pbase);
+    close(open(p, O_CREAT | O_WRONLY | O_CLOEXEC, 0644));
+    snprintf(p, sizeof(p), "%s/mounts/v/sub/marker", pbase);
+    ck_assert_msg(access(p, F_OK) == 0, "not propagated into mounts/");
+    snprintf(p, sizeof(p), "%s/shared/v/sub/marker", pbase);
+    ck_assert_msg(access(p, F_OK) == 0, "not propagated into the shared/ view");
+    /* a mount on our side stays ours */
+    snprintf(p, sizeof(p), "%s/mounts/v/back", pbase);
+    ck_assert_int_eq(mkdir(p, 0755), 0);
+    ck_assert_int_eq(mount("back", p, "tmpfs", 0, NULL), 0);
+    snprintf(p, sizeof(p), "%s/mounts/v/back/m", pbase);
+    close(open(p, O_CREAT | O_WRONLY | O_CLOEXEC, 0644));
+    snprintf(p, sizeof(p), "%s/src/back/m", pbase);
+    ck_assert_msg(access(p, F_OK) != 0, "a mount made in mounts/ reached the node's source");
+    close(mfd);
+}
+END_TEST
+
 static Suite *mounts_suite(void)
 {
     Suite *s = suite_create("shim_mounts");
@@ -138,6 +191,7 @@ static Suite *mounts_suite(void)
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, test_parse_options);
     tcase_add_test(tc, test_overlay_long_lowerdir);
+    tcase_add_test(tc, test_bind_propagation_one_way);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -32,6 +32,41 @@
 #include "ttrpc.h"
 
 
+/* containerd 2.x speaks containerd.task.v3.Task to a shim: the same handlers answer under
+ * both names, byte for byte; a name we do not serve is an error, not a silent answer. */
+START_TEST(test_task_v2_and_v3_names)
+{
+    struct res r, v2, v3, v4;
+    create("cv", outfile, &r);
+    ck_assert_msg(r.code == 0, "create: %s", r.msg);
+    Containerd__Task__V2__StateRequest q = CONTAINERD__TASK__V2__STATE_REQUEST__INIT;
+    q.id = "cv";
+    q.exec_id = "";
+    call_service_async("containerd.task.v2.Task", "State", &q.base, &v2);
+    run_until(&v2.done);
+    call_service_async("containerd.task.v3.Task", "State", &q.base, &v3);
+    run_until(&v3.done);
+    ck_assert_msg(v2.code == 0 && v3.code == 0, "v2 %d %s, v3 %d %s", v2.code, v2.msg, v3.code, v3.msg);
+    ck_assert_uint_gt(v3.len, 0);
+    ck_assert_uint_eq(v2.len, v3.len);
+    ck_assert_mem_eq(v2.buf, v3.buf, v3.len);
+    ck_assert_int_eq(state_of("cv", "", NULL), PROC_CREATED);
+    /* an unknown container: the same error under either name */
+    q.id = "nope";
+    call_service_async("containerd.task.v3.Task", "State", &q.base, &v3);
+    run_until(&v3.done);
+    call_service_async("containerd.task.v2.Task", "State", &q.base, &v2);
+    run_until(&v2.done);
+    ck_assert_int_ne(v3.code, 0);
+    ck_assert_int_eq(v2.code, v3.code);
+    ck_assert_str_eq(v2.msg, v3.msg);
+    call_service_async("containerd.task.v4.Task", "State", &q.base, &v4);
+    run_until(&v4.done);
+    ck_assert_int_eq(v4.code, 12); /* UNIMPLEMENTED: no such service */
+    simple("Delete", "cv", "", &r);
+}
+END_TEST
+
 START_TEST(test_lifecycle)
 {
     struct res r, w, w2;
@@ -317,6 +352,7 @@ static Suite *task_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_lifecycle);
+    tcase_add_test(tc, test_task_v2_and_v3_names);
     tcase_add_test(tc, test_kill_never_started_and_errors);
     tcase_add_test(tc, test_exec_and_running_delete);
     tcase_add_test(tc, test_pids_from_guest);

@@ -58,6 +58,8 @@ void agent_exit(const char *cid, const char *exec, uint32_t status, const char *
 void run_until(const int *flag);
 void settle(void);
 void call_async(const char *method, const ProtobufCMessage *m, struct res *r);
+/* the same under another service name (containerd.task.v3.Task, ...) */
+void call_service_async(const char *service, const char *method, const ProtobufCMessage *m, struct res *r);
 void call(const char *method, const ProtobufCMessage *m, struct res *r);
 void create(const char *id, const char *stdout_path, struct res *r);
 void simple(const char *method, const char *id, const char *exec, struct res *r);
