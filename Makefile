@@ -63,6 +63,7 @@ include proto/module.mk
 -include initrd/module.mk
 -include shim/module.mk
 -include shim/check/module.mk
+-include runtime/module.mk
 include test/module.mk
 
 all: $(BINS)
