@@ -14,7 +14,7 @@
 #include "cleanup.h"
 #include "fd.h"
 #include "fs_beneath.h"
-#include "../shim/pidfile.h"
+#include "sandbox/pidfile.h"
 #include "rt.h"
 
 #define STATE_MAX (64u * 1024u)

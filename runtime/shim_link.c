@@ -2,9 +2,9 @@
  * container's state dir, which is the daemon's "bundle" for its address and log files; the
  * OCI bundle itself is only named in Create), then Task calls over ttrpc.
  *
- * Events: the daemon publishes to containerd, and there is none here. TTRPC_ADDRESS names a
- * socket in the state dir nobody serves; the daemon's publisher only retries with backoff and
- * gives up at exit (spec: it never blocks a loop). Our callers learn exits from the monitor. */
+ * Events: the daemon publishes to containerd, and there is none here: CVM_SHIM_EVENTS=none
+ * makes its publisher count and drop them (shim/events/events.h), so a daemon's exit never
+ * waits on a delivery. Our callers learn exits from the monitor. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -78,6 +78,7 @@ static int run_shim(const struct rt_ctx *ctx, const char *id, const char *sub, c
         if (nul < 0 || chdir(dir) < 0 || dup2(nul, 0) < 0 || dup2(op[1], 1) < 0 || dup2(ep[1], 2) < 0)
             _exit(127);
         putenv(evaddr);
+        putenv("CVM_SHIM_EVENTS=none");
         execve(ctx->shim_bin, argv, environ);
         dprintf(2, "exec %s: %m", ctx->shim_bin);
         _exit(127);
