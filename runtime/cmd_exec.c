@@ -153,10 +153,12 @@ int rt_cmd_exec(struct rt_ctx *ctx)
             msg = emsg;
         }
     }
-    rt_shim_close(sh);
+    if (r < 0 && msg != emsg)
+        snprintf(emsg, sizeof(emsg), "%s", msg ? msg : strerror(-r));
+    rt_shim_close(sh); /* msg pointed into it */
     if (r < 0) {
         rt_launch_abort(&l);
-        return rt_err(ctx, "exec failed: %s", msg);
+        return rt_err(ctx, "exec failed: %s", emsg);
     }
     if (rt_launch_commit(ctx, &l, console, pid_arg ? pid_file : NULL) < 0) {
         rt_launch_abort(&l);

@@ -176,13 +176,16 @@ int rt_cmd_delete(struct rt_ctx *ctx)
         return rt_err(ctx, "state of %s: %s", id, strerror(-r));
     if (rt_shim_connect(ctx, id, &sh) < 0)
         sh = NULL;
-    int status = task_status(sh, id, NULL);
-    if (status != 3 && status != 1 && !force) {
-        rt_shim_close(sh);
-        return rt_err(ctx, "cannot delete container %s that is not stopped: %s", id, rt_status_name(status));
-    }
     int pidfd = -1;
     pid_t mon = rt_monitor_pid(ctx, id, &pidfd);
+    int status = task_status(sh, id, NULL);
+    int seen = mon > 0 ? status : 3; /* our caller's view: the monitor is the container */
+    if (seen != 3 && seen != 1 && !force) {
+        rt_shim_close(sh);
+        if (pidfd >= 0)
+            close(pidfd);
+        return rt_err(ctx, "cannot delete container %s that is not stopped: %s", id, rt_status_name(seen));
+    }
     if (sh && status != 3) {
         if (kill_task(sh, id, SIGKILL, true, &msg) < 0)
             rt_debug(ctx, "delete %s: kill: %s", id, msg);
@@ -224,7 +227,11 @@ static json_t *state_json(struct rt_ctx *ctx, const struct rt_state *st)
         sh = NULL;
     int status = task_status(sh, st->id, NULL);
     rt_shim_close(sh);
+    /* the monitor stands for the container: once it is gone (SIGKILLed), so is the container
+     * for our caller, who reaped it; delete then stops the VM */
     pid_t mon = status == 3 ? 0 : rt_monitor_pid(ctx, st->id, NULL);
+    if (mon <= 0)
+        status = 3;
     return json_pack("{s:s, s:s, s:i, s:s, s:s, s:s, s:s, s:s}", "ociVersion", "1.0.2", "id", st->id,
                      "pid", mon > 0 ? (int)mon : 0, "status", rt_status_name(status),
                      "bundle", st->bundle, "rootfs", st->rootfs, "created", st->created, "owner", "");

@@ -81,7 +81,8 @@ int rt_shim_spawn(const struct rt_ctx *ctx, const char *id, struct rt_shim **ret
 /* Connect to a running container's shim: -ENOENT/-ECONNREFUSED when it is gone. */
 int rt_shim_connect(const struct rt_ctx *ctx, const char *id, struct rt_shim **ret);
 void rt_shim_close(struct rt_shim *sh);
-/* One Task call; on a status error *ret_msg (static per shim) names it. On success the reply
+/* One Task call; on a status error *ret_msg (static, valid until the next failed call, also
+ * after rt_shim_close) names it. On success the reply
  * (malloc'd) in *ret_payload. -errno. */
 int rt_shim_call(struct rt_shim *sh, const char *method, const struct ProtobufCMessage *req,
                  uint64_t timeout_ns, uint8_t **ret_payload, size_t *ret_len, const char **ret_msg);

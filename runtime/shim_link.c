@@ -31,8 +31,10 @@ struct rt_shim {
     struct loop *loop;
     struct ttrpc_client *client;
     pid_t shim_pid;
-    char msg[1024];
 };
+
+/* The last failed call's message: outlives the connection (callers close, then report). */
+static char last_msg[1024];
 
 extern char **environ;
 
@@ -186,9 +188,9 @@ int rt_shim_call(struct rt_shim *sh, const char *method, const ProtobufCMessage 
     int r = ttrpc_client_call_sync(sh->client, sh->loop, RT_TASK_SERVICE, method, req, &md, 1,
                                    timeout_ns, &out, &len, &err);
     if (r < 0) {
-        snprintf(sh->msg, sizeof(sh->msg), "%s", err.msg[0] ? err.msg : strerror(-r));
+        snprintf(last_msg, sizeof(last_msg), "%s", err.msg[0] ? err.msg : strerror(-r));
         if (ret_msg)
-            *ret_msg = sh->msg;
+            *ret_msg = last_msg;
         free(out);
         return r;
     }
