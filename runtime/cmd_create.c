@@ -118,21 +118,44 @@ static int abspath(const char *p, char *out, size_t n)
     return 0;
 }
 
-/* Spawn the monitor; returns its pid. In the child: never returns. */
+/* Spawn the monitor; returns its pid once its stdio is in place (the shim opens
+ * /proc/<pid>/fd/N right after: before the monitor's dup2 that would be our own stdio). In the
+ * child: never returns. */
 static pid_t fork_monitor(const struct rt_ctx *ctx, const char *id, const char *exec_id, bool terminal,
                           int slave, int master, int sync[2])
 {
+    int ready[2];
+    char b;
+    if (pipe2(ready, O_CLOEXEC) < 0)
+        return -errno;
     pid_t pid = fork();
-    if (pid != 0)
-        return pid < 0 ? -errno : pid;
+    if (pid < 0) {
+        int r = -errno;
+        close(ready[0]), close(ready[1]);
+        return r;
+    }
+    if (pid > 0) {
+        close(ready[1]);
+        ssize_t n;
+        while ((n = read(ready[0], &b, 1)) < 0 && errno == EINTR)
+            ;
+        close(ready[0]);
+        if (n != 1) { /* it died setting up */
+            while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+                ;
+            return -EIO;
+        }
+        return pid;
+    }
     close(sync[1]);
+    close(ready[0]);
     if (terminal) {
         close(master);
         if (dup2(slave, 0) < 0 || dup2(slave, 1) < 0 || dup2(slave, 2) < 0)
             _exit(1);
         close(slave);
     }
-    struct rt_monitor_args m = { ctx, id, exec_id, sync[0], terminal };
+    struct rt_monitor_args m = { ctx, id, exec_id, sync[0], ready[1], terminal };
     rt_monitor_main(&m);
 }
 

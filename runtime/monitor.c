@@ -101,6 +101,9 @@ void rt_monitor_main(const struct rt_monitor_args *m)
     sigprocmask(SIG_BLOCK, &set, NULL);
     if (m->terminal && (setsid() < 0 || ioctl(0, TIOCSCTTY, 0) < 0))
         _exit(rt_err(m->ctx, "monitor: controlling terminal: %m"));
+    if (write(m->ready_fd, "r", 1) != 1)
+        _exit(1);
+    close(m->ready_fd);
     while ((n = read(m->sync_fd, &go, 1)) < 0 && errno == EINTR)
         ;
     if (n != 1)

@@ -104,6 +104,7 @@ struct rt_monitor_args {
     const char *id;
     const char *exec_id;
     int sync_fd;  /* one byte = go; EOF = the create failed: exit quietly */
+    int ready_fd; /* we write one byte once our stdio (and controlling terminal) is set */
     bool terminal;
 };
 __attribute__((noreturn)) void rt_monitor_main(const struct rt_monitor_args *m);

@@ -5,7 +5,7 @@
 #   dockerd_stop
 source test/e2e/lib-containerd.sh
 BUILD=${BUILD:-build}
-RT_BIN=$PWD/$BUILD/bin/cvm-runtime
+RT_BIN=${RT_BIN:-$PWD/$BUILD/bin/cvm-runtime} # RT_BIN: another build of it (a deliberately broken one)
 DOCKER_CLI=/usr/bin/docker # Debian's 20.10 client (not a newer one earlier on PATH)
 IMG=cvm.local/busybox:latest
 
