@@ -52,7 +52,8 @@ python3 test/images/mkbusybox.py "$PM_DIR/busybox.tar" "$IMG" --docker >/dev/nul
 wait_log() { for _ in $(seq 1 "${3:-120}"); do pm logs "$1" 2>&1 | grep -q -- "$2" && return 0; sleep 0.5; done; return 1; }
 declare -A got
 IDS=()
-for rt in runc cvm; do
+read -r -a RUNTIMES <<< "${RUNTIMES:-runc cvm}"
+for rt in "${RUNTIMES[@]}"; do
   # shellcheck disable=SC2046
   o=$(pm run --rm $(rtargs $rt) --network none "$IMG" sh -c 'echo out-line; echo err-line >&2; exit 3' 2>"$PM_DIR/err")
   rc=$?; e=$(cat "$PM_DIR/err")
