@@ -8,7 +8,7 @@ set -uo pipefail
 cd "$(dirname "$0")/../.."
 source test/e2e/lib-containerd.sh
 BUILD=${BUILD:-build}
-RT_BIN=$PWD/$BUILD/bin/cvm-runtime
+RT_BIN=${RT_BIN:-$PWD/$BUILD/bin/cvm-runtime} # RT_BIN: another build of it (a deliberately broken one)
 IMG=cvm.local/busybox:latest
 
 for f in /usr/bin/podman /usr/bin/conmon "$RT_BIN" "$BUILD/bin/containerd-shim-cvm-v1" "$BUILD/initrd.img"; do
