@@ -17,57 +17,80 @@ struct cmd_spec {
     bool operands_end_flags; /* after the first operand everything is an operand (exec) */
 };
 
-#define END { NULL, 0, false }
+#define END                                                                                        \
+    {                                                                                              \
+        NULL, 0, false                                                                             \
+    }
 
 static const struct flag_spec global_flags[] = {
-    { "root", 0, true }, { "log", 0, true }, { "log-format", 0, true },
-    { "cvm-config", 0, true }, { "systemd-cgroup", 0, false }, { "debug", 0, false },
-    { "criu", 0, true }, { "rootless", 0, true }, { "help", 'h', false }, { "version", 'v', false },
+    {"root", 0, true},
+    {"log", 0, true},
+    {"log-format", 0, true},
+    {"cvm-config", 0, true},
+    {"systemd-cgroup", 0, false},
+    {"debug", 0, false},
+    {"criu", 0, true},
+    {"rootless", 0, true},
+    {"help", 'h', false},
+    {"version", 'v', false},
     END,
 };
 
 static const struct flag_spec create_flags[] = {
-    { "bundle", 'b', true }, { "pid-file", 0, true }, { "console-socket", 0, true },
-    { "no-pivot", 0, false }, { "no-new-keyring", 0, false }, { "preserve-fds", 0, true },
+    {"bundle", 'b', true},
+    {"pid-file", 0, true},
+    {"console-socket", 0, true},
+    {"no-pivot", 0, false},
+    {"no-new-keyring", 0, false},
+    {"preserve-fds", 0, true},
     END,
 };
 static const struct flag_spec run_flags[] = {
-    { "bundle", 'b', true }, { "pid-file", 0, true }, { "console-socket", 0, true },
-    { "no-pivot", 0, false }, { "no-new-keyring", 0, false }, { "preserve-fds", 0, true },
-    { "detach", 'd', false }, { "keep", 0, false },
-    END,
+    {"bundle", 'b', true},  {"pid-file", 0, true},        {"console-socket", 0, true},
+    {"no-pivot", 0, false}, {"no-new-keyring", 0, false}, {"preserve-fds", 0, true},
+    {"detach", 'd', false}, {"keep", 0, false},           END,
 };
-static const struct flag_spec none_flags[] = { END };
-static const struct flag_spec kill_flags[] = { { "all", 'a', false }, END };
-static const struct flag_spec delete_flags[] = { { "force", 'f', false }, END };
-static const struct flag_spec list_flags[] = { { "format", 'f', true }, { "quiet", 'q', false }, END };
-static const struct flag_spec ps_flags[] = { { "format", 'f', true }, END };
+static const struct flag_spec none_flags[] = {END};
+static const struct flag_spec kill_flags[] = {{"all", 'a', false}, END};
+static const struct flag_spec delete_flags[] = {{"force", 'f', false}, END};
+static const struct flag_spec list_flags[] = {{"format", 'f', true}, {"quiet", 'q', false}, END};
+static const struct flag_spec ps_flags[] = {{"format", 'f', true}, END};
 static const struct flag_spec exec_flags[] = {
-    { "process", 'p', true }, { "detach", 'd', false }, { "pid-file", 0, true },
-    { "tty", 't', false }, { "console-socket", 0, true }, { "cwd", 0, true },
-    { "env", 'e', true }, { "user", 'u', true }, { "additional-gids", 'g', true },
-    { "no-new-privs", 0, false }, { "cap", 'c', true }, { "preserve-fds", 0, true },
-    { "process-label", 0, true }, { "apparmor", 0, true }, { "cgroup", 0, true },
+    {"process", 'p', true},
+    {"detach", 'd', false},
+    {"pid-file", 0, true},
+    {"tty", 't', false},
+    {"console-socket", 0, true},
+    {"cwd", 0, true},
+    {"env", 'e', true},
+    {"user", 'u', true},
+    {"additional-gids", 'g', true},
+    {"no-new-privs", 0, false},
+    {"cap", 'c', true},
+    {"preserve-fds", 0, true},
+    {"process-label", 0, true},
+    {"apparmor", 0, true},
+    {"cgroup", 0, true},
     END,
 };
 static const struct flag_spec update_flags[] = {
-    { "resources", 'r', true }, { "blkio-weight", 0, true }, { "cpu-period", 0, true },
-    { "cpu-quota", 0, true }, { "cpu-share", 0, true }, { "cpu-rt-period", 0, true },
-    { "cpu-rt-runtime", 0, true }, { "cpuset-cpus", 0, true }, { "cpuset-mems", 0, true },
-    { "memory", 0, true }, { "memory-reservation", 0, true }, { "memory-swap", 0, true },
-    { "pids-limit", 0, true }, { "l3-cache-schema", 0, true }, { "mem-bw-schema", 0, true },
-    END,
+    {"resources", 'r', true},        {"blkio-weight", 0, true},
+    {"cpu-period", 0, true},         {"cpu-quota", 0, true},
+    {"cpu-share", 0, true},          {"cpu-rt-period", 0, true},
+    {"cpu-rt-runtime", 0, true},     {"cpuset-cpus", 0, true},
+    {"cpuset-mems", 0, true},        {"memory", 0, true},
+    {"memory-reservation", 0, true}, {"memory-swap", 0, true},
+    {"pids-limit", 0, true},         {"l3-cache-schema", 0, true},
+    {"mem-bw-schema", 0, true},      END,
 };
-static const struct flag_spec events_flags[] = { { "stats", 0, false }, { "interval", 0, true }, END };
+static const struct flag_spec events_flags[] = {{"stats", 0, false}, {"interval", 0, true}, END};
 
 static const struct cmd_spec cmds[] = {
-    { "create", create_flags, false }, { "run", run_flags, false },
-    { "start", none_flags, false },    { "state", none_flags, false },
-    { "kill", kill_flags, false },     { "delete", delete_flags, false },
-    { "list", list_flags, false },     { "ps", ps_flags, true },
-    { "exec", exec_flags, true },      { "pause", none_flags, false },
-    { "resume", none_flags, false },   { "update", update_flags, false },
-    { "events", events_flags, false },
+    {"create", create_flags, false}, {"run", run_flags, false},     {"start", none_flags, false},
+    {"state", none_flags, false},    {"kill", kill_flags, false},   {"delete", delete_flags, false},
+    {"list", list_flags, false},     {"ps", ps_flags, true},        {"exec", exec_flags, true},
+    {"pause", none_flags, false},    {"resume", none_flags, false}, {"update", update_flags, false},
+    {"events", events_flags, false},
 };
 
 static const struct flag_spec *find_flag(const struct flag_spec *t, const char *name, size_t len)
@@ -97,7 +120,8 @@ static int take_flag(int argc, char **argv, int *i, const struct flag_spec *t, c
     size_t len = eq ? (size_t)(eq - name) : strlen(name);
     const struct flag_spec *f = len ? find_flag(t, name, len) : NULL;
     if (!f) {
-        snprintf(err, n, "flag provided but not defined: %s%.*s", where, (int)(len + (size_t)(name - a)), a);
+        snprintf(err, n, "flag provided but not defined: %s%.*s", where,
+                 (int)(len + (size_t)(name - a)), a);
         return -EINVAL;
     }
     if (!f->value) {
@@ -188,7 +212,7 @@ int rt_args_parse(int argc, char **argv, struct rt_args *r, char *err, size_t n)
                 snprintf(err, n, "too many flags");
                 return -EINVAL;
             }
-            r->flags[r->n_flags++] = (struct rt_flag_val){ f->name, v };
+            r->flags[r->n_flags++] = (struct rt_flag_val){f->name, v};
             continue;
         }
         if (r->n_operands >= RT_MAX_OPERANDS) {

@@ -16,7 +16,7 @@
 #define RT_MAX_OPERANDS 64
 
 struct rt_flag_val {
-    const char *name; /* canonical long name (static) */
+    const char *name;  /* canonical long name (static) */
     const char *value; /* "true" for a boolean; points into argv otherwise */
 };
 

@@ -121,8 +121,8 @@ static int abspath(const char *p, char *out, size_t n)
 /* Spawn the monitor; returns its pid once its stdio is in place (the shim opens
  * /proc/<pid>/fd/N right after: before the monitor's dup2 that would be our own stdio). In the
  * child: never returns. */
-static pid_t fork_monitor(const struct rt_ctx *ctx, const char *id, const char *exec_id, bool terminal,
-                          int slave, int master, int sync[2])
+static pid_t fork_monitor(const struct rt_ctx *ctx, const char *id, const char *exec_id,
+                          bool terminal, int slave, int master, int sync[2])
 {
     int ready[2];
     char b;
@@ -155,7 +155,7 @@ static pid_t fork_monitor(const struct rt_ctx *ctx, const char *id, const char *
             _exit(1);
         close(slave);
     }
-    struct rt_monitor_args m = { ctx, id, exec_id, sync[0], ready[1], terminal };
+    struct rt_monitor_args m = {ctx, id, exec_id, sync[0], ready[1], terminal};
     rt_monitor_main(&m);
 }
 
@@ -183,11 +183,16 @@ int rt_launch_begin(const struct rt_ctx *ctx, const char *id, const char *exec_i
         l->err[0] = 0; /* a terminal has one output stream */
         return 0;
     }
-    char *paths[3] = { l->in, l->out, l->err };
+    char *paths[3] = {l->in, l->out, l->err};
     for (int fd = 0; fd < 3; fd++) {
         r = stdio_kind(fd);
         if (r < 0)
-            return rt_err(ctx, "%s: %s", fd == 0 ? "stdin" : fd == 1 ? "stdout" : "stderr", strerror(-r)), r;
+            return rt_err(ctx, "%s: %s",
+                          fd == 0   ? "stdin"
+                          : fd == 1 ? "stdout"
+                                    : "stderr",
+                          strerror(-r)),
+                   r;
         if (r == STDIO_PATH)
             snprintf(paths[fd], sizeof(l->in), "/proc/%d/fd/%d", (int)l->monitor, fd);
         else
@@ -197,7 +202,8 @@ int rt_launch_begin(const struct rt_ctx *ctx, const char *id, const char *exec_i
 }
 
 /* Success: the master to the console socket (if any), the pid file, then let the monitor go. */
-int rt_launch_commit(const struct rt_ctx *ctx, struct launch *l, const char *console, const char *pid_file)
+int rt_launch_commit(const struct rt_ctx *ctx, struct launch *l, const char *console,
+                     const char *pid_file)
 {
     int r;
     if (l->master >= 0 && console && (r = rt_console_send(console, l->master)) < 0)
@@ -223,7 +229,8 @@ void rt_launch_abort(struct launch *l)
     l->monitor = 0;
 }
 
-static void undo_create(const struct rt_ctx *ctx, const char *id, struct rt_shim *sh, struct launch *l)
+static void undo_create(const struct rt_ctx *ctx, const char *id, struct rt_shim *sh,
+                        struct launch *l)
 {
     rt_launch_abort(l);
     if (sh) {
@@ -252,7 +259,8 @@ static int create(struct rt_ctx *ctx, const char *id, const char *bundle_arg, co
     if (read_spec(st.bundle, &sb, emsg, sizeof(emsg)) < 0)
         return rt_err(ctx, "%s", emsg);
     if (sb.terminal && !console)
-        return rt_err(ctx, "cannot allocate tty if runc will detach without setting console socket");
+        return rt_err(ctx,
+                      "cannot allocate tty if runc will detach without setting console socket");
     if (!sb.terminal && console)
         return rt_err(ctx, "cannot use console socket if runc will not detach or allocate tty");
     r = rt_dir_create(ctx, id);

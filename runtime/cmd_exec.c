@@ -55,7 +55,8 @@ static json_t *process_from_args(const struct rt_ctx *ctx)
     json_t *args = json_array(), *env = json_array();
     for (size_t i = 1; i < a->n_operands; i++)
         json_array_append_new(args, json_string(a->operands[i]));
-    json_array_append_new(env, json_string("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"));
+    json_array_append_new(
+        env, json_string("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"));
     for (size_t i = 0; i < a->n_flags; i++)
         if (strcmp(a->flags[i].name, "env") == 0)
             json_array_append_new(env, json_string(a->flags[i].value));
@@ -74,8 +75,8 @@ static json_t *process_from_args(const struct rt_ctx *ctx)
     }
     const char *cwd = rt_flag(a, "cwd");
     return json_pack("{s:b, s:o, s:o, s:s, s:{s:I, s:I}}", "terminal", rt_flag_bool(a, "tty"),
-                     "args", args, "env", env, "cwd", cwd ? cwd : "/", "user", "uid", (json_int_t)uid,
-                     "gid", (json_int_t)gid);
+                     "args", args, "env", env, "cwd", cwd ? cwd : "/", "user", "uid",
+                     (json_int_t)uid, "gid", (json_int_t)gid);
 }
 
 int rt_cmd_exec(struct rt_ctx *ctx)
@@ -102,7 +103,8 @@ int rt_cmd_exec(struct rt_ctx *ctx)
     if (!spec)
         return rt_err(ctx, "out of memory");
     if (terminal && !console)
-        return rt_err(ctx, "cannot allocate tty if runc will detach without setting console socket");
+        return rt_err(ctx,
+                      "cannot allocate tty if runc will detach without setting console socket");
     if (!terminal && console)
         return rt_err(ctx, "cannot use console socket if runc will not detach or allocate tty");
     if (pid_arg) {
@@ -114,7 +116,8 @@ int rt_cmd_exec(struct rt_ctx *ctx)
     }
     r = rt_state_load(ctx, id, &st);
     if (r < 0)
-        return rt_err(ctx, r == -ENOENT ? "container does not exist" : "state of %s: %s", id, strerror(-r));
+        return rt_err(ctx, r == -ENOENT ? "container does not exist" : "state of %s: %s", id,
+                      strerror(-r));
     if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
         return rt_err(ctx, "getrandom: %m");
     snprintf(exec_id, sizeof(exec_id), "exec-%02x%02x%02x%02x%02x%02x%02x%02x", rnd[0], rnd[1],

@@ -43,11 +43,16 @@ static int resources_from_flags(const struct rt_args *a, json_t *res)
         const char *flag, *group, *key;
         bool str;
     } map[] = {
-        { "memory", "memory", "limit", false },       { "memory-reservation", "memory", "reservation", false },
-        { "memory-swap", "memory", "swap", false },   { "cpu-period", "cpu", "period", false },
-        { "cpu-quota", "cpu", "quota", false },       { "cpu-share", "cpu", "shares", false },
-        { "cpuset-cpus", "cpu", "cpus", true },       { "cpuset-mems", "cpu", "mems", true },
-        { "pids-limit", "pids", "limit", false },     { "blkio-weight", "blockIO", "weight", false },
+        {"memory", "memory", "limit", false},
+        {"memory-reservation", "memory", "reservation", false},
+        {"memory-swap", "memory", "swap", false},
+        {"cpu-period", "cpu", "period", false},
+        {"cpu-quota", "cpu", "quota", false},
+        {"cpu-share", "cpu", "shares", false},
+        {"cpuset-cpus", "cpu", "cpus", true},
+        {"cpuset-mems", "cpu", "mems", true},
+        {"pids-limit", "pids", "limit", false},
+        {"blkio-weight", "blockIO", "weight", false},
     };
     for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
         const char *v = rt_flag(a, map[i].flag);
@@ -147,7 +152,8 @@ int rt_cmd_ps(struct rt_ctx *ctx)
     rt_shim_close(sh);
     if (r < 0)
         return rt_err(ctx, "ps %s: %s", id, msg);
-    Containerd__Task__V2__PidsResponse *p = containerd__task__v2__pids_response__unpack(NULL, len, out);
+    Containerd__Task__V2__PidsResponse *p =
+        containerd__task__v2__pids_response__unpack(NULL, len, out);
     if (!p)
         return rt_err(ctx, "ps %s: undecodable answer", id);
     printf("GUEST-PID\n");
@@ -167,27 +173,36 @@ static int print_stats(struct rt_ctx *ctx, struct rt_shim *sh, const char *id)
     req.id = (char *)id;
     if (rt_shim_call(sh, "Stats", &req.base, RT_CALL_TIMEOUT_NS, &out, &len, &msg) < 0)
         return rt_err(ctx, "events %s: %s", id, msg);
-    Containerd__Task__V2__StatsResponse *sr = containerd__task__v2__stats_response__unpack(NULL, len, out);
+    Containerd__Task__V2__StatsResponse *sr =
+        containerd__task__v2__stats_response__unpack(NULL, len, out);
     Io__Containerd__Cgroups__V2__Metrics *m = NULL;
-    if (sr && sr->stats && sr->stats->type_url && strcmp(sr->stats->type_url, "io.containerd.cgroups.v2.Metrics") == 0)
-        m = io__containerd__cgroups__v2__metrics__unpack(NULL, sr->stats->value.len, sr->stats->value.data);
+    if (sr && sr->stats && sr->stats->type_url &&
+        strcmp(sr->stats->type_url, "io.containerd.cgroups.v2.Metrics") == 0)
+        m = io__containerd__cgroups__v2__metrics__unpack(NULL, sr->stats->value.len,
+                                                         sr->stats->value.data);
     if (sr)
         containerd__task__v2__stats_response__free_unpacked(sr, NULL);
     if (!m)
         return rt_err(ctx, "events %s: no cgroup v2 metrics in the answer", id);
     json_t *data = json_object();
     if (m->cpu)
-        json_object_set_new(data, "cpu", json_pack("{s:{s:I, s:I, s:I}, s:{s:I, s:I, s:I}}", "usage",
-            "total", (json_int_t)(m->cpu->usage_usec * 1000), "user", (json_int_t)(m->cpu->user_usec * 1000),
-            "kernel", (json_int_t)(m->cpu->system_usec * 1000), "throttling", "periods",
-            (json_int_t)m->cpu->nr_periods, "throttledPeriods", (json_int_t)m->cpu->nr_throttled,
-            "throttledTime", (json_int_t)(m->cpu->throttled_usec * 1000)));
+        json_object_set_new(data, "cpu",
+                            json_pack("{s:{s:I, s:I, s:I}, s:{s:I, s:I, s:I}}", "usage", "total",
+                                      (json_int_t)(m->cpu->usage_usec * 1000), "user",
+                                      (json_int_t)(m->cpu->user_usec * 1000), "kernel",
+                                      (json_int_t)(m->cpu->system_usec * 1000), "throttling",
+                                      "periods", (json_int_t)m->cpu->nr_periods, "throttledPeriods",
+                                      (json_int_t)m->cpu->nr_throttled, "throttledTime",
+                                      (json_int_t)(m->cpu->throttled_usec * 1000)));
     if (m->memory)
-        json_object_set_new(data, "memory", json_pack("{s:{s:I, s:I}}", "usage", "usage",
-            (json_int_t)m->memory->usage, "limit", (json_int_t)m->memory->usage_limit));
+        json_object_set_new(data, "memory",
+                            json_pack("{s:{s:I, s:I}}", "usage", "usage",
+                                      (json_int_t)m->memory->usage, "limit",
+                                      (json_int_t)m->memory->usage_limit));
     if (m->pids)
-        json_object_set_new(data, "pids", json_pack("{s:I, s:I}", "current", (json_int_t)m->pids->current,
-            "limit", (json_int_t)m->pids->limit));
+        json_object_set_new(data, "pids",
+                            json_pack("{s:I, s:I}", "current", (json_int_t)m->pids->current,
+                                      "limit", (json_int_t)m->pids->limit));
     io__containerd__cgroups__v2__metrics__free_unpacked(m, NULL);
     json_t *ev = json_pack("{s:s, s:s, s:o}", "type", "stats", "id", id, "data", data);
     _cleanup_free_ char *s = ev ? json_dumps(ev, JSON_COMPACT) : NULL;
@@ -215,7 +230,7 @@ int rt_cmd_events(struct rt_ctx *ctx)
         return 1;
     int r = print_stats(ctx, sh, id);
     while (r == 0 && !rt_flag_bool(ctx->a, "stats")) {
-        struct timespec ts = { secs, 0 };
+        struct timespec ts = {secs, 0};
         nanosleep(&ts, NULL);
         r = print_stats(ctx, sh, id);
     }

@@ -39,7 +39,8 @@ const char *rt_id_operand(const struct rt_ctx *ctx)
 
 /* The container's record and its shim. 1 after rt_err when there is no such container; the
  * shim is NULL (not an error) when its daemon is gone. */
-static int open_container(struct rt_ctx *ctx, const char *id, struct rt_state *st, struct rt_shim **sh)
+static int open_container(struct rt_ctx *ctx, const char *id, struct rt_state *st,
+                          struct rt_shim **sh)
 {
     int r = rt_state_load(ctx, id, st);
     *sh = NULL;
@@ -64,7 +65,8 @@ static int task_status(struct rt_shim *sh, const char *id, uint32_t *ret_exit)
     req.id = (char *)id;
     if (rt_shim_call(sh, "State", &req.base, RT_CALL_TIMEOUT_NS, &out, &len, NULL) < 0)
         return 3;
-    Containerd__Task__V2__StateResponse *s = containerd__task__v2__state_response__unpack(NULL, len, out);
+    Containerd__Task__V2__StateResponse *s =
+        containerd__task__v2__state_response__unpack(NULL, len, out);
     if (!s)
         return 3;
     int st = s->status;
@@ -145,14 +147,15 @@ int rt_cmd_kill(struct rt_ctx *ctx)
     int r = kill_task(sh, id, sig, rt_flag_bool(ctx->a, "all"), &msg);
     rt_shim_close(sh);
     if (r < 0)
-        return rt_err(ctx, "kill %s: %s", id, r == -ESRCH || r == -ENOENT ? "container not running" : msg);
+        return rt_err(ctx, "kill %s: %s", id,
+                      r == -ESRCH || r == -ENOENT ? "container not running" : msg);
     return 0;
 }
 
 /* Until the monitor is gone (bounded): its exit is what our caller reports. */
 static void wait_pidfd(int pidfd, int ms)
 {
-    struct pollfd p = { .fd = pidfd, .events = POLLIN };
+    struct pollfd p = {.fd = pidfd, .events = POLLIN};
     while (poll(&p, 1, ms) < 0 && errno == EINTR)
         ;
 }
@@ -184,7 +187,8 @@ int rt_cmd_delete(struct rt_ctx *ctx)
         rt_shim_close(sh);
         if (pidfd >= 0)
             close(pidfd);
-        return rt_err(ctx, "cannot delete container %s that is not stopped: %s", id, rt_status_name(seen));
+        return rt_err(ctx, "cannot delete container %s that is not stopped: %s", id,
+                      rt_status_name(seen));
     }
     if (sh && status != 3) {
         if (kill_task(sh, id, SIGKILL, true, &msg) < 0)
@@ -198,7 +202,7 @@ int rt_cmd_delete(struct rt_ctx *ctx)
             r = rt_shim_call(sh, "Delete", &req.base, RT_CALL_TIMEOUT_NS, NULL, NULL, &msg);
             if (r == 0 || task_status(sh, id, NULL) == 3 || r == -ENOENT || r == -ENOTCONN)
                 break;
-            struct timespec ts = { 0, 100000000 };
+            struct timespec ts = {0, 100000000};
             nanosleep(&ts, NULL);
         }
         if (r < 0 && r != -ENOENT)
@@ -232,9 +236,10 @@ static json_t *state_json(struct rt_ctx *ctx, const struct rt_state *st)
     pid_t mon = status == 3 ? 0 : rt_monitor_pid(ctx, st->id, NULL);
     if (mon <= 0)
         status = 3;
-    return json_pack("{s:s, s:s, s:i, s:s, s:s, s:s, s:s, s:s}", "ociVersion", "1.0.2", "id", st->id,
-                     "pid", mon > 0 ? (int)mon : 0, "status", rt_status_name(status),
-                     "bundle", st->bundle, "rootfs", st->rootfs, "created", st->created, "owner", "");
+    return json_pack("{s:s, s:s, s:i, s:s, s:s, s:s, s:s, s:s}", "ociVersion", "1.0.2", "id",
+                     st->id, "pid", mon > 0 ? (int)mon : 0, "status", rt_status_name(status),
+                     "bundle", st->bundle, "rootfs", st->rootfs, "created", st->created, "owner",
+                     "");
 }
 
 int rt_cmd_state(struct rt_ctx *ctx)
@@ -270,10 +275,12 @@ int rt_cmd_list(struct rt_ctx *ctx)
     json_t *arr = json_array();
     struct dirent *e;
     if (!json && !quiet)
-        printf("%-12s %-10s %-10s %-40s %-30s %s\n", "ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER");
+        printf("%-12s %-10s %-10s %-40s %-30s %s\n", "ID", "PID", "STATUS", "BUNDLE", "CREATED",
+               "OWNER");
     while ((e = readdir(d))) {
         struct rt_state st;
-        if (e->d_name[0] == '.' || !rt_id_valid(e->d_name) || rt_state_load(ctx, e->d_name, &st) < 0)
+        if (e->d_name[0] == '.' || !rt_id_valid(e->d_name) ||
+            rt_state_load(ctx, e->d_name, &st) < 0)
             continue;
         if (quiet) {
             printf("%s\n", st.id);
@@ -299,7 +306,8 @@ int rt_cmd_list(struct rt_ctx *ctx)
     return 0;
 }
 
-static int simple_call(struct rt_ctx *ctx, const char *method, const ProtobufCMessage *req, const char *id)
+static int simple_call(struct rt_ctx *ctx, const char *method, const ProtobufCMessage *req,
+                       const char *id)
 {
     struct rt_state st;
     struct rt_shim *sh;

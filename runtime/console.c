@@ -35,7 +35,7 @@ int rt_pty_open(int *ret_master, int *ret_slave)
 
 int rt_console_send(const char *socket_path, int master)
 {
-    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
     char name[64];
     if (strlen(socket_path) >= sizeof(sa.sun_path))
         return -ENAMETOOLONG;
@@ -49,9 +49,9 @@ int rt_console_send(const char *socket_path, int master)
         char buf[CMSG_SPACE(sizeof(int))];
         struct cmsghdr align;
     } u;
-    struct iovec iov = { .iov_base = name, .iov_len = strlen(name) };
-    struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
-                          .msg_controllen = sizeof(u.buf) };
+    struct iovec iov = {.iov_base = name, .iov_len = strlen(name)};
+    struct msghdr msg = {
+        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf)};
     struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
     c->cmsg_level = SOL_SOCKET;
     c->cmsg_type = SCM_RIGHTS;

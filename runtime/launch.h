@@ -19,7 +19,8 @@ struct launch {
 int rt_launch_begin(const struct rt_ctx *ctx, const char *id, const char *exec_id, bool terminal,
                     struct launch *l);
 /* The pty master to the console socket (if any), the pid file (if any), the monitor released. */
-int rt_launch_commit(const struct rt_ctx *ctx, struct launch *l, const char *console, const char *pid_file);
+int rt_launch_commit(const struct rt_ctx *ctx, struct launch *l, const char *console,
+                     const char *pid_file);
 /* The monitor sees EOF on its sync pipe, exits and is reaped. */
 void rt_launch_abort(struct launch *l);
 int rt_start_id(struct rt_ctx *ctx, const char *id);

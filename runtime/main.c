@@ -18,16 +18,17 @@ static const struct {
     const char *name;
     int (*fn)(struct rt_ctx *);
 } commands[] = {
-    { "create", rt_cmd_create }, { "start", rt_cmd_start },   { "run", rt_cmd_run },
-    { "state", rt_cmd_state },   { "list", rt_cmd_list },     { "kill", rt_cmd_kill },
-    { "delete", rt_cmd_delete }, { "exec", rt_cmd_exec },     { "ps", rt_cmd_ps },
-    { "pause", rt_cmd_pause },   { "resume", rt_cmd_resume }, { "update", rt_cmd_update },
-    { "events", rt_cmd_events },
+    {"create", rt_cmd_create}, {"start", rt_cmd_start},   {"run", rt_cmd_run},
+    {"state", rt_cmd_state},   {"list", rt_cmd_list},     {"kill", rt_cmd_kill},
+    {"delete", rt_cmd_delete}, {"exec", rt_cmd_exec},     {"ps", rt_cmd_ps},
+    {"pause", rt_cmd_pause},   {"resume", rt_cmd_resume}, {"update", rt_cmd_update},
+    {"events", rt_cmd_events},
 };
 
 static void usage(void)
 {
-    fputs("usage: cvm-runtime [--root DIR] [--log FILE] [--log-format text|json] [--cvm-config FILE]\n"
+    fputs("usage: cvm-runtime [--root DIR] [--log FILE] [--log-format text|json] [--cvm-config "
+          "FILE]\n"
           "                   COMMAND [flags] ID [args]\n"
           "commands: create start run state list kill delete exec ps pause resume update events\n",
           stdout);
@@ -54,7 +55,7 @@ static int find_shim(struct rt_ctx *ctx)
 int main(int argc, char **argv)
 {
     struct rt_args a;
-    struct rt_ctx ctx = { .a = &a, .root_fd = -1, .log_fd = -1 };
+    struct rt_ctx ctx = {.a = &a, .root_fd = -1, .log_fd = -1};
     char err[512];
     int r;
 
@@ -78,8 +79,8 @@ int main(int argc, char **argv)
     }
     ctx.log_json = a.log_format && strcmp(a.log_format, "json") == 0;
     if ((r = find_shim(&ctx)) < 0)
-        return rt_err(&ctx, "%s: %s (install it next to cvm-runtime, or set CVM_SHIM)", ctx.shim_bin,
-                      strerror(-r));
+        return rt_err(&ctx, "%s: %s (install it next to cvm-runtime, or set CVM_SHIM)",
+                      ctx.shim_bin, strerror(-r));
     if ((r = rt_root_open(&ctx)) < 0)
         return rt_err(&ctx, "root %s: %s", a.root ? a.root : RT_DEFAULT_ROOT, strerror(-r));
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)

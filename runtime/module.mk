@@ -3,6 +3,8 @@
 # supplies the daemon-side helpers it shares (pid files, fs_beneath via libcommon).
 RT_SRC   := $(filter-out runtime/main.c,$(wildcard runtime/*.c))
 LIBRT    := $(BUILD)/libcvmrt.a
+# the floors of test/arch/file_graph.py: common, proto and the shim (its pid-file identities)
+$(BUILD)/obj/runtime/%.o: INC = -Icommon -Iproto -Ishim -I$(BUILD)/gen
 LIBS     += $(LIBRT)
 RT_BIN   := $(BUILD)/bin/cvm-runtime
 BINS     += $(RT_BIN)

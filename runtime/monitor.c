@@ -28,7 +28,7 @@ struct mon {
     int status;
 };
 
-static const int forwarded[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
+static const int forwarded[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
 
 static void waited(const struct ttrpc_result *res, void *data)
 {
@@ -41,7 +41,8 @@ static void waited(const struct ttrpc_result *res, void *data)
             containerd__task__v2__wait_response__free_unpacked(w, NULL);
         }
     } else {
-        rt_err(mo->m->ctx, "container %s: wait: %s", mo->m->id, res->message ? res->message : "failed");
+        rt_err(mo->m->ctx, "container %s: wait: %s", mo->m->id,
+               res->message ? res->message : "failed");
     }
     loop_quit(mo->loop, 0);
 }
@@ -51,7 +52,7 @@ static void ignore_reply(const struct ttrpc_result *res, void *data)
     (void)res, (void)data;
 }
 
-static const struct ttrpc_kv ns_md = { "containerd-namespace-ttrpc", RT_NAMESPACE };
+static const struct ttrpc_kv ns_md = {"containerd-namespace-ttrpc", RT_NAMESPACE};
 
 static void resize(struct mon *mo)
 {
@@ -63,8 +64,8 @@ static void resize(struct mon *mo)
     req.exec_id = (char *)mo->m->exec_id;
     req.width = ws.ws_col;
     req.height = ws.ws_row;
-    (void)ttrpc_client_call(rt_shim_client(mo->sh), RT_TASK_SERVICE, "ResizePty", &req.base,
-                            &ns_md, 1, RT_CALL_TIMEOUT_NS, ignore_reply, NULL);
+    (void)ttrpc_client_call(rt_shim_client(mo->sh), RT_TASK_SERVICE, "ResizePty", &req.base, &ns_md,
+                            1, RT_CALL_TIMEOUT_NS, ignore_reply, NULL);
 }
 
 static void on_signal(struct loop_source *s, const struct signalfd_siginfo *si, void *data)
@@ -85,7 +86,7 @@ static void on_signal(struct loop_source *s, const struct signalfd_siginfo *si, 
 
 void rt_monitor_main(const struct rt_monitor_args *m)
 {
-    struct mon mo = { .m = m, .status = STATUS_SHIM_LOST };
+    struct mon mo = {.m = m, .status = STATUS_SHIM_LOST};
     struct loop_source *sigs[8] = {0};
     char go = 0;
     ssize_t n;
@@ -112,7 +113,8 @@ void rt_monitor_main(const struct rt_monitor_args *m)
 
     int r = rt_shim_connect(m->ctx, m->id, &mo.sh);
     if (r < 0)
-        _exit(rt_err(m->ctx, "monitor: shim of %s: %s", m->id, strerror(-r)) ? STATUS_SHIM_LOST : 0);
+        _exit(rt_err(m->ctx, "monitor: shim of %s: %s", m->id, strerror(-r)) ? STATUS_SHIM_LOST
+                                                                             : 0);
     mo.loop = rt_shim_loop(mo.sh);
     for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
         (void)loop_add_signal(mo.loop, forwarded[i], on_signal, &mo, &sigs[i]);

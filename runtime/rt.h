@@ -31,10 +31,10 @@ struct ProtobufCMessage;
 struct rt_ctx {
     const struct rt_args *a;
     char root[PATH_MAX];
-    int root_fd;      /* O_PATH of root */
-    int log_fd;       /* --log, or -1 */
+    int root_fd; /* O_PATH of root */
+    int log_fd;  /* --log, or -1 */
     bool log_json;
-    char self[PATH_MAX];    /* our binary */
+    char self[PATH_MAX]; /* our binary */
     char shim_bin[PATH_MAX];
 };
 

@@ -65,8 +65,8 @@ int rt_dir_remove(const struct rt_ctx *ctx, const char *id)
 
 char *rt_state_format(const struct rt_state *st)
 {
-    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:b}", "id", st->id, "bundle", st->bundle,
-                          "rootfs", st->rootfs, "created", st->created, "terminal", st->terminal);
+    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:b}", "id", st->id, "bundle", st->bundle, "rootfs",
+                          st->rootfs, "created", st->created, "terminal", st->terminal);
     char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
     json_decref(o);
     return s;
@@ -112,7 +112,8 @@ static int write_atomic(int dfd, const char *name, const char *text)
     char tmp[64];
     snprintf(tmp, sizeof(tmp), ".%s.tmp", name);
     (void)unlinkat(dfd, tmp, 0);
-    _cleanup_close_ int fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    _cleanup_close_ int fd =
+        openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0)
         return -errno;
     if (write_all(fd, text, strlen(text)) < 0 || renameat(dfd, tmp, dfd, name) < 0) {

@@ -56,9 +56,9 @@ static int run_shim(const struct rt_ctx *ctx, const char *id, const char *sub, c
     int op[2], ep[2];
     rt_dir_path(ctx, id, dir, sizeof(dir));
     snprintf(evaddr, sizeof(evaddr), "TTRPC_ADDRESS=%s/%s/events.sock", ctx->root, id);
-    char *argv[] = { (char *)ctx->shim_bin, "-namespace", RT_NAMESPACE, "-id", (char *)id,
-                     "-address", (char *)ctx->root, "-bundle", dir, (char *)sub,
-                     NULL, NULL };
+    char *argv[] = {
+        (char *)ctx->shim_bin, "-namespace", RT_NAMESPACE, "-id",       (char *)id, "-address",
+        (char *)ctx->root,     "-bundle",    dir,          (char *)sub, NULL,       NULL};
     if (ctx->a->debug) {
         argv[9] = "-debug";
         argv[10] = (char *)sub;
@@ -77,7 +77,8 @@ static int run_shim(const struct rt_ctx *ctx, const char *id, const char *sub, c
     }
     if (pid == 0) {
         int nul = open("/dev/null", O_RDONLY | O_CLOEXEC);
-        if (nul < 0 || chdir(dir) < 0 || dup2(nul, 0) < 0 || dup2(op[1], 1) < 0 || dup2(ep[1], 2) < 0)
+        if (nul < 0 || chdir(dir) < 0 || dup2(nul, 0) < 0 || dup2(op[1], 1) < 0 ||
+            dup2(ep[1], 2) < 0)
             _exit(127);
         putenv(evaddr);
         putenv("CVM_SHIM_EVENTS=none");
@@ -181,7 +182,7 @@ void rt_shim_close(struct rt_shim *sh)
 int rt_shim_call(struct rt_shim *sh, const char *method, const ProtobufCMessage *req,
                  uint64_t timeout_ns, uint8_t **ret_payload, size_t *ret_len, const char **ret_msg)
 {
-    struct ttrpc_kv md = { "containerd-namespace-ttrpc", RT_NAMESPACE };
+    struct ttrpc_kv md = {"containerd-namespace-ttrpc", RT_NAMESPACE};
     struct cvm_err err = {0};
     uint8_t *out = NULL;
     size_t len = 0;
@@ -208,12 +209,13 @@ int rt_shim_shutdown(struct rt_shim *sh, const char *id)
     Containerd__Task__V2__ShutdownRequest req = CONTAINERD__TASK__V2__SHUTDOWN_REQUEST__INIT;
     req.id = (char *)id;
     req.now = 1;
-    _cleanup_close_ int pidfd = sh->shim_pid > 0 ? (int)syscall(SYS_pidfd_open, sh->shim_pid, 0) : -1;
+    _cleanup_close_ int pidfd =
+        sh->shim_pid > 0 ? (int)syscall(SYS_pidfd_open, sh->shim_pid, 0) : -1;
     /* the reply may be lost with the daemon's exit: what counts is that the process goes */
     (void)rt_shim_call(sh, "Shutdown", &req.base, RT_CALL_TIMEOUT_NS, NULL, NULL, NULL);
     if (pidfd < 0)
         return 0;
-    struct pollfd p = { .fd = pidfd, .events = POLLIN };
+    struct pollfd p = {.fd = pidfd, .events = POLLIN};
     int r;
     while ((r = poll(&p, 1, SHUTDOWN_WAIT_MS)) < 0 && errno == EINTR)
         ;
