@@ -63,6 +63,7 @@ include proto/module.mk
 -include initrd/module.mk
 -include shim/module.mk
 -include shim/check/module.mk
+-include runtime/module.mk
 include test/module.mk
 
 all: $(BINS)
@@ -75,7 +76,7 @@ setup:
 	$(Q)bash config/deps.sh
 
 # The house format (.clang-format) over every product source and header; `make format` applies it.
-FORMAT_SRC = $(shell git ls-files '*.c' '*.h' | grep -E '^(agent|common|config|hypervisor|proto|shim)/')
+FORMAT_SRC = $(shell git ls-files '*.c' '*.h' | grep -E '^(agent|common|config|hypervisor|proto|runtime|shim)/')
 format-check:
 	$(Q)clang-format-14 --style=file --dry-run --Werror $(FORMAT_SRC) && echo "format-check: $(words $(FORMAT_SRC)) files as .clang-format says"
 format:

@@ -20,6 +20,8 @@ PKGS=(
   python3-websocket
   # networking: CNI plugins (bridge, host-local, portmap, ...) for the network tests
   containernetworking-plugins iptables
+  # runc's command line (runtime/cvm-runtime): the clients that call it (test/e2e/70, 71)
+  docker.io podman
 )
 
 missing=()

@@ -128,10 +128,13 @@ int cmd_serve(const struct shim_flags *f)
     snprintf(evaddr, sizeof(evaddr), "%s", ttrpc_addr && *ttrpc_addr ? ttrpc_addr : "");
     if (!evaddr[0])
         snprintf(evaddr, sizeof(evaddr), "%s.ttrpc", s.address);
+    /* cvm-runtime starts us without a containerd to publish to (runtime/shim_link.c) */
+    const char *ev_env = getenv("CVM_SHIM_EVENTS");
+    bool events_off = ev_env && strcmp(ev_env, "none") == 0;
     if ((r = ttrpc_server_new(s.loop, &so, &s.server)) < 0 ||
         (r = task_service_register(s.server, &s)) < 0 ||
         (r = ttrpc_server_add_listener(s.server, LISTEN_FD)) < 0 ||
-        (r = evt_new(s.loop, evaddr, s.ns, NULL, NULL, &s.events)) < 0 ||
+        (r = evt_new(s.loop, events_off ? NULL : evaddr, s.ns, NULL, NULL, &s.events)) < 0 ||
         (r = loop_add_signal(s.loop, SIGTERM, on_signal, &s, &sig_term)) < 0 ||
         (r = loop_add_signal(s.loop, SIGINT, on_signal, &s, &sig_int)) < 0 ||
         (r = reaper_new(s.loop, &reaper)) < 0) {

@@ -58,6 +58,7 @@ struct evt_publisher {
     unsigned connect_failures;
     struct loop_source *timer;
     uint64_t sent, dropped;
+    bool no_subscriber; /* address NULL: nothing to deliver to (cvm-runtime, no containerd) */
 };
 
 static void pump(struct evt_publisher *p);
@@ -235,6 +236,7 @@ int evt_new(struct loop *l, const char *address, const char *ns, evt_dial_fn dia
     if (!p)
         return -ENOMEM;
     p->loop = l;
+    p->no_subscriber = address == NULL;
     if (address && strncmp(address, "unix://", 7) == 0)
         address += 7;
     snprintf(p->address, sizeof(p->address), "%s", address ? address : "");
@@ -277,6 +279,13 @@ int evt_publish(struct evt_publisher *p, const char *topic, const ProtobufCMessa
     if (!valid_topic(topic))
         return -EINVAL;
     bool must = evt_topic_must_deliver(topic);
+    if (p->no_subscriber) {
+        /* counted, never queued: a queue nobody drains would hold every exit and make
+         * evt_flush wait its whole timeout at each daemon exit */
+        p->dropped++;
+        log_debug("event %s: no subscriber", topic);
+        return 0;
+    }
     if (!must && p->n_droppable >= EVT_QUEUE_MAX) {
         p->dropped++;
         log_error("event queue full, dropping %s", topic);

@@ -21,6 +21,9 @@ struct evt_publisher;
 /* dial: connect to containerd (tests inject a socketpair); NULL = ttrpc_dial_unix(address). */
 typedef int (*evt_dial_fn)(void *data, int *ret_fd);
 
+/* ttrpc_address NULL: nobody subscribes (the shim run by cvm-runtime, whose callers learn
+ * exits from its monitor process): events are validated, counted as dropped and never queued,
+ * so nothing waits for a delivery that cannot happen. */
 int evt_new(struct loop *l, const char *ttrpc_address, const char *ns, evt_dial_fn dial,
             void *dial_data, struct evt_publisher **ret);
 void evt_free(struct evt_publisher *p);

@@ -28,8 +28,10 @@ FLOORS = {
     "agent": {"common", "proto"},
     "shim/check": {"common", "proto", "config", "hypervisor", "shim"},
     "shim": {"common", "proto", "config", "hypervisor"},
+    # cvm-runtime drives the shim's daemon over ttrpc; it shares its pid-file identities
+    "runtime": {"common", "proto", "shim"},
 }
-PRODUCT = ("common", "proto", "config", "hypervisor", "agent", "shim")
+PRODUCT = ("common", "proto", "config", "hypervisor", "agent", "shim", "runtime")
 
 # Inside shim/, its folders from the top down (shim/README.md): a file uses only its own folder
 # and the folders after it.

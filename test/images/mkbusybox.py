@@ -1,13 +1,17 @@
 #!/usr/bin/env python3
 """Build an OCI image tarball (one layer) from Debian's busybox-static, no registry needed.
 
-usage: mkbusybox.py OUT.tar [NAME]     NAME defaults to cvm.local/busybox:latest
+usage: mkbusybox.py OUT.tar [NAME] [--docker]     NAME defaults to cvm.local/busybox:latest
+--docker adds manifest.json (the docker-archive index) so Docker 20.10's `docker load`, which
+knows no OCI layout, takes the same tarball (podman loads either).
 The layer holds /bin/busybox plus a symlink per applet, /etc/passwd and /tmp. Deterministic:
 fixed mtimes and ownership, sorted entries."""
 import gzip, hashlib, io, json, os, subprocess, sys, tarfile
 
-out = sys.argv[1]
-name = sys.argv[2] if len(sys.argv) > 2 else "cvm.local/busybox:latest"
+docker = "--docker" in sys.argv[1:]
+args = [a for a in sys.argv[1:] if a != "--docker"]
+out = args[0]
+name = args[1] if len(args) > 1 else "cvm.local/busybox:latest"
 bb = "/bin/busybox"
 applets = subprocess.run([bb, "--list"], capture_output=True, text=True, check=True).stdout.split()
 
@@ -62,4 +66,7 @@ with tarfile.open(out, "w") as tf:
     put("index.json", index)
     for b in (config, manifest, layer):
         put("blobs/sha256/" + sha(b), b)
+    if docker:
+        put("manifest.json", json.dumps([{"Config": "blobs/sha256/" + sha(config), "RepoTags": [name],
+                                          "Layers": ["blobs/sha256/" + sha(layer)]}]).encode())
 print(name)

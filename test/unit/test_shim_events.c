@@ -200,6 +200,25 @@ START_TEST(test_exit_survives_containerd_down)
 }
 END_TEST
 
+/* No subscriber (cvm-runtime's daemons): nothing is queued or dialled, flush returns at once,
+ * a bad topic is still refused. */
+START_TEST(test_no_subscriber_drops_without_waiting)
+{
+    struct fake f;
+    struct evt_publisher *p;
+    setup_fake(&f);
+    ck_assert_int_eq(evt_new(f.loop, NULL, "ns1", dial, &f, &p), 0);
+    publish_exit(p, "first");
+    ck_assert_uint_eq(evt_queued(p), 0);
+    ck_assert_uint_eq(evt_dropped(p), 1);
+    ck_assert_int_eq(evt_flush(p, 0), 0);
+    ck_assert_int_eq(f.n_dials, 0);
+    Containerd__Events__TaskExit ev = CONTAINERD__EVENTS__TASK_EXIT__INIT;
+    ck_assert_int_eq(evt_publish(p, "no-slash", &ev.base), -EINVAL);
+    teardown_fake(&f, p);
+}
+END_TEST
+
 /* containerd's own verdict on an exit (INVALID_ARGUMENT) is final: retrying it would hold
  * every later event forever, so it is given up after EVT_MAX_ATTEMPTS like the rest. */
 START_TEST(test_exit_refused_by_containerd_is_given_up)
@@ -289,6 +308,7 @@ static Suite *events_suite(void)
     tcase_add_test(tc, test_exit_survives_containerd_down);
     tcase_add_test(tc, test_exit_refused_by_containerd_is_given_up);
     tcase_add_test(tc, test_full_queue_keeps_exits);
+    tcase_add_test(tc, test_no_subscriber_drops_without_waiting);
     suite_add_tcase(s, tc);
     return s;
 }
