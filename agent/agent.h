@@ -12,8 +12,8 @@
 
 #define AGENT_ID_MAX 64
 #define AGENT_MAX_CONTAINERS 256
-#define AGENT_MAX_EXECS 256       /* per container */
-#define AGENT_MAX_WAITERS 64      /* concurrent WaitProcess per process */
+#define AGENT_MAX_EXECS 256  /* per container */
+#define AGENT_MAX_WAITERS 64 /* concurrent WaitProcess per process */
 #define AGENT_STREAM_BUF (64u << 10)
 #define AGENT_API_VERSION 1
 #define AGENT_VERSION "0.1.0"
@@ -28,10 +28,10 @@ enum stdio_kind { STDIO_IN = 0, STDIO_OUT = 1, STDIO_ERR = 2 };
 
 enum proc_state {
     PROC_SPAWNING, /* cloned, setup handshake on the loop (spawn.h); not yet answered */
-    PROC_CREATED, /* set up, blocked before execve until Start */
+    PROC_CREATED,  /* set up, blocked before execve until Start */
     PROC_RUNNING,
-    PROC_EXITED,  /* exited, output maybe still draining */
-    PROC_DONE,    /* exited and drained: waiters answered */
+    PROC_EXITED, /* exited, output maybe still draining */
+    PROC_DONE,   /* exited and drained: waiters answered */
 };
 
 struct process {
@@ -42,8 +42,8 @@ struct process {
      * release the process) */
     void (*stream_ended)(struct process *p);
     void (*stream_attached)(struct process *p);
-    int sync_fd; /* parent end of the setup socket until started (non-blocking) */
-    struct spawn *spawn; /* handshake phase in progress (setup or release), or NULL */
+    int sync_fd;                   /* parent end of the setup socket until started (non-blocking) */
+    struct spawn *spawn;           /* handshake phase in progress (setup or release), or NULL */
     struct ttrpc_call *spawn_call; /* CreateContainer/ExecProcess answered when setup ends */
     enum proc_state state;
     int exit_status;
@@ -66,9 +66,9 @@ struct process {
 struct container {
     char id[AGENT_ID_MAX + 1];
     struct oci_spec *spec;
-    char *rootfs;      /* absolute guest path */
-    char *share_dir;   /* share mount or NULL */
-    char *cgroup;      /* absolute cgroupfs dir, NULL if none */
+    char *rootfs;    /* absolute guest path */
+    char *share_dir; /* share mount or NULL */
+    char *cgroup;    /* absolute cgroupfs dir, NULL if none */
     struct process *init;
     struct process *execs;
     size_t n_execs;
@@ -77,15 +77,15 @@ struct container {
     struct cgroup_op *freeze_op;
     struct ttrpc_call *freeze_call;
     bool freeze_pause;
-    int oom_wd;            /* inotify watch of cgroup/memory.events, -1 = none */
-    uint64_t oom_kills;    /* its oom_kill counter when last read */
+    int oom_wd;         /* inotify watch of cgroup/memory.events, -1 = none */
+    uint64_t oom_kills; /* its oom_kill counter when last read */
     struct container *next;
 };
 
 struct agent_config {
     bool pid1;
-    const char *cgroup_root;  /* parent dir for per-container groups; NULL = no cgroups */
-    const char *share_root;   /* where virtio-fs tags get mounted */
+    const char *cgroup_root; /* parent dir for per-container groups; NULL = no cgroups */
+    const char *share_root;  /* where virtio-fs tags get mounted */
 };
 
 struct agent {
@@ -119,7 +119,8 @@ void container_free(struct agent *a, struct container *c);
 /* container_free, and done(0 or -errno, data) once its cgroup is removed (a timer-driven
  * wait while the last members exit, bounded by CGROUP_REMOVE_TIMEOUT_MS). Returns false when
  * there was nothing to wait for or the removal could not start: done is not called then. */
-bool container_free_then(struct agent *a, struct container *c, void (*done)(int r, void *data), void *data);
+bool container_free_then(struct agent *a, struct container *c, void (*done)(int r, void *data),
+                         void *data);
 int process_new(struct container *c, const char *exec_id, struct process **ret);
 void process_free(struct process *p);
 

@@ -87,7 +87,8 @@ int cgroup_apply(const char *cg, const struct oci_resources *res, struct cvm_err
     }
     if (res->cpu_shares) {
         /* runc's conversion: shares [2, 262144] -> weight [1, 10000] */
-        unsigned long long w = 1 + ((res->cpu_shares < 2 ? 2 : res->cpu_shares) - 2) * 9999 / 262142;
+        unsigned long long w =
+            1 + ((res->cpu_shares < 2 ? 2 : res->cpu_shares) - 2) * 9999 / 262142;
         snprintf(v, sizeof(v), "%llu", w);
         if ((r = apply_one(cg, "cpu.weight", v, err)) < 0)
             return r;

@@ -42,8 +42,8 @@ static int step(struct cgroup_op *op)
     if (op->kind == OP_FREEZE) {
         char ev[256];
         unsigned long long f;
-        if (cgroup_read_file(op->cg, "cgroup.events", ev, sizeof(ev)) >= 0 && cgroup_kv_get(ev, "frozen", &f) == 0 &&
-            f == (op->frozen ? 1u : 0u))
+        if (cgroup_read_file(op->cg, "cgroup.events", ev, sizeof(ev)) >= 0 &&
+            cgroup_kv_get(ev, "frozen", &f) == 0 && f == (op->frozen ? 1u : 0u))
             return 1;
         return 0;
     }
@@ -73,8 +73,8 @@ static void on_timer(struct loop_source *s, void *data)
     (void)loop_timer_set(op->timer, op->kind == OP_FREEZE ? FREEZE_POLL_US : REMOVE_POLL_US);
 }
 
-static int start(struct loop *l, enum op_kind kind, const char *cg, bool frozen, unsigned timeout_ms,
-                 cgroup_done_fn done, void *data, struct cgroup_op **ret)
+static int start(struct loop *l, enum op_kind kind, const char *cg, bool frozen,
+                 unsigned timeout_ms, cgroup_done_fn done, void *data, struct cgroup_op **ret)
 {
     struct cgroup_op *op = calloc(1, sizeof(*op));
     int r;
@@ -100,8 +100,8 @@ static int start(struct loop *l, enum op_kind kind, const char *cg, bool frozen,
     return 0;
 }
 
-int cgroup_freeze_start(struct loop *l, const char *cg, bool frozen, unsigned timeout_ms, cgroup_done_fn done,
-                        void *data, struct cgroup_op **ret)
+int cgroup_freeze_start(struct loop *l, const char *cg, bool frozen, unsigned timeout_ms,
+                        cgroup_done_fn done, void *data, struct cgroup_op **ret)
 {
     int r = file_write_str(cg, "cgroup.freeze", frozen ? "1" : "0");
     if (r < 0)
@@ -109,8 +109,8 @@ int cgroup_freeze_start(struct loop *l, const char *cg, bool frozen, unsigned ti
     return start(l, OP_FREEZE, cg, frozen, timeout_ms, done, data, ret);
 }
 
-int cgroup_remove_start(struct loop *l, const char *cg, unsigned timeout_ms, cgroup_done_fn done, void *data,
-                        struct cgroup_op **ret)
+int cgroup_remove_start(struct loop *l, const char *cg, unsigned timeout_ms, cgroup_done_fn done,
+                        void *data, struct cgroup_op **ret)
 {
     return start(l, OP_REMOVE, cg, false, timeout_ms, done, data, ret);
 }
@@ -125,10 +125,10 @@ bool cgroup_remove_abandon(const char *cg)
 {
     struct cgroup_op *op;
     LIST_FOREACH(op, &ops, link)
-        if (op->kind == OP_REMOVE && strcmp(op->cg, cg) == 0) {
-            finish(op, -ECANCELED);
-            return true;
-        }
+    if (op->kind == OP_REMOVE && strcmp(op->cg, cg) == 0) {
+        finish(op, -ECANCELED);
+        return true;
+    }
     return false;
 }
 

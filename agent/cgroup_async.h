@@ -11,19 +11,19 @@
 struct loop;
 struct cgroup_op;
 
-#define CGROUP_FREEZE_TIMEOUT_MS 1000u  /* freeze or thaw must be seen by then */
-#define CGROUP_REMOVE_TIMEOUT_MS 1000u  /* the group's members must be gone by then */
+#define CGROUP_FREEZE_TIMEOUT_MS 1000u /* freeze or thaw must be seen by then */
+#define CGROUP_REMOVE_TIMEOUT_MS 1000u /* the group's members must be gone by then */
 
 typedef void (*cgroup_done_fn)(int r, void *data);
 
 /* Write cgroup.freeze, then poll cgroup.events "frozen" every few ms. -errno at once when the
  * write fails (done is not called then). */
-int cgroup_freeze_start(struct loop *l, const char *cg, bool frozen, unsigned timeout_ms, cgroup_done_fn done,
-                        void *data, struct cgroup_op **ret);
+int cgroup_freeze_start(struct loop *l, const char *cg, bool frozen, unsigned timeout_ms,
+                        cgroup_done_fn done, void *data, struct cgroup_op **ret);
 /* rmdir cg, retried while busy (EBUSY: members still exiting, ENOTEMPTY). done may be NULL
  * (the removal goes on unowned; ret may be NULL then). A group already gone is done(0). */
-int cgroup_remove_start(struct loop *l, const char *cg, unsigned timeout_ms, cgroup_done_fn done, void *data,
-                        struct cgroup_op **ret);
+int cgroup_remove_start(struct loop *l, const char *cg, unsigned timeout_ms, cgroup_done_fn done,
+                        void *data, struct cgroup_op **ret);
 /* Stop without calling done. Accepts NULL. */
 void cgroup_op_cancel(struct cgroup_op *op);
 /* A new container takes the group of this path over: a removal of it still under way stops

@@ -19,11 +19,11 @@ static uint64_t read_u64(const char *cg, const char *file)
     return strtoull(b, NULL, 10);
 }
 
-#define KV(text, key, dst)                                                                        \
-    do {                                                                                          \
-        unsigned long long _v;                                                                    \
-        if (cgroup_kv_get(text, key, &_v) == 0)                                                   \
-            (dst) = _v;                                                                           \
+#define KV(text, key, dst)                                                                         \
+    do {                                                                                           \
+        unsigned long long _v;                                                                     \
+        if (cgroup_kv_get(text, key, &_v) == 0)                                                    \
+            (dst) = _v;                                                                            \
     } while (0)
 
 void cgroup_metrics_free(Io__Containerd__Cgroups__V2__Metrics *m)
@@ -79,10 +79,14 @@ static void fill_io(const char *cg, Io__Containerd__Cgroups__V2__Metrics *m, cha
             char k[16];
             if (sscanf(t + 1, "%15[a-z]=%llu", k, &v) != 2)
                 continue;
-            if (!strcmp(k, "rbytes")) e->rbytes = v;
-            else if (!strcmp(k, "wbytes")) e->wbytes = v;
-            else if (!strcmp(k, "rios")) e->rios = v;
-            else if (!strcmp(k, "wios")) e->wios = v;
+            if (!strcmp(k, "rbytes"))
+                e->rbytes = v;
+            else if (!strcmp(k, "wbytes"))
+                e->wbytes = v;
+            else if (!strcmp(k, "rios"))
+                e->rios = v;
+            else if (!strcmp(k, "wios"))
+                e->wios = v;
         }
         m->io->usage[m->io->n_usage++] = e;
     }
@@ -120,24 +124,36 @@ int cgroup_stats(const char *cg, Io__Containerd__Cgroups__V2__Metrics *m)
     }
     Io__Containerd__Cgroups__V2__MemoryStat *ms = m->memory;
     if (cgroup_read_file(cg, "memory.stat", buf, 16384) >= 0) {
-        KV(buf, "anon", ms->anon); KV(buf, "file", ms->file);
-        KV(buf, "kernel_stack", ms->kernel_stack); KV(buf, "slab", ms->slab);
-        KV(buf, "sock", ms->sock); KV(buf, "shmem", ms->shmem);
-        KV(buf, "file_mapped", ms->file_mapped); KV(buf, "file_dirty", ms->file_dirty);
-        KV(buf, "file_writeback", ms->file_writeback); KV(buf, "anon_thp", ms->anon_thp);
-        KV(buf, "inactive_anon", ms->inactive_anon); KV(buf, "active_anon", ms->active_anon);
-        KV(buf, "inactive_file", ms->inactive_file); KV(buf, "active_file", ms->active_file);
+        KV(buf, "anon", ms->anon);
+        KV(buf, "file", ms->file);
+        KV(buf, "kernel_stack", ms->kernel_stack);
+        KV(buf, "slab", ms->slab);
+        KV(buf, "sock", ms->sock);
+        KV(buf, "shmem", ms->shmem);
+        KV(buf, "file_mapped", ms->file_mapped);
+        KV(buf, "file_dirty", ms->file_dirty);
+        KV(buf, "file_writeback", ms->file_writeback);
+        KV(buf, "anon_thp", ms->anon_thp);
+        KV(buf, "inactive_anon", ms->inactive_anon);
+        KV(buf, "active_anon", ms->active_anon);
+        KV(buf, "inactive_file", ms->inactive_file);
+        KV(buf, "active_file", ms->active_file);
         KV(buf, "unevictable", ms->unevictable);
         KV(buf, "slab_reclaimable", ms->slab_reclaimable);
         KV(buf, "slab_unreclaimable", ms->slab_unreclaimable);
-        KV(buf, "pgfault", ms->pgfault); KV(buf, "pgmajfault", ms->pgmajfault);
+        KV(buf, "pgfault", ms->pgfault);
+        KV(buf, "pgmajfault", ms->pgmajfault);
         KV(buf, "workingset_refault", ms->workingset_refault);
         KV(buf, "workingset_activate", ms->workingset_activate);
         KV(buf, "workingset_nodereclaim", ms->workingset_nodereclaim);
-        KV(buf, "pgrefill", ms->pgrefill); KV(buf, "pgscan", ms->pgscan);
-        KV(buf, "pgsteal", ms->pgsteal); KV(buf, "pgactivate", ms->pgactivate);
-        KV(buf, "pgdeactivate", ms->pgdeactivate); KV(buf, "pglazyfree", ms->pglazyfree);
-        KV(buf, "pglazyfreed", ms->pglazyfreed); KV(buf, "thp_fault_alloc", ms->thp_fault_alloc);
+        KV(buf, "pgrefill", ms->pgrefill);
+        KV(buf, "pgscan", ms->pgscan);
+        KV(buf, "pgsteal", ms->pgsteal);
+        KV(buf, "pgactivate", ms->pgactivate);
+        KV(buf, "pgdeactivate", ms->pgdeactivate);
+        KV(buf, "pglazyfree", ms->pglazyfree);
+        KV(buf, "pglazyfreed", ms->pglazyfreed);
+        KV(buf, "thp_fault_alloc", ms->thp_fault_alloc);
         KV(buf, "thp_collapse_alloc", ms->thp_collapse_alloc);
     }
     ms->usage = read_u64(cg, "memory.current");

@@ -31,7 +31,7 @@
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 __attribute__((format(printf, 3, 4))) _Noreturn static void fail(const struct child_args *a, int e,
-                                                                   const char *fmt, ...)
+                                                                 const char *fmt, ...)
 {
     char msg[240];
     va_list ap;
@@ -61,7 +61,7 @@ static int find_exec(const struct oci_process *p, char *out, size_t outsz)
     for (size_t i = 0; i < p->n_env; i++)
         if (strncmp(p->env[i], "PATH=", 5) == 0)
             path = p->env[i] + 5;
-    for (const char *s = path; s; ) {
+    for (const char *s = path; s;) {
         const char *e = strchr(s, ':');
         size_t n = e ? (size_t)(e - s) : strlen(s);
         struct stat st;
@@ -180,7 +180,8 @@ static void apply_user_and_caps(const struct child_args *a)
     gid_t gids[OCI_MAX_GIDS];
 
     for (int c = 0; c <= CAP_LAST_CAP; c++)
-        if (!(caps->bounding & (1ull << c)) && prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL)
+        if (!(caps->bounding & (1ull << c)) && prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 &&
+            errno != EINVAL)
             fail(a, errno, "dropping capability %d from the bounding set: %m", c);
     if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
         fail(a, errno, "PR_SET_KEEPCAPS: %m");
@@ -213,7 +214,8 @@ static void apply_user_and_caps(const struct child_args *a)
     }
     cap_free(ct);
     for (int c = 0; c <= CAP_LAST_CAP; c++)
-        if ((caps->ambient & (1ull << c)) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0) < 0)
+        if ((caps->ambient & (1ull << c)) &&
+            prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0) < 0)
             fail(a, errno, "raising ambient capability %d: %m", c);
 }
 

@@ -7,17 +7,17 @@
 #include "oci_spec.h"
 
 struct child_args {
-    const struct oci_spec *spec;       /* container spec (mounts, seccomp, hostname, ...) */
-    const struct oci_process *proc;    /* the process to run */
-    const char *rootfs;                /* init: absolute guest path */
-    const char *share_dir;             /* for relative bind sources; may be NULL */
+    const struct oci_spec *spec;    /* container spec (mounts, seccomp, hostname, ...) */
+    const struct oci_process *proc; /* the process to run */
+    const char *rootfs;             /* init: absolute guest path */
+    const char *share_dir;          /* for relative bind sources; may be NULL */
     bool is_init;
     bool terminal;
     int sync_fd;
-    int stdio[3];                      /* fds to put on 0,1,2 */
-    int ns_fds[8];                     /* exec: namespaces to join, -1 terminated */
+    int stdio[3];  /* fds to put on 0,1,2 */
+    int ns_fds[8]; /* exec: namespaces to join, -1 terminated */
     int ns_types[8];
-    bool unshare_cgroup;               /* after the parent placed us */
+    bool unshare_cgroup; /* after the parent placed us */
 };
 
 _Noreturn void child_main(struct child_args *a);

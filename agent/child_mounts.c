@@ -61,7 +61,8 @@ static int mkpath_in_root(int rootfd, const char *path, bool file)
                 return dfd;
             int r;
             if (last && file) {
-                r = openat(dfd, slash + 1, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0644);
+                r = openat(dfd, slash + 1, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW,
+                           0644);
                 if (r >= 0)
                     close(r);
             } else {
@@ -108,7 +109,8 @@ static int remount_at(int rootfd, const char *dest, unsigned long flags)
     return r;
 }
 
-static int do_mount(const struct child_args *a, int rootfd, const struct oci_mount *m, char *msg, size_t msgsz)
+static int do_mount(const struct child_args *a, int rootfd, const struct oci_mount *m, char *msg,
+                    size_t msgsz)
 {
     const char *d = m->destination;
     int r;
@@ -123,7 +125,8 @@ static int do_mount(const struct child_args *a, int rootfd, const struct oci_mou
             return FAILM(-EINVAL, "mount %s: relative source \"%s\" without a share", d, m->source);
         if (stat(src, &st) < 0)
             return FAILM(-errno, "mount %s: source %s: %m", d, src);
-        r = mount_at(rootfd, d, !S_ISDIR(st.st_mode), src, NULL, MS_BIND | (m->recursive ? MS_REC : 0), NULL);
+        r = mount_at(rootfd, d, !S_ISDIR(st.st_mode), src, NULL,
+                     MS_BIND | (m->recursive ? MS_REC : 0), NULL);
         if (r < 0)
             return FAILM(r, "bind mount %s on %s: %s", src, d, strerror(-r));
         unsigned long fl = m->flags & ~(MS_REMOUNT);
@@ -159,12 +162,14 @@ static bool spec_mounts(const struct oci_spec *s, const char *dest)
 static const struct {
     const char *name;
     unsigned major, minor;
-} dev_nodes[] = {{"null", 1, 3}, {"zero", 1, 5}, {"full", 1, 7}, {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0}};
+} dev_nodes[] = {{"null", 1, 3},   {"zero", 1, 5},    {"full", 1, 7},
+                 {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0}};
 
 static int make_node(int rootfd, int dfd, size_t i)
 {
     char src[64];
-    if (mknodat(dfd, dev_nodes[i].name, S_IFCHR | 0666, makedev(dev_nodes[i].major, dev_nodes[i].minor)) == 0)
+    if (mknodat(dfd, dev_nodes[i].name, S_IFCHR | 0666,
+                makedev(dev_nodes[i].major, dev_nodes[i].minor)) == 0)
         return fchmodat(dfd, dev_nodes[i].name, 0666, 0) < 0 ? -errno : 0; /* past the umask */
     if (errno == EEXIST)
         return 0; /* a spec mount put something there: it wins */
@@ -178,8 +183,10 @@ static int setup_dev(int rootfd, char *msg, size_t msgsz)
 {
     static const struct {
         const char *link, *target;
-    } links[] = {{"/dev/fd", "/proc/self/fd"}, {"/dev/stdin", "/proc/self/fd/0"},
-                 {"/dev/stdout", "/proc/self/fd/1"}, {"/dev/stderr", "/proc/self/fd/2"},
+    } links[] = {{"/dev/fd", "/proc/self/fd"},
+                 {"/dev/stdin", "/proc/self/fd/0"},
+                 {"/dev/stdout", "/proc/self/fd/1"},
+                 {"/dev/stderr", "/proc/self/fd/2"},
                  {"/dev/ptmx", "pts/ptmx"}};
     int r;
     /* not O_PATH: mknodat and symlinkat need a real directory fd */
@@ -223,7 +230,8 @@ static int make_spec_devices(int rootfd, const struct oci_spec *s, char *msg, si
         if (mknodat(dfd, name, type | (d->mode & 0777), makedev(d->major, d->minor)) < 0) {
             if (errno == EEXIST)
                 continue;
-            return FAILM(-errno, "device %s (%c %u:%u): mknod: %m", d->path, d->type, d->major, d->minor);
+            return FAILM(-errno, "device %s (%c %u:%u): mknod: %m", d->path, d->type, d->major,
+                         d->minor);
         }
         if (fchownat(dfd, name, d->uid, d->gid, AT_SYMLINK_NOFOLLOW) < 0 ||
             fchmodat(dfd, name, d->mode, 0) < 0) /* past the umask, setuid/sgid bits included */
@@ -251,7 +259,8 @@ static int mask_paths(const struct oci_spec *s, char *msg, size_t msgsz)
                 continue;
             return FAILM(-errno, "read-only %s: %m", p);
         }
-        if (mount(NULL, p, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0 &&
+        if (mount(NULL, p, NULL,
+                  MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0 &&
             mount(NULL, p, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0)
             return FAILM(-errno, "read-only %s: %m", p);
     }
@@ -317,7 +326,8 @@ int child_setup_rootfs(const struct child_args *a, char *msg, size_t msgsz)
         return r;
     if (s->root_readonly && mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0)
         return FAILM(-errno, "read-only root: %m");
-    if (mount(NULL, "/", NULL, s->rootfs_propagation ? s->rootfs_propagation : MS_REC | MS_PRIVATE, NULL) < 0)
+    if (mount(NULL, "/", NULL, s->rootfs_propagation ? s->rootfs_propagation : MS_REC | MS_PRIVATE,
+              NULL) < 0)
         return FAILM(-errno, "rootfs propagation: %m");
     return 0;
 }

@@ -49,7 +49,8 @@ void container_free(struct agent *a, struct container *c)
     (void)container_free_then(a, c, NULL, NULL);
 }
 
-bool container_free_then(struct agent *a, struct container *c, void (*done)(int r, void *data), void *data)
+bool container_free_then(struct agent *a, struct container *c, void (*done)(int r, void *data),
+                         void *data)
 {
     bool later = false;
     if (!c)

@@ -26,19 +26,22 @@ int devices_check_available(const struct oci_spec *s, const char *sysfs_dev, str
         struct stat st;
         if (d->type == 'p')
             continue; /* a FIFO needs no driver */
-        snprintf(p, sizeof(p), "%s/%s/%u:%u", sysfs_dev, d->type == 'b' ? "block" : "char", d->major, d->minor);
+        snprintf(p, sizeof(p), "%s/%s/%u:%u", sysfs_dev, d->type == 'b' ? "block" : "char",
+                 d->major, d->minor);
         if (stat(p, &st) == 0)
             continue;
         int r = -errno;
-        return cvm_err_setc(err, RPC_FAILED_PRECONDITION, r == -ENOENT ? -ENODEV : r,
-                            "linux.devices: %s (%c %u:%u): %s", d->path, d->type, d->major, d->minor,
-                            r == -ENOENT ? "the guest kernel has no such device (a VM gets no host devices)"
-                                         : strerror(-r));
+        return cvm_err_setc(
+            err, RPC_FAILED_PRECONDITION, r == -ENOENT ? -ENODEV : r,
+            "linux.devices: %s (%c %u:%u): %s", d->path, d->type, d->major, d->minor,
+            r == -ENOENT ? "the guest kernel has no such device (a VM gets no host devices)"
+                         : strerror(-r));
     }
     return 0;
 }
 
-static bool rule_matches(const struct oci_device_rule *r, char type, uint32_t major, uint32_t minor, unsigned acc)
+static bool rule_matches(const struct oci_device_rule *r, char type, uint32_t major, uint32_t minor,
+                         unsigned acc)
 {
     if (r->type != 'a' && r->type != type)
         return false;
@@ -50,8 +53,8 @@ static bool rule_matches(const struct oci_device_rule *r, char type, uint32_t ma
     return r->allow ? (acc & ~r->access) == 0 : (acc & r->access) != 0;
 }
 
-bool devcg_decide(const struct oci_device_rule *rules, size_t n, char type, uint32_t major, uint32_t minor,
-                  unsigned access)
+bool devcg_decide(const struct oci_device_rule *rules, size_t n, char type, uint32_t major,
+                  uint32_t minor, unsigned access)
 {
     for (size_t i = n; i-- > 0;)
         if (rule_matches(&rules[i], type, major, minor, access))
@@ -59,36 +62,40 @@ bool devcg_decide(const struct oci_device_rule *rules, size_t n, char type, uint
     return false;
 }
 
-#define INSN(c, d, s, o, i) ((struct bpf_insn){.code = (c), .dst_reg = (d), .src_reg = (s), .off = (o), .imm = (i)})
+#define INSN(c, d, s, o, i)                                                                        \
+    ((struct bpf_insn){.code = (c), .dst_reg = (d), .src_reg = (s), .off = (o), .imm = (i)})
 
-int devcg_program_build(const struct oci_device_rule *rules, size_t n, struct bpf_insn *out, size_t max)
+int devcg_program_build(const struct oci_device_rule *rules, size_t n, struct bpf_insn *out,
+                        size_t max)
 {
     size_t k = 0;
-#define EMIT(x)                  \
-    do {                         \
-        if (k >= max)            \
-            return -E2BIG;       \
-        out[k++] = (x);          \
+#define EMIT(x)                                                                                    \
+    do {                                                                                           \
+        if (k >= max)                                                                              \
+            return -E2BIG;                                                                         \
+        out[k++] = (x);                                                                            \
     } while (0)
     /* struct bpf_cgroup_dev_ctx { u32 access_type (access << 16 | type); u32 major, minor; } */
     EMIT(INSN(BPF_LDX | BPF_MEM | BPF_W, BPF_REG_2, BPF_REG_1, 0, 0));
     EMIT(INSN(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_3, BPF_REG_2, 0, 0));
-    EMIT(INSN(BPF_ALU64 | BPF_AND | BPF_K, BPF_REG_3, 0, 0, 0xffff)); /* r3 = type */
-    EMIT(INSN(BPF_ALU64 | BPF_RSH | BPF_K, BPF_REG_2, 0, 0, 16));     /* r2 = access */
+    EMIT(INSN(BPF_ALU64 | BPF_AND | BPF_K, BPF_REG_3, 0, 0, 0xffff));  /* r3 = type */
+    EMIT(INSN(BPF_ALU64 | BPF_RSH | BPF_K, BPF_REG_2, 0, 0, 16));      /* r2 = access */
     EMIT(INSN(BPF_LDX | BPF_MEM | BPF_W, BPF_REG_4, BPF_REG_1, 4, 0)); /* r4 = major */
     EMIT(INSN(BPF_LDX | BPF_MEM | BPF_W, BPF_REG_5, BPF_REG_1, 8, 0)); /* r5 = minor */
     for (size_t i = n; i-- > 0;) {
         const struct oci_device_rule *r = &rules[i];
         struct bpf_insn blk[10];
         size_t b = 0;
-        if ((r->major >= 0 && r->major > DEV_MAJOR_MAX) || (r->minor >= 0 && r->minor > DEV_MINOR_MAX))
+        if ((r->major >= 0 && r->major > DEV_MAJOR_MAX) ||
+            (r->minor >= 0 && r->minor > DEV_MINOR_MAX))
             continue; /* names no device the kernel can have */
         /* jumps are filled in below: each skips to the end of this block */
         if (r->type != 'a')
             blk[b++] = INSN(BPF_JMP | BPF_JNE | BPF_K, BPF_REG_3, 0, 0,
                             r->type == 'b' ? BPF_DEVCG_DEV_BLOCK : BPF_DEVCG_DEV_CHAR);
         blk[b++] = INSN(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_6, BPF_REG_2, 0, 0);
-        blk[b++] = INSN(BPF_ALU64 | BPF_AND | BPF_K, BPF_REG_6, 0, 0, (int32_t)(r->allow ? (~r->access & 7u) : r->access));
+        blk[b++] = INSN(BPF_ALU64 | BPF_AND | BPF_K, BPF_REG_6, 0, 0,
+                        (int32_t)(r->allow ? (~r->access & 7u) : r->access));
         blk[b++] = INSN(BPF_JMP | (r->allow ? BPF_JNE : BPF_JEQ) | BPF_K, BPF_REG_6, 0, 0, 0);
         if (r->major >= 0)
             blk[b++] = INSN(BPF_JMP | BPF_JNE | BPF_K, BPF_REG_4, 0, 0, (int32_t)r->major);
@@ -108,20 +115,24 @@ int devcg_program_build(const struct oci_device_rule *rules, size_t n, struct bp
     return (int)k;
 }
 
-#define RULE(t, ma, mi, acc) {.allow = true, .type = (t), .major = (ma), .minor = (mi), .access = (acc)}
+#define RULE(t, ma, mi, acc)                                                                       \
+    {                                                                                              \
+        .allow = true, .type = (t), .major = (ma), .minor = (mi), .access = (acc)                  \
+    }
 #define RWM (OCI_DEV_ACC_R | OCI_DEV_ACC_W | OCI_DEV_ACC_M)
 /* runc 1.1 appends these to every container's rules (libcontainer/specconv AllowedDevices),
  * so they win over the spec's: mknod of any node, and the standard nodes, the ptys and tun. */
 const struct oci_device_rule devcg_runc_defaults[DEVCG_N_RUNC_DEFAULTS] = {
-    RULE('c', -1, -1, OCI_DEV_ACC_M), RULE('b', -1, -1, OCI_DEV_ACC_M),
-    RULE('c', 1, 3, RWM),   /* null */
-    RULE('c', 1, 8, RWM),   /* random */
-    RULE('c', 1, 7, RWM),   /* full */
-    RULE('c', 5, 0, RWM),   /* tty */
-    RULE('c', 1, 5, RWM),   /* zero */
-    RULE('c', 1, 9, RWM),   /* urandom */
+    RULE('c', -1, -1, OCI_DEV_ACC_M),
+    RULE('b', -1, -1, OCI_DEV_ACC_M),
+    RULE('c', 1, 3, RWM),    /* null */
+    RULE('c', 1, 8, RWM),    /* random */
+    RULE('c', 1, 7, RWM),    /* full */
+    RULE('c', 5, 0, RWM),    /* tty */
+    RULE('c', 1, 5, RWM),    /* zero */
+    RULE('c', 1, 9, RWM),    /* urandom */
     RULE('c', 136, -1, RWM), /* pts */
-    RULE('c', 5, 2, RWM),   /* ptmx */
+    RULE('c', 5, 2, RWM),    /* ptmx */
     RULE('c', 10, 200, RWM), /* net/tun */
 };
 
@@ -159,7 +170,8 @@ int devices_cgroup_apply(const char *cg, const struct oci_spec *s, struct cvm_er
         if (again >= 0)
             close(again);
         size_t l = strnlen(vlog, sizeof(vlog));
-        return cvm_err_set(err, r, "linux.resources.devices: loading the device program: %s%s%.200s",
+        return cvm_err_set(err, r,
+                           "linux.resources.devices: loading the device program: %s%s%.200s",
                            strerror(-r), l ? ": " : "", vlog + (l > 200 ? l - 200 : 0));
     }
     _cleanup_close_ int cgfd = open(cg, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -172,7 +184,8 @@ int devices_cgroup_apply(const char *cg, const struct oci_spec *s, struct cvm_er
     at.attach_type = BPF_CGROUP_DEVICE;
     at.attach_flags = BPF_F_ALLOW_MULTI; /* as runc: a parent's program still applies */
     if (syscall(SYS_bpf, BPF_PROG_ATTACH, &at, sizeof(at)) < 0)
-        return cvm_err_set(err, -errno, "linux.resources.devices: attaching the device program to %s: %s", cg,
+        return cvm_err_set(err, -errno,
+                           "linux.resources.devices: attaching the device program to %s: %s", cg,
                            strerror(errno));
     return 0; /* the attachment holds the program; our fd goes */
 }

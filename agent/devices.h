@@ -18,11 +18,12 @@ int devices_check_available(const struct oci_spec *s, const char *sysfs_dev, str
 /* The device program for rules (later rules win; an access no rule matches is denied, as
  * runc's v2 filter). Pure. Returns the instruction count or -E2BIG when max is too small. */
 #define DEVCG_MAX_INSNS(n_rules) (8 + 10 * (n_rules))
-int devcg_program_build(const struct oci_device_rule *rules, size_t n, struct bpf_insn *out, size_t max);
+int devcg_program_build(const struct oci_device_rule *rules, size_t n, struct bpf_insn *out,
+                        size_t max);
 /* What the rules decide for one access (type 'c'/'b', access OCI_DEV_ACC_* bits): the
  * reference the program is tested against. Pure. */
-bool devcg_decide(const struct oci_device_rule *rules, size_t n, char type, uint32_t major, uint32_t minor,
-                  unsigned access);
+bool devcg_decide(const struct oci_device_rule *rules, size_t n, char type, uint32_t major,
+                  uint32_t minor, unsigned access);
 
 /* runc's rules appended to every spec's (later rules win). */
 #define DEVCG_N_RUNC_DEFAULTS 11

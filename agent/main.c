@@ -52,11 +52,12 @@ static void on_term(struct loop_source *s, const struct signalfd_siginfo *si, vo
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: cvm-agent                       (as PID 1 of the guest: vsock ports %d, %d)\n"
-               "       cvm-agent --listen-unix PATH [--stdio-unix PATH] [--cgroup-root DIR]\n"
-               "                 [--share-root DIR] [--log-level debug|info|warn|error]\n"
-               "                 [--park-nics]   (move every NIC into a parking namespace bound at\n"
-               "                                  PATH.netns, as PID 1 does at %s)\n",
+    fprintf(f,
+            "usage: cvm-agent                       (as PID 1 of the guest: vsock ports %d, %d)\n"
+            "       cvm-agent --listen-unix PATH [--stdio-unix PATH] [--cgroup-root DIR]\n"
+            "                 [--share-root DIR] [--log-level debug|info|warn|error]\n"
+            "                 [--park-nics]   (move every NIC into a parking namespace bound at\n"
+            "                                  PATH.netns, as PID 1 does at %s)\n",
             AGENT_PORT, AGENT_STDIO_PORT, NET_PARK_PATH);
 }
 
@@ -75,8 +76,7 @@ static int parse_args(int argc, char **argv, bool pid1, struct args *o)
         {"listen-unix", required_argument, NULL, 'l'}, {"stdio-unix", required_argument, NULL, 's'},
         {"cgroup-root", required_argument, NULL, 'c'}, {"share-root", required_argument, NULL, 'r'},
         {"log-level", required_argument, NULL, 'v'},   {"help", no_argument, NULL, 'h'},
-        {"park-nics", no_argument, NULL, 'P'},
-        {NULL, 0, NULL, 0},
+        {"park-nics", no_argument, NULL, 'P'},         {NULL, 0, NULL, 0},
     };
     int c;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -86,11 +86,18 @@ static int parse_args(int argc, char **argv, bool pid1, struct args *o)
         case 'c': o->cgroup_root = optarg; break;
         case 'r': o->share_root = optarg; break;
         case 'v':
-            if (!strcmp(optarg, "debug")) log_set_level(LOG_LVL_DEBUG);
-            else if (!strcmp(optarg, "info")) log_set_level(LOG_LVL_INFO);
-            else if (!strcmp(optarg, "warn")) log_set_level(LOG_LVL_WARN);
-            else if (!strcmp(optarg, "error")) log_set_level(LOG_LVL_ERROR);
-            else { usage(stderr); return 2; }
+            if (!strcmp(optarg, "debug"))
+                log_set_level(LOG_LVL_DEBUG);
+            else if (!strcmp(optarg, "info"))
+                log_set_level(LOG_LVL_INFO);
+            else if (!strcmp(optarg, "warn"))
+                log_set_level(LOG_LVL_WARN);
+            else if (!strcmp(optarg, "error"))
+                log_set_level(LOG_LVL_ERROR);
+            else {
+                usage(stderr);
+                return 2;
+            }
             break;
         case 'P': o->park = true; break;
         case 'h': usage(stdout); return -1;
@@ -111,7 +118,8 @@ static int parse_args(int argc, char **argv, bool pid1, struct args *o)
 
 /* What both modes serve from: the loop, the reaper, the ttrpc server with our service, the OOM
  * watch. -errno with *what naming the step. */
-static int serve_setup(struct agent *a, bool same_user, struct ttrpc_server **srv, const char **what)
+static int serve_setup(struct agent *a, bool same_user, struct ttrpc_server **srv,
+                       const char **what)
 {
     struct ttrpc_server_opts so = {.require_same_user = same_user, .max_connections = 64};
     int r;

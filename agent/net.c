@@ -139,13 +139,13 @@ static int nl_send(int fd, const void *req, int len)
 }
 
 /* One request with an ack; ext gets the kernel's error text. */
-#define NL_DO(fd, builder, arg, ext)                                                              \
-    ({                                                                                            \
-        uint8_t _req[NL_REQ_MAX] __attribute__((aligned(8)));                                     \
-        uint32_t _seq = ++seq_counter;                                                            \
-        (ext)[0] = '\0';                                                                          \
-        int _r = nl_send((fd), _req, builder(_req, sizeof(_req), _seq, (arg)));                   \
-        _r < 0 ? _r : nl_wait((fd), _seq, NULL, NULL, (ext), sizeof(ext));                        \
+#define NL_DO(fd, builder, arg, ext)                                                               \
+    ({                                                                                             \
+        uint8_t _req[NL_REQ_MAX] __attribute__((aligned(8)));                                      \
+        uint32_t _seq = ++seq_counter;                                                             \
+        (ext)[0] = '\0';                                                                           \
+        int _r = nl_send((fd), _req, builder(_req, sizeof(_req), _seq, (arg)));                    \
+        _r < 0 ? _r : nl_wait((fd), _seq, NULL, NULL, (ext), sizeof(ext));                         \
     })
 
 static int nl_dump(int fd, uint16_t type, uint8_t family, nl_msg_fn fn, void *data)
@@ -247,18 +247,21 @@ int net_park(const char *path, struct cvm_err *err)
     if ((root = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC)) < 0)
         return cvm_err_set(err, -errno, "open /proc/self/ns/net: %s", strerror(errno));
     if (unshare(CLONE_NEWNET) < 0)
-        return cvm_err_set(err, -errno, "creating the parking network namespace: %s", strerror(errno));
+        return cvm_err_set(err, -errno, "creating the parking network namespace: %s",
+                           strerror(errno));
     park = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
     r = park < 0 ? -errno : 0;
     if (r == 0 && path) {
         int b = bind_here(path);
         if (b < 0)
-            log_warn("bind-mounting the parking namespace on %s: %s (kept open only)", path, strerror(-b));
+            log_warn("bind-mounting the parking namespace on %s: %s (kept open only)", path,
+                     strerror(-b));
         else
             snprintf(st.path, sizeof(st.path), "%s", path);
     }
     if (setns(root, CLONE_NEWNET) < 0)
-        return cvm_err_set(err, -errno, "returning to the agent's network namespace: %s", strerror(errno));
+        return cvm_err_set(err, -errno, "returning to the agent's network namespace: %s",
+                           strerror(errno));
     if (r < 0)
         return cvm_err_set(err, r, "open the parking namespace: %s", strerror(-r));
     st.root_ns = TAKE_FD(root);
@@ -267,7 +270,8 @@ int net_park(const char *path, struct cvm_err *err)
     if (!(ls = calloc(1, sizeof(*ls))))
         return cvm_err_set(err, -ENOMEM, "out of memory");
     if ((fd = nl_open()) < 0 || (r = dump_links(fd, ls)) < 0)
-        return cvm_err_set(err, fd < 0 ? fd : r, "listing interfaces: %s", strerror(fd < 0 ? -fd : -r));
+        return cvm_err_set(err, fd < 0 ? fd : r, "listing interfaces: %s",
+                           strerror(fd < 0 ? -fd : -r));
     size_t moved = 0;
     for (size_t i = 0; i < ls->n; i++) {
         const struct nl_link *l = &ls->v[i];
@@ -285,7 +289,8 @@ int net_park(const char *path, struct cvm_err *err)
         log_info("parked %s (MAC %s)", l->name, mac);
         moved++;
     }
-    log_info("parking namespace ready%s%s: %zu interfaces parked", st.path[0] ? " at " : "", st.path, moved);
+    log_info("parking namespace ready%s%s: %zu interfaces parked", st.path[0] ? " at " : "",
+             st.path, moved);
     return 0;
 }
 
@@ -302,7 +307,8 @@ void net_unpark(void)
 
 /* ---- ConfigureNetwork ---- */
 
-static int iface_configure(int fd, int pfd, const struct net_iface_cfg *c, struct links *ls, struct cvm_err *err)
+static int iface_configure(int fd, int pfd, const struct net_iface_cfg *c, struct links *ls,
+                           struct cvm_err *err)
 {
     char nic[NET_MAC_TEXT], want_s[NET_MAC_TEXT], have_s[NET_MAC_TEXT], ext[128];
     const uint8_t *want = c->has_mac ? c->mac : c->nic_mac;
@@ -316,8 +322,9 @@ static int iface_configure(int fd, int pfd, const struct net_iface_cfg *c, struc
     cur = by_name(ls, c->name);
     if (cur && !mac_is(cur, want) && !mac_is(cur, c->nic_mac)) {
         net_fmt_mac(cur->mac, cur->mac_len, have_s, sizeof(have_s));
-        return cvm_err_setc(err, RPC_ALREADY_EXISTS, -EEXIST, "interface %s: exists with MAC %s, not %s or %s",
-                            c->name, have_s, want_s, nic);
+        return cvm_err_setc(err, RPC_ALREADY_EXISTS, -EEXIST,
+                            "interface %s: exists with MAC %s, not %s or %s", c->name, have_s,
+                            want_s, nic);
     }
     if (!cur) {
         /* A NIC hot-plugged after parking is still here, down: park it, then take it as any.
@@ -326,22 +333,24 @@ static int iface_configure(int fd, int pfd, const struct net_iface_cfg *c, struc
         if (late && !(late->flags & IFF_UP)) {
             struct nl_link_set s = {.ifindex = late->ifindex, .netns_fd = st.park_ns};
             if ((r = NL_DO(fd, nl_build_setlink, &s, ext)) < 0)
-                return nl_fail(err, r, ext, "interface %s: parking NIC %s (%s)", c->name, nic, late->name);
+                return nl_fail(err, r, ext, "interface %s: parking NIC %s (%s)", c->name, nic,
+                               late->name);
         }
         if ((r = dump_links(pfd, ls)) < 0)
             return nl_fail(err, r, NULL, "interface %s: listing parked NICs", c->name);
         const struct nl_link *parked = by_mac(ls, c->nic_mac);
         if (!parked)
-            return cvm_err_setc(err, RPC_NOT_FOUND, -ENOENT, "interface %s: no NIC with MAC %s: not found", c->name,
-                                nic);
-        struct nl_link_set s = {.ifindex = parked->ifindex, .netns_fd = st.root_ns, .ifname = c->name};
+            return cvm_err_setc(err, RPC_NOT_FOUND, -ENOENT,
+                                "interface %s: no NIC with MAC %s: not found", c->name, nic);
+        struct nl_link_set s = {
+            .ifindex = parked->ifindex, .netns_fd = st.root_ns, .ifname = c->name};
         if ((r = NL_DO(pfd, nl_build_setlink, &s, ext)) < 0)
             return nl_fail(err, r, ext, "interface %s: moving NIC %s in", c->name, nic);
         if ((r = dump_links(fd, ls)) < 0)
             return nl_fail(err, r, NULL, "interface %s: listing interfaces", c->name);
         if (!(cur = by_name(ls, c->name)))
-            return cvm_err_setc(err, RPC_INTERNAL, -EIO, "interface %s: not here after moving NIC %s in", c->name,
-                                nic);
+            return cvm_err_setc(err, RPC_INTERNAL, -EIO,
+                                "interface %s: not here after moving NIC %s in", c->name, nic);
     }
     struct nl_link_set s = {.ifindex = cur->ifindex,
                             .netns_fd = -1,
@@ -349,17 +358,21 @@ static int iface_configure(int fd, int pfd, const struct net_iface_cfg *c, struc
                             .mtu = c->mtu && c->mtu != cur->mtu ? c->mtu : 0,
                             .up = true};
     if ((r = NL_DO(fd, nl_build_setlink, &s, ext)) < 0)
-        return nl_fail(err, r, ext, "interface %s: setting MAC %s, MTU %u, up", c->name, want_s, c->mtu);
+        return nl_fail(err, r, ext, "interface %s: setting MAC %s, MTU %u, up", c->name, want_s,
+                       c->mtu);
     for (size_t k = 0; k < c->n_addrs; k++) {
         char ip[NET_IP_TEXT];
-        struct nl_addr_add a = {.ifindex = cur->ifindex, .family = c->addrs[k].family, .addr = c->addrs[k].a,
+        struct nl_addr_add a = {.ifindex = cur->ifindex,
+                                .family = c->addrs[k].family,
+                                .addr = c->addrs[k].a,
                                 .prefix = c->prefix[k]};
         if ((r = NL_DO(fd, nl_build_newaddr, &a, ext)) < 0 && r != -EEXIST) {
             net_fmt_ip(&c->addrs[k], ip);
             return nl_fail(err, r, ext, "interface %s: address %s/%u", c->name, ip, c->prefix[k]);
         }
     }
-    log_info("interface %s: NIC %s, MAC %s, MTU %u, %zu addresses", c->name, nic, want_s, c->mtu, c->n_addrs);
+    log_info("interface %s: NIC %s, MAC %s, MTU %u, %zu addresses", c->name, nic, want_s, c->mtu,
+             c->n_addrs);
     return 0;
 }
 
@@ -377,11 +390,13 @@ static void route_text(const struct net_route_cfg *rt, char *out, size_t cap)
         net_fmt_ip(&rt->gw, gw);
     if (rt->has_src)
         net_fmt_ip(&rt->src, src);
-    snprintf(out, cap, "route %s%s%s%s%s%s%s", dst_s, rt->has_gw ? " via " : "", rt->has_gw ? gw : "",
-             rt->dev[0] ? " dev " : "", rt->dev, rt->has_src ? " src " : "", rt->has_src ? src : "");
+    snprintf(out, cap, "route %s%s%s%s%s%s%s", dst_s, rt->has_gw ? " via " : "",
+             rt->has_gw ? gw : "", rt->dev[0] ? " dev " : "", rt->dev, rt->has_src ? " src " : "",
+             rt->has_src ? src : "");
 }
 
-static int route_add(int fd, const struct net_route_cfg *rt, const struct links *ls, struct cvm_err *err)
+static int route_add(int fd, const struct net_route_cfg *rt, const struct links *ls,
+                     struct cvm_err *err)
 {
     char what[200], ext[128];
     int oif = 0, r;
@@ -389,7 +404,8 @@ static int route_add(int fd, const struct net_route_cfg *rt, const struct links 
     if (rt->dev[0]) {
         const struct nl_link *l = by_name(ls, rt->dev);
         if (!l)
-            return cvm_err_setc(err, RPC_NOT_FOUND, -ENOENT, "%s: device %s: not found", what, rt->dev);
+            return cvm_err_setc(err, RPC_NOT_FOUND, -ENOENT, "%s: device %s: not found", what,
+                                rt->dev);
         oif = l->ifindex;
     }
     struct nl_route_add a = {.family = rt->family,
@@ -405,7 +421,8 @@ static int route_add(int fd, const struct net_route_cfg *rt, const struct links 
     return 0;
 }
 
-static int neigh_add(int fd, const struct net_neigh_cfg *n, const struct links *ls, struct cvm_err *err)
+static int neigh_add(int fd, const struct net_neigh_cfg *n, const struct links *ls,
+                     struct cvm_err *err)
 {
     char ip[NET_IP_TEXT], mac[NET_MAC_TEXT], ext[128];
     int r;
@@ -413,9 +430,10 @@ static int neigh_add(int fd, const struct net_neigh_cfg *n, const struct links *
     net_fmt_mac(n->lladdr, 6, mac, sizeof(mac));
     const struct nl_link *l = by_name(ls, n->dev);
     if (!l)
-        return cvm_err_setc(err, RPC_NOT_FOUND, -ENOENT, "neighbor %s lladdr %s dev %s: device not found", ip, mac,
-                            n->dev);
-    struct nl_neigh_add a = {.family = n->ip.family, .ifindex = l->ifindex, .addr = n->ip.a, .lladdr = n->lladdr};
+        return cvm_err_setc(err, RPC_NOT_FOUND, -ENOENT,
+                            "neighbor %s lladdr %s dev %s: device not found", ip, mac, n->dev);
+    struct nl_neigh_add a = {
+        .family = n->ip.family, .ifindex = l->ifindex, .addr = n->ip.a, .lladdr = n->lladdr};
     if ((r = NL_DO(fd, nl_build_newneigh, &a, ext)) < 0 && r != -EEXIST)
         return nl_fail(err, r, ext, "neighbor %s lladdr %s dev %s", ip, mac, n->dev);
     return 0;
@@ -449,8 +467,8 @@ int net_configure(const struct net_config *cfg, struct cvm_err *err)
     for (size_t i = 0; i < cfg->n_neighs; i++)
         if ((r = neigh_add(fd, &cfg->neighs[i], ls, err)) < 0)
             return r;
-    log_info("network configured: %zu interfaces, %zu routes, %zu neighbours", cfg->n_ifaces, cfg->n_routes,
-             cfg->n_neighs);
+    log_info("network configured: %zu interfaces, %zu routes, %zu neighbours", cfg->n_ifaces,
+             cfg->n_routes, cfg->n_neighs);
     return 0;
 }
 
@@ -521,7 +539,8 @@ static int list_route(const uint8_t *m, size_t len, void *data)
         return 0;
     if (r < 0)
         return r;
-    if ((rt.family != AF_INET && rt.family != AF_INET6) || rt.table != RT_TABLE_MAIN || rt.type != RTN_UNICAST)
+    if ((rt.family != AF_INET && rt.family != AF_INET6) || rt.table != RT_TABLE_MAIN ||
+        rt.type != RTN_UNICAST)
         return 0;
     if (rt.family == AF_INET6 && rt.protocol == RTPROT_KERNEL && rt.has_dst && rt.dst_len == 64 &&
         rt.dst[0] == 0xfe && (rt.dst[1] & 0xc0) == 0x80)
@@ -571,9 +590,12 @@ int net_list(struct net_list *out, struct cvm_err *err)
         nl_msg_fn fn;
         const char *what;
     } dumps[] = {
-        {RTM_GETLINK, AF_UNSPEC, list_link, "interfaces"},  {RTM_GETADDR, AF_INET, list_addr, "IPv4 addresses"},
-        {RTM_GETADDR, AF_INET6, list_addr, "IPv6 addresses"}, {RTM_GETROUTE, AF_INET, list_route, "IPv4 routes"},
-        {RTM_GETROUTE, AF_INET6, list_route, "IPv6 routes"},  {RTM_GETNEIGH, AF_INET, list_neigh, "IPv4 neighbours"},
+        {RTM_GETLINK, AF_UNSPEC, list_link, "interfaces"},
+        {RTM_GETADDR, AF_INET, list_addr, "IPv4 addresses"},
+        {RTM_GETADDR, AF_INET6, list_addr, "IPv6 addresses"},
+        {RTM_GETROUTE, AF_INET, list_route, "IPv4 routes"},
+        {RTM_GETROUTE, AF_INET6, list_route, "IPv6 routes"},
+        {RTM_GETNEIGH, AF_INET, list_neigh, "IPv4 neighbours"},
         {RTM_GETNEIGH, AF_INET6, list_neigh, "IPv6 neighbours"},
     };
     _cleanup_close_ int fd = nl_open();
@@ -585,7 +607,8 @@ int net_list(struct net_list *out, struct cvm_err *err)
     for (size_t i = 0; i < ELEMENTSOF(dumps); i++) {
         if ((r = nl_dump(fd, dumps[i].type, dumps[i].family, dumps[i].fn, out)) < 0) {
             if (r == -ENOBUFS)
-                return cvm_err_set(err, r, "listing %s: more than the agent reports", dumps[i].what);
+                return cvm_err_set(err, r, "listing %s: more than the agent reports",
+                                   dumps[i].what);
             return nl_fail(err, r, NULL, "listing %s", dumps[i].what);
         }
     }

@@ -22,7 +22,7 @@
 #define NET_MAX_ADDRS 64 /* per interface */
 #define NET_MAX_ROUTES 256
 #define NET_MAX_NEIGHS 256
-#define NET_MAX_TEXT 64  /* longest address or MAC string accepted */
+#define NET_MAX_TEXT 64 /* longest address or MAC string accepted */
 /* Limits of what ListNetwork reports (beyond: RESOURCE_EXHAUSTED). */
 #define NET_LIST_MAX_LINKS 256
 #define NET_LIST_MAX_ADDRS 1024
@@ -80,8 +80,8 @@ struct net_config {
 struct Cvm__Agent__V1__ConfigureNetworkRequest;
 /* Validate a request fully and convert it; on failure err says which field (code
  * INVALID_ARGUMENT) and -EINVAL is returned. */
-int net_config_from_request(const struct Cvm__Agent__V1__ConfigureNetworkRequest *req, struct net_config *cfg,
-                            struct cvm_err *err);
+int net_config_from_request(const struct Cvm__Agent__V1__ConfigureNetworkRequest *req,
+                            struct net_config *cfg, struct cvm_err *err);
 /* "xx:xx:xx:xx:xx:xx" (either case) -> 6 bytes; -EINVAL otherwise. */
 int net_parse_mac(const char *s, uint8_t mac[6]);
 /* Interface name: 1..15 of [A-Za-z0-9_.-], not "." or ".."; allow_lo: "lo" too. */
@@ -114,7 +114,7 @@ struct net_list_addr {
     uint8_t prefix;
 };
 struct net_list_route {
-    int family; /* 4 or 6 */
+    int family;             /* 4 or 6 */
     char dest[NET_IP_TEXT]; /* "" = default */
     uint8_t dest_len;
     char gateway[NET_IP_TEXT];

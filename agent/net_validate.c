@@ -22,7 +22,7 @@ int net_parse_mac(const char *s, uint8_t mac[6])
         unsigned v = 0;
         for (int k = 0; k < 2; k++) {
             char c = s[i * 3 + k];
-            unsigned d = c >= '0' && c <= '9' ? (unsigned)(c - '0')
+            unsigned d = c >= '0' && c <= '9'   ? (unsigned)(c - '0')
                          : c >= 'a' && c <= 'f' ? (unsigned)(c - 'a' + 10)
                          : c >= 'A' && c <= 'F' ? (unsigned)(c - 'A' + 10)
                                                 : 16u;
@@ -46,8 +46,8 @@ bool net_ifname_valid(const char *s, bool allow_lo)
         return false;
     for (size_t i = 0; i < n; i++) {
         char c = s[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.' ||
-              c == '-'))
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '.' || c == '-'))
             return false;
     }
     return true;
@@ -124,15 +124,18 @@ static unsigned max_prefix(int family)
     return family == AF_INET ? 32 : 128;
 }
 
-static int iface_from(const Cvm__Agent__V1__NetInterface *in, size_t i, struct net_iface_cfg *o, struct cvm_err *err)
+static int iface_from(const Cvm__Agent__V1__NetInterface *in, size_t i, struct net_iface_cfg *o,
+                      struct cvm_err *err)
 {
     if (!in)
         return BAD(err, "interfaces[%zu]: missing", i);
     if (net_parse_mac(in->nic_mac, o->nic_mac) < 0 || !mac_unicast(o->nic_mac))
         return BAD(err, "interfaces[%zu].nic_mac: invalid MAC \"%.40s\"", i, str(in->nic_mac));
     if (!net_ifname_valid(in->name, false))
-        return BAD(err, "interfaces[%zu].name: invalid interface name \"%.40s\" (1-15 of [A-Za-z0-9_.-], not lo)", i,
-                   str(in->name));
+        return BAD(err,
+                   "interfaces[%zu].name: invalid interface name \"%.40s\" (1-15 of "
+                   "[A-Za-z0-9_.-], not lo)",
+                   i, str(in->name));
     snprintf(o->name, sizeof(o->name), "%s", in->name);
     if (str(in->mac)[0]) {
         if (net_parse_mac(in->mac, o->mac) < 0 || !mac_unicast(o->mac))
@@ -143,22 +146,24 @@ static int iface_from(const Cvm__Agent__V1__NetInterface *in, size_t i, struct n
         return BAD(err, "interfaces[%zu].mtu: %u out of range (0 or 68..65535)", i, in->mtu);
     o->mtu = in->mtu;
     if (in->n_addresses > NET_MAX_ADDRS)
-        return BAD(err, "interfaces[%zu].addresses: %zu, at most %d", i, in->n_addresses, NET_MAX_ADDRS);
+        return BAD(err, "interfaces[%zu].addresses: %zu, at most %d", i, in->n_addresses,
+                   NET_MAX_ADDRS);
     for (size_t k = 0; k < in->n_addresses; k++) {
         const Cvm__Agent__V1__NetAddress *a = in->addresses[k];
         if (!a || parse_ip(a->address, 0, &o->addrs[k]) < 0 || !ip_host(&o->addrs[k]))
-            return BAD(err, "interfaces[%zu].addresses[%zu].address: invalid address \"%.64s\"", i, k,
-                       a ? str(a->address) : "");
+            return BAD(err, "interfaces[%zu].addresses[%zu].address: invalid address \"%.64s\"", i,
+                       k, a ? str(a->address) : "");
         if (a->prefix_len < 1 || a->prefix_len > max_prefix(o->addrs[k].family))
-            return BAD(err, "interfaces[%zu].addresses[%zu].prefix_len: %u out of range for %s", i, k, a->prefix_len,
-                       a->address);
+            return BAD(err, "interfaces[%zu].addresses[%zu].prefix_len: %u out of range for %s", i,
+                       k, a->prefix_len, a->address);
         o->prefix[k] = (uint8_t)a->prefix_len;
     }
     o->n_addrs = in->n_addresses;
     return 0;
 }
 
-static int route_from(const Cvm__Agent__V1__NetRoute *in, size_t i, struct net_route_cfg *o, struct cvm_err *err)
+static int route_from(const Cvm__Agent__V1__NetRoute *in, size_t i, struct net_route_cfg *o,
+                      struct cvm_err *err)
 {
     if (!in)
         return BAD(err, "routes[%zu]: missing", i);
@@ -172,15 +177,18 @@ static int route_from(const Cvm__Agent__V1__NetRoute *in, size_t i, struct net_r
         if (in->dest_prefix_len > max_prefix(o->family))
             return BAD(err, "routes[%zu].dest_prefix_len: %u out of range", i, in->dest_prefix_len);
         if (!host_bits_clear(&o->dst, in->dest_prefix_len))
-            return BAD(err, "routes[%zu].dest: %s/%u has host bits set", i, in->dest, in->dest_prefix_len);
+            return BAD(err, "routes[%zu].dest: %s/%u has host bits set", i, in->dest,
+                       in->dest_prefix_len);
         o->has_dst = true;
         o->dst_len = (uint8_t)in->dest_prefix_len;
     } else if (in->dest_prefix_len != 0) {
-        return BAD(err, "routes[%zu].dest_prefix_len: %u without dest (default route)", i, in->dest_prefix_len);
+        return BAD(err, "routes[%zu].dest_prefix_len: %u without dest (default route)", i,
+                   in->dest_prefix_len);
     }
     if (str(in->gateway)[0]) {
         if (parse_ip(in->gateway, o->family, &o->gw) < 0 || !ip_host(&o->gw))
-            return BAD(err, "routes[%zu].gateway: invalid %s address \"%.64s\"", i, fam, in->gateway);
+            return BAD(err, "routes[%zu].gateway: invalid %s address \"%.64s\"", i, fam,
+                       in->gateway);
         o->has_gw = true;
     }
     if (str(in->device)[0]) {
@@ -202,7 +210,8 @@ static int route_from(const Cvm__Agent__V1__NetRoute *in, size_t i, struct net_r
     return 0;
 }
 
-static int neigh_from(const Cvm__Agent__V1__NetNeighbor *in, size_t i, struct net_neigh_cfg *o, struct cvm_err *err)
+static int neigh_from(const Cvm__Agent__V1__NetNeighbor *in, size_t i, struct net_neigh_cfg *o,
+                      struct cvm_err *err)
 {
     if (!in)
         return BAD(err, "neighbors[%zu]: missing", i);
@@ -211,13 +220,14 @@ static int neigh_from(const Cvm__Agent__V1__NetNeighbor *in, size_t i, struct ne
     if (net_parse_mac(in->lladdr, o->lladdr) < 0)
         return BAD(err, "neighbors[%zu].lladdr: invalid MAC \"%.40s\"", i, str(in->lladdr));
     if (!net_ifname_valid(in->device, true))
-        return BAD(err, "neighbors[%zu].device: invalid interface name \"%.40s\"", i, str(in->device));
+        return BAD(err, "neighbors[%zu].device: invalid interface name \"%.40s\"", i,
+                   str(in->device));
     snprintf(o->dev, sizeof(o->dev), "%s", in->device);
     return 0;
 }
 
-int net_config_from_request(const Cvm__Agent__V1__ConfigureNetworkRequest *req, struct net_config *cfg,
-                            struct cvm_err *err)
+int net_config_from_request(const Cvm__Agent__V1__ConfigureNetworkRequest *req,
+                            struct net_config *cfg, struct cvm_err *err)
 {
     int r;
     memset(cfg, 0, sizeof(*cfg));
@@ -235,7 +245,8 @@ int net_config_from_request(const Cvm__Agent__V1__ConfigureNetworkRequest *req, 
             if (!strcmp(cfg->ifaces[k].name, o->name))
                 return BAD(err, "interfaces[%zu].name: %s given twice", i, o->name);
             if (!memcmp(cfg->ifaces[k].nic_mac, o->nic_mac, 6))
-                return BAD(err, "interfaces[%zu].nic_mac: %s given twice", i, req->interfaces[i]->nic_mac);
+                return BAD(err, "interfaces[%zu].nic_mac: %s given twice", i,
+                           req->interfaces[i]->nic_mac);
         }
     }
     cfg->n_ifaces = req->n_interfaces;

@@ -105,7 +105,8 @@ int nl_build_newaddr(void *buf, size_t cap, uint32_t seq, const struct nl_addr_a
                             .ifa_flags = a->family == AF_INET6 ? IFA_F_NODAD : 0,
                             .ifa_scope = RT_SCOPE_UNIVERSE,
                             .ifa_index = (uint32_t)a->ifindex};
-    start(&b, buf, cap, RTM_NEWADDR, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, seq, &ifa, sizeof(ifa));
+    start(&b, buf, cap, RTM_NEWADDR, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, seq,
+          &ifa, sizeof(ifa));
     if (a->family == AF_INET) {
         put_attr(&b, IFA_LOCAL, a->addr, 4);
         put_attr(&b, IFA_ADDRESS, a->addr, 4);
@@ -137,7 +138,8 @@ int nl_build_newroute(void *buf, size_t cap, uint32_t seq, const struct nl_route
                         .rtm_scope = r->gw ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK,
                         .rtm_type = RTN_UNICAST,
                         .rtm_flags = r->onlink ? RTNH_F_ONLINK : 0};
-    start(&b, buf, cap, RTM_NEWROUTE, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, seq, &rtm, sizeof(rtm));
+    start(&b, buf, cap, RTM_NEWROUTE, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, seq,
+          &rtm, sizeof(rtm));
     if (r->dst)
         put_attr(&b, RTA_DST, r->dst, alen);
     if (r->gw)
@@ -157,8 +159,10 @@ int nl_build_newneigh(void *buf, size_t cap, uint32_t seq, const struct nl_neigh
     size_t alen = nl_addr_len(n->family);
     if (!alen)
         return -EINVAL;
-    struct ndmsg ndm = {.ndm_family = (uint8_t)n->family, .ndm_ifindex = n->ifindex, .ndm_state = NUD_PERMANENT};
-    start(&b, buf, cap, RTM_NEWNEIGH, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE, seq, &ndm, sizeof(ndm));
+    struct ndmsg ndm = {
+        .ndm_family = (uint8_t)n->family, .ndm_ifindex = n->ifindex, .ndm_state = NUD_PERMANENT};
+    start(&b, buf, cap, RTM_NEWNEIGH, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE, seq,
+          &ndm, sizeof(ndm));
     put_attr(&b, NDA_DST, n->addr, alen);
     put_attr(&b, NDA_LLADDR, n->lladdr, 6);
     return finish(&b);
@@ -167,10 +171,14 @@ int nl_build_newneigh(void *buf, size_t cap, uint32_t seq, const struct nl_neigh
 static size_t family_hdr_len(uint16_t type)
 {
     switch (type) {
-    case RTM_GETLINK: case RTM_NEWLINK: return sizeof(struct ifinfomsg);
-    case RTM_GETADDR: case RTM_NEWADDR: return sizeof(struct ifaddrmsg);
-    case RTM_GETROUTE: case RTM_NEWROUTE: return sizeof(struct rtmsg);
-    case RTM_GETNEIGH: case RTM_NEWNEIGH: return sizeof(struct ndmsg);
+    case RTM_GETLINK:
+    case RTM_NEWLINK: return sizeof(struct ifinfomsg);
+    case RTM_GETADDR:
+    case RTM_NEWADDR: return sizeof(struct ifaddrmsg);
+    case RTM_GETROUTE:
+    case RTM_NEWROUTE: return sizeof(struct rtmsg);
+    case RTM_GETNEIGH:
+    case RTM_NEWNEIGH: return sizeof(struct ndmsg);
     default: return 0;
     }
 }
@@ -180,7 +188,8 @@ int nl_build_dump(void *buf, size_t cap, uint32_t seq, uint16_t type, uint8_t fa
     struct nlb b;
     uint8_t fam[sizeof(struct ifinfomsg)] = {0}; /* the largest of the four */
     size_t fl = family_hdr_len(type);
-    if (!fl || type == RTM_NEWLINK || type == RTM_NEWADDR || type == RTM_NEWROUTE || type == RTM_NEWNEIGH)
+    if (!fl || type == RTM_NEWLINK || type == RTM_NEWADDR || type == RTM_NEWROUTE ||
+        type == RTM_NEWNEIGH)
         return -EINVAL;
     fam[0] = family; /* every family header starts with its family byte */
     start(&b, buf, cap, type, NLM_F_REQUEST | NLM_F_DUMP, seq, fam, fl);
@@ -215,8 +224,11 @@ int nl_parse_hdr(const void *msg, size_t len, struct nl_hdr *h)
     memcpy(&n, msg, sizeof(n));
     if (n.nlmsg_len < NL_HDR_LEN || n.nlmsg_len > len)
         return -EBADMSG;
-    *h = (struct nl_hdr){.len = n.nlmsg_len, .type = n.nlmsg_type, .flags = n.nlmsg_flags,
-                         .seq = n.nlmsg_seq, .pid = n.nlmsg_pid};
+    *h = (struct nl_hdr){.len = n.nlmsg_len,
+                         .type = n.nlmsg_type,
+                         .flags = n.nlmsg_flags,
+                         .seq = n.nlmsg_seq,
+                         .pid = n.nlmsg_pid};
     return 0;
 }
 
@@ -246,8 +258,8 @@ static int attr_next(const uint8_t *p, size_t end, size_t *off, struct attr *a)
 }
 
 /* Check header and type, copy the family header; *attrs is where attributes start. */
-static int open_msg(const void *msg, size_t len, uint16_t type, void *fam, size_t fam_len, size_t *attrs,
-                    size_t *end)
+static int open_msg(const void *msg, size_t len, uint16_t type, void *fam, size_t fam_len,
+                    size_t *attrs, size_t *end)
 {
     struct nl_hdr h;
     int r = nl_parse_hdr(msg, len, &h);
@@ -389,8 +401,11 @@ int nl_parse_addr(const void *msg, size_t len, struct nl_addr *out)
     int r = open_msg(msg, len, RTM_NEWADDR, &ifa, sizeof(ifa), &off, &end);
     if (r < 0)
         return r;
-    *out = (struct nl_addr){.family = ifa.ifa_family, .ifindex = (int)ifa.ifa_index, .prefix = ifa.ifa_prefixlen,
-                            .scope = ifa.ifa_scope, .flags = ifa.ifa_flags};
+    *out = (struct nl_addr){.family = ifa.ifa_family,
+                            .ifindex = (int)ifa.ifa_index,
+                            .prefix = ifa.ifa_prefixlen,
+                            .scope = ifa.ifa_scope,
+                            .flags = ifa.ifa_flags};
     size_t alen = nl_addr_len(ifa.ifa_family);
     while ((r = attr_next(msg, end, &off, &a)) > 0) {
         if (a.type == IFA_FLAGS) {
@@ -423,8 +438,12 @@ int nl_parse_route(const void *msg, size_t len, struct nl_route *out)
     int r = open_msg(msg, len, RTM_NEWROUTE, &rtm, sizeof(rtm), &off, &end);
     if (r < 0)
         return r;
-    *out = (struct nl_route){.family = rtm.rtm_family, .table = rtm.rtm_table, .type = rtm.rtm_type,
-                             .protocol = rtm.rtm_protocol, .scope = rtm.rtm_scope, .dst_len = rtm.rtm_dst_len};
+    *out = (struct nl_route){.family = rtm.rtm_family,
+                             .table = rtm.rtm_table,
+                             .type = rtm.rtm_type,
+                             .protocol = rtm.rtm_protocol,
+                             .scope = rtm.rtm_scope,
+                             .dst_len = rtm.rtm_dst_len};
     size_t alen = nl_addr_len(rtm.rtm_family);
     while ((r = attr_next(msg, end, &off, &a)) > 0) {
         switch (a.type) {
@@ -459,7 +478,9 @@ int nl_parse_neigh(const void *msg, size_t len, struct nl_neigh *out)
     int r = open_msg(msg, len, RTM_NEWNEIGH, &ndm, sizeof(ndm), &off, &end);
     if (r < 0)
         return r;
-    *out = (struct nl_neigh){.family = ndm.ndm_family, .ifindex = ndm.ndm_ifindex, .state = ndm.ndm_state,
+    *out = (struct nl_neigh){.family = ndm.ndm_family,
+                             .ifindex = ndm.ndm_ifindex,
+                             .state = ndm.ndm_state,
                              .flags = ndm.ndm_flags};
     size_t alen = nl_addr_len(ndm.ndm_family);
     while ((r = attr_next(msg, end, &off, &a)) > 0) {

@@ -20,11 +20,11 @@
 
 struct nl_link_set {
     int ifindex;
-    int netns_fd;         /* >= 0: move to that network namespace (IFLA_NET_NS_FD) */
-    const char *ifname;   /* NULL: keep */
-    const uint8_t *mac;   /* 6 bytes; NULL: keep */
-    uint32_t mtu;         /* 0: keep */
-    bool up;              /* set IFF_UP */
+    int netns_fd;       /* >= 0: move to that network namespace (IFLA_NET_NS_FD) */
+    const char *ifname; /* NULL: keep */
+    const uint8_t *mac; /* 6 bytes; NULL: keep */
+    uint32_t mtu;       /* 0: keep */
+    bool up;            /* set IFF_UP */
 };
 
 struct nl_addr_add {
@@ -38,11 +38,11 @@ struct nl_route_add {
     int family;
     const uint8_t *dst; /* NULL: default route (dst_len 0) */
     uint8_t dst_len;
-    const uint8_t *gw;  /* NULL: on-link, scope link */
-    int oif;            /* 0: none */
-    uint32_t metric;    /* 0: none (the kernel's default) */
+    const uint8_t *gw; /* NULL: on-link, scope link */
+    int oif;           /* 0: none */
+    uint32_t metric;   /* 0: none (the kernel's default) */
     const uint8_t *prefsrc;
-    bool onlink;        /* RTNH_F_ONLINK: the gateway is on the link though in no prefix */
+    bool onlink; /* RTNH_F_ONLINK: the gateway is on the link though in no prefix */
 };
 
 struct nl_neigh_add {
@@ -102,7 +102,8 @@ struct nl_addr {
     uint8_t prefix, scope;
     uint32_t flags; /* IFA_F_*, IFA_FLAGS when present */
     bool has_addr;
-    uint8_t addr[16]; /* IFA_LOCAL for IPv4 when present (the peer is IFA_ADDRESS), else IFA_ADDRESS */
+    uint8_t
+        addr[16]; /* IFA_LOCAL for IPv4 when present (the peer is IFA_ADDRESS), else IFA_ADDRESS */
 };
 int nl_parse_addr(const void *msg, size_t len, struct nl_addr *a);
 

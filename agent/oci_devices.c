@@ -12,7 +12,8 @@
 
 #define P(buf, base, key) oj_path(buf, sizeof(buf), base, key)
 
-static int parse_type(const json_t *v, const char *path, const char *allowed, char *out, struct cvm_err *err)
+static int parse_type(const json_t *v, const char *path, const char *allowed, char *out,
+                      struct cvm_err *err)
 {
     const char *t = json_is_string(v) ? json_string_value(v) : NULL;
     if (!t || strlen(t) != 1 || !strchr(allowed, t[0]))
@@ -47,7 +48,8 @@ int oci_parse_devices(const json_t *a, struct oci_spec *s, struct cvm_err *err)
         oj_path_idx(p, sizeof(p), "linux.devices", i);
         if ((r = oj_obj(e, p, err)) < 0)
             return r;
-        if ((r = oj_str(json_object_get(e, "path"), P(q, p, "path"), OCI_MAX_STR, &d->path, err)) < 0)
+        if ((r = oj_str(json_object_get(e, "path"), P(q, p, "path"), OCI_MAX_STR, &d->path, err)) <
+            0)
             return r;
         s->n_devices++;
         if (!d->path)
@@ -56,12 +58,14 @@ int oci_parse_devices(const json_t *a, struct oci_spec *s, struct cvm_err *err)
             return r;
         if (strcmp(d->path, "/") == 0 || d->path[strlen(d->path) - 1] == '/')
             return cvm_err_set(err, -EINVAL, "%s: \"%s\" names no file", q, d->path);
-        if ((r = parse_type(json_object_get(e, "type"), P(q, p, "type"), "cubp", &d->type, err)) < 0)
+        if ((r = parse_type(json_object_get(e, "type"), P(q, p, "type"), "cubp", &d->type, err)) <
+            0)
             return r;
         if (d->type == 'u')
             d->type = 'c'; /* unbuffered character device: mknod makes it as 'c' */
-        if (d->type != 'p' && ((r = parse_num(json_object_get(e, "major"), P(q, p, "major"), &d->major, err)) < 0 ||
-                               (r = parse_num(json_object_get(e, "minor"), P(q, p, "minor"), &d->minor, err)) < 0))
+        if (d->type != 'p' &&
+            ((r = parse_num(json_object_get(e, "major"), P(q, p, "major"), &d->major, err)) < 0 ||
+             (r = parse_num(json_object_get(e, "minor"), P(q, p, "minor"), &d->minor, err)) < 0))
             return r;
         d->mode = 0666;
         if ((v = json_object_get(e, "fileMode")) && !json_is_null(v)) {
@@ -69,9 +73,11 @@ int oci_parse_devices(const json_t *a, struct oci_spec *s, struct cvm_err *err)
                 return r;
             d->mode &= 07777; /* runc keeps only the permission bits; the type comes from "type" */
         }
-        if ((v = json_object_get(e, "uid")) && !json_is_null(v) && (r = oj_u32(v, P(q, p, "uid"), &d->uid, err)) < 0)
+        if ((v = json_object_get(e, "uid")) && !json_is_null(v) &&
+            (r = oj_u32(v, P(q, p, "uid"), &d->uid, err)) < 0)
             return r;
-        if ((v = json_object_get(e, "gid")) && !json_is_null(v) && (r = oj_u32(v, P(q, p, "gid"), &d->gid, err)) < 0)
+        if ((v = json_object_get(e, "gid")) && !json_is_null(v) &&
+            (r = oj_u32(v, P(q, p, "gid"), &d->gid, err)) < 0)
             return r;
     }
     return 0;
@@ -88,7 +94,10 @@ static int parse_access(const json_t *v, const char *path, unsigned *out, struct
         return cvm_err_set(err, -EINVAL, "%s: want a subset of \"rwm\"", path);
     *out = 0;
     for (; *s; s++) {
-        unsigned bit = *s == 'r' ? OCI_DEV_ACC_R : *s == 'w' ? OCI_DEV_ACC_W : *s == 'm' ? OCI_DEV_ACC_M : 0;
+        unsigned bit = *s == 'r'   ? OCI_DEV_ACC_R
+                       : *s == 'w' ? OCI_DEV_ACC_W
+                       : *s == 'm' ? OCI_DEV_ACC_M
+                                   : 0;
         if (!bit)
             return cvm_err_set(err, -EINVAL, "%s: want a subset of \"rwm\"", path);
         *out |= bit;
@@ -116,7 +125,8 @@ int oci_parse_device_rules(const json_t *a, struct oci_spec *s, struct cvm_err *
         if ((r = oj_bool(json_object_get(e, "allow"), P(q, p, "allow"), &d->allow, err)) < 0)
             return r;
         d->type = 'a';
-        if ((v = json_object_get(e, "type")) && !json_is_null(v) && (r = parse_type(v, P(q, p, "type"), "acb", &d->type, err)) < 0)
+        if ((v = json_object_get(e, "type")) && !json_is_null(v) &&
+            (r = parse_type(v, P(q, p, "type"), "acb", &d->type, err)) < 0)
             return r;
         d->major = d->minor = -1;
         if ((v = json_object_get(e, "major")) && !json_is_null(v) &&
@@ -125,7 +135,8 @@ int oci_parse_device_rules(const json_t *a, struct oci_spec *s, struct cvm_err *
         if ((v = json_object_get(e, "minor")) && !json_is_null(v) &&
             (r = oj_i64(v, P(q, p, "minor"), -1, UINT32_MAX, &d->minor, err)) < 0)
             return r;
-        if ((r = parse_access(json_object_get(e, "access"), P(q, p, "access"), &d->access, err)) < 0)
+        if ((r = parse_access(json_object_get(e, "access"), P(q, p, "access"), &d->access, err)) <
+            0)
             return r;
         s->n_device_rules++;
     }

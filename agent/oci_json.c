@@ -134,7 +134,8 @@ int oj_load(const char *json, size_t len, size_t max, json_t **ret, struct cvm_e
 {
     json_error_t jerr;
     if (len > max)
-        return cvm_err_set(err, -E2BIG, "JSON document of %zu bytes is over the %zu-byte limit", len, max);
+        return cvm_err_set(err, -E2BIG, "JSON document of %zu bytes is over the %zu-byte limit",
+                           len, max);
     json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!root)
         return cvm_err_set(err, -EINVAL, "invalid JSON at line %d column %d: %s", jerr.line,

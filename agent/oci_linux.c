@@ -19,26 +19,37 @@ static const struct {
     bool clear;
     unsigned long flag;
 } mount_flags[] = {
-    {"ro", false, MS_RDONLY},        {"rw", true, MS_RDONLY},
-    {"nosuid", false, MS_NOSUID},    {"suid", true, MS_NOSUID},
-    {"nodev", false, MS_NODEV},      {"dev", true, MS_NODEV},
-    {"noexec", false, MS_NOEXEC},    {"exec", true, MS_NOEXEC},
-    {"sync", false, MS_SYNCHRONOUS}, {"async", true, MS_SYNCHRONOUS},
-    {"dirsync", false, MS_DIRSYNC},  {"remount", false, MS_REMOUNT},
-    {"mand", false, MS_MANDLOCK},    {"nomand", true, MS_MANDLOCK},
-    {"atime", true, MS_NOATIME},     {"noatime", false, MS_NOATIME},
-    {"diratime", true, MS_NODIRATIME}, {"nodiratime", false, MS_NODIRATIME},
-    {"relatime", false, MS_RELATIME}, {"norelatime", true, MS_RELATIME},
-    {"strictatime", false, MS_STRICTATIME}, {"nostrictatime", true, MS_STRICTATIME},
+    {"ro", false, MS_RDONLY},
+    {"rw", true, MS_RDONLY},
+    {"nosuid", false, MS_NOSUID},
+    {"suid", true, MS_NOSUID},
+    {"nodev", false, MS_NODEV},
+    {"dev", true, MS_NODEV},
+    {"noexec", false, MS_NOEXEC},
+    {"exec", true, MS_NOEXEC},
+    {"sync", false, MS_SYNCHRONOUS},
+    {"async", true, MS_SYNCHRONOUS},
+    {"dirsync", false, MS_DIRSYNC},
+    {"remount", false, MS_REMOUNT},
+    {"mand", false, MS_MANDLOCK},
+    {"nomand", true, MS_MANDLOCK},
+    {"atime", true, MS_NOATIME},
+    {"noatime", false, MS_NOATIME},
+    {"diratime", true, MS_NODIRATIME},
+    {"nodiratime", false, MS_NODIRATIME},
+    {"relatime", false, MS_RELATIME},
+    {"norelatime", true, MS_RELATIME},
+    {"strictatime", false, MS_STRICTATIME},
+    {"nostrictatime", true, MS_STRICTATIME},
 };
 
 static const struct {
     const char *name;
     unsigned long flag;
 } propagation_flags[] = {
-    {"private", MS_PRIVATE},   {"rprivate", MS_PRIVATE | MS_REC},
-    {"shared", MS_SHARED},     {"rshared", MS_SHARED | MS_REC},
-    {"slave", MS_SLAVE},       {"rslave", MS_SLAVE | MS_REC},
+    {"private", MS_PRIVATE},       {"rprivate", MS_PRIVATE | MS_REC},
+    {"shared", MS_SHARED},         {"rshared", MS_SHARED | MS_REC},
+    {"slave", MS_SLAVE},           {"rslave", MS_SLAVE | MS_REC},
     {"unbindable", MS_UNBINDABLE}, {"runbindable", MS_UNBINDABLE | MS_REC},
 };
 
@@ -52,7 +63,8 @@ static int propagation_from_name(const char *s, unsigned long *out)
     return -EINVAL;
 }
 
-int oci_parse_mount_options(const json_t *opts, const char *path, struct oci_mount *m, struct cvm_err *err)
+int oci_parse_mount_options(const json_t *opts, const char *path, struct oci_mount *m,
+                            struct cvm_err *err)
 {
     char p[160];
     char data[OCI_MAX_STR];
@@ -112,9 +124,10 @@ static const struct {
     const char *name;
     int type;
 } ns_types[] = {
-    {"pid", CLONE_NEWPID},     {"mount", CLONE_NEWNS}, {"ipc", CLONE_NEWIPC},
-    {"uts", CLONE_NEWUTS},     {"cgroup", CLONE_NEWCGROUP},
-    {"network", CLONE_NEWNET}, {"user", CLONE_NEWUSER}, {"time", 0x80 /* CLONE_NEWTIME */},
+    {"pid", CLONE_NEWPID},       {"mount", CLONE_NEWNS},
+    {"ipc", CLONE_NEWIPC},       {"uts", CLONE_NEWUTS},
+    {"cgroup", CLONE_NEWCGROUP}, {"network", CLONE_NEWNET},
+    {"user", CLONE_NEWUSER},     {"time", 0x80 /* CLONE_NEWTIME */},
 };
 
 static int parse_namespaces(const json_t *a, struct oci_spec *s, struct cvm_err *err)
@@ -128,7 +141,8 @@ static int parse_namespaces(const json_t *a, struct oci_spec *s, struct cvm_err 
         _cleanup_free_ char *type = NULL, *nspath = NULL;
         int t = 0;
         oj_path_idx(p, sizeof(p), "linux.namespaces", i);
-        if ((r = oj_obj(e, p, err)) < 0 || (r = oj_str(json_object_get(e, "type"), P(q, p, "type"), 32, &type, err)) < 0)
+        if ((r = oj_obj(e, p, err)) < 0 ||
+            (r = oj_str(json_object_get(e, "type"), P(q, p, "type"), 32, &type, err)) < 0)
             return r;
         for (size_t k = 0; k < ELEMENTSOF(ns_types); k++)
             if (strcmp(type, ns_types[k].name) == 0)
@@ -136,7 +150,8 @@ static int parse_namespaces(const json_t *a, struct oci_spec *s, struct cvm_err 
         if (!t)
             return cvm_err_set(err, -EINVAL, "%s.type: unknown namespace \"%s\"", p, type);
         if (t == CLONE_NEWUSER || t == 0x80)
-            return cvm_err_setc(err, RPC_UNIMPLEMENTED, -EOPNOTSUPP, "%s: %s namespaces are not supported", p, type);
+            return cvm_err_setc(err, RPC_UNIMPLEMENTED, -EOPNOTSUPP,
+                                "%s: %s namespaces are not supported", p, type);
         if ((v = json_object_get(e, "path")) && !json_is_null(v)) {
             if ((r = oj_str(v, P(q, p, "path"), OCI_MAX_STR, &nspath, err)) < 0)
                 return r;
@@ -177,8 +192,8 @@ static int parse_sysctls(const json_t *o, struct oci_spec *s, struct cvm_err *er
         if (kl == 0 || kl > 128 || strstr(key, "..") || key[0] == '.' || key[0] == '/')
             return cvm_err_set(err, -EINVAL, "%s: bad sysctl name", p);
         for (const char *c = key; *c; c++)
-            if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
-                  *c == '_' || *c == '.' || *c == '-' || *c == '/'))
+            if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+                  (*c >= '0' && *c <= '9') || *c == '_' || *c == '.' || *c == '-' || *c == '/'))
                 return cvm_err_set(err, -EINVAL, "%s: bad sysctl name", p);
         sc->key = strdup(key);
         if (!sc->key)
@@ -218,7 +233,8 @@ static int cpuset_str(const json_t *v, const char *path, char **out, struct cvm_
     return 0;
 }
 
-int oci_parse_resources_obj(const json_t *o, const char *path, struct oci_resources *res, struct cvm_err *err)
+int oci_parse_resources_obj(const json_t *o, const char *path, struct oci_resources *res,
+                            struct cvm_err *err)
 {
     char p[128], q[160];
     const json_t *sec, *v;
@@ -233,7 +249,8 @@ int oci_parse_resources_obj(const json_t *o, const char *path, struct oci_resour
             (r = oj_i64(v, P(q, p, "limit"), -1, INT64_MAX, &res->memory_limit, err)) < 0)
             return r;
         if ((v = json_object_get(sec, "reservation")) && !json_is_null(v) &&
-            (r = oj_i64(v, P(q, p, "reservation"), -1, INT64_MAX, &res->memory_reservation, err)) < 0)
+            (r = oj_i64(v, P(q, p, "reservation"), -1, INT64_MAX, &res->memory_reservation, err)) <
+                0)
             return r;
         if ((v = json_object_get(sec, "swap")) && !json_is_null(v) &&
             (r = oj_i64(v, P(q, p, "swap"), -1, INT64_MAX, &res->memory_swap, err)) < 0)
@@ -245,26 +262,32 @@ int oci_parse_resources_obj(const json_t *o, const char *path, struct oci_resour
         P(p, path, "cpu");
         if ((r = oj_obj(sec, p, err)) < 0)
             return r;
-        if ((v = json_object_get(sec, "shares")) && !json_is_null(v) && (r = oj_u64(v, P(q, p, "shares"), &res->cpu_shares, err)) < 0)
+        if ((v = json_object_get(sec, "shares")) && !json_is_null(v) &&
+            (r = oj_u64(v, P(q, p, "shares"), &res->cpu_shares, err)) < 0)
             return r;
         if ((v = json_object_get(sec, "quota")) && !json_is_null(v) &&
             (r = oj_i64(v, P(q, p, "quota"), -1, INT64_MAX, &res->cpu_quota, err)) < 0)
             return r;
-        if ((v = json_object_get(sec, "period")) && !json_is_null(v) && (r = oj_u64(v, P(q, p, "period"), &res->cpu_period, err)) < 0)
+        if ((v = json_object_get(sec, "period")) && !json_is_null(v) &&
+            (r = oj_u64(v, P(q, p, "period"), &res->cpu_period, err)) < 0)
             return r;
         if (res->cpu_period && (res->cpu_period < 1000 || res->cpu_period > 1000000))
             return cvm_err_set(err, -EINVAL, "%s.period: must be 1000..1000000 us", p);
         if (res->cpu_shares > 262144)
             return cvm_err_set(err, -EINVAL, "%s.shares: over 262144", p);
-        if ((v = json_object_get(sec, "cpus")) && !json_is_null(v) && (r = cpuset_str(v, P(q, p, "cpus"), &res->cpuset_cpus, err)) < 0)
+        if ((v = json_object_get(sec, "cpus")) && !json_is_null(v) &&
+            (r = cpuset_str(v, P(q, p, "cpus"), &res->cpuset_cpus, err)) < 0)
             return r;
-        if ((v = json_object_get(sec, "mems")) && !json_is_null(v) && (r = cpuset_str(v, P(q, p, "mems"), &res->cpuset_mems, err)) < 0)
+        if ((v = json_object_get(sec, "mems")) && !json_is_null(v) &&
+            (r = cpuset_str(v, P(q, p, "mems"), &res->cpuset_mems, err)) < 0)
             return r;
     }
     if ((sec = json_object_get(o, "pids")) && !json_is_null(sec)) {
         int64_t lim = 0;
         P(p, path, "pids");
-        if ((r = oj_obj(sec, p, err)) < 0 || (r = oj_i64(json_object_get(sec, "limit"), P(q, p, "limit"), INT64_MIN, INT64_MAX, &lim, err)) < 0)
+        if ((r = oj_obj(sec, p, err)) < 0 ||
+            (r = oj_i64(json_object_get(sec, "limit"), P(q, p, "limit"), INT64_MIN, INT64_MAX, &lim,
+                        err)) < 0)
             return r;
         res->pids_limit = lim > 0 ? lim : 0;
         res->pids_set = true;
@@ -272,7 +295,8 @@ int oci_parse_resources_obj(const json_t *o, const char *path, struct oci_resour
     return 0;
 }
 
-int oci_resources_parse(const char *json, size_t len, struct oci_resources *ret, struct cvm_err *err)
+int oci_resources_parse(const char *json, size_t len, struct oci_resources *ret,
+                        struct cvm_err *err)
 {
     json_t *root = NULL;
     struct oci_resources res;
@@ -290,7 +314,8 @@ int oci_resources_parse(const char *json, size_t len, struct oci_resources *ret,
     return 0;
 }
 
-static int parse_paths(const json_t *a, const char *path, char ***out, size_t *n, struct cvm_err *err)
+static int parse_paths(const json_t *a, const char *path, char ***out, size_t *n,
+                       struct cvm_err *err)
 {
     int r = oj_strv(a, path, OCI_MAX_PATHS, OCI_MAX_STR, out, n, err);
     if (r < 0)
@@ -309,7 +334,8 @@ int oci_parse_linux(const json_t *o, struct oci_spec *s, struct cvm_err *err)
     int r = oj_obj(o, "linux", err);
     if (r < 0)
         return r;
-    if ((v = json_object_get(o, "namespaces")) && !json_is_null(v) && (r = parse_namespaces(v, s, err)) < 0)
+    if ((v = json_object_get(o, "namespaces")) && !json_is_null(v) &&
+        (r = parse_namespaces(v, s, err)) < 0)
         return r;
     if ((v = json_object_get(o, "maskedPaths")) && !json_is_null(v) &&
         (r = parse_paths(v, "linux.maskedPaths", &s->masked_paths, &s->n_masked, err)) < 0)
@@ -317,25 +343,30 @@ int oci_parse_linux(const json_t *o, struct oci_spec *s, struct cvm_err *err)
     if ((v = json_object_get(o, "readonlyPaths")) && !json_is_null(v) &&
         (r = parse_paths(v, "linux.readonlyPaths", &s->readonly_paths, &s->n_readonly, err)) < 0)
         return r;
-    if ((v = json_object_get(o, "sysctl")) && !json_is_null(v) && (r = parse_sysctls(v, s, err)) < 0)
+    if ((v = json_object_get(o, "sysctl")) && !json_is_null(v) &&
+        (r = parse_sysctls(v, s, err)) < 0)
         return r;
     if ((v = json_object_get(o, "resources")) && !json_is_null(v)) {
         const json_t *d;
         if ((r = oci_parse_resources_obj(v, "linux.resources", &s->resources, err)) < 0)
             return r;
-        if ((d = json_object_get(v, "devices")) && !json_is_null(d) && (r = oci_parse_device_rules(d, s, err)) < 0)
+        if ((d = json_object_get(v, "devices")) && !json_is_null(d) &&
+            (r = oci_parse_device_rules(d, s, err)) < 0)
             return r;
     }
-    if ((v = json_object_get(o, "devices")) && !json_is_null(v) && (r = oci_parse_devices(v, s, err)) < 0)
+    if ((v = json_object_get(o, "devices")) && !json_is_null(v) &&
+        (r = oci_parse_devices(v, s, err)) < 0)
         return r;
     if ((v = json_object_get(o, "seccomp")) && !json_is_null(v) &&
         (r = oci_parse_seccomp(v, "linux.seccomp", &s->seccomp, err)) < 0)
         return r;
     if ((v = json_object_get(o, "rootfsPropagation")) && !json_is_null(v)) {
-        if (!json_is_string(v) || propagation_from_name(json_string_value(v), &s->rootfs_propagation) < 0)
+        if (!json_is_string(v) ||
+            propagation_from_name(json_string_value(v), &s->rootfs_propagation) < 0)
             return cvm_err_set(err, -EINVAL, "linux.rootfsPropagation: unknown propagation");
     }
     if ((v = json_object_get(o, "uidMappings")) && json_is_array(v) && json_array_size(v) > 0)
-        return cvm_err_setc(err, RPC_UNIMPLEMENTED, -EOPNOTSUPP, "linux.uidMappings: user namespaces are not supported");
+        return cvm_err_setc(err, RPC_UNIMPLEMENTED, -EOPNOTSUPP,
+                            "linux.uidMappings: user namespaces are not supported");
     return 0;
 }

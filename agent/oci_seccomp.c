@@ -31,12 +31,17 @@ static const struct {
     const char *name;
     enum oci_seccomp_op op;
 } ops[] = {
-    {"SCMP_CMP_NE", OCI_CMP_NE}, {"SCMP_CMP_LT", OCI_CMP_LT}, {"SCMP_CMP_LE", OCI_CMP_LE},
-    {"SCMP_CMP_EQ", OCI_CMP_EQ}, {"SCMP_CMP_GE", OCI_CMP_GE}, {"SCMP_CMP_GT", OCI_CMP_GT},
+    {"SCMP_CMP_NE", OCI_CMP_NE},
+    {"SCMP_CMP_LT", OCI_CMP_LT},
+    {"SCMP_CMP_LE", OCI_CMP_LE},
+    {"SCMP_CMP_EQ", OCI_CMP_EQ},
+    {"SCMP_CMP_GE", OCI_CMP_GE},
+    {"SCMP_CMP_GT", OCI_CMP_GT},
     {"SCMP_CMP_MASKED_EQ", OCI_CMP_MASKED_EQ},
 };
 
-static int parse_action(const json_t *v, const char *path, enum oci_seccomp_action *out, struct cvm_err *err)
+static int parse_action(const json_t *v, const char *path, enum oci_seccomp_action *out,
+                        struct cvm_err *err)
 {
     if (!json_is_string(v))
         return cvm_err_set(err, -EINVAL, "%s: expected a seccomp action", path);
@@ -45,11 +50,12 @@ static int parse_action(const json_t *v, const char *path, enum oci_seccomp_acti
             *out = actions[k].act;
             return 0;
         }
-    return cvm_err_setc(err, RPC_INVALID_ARGUMENT, -EINVAL, "%s: unsupported seccomp action \"%.64s\"", path,
-                        json_string_value(v));
+    return cvm_err_setc(err, RPC_INVALID_ARGUMENT, -EINVAL,
+                        "%s: unsupported seccomp action \"%.64s\"", path, json_string_value(v));
 }
 
-static int parse_errno_ret(const json_t *o, const char *key, const char *path, int *out, struct cvm_err *err)
+static int parse_errno_ret(const json_t *o, const char *key, const char *path, int *out,
+                           struct cvm_err *err)
 {
     const json_t *v = json_object_get(o, key);
     int64_t x = 0;
@@ -84,7 +90,8 @@ static int parse_arch(const json_t *v, const char *path, char **out, struct cvm_
     return 0;
 }
 
-static int parse_rule(const json_t *e, const char *path, struct oci_seccomp_rule *rule, struct cvm_err *err)
+static int parse_rule(const json_t *e, const char *path, struct oci_seccomp_rule *rule,
+                      struct cvm_err *err)
 {
     char p[160], q[192];
     const json_t *v;
@@ -92,7 +99,8 @@ static int parse_rule(const json_t *e, const char *path, struct oci_seccomp_rule
     if (r < 0)
         return r;
     if ((v = json_object_get(e, "names")) && !json_is_null(v)) {
-        r = oj_strv(v, P(p, path, "names"), OCI_MAX_SECCOMP_NAMES, 64, &rule->names, &rule->n_names, err);
+        r = oj_strv(v, P(p, path, "names"), OCI_MAX_SECCOMP_NAMES, 64, &rule->names, &rule->n_names,
+                    err);
     } else if ((v = json_object_get(e, "name"))) {
         rule->names = calloc(2, sizeof(char *));
         if (!rule->names)
@@ -104,7 +112,8 @@ static int parse_rule(const json_t *e, const char *path, struct oci_seccomp_rule
     }
     if (r < 0)
         return r;
-    if ((r = parse_action(json_object_get(e, "action"), P(p, path, "action"), &rule->action, err)) < 0)
+    if ((r = parse_action(json_object_get(e, "action"), P(p, path, "action"), &rule->action, err)) <
+        0)
         return r;
     rule->errno_ret = 1; /* EPERM */
     if ((r = parse_errno_ret(e, "errnoRet", P(p, path, "errnoRet"), &rule->errno_ret, err)) < 0)
@@ -119,7 +128,8 @@ static int parse_rule(const json_t *e, const char *path, struct oci_seccomp_rule
             char ap[192];
             uint32_t idx;
             oj_path_idx(ap, sizeof(ap), p, i);
-            if ((r = oj_obj(a, ap, err)) < 0 || (r = oj_u32(json_object_get(a, "index"), P(q, ap, "index"), &idx, err)) < 0)
+            if ((r = oj_obj(a, ap, err)) < 0 ||
+                (r = oj_u32(json_object_get(a, "index"), P(q, ap, "index"), &idx, err)) < 0)
                 return r;
             if (idx > 5)
                 return cvm_err_set(err, -EINVAL, "%s: index over 5", q);
@@ -156,7 +166,8 @@ void oci_seccomp_free(struct oci_seccomp *sc)
     free(sc);
 }
 
-int oci_parse_seccomp(const json_t *o, const char *path, struct oci_seccomp **ret, struct cvm_err *err)
+int oci_parse_seccomp(const json_t *o, const char *path, struct oci_seccomp **ret,
+                      struct cvm_err *err)
 {
     char p[128], q[160];
     const json_t *v;
@@ -167,14 +178,17 @@ int oci_parse_seccomp(const json_t *o, const char *path, struct oci_seccomp **re
     if (!sc)
         return cvm_err_set(err, -ENOMEM, "out of memory");
     sc->default_errno = 1;
-    r = parse_action(json_object_get(o, "defaultAction"), P(p, path, "defaultAction"), &sc->default_action, err);
+    r = parse_action(json_object_get(o, "defaultAction"), P(p, path, "defaultAction"),
+                     &sc->default_action, err);
     if (r >= 0)
-        r = parse_errno_ret(o, "defaultErrnoRet", P(p, path, "defaultErrnoRet"), &sc->default_errno, err);
+        r = parse_errno_ret(o, "defaultErrnoRet", P(p, path, "defaultErrnoRet"), &sc->default_errno,
+                            err);
     if (r >= 0 && (v = json_object_get(o, "architectures")) && !json_is_null(v)) {
         P(p, path, "architectures");
         r = oj_arr(v, p, OCI_MAX_ARCHES, err);
         for (size_t i = 0; r >= 0 && i < json_array_size(v); i++) {
-            r = parse_arch(json_array_get(v, i), oj_path_idx(q, sizeof(q), p, i), &sc->arches[i], err);
+            r = parse_arch(json_array_get(v, i), oj_path_idx(q, sizeof(q), p, i), &sc->arches[i],
+                           err);
             if (r >= 0)
                 sc->n_arches = i + 1;
         }
@@ -189,11 +203,14 @@ int oci_parse_seccomp(const json_t *o, const char *path, struct oci_seccomp **re
         }
         for (size_t i = 0; r >= 0 && i < json_array_size(v); i++) {
             sc->n_rules = i + 1;
-            r = parse_rule(json_array_get(v, i), oj_path_idx(q, sizeof(q), p, i), &sc->rules[i], err);
+            r = parse_rule(json_array_get(v, i), oj_path_idx(q, sizeof(q), p, i), &sc->rules[i],
+                           err);
         }
     }
-    if (r >= 0 && (v = json_object_get(o, "listenerPath")) && json_is_string(v) && json_string_length(v) > 0)
-        r = cvm_err_setc(err, RPC_UNIMPLEMENTED, -EOPNOTSUPP, "%s.listenerPath: seccomp notify is not supported", path);
+    if (r >= 0 && (v = json_object_get(o, "listenerPath")) && json_is_string(v) &&
+        json_string_length(v) > 0)
+        r = cvm_err_setc(err, RPC_UNIMPLEMENTED, -EOPNOTSUPP,
+                         "%s.listenerPath: seccomp notify is not supported", path);
     if (r < 0) {
         oci_seccomp_free(sc);
         return r;

@@ -19,14 +19,22 @@ static const struct {
     const char *name;
     int res;
 } rlimit_names[] = {
-    {"RLIMIT_AS", RLIMIT_AS},         {"RLIMIT_CORE", RLIMIT_CORE},
-    {"RLIMIT_CPU", RLIMIT_CPU},       {"RLIMIT_DATA", RLIMIT_DATA},
-    {"RLIMIT_FSIZE", RLIMIT_FSIZE},   {"RLIMIT_LOCKS", RLIMIT_LOCKS},
-    {"RLIMIT_MEMLOCK", RLIMIT_MEMLOCK}, {"RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE},
-    {"RLIMIT_NICE", RLIMIT_NICE},     {"RLIMIT_NOFILE", RLIMIT_NOFILE},
-    {"RLIMIT_NPROC", RLIMIT_NPROC},   {"RLIMIT_RSS", RLIMIT_RSS},
-    {"RLIMIT_RTPRIO", RLIMIT_RTPRIO}, {"RLIMIT_RTTIME", RLIMIT_RTTIME},
-    {"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING}, {"RLIMIT_STACK", RLIMIT_STACK},
+    {"RLIMIT_AS", RLIMIT_AS},
+    {"RLIMIT_CORE", RLIMIT_CORE},
+    {"RLIMIT_CPU", RLIMIT_CPU},
+    {"RLIMIT_DATA", RLIMIT_DATA},
+    {"RLIMIT_FSIZE", RLIMIT_FSIZE},
+    {"RLIMIT_LOCKS", RLIMIT_LOCKS},
+    {"RLIMIT_MEMLOCK", RLIMIT_MEMLOCK},
+    {"RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE},
+    {"RLIMIT_NICE", RLIMIT_NICE},
+    {"RLIMIT_NOFILE", RLIMIT_NOFILE},
+    {"RLIMIT_NPROC", RLIMIT_NPROC},
+    {"RLIMIT_RSS", RLIMIT_RSS},
+    {"RLIMIT_RTPRIO", RLIMIT_RTPRIO},
+    {"RLIMIT_RTTIME", RLIMIT_RTTIME},
+    {"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING},
+    {"RLIMIT_STACK", RLIMIT_STACK},
 };
 
 static int parse_caps_set(const json_t *v, const char *path, uint64_t *out, struct cvm_err *err)
@@ -53,7 +61,8 @@ static int parse_caps_set(const json_t *v, const char *path, uint64_t *out, stru
 
 static int parse_caps(const json_t *o, const char *path, struct oci_caps *c, struct cvm_err *err)
 {
-    static const char *const keys[] = {"bounding", "effective", "inheritable", "permitted", "ambient"};
+    static const char *const keys[] = {"bounding", "effective", "inheritable", "permitted",
+                                       "ambient"};
     uint64_t *dst[] = {&c->bounding, &c->effective, &c->inheritable, &c->permitted, &c->ambient};
     char p[128];
     int r = oj_obj(o, path, err);
@@ -69,7 +78,8 @@ static int parse_caps(const json_t *o, const char *path, struct oci_caps *c, str
     return 0;
 }
 
-static int parse_rlimits(const json_t *a, const char *path, struct oci_process *pr, struct cvm_err *err)
+static int parse_rlimits(const json_t *a, const char *path, struct oci_process *pr,
+                         struct cvm_err *err)
 {
     char p[128], q[160];
     int r = oj_arr(a, path, OCI_MAX_RLIMITS, err);
@@ -80,7 +90,8 @@ static int parse_rlimits(const json_t *a, const char *path, struct oci_process *
         struct oci_rlimit *rl = &pr->rlimits[i];
         _cleanup_free_ char *type = NULL;
         oj_path_idx(p, sizeof(p), path, i);
-        if ((r = oj_obj(e, p, err)) < 0 || (r = oj_str(json_object_get(e, "type"), P(q, p, "type"), 64, &type, err)) < 0 ||
+        if ((r = oj_obj(e, p, err)) < 0 ||
+            (r = oj_str(json_object_get(e, "type"), P(q, p, "type"), 64, &type, err)) < 0 ||
             (r = oj_u64(json_object_get(e, "soft"), P(q, p, "soft"), &rl->soft, err)) < 0 ||
             (r = oj_u64(json_object_get(e, "hard"), P(q, p, "hard"), &rl->hard, err)) < 0)
             return r;
@@ -123,7 +134,8 @@ static int parse_user(const json_t *o, const char *path, struct oci_user *u, str
         if ((r = oj_arr(v, p, OCI_MAX_GIDS, err)) < 0)
             return r;
         for (size_t i = 0; i < json_array_size(v); i++)
-            if ((r = oj_u32(json_array_get(v, i), oj_path_idx(q, sizeof(q), p, i), &u->gids[i], err)) < 0)
+            if ((r = oj_u32(json_array_get(v, i), oj_path_idx(q, sizeof(q), p, i), &u->gids[i],
+                            err)) < 0)
                 return r;
         u->n_gids = json_array_size(v);
     }
@@ -132,21 +144,25 @@ static int parse_user(const json_t *o, const char *path, struct oci_user *u, str
     return 0;
 }
 
-static int parse_process_obj(const json_t *o, const char *path, struct oci_process *pr, struct cvm_err *err)
+static int parse_process_obj(const json_t *o, const char *path, struct oci_process *pr,
+                             struct cvm_err *err)
 {
     char p[128];
     const json_t *v;
     int r = oj_obj(o, path, err);
     if (r < 0)
         return r;
-    if ((v = json_object_get(o, "terminal")) && (r = oj_bool(v, P(p, path, "terminal"), &pr->terminal, err)) < 0)
+    if ((v = json_object_get(o, "terminal")) &&
+        (r = oj_bool(v, P(p, path, "terminal"), &pr->terminal, err)) < 0)
         return r;
     if ((v = json_object_get(o, "consoleSize")) && !json_is_null(v)) {
         char q[160];
         P(p, path, "consoleSize");
         if ((r = oj_obj(v, p, err)) < 0 ||
-            (r = oj_u32(json_object_get(v, "width"), P(q, p, "width"), &pr->console_width, err)) < 0 ||
-            (r = oj_u32(json_object_get(v, "height"), P(q, p, "height"), &pr->console_height, err)) < 0)
+            (r = oj_u32(json_object_get(v, "width"), P(q, p, "width"), &pr->console_width, err)) <
+                0 ||
+            (r = oj_u32(json_object_get(v, "height"), P(q, p, "height"), &pr->console_height,
+                        err)) < 0)
             return r;
         if (pr->console_width > 65535 || pr->console_height > 65535)
             return cvm_err_set(err, -EINVAL, "%s: over 65535", p);
@@ -156,12 +172,15 @@ static int parse_process_obj(const json_t *o, const char *path, struct oci_proce
         return cvm_err_set(err, -EINVAL, "%s.user: required", path);
     if ((r = parse_user(v, P(p, path, "user"), &pr->user, err)) < 0)
         return r;
-    if ((r = oj_strv(json_object_get(o, "args"), P(p, path, "args"), OCI_MAX_ARGS, OCI_MAX_ARG_STR, &pr->args, &pr->n_args, err)) < 0)
+    if ((r = oj_strv(json_object_get(o, "args"), P(p, path, "args"), OCI_MAX_ARGS, OCI_MAX_ARG_STR,
+                     &pr->args, &pr->n_args, err)) < 0)
         return r;
     if (pr->n_args == 0 || pr->args[0][0] == '\0')
-        return cvm_err_set(err, -EINVAL, "%s.args: at least one non-empty argument is required", path);
+        return cvm_err_set(err, -EINVAL, "%s.args: at least one non-empty argument is required",
+                           path);
     if ((v = json_object_get(o, "env")) && !json_is_null(v)) {
-        if ((r = oj_strv(v, P(p, path, "env"), OCI_MAX_ENV, OCI_MAX_ARG_STR, &pr->env, &pr->n_env, err)) < 0)
+        if ((r = oj_strv(v, P(p, path, "env"), OCI_MAX_ENV, OCI_MAX_ARG_STR, &pr->env, &pr->n_env,
+                         err)) < 0)
             return r;
         for (size_t i = 0; i < pr->n_env; i++)
             if (!strchr(pr->env[i], '=') || pr->env[i][0] == '=')
@@ -171,7 +190,8 @@ static int parse_process_obj(const json_t *o, const char *path, struct oci_proce
         if (!pr->env)
             return cvm_err_set(err, -ENOMEM, "out of memory");
     }
-    if ((r = oj_str(json_object_get(o, "cwd"), P(p, path, "cwd"), OCI_MAX_STR, &pr->cwd, err)) < 0 ||
+    if ((r = oj_str(json_object_get(o, "cwd"), P(p, path, "cwd"), OCI_MAX_STR, &pr->cwd, err)) <
+            0 ||
         (r = oci_check_abs_path(pr->cwd, p, err)) < 0)
         return r;
     if ((v = json_object_get(o, "capabilities")) && !json_is_null(v) &&
@@ -236,10 +256,12 @@ static int parse_mounts(const json_t *a, struct oci_spec *s, struct cvm_err *err
         s->n_mounts = i + 1;
         oj_path_idx(p, sizeof(p), "mounts", i);
         if ((r = oj_obj(e, p, err)) < 0 ||
-            (r = oj_str(json_object_get(e, "destination"), P(q, p, "destination"), OCI_MAX_STR, &m->destination, err)) < 0 ||
+            (r = oj_str(json_object_get(e, "destination"), P(q, p, "destination"), OCI_MAX_STR,
+                        &m->destination, err)) < 0 ||
             (r = oci_check_abs_path(m->destination, q, err)) < 0)
             return r;
-        if ((v = json_object_get(e, "type")) && !json_is_null(v) && (r = oj_str(v, P(q, p, "type"), 64, &m->type, err)) < 0)
+        if ((v = json_object_get(e, "type")) && !json_is_null(v) &&
+            (r = oj_str(v, P(q, p, "type"), 64, &m->type, err)) < 0)
             return r;
         if ((v = json_object_get(e, "source")) && !json_is_null(v) &&
             (r = oj_str(v, P(q, p, "source"), OCI_MAX_STR, &m->source, err)) < 0)
@@ -263,11 +285,13 @@ static int parse_root(const json_t *o, struct oci_spec *s, struct cvm_err *err)
     int r;
     if (!o)
         return cvm_err_set(err, -EINVAL, "root: required");
-    if ((r = oj_obj(o, "root", err)) < 0 || (r = oj_str(json_object_get(o, "path"), "root.path", OCI_MAX_STR, &s->root_path, err)) < 0)
+    if ((r = oj_obj(o, "root", err)) < 0 ||
+        (r = oj_str(json_object_get(o, "path"), "root.path", OCI_MAX_STR, &s->root_path, err)) < 0)
         return r;
     if (s->root_path[0] == '\0')
         return cvm_err_set(err, -EINVAL, "root.path: empty");
-    if ((v = json_object_get(o, "readonly")) && (r = oj_bool(v, "root.readonly", &s->root_readonly, err)) < 0)
+    if ((v = json_object_get(o, "readonly")) &&
+        (r = oj_bool(v, "root.readonly", &s->root_readonly, err)) < 0)
         return r;
     return 0;
 }

@@ -19,22 +19,22 @@
  * MAX_ARG_STRLEN (32 pages, NUL included), their number by the document's size. */
 #define OCI_MAX_JSON ((4u << 20) - (64u << 10))         /* config.json */
 #define OCI_MAX_PROCESS_JSON ((4u << 20) - (64u << 10)) /* an exec's process */
-#define OCI_MAX_STR 4096u             /* one string (paths, names) */
+#define OCI_MAX_STR 4096u                               /* one string (paths, names) */
 #define OCI_MAX_ARG_STR (131072u - 1) /* one argument or environment entry (MAX_ARG_STRLEN) */
 #define OCI_MAX_ARGS 65536u
 #define OCI_MAX_ENV 65536u
 #define OCI_MAX_MOUNTS 256u
-#define OCI_MAX_PATHS 256u            /* masked / readonly paths */
+#define OCI_MAX_PATHS 256u /* masked / readonly paths */
 #define OCI_MAX_GIDS 64u
 #define OCI_MAX_RLIMITS 32u
 #define OCI_MAX_SYSCTLS 128u
 #define OCI_MAX_NAMESPACES 16u
 #define OCI_MAX_SECCOMP_RULES 1024u
-#define OCI_MAX_SECCOMP_NAMES 1024u   /* names in one rule */
+#define OCI_MAX_SECCOMP_NAMES 1024u /* names in one rule */
 #define OCI_MAX_SECCOMP_ARGS 6u
 #define OCI_MAX_ARCHES 16u
-#define OCI_MAX_DEVICES 256u          /* linux.devices */
-#define OCI_MAX_DEVICE_RULES 1024u    /* linux.resources.devices */
+#define OCI_MAX_DEVICES 256u       /* linux.devices */
+#define OCI_MAX_DEVICE_RULES 1024u /* linux.resources.devices */
 
 struct oci_user {
     uint32_t uid, gid;
@@ -73,8 +73,8 @@ struct oci_process {
 
 struct oci_mount {
     char *destination;
-    char *type;   /* may be NULL (bind) */
-    char *source; /* may be NULL */
+    char *type;                /* may be NULL (bind) */
+    char *source;              /* may be NULL */
     unsigned long flags;       /* MS_* except propagation */
     unsigned long propagation; /* MS_PRIVATE/MS_SLAVE/... or 0 */
     bool bind, recursive;
@@ -97,7 +97,15 @@ enum oci_seccomp_action {
     OCI_SCMP_LOG,
 };
 
-enum oci_seccomp_op { OCI_CMP_NE, OCI_CMP_LT, OCI_CMP_LE, OCI_CMP_EQ, OCI_CMP_GE, OCI_CMP_GT, OCI_CMP_MASKED_EQ };
+enum oci_seccomp_op {
+    OCI_CMP_NE,
+    OCI_CMP_LT,
+    OCI_CMP_LE,
+    OCI_CMP_EQ,
+    OCI_CMP_GE,
+    OCI_CMP_GT,
+    OCI_CMP_MASKED_EQ
+};
 
 struct oci_seccomp_arg {
     unsigned index; /* 0..5 */
@@ -177,7 +185,7 @@ struct oci_spec {
     struct oci_sysctl *sysctls;
     size_t n_sysctls;
     struct oci_resources resources;
-    struct oci_seccomp *seccomp; /* NULL = none */
+    struct oci_seccomp *seccomp;      /* NULL = none */
     unsigned long rootfs_propagation; /* MS_* or 0 */
     struct oci_device *devices;
     size_t n_devices;
@@ -197,7 +205,8 @@ int oci_process_parse(const char *json, size_t len, struct oci_process *ret, str
 void oci_process_done(struct oci_process *p);
 
 /* Parse a bare LinuxResources object (update). */
-int oci_resources_parse(const char *json, size_t len, struct oci_resources *ret, struct cvm_err *err);
+int oci_resources_parse(const char *json, size_t len, struct oci_resources *ret,
+                        struct cvm_err *err);
 void oci_resources_done(struct oci_resources *r);
 void oci_resources_init(struct oci_resources *r);
 

@@ -27,7 +27,8 @@ void pid1_console(const char *fmt, ...)
     struct timespec ts;
     va_list ap;
     clock_gettime(CLOCK_BOOTTIME, &ts);
-    int n = snprintf(buf, sizeof(buf), "[%5ld.%03ld] cvm-agent: ", (long)ts.tv_sec, ts.tv_nsec / 1000000);
+    int n = snprintf(buf, sizeof(buf), "[%5ld.%03ld] cvm-agent: ", (long)ts.tv_sec,
+                     ts.tv_nsec / 1000000);
     va_start(ap, fmt);
     n += vsnprintf(buf + n, sizeof(buf) - (size_t)n - 1, fmt, ap);
     va_end(ap);
@@ -88,7 +89,8 @@ static void rm_tree_at(int dfd, const char *name)
     }
 }
 
-static int mount_one(const char *src, const char *dst, const char *type, unsigned long flags, const char *data)
+static int mount_one(const char *src, const char *dst, const char *type, unsigned long flags,
+                     const char *data)
 {
     (void)mkdir(dst, 0755);
     if (mount(src, dst, type, flags, data) < 0) {
@@ -116,7 +118,8 @@ static int switch_to_tmpfs_root(void)
     (void)chmod("/newroot/tmp", 01777);
     rm_tree_at(AT_FDCWD, "/lib");
     rm_tree_at(AT_FDCWD, "/init");
-    if (chdir("/newroot") < 0 || mount(".", "/", NULL, MS_MOVE, NULL) < 0 || chroot(".") < 0 || chdir("/") < 0)
+    if (chdir("/newroot") < 0 || mount(".", "/", NULL, MS_MOVE, NULL) < 0 || chroot(".") < 0 ||
+        chdir("/") < 0)
         return -errno;
     return 0;
 }
@@ -157,10 +160,12 @@ int pid1_early(void)
     if ((r = mount_one("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL)) < 0 ||
         (r = mount_one("sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL)) < 0 ||
         (r = mount_one("devtmpfs", "/dev", "devtmpfs", MS_NOSUID, "mode=0755")) < 0 ||
-        (r = mount_one("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620")) < 0 ||
+        (r = mount_one("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
+                       "newinstance,ptmxmode=0666,mode=0620")) < 0 ||
         (r = mount_one("shm", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777")) < 0 ||
         (r = mount_one("tmpfs", "/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755")) < 0 ||
-        (r = mount_one("cgroup2", "/sys/fs/cgroup", "cgroup2", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL)) < 0)
+        (r = mount_one("cgroup2", "/sys/fs/cgroup", "cgroup2", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                       NULL)) < 0)
         return r;
     open_console();
     /* The guest OOM killer must pick a container process, never PID 1. */
@@ -172,7 +177,8 @@ int pid1_early(void)
     /* Containers share the VM's network namespace: their localhost is the guest's lo. */
     if ((r = loopback_up()) < 0)
         pid1_console("bringing up lo: %s", strerror(-r));
-    if ((r = cgroup_root_init("/sys/fs/cgroup")) < 0 || (r = cgroup_root_init(PID1_CGROUP_ROOT)) < 0) {
+    if ((r = cgroup_root_init("/sys/fs/cgroup")) < 0 ||
+        (r = cgroup_root_init(PID1_CGROUP_ROOT)) < 0) {
         pid1_console("cgroup setup failed: %s", strerror(-r));
         return r;
     }

@@ -23,9 +23,9 @@
 struct pf_conn {
     LIST_ENTRY(pf_conn) link;
     struct portfwd_server *srv;
-    int vsock_fd, tcp_fd;         /* ours until the relay takes them */
-    struct loop_source *src;      /* header read (vsock_fd), then dial (tcp_fd) */
-    struct loop_source *timer;    /* header + dial deadline */
+    int vsock_fd, tcp_fd;      /* ours until the relay takes them */
+    struct loop_source *src;   /* header read (vsock_fd), then dial (tcp_fd) */
+    struct loop_source *timer; /* header + dial deadline */
     uint8_t hdr[PORTFWD_REQ_LEN];
     size_t hdr_len;
     uint16_t port;
@@ -74,7 +74,8 @@ static void relay_done(struct duplex_relay *r, int status, void *data)
         log_debug("forward to 127.0.0.1:%u ended: %s", c->port, strerror(-status));
     else
         log_debug("forward to 127.0.0.1:%u done: %llu bytes to it, %llu from it", c->port,
-                  (unsigned long long)duplex_relay_bytes(r, 1), (unsigned long long)duplex_relay_bytes(r, 0));
+                  (unsigned long long)duplex_relay_bytes(r, 1),
+                  (unsigned long long)duplex_relay_bytes(r, 0));
     conn_free(c);
 }
 
@@ -111,7 +112,8 @@ static void dialled(struct loop_source *s, int fd, uint32_t revents, void *data)
 
 static void dial(struct pf_conn *c)
 {
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(c->port),
+    struct sockaddr_in sa = {.sin_family = AF_INET,
+                             .sin_port = htons(c->port),
                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     int r;
     c->src = loop_source_free(c->src);
@@ -163,8 +165,8 @@ static void deadline(struct loop_source *s, void *data)
     (void)s;
     c->timer = NULL;
     loop_source_free(s);
-    log_warn("port-forward stream: %s in %u ms: closed", c->hdr_len < PORTFWD_REQ_LEN ? "no header" : "no dial",
-             PORTFWD_HEAD_TIMEOUT_MS);
+    log_warn("port-forward stream: %s in %u ms: closed",
+             c->hdr_len < PORTFWD_REQ_LEN ? "no header" : "no dial", PORTFWD_HEAD_TIMEOUT_MS);
     refuse(c, ETIMEDOUT);
 }
 

@@ -94,25 +94,26 @@ static void on_start_timeout(struct loop_source *t, void *data)
 void process_start(struct process *p, struct ttrpc_call *call, uint32_t stdio_timeout_ms)
 {
     if (p->state == PROC_SPAWNING) {
-        ttrpc_call_reply_error(call, RPC_FAILED_PRECONDITION, "container %s exec '%s': setup in progress",
-                               p->c->id, p->exec_id);
+        ttrpc_call_reply_error(call, RPC_FAILED_PRECONDITION,
+                               "container %s exec '%s': setup in progress", p->c->id, p->exec_id);
         return;
     }
     if (p->start_call) {
-        ttrpc_call_reply_error(call, RPC_FAILED_PRECONDITION, "container %s exec '%s': start in progress",
-                               p->c->id, p->exec_id);
+        ttrpc_call_reply_error(call, RPC_FAILED_PRECONDITION,
+                               "container %s exec '%s': start in progress", p->c->id, p->exec_id);
         return;
     }
     if (p->state != PROC_CREATED || p->sync_fd < 0) {
-        ttrpc_call_reply_error(call, RPC_FAILED_PRECONDITION, "container %s exec '%s': already started",
-                               p->c->id, p->exec_id);
+        ttrpc_call_reply_error(call, RPC_FAILED_PRECONDITION,
+                               "container %s exec '%s': already started", p->c->id, p->exec_id);
         return;
     }
     if (!process_stdio_ready(p)) {
         uint32_t ms = stdio_timeout_ms ? stdio_timeout_ms : STDIO_TIMEOUT_DEFAULT_MS;
         if (ms > STDIO_TIMEOUT_MAX_MS)
             ms = STDIO_TIMEOUT_MAX_MS;
-        if (loop_add_timer(agent_global->loop, (uint64_t)ms * 1000, on_start_timeout, p, &p->start_timer) < 0) {
+        if (loop_add_timer(agent_global->loop, (uint64_t)ms * 1000, on_start_timeout, p,
+                           &p->start_timer) < 0) {
             ttrpc_call_reply_error(call, RPC_INTERNAL, "timer: out of resources");
             return;
         }
@@ -189,7 +190,8 @@ void process_fail_pending(struct process *p, int code, const char *msg)
     struct ttrpc_call *spawn_call = process_take_spawn_call(p);
     spawn_abort(p);
     if (spawn_call)
-        ttrpc_call_reply_error(spawn_call, code, "container %s exec '%s': %s", p->c->id, p->exec_id, msg);
+        ttrpc_call_reply_error(spawn_call, code, "container %s exec '%s': %s", p->c->id, p->exec_id,
+                               msg);
     while (p->n_waiters) {
         struct ttrpc_call *call = p->waiters[--p->n_waiters];
         ttrpc_call_set_cancel(call, NULL, NULL);
@@ -235,8 +237,8 @@ void process_on_exit(struct process *p, int wstatus)
         struct ttrpc_call *call = p->start_call;
         p->start_call = NULL;
         ttrpc_call_set_cancel(call, NULL, NULL);
-        ttrpc_call_reply_error(call, RPC_FAILED_PRECONDITION, "container %s exec '%s': exited before start",
-                               p->c->id, p->exec_id);
+        ttrpc_call_reply_error(call, RPC_FAILED_PRECONDITION,
+                               "container %s exec '%s': exited before start", p->c->id, p->exec_id);
     }
     p->start_timer = loop_source_free(p->start_timer);
     /* Announced streams that never attached will not: their pipe ends go. */
@@ -255,9 +257,10 @@ void process_on_exit(struct process *p, int wstatus)
         if (p->c->spec && !oci_spec_has_own_pidns(p->c->spec)) {
             int r = p->c->cgroup ? cgroup_kill(p->c->cgroup, SIGKILL) : -ENOENT;
             if (r < 0)
-                log_error("container %s: init exited, shares a pid namespace, and its other processes "
-                          "could not be killed (cgroup %s): %s",
-                          p->c->id, p->c->cgroup ? p->c->cgroup : "none", strerror(-r));
+                log_error(
+                    "container %s: init exited, shares a pid namespace, and its other processes "
+                    "could not be killed (cgroup %s): %s",
+                    p->c->id, p->c->cgroup ? p->c->cgroup : "none", strerror(-r));
         }
     }
     process_maybe_done(p);

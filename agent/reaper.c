@@ -24,8 +24,7 @@ static void on_sigchld(struct loop_source *s, const struct signalfd_siginfo *si,
         if (p && p->state < PROC_EXITED) {
             oom_check(a, p->c); /* an OOM kill is told before the exit it caused */
             process_on_exit(p, st);
-        }
-        else
+        } else
             log_debug("reaped pid %d (not a tracked process)", (int)pid);
     }
 }

@@ -37,7 +37,8 @@ void rpc_list_network(struct ttrpc_call *call, const uint8_t *payload, size_t le
 /* Look up container (and process when exec_id != NULL); replies NOT_FOUND/INVALID_ARGUMENT
  * itself and returns NULL on failure. */
 struct container *rpc_container(struct agent *a, struct ttrpc_call *call, const char *cid);
-struct process *rpc_process(struct agent *a, struct ttrpc_call *call, const char *cid, const char *eid);
+struct process *rpc_process(struct agent *a, struct ttrpc_call *call, const char *cid,
+                            const char *eid);
 /* rpc_container() for operations on the container's cgroup: also replies FAILED_PRECONDITION
  * when it has none. */
 struct container *rpc_container_cgroup(struct agent *a, struct ttrpc_call *call, const char *cid);

@@ -36,14 +36,16 @@ static int resolve_rootfs(struct agent *a, struct container *c, const char *tag,
     int r;
     if (tag[0]) {
         if (!rel_path_ok(rootfs))
-            return cvm_err_setc(err, RPC_INVALID_ARGUMENT, -EINVAL, "rootfs: must be a relative path inside the share");
+            return cvm_err_setc(err, RPC_INVALID_ARGUMENT, -EINVAL,
+                                "rootfs: must be a relative path inside the share");
         if ((r = share_mount(a, tag, &c->share_dir, err)) < 0)
             return r;
         if (asprintf(&c->rootfs, "%s/%s", c->share_dir, rootfs) < 0)
             return cvm_err_set(err, -ENOMEM, "out of memory");
     } else {
         if (rootfs[0] != '/' || !rel_path_ok(rootfs + 1))
-            return cvm_err_setc(err, RPC_INVALID_ARGUMENT, -EINVAL, "rootfs: must be an absolute path without \"..\"");
+            return cvm_err_setc(err, RPC_INVALID_ARGUMENT, -EINVAL,
+                                "rootfs: must be an absolute path without \"..\"");
         if (!(c->rootfs = strdup(rootfs)))
             return cvm_err_set(err, -ENOMEM, "out of memory");
     }
@@ -86,18 +88,21 @@ void rpc_create_container(struct ttrpc_call *call, const uint8_t *payload, size_
     struct cvm_err err = {0};
     struct container *c = NULL;
     int r;
-    TTRPC_DECODE(Cvm__Agent__V1__CreateContainerRequest, cvm__agent__v1__create_container_request, req, call, payload, len);
+    TTRPC_DECODE(Cvm__Agent__V1__CreateContainerRequest, cvm__agent__v1__create_container_request,
+                 req, call, payload, len);
 
     if (!agent_id_valid(req->container_id, false)) {
         ttrpc_call_reply_error(call, RPC_INVALID_ARGUMENT, "invalid container id");
         return;
     }
     if (agent_find_container(a, req->container_id)) {
-        ttrpc_call_reply_error(call, RPC_ALREADY_EXISTS, "container %s: already exists", req->container_id);
+        ttrpc_call_reply_error(call, RPC_ALREADY_EXISTS, "container %s: already exists",
+                               req->container_id);
         return;
     }
     if (a->n_containers >= AGENT_MAX_CONTAINERS || a->shutting_down) {
-        ttrpc_call_reply_error(call, RPC_RESOURCE_EXHAUSTED, "too many containers (%d)", AGENT_MAX_CONTAINERS);
+        ttrpc_call_reply_error(call, RPC_RESOURCE_EXHAUSTED, "too many containers (%d)",
+                               AGENT_MAX_CONTAINERS);
         return;
     }
     if (!(c = calloc(1, sizeof(*c)))) {
@@ -110,7 +115,8 @@ void rpc_create_container(struct ttrpc_call *call, const uint8_t *payload, size_
     a->containers = c;
     a->n_containers++;
 
-    if ((r = oci_spec_parse((const char *)req->config_json.data, req->config_json.len, &c->spec, &err)) < 0) {
+    if ((r = oci_spec_parse((const char *)req->config_json.data, req->config_json.len, &c->spec,
+                            &err)) < 0) {
         cvm_err_prefix(&err, "config.json");
         goto fail;
     }
@@ -181,7 +187,8 @@ void rpc_exec_process(struct ttrpc_call *call, const uint8_t *payload, size_t le
     struct oci_process proc = {0};
     struct process *p = NULL;
     int r;
-    TTRPC_DECODE(Cvm__Agent__V1__ExecProcessRequest, cvm__agent__v1__exec_process_request, req, call, payload, len);
+    TTRPC_DECODE(Cvm__Agent__V1__ExecProcessRequest, cvm__agent__v1__exec_process_request, req,
+                 call, payload, len);
 
     struct container *c = rpc_container(a, call, req->container_id);
     if (!c)
@@ -191,7 +198,8 @@ void rpc_exec_process(struct ttrpc_call *call, const uint8_t *payload, size_t le
         return;
     }
     if (container_find_process(c, req->exec_id)) {
-        ttrpc_call_reply_error(call, RPC_ALREADY_EXISTS, "container %s exec %s: already exists", c->id, req->exec_id);
+        ttrpc_call_reply_error(call, RPC_ALREADY_EXISTS, "container %s exec %s: already exists",
+                               c->id, req->exec_id);
         return;
     }
     if (!c->init || c->init->state != PROC_RUNNING) {
@@ -206,7 +214,8 @@ void rpc_exec_process(struct ttrpc_call *call, const uint8_t *payload, size_t le
         ttrpc_call_reply_error(call, RPC_RESOURCE_EXHAUSTED, "container %s: too many execs", c->id);
         return;
     }
-    if ((r = oci_process_parse((const char *)req->process_json.data, req->process_json.len, &proc, &err)) < 0) {
+    if ((r = oci_process_parse((const char *)req->process_json.data, req->process_json.len, &proc,
+                               &err)) < 0) {
         cvm_err_prefix(&err, "exec process");
         ttrpc_call_reply_errno(call, r, &err);
         return;
@@ -234,12 +243,14 @@ void rpc_exec_process(struct ttrpc_call *call, const uint8_t *payload, size_t le
 
 void rpc_start_process(struct ttrpc_call *call, const uint8_t *payload, size_t len, void *ud)
 {
-    TTRPC_DECODE(Cvm__Agent__V1__StartProcessRequest, cvm__agent__v1__start_process_request, req, call, payload, len);
+    TTRPC_DECODE(Cvm__Agent__V1__StartProcessRequest, cvm__agent__v1__start_process_request, req,
+                 call, payload, len);
     struct process *p = rpc_process(ud, call, req->container_id, req->exec_id);
     if (!p)
         return;
     if (p != p->c->init && (!p->c->init || p->c->init->state != PROC_RUNNING)) {
-        ttrpc_call_reply_error(call, RPC_FAILED_PRECONDITION, "container %s: not running", p->c->id);
+        ttrpc_call_reply_error(call, RPC_FAILED_PRECONDITION, "container %s: not running",
+                               p->c->id);
         return;
     }
     if (p->c->paused) {
@@ -288,13 +299,15 @@ static void cgroup_removed(int r, void *data)
 void rpc_remove_container(struct ttrpc_call *call, const uint8_t *payload, size_t len, void *ud)
 {
     struct agent *a = ud;
-    TTRPC_DECODE(Cvm__Agent__V1__RemoveContainerRequest, cvm__agent__v1__remove_container_request, req, call, payload, len);
+    TTRPC_DECODE(Cvm__Agent__V1__RemoveContainerRequest, cvm__agent__v1__remove_container_request,
+                 req, call, payload, len);
     struct container *c = rpc_container(a, call, req->container_id);
     if (!c)
         return;
     if (container_running(c)) {
         if (!req->force) {
-            ttrpc_call_reply_error(call, RPC_FAILED_PRECONDITION, "container %s: still running", c->id);
+            ttrpc_call_reply_error(call, RPC_FAILED_PRECONDITION, "container %s: still running",
+                                   c->id);
             return;
         }
         if (c->cgroup)
@@ -325,11 +338,13 @@ void rpc_update_container(struct ttrpc_call *call, const uint8_t *payload, size_
 {
     struct cvm_err err = {0};
     struct oci_resources res;
-    TTRPC_DECODE(Cvm__Agent__V1__UpdateContainerRequest, cvm__agent__v1__update_container_request, req, call, payload, len);
+    TTRPC_DECODE(Cvm__Agent__V1__UpdateContainerRequest, cvm__agent__v1__update_container_request,
+                 req, call, payload, len);
     struct container *c = rpc_container_cgroup(ud, call, req->container_id);
     if (!c)
         return;
-    int r = oci_resources_parse((const char *)req->resources_json.data, req->resources_json.len, &res, &err);
+    int r = oci_resources_parse((const char *)req->resources_json.data, req->resources_json.len,
+                                &res, &err);
     if (r >= 0) {
         r = cgroup_apply(c->cgroup, &res, &err);
         oci_resources_done(&res);
@@ -342,7 +357,8 @@ void rpc_update_container(struct ttrpc_call *call, const uint8_t *payload, size_
 
 void rpc_stats_container(struct ttrpc_call *call, const uint8_t *payload, size_t len, void *ud)
 {
-    TTRPC_DECODE(Cvm__Agent__V1__ContainerRequest, cvm__agent__v1__container_request, req, call, payload, len);
+    TTRPC_DECODE(Cvm__Agent__V1__ContainerRequest, cvm__agent__v1__container_request, req, call,
+                 payload, len);
     struct container *c = rpc_container_cgroup(ud, call, req->container_id);
     if (!c)
         return;
@@ -376,8 +392,8 @@ static void freeze_done(int r, void *data)
     }
     struct cvm_err err = {0};
     if (r == -ETIMEDOUT)
-        cvm_err_set(&err, r, "cgroup %s did not %s within %u ms", c->cgroup, c->freeze_pause ? "freeze" : "thaw",
-                    CGROUP_FREEZE_TIMEOUT_MS);
+        cvm_err_set(&err, r, "cgroup %s did not %s within %u ms", c->cgroup,
+                    c->freeze_pause ? "freeze" : "thaw", CGROUP_FREEZE_TIMEOUT_MS);
     else
         cvm_err_set(&err, r, "cgroup.events: %s", strerror(-r));
     ttrpc_call_reply_errno(call, r, &err);
@@ -389,19 +405,23 @@ static void freeze_call_cancelled(struct ttrpc_call *call, void *data)
     ((struct container *)data)->freeze_call = NULL; /* the freeze goes on; c->paused follows it */
 }
 
-static void pause_resume(struct ttrpc_call *call, const uint8_t *payload, size_t len, void *ud, bool pause)
+static void pause_resume(struct ttrpc_call *call, const uint8_t *payload, size_t len, void *ud,
+                         bool pause)
 {
     struct agent *a = ud;
-    TTRPC_DECODE(Cvm__Agent__V1__ContainerRequest, cvm__agent__v1__container_request, req, call, payload, len);
+    TTRPC_DECODE(Cvm__Agent__V1__ContainerRequest, cvm__agent__v1__container_request, req, call,
+                 payload, len);
     struct container *c = rpc_container_cgroup(ud, call, req->container_id);
     if (!c)
         return;
     if (c->freeze_op) {
-        ttrpc_call_reply_error(call, RPC_FAILED_PRECONDITION, "container %s: a pause or resume is under way", c->id);
+        ttrpc_call_reply_error(call, RPC_FAILED_PRECONDITION,
+                               "container %s: a pause or resume is under way", c->id);
         return;
     }
     /* Answered by freeze_done once cgroup.events agrees (polled on a timer, never slept on). */
-    int r = cgroup_freeze_start(a->loop, c->cgroup, pause, CGROUP_FREEZE_TIMEOUT_MS, freeze_done, c, &c->freeze_op);
+    int r = cgroup_freeze_start(a->loop, c->cgroup, pause, CGROUP_FREEZE_TIMEOUT_MS, freeze_done, c,
+                                &c->freeze_op);
     if (r < 0) {
         struct cvm_err err = {0};
         cvm_err_set(&err, r, "cgroup.freeze: %s", strerror(-r));

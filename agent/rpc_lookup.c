@@ -26,7 +26,8 @@ struct container *rpc_container_cgroup(struct agent *a, struct ttrpc_call *call,
     return c;
 }
 
-struct process *rpc_process(struct agent *a, struct ttrpc_call *call, const char *cid, const char *eid)
+struct process *rpc_process(struct agent *a, struct ttrpc_call *call, const char *cid,
+                            const char *eid)
 {
     if (!agent_id_valid(eid, true)) {
         ttrpc_call_reply_error(call, RPC_INVALID_ARGUMENT, "invalid exec id");

@@ -14,7 +14,8 @@
 void rpc_configure_network(struct ttrpc_call *call, const uint8_t *payload, size_t len, void *ud)
 {
     (void)ud;
-    TTRPC_DECODE(Cvm__Agent__V1__ConfigureNetworkRequest, cvm__agent__v1__configure_network_request, req, call, payload, len);
+    TTRPC_DECODE(Cvm__Agent__V1__ConfigureNetworkRequest, cvm__agent__v1__configure_network_request,
+                 req, call, payload, len);
     _cleanup_free_ struct net_config *cfg = calloc(1, sizeof(*cfg));
     struct cvm_err err = {0};
     int r;
@@ -38,7 +39,8 @@ struct list_reply {
     Cvm__Agent__V1__NetNeighbor neighs[NET_LIST_MAX_NEIGHS], *neighp[NET_LIST_MAX_NEIGHS];
 };
 
-static void build_reply(struct net_list *l, struct list_reply *o, Cvm__Agent__V1__ListNetworkResponse *resp)
+static void build_reply(struct net_list *l, struct list_reply *o,
+                        Cvm__Agent__V1__ListNetworkResponse *resp)
 {
     size_t na = 0;
     for (size_t i = 0; i < l->n_links; i++) {

@@ -24,7 +24,8 @@
 
 void rpc_signal_process(struct ttrpc_call *call, const uint8_t *payload, size_t len, void *ud)
 {
-    TTRPC_DECODE(Cvm__Agent__V1__SignalProcessRequest, cvm__agent__v1__signal_process_request, req, call, payload, len);
+    TTRPC_DECODE(Cvm__Agent__V1__SignalProcessRequest, cvm__agent__v1__signal_process_request, req,
+                 call, payload, len);
     struct process *p = rpc_process(ud, call, req->container_id, req->exec_id);
     if (!p)
         return;
@@ -48,8 +49,9 @@ void rpc_signal_process(struct ttrpc_call *call, const uint8_t *payload, size_t 
         return;
     }
     if (p->state >= PROC_EXITED || p->pid <= 0) {
-        ttrpc_call_reply_error(call, RPC_NOT_FOUND, "container %s exec '%s': process already finished",
-                               p->c->id, p->exec_id);
+        ttrpc_call_reply_error(call, RPC_NOT_FOUND,
+                               "container %s exec '%s': process already finished", p->c->id,
+                               p->exec_id);
         return;
     }
     if (kill(p->pid, sig) < 0) {
@@ -61,18 +63,20 @@ void rpc_signal_process(struct ttrpc_call *call, const uint8_t *payload, size_t 
 
 void rpc_wait_process(struct ttrpc_call *call, const uint8_t *payload, size_t len, void *ud)
 {
-    TTRPC_DECODE(Cvm__Agent__V1__WaitProcessRequest, cvm__agent__v1__wait_process_request, req, call, payload, len);
+    TTRPC_DECODE(Cvm__Agent__V1__WaitProcessRequest, cvm__agent__v1__wait_process_request, req,
+                 call, payload, len);
     struct process *p = rpc_process(ud, call, req->container_id, req->exec_id);
     if (!p)
         return;
     if (process_add_waiter(p, call) < 0)
-        ttrpc_call_reply_error(call, RPC_RESOURCE_EXHAUSTED, "container %s exec '%s': too many waiters",
-                               p->c->id, p->exec_id);
+        ttrpc_call_reply_error(call, RPC_RESOURCE_EXHAUSTED,
+                               "container %s exec '%s': too many waiters", p->c->id, p->exec_id);
 }
 
 void rpc_resize_tty(struct ttrpc_call *call, const uint8_t *payload, size_t len, void *ud)
 {
-    TTRPC_DECODE(Cvm__Agent__V1__ResizeTtyRequest, cvm__agent__v1__resize_tty_request, req, call, payload, len);
+    TTRPC_DECODE(Cvm__Agent__V1__ResizeTtyRequest, cvm__agent__v1__resize_tty_request, req, call,
+                 payload, len);
     struct process *p = rpc_process(ud, call, req->container_id, req->exec_id);
     if (!p)
         return;
@@ -83,10 +87,12 @@ void rpc_resize_tty(struct ttrpc_call *call, const uint8_t *payload, size_t len,
         return;
     }
     if (req->width == 0 || req->height == 0 || req->width > 65535 || req->height > 65535) {
-        ttrpc_call_reply_error(call, RPC_INVALID_ARGUMENT, "terminal size %ux%u out of range", req->width, req->height);
+        ttrpc_call_reply_error(call, RPC_INVALID_ARGUMENT, "terminal size %ux%u out of range",
+                               req->width, req->height);
         return;
     }
-    struct winsize ws = {.ws_row = (unsigned short)req->height, .ws_col = (unsigned short)req->width};
+    struct winsize ws = {.ws_row = (unsigned short)req->height,
+                         .ws_col = (unsigned short)req->width};
     if (ioctl(fd, TIOCSWINSZ, &ws) < 0) {
         ttrpc_call_reply_errno(call, -errno, NULL);
         return;
@@ -96,7 +102,8 @@ void rpc_resize_tty(struct ttrpc_call *call, const uint8_t *payload, size_t len,
 
 void rpc_close_stdin(struct ttrpc_call *call, const uint8_t *payload, size_t len, void *ud)
 {
-    TTRPC_DECODE(Cvm__Agent__V1__CloseStdinRequest, cvm__agent__v1__close_stdin_request, req, call, payload, len);
+    TTRPC_DECODE(Cvm__Agent__V1__CloseStdinRequest, cvm__agent__v1__close_stdin_request, req, call,
+                 payload, len);
     struct process *p = rpc_process(ud, call, req->container_id, req->exec_id);
     if (!p)
         return;
@@ -106,7 +113,8 @@ void rpc_close_stdin(struct ttrpc_call *call, const uint8_t *payload, size_t len
 
 void rpc_list_processes(struct ttrpc_call *call, const uint8_t *payload, size_t len, void *ud)
 {
-    TTRPC_DECODE(Cvm__Agent__V1__ContainerRequest, cvm__agent__v1__container_request, req, call, payload, len);
+    TTRPC_DECODE(Cvm__Agent__V1__ContainerRequest, cvm__agent__v1__container_request, req, call,
+                 payload, len);
     struct container *c = rpc_container(ud, call, req->container_id);
     if (!c)
         return;
@@ -149,9 +157,11 @@ void rpc_list_processes(struct ttrpc_call *call, const uint8_t *payload, size_t 
 
 void rpc_delete_process(struct ttrpc_call *call, const uint8_t *payload, size_t len, void *ud)
 {
-    TTRPC_DECODE(Cvm__Agent__V1__DeleteProcessRequest, cvm__agent__v1__delete_process_request, req, call, payload, len);
+    TTRPC_DECODE(Cvm__Agent__V1__DeleteProcessRequest, cvm__agent__v1__delete_process_request, req,
+                 call, payload, len);
     if (!req->exec_id[0]) {
-        ttrpc_call_reply_error(call, RPC_INVALID_ARGUMENT, "exec id required (the init goes with RemoveContainer)");
+        ttrpc_call_reply_error(call, RPC_INVALID_ARGUMENT,
+                               "exec id required (the init goes with RemoveContainer)");
         return;
     }
     struct process *p = rpc_process(ud, call, req->container_id, req->exec_id);
@@ -180,7 +190,8 @@ void rpc_delete_process(struct ttrpc_call *call, const uint8_t *payload, size_t 
 void rpc_health(struct ttrpc_call *call, const uint8_t *payload, size_t len, void *ud)
 {
     struct agent *a = ud;
-    TTRPC_DECODE(Cvm__Agent__V1__HealthRequest, cvm__agent__v1__health_request, req, call, payload, len);
+    TTRPC_DECODE(Cvm__Agent__V1__HealthRequest, cvm__agent__v1__health_request, req, call, payload,
+                 len);
     Cvm__Agent__V1__HealthResponse resp = CVM__AGENT__V1__HEALTH_RESPONSE__INIT;
     int r = clock_sync_to_host(req->host_realtime_ns, AGENT_CLOCK_STEP_MIN_NS, &resp.clock_step_ns);
     if (r < 0)

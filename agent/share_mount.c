@@ -26,7 +26,8 @@ int share_mount(struct agent *a, const char *tag, char **ret, struct cvm_err *er
         return cvm_err_set(err, r, "mkdir %s: %s", dir, strerror(-r));
     }
     /* Mounted already when it sits on another device than its parent. */
-    if (stat(dir, &st) == 0 && stat(a->cfg.share_root, &parent) == 0 && st.st_dev != parent.st_dev) {
+    if (stat(dir, &st) == 0 && stat(a->cfg.share_root, &parent) == 0 &&
+        st.st_dev != parent.st_dev) {
         *ret = dir;
         return 0;
     }

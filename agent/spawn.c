@@ -79,11 +79,15 @@ static pid_t do_clone(unsigned long flags)
     return (pid_t)syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, 0);
 }
 
-int spawn_process(struct agent *a, struct container *c, struct process *p, const struct oci_process *proc,
-                  spawn_done_fn done, struct cvm_err *err)
+int spawn_process(struct agent *a, struct container *c, struct process *p,
+                  const struct oci_process *proc, spawn_done_fn done, struct cvm_err *err)
 {
-    struct child_args ca = {.spec = c->spec, .proc = proc, .rootfs = c->rootfs, .share_dir = c->share_dir,
-                            .is_init = p == c->init, .terminal = p->terminal};
+    struct child_args ca = {.spec = c->spec,
+                            .proc = proc,
+                            .rootfs = c->rootfs,
+                            .share_dir = c->share_dir,
+                            .is_init = p == c->init,
+                            .terminal = p->terminal};
     int child_fds[3] = {-1, -1, -1};
     int sv[2] = {-1, -1};
     int own_pidns = -1, join_pidns = -1;
@@ -132,7 +136,10 @@ int spawn_process(struct agent *a, struct container *c, struct process *p, const
         static const struct {
             const char *name;
             int type;
-        } kinds[] = {{"ipc", CLONE_NEWIPC}, {"uts", CLONE_NEWUTS}, {"cgroup", CLONE_NEWCGROUP}, {"mnt", CLONE_NEWNS}};
+        } kinds[] = {{"ipc", CLONE_NEWIPC},
+                     {"uts", CLONE_NEWUTS},
+                     {"cgroup", CLONE_NEWCGROUP},
+                     {"mnt", CLONE_NEWNS}};
         size_t k = 0;
         if ((r = open_ns(c->init->pid, "pid", &join_pidns)) < 0) {
             r = cvm_err_set(err, r, "container %s: init's pid namespace: %s", c->id, strerror(-r));
@@ -141,7 +148,8 @@ int spawn_process(struct agent *a, struct container *c, struct process *p, const
         for (size_t i = 0; i < ELEMENTSOF(kinds); i++) {
             int fd;
             if ((r = open_ns(c->init->pid, kinds[i].name, &fd)) < 0) {
-                r = cvm_err_set(err, r, "container %s: %s namespace: %s", c->id, kinds[i].name, strerror(-r));
+                r = cvm_err_set(err, r, "container %s: %s namespace: %s", c->id, kinds[i].name,
+                                strerror(-r));
                 goto out;
             }
             ca.ns_fds[k] = fd;
@@ -174,13 +182,16 @@ int spawn_process(struct agent *a, struct container *c, struct process *p, const
         goto kill;
     }
     /* An empty socket buffer takes this at once; the parent end never blocks from here on. */
-    if ((r = fd_set_nonblock(sv[0], 1)) < 0 || (r = sync_send(sv[0], SYNC_CGROUP_DONE, 0, NULL)) < 0) {
-        cvm_err_set(err, r, "container process setup: %s", r == -EPIPE ? "child died" : strerror(-r));
+    if ((r = fd_set_nonblock(sv[0], 1)) < 0 ||
+        (r = sync_send(sv[0], SYNC_CGROUP_DONE, 0, NULL)) < 0) {
+        cvm_err_set(err, r, "container process setup: %s",
+                    r == -EPIPE ? "child died" : strerror(-r));
         goto kill;
     }
     p->sync_fd = sv[0];
     sv[0] = -1;
-    if ((r = spawn_handshake_start(a->loop, p, SPAWN_SETUP, SPAWN_SETUP_TIMEOUT_MS, done, err)) < 0) {
+    if ((r = spawn_handshake_start(a->loop, p, SPAWN_SETUP, SPAWN_SETUP_TIMEOUT_MS, done, err)) <
+        0) {
         p->sync_fd = safe_close(p->sync_fd);
         goto kill;
     }
@@ -215,7 +226,8 @@ int spawn_release(struct process *p, spawn_done_fn done, struct cvm_err *err)
         return cvm_err_set(err, r, "starting process: %s", strerror(-r));
     }
     /* The socket is close-on-exec: EOF means execve succeeded; a message is its error. */
-    r = spawn_handshake_start(agent_global->loop, p, SPAWN_RELEASE, SPAWN_SETUP_TIMEOUT_MS, done, err);
+    r = spawn_handshake_start(agent_global->loop, p, SPAWN_RELEASE, SPAWN_SETUP_TIMEOUT_MS, done,
+                              err);
     if (r < 0) {
         p->sync_fd = safe_close(p->sync_fd);
         (void)kill(p->pid, SIGKILL);

@@ -63,8 +63,8 @@ enum spawn_phase { SPAWN_SETUP, SPAWN_RELEASE };
 
 /* Watch p->sync_fd (parent end, non-blocking; stays p's) for phase on loop l, with a
  * deadline. The child p->pid is running. < 0 with err when the loop refuses. */
-int spawn_handshake_start(struct loop *l, struct process *p, enum spawn_phase phase, uint32_t timeout_ms,
-                          spawn_done_fn done, struct cvm_err *err);
+int spawn_handshake_start(struct loop *l, struct process *p, enum spawn_phase phase,
+                          uint32_t timeout_ms, spawn_done_fn done, struct cvm_err *err);
 /* A handshake is running for p. */
 bool spawn_busy(const struct process *p);
 /* The reaper collected p's child during a handshake: finish it now from what the child

@@ -20,7 +20,7 @@ struct spawn {
     enum spawn_phase phase;
     struct loop_source *io, *timer;
     spawn_done_fn done;
-    bool reaped; /* the reaper collected the child: its pid is no longer ours to signal */
+    bool reaped;         /* the reaper collected the child: its pid is no longer ours to signal */
     bool child_reported; /* the failure is the child's own SYNC_ERROR (it exits by itself) */
 };
 
@@ -170,13 +170,13 @@ static void on_deadline(struct loop_source *src, void *data)
 {
     struct spawn *s = data;
     (void)src;
-    log_warn("container %s exec '%s' pid %d: no answer from the child in time, killing it", s->p->c->id,
-             s->p->exec_id, (int)s->p->pid);
+    log_warn("container %s exec '%s' pid %d: no answer from the child in time, killing it",
+             s->p->c->id, s->p->exec_id, (int)s->p->pid);
     fail(s, -ETIMEDOUT, s->phase == SPAWN_SETUP ? strerror(ETIMEDOUT) : "no answer from the child");
 }
 
-int spawn_handshake_start(struct loop *l, struct process *p, enum spawn_phase phase, uint32_t timeout_ms,
-                          spawn_done_fn done, struct cvm_err *err)
+int spawn_handshake_start(struct loop *l, struct process *p, enum spawn_phase phase,
+                          uint32_t timeout_ms, spawn_done_fn done, struct cvm_err *err)
 {
     const char *what = phase == SPAWN_SETUP ? "container process setup" : "starting process";
     if (p->spawn || p->sync_fd < 0 || p->pid <= 0)
@@ -215,6 +215,7 @@ void spawn_abort(struct process *p)
         return;
     if (!s->reaped && p->pid > 0)
         (void)kill(p->pid, SIGKILL);
-    log_info("container %s exec '%s' pid %d: %s abandoned", p->c->id, p->exec_id, (int)p->pid, phase_what(s));
+    log_info("container %s exec '%s' pid %d: %s abandoned", p->c->id, p->exec_id, (int)p->pid,
+             phase_what(s));
     drop(p);
 }

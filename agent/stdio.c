@@ -51,8 +51,8 @@ static void stream_done(struct relay *r, int status, void *data)
     if (status == -ETIMEDOUT)
         log_warn("container %s exec '%s': output stream %d still open %us after exit; closing it",
                  s->p->c->id, s->p->exec_id, (int)s->kind, DRAIN_IDLE_US / 1000000);
-    log_debug("stream %s/%s/%d: %" PRIu64 " bytes in %" PRIu64 " reads", s->p->c->id,
-              s->p->exec_id, (int)s->kind, relay_bytes_in(r), relay_reads(r));
+    log_debug("stream %s/%s/%d: %" PRIu64 " bytes in %" PRIu64 " reads", s->p->c->id, s->p->exec_id,
+              (int)s->kind, relay_bytes_in(r), relay_reads(r));
     s->done = true;
     s->relay = NULL;
     relay_free(r); /* closes the pipe and the socket: the writer and the host see the end */
@@ -63,7 +63,8 @@ static void stream_done(struct relay *r, int status, void *data)
 int stream_attach(struct process *p, enum stdio_kind kind, int sock, const char **why)
 {
     if (!p->want[kind] || p->fds[kind] < 0) {
-        *why = p->streams[kind] ? "stream already attached" : "stream not announced for this process";
+        *why =
+            p->streams[kind] ? "stream already attached" : "stream not announced for this process";
         return -EINVAL;
     }
     struct stream *s = calloc(1, sizeof(*s));
@@ -82,9 +83,10 @@ int stream_attach(struct process *p, enum stdio_kind kind, int sock, const char 
     if (kind != STDIO_IN)
         flags |= RELAY_SHUT_SINK | (p->terminal && kind == STDIO_OUT ? RELAY_TTY_BATCH : 0);
     struct relay_cb cb = {.done = stream_done, .data = s};
-    int r = kind == STDIO_IN
-                ? relay_new(agent_global->loop, sock, pipe_fd, AGENT_STREAM_BUF, flags, &cb, &s->relay)
-                : relay_new(agent_global->loop, pipe_fd, sock, AGENT_STREAM_BUF, flags, &cb, &s->relay);
+    int r =
+        kind == STDIO_IN
+            ? relay_new(agent_global->loop, sock, pipe_fd, AGENT_STREAM_BUF, flags, &cb, &s->relay)
+            : relay_new(agent_global->loop, pipe_fd, sock, AGENT_STREAM_BUF, flags, &cb, &s->relay);
     if (r < 0) {
         free(s);
         *why = "relay setup failed";
@@ -278,7 +280,8 @@ static void on_accept(struct loop_source *src, int lfd, uint32_t ev, void *data)
         pc->fd = fd;
         n_pending++;
         if (loop_add_io(a->loop, fd, EPOLLIN, on_handshake, pc, &pc->src) < 0 ||
-            loop_add_timer(a->loop, STDIO_HANDSHAKE_TIMEOUT_US, on_handshake_timeout, pc, &pc->timer) < 0)
+            loop_add_timer(a->loop, STDIO_HANDSHAKE_TIMEOUT_US, on_handshake_timeout, pc,
+                           &pc->timer) < 0)
             pending_free(pc);
     }
 }

@@ -29,8 +29,6 @@ void stream_process_exited(struct process *p);
 void stream_close_stdin(struct process *p);
 void stream_free(struct stream *s);
 
-
-
 /* The pty master of a terminal process, or -1. */
 int stream_tty_fd(const struct process *p);
 

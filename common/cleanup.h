@@ -13,18 +13,18 @@
 #include <unistd.h>
 #include <dirent.h>
 
-#define TAKE_PTR(p)                                                                               \
-    ({                                                                                            \
-        __typeof__(p) _tp = (p);                                                                  \
-        (p) = NULL;                                                                               \
-        _tp;                                                                                      \
+#define TAKE_PTR(p)                                                                                \
+    ({                                                                                             \
+        __typeof__(p) _tp = (p);                                                                   \
+        (p) = NULL;                                                                                \
+        _tp;                                                                                       \
     })
 
-#define TAKE_FD(fd)                                                                               \
-    ({                                                                                            \
-        int _tf = (fd);                                                                           \
-        (fd) = -EBADF;                                                                            \
-        _tf;                                                                                      \
+#define TAKE_FD(fd)                                                                                \
+    ({                                                                                             \
+        int _tf = (fd);                                                                            \
+        (fd) = -EBADF;                                                                             \
+        _tf;                                                                                       \
     })
 
 static inline void freep(void *p)
@@ -59,11 +59,11 @@ static inline void closedirp(DIR **d)
         closedir(*d);
 }
 
-#define DEFINE_TRIVIAL_CLEANUP_FUNC(type, func)                                                   \
-    static inline void func##p(type *p)                                                           \
-    {                                                                                             \
-        if (*p)                                                                                   \
-            func(*p);                                                                             \
+#define DEFINE_TRIVIAL_CLEANUP_FUNC(type, func)                                                    \
+    static inline void func##p(type *p)                                                            \
+    {                                                                                              \
+        if (*p)                                                                                    \
+            func(*p);                                                                              \
     }
 
 #define _cleanup_(f) __attribute__((cleanup(f)))

@@ -130,8 +130,11 @@ int duplex_relay_new(struct loop *l, int fd_a, int fd_b, size_t bufsz, duplex_do
         return -ENOMEM;
     r->l = l, r->done = done, r->data = data;
     r->fd[0] = fd_a, r->fd[1] = fd_b;
-    struct relay_cb cb = {.done = on_dir_done, .input = on_b_input, .sink_broken = on_sink_broken,
-                          .src_hangup = on_src_hangup, .data = r};
+    struct relay_cb cb = {.done = on_dir_done,
+                          .input = on_b_input,
+                          .sink_broken = on_sink_broken,
+                          .src_hangup = on_src_hangup,
+                          .data = r};
     unsigned f = RELAY_SHUT_SINK | RELAY_ABORT_ON_ERROR;
     e = relay_new(l, fd_a, fd_b, bufsz, f, &cb, &r->dir[0]);
     if (e == 0) {

@@ -34,17 +34,19 @@ struct cvm_err {
     char msg[256];
 };
 
-int rpc_code_from_errno(int err);        /* err may be negative or positive */
-int rpc_code_to_errno(int code);         /* returns a negative errno */
-const char *rpc_code_name(int code);     /* "NOT_FOUND" ... */
+int rpc_code_from_errno(int err);          /* err may be negative or positive */
+int rpc_code_to_errno(int code);           /* returns a negative errno */
+const char *rpc_code_name(int code);       /* "NOT_FOUND" ... */
 const char *rpc_code_class_text(int code); /* containerd's class text: "not found" ... */
 
 /* Set err (if non-NULL and not already set) from an errno and a printf message; returns r
  * (negative) so call sites read "return cvm_err_set(err, r, ...)". */
-int cvm_err_set(struct cvm_err *err, int r, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int cvm_err_set(struct cvm_err *err, int r, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 int cvm_err_setc(struct cvm_err *err, int code, int r, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 /* Prepend context: "prefix: old message". */
-void cvm_err_prefix(struct cvm_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void cvm_err_prefix(struct cvm_err *err, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 #endif

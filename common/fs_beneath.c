@@ -162,7 +162,7 @@ static int rm_at(int parent, const char *name, unsigned depth, unsigned *budget)
         return -ELOOP;
     int fd = openat2_fd(parent, name, O_RDONLY | O_DIRECTORY, RESOLVE_STRICT | RESOLVE_NO_XDEV);
     if (fd == -EXDEV)
-        return -EBUSY; /* a mount point: never entered, never removed */
+        return -EBUSY;                  /* a mount point: never entered, never removed */
     if (fd == -ENOTDIR || fd == -ELOOP) /* swapped for a file or link since the stat: the entry
                                          * itself goes (unlinkat never follows) */
         return unlinkat(parent, name, 0) < 0 && errno != ENOENT ? -errno : 0;

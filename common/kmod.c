@@ -77,7 +77,8 @@ int kmod_load_list(const char *list_path, struct kmod_report *rep)
             continue;
         if (n_mod == KMOD_MAX_MODULES || l >= sizeof(rep->failed)) {
             rep->failed_errno = E2BIG;
-            snprintf(rep->failed, sizeof(rep->failed), "%.*s", (int)(sizeof(rep->failed) - 1), line);
+            snprintf(rep->failed, sizeof(rep->failed), "%.*s", (int)(sizeof(rep->failed) - 1),
+                     line);
             return -E2BIG;
         }
         lines[n_mod++] = line;

@@ -12,10 +12,10 @@
 #define KMOD_MAX_LIST_BYTES (64u << 10)
 
 struct kmod_report {
-    unsigned loaded;    /* finit_module succeeded */
-    unsigned present;   /* EEXIST: built in or loaded before */
-    int failed_errno;   /* first failure, positive errno; 0 = none */
-    char failed[256];   /* path of the first module that failed */
+    unsigned loaded;  /* finit_module succeeded */
+    unsigned present; /* EEXIST: built in or loaded before */
+    int failed_errno; /* first failure, positive errno; 0 = none */
+    char failed[256]; /* path of the first module that failed */
 };
 
 /* Load one module file; 0, or -errno (-EEXIST mapped to 1: already present). */

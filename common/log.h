@@ -29,17 +29,19 @@ void log_emit(enum log_level lvl, const char *module, const char *fmt, ...)
 #define log_error(...) log_emit(LOG_LVL_ERROR, LOG_MODULE, __VA_ARGS__)
 
 /* Log with strerror(-r) appended and return r, so call sites stay one line. */
-#define log_error_errno(r, fmt, ...)                                                              \
-    ({                                                                                            \
-        int _r = (r);                                                                             \
-        log_emit(LOG_LVL_ERROR, LOG_MODULE, fmt ": %s", ##__VA_ARGS__, strerror(_r < 0 ? -_r : _r)); \
-        _r < 0 ? _r : -_r;                                                                        \
+#define log_error_errno(r, fmt, ...)                                                               \
+    ({                                                                                             \
+        int _r = (r);                                                                              \
+        log_emit(LOG_LVL_ERROR, LOG_MODULE, fmt ": %s", ##__VA_ARGS__,                             \
+                 strerror(_r < 0 ? -_r : _r));                                                     \
+        _r < 0 ? _r : -_r;                                                                         \
     })
-#define log_warn_errno(r, fmt, ...)                                                               \
-    ({                                                                                            \
-        int _r = (r);                                                                             \
-        log_emit(LOG_LVL_WARN, LOG_MODULE, fmt ": %s", ##__VA_ARGS__, strerror(_r < 0 ? -_r : _r)); \
-        _r < 0 ? _r : -_r;                                                                        \
+#define log_warn_errno(r, fmt, ...)                                                                \
+    ({                                                                                             \
+        int _r = (r);                                                                              \
+        log_emit(LOG_LVL_WARN, LOG_MODULE, fmt ": %s", ##__VA_ARGS__,                              \
+                 strerror(_r < 0 ? -_r : _r));                                                     \
+        _r < 0 ? _r : -_r;                                                                         \
     })
 
 #endif

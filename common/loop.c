@@ -22,8 +22,8 @@ enum source_kind { SRC_IO, SRC_TIMER, SRC_SIGNAL, SRC_CHILD };
 struct loop_source {
     struct loop *loop;
     enum source_kind kind;
-    int fd;          /* watched fd */
-    bool owns_fd;    /* timerfd, signalfd, pidfd */
+    int fd;       /* watched fd */
+    bool owns_fd; /* timerfd, signalfd, pidfd */
     bool dead;
     uint32_t events;
     pid_t pid;
@@ -189,7 +189,8 @@ int loop_timer_set(struct loop_source *s, uint64_t usec)
     return 0;
 }
 
-int loop_add_signal(struct loop *l, int sig, loop_signal_cb cb, void *data, struct loop_source **ret)
+int loop_add_signal(struct loop *l, int sig, loop_signal_cb cb, void *data,
+                    struct loop_source **ret)
 {
     sigset_t set;
     struct loop_source *s;
@@ -254,8 +255,8 @@ bool loop_child_watched(const struct loop *l, pid_t pid)
 {
     const struct loop_source *s;
     TAILQ_FOREACH(s, &l->children, child_link)
-        if (s->pid == pid)
-            return true;
+    if (s->pid == pid)
+        return true;
     return false;
 }
 
@@ -336,21 +337,15 @@ int loop_run_once(struct loop *l, int timeout_ms)
         if (s->dead)
             continue;
         switch (s->kind) {
-        case SRC_IO:
-            s->cb.io(s, s->fd, evs[i].events, s->data);
-            break;
+        case SRC_IO: s->cb.io(s, s->fd, evs[i].events, s->data); break;
         case SRC_TIMER: {
             uint64_t ticks;
             (void)!read(s->fd, &ticks, sizeof(ticks));
             s->cb.timer(s, s->data);
             break;
         }
-        case SRC_SIGNAL:
-            dispatch_signal(s);
-            break;
-        case SRC_CHILD:
-            dispatch_child(s);
-            break;
+        case SRC_SIGNAL: dispatch_signal(s); break;
+        case SRC_CHILD: dispatch_child(s); break;
         }
     }
     /* Deferred work may queue more deferred work: run only what was queued up to now. */

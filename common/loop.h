@@ -18,7 +18,8 @@ struct loop_source;
 
 typedef void (*loop_io_cb)(struct loop_source *s, int fd, uint32_t revents, void *data);
 typedef void (*loop_timer_cb)(struct loop_source *s, void *data);
-typedef void (*loop_signal_cb)(struct loop_source *s, const struct signalfd_siginfo *si, void *data);
+typedef void (*loop_signal_cb)(struct loop_source *s, const struct signalfd_siginfo *si,
+                               void *data);
 /* si->si_code is CLD_EXITED (si_status = exit code) or CLD_KILLED/CLD_DUMPED (si_status = signal). */
 typedef void (*loop_child_cb)(struct loop_source *s, pid_t pid, const siginfo_t *si, void *data);
 typedef void (*loop_defer_cb)(void *data);
@@ -38,7 +39,8 @@ int loop_add_timer(struct loop *l, uint64_t usec, loop_timer_cb cb, void *data,
 int loop_timer_set(struct loop_source *s, uint64_t usec);
 
 /* Blocks sig for the whole process and delivers it through a signalfd. */
-int loop_add_signal(struct loop *l, int sig, loop_signal_cb cb, void *data, struct loop_source **ret);
+int loop_add_signal(struct loop *l, int sig, loop_signal_cb cb, void *data,
+                    struct loop_source **ret);
 
 /* Watches a child through a pidfd (opened here if pidfd < 0; owned by the source afterwards)
  * and reaps it with waitid(P_PIDFD) before calling cb once. */

@@ -45,7 +45,8 @@ static void finish(struct relay *r, int status)
     r->done = true;
     drop_sources(r);
     /* the reader sees the end; an error (RELAY_ABORT_ON_ERROR) is not an end to pass on */
-    if ((r->flags & RELAY_SHUT_SINK) && (status == 0 || status == -ECANCELED || status == -ETIMEDOUT))
+    if ((r->flags & RELAY_SHUT_SINK) &&
+        (status == 0 || status == -ECANCELED || status == -ETIMEDOUT))
         (void)shutdown(r->sink, SHUT_WR);
     r->cb.done(r, status, r->cb.data); /* may free r: nothing after this */
 }
@@ -104,8 +105,8 @@ static int fill_from_src(struct relay *r, uint32_t revents, bool *moved)
 {
     while (r->len < r->size && !r->src_eof && !r->batching) {
         size_t tail = (r->head + r->len) % r->size;
-        size_t space = tail >= r->head && !(r->len && tail == r->head) ? r->size - tail
-                                                                       : r->head - tail;
+        size_t space =
+            tail >= r->head && !(r->len && tail == r->head) ? r->size - tail : r->head - tail;
         ssize_t n = read(r->src, r->buf + tail, space);
         if (n < 0) {
             if (errno == EINTR)
@@ -132,8 +133,8 @@ static int fill_from_src(struct relay *r, uint32_t revents, bool *moved)
         r->in += (size_t)n;
         r->reads++;
         if ((r->flags & RELAY_TTY_BATCH) && n < RELAY_TTY_SHORT_READ && !r->src_closing) {
-            if ((r->batch_timer || loop_add_timer(r->loop, RELAY_TTY_BATCH_US, on_batch, r,
-                                                  &r->batch_timer) == 0) &&
+            if ((r->batch_timer ||
+                 loop_add_timer(r->loop, RELAY_TTY_BATCH_US, on_batch, r, &r->batch_timer) == 0) &&
                 loop_timer_set(r->batch_timer, RELAY_TTY_BATCH_US) == 0)
                 r->batching = true; /* no timer: read as data comes, which is only slower */
             return 0;

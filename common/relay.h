@@ -24,12 +24,12 @@ struct loop;
 struct relay;
 
 enum {
-    RELAY_OWN_SRC = 1 << 0,       /* close src when freed */
-    RELAY_OWN_SINK = 1 << 1,      /* close sink when freed */
-    RELAY_SHUT_SINK = 1 << 2,     /* shutdown(sink, SHUT_WR) when done (sockets) */
-    RELAY_FIFO_SRC = 1 << 3,      /* src is a FIFO: read() == 0 is EOF only with EPOLLHUP, i.e.
+    RELAY_OWN_SRC = 1 << 0,        /* close src when freed */
+    RELAY_OWN_SINK = 1 << 1,       /* close sink when freed */
+    RELAY_SHUT_SINK = 1 << 2,      /* shutdown(sink, SHUT_WR) when done (sockets) */
+    RELAY_FIFO_SRC = 1 << 3,       /* src is a FIFO: read() == 0 is EOF only with EPOLLHUP, i.e.
                                      after a writer came and went (spec §3.5) */
-    RELAY_TTY_BATCH = 1 << 4,     /* src is a pty master: after a short read, leave it for
+    RELAY_TTY_BATCH = 1 << 4,      /* src is a pty master: after a short read, leave it for
                                      RELAY_TTY_BATCH_US so the line discipline's output collects */
     RELAY_ABORT_ON_ERROR = 1 << 5, /* a read or write error ends the relay: done(r, -errno) */
 };

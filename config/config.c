@@ -104,7 +104,8 @@ static int set_uid_range(struct cfg *c, json_t *v, struct cvm_err *err)
     struct uid_range r;
     const char *s = json_string_value(v);
     if (!s || uid_range_parse(s, json_string_length(v), &r) < 0)
-        return cvm_err_set(err, -EINVAL, "config: \"uid_range\" must be \"FIRST-LAST\" (decimal, "
+        return cvm_err_set(err, -EINVAL,
+                           "config: \"uid_range\" must be \"FIRST-LAST\" (decimal, "
                            "1 <= FIRST <= LAST <= 4294967294)");
     c->uid_first = r.first;
     c->uid_last = r.last;
@@ -114,7 +115,8 @@ static int set_uid_range(struct cfg *c, json_t *v, struct cvm_err *err)
 /* qemu_user named one uid shared by every sandbox: refused, so no config can bring that back. */
 static int refuse_qemu_user(struct cvm_err *err)
 {
-    return cvm_err_set(err, -EINVAL, "config: \"qemu_user\" is gone: every sandbox gets a uid of "
+    return cvm_err_set(err, -EINVAL,
+                       "config: \"qemu_user\" is gone: every sandbox gets a uid of "
                        "its own from \"uid_range\" (default " UID_RANGE_DEFAULT ")");
 }
 
@@ -140,9 +142,12 @@ static int set_allowed(unsigned *dst, json_t *v, struct cvm_err *err)
     json_t *e;
 
     if (!json_is_array(v) || json_array_size(v) > CFG_ALLOWED_MAX)
-        return cvm_err_set(err, -EINVAL, "config: \"allowed_annotations\" must be an array of at "
-                           "most %u annotation keys", CFG_ALLOWED_MAX);
-    json_array_foreach(v, i, e) {
+        return cvm_err_set(err, -EINVAL,
+                           "config: \"allowed_annotations\" must be an array of at "
+                           "most %u annotation keys",
+                           CFG_ALLOWED_MAX);
+    json_array_foreach(v, i, e)
+    {
         const char *k = json_string_value(e);
         bool known = k && strlen(k) == json_string_length(e) && strcmp(k, CFG_ANN_GROUP) == 0;
         for (size_t j = 0; k && !known && j < ELEMENTSOF(vm_annotations); j++)
@@ -151,9 +156,11 @@ static int set_allowed(unsigned *dst, json_t *v, struct cvm_err *err)
                 known = true;
             }
         if (!known)
-            return cvm_err_set(err, -EINVAL, "config: \"allowed_annotations\": unknown annotation "
-                               "\"%.80s\" (known: %s, %s, %s)", k ? k : "(not a string)",
-                               CFG_ANN_VCPUS, CFG_ANN_MEMORY, CFG_ANN_KARGS);
+            return cvm_err_set(err, -EINVAL,
+                               "config: \"allowed_annotations\": unknown annotation "
+                               "\"%.80s\" (known: %s, %s, %s)",
+                               k ? k : "(not a string)", CFG_ANN_VCPUS, CFG_ANN_MEMORY,
+                               CFG_ANN_KARGS);
     }
     *dst = bits;
     return 0;
@@ -211,7 +218,8 @@ static int set_one(struct cfg *c, const char *key, json_t *v, struct cvm_err *er
     if (strcmp(key, "host_namespaces") == 0) {
         const char *m = json_string_value(v);
         if (!m || (strcmp(m, "refuse") != 0 && strcmp(m, "vm") != 0))
-            return cvm_err_set(err, -EINVAL, "config: \"host_namespaces\" must be \"refuse\" or \"vm\"");
+            return cvm_err_set(err, -EINVAL,
+                               "config: \"host_namespaces\" must be \"refuse\" or \"vm\"");
         c->host_namespaces_vm = strcmp(m, "vm") == 0;
         return 0;
     }
@@ -224,9 +232,11 @@ static int set_one(struct cfg *c, const char *key, json_t *v, struct cvm_err *er
     if (strcmp(key, "kernel_args") == 0) {
         const char *s = json_string_value(v);
         if (!s || strlen(s) != json_string_length(v) || cfg_check_kernel_args(s) < 0)
-            return cvm_err_set(err, -EINVAL,
-                               "config: \"kernel_args\" must be a string of printable ASCII without "
-                               "quotes or backslashes, shorter than %d bytes", CFG_KARGS_MAX);
+            return cvm_err_set(
+                err, -EINVAL,
+                "config: \"kernel_args\" must be a string of printable ASCII without "
+                "quotes or backslashes, shorter than %d bytes",
+                CFG_KARGS_MAX);
         snprintf(c->kernel_args, sizeof(c->kernel_args), "%s", s);
         return 0;
     }
@@ -237,12 +247,16 @@ static int set_one(struct cfg *c, const char *key, json_t *v, struct cvm_err *er
     if (strcmp(key, "max_memory_mib") == 0) {
         int r = set_uint(&c->max_memory_mib, key, v, 0, CFG_MEMORY_MAX, err);
         if (r == 0 && c->max_memory_mib && c->max_memory_mib < CFG_MEMORY_MIN)
-            r = cvm_err_set(err, -EINVAL, "config: \"max_memory_mib\" = %u: 0 (the host's memory) "
-                            "or at least %u", c->max_memory_mib, CFG_MEMORY_MIN);
+            r = cvm_err_set(err, -EINVAL,
+                            "config: \"max_memory_mib\" = %u: 0 (the host's memory) "
+                            "or at least %u",
+                            c->max_memory_mib, CFG_MEMORY_MIN);
         return r;
     }
     if (strcmp(key, "_comment") == 0)
-        return json_is_string(v) ? 0 : cvm_err_set(err, -EINVAL, "config: \"_comment\" must be a string");
+        return json_is_string(v)
+                   ? 0
+                   : cvm_err_set(err, -EINVAL, "config: \"_comment\" must be a string");
     return cvm_err_set(err, -EINVAL, "config: unknown key \"%.64s\"", key);
 }
 
@@ -263,7 +277,8 @@ int cfg_parse(struct cfg *c, const char *json, size_t len, struct cvm_err *err)
                            jerr.line, jerr.column, jerr.text);
     if (!json_is_object(root))
         return cvm_err_set(err, -EINVAL, "config: top level must be a JSON object");
-    json_object_foreach(root, key, v) {
+    json_object_foreach(root, key, v)
+    {
         r = set_one(&tmp, key, v, err);
         if (r < 0)
             return r;
@@ -274,7 +289,8 @@ int cfg_parse(struct cfg *c, const char *json, size_t len, struct cvm_err *err)
         return cvm_err_set(err, -EINVAL, "config: \"vcpus\" = %u is above \"max_vcpus\" = %u",
                            tmp.vcpus, tmp.max_vcpus);
     if (tmp.max_memory_mib && tmp.memory_mib > tmp.max_memory_mib)
-        return cvm_err_set(err, -EINVAL, "config: \"memory_mib\" = %u is above \"max_memory_mib\" = %u",
+        return cvm_err_set(err, -EINVAL,
+                           "config: \"memory_mib\" = %u is above \"max_memory_mib\" = %u",
                            tmp.memory_mib, tmp.max_memory_mib);
     *c = tmp;
     return 0;
@@ -291,7 +307,8 @@ int cfg_resolve_bounds(struct cfg *c, unsigned host_cpus, unsigned long long hos
     if (host_m) {
         unsigned long long mib = host_kib / 1024ull;
         mm = !host_kib || mib > CFG_MEMORY_MAX ? CFG_MEMORY_MAX
-           : mib < CFG_MEMORY_MIN ? CFG_MEMORY_MIN : (unsigned)mib;
+             : mib < CFG_MEMORY_MIN            ? CFG_MEMORY_MIN
+                                               : (unsigned)mib;
     }
     if (c->vcpus > mv)
         return cvm_err_set(err, -EINVAL, "config: \"vcpus\" = %u is above max_vcpus %u%s", c->vcpus,
@@ -308,8 +325,10 @@ int cfg_check_memory_raise(const struct cfg *c, unsigned long long want_mib, str
 {
     unsigned mm = c->max_memory_mib ? c->max_memory_mib : CFG_MEMORY_MAX;
     if (want_mib > mm)
-        return cvm_err_set(err, -EINVAL, "linux.resources.memory.limit (%llu MiB) would raise the "
-                           "guest RAM above the runtime config's max_memory_mib (%u MiB)", want_mib, mm);
+        return cvm_err_set(err, -EINVAL,
+                           "linux.resources.memory.limit (%llu MiB) would raise the "
+                           "guest RAM above the runtime config's max_memory_mib (%u MiB)",
+                           want_mib, mm);
     return 0;
 }
 
@@ -349,10 +368,13 @@ int cfg_apply_annotations(struct cfg *c, const char *const *keys, const char *co
         bool known = strcmp(k, CFG_ANN_VCPUS) == 0 || strcmp(k, CFG_ANN_MEMORY) == 0 ||
                      strcmp(k, CFG_ANN_KARGS) == 0 || strcmp(k, CFG_ANN_GROUP) == 0;
         if (known && !ann_allowed(c, k))
-            r = cvm_err_set(err, -EINVAL, "annotation %s is not allowed by the runtime config "
-                            "(allowed_annotations)", k);
+            r = cvm_err_set(err, -EINVAL,
+                            "annotation %s is not allowed by the runtime config "
+                            "(allowed_annotations)",
+                            k);
         else if (strcmp(k, CFG_ANN_VCPUS) == 0)
-            r = ann_uint(k, v, CFG_VCPUS_MIN, CFG_VCPUS_MAX, c->max_vcpus, "max_vcpus", &tmp.vcpus, err);
+            r = ann_uint(k, v, CFG_VCPUS_MIN, CFG_VCPUS_MAX, c->max_vcpus, "max_vcpus", &tmp.vcpus,
+                         err);
         else if (strcmp(k, CFG_ANN_MEMORY) == 0)
             r = ann_uint(k, v, CFG_MEMORY_MIN, CFG_MEMORY_MAX, c->max_memory_mib, "max_memory_mib",
                          &tmp.memory_mib, err);
@@ -360,8 +382,8 @@ int cfg_apply_annotations(struct cfg *c, const char *const *keys, const char *co
             size_t have = strlen(tmp.kernel_args), add = strlen(v);
             if (cfg_check_kernel_args(v) < 0 || have + 1 + add >= sizeof(tmp.kernel_args))
                 r = cvm_err_set(err, -EINVAL,
-                                "annotation %s: printable ASCII without quotes, under %d bytes",
-                                k, CFG_KARGS_MAX);
+                                "annotation %s: printable ASCII without quotes, under %d bytes", k,
+                                CFG_KARGS_MAX);
             else {
                 if (have && add)
                     tmp.kernel_args[have++] = ' ';
@@ -371,8 +393,8 @@ int cfg_apply_annotations(struct cfg *c, const char *const *keys, const char *co
         } else if (strcmp(k, CFG_ANN_GROUP) == 0)
             r = 0; /* used by `start` for grouping */
         else
-            r = cvm_err_set(err, -EINVAL, "unknown annotation \"%.80s\" (known: %s, %s, %s, %s)",
-                            k, CFG_ANN_VCPUS, CFG_ANN_MEMORY, CFG_ANN_KARGS, CFG_ANN_GROUP);
+            r = cvm_err_set(err, -EINVAL, "unknown annotation \"%.80s\" (known: %s, %s, %s, %s)", k,
+                            CFG_ANN_VCPUS, CFG_ANN_MEMORY, CFG_ANN_KARGS, CFG_ANN_GROUP);
         if (r < 0)
             return r;
     }
@@ -383,8 +405,9 @@ int cfg_apply_annotations(struct cfg *c, const char *const *keys, const char *co
 int cfg_check_host_memory(unsigned mem_mib, unsigned long long host_kib, struct cvm_err *err)
 {
     if (host_kib && (unsigned long long)mem_mib * 1024ull > host_kib)
-        return cvm_err_set(err, -EINVAL, "guest memory %u MiB is more than this host has (%llu MiB)",
-                           mem_mib, host_kib / 1024ull);
+        return cvm_err_set(err, -EINVAL,
+                           "guest memory %u MiB is more than this host has (%llu MiB)", mem_mib,
+                           host_kib / 1024ull);
     return 0;
 }
 

@@ -34,7 +34,7 @@
 #define CFG_DEADLINE_MAX 600000u
 #define CFG_CONSOLE_DEADLINE_MAX 600000u
 #define CFG_DEFAULT_GUEST_TIMEOUT_MS 6000u /* no heartbeat answer this long: the guest is dead */
-#define CFG_DEFAULT_KILL_GRACE_MS 2000u    /* SIGKILL of the sandbox's init not honoured: kill QEMU */
+#define CFG_DEFAULT_KILL_GRACE_MS 2000u /* SIGKILL of the sandbox's init not honoured: kill QEMU */
 #define CFG_DEFAULT_SPARE_NICS 1u
 #define CFG_SPARE_NICS_MAX 7u
 /* The VMM's fixed host costs on top of the guest (shim/host_cgroup_limits.h, config/README.md
@@ -43,7 +43,8 @@
 #define CFG_DEFAULT_HOST_OVERHEAD_MIB 128u
 #define CFG_HOST_OVERHEAD_MIB_MAX 65536u
 #define CFG_DEFAULT_HOST_OVERHEAD_TASKS 128u
-#define CFG_HOST_OVERHEAD_TASKS_MAX 65536u /* with the interfaces present at boot, at most 8 NICs (HV_MAX_NICS) */
+#define CFG_HOST_OVERHEAD_TASKS_MAX                                                                \
+    65536u /* with the interfaces present at boot, at most 8 NICs (HV_MAX_NICS) */
 
 /* Annotation keys (spec §5.3: CRI copies them from pod annotations with pod_annotations). */
 #define CFG_ANN_PREFIX "io.containerd.cvm."
@@ -63,18 +64,17 @@
 #define CFG_ALLOW_KARGS (1u << 2)
 #define CFG_ALLOWED_MAX 16u /* entries in "allowed_annotations" */
 
-
 struct cfg {
-    char kernel[CFG_PATH_MAX];    /* "" = newest /boot/vmlinuz-* */
-    char initrd[CFG_PATH_MAX];    /* "" = installed initrd next to the binary */
+    char kernel[CFG_PATH_MAX]; /* "" = newest /boot/vmlinuz-* */
+    char initrd[CFG_PATH_MAX]; /* "" = installed initrd next to the binary */
     char qemu[CFG_PATH_MAX];
     char virtiofsd[CFG_PATH_MAX];
-    char vsockd[CFG_PATH_MAX];    /* "" = cvm-vsockd next to the binary */
+    char vsockd[CFG_PATH_MAX]; /* "" = cvm-vsockd next to the binary */
     unsigned vcpus;
     unsigned memory_mib;
     enum hv_vsock_mode vsock_mode;
     unsigned boot_deadline_ms;
-    enum hv_accel accel;          /* auto | kvm | tcg (see hypervisor/accel.h) */
+    enum hv_accel accel; /* auto | kvm | tcg (see hypervisor/accel.h) */
     /* Sandbox uids (hypervisor/uid_range.h): each sandbox's QEMU and cvm-vsockd run as one
      * uid of [uid_first, uid_last] no other live sandbox has ("uid_range": "FIRST-LAST"). */
     unsigned uid_first, uid_last;
@@ -85,12 +85,12 @@ struct cfg {
     unsigned host_overhead_mib;   /* host memory limit = guest RAM + this + kernel + initrd */
     unsigned host_overhead_tasks; /* host pids limit = the container's + this */
     char kernel_args[CFG_KARGS_MAX]; /* appended to the built-in command line */
-    unsigned allowed_annotations; /* CFG_ALLOW_*: annotations pods may set (operator's) */
-    unsigned max_vcpus;           /* bound of vcpus (config and annotation); 0 = host's CPUs */
-    unsigned max_memory_mib;      /* bound of the guest RAM, however set; 0 = host's memory */
+    unsigned allowed_annotations;    /* CFG_ALLOW_*: annotations pods may set (operator's) */
+    unsigned max_vcpus;              /* bound of vcpus (config and annotation); 0 = host's CPUs */
+    unsigned max_memory_mib;         /* bound of the guest RAM, however set; 0 = host's memory */
     bool debug;
-    bool tcg_icount;
-    bool host_namespaces_vm;      /* "host_namespaces": "vm": host network/ipc/pid = the VM's */              /* benchmarks: -icount shift=0,sleep=off under TCG */
+    bool tcg_icount;         /* benchmarks: -icount shift=0,sleep=off under TCG */
+    bool host_namespaces_vm; /* "host_namespaces": "vm": host network/ipc/pid = the VM's */
 };
 
 void cfg_defaults(struct cfg *c);

@@ -109,7 +109,8 @@ int accel_decide(enum hv_accel want, const struct accel_facts *f, struct accel_c
             /* The user asked for it: try, and let the boot watchdog name the silent console. */
             out->warn = true;
             snprintf(out->reason, sizeof(out->reason),
-                     "forced by \"accel\": \"kvm\" although %s (a stock guest kernel may hang)", unfit);
+                     "forced by \"accel\": \"kvm\" although %s (a stock guest kernel may hang)",
+                     unfit);
         } else {
             kvm_basis(f, basis, sizeof(basis));
             snprintf(out->reason, sizeof(out->reason), "forced by \"accel\": \"kvm\"; %s", basis);

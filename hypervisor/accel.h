@@ -30,12 +30,13 @@ struct accel_facts {
 };
 
 struct accel_choice {
-    bool kvm;           /* true: -accel kvm -cpu host; false: -accel tcg */
-    int err;            /* 0, or -errno when the requested accelerator cannot work at all
+    bool kvm;             /* true: -accel kvm -cpu host; false: -accel tcg */
+    int err;              /* 0, or -errno when the requested accelerator cannot work at all
                            (accel=kvm without a usable /dev/kvm): Create must fail */
-    bool warn;          /* the choice works but is slow or suspicious (TCG; forced KVM on PVM) */
+    bool warn;            /* the choice works but is slow or suspicious (TCG; forced KVM on PVM) */
     const char *provider; /* what serves /dev/kvm: kvm_intel, kvm_amd, kvm_pvm, unknown, none */
-    char reason[256];   /* one line: "/dev/kvm is served by kvm_pvm, which needs a PVM guest kernel" */
+    char
+        reason[256]; /* one line: "/dev/kvm is served by kvm_pvm, which needs a PVM guest kernel" */
 };
 
 /* PURE: the accelerator for `want` on a host with facts f. Always fills out; returns out->err. */

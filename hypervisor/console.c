@@ -111,8 +111,8 @@ static void on_io(struct loop_source *s, int fd, uint32_t revents, void *data)
     }
 }
 
-int hv_console_new(struct loop *l, const char *path, size_t cap, hv_console_line_cb cb,
-                   void *data, int *ret_qemu_fd, struct hv_console **ret)
+int hv_console_new(struct loop *l, const char *path, size_t cap, hv_console_line_cb cb, void *data,
+                   int *ret_qemu_fd, struct hv_console **ret)
 {
     _cleanup_close_ int file = -EBADF;
     int sv[2], r;

@@ -12,8 +12,8 @@ typedef void (*hv_console_line_cb)(const char *line, void *data);
 
 /* Create (truncate) the log file at path (at most cap bytes kept) and a socketpair; QEMU's
  * end is returned in *ret_qemu_fd (close-on-exec, the caller hands it to QEMU, then closes). */
-int hv_console_new(struct loop *l, const char *path, size_t cap, hv_console_line_cb cb,
-                   void *data, int *ret_qemu_fd, struct hv_console **ret);
+int hv_console_new(struct loop *l, const char *path, size_t cap, hv_console_line_cb cb, void *data,
+                   int *ret_qemu_fd, struct hv_console **ret);
 /* Read whatever QEMU left in the socket (call when QEMU has exited, before reading the tail). */
 void hv_console_drain(struct hv_console *c);
 /* CLOCK_MONOTONIC ns (now_ns()) of the first byte the guest wrote; 0: none yet. */

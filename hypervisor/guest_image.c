@@ -14,9 +14,9 @@
 #include "errmap.h"
 #include "fd.h"
 
-#define BZ_MAGIC_OFF 0x202        /* "HdrS" */
-#define BZ_VERSION_OFF 0x206      /* boot protocol version, u16 LE */
-#define BZ_KVERSION_OFF 0x20e     /* kernel_version: string offset - 0x200, u16 LE */
+#define BZ_MAGIC_OFF 0x202    /* "HdrS" */
+#define BZ_VERSION_OFF 0x206  /* boot protocol version, u16 LE */
+#define BZ_KVERSION_OFF 0x20e /* kernel_version: string offset - 0x200, u16 LE */
 #define CPIO_HDR 110
 #define CPIO_TRAILER "TRAILER!!!"
 
@@ -42,7 +42,10 @@ static size_t pad4(size_t x)
 
 enum guest_kernel_kind guest_kernel_kind(const unsigned char *buf, size_t len)
 {
-    if (len >= 4 && memcmp(buf, "\x7f" "ELF", 4) == 0)
+    if (len >= 4 && memcmp(buf,
+                           "\x7f"
+                           "ELF",
+                           4) == 0)
         return GK_ELF;
     if (len >= BZ_MAGIC_OFF + 4 && memcmp(buf + BZ_MAGIC_OFF, "HdrS", 4) == 0)
         return GK_BZIMAGE;
@@ -60,7 +63,9 @@ enum guest_initrd_kind guest_initrd_kind(const unsigned char *buf, size_t len)
         {"070702", 6, GI_CPIO},
         {"\x1f\x8b", 2, GI_GZIP},
         {"\x28\xb5\x2f\xfd", 4, GI_ZSTD},
-        {"\xfd" "7zXZ\0", 6, GI_XZ},
+        {"\xfd"
+         "7zXZ\0",
+         6, GI_XZ},
         {"\x02\x21\x4c\x18", 4, GI_LZ4},
         {"BZh", 3, GI_BZIP2},
         {"\x5d\0\0", 3, GI_LZMA},
@@ -82,8 +87,8 @@ const char *guest_kernel_kind_name(enum guest_kernel_kind k)
 
 const char *guest_initrd_kind_name(enum guest_initrd_kind k)
 {
-    static const char *const names[] = {"unknown", "cpio", "gzip", "zstd", "xz", "lz4",
-                                        "bzip2",   "lzma"};
+    static const char *const names[] = {"unknown", "cpio", "gzip",  "zstd",
+                                        "xz",      "lz4",  "bzip2", "lzma"};
     return (unsigned)k < ELEMENTSOF(names) ? names[k] : "unknown";
 }
 
@@ -123,8 +128,7 @@ int guest_bzimage_release(const unsigned char *buf, size_t len, char *out, size_
 #define ELF64_PHDR_SIZE 0x38
 #define ELF_PT_NOTE 4
 
-int guest_elf_note_spans(const unsigned char *buf, size_t len, struct guest_span *spans,
-                         size_t max)
+int guest_elf_note_spans(const unsigned char *buf, size_t len, struct guest_span *spans, size_t max)
 {
     uint64_t phoff;
     unsigned phentsize, phnum;
@@ -156,8 +160,8 @@ int guest_elf_note_spans(const unsigned char *buf, size_t len, struct guest_span
     return (int)n;
 }
 
-int guest_elf_note_find(const unsigned char *notes, size_t len, const char *name,
-                        uint32_t type, const unsigned char **desc, size_t *desc_len)
+int guest_elf_note_find(const unsigned char *notes, size_t len, const char *name, uint32_t type,
+                        const unsigned char **desc, size_t *desc_len)
 {
     size_t off = 0, want = strlen(name) + 1;
     while (len - off >= 12) {
@@ -325,14 +329,12 @@ int guest_image_release(const char *path, char *out, size_t n)
     if ((r = guest_image_read_head(path, head, GUEST_KERNEL_RELEASE_HEAD, &got)) < 0)
         return r;
     switch (guest_kernel_kind(head, got)) {
-    case GK_BZIMAGE:
-        return guest_bzimage_release(head, got, out, n);
+    case GK_BZIMAGE: return guest_bzimage_release(head, got, out, n);
     case GK_ELF:
         if ((r = guest_elf_read_notes(path, head, got, &notes, &nlen)) < 0)
             return r;
         return guest_elf_notes_release(notes, nlen, out, n);
-    default:
-        return -ENOEXEC;
+    default: return -ENOEXEC;
     }
 }
 
@@ -350,7 +352,8 @@ static int check_elf_pvh(const char *kernel, const unsigned char *head, size_t g
     if (guest_elf_note_find(notes, nlen, "Xen", GUEST_ELF_NOTE_PVH_ENTRY, &d, &dl) < 0 || dl < 4)
         return cvm_err_set(err, -ENOEXEC,
                            "guest kernel '%s' is an ELF without a PVH entry note (CONFIG_PVH): "
-                           "QEMU cannot boot it", kernel);
+                           "QEMU cannot boot it",
+                           kernel);
     return 0;
 }
 
@@ -369,8 +372,7 @@ int guest_image_check(const char *kernel, const char *initrd, struct cvm_err *er
         if ((r = check_elf_pvh(kernel, head, got, err)) < 0)
             return r;
         break;
-    default:
-        break;
+    default: break;
     }
     if (!initrd)
         return 0;
@@ -380,6 +382,7 @@ int guest_image_check(const char *kernel, const char *initrd, struct cvm_err *er
     if (guest_initrd_kind(head, got) == GI_UNKNOWN)
         return cvm_err_set(err, -ENOEXEC,
                            "guest initrd '%s' is not an initrd (neither a newc cpio nor a "
-                           "compressed one)", initrd);
+                           "compressed one)",
+                           initrd);
     return 0;
 }

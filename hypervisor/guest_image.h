@@ -13,7 +13,14 @@ struct cvm_err;
 
 enum guest_kernel_kind { GK_UNKNOWN, GK_BZIMAGE, GK_ELF };
 enum guest_initrd_kind {
-    GI_UNKNOWN, GI_CPIO, GI_GZIP, GI_ZSTD, GI_XZ, GI_LZ4, GI_BZIP2, GI_LZMA,
+    GI_UNKNOWN,
+    GI_CPIO,
+    GI_GZIP,
+    GI_ZSTD,
+    GI_XZ,
+    GI_LZ4,
+    GI_BZIP2,
+    GI_LZMA,
 };
 
 /* How many leading bytes the kind checks need (a bzImage header ends before 0x280). */
@@ -58,8 +65,8 @@ int guest_elf_note_spans(const unsigned char *buf, size_t len, struct guest_span
 
 /* PURE: the descriptor of the note (name, type) in a blob of ELF notes. 0 with *desc and *desc_len
  * (inside notes), -ENOENT: absent, -EINVAL: a malformed note before it. */
-int guest_elf_note_find(const unsigned char *notes, size_t len, const char *name,
-                        uint32_t type, const unsigned char **desc, size_t *desc_len);
+int guest_elf_note_find(const unsigned char *notes, size_t len, const char *name, uint32_t type,
+                        const unsigned char **desc, size_t *desc_len);
 
 /* PURE: the release from the build-salt note of a notes blob into out (a printable word, no
  * '/'). -ENOENT: no such note or it is empty; -EINVAL: malformed. */

@@ -40,7 +40,8 @@ static void release(void *data)
     free(vm->virtiofsd_bin), free(vm->vsockd_bin), free(vm->netns_path), free(vm->console_path);
     for (unsigned i = 0; i < vm->n_nics; i++)
         free(vm->nic_tap[i]), free(vm->nic_mac[i]);
-    free(vm->cid_dir), free(vm->uid_lock_dir), free(vm->qmp_sock), free(vm->vfs_sock), free(vm->vsock_vu_sock);
+    free(vm->cid_dir), free(vm->uid_lock_dir), free(vm->qmp_sock), free(vm->vfs_sock),
+        free(vm->vsock_vu_sock);
     free(vm->vsock_uds), free(vm->vsock_dir);
     for (unsigned i = 0; i < vm->n_cgroup_fds; i++)
         safe_close(vm->cgroup_fds[i]);
@@ -155,7 +156,8 @@ static void on_helper_grace(struct loop_source *s, void *data)
  * QEMU's exit a moment to arrive so the report names the real cause. */
 #define HELPER_GRACE_MS 250
 
-static void helper_exited(struct hv_vm *vm, struct hv_proc *p, const char *what, const siginfo_t *si)
+static void helper_exited(struct hv_vm *vm, struct hv_proc *p, const char *what,
+                          const siginfo_t *si)
 {
     char how[96];
     hv_proc_describe_exit(si, how, sizeof(how));
@@ -172,8 +174,8 @@ static void helper_exited(struct hv_vm *vm, struct hv_proc *p, const char *what,
         if ((unsigned char)*c < 0x20 || *c == 0x7f)
             *c = ' ';
     if (!hv_proc_running(vm->qemu) || vm->helper_grace ||
-        loop_add_timer(vm->loop, HELPER_GRACE_MS * 1000, on_helper_grace, vm,
-                       &vm->helper_grace) < 0)
+        loop_add_timer(vm->loop, HELPER_GRACE_MS * 1000, on_helper_grace, vm, &vm->helper_grace) <
+            0)
         hv_fail(vm, "%s", vm->helper_reason);
 }
 

@@ -44,7 +44,6 @@ struct cvm_err;
 struct hv_vm;
 struct hv_vsock_req;
 
-
 #define HV_MAX_NICS 8
 #define HV_MAX_CGROUP_FDS 16
 
@@ -68,8 +67,8 @@ struct hv_config {
        is the same number. 0/0: the default range. Ignored when we are not root. */
     uint32_t uid_first, uid_last;
     const char *uid_lock_dir; /* the leases' lock files; NULL: /run/cvm/uids */
-    unsigned vcpus;          /* 0: 1 */
-    unsigned mem_mib;        /* 0: 256 */
+    unsigned vcpus;           /* 0: 1 */
+    unsigned mem_mib;         /* 0: 256 */
 
     const char *shared_dir;    /* served by virtiofsd as tag fs_tag; NULL: no virtiofs */
     const char *fs_tag;        /* NULL: "cvmfs" */
@@ -81,23 +80,23 @@ struct hv_config {
     const char *cid_dir;    /* kernel mode CID lock files; NULL: /run/cvm/cid */
     const char *vsockd_bin; /* NULL: cvm-vsockd next to our own executable, else from PATH */
 
-    const char *console_log; /* guest serial console file, written by hv (truncated at start);
+    const char *console_log;  /* guest serial console file, written by hv (truncated at start);
                                 NULL: <run_dir>/console.log, removed at stop; a path given
                                 here is left in place for the caller */
     unsigned console_max_kib; /* the file keeps at most this much (newest half kept); 0: 1024 */
-    const char *netns_path;  /* QEMU is started inside this netns (setns before exec); NULL: ours */
+    const char *netns_path; /* QEMU is started inside this netns (setns before exec); NULL: ours */
     const struct hv_nic *nics; /* virtio-net NICs (copied); NULL/0: none */
     unsigned n_nics;           /* at most HV_MAX_NICS */
-    unsigned boot_timeout_ms; /* helpers ready + QEMU up + QMP negotiated; 0: 30000 */
-    unsigned stop_timeout_ms; /* default deadline of stops forced by a failure; 0: 5000 */
-    bool debug;               /* virtiofsd/cvm-vsockd debug output into our log */
+    unsigned boot_timeout_ms;  /* helpers ready + QEMU up + QMP negotiated; 0: 30000 */
+    unsigned stop_timeout_ms;  /* default deadline of stops forced by a failure; 0: 5000 */
+    bool debug;                /* virtiofsd/cvm-vsockd debug output into our log */
     /* Host cgroups every process hv starts joins (QEMU, virtiofsd, cvm-vsockd): open
      * cgroup.procs files, one per hierarchy (cgroup v1 has several); each child writes "0"
      * into every one of them after fork, before exec, so nothing it allocates is charged
      * elsewhere. hv keeps its own duplicates. NULL/0: the children stay in our cgroups. */
     const int *cgroup_procs_fds;
     unsigned n_cgroup_procs_fds; /* at most HV_MAX_CGROUP_FDS */
-    bool tcg_icount;          /* under TCG: guest time from the instruction count (qemu_argv.h) */
+    bool tcg_icount; /* under TCG: guest time from the instruction count (qemu_argv.h) */
 };
 
 struct hv_callbacks {
@@ -118,8 +117,7 @@ struct hv_callbacks {
 /* Completion of an asynchronous QMP operation: r = 0 or -errno; msg is QEMU's error text or
  * NULL. For hv_query_status, status is QEMU's "status" ("running", "paused", ...). */
 typedef void (*hv_done_cb)(struct hv_vm *vm, int r, const char *msg, void *data);
-typedef void (*hv_status_cb)(struct hv_vm *vm, int r, const char *status, bool running,
-                             void *data);
+typedef void (*hv_status_cb)(struct hv_vm *vm, int r, const char *status, bool running, void *data);
 /* Completion of hv_vsock_connect: on r == 0, fd is a connected, non-blocking, close-on-exec
  * stream to the guest port, owned by the callee from now on; on failure fd is -1. */
 typedef void (*hv_vsock_cb)(struct hv_vm *vm, int r, int fd, void *data);
@@ -177,6 +175,5 @@ const char *hv_id(const struct hv_vm *vm);
 /* Copy the last up-to n-1 bytes of the console log into buf (NUL-terminated, starts at a line
  * boundary where possible). Returns bytes copied or -errno. */
 int hv_console_tail(const struct hv_vm *vm, char *buf, size_t n);
-
 
 #endif

@@ -43,8 +43,8 @@ static void on_reply(struct qmp *q, int r, json_t *ret, const char *cls, const c
     free(op);
 }
 
-static int run(struct hv_vm *vm, const char *cmd, hv_done_cb done, hv_status_cb status,
-               void *data, struct cvm_err *err)
+static int run(struct hv_vm *vm, const char *cmd, hv_done_cb done, hv_status_cb status, void *data,
+               struct cvm_err *err)
 {
     struct op *op;
     int r;
@@ -163,5 +163,3 @@ const struct accel_choice *hv_accel(const struct hv_vm *vm)
 {
     return &vm->accel;
 }
-
-

@@ -85,9 +85,14 @@ static void tail_add(struct hv_proc *p, const char *s, size_t n)
  * is not of that shape. */
 static bool relog_logfmt(const struct hv_proc *p, const char *line)
 {
-    static const struct { const char *name; enum log_level lvl; } levels[] = {
-        {"debug", LOG_LVL_DEBUG}, {"info", LOG_LVL_INFO}, {"warning", LOG_LVL_WARN},
-        {"warn", LOG_LVL_WARN},   {"error", LOG_LVL_ERROR}};
+    static const struct {
+        const char *name;
+        enum log_level lvl;
+    } levels[] = {{"debug", LOG_LVL_DEBUG},
+                  {"info", LOG_LVL_INFO},
+                  {"warning", LOG_LVL_WARN},
+                  {"warn", LOG_LVL_WARN},
+                  {"error", LOG_LVL_ERROR}};
     const char *lv = strstr(line, " level="), *m = strstr(line, " msg=\"");
     char msg[LINE_MAX_LOG + 1];
     size_t n = 0;
@@ -313,7 +318,8 @@ int hv_proc_spawn(struct loop *l, const struct hv_proc_opts *o, hv_proc_exit_cb 
     pid_t pid, self = getpid();
     int r;
 
-    if (o->n_fds > MAX_CHILD_FDS || !o->argv || !o->argv[0] || (o->n_cgroup_fds && !o->cgroup_fds) ||
+    if (o->n_fds > MAX_CHILD_FDS || !o->argv || !o->argv[0] ||
+        (o->n_cgroup_fds && !o->cgroup_fds) ||
         (o->creds && o->creds->n_groups > HV_PROC_MAX_GROUPS))
         return -EINVAL;
     p = calloc(1, sizeof(*p));
@@ -454,8 +460,8 @@ size_t hv_proc_reap_orphans(struct loop *l, unsigned timeout_ms)
             break;
     }
     while ((o = LIST_FIRST(&orphans))) {
-        log_warn("%s (pid %d) not reaped in %u ms after SIGKILL: left for init", o->name, (int)o->pid,
-                 timeout_ms);
+        log_warn("%s (pid %d) not reaped in %u ms after SIGKILL: left for init", o->name,
+                 (int)o->pid, timeout_ms);
         LIST_REMOVE(o, link);
         loop_source_free(o->src);
         free(o);

@@ -16,8 +16,8 @@
 struct loop;
 struct hv_proc;
 
-#define HV_PROC_MAX_FDS 24    /* entries of hv_proc_opts.fds */
-#define HV_PROC_MAX_GROUPS 4  /* supplementary groups of hv_proc_creds */
+#define HV_PROC_MAX_FDS 24   /* entries of hv_proc_opts.fds */
+#define HV_PROC_MAX_GROUPS 4 /* supplementary groups of hv_proc_creds */
 
 /* Who the child becomes before exec (see hv_proc_opts.creds). */
 struct hv_proc_creds {
@@ -38,7 +38,7 @@ struct hv_proc_opts {
     char *const *argv; /* argv[0] is looked up in PATH when it has no '/' */
     const struct hv_proc_fd *fds;
     size_t n_fds;
-    int netns_fd;        /* >= 0: setns(CLONE_NEWNET) in the child before exec */
+    int netns_fd; /* >= 0: setns(CLONE_NEWNET) in the child before exec */
     /* Non-NULL: after setns and the fd map, in this order: empty the bounding and ambient
      * sets, setgroups/setresgid/setresuid (set_ids), empty the permitted, effective and
      * inheritable sets, PR_SET_NO_NEW_PRIVS, PR_SET_PDEATHSIG(SIGKILL) again (the kernel

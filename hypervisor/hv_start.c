@@ -48,10 +48,10 @@ static bool has_ctl(const char *s)
 
 static int validate(const struct hv_config *c, struct cvm_err *err)
 {
-    const char *strs[] = {c->id, c->run_dir, c->kernel, c->initrd, c->kernel_args, c->qemu_bin,
-                          c->shared_dir, c->fs_tag, c->fs_cache, c->virtiofsd_bin,
-                          c->vsockd_bin, c->console_log, c->netns_path, c->cid_dir,
-                          c->uid_lock_dir};
+    const char *strs[] = {c->id,          c->run_dir,       c->kernel,      c->initrd,
+                          c->kernel_args, c->qemu_bin,      c->shared_dir,  c->fs_tag,
+                          c->fs_cache,    c->virtiofsd_bin, c->vsockd_bin,  c->console_log,
+                          c->netns_path,  c->cid_dir,       c->uid_lock_dir};
     for (size_t i = 0; i < ELEMENTSOF(strs); i++)
         if (has_ctl(strs[i]))
             return cvm_err_set(err, -EINVAL, "config value with control characters");
@@ -79,7 +79,8 @@ static int validate(const struct hv_config *c, struct cvm_err *err)
             if (strcmp(c->nics[i].tap, c->nics[j].tap) == 0)
                 return cvm_err_set(err, -EINVAL, "NIC %u: tap '%s' used twice", i, c->nics[i].tap);
     }
-    if (c->n_cgroup_procs_fds > HV_MAX_CGROUP_FDS || (c->n_cgroup_procs_fds && !c->cgroup_procs_fds))
+    if (c->n_cgroup_procs_fds > HV_MAX_CGROUP_FDS ||
+        (c->n_cgroup_procs_fds && !c->cgroup_procs_fds))
         return cvm_err_set(err, -EINVAL, "%u cgroup fds: at most %u", c->n_cgroup_procs_fds,
                            HV_MAX_CGROUP_FDS);
     if ((unsigned)c->accel >= _HV_ACCEL_MAX)
@@ -221,7 +222,11 @@ static int resolve_accel(struct hv_vm *vm, struct cvm_err *err)
 static int resolve_qemu_user(struct hv_vm *vm, struct cvm_err *err)
 {
     const struct hv_proc_creds *c = &vm->qemu_creds;
-    const struct { const char *what, *path; int flags; bool reopen; } need[] = {
+    const struct {
+        const char *what, *path;
+        int flags;
+        bool reopen;
+    } need[] = {
         {"guest kernel", vm->kernel, O_RDONLY, true},
         {"initrd", vm->initrd, O_RDONLY, true},
         {"KVM device", vm->accel.kvm ? "/dev/kvm" : NULL, O_RDWR, false},

@@ -169,8 +169,8 @@ int hv_vsock_connect(struct hv_vm *vm, uint32_t port, unsigned timeout_ms, hv_vs
     TAILQ_INSERT_TAIL(&vm->vsock_reqs, q, link);
     r = vm->mode == HV_VSOCK_KERNEL ? open_kernel(q) : open_hybrid(q);
     if (r >= 0)
-        r = loop_add_timer(vm->loop, (uint64_t)(timeout_ms ? timeout_ms : 5000) * 1000,
-                           on_timeout, q, &q->timer);
+        r = loop_add_timer(vm->loop, (uint64_t)(timeout_ms ? timeout_ms : 5000) * 1000, on_timeout,
+                           q, &q->timer);
     if (r < 0) {
         req_free(q);
         return cvm_err_set(err, r, "vsock connect to port %u (%s)", port,

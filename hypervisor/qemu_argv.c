@@ -97,7 +97,8 @@ static int validate(const struct qemu_spec *s)
     if (s->n_nics > HV_MAX_NICS || (s->n_nics && !s->nics))
         return -EINVAL;
     for (unsigned i = 0; i < s->n_nics; i++)
-        if (!qemu_valid_ifname(s->nics[i].tap) || (s->nics[i].mac && !qemu_valid_mac(s->nics[i].mac)))
+        if (!qemu_valid_ifname(s->nics[i].tap) ||
+            (s->nics[i].mac && !qemu_valid_mac(s->nics[i].mac)))
             return -EINVAL;
     return 0;
 }

@@ -54,14 +54,14 @@ struct qemu_host_facts {
 
 /* Everything the command line depends on, with defaults and paths already resolved. */
 struct qemu_spec {
-    const char *name;        /* -name */
+    const char *name; /* -name */
     const char *qemu_bin;
     const char *run_dir;     /* named in argv only (an inert label: see qemu_argv.c) */
     bool initrd;             /* INITRD fd given (the kernel always is) */
     const char *kernel_args; /* extra, appended; NULL: none */
     unsigned vcpus;
     unsigned mem_mib;
-    bool virtiofs;          /* VFS fd given: a vhost-user-fs device with tag fs_tag */
+    bool virtiofs; /* VFS fd given: a vhost-user-fs device with tag fs_tag */
     const char *fs_tag;
     enum hv_vsock_mode vsock_mode; /* KERNEL or HYBRID (resolved): VSOCK fd given */
     uint32_t guest_cid;            /* kernel mode */

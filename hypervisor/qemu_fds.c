@@ -77,7 +77,8 @@ static int open_taps(struct hv_vm *vm, struct hv_qemu_fds *f, struct cvm_err *er
     }
     if (r < 0)
         return cvm_err_set(err, r, "creating tap '%s'%s%s", vm->nics[i - 1].tap,
-                           vm->netns_path ? " in netns " : "", vm->netns_path ? vm->netns_path : "");
+                           vm->netns_path ? " in netns " : "",
+                           vm->netns_path ? vm->netns_path : "");
     return 0;
 }
 

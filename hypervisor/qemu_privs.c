@@ -43,8 +43,8 @@ int qemu_privs_plan(const struct qemu_privs_facts *f, struct hv_proc_creds *ret,
 int qemu_privs_resolve(uid_t uid, bool kvm, struct hv_proc_creds *ret, char *why, size_t n,
                        struct cvm_err *err)
 {
-    struct qemu_privs_facts f = {.root = geteuid() == 0, .self_uid = geteuid(), .uid = uid,
-                                 .kvm = kvm};
+    struct qemu_privs_facts f = {
+        .root = geteuid() == 0, .self_uid = geteuid(), .uid = uid, .kvm = kvm};
     const struct group *gr = kvm ? getgrnam("kvm") : NULL;
     int r;
     if (gr) {
@@ -75,9 +75,9 @@ int qemu_privs_check_open(const struct hv_proc_creds *c, const char *path, int f
         return -errno;
     if (pid == 0) {
         int e = 0;
-        if (c->set_ids && (setgroups(c->n_groups, c->groups) < 0 ||
-                           setresgid(c->gid, c->gid, c->gid) < 0 ||
-                           setresuid(c->uid, c->uid, c->uid) < 0))
+        if (c->set_ids &&
+            (setgroups(c->n_groups, c->groups) < 0 || setresgid(c->gid, c->gid, c->gid) < 0 ||
+             setresuid(c->uid, c->uid, c->uid) < 0))
             e = errno;
         else if (open(reopen ? self : path, flags | O_CLOEXEC | O_NOCTTY) < 0)
             e = errno;

@@ -21,10 +21,10 @@ struct cvm_err;
 
 /* What qemu_privs_plan() decides from; qemu_privs_resolve() fills it from the system. */
 struct qemu_privs_facts {
-    bool root;               /* geteuid() == 0 */
-    uid_t self_uid;          /* geteuid() */
-    uid_t uid;               /* the sandbox's leased uid (also its gid) */
-    bool kvm;                /* the VM uses KVM: /dev/kvm via the kvm group */
+    bool root;      /* geteuid() == 0 */
+    uid_t self_uid; /* geteuid() */
+    uid_t uid;      /* the sandbox's leased uid (also its gid) */
+    bool kvm;       /* the VM uses KVM: /dev/kvm via the kvm group */
     bool kvm_group_found;
     gid_t kvm_gid;
 };

@@ -141,9 +141,13 @@ static int spawn(struct hv_vm *vm, char **argv, struct hv_qemu_fds *q, struct cv
 {
     _cleanup_close_ int qmp_lfd = -EBADF, netns = -EBADF, con_fd = -EBADF;
     struct hv_proc_fd fds[HV_PROC_MAX_FDS];
-    struct hv_proc_opts o = {.name = "qemu", .argv = argv, .fds = fds, .netns_fd = -1,
+    struct hv_proc_opts o = {.name = "qemu",
+                             .argv = argv,
+                             .fds = fds,
+                             .netns_fd = -1,
                              .creds = &vm->qemu_creds,
-                             .cgroup_fds = vm->cgroup_fds, .n_cgroup_fds = vm->n_cgroup_fds};
+                             .cgroup_fds = vm->cgroup_fds,
+                             .n_cgroup_fds = vm->n_cgroup_fds};
     int r;
 
     if (vm->netns_path) {

@@ -127,8 +127,8 @@ static void handle_reply(struct qmp *q, const struct qmp_msg *m)
         return;
     }
     TAILQ_FOREACH(p, &q->pending, link)
-        if (p->id == m->id)
-            break;
+    if (p->id == m->id)
+        break;
     if (!p) {
         log_debug("reply to unknown id %lld, ignoring", (long long)m->id);
         return;
@@ -159,9 +159,7 @@ static void handle_msg(struct qmp *q, const struct qmp_msg *m)
             q->cb.event(q, m->event, m->data, q->cb.data);
         return;
     case QMP_MSG_RETURN:
-    case QMP_MSG_ERROR:
-        handle_reply(q, m);
-        return;
+    case QMP_MSG_ERROR: handle_reply(q, m); return;
     }
 }
 

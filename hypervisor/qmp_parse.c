@@ -60,7 +60,8 @@ static int classify(json_t *root, struct qmp_msg *m)
             return -EBADMSG;
         m->kind = QMP_MSG_ERROR;
         copy_str(m->err_class, sizeof(m->err_class), json_string_value(cls));
-        copy_str(m->err_desc, sizeof(m->err_desc), json_is_string(desc) ? json_string_value(desc) : "");
+        copy_str(m->err_desc, sizeof(m->err_desc),
+                 json_is_string(desc) ? json_string_value(desc) : "");
         return parse_id(root, m);
     }
     if ((v = json_object_get(root, "event"))) {

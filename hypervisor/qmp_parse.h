@@ -28,12 +28,12 @@ struct qmp_msg {
     enum qmp_msg_kind kind;
     bool has_id; /* an integer id in [0, INT64_MAX] was present */
     int64_t id;
-    json_t *root;        /* owned */
-    json_t *ret;         /* RETURN: borrowed from root */
-    json_t *data;        /* EVENT: borrowed, may be NULL */
-    char event[64];      /* EVENT name */
-    char err_class[64];  /* ERROR */
-    char err_desc[256];  /* ERROR */
+    json_t *root;       /* owned */
+    json_t *ret;        /* RETURN: borrowed from root */
+    json_t *data;       /* EVENT: borrowed, may be NULL */
+    char event[64];     /* EVENT name */
+    char err_class[64]; /* ERROR */
+    char err_desc[256]; /* ERROR */
 };
 
 /* Parse one line. -EBADMSG when it is not a JSON object of one of the kinds above. On

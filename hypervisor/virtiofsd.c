@@ -41,9 +41,13 @@ int hv_virtiofsd_start(struct hv_vm *vm, struct cvm_err *err)
     const char *bin = vm->virtiofsd_bin ? vm->virtiofsd_bin : VIRTIOFSD_DEFAULT;
     char *argv[] = {(char *)bin, "--fd=3", "-o", opts, NULL};
     struct hv_proc_fd fds[] = {{.src = -1, .target = 3}};
-    struct hv_proc_opts o = {.name = "virtiofsd", .argv = argv, .fds = fds, .n_fds = 1,
+    struct hv_proc_opts o = {.name = "virtiofsd",
+                             .argv = argv,
+                             .fds = fds,
+                             .n_fds = 1,
                              .netns_fd = -1,
-                             .cgroup_fds = vm->cgroup_fds, .n_cgroup_fds = vm->n_cgroup_fds};
+                             .cgroup_fds = vm->cgroup_fds,
+                             .n_cgroup_fds = vm->n_cgroup_fds};
     int r;
 
     /* fuse -o splits on ',': hv_start() rejects shared dirs containing one. */

@@ -55,7 +55,8 @@ static void on_stdout(struct loop_source *s, int fd, uint32_t revents, void *dat
     if (strncmp(vm->vsockd_line, "READY\n", 6) == 0) {
         hv_vsockd_done_waiting(vm);
         vm->events->helpers_ready(vm);
-    } else if (strchr(vm->vsockd_line, '\n') || vm->vsockd_line_len == sizeof(vm->vsockd_line) - 1) {
+    } else if (strchr(vm->vsockd_line, '\n') ||
+               vm->vsockd_line_len == sizeof(vm->vsockd_line) - 1) {
         char why[96];
         snprintf(why, sizeof(why), "cvm-vsockd printed '%.40s' instead of READY", vm->vsockd_line);
         hv_vsockd_done_waiting(vm);
@@ -69,9 +70,14 @@ int hv_vsockd_start(struct hv_vm *vm, struct cvm_err *err)
     const char *bin = hv_find_helper(vm->vsockd_bin, "cvm-vsockd", found, sizeof(found));
     char *argv[16];
     struct hv_proc_fd fds[] = {{.src = vm->uid_lock_fd, .target = 3}};
-    struct hv_proc_opts o = {.name = "vsockd", .argv = argv, .netns_fd = -1,
-                             .capture_stdout = true, .fds = fds, .n_fds = vm->uid ? 1 : 0,
-                             .cgroup_fds = vm->cgroup_fds, .n_cgroup_fds = vm->n_cgroup_fds};
+    struct hv_proc_opts o = {.name = "vsockd",
+                             .argv = argv,
+                             .netns_fd = -1,
+                             .capture_stdout = true,
+                             .fds = fds,
+                             .n_fds = vm->uid ? 1 : 0,
+                             .cgroup_fds = vm->cgroup_fds,
+                             .n_cgroup_fds = vm->n_cgroup_fds};
     size_t n = 0;
     int r;
 

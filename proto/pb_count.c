@@ -51,8 +51,7 @@ long pb_count_field(const uint8_t *buf, size_t len, uint32_t field)
                 return -EBADMSG;
             pos += 4;
             break;
-        default: /* groups (3, 4) are not in proto3; 6, 7 do not exist */
-            return -EBADMSG;
+        default: /* groups (3, 4) are not in proto3; 6, 7 do not exist */ return -EBADMSG;
         }
         if ((uint32_t)(key >> 3) == field)
             n++;

@@ -36,14 +36,13 @@ static inline void ttrpc_pb_freep(void *p)
     if (*m)
         protobuf_c_message_free_unpacked(*m, NULL);
 }
-#define TTRPC_DECODE(Type, prefix, var, call, payload, len)                                       \
-    __attribute__((cleanup(ttrpc_pb_freep))) Type *var = prefix##__unpack(NULL, len, payload);   \
-    if (!var) {                                                                                   \
-        ttrpc_call_reply_error(call, RPC_INTERNAL, "ttrpc: error unmarshalling payload: %s",     \
-                               #Type);                                                           \
-        return;                                                                                   \
+#define TTRPC_DECODE(Type, prefix, var, call, payload, len)                                        \
+    __attribute__((cleanup(ttrpc_pb_freep))) Type *var = prefix##__unpack(NULL, len, payload);     \
+    if (!var) {                                                                                    \
+        ttrpc_call_reply_error(call, RPC_INTERNAL, "ttrpc: error unmarshalling payload: %s",       \
+                               #Type);                                                             \
+        return;                                                                                    \
     }
-
 
 typedef void (*ttrpc_handler_fn)(struct ttrpc_call *call, const uint8_t *payload, size_t len,
                                  void *userdata);
@@ -58,7 +57,8 @@ struct ttrpc_server_opts {
     size_t max_connections; /* 0 = 1024 */
 };
 
-int ttrpc_server_new(struct loop *l, const struct ttrpc_server_opts *opts, struct ttrpc_server **ret);
+int ttrpc_server_new(struct loop *l, const struct ttrpc_server_opts *opts,
+                     struct ttrpc_server **ret);
 void ttrpc_server_free(struct ttrpc_server *s);
 /* The table must outlive the server. Registering the same service twice fails -EEXIST. */
 int ttrpc_server_register(struct ttrpc_server *s, const char *service,
@@ -85,7 +85,8 @@ const char *ttrpc_call_method(const struct ttrpc_call *call);
 uint32_t ttrpc_call_stream_id(const struct ttrpc_call *call);
 /* Absolute CLOCK_MONOTONIC deadline in ns from timeout_nano, 0 = none. */
 uint64_t ttrpc_call_deadline_ns(const struct ttrpc_call *call);
-void ttrpc_call_set_cancel(struct ttrpc_call *call, void (*cancel)(struct ttrpc_call *, void *), void *data);
+void ttrpc_call_set_cancel(struct ttrpc_call *call, void (*cancel)(struct ttrpc_call *, void *),
+                           void *data);
 
 /* ---- client ---- */
 

@@ -78,8 +78,8 @@ static void rearm(struct ttrpc_client *c)
     for (unsigned i = 0; i < N_BUCKETS; i++) {
         struct pending *p;
         TAILQ_FOREACH(p, &c->buckets[i], link)
-            if (p->deadline_ns && (!min || p->deadline_ns < min))
-                min = p->deadline_ns;
+        if (p->deadline_ns && (!min || p->deadline_ns < min))
+            min = p->deadline_ns;
     }
     if (min == c->timer_at || !c->timer)
         return;
@@ -110,8 +110,8 @@ static struct pending *lookup(struct ttrpc_client *c, uint32_t id)
 {
     struct pending *p;
     TAILQ_FOREACH(p, bucket(c, id), link)
-        if (p->stream_id == id)
-            return p;
+    if (p->stream_id == id)
+        return p;
     return NULL;
 }
 
@@ -132,16 +132,17 @@ static void on_frame(struct ttrpc_conn *conn, const struct ttrpc_frame *f, void 
         return;
     }
     if (f->oversized) {
-        fail(c, p, RPC_RESOURCE_EXHAUSTED, "message length exceeds this connection's maximum message size");
+        fail(c, p, RPC_RESOURCE_EXHAUSTED,
+             "message length exceeds this connection's maximum message size");
         return;
     }
     if (f->hdr.length > p->max_reply) {
         /* The peer answered more than this method can need: nothing of it is decoded. */
         char msg[128];
-        log_warn("reply of %u bytes on stream %u is over the call's cap of %u: refused", f->hdr.length,
-                 f->hdr.stream_id, p->max_reply);
-        snprintf(msg, sizeof(msg), "reply of %u bytes exceeds this call's maximum of %u", f->hdr.length,
-                 p->max_reply);
+        log_warn("reply of %u bytes on stream %u is over the call's cap of %u: refused",
+                 f->hdr.length, f->hdr.stream_id, p->max_reply);
+        snprintf(msg, sizeof(msg), "reply of %u bytes exceeds this call's maximum of %u",
+                 f->hdr.length, p->max_reply);
         fail(c, p, RPC_RESOURCE_EXHAUSTED, msg);
         if (!c->freed)
             rearm(c);
@@ -245,9 +246,9 @@ size_t ttrpc_client_n_pending(const struct ttrpc_client *c)
     return c->n_pending;
 }
 
-static int call_raw(struct ttrpc_client *c, const char *service, const char *method, const uint8_t *payload,
-                    size_t len, const struct ttrpc_kv *md, size_t n_md, uint64_t timeout_ns,
-                    size_t max_reply, ttrpc_reply_fn cb, void *data)
+static int call_raw(struct ttrpc_client *c, const char *service, const char *method,
+                    const uint8_t *payload, size_t len, const struct ttrpc_kv *md, size_t n_md,
+                    uint64_t timeout_ns, size_t max_reply, ttrpc_reply_fn cb, void *data)
 {
     Ttrpc__Request req = TTRPC__REQUEST__INIT;
     Ttrpc__KeyValue kvs[16], *kvp[16];
@@ -286,7 +287,8 @@ static int call_raw(struct ttrpc_client *c, const char *service, const char *met
     }
     ttrpc__request__pack(&req, out);
     p->stream_id = c->next_stream;
-    p->max_reply = max_reply && max_reply < TTRPC_MAX_PAYLOAD ? (uint32_t)max_reply : TTRPC_MAX_PAYLOAD;
+    p->max_reply =
+        max_reply && max_reply < TTRPC_MAX_PAYLOAD ? (uint32_t)max_reply : TTRPC_MAX_PAYLOAD;
     p->cb = cb;
     p->data = data;
     if (timeout_ns)

@@ -23,8 +23,8 @@ struct ttrpc_conn_ops {
     void (*on_close)(struct ttrpc_conn *c, int err, void *data);
 };
 
-#define TTRPC_CONN_OUT_CAP (64u << 20)      /* hard cap of queued output per connection */
-#define TTRPC_CONN_OUT_HIGH (16u << 20)     /* stop reading requests above this */
+#define TTRPC_CONN_OUT_CAP (64u << 20)  /* hard cap of queued output per connection */
+#define TTRPC_CONN_OUT_HIGH (16u << 20) /* stop reading requests above this */
 
 /* Lower the largest payload this connection reads (default TTRPC_MAX_PAYLOAD): a longer frame is
  * skipped without being buffered and reported as oversized. Call before the first byte is read. */

@@ -118,7 +118,8 @@ bool ttrpc_reader_mid_frame(const struct ttrpc_reader *r)
 int ttrpc_frame_append(struct buf *out, uint32_t stream_id, uint8_t type, uint8_t flags,
                        const void *payload, size_t len)
 {
-    struct ttrpc_header h = {.length = (uint32_t)len, .stream_id = stream_id, .type = type, .flags = flags};
+    struct ttrpc_header h = {
+        .length = (uint32_t)len, .stream_id = stream_id, .type = type, .flags = flags};
     uint8_t hdr[TTRPC_HEADER_LEN];
     uint8_t *p;
     int r = 0;

@@ -65,7 +65,8 @@ struct ttrpc_server {
     void *on_closed_data;
 };
 
-int ttrpc_server_new(struct loop *l, const struct ttrpc_server_opts *opts, struct ttrpc_server **ret)
+int ttrpc_server_new(struct loop *l, const struct ttrpc_server_opts *opts,
+                     struct ttrpc_server **ret)
 {
     struct ttrpc_server *s = calloc(1, sizeof(*s));
     if (!s)
@@ -141,8 +142,8 @@ int ttrpc_server_register(struct ttrpc_server *s, const char *service,
 {
     struct service *svc;
     TAILQ_FOREACH(svc, &s->services, link)
-        if (strcmp(svc->name, service) == 0)
-            return -EEXIST;
+    if (strcmp(svc->name, service) == 0)
+        return -EEXIST;
     svc = calloc(1, sizeof(*svc));
     if (!svc || !(svc->name = strdup(service))) {
         free(svc);
@@ -214,7 +215,8 @@ static const struct ttrpc_method *find_method(struct ttrpc_server *srv, const ch
 {
     struct service *svc;
     *service_found = false;
-    TAILQ_FOREACH(svc, &srv->services, link) {
+    TAILQ_FOREACH(svc, &srv->services, link)
+    {
         if (strcmp(svc->name, service) != 0)
             continue;
         *service_found = true;
@@ -244,7 +246,8 @@ static void handle_request(struct srv_conn *sc, const struct ttrpc_frame *f)
         return;
     }
     if ((id & 1u) == 0) {
-        reply_errorf(sc, id, RPC_INVALID_ARGUMENT, "StreamID must be odd for client initiated streams");
+        reply_errorf(sc, id, RPC_INVALID_ARGUMENT,
+                     "StreamID must be odd for client initiated streams");
         return;
     }
     if (id <= sc->last_stream) {
@@ -480,7 +483,8 @@ uint64_t ttrpc_call_deadline_ns(const struct ttrpc_call *call)
     return call->deadline_ns;
 }
 
-void ttrpc_call_set_cancel(struct ttrpc_call *call, void (*cancel)(struct ttrpc_call *, void *), void *data)
+void ttrpc_call_set_cancel(struct ttrpc_call *call, void (*cancel)(struct ttrpc_call *, void *),
+                           void *data)
 {
     call->cancel = cancel;
     call->cancel_data = data;

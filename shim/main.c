@@ -20,14 +20,10 @@ int main(int argc, char **argv)
     case SHIM_VERSION:
         printf("%s:\n  Version: %s\n  Runtime: %s\n", SHIM_NAME, SHIM_VERSION_STR, SHIM_RUNTIME);
         return 0;
-    case SHIM_INFO:
-        return cmd_info(STDIN_FILENO, STDOUT_FILENO);
-    case SHIM_START:
-        return cmd_start(&f);
-    case SHIM_DELETE:
-        return cmd_delete(&f);
-    case SHIM_SERVE:
-        return cmd_serve(&f);
+    case SHIM_INFO: return cmd_info(STDIN_FILENO, STDOUT_FILENO);
+    case SHIM_START: return cmd_start(&f);
+    case SHIM_DELETE: return cmd_delete(&f);
+    case SHIM_SERVE: return cmd_serve(&f);
     }
     return 2;
 }

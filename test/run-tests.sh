@@ -62,6 +62,13 @@ if [[ $arch_rc -ne 0 && $arch_f -eq 0 ]] || [[ $arch_p -eq 0 ]]; then
   echo "FAIL: test/arch/file_graph.py exited $arch_rc with $arch_p PASS lines"; failed=$((failed + 1))
 fi
 
+echo "== format (make format-check: .clang-format over the product sources)"
+if fmt=$(make -s format-check 2>&1); then
+  echo "PASS: format-check ${fmt##*: }"; passed=$((passed + 1))
+else
+  printf '%s\n' "$fmt" | grep -m 20 'error:'; echo "FAIL: format-check (make format applies it)"; failed=$((failed + 1))
+fi
+
 # Every VM below runs on what the runtime's own decision picks here (accel "auto", the host's
 # /dev/kvm as it is): say which, and why, in the header.
 accel=$("$BUILD/bin/cvm-check" 2>&1 | grep -m1 -E '^[a-z]+ +accel: ' | sed -E 's/^[a-z]+ +accel: //')

@@ -42,9 +42,9 @@ void vsockd_init(struct vsockd *d, struct loop *l, uint64_t guest_cid,
 struct conn *conn_lookup(struct vsockd *d, uint32_t host_port, uint32_t guest_port)
 {
     struct conn *c;
-    TAILQ_FOREACH (c, &d->hash[hash_of(host_port, guest_port)], link_hash)
-        if (c->host_port == host_port && c->guest_port == guest_port)
-            return c;
+    TAILQ_FOREACH(c, &d->hash[hash_of(host_port, guest_port)], link_hash)
+    if (c->host_port == host_port && c->guest_port == guest_port)
+        return c;
     return NULL;
 }
 
@@ -66,7 +66,8 @@ static struct conn *conn_new(struct vsockd *d, int fd, enum conn_state st)
     c->state = st;
     buf_init(&c->out, VSOCKD_BUF_ALLOC);
     vsock_credit_init(&c->cr, VSOCKD_BUF_ALLOC);
-    if (loop_add_io(d->loop, fd, st == CONN_HANDSHAKE ? EPOLLIN | EPOLLRDHUP : 0, io_cb, c, &c->src) < 0) {
+    if (loop_add_io(d->loop, fd, st == CONN_HANDSHAKE ? EPOLLIN | EPOLLRDHUP : 0, io_cb, c,
+                    &c->src) < 0) {
         free(c);
         return NULL;
     }
@@ -199,8 +200,8 @@ bool conn_write_guest_data(struct conn *c, const struct iovec *iov, unsigned n, 
         return true;
     }
     if (!vsock_credit_rx_fits(&c->cr, buf_avail(&c->out), len)) {
-        log_warn("conn %u:%u: guest sent %zu bytes beyond its credit", c->host_port,
-                 c->guest_port, len);
+        log_warn("conn %u:%u: guest sent %zu bytes beyond its credit", c->host_port, c->guest_port,
+                 len);
         conn_reset(c);
         return false;
     }
@@ -440,11 +441,11 @@ void vsockd_arm_timer(struct vsockd *d)
 
     if (d->timer_armed)
         return;
-    TAILQ_FOREACH (c, &d->all, link_all)
-        if (c->deadline_ns) {
-            need = true;
-            break;
-        }
+    TAILQ_FOREACH(c, &d->all, link_all)
+    if (c->deadline_ns) {
+        need = true;
+        break;
+    }
     if (!need)
         return;
     if (!d->timer)

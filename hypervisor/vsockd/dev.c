@@ -224,11 +224,8 @@ static void handle_packet(struct vsockd *d, const struct vsock_hdr *h, const str
             return;
         break;
     }
-    case VSOCK_OP_CREDIT_UPDATE:
-        break;
-    case VSOCK_OP_CREDIT_REQUEST:
-        conn_queue(c, VSOCK_OP_CREDIT_UPDATE);
-        break;
+    case VSOCK_OP_CREDIT_UPDATE: break;
+    case VSOCK_OP_CREDIT_REQUEST: conn_queue(c, VSOCK_OP_CREDIT_UPDATE); break;
     case VSOCK_OP_SHUTDOWN:
         if ((h->flags & VSOCK_SHUTDOWN_RCV) && !c->peer_no_recv) {
             /* Nobody will read what the host writes from now on: make its writes fail
@@ -245,8 +242,7 @@ static void handle_packet(struct vsockd *d, const struct vsock_hdr *h, const str
         if (!conn_flush(c))
             return;
         break;
-    default:
-        break;
+    default: break;
     }
     conn_update_rx(c);
 }
@@ -278,9 +274,7 @@ static void tx_pump(void *data)
         if (iov_copy_from(ch.iov, ch.n_out, 0, raw, sizeof(raw)) == sizeof(raw)) {
             vsock_hdr_decode(raw, &h);
             switch (vsock_hdr_check(&h, d->guest_cid, ch.out_len - VSOCK_HDR_LEN)) {
-            case VSOCK_PKT_OK:
-                handle_packet(d, &h, &ch);
-                break;
+            case VSOCK_PKT_OK: handle_packet(d, &h, &ch); break;
             case VSOCK_PKT_RST:
                 log_debug("malformed %s from guest port %u", vsock_op_name(h.op), h.src_port);
                 {
@@ -291,8 +285,7 @@ static void tx_pump(void *data)
                         vsockd_queue_rst(d, h.dst_port, h.src_port);
                 }
                 break;
-            case VSOCK_PKT_DROP:
-                break;
+            case VSOCK_PKT_DROP: break;
             }
         }
         ch.in_len = 0; /* nothing written back into tx buffers */

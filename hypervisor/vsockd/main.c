@@ -118,12 +118,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 
     while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
         switch (ch) {
-        case 'v':
-            o->vu_path = optarg;
-            break;
-        case 'u':
-            o->uds_path = optarg;
-            break;
+        case 'v': o->vu_path = optarg; break;
+        case 'u': o->uds_path = optarg; break;
         case 'c':
             /* 0-2 are reserved (hypervisor, local, host); -1 is VMADDR_CID_ANY. */
             if (parse_long(optarg, 3, 0xfffffffeL, &cid) < 0) {
@@ -146,15 +142,9 @@ static int parse_opts(int argc, char **argv, struct opts *o)
                 return -EINVAL;
             }
             break;
-        case 'd':
-            o->debug = true;
-            break;
-        case 'h':
-            usage(stdout);
-            exit(0);
-        default:
-            usage(stderr);
-            return -EINVAL;
+        case 'd': o->debug = true; break;
+        case 'h': usage(stdout); exit(0);
+        default: usage(stderr); return -EINVAL;
         }
     }
     if (!o->vu_path || !o->uds_path || cid < 0 || optind != argc || (o->uid < 0) != (o->gid < 0)) {
@@ -223,8 +213,8 @@ int main(int argc, char **argv)
         (r = vsockd_timer_init(&D)) < 0)
         return log_error_errno(r, "setting up the loop"), 1;
 
-    ids = (struct sandbox_ids){.set_ids = o.uid >= 0, .uid = (uid_t)o.uid, .gid = (gid_t)o.gid,
-                               .parent = parent};
+    ids = (struct sandbox_ids){
+        .set_ids = o.uid >= 0, .uid = (uid_t)o.uid, .gid = (gid_t)o.gid, .parent = parent};
     if (sandbox_enter(&ids) < 0)
         return 1;
 

@@ -73,8 +73,8 @@ static int set_ids(const struct sandbox_ids *ids)
         return -errno;
     if (getresuid(&ru, &eu, &su) < 0 || getresgid(&rg, &eg, &sg) < 0)
         return -errno;
-    if (ru != ids->uid || eu != ids->uid || su != ids->uid || rg != ids->gid ||
-        eg != ids->gid || sg != ids->gid)
+    if (ru != ids->uid || eu != ids->uid || su != ids->uid || rg != ids->gid || eg != ids->gid ||
+        sg != ids->gid)
         return -EPERM;
     /* The kernel clears the parent-death signal on a credential change: if our parent (the
      * shim) is gone already, nobody owns us any more. */
@@ -103,17 +103,23 @@ static int allow(scmp_filter_ctx ctx, int nr)
 static int install_filter(void)
 {
     static const int plain[] = {
-        SCMP_SYS(read),         SCMP_SYS(write),          SCMP_SYS(readv),
-        SCMP_SYS(writev),       SCMP_SYS(recvfrom),       SCMP_SYS(recvmsg),
-        SCMP_SYS(sendto),       SCMP_SYS(sendmsg),        SCMP_SYS(close),
-        SCMP_SYS(epoll_wait),   SCMP_SYS(epoll_pwait),    SCMP_SYS(epoll_ctl),
-        SCMP_SYS(accept4),      SCMP_SYS(connect),        SCMP_SYS(shutdown),
-        SCMP_SYS(fstat),        SCMP_SYS(newfstatat),     SCMP_SYS(munmap),
-        SCMP_SYS(mremap),       SCMP_SYS(brk),            SCMP_SYS(madvise),
-        SCMP_SYS(timerfd_settime), SCMP_SYS(clock_gettime), SCMP_SYS(gettimeofday),
-        SCMP_SYS(exit),         SCMP_SYS(exit_group),     SCMP_SYS(rt_sigreturn),
-        SCMP_SYS(restart_syscall), SCMP_SYS(futex),       SCMP_SYS(getrandom),
-        SCMP_SYS(fcntl),        SCMP_SYS(dup2),           SCMP_SYS(dup3),
+        SCMP_SYS(read),          SCMP_SYS(write),
+        SCMP_SYS(readv),         SCMP_SYS(writev),
+        SCMP_SYS(recvfrom),      SCMP_SYS(recvmsg),
+        SCMP_SYS(sendto),        SCMP_SYS(sendmsg),
+        SCMP_SYS(close),         SCMP_SYS(epoll_wait),
+        SCMP_SYS(epoll_pwait),   SCMP_SYS(epoll_ctl),
+        SCMP_SYS(accept4),       SCMP_SYS(connect),
+        SCMP_SYS(shutdown),      SCMP_SYS(fstat),
+        SCMP_SYS(newfstatat),    SCMP_SYS(munmap),
+        SCMP_SYS(mremap),        SCMP_SYS(brk),
+        SCMP_SYS(madvise),       SCMP_SYS(timerfd_settime),
+        SCMP_SYS(clock_gettime), SCMP_SYS(gettimeofday),
+        SCMP_SYS(exit),          SCMP_SYS(exit_group),
+        SCMP_SYS(rt_sigreturn),  SCMP_SYS(restart_syscall),
+        SCMP_SYS(futex),         SCMP_SYS(getrandom),
+        SCMP_SYS(fcntl),         SCMP_SYS(dup2),
+        SCMP_SYS(dup3),
     };
     scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
     int r = 0;

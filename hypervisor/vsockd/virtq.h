@@ -13,10 +13,11 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
-#define VQ_MAX_REGIONS 8           /* VHOST_MEMORY_BASELINE_NREGIONS */
-#define VQ_MAX_SIZE 32768u         /* largest split-ring size virtio allows */
-#define VQ_MAX_IOV 64              /* descriptors per chain, and iovecs after region splitting */
-#define VQ_MAX_CHAIN_BYTES (1u << 20) /* a vsock packet is 44 + 64 KiB; anything near 1 MiB is hostile */
+#define VQ_MAX_REGIONS 8   /* VHOST_MEMORY_BASELINE_NREGIONS */
+#define VQ_MAX_SIZE 32768u /* largest split-ring size virtio allows */
+#define VQ_MAX_IOV 64      /* descriptors per chain, and iovecs after region splitting */
+#define VQ_MAX_CHAIN_BYTES                                                                         \
+    (1u << 20) /* a vsock packet is 44 + 64 KiB; anything near 1 MiB is hostile */
 
 #define VRING_DESC_F_NEXT 1
 #define VRING_DESC_F_WRITE 2
@@ -56,9 +57,18 @@ _Static_assert(sizeof(struct vring_avail) == 4, "vring_avail layout");
 _Static_assert(sizeof(struct vring_used) == 4, "vring_used layout");
 
 /* Bytes each ring part occupies, including the trailing event-index word. */
-static inline uint64_t vq_desc_bytes(uint32_t num) { return 16ull * num; }
-static inline uint64_t vq_avail_bytes(uint32_t num) { return 6ull + 2ull * num; }
-static inline uint64_t vq_used_bytes(uint32_t num) { return 6ull + 8ull * num; }
+static inline uint64_t vq_desc_bytes(uint32_t num)
+{
+    return 16ull * num;
+}
+static inline uint64_t vq_avail_bytes(uint32_t num)
+{
+    return 6ull + 2ull * num;
+}
+static inline uint64_t vq_used_bytes(uint32_t num)
+{
+    return 6ull + 8ull * num;
+}
 
 /* One guest memory region: guest-physical and QEMU-virtual base, length, our mapping. */
 struct vq_region {
@@ -91,7 +101,7 @@ struct vq {
     uint16_t last_avail; /* next avail entry to take */
     uint16_t used_idx;   /* our copy of used->idx */
     bool broken;
-    const char *why;     /* first violation, for the log */
+    const char *why; /* first violation, for the log */
 };
 
 /* A popped descriptor chain: device-readable iovecs first (n_out), then writable (n_in). */

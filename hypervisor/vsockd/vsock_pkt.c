@@ -9,10 +9,10 @@ void vsock_hdr_decode(const uint8_t raw[VSOCK_HDR_LEN], struct vsock_hdr *h)
     uint64_t u64;
     uint32_t u32;
     uint16_t u16;
-#define GET(field, type, conv, off)                                                               \
-    do {                                                                                          \
-        memcpy(&type, raw + (off), sizeof(type));                                                 \
-        h->field = conv(type);                                                                    \
+#define GET(field, type, conv, off)                                                                \
+    do {                                                                                           \
+        memcpy(&type, raw + (off), sizeof(type));                                                  \
+        h->field = conv(type);                                                                     \
     } while (0)
     GET(src_cid, u64, le64toh, 0);
     GET(dst_cid, u64, le64toh, 8);
@@ -32,10 +32,10 @@ void vsock_hdr_encode(const struct vsock_hdr *h, uint8_t raw[VSOCK_HDR_LEN])
     uint64_t u64;
     uint32_t u32;
     uint16_t u16;
-#define PUT(field, type, conv, off)                                                               \
-    do {                                                                                          \
-        type = conv(h->field);                                                                    \
-        memcpy(raw + (off), &type, sizeof(type));                                                 \
+#define PUT(field, type, conv, off)                                                                \
+    do {                                                                                           \
+        type = conv(h->field);                                                                     \
+        memcpy(raw + (off), &type, sizeof(type));                                                  \
     } while (0)
     PUT(src_cid, u64, htole64, 0);
     PUT(dst_cid, u64, htole64, 8);
@@ -69,14 +69,12 @@ enum vsock_verdict vsock_hdr_check(const struct vsock_hdr *h, uint64_t guest_cid
     case VSOCK_OP_REQUEST:
     case VSOCK_OP_RESPONSE:
     case VSOCK_OP_CREDIT_UPDATE:
-    case VSOCK_OP_CREDIT_REQUEST:
-        return h->len == 0 ? VSOCK_PKT_OK : VSOCK_PKT_RST;
+    case VSOCK_OP_CREDIT_REQUEST: return h->len == 0 ? VSOCK_PKT_OK : VSOCK_PKT_RST;
     case VSOCK_OP_SHUTDOWN:
         if (h->len != 0 || (h->flags & ~(VSOCK_SHUTDOWN_RCV | VSOCK_SHUTDOWN_SEND)))
             return VSOCK_PKT_RST;
         return VSOCK_PKT_OK;
-    default:
-        return VSOCK_PKT_RST;
+    default: return VSOCK_PKT_RST;
     }
 }
 

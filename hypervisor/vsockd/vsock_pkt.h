@@ -44,8 +44,8 @@ void vsock_hdr_encode(const struct vsock_hdr *h, uint8_t raw[VSOCK_HDR_LEN]);
 /* Verdict on a packet the guest put on its tx queue. */
 enum vsock_verdict {
     VSOCK_PKT_OK = 0,
-    VSOCK_PKT_DROP,  /* not addressed from this guest to the host, or an RST we must not answer */
-    VSOCK_PKT_RST,   /* well addressed but malformed: answer with RST */
+    VSOCK_PKT_DROP, /* not addressed from this guest to the host, or an RST we must not answer */
+    VSOCK_PKT_RST,  /* well addressed but malformed: answer with RST */
 };
 
 /* payload_avail: readable bytes in the chain after the header. */

@@ -22,10 +22,10 @@
 #define VSOCKD_FIRST_HOST_PORT (1u << 30)
 
 enum conn_state {
-    CONN_HANDSHAKE,   /* host client accepted, waiting for "CONNECT <port>\n" */
-    CONN_CONNECTING,  /* REQUEST queued or sent to the guest, waiting for RESPONSE */
+    CONN_HANDSHAKE,  /* host client accepted, waiting for "CONNECT <port>\n" */
+    CONN_CONNECTING, /* REQUEST queued or sent to the guest, waiting for RESPONSE */
     CONN_ESTABLISHED,
-    CONN_CLOSING,     /* host side gone, SHUTDOWN sent, waiting for the guest's RST */
+    CONN_CLOSING, /* host side gone, SHUTDOWN sent, waiting for the guest's RST */
 };
 
 /* Control packets a connection owes the guest, one bit per op (sent before data). */
@@ -42,12 +42,12 @@ struct conn {
     struct buf out;          /* guest→host bytes the unix socket has not taken yet */
     struct vsock_credit cr;
     unsigned pending;
-    uint32_t shut_flags;     /* flags of the pending SHUTDOWN */
-    bool readable;           /* unix side may have bytes (or EOF) for the guest */
-    bool rd_eof;             /* read returned 0: host sends no more */
-    bool hup;                /* unix peer closed both directions */
+    uint32_t shut_flags;             /* flags of the pending SHUTDOWN */
+    bool readable;                   /* unix side may have bytes (or EOF) for the guest */
+    bool rd_eof;                     /* read returned 0: host sends no more */
+    bool hup;                        /* unix peer closed both directions */
     bool peer_no_send, peer_no_recv; /* guest's SHUTDOWN flags */
-    bool wr_shut;            /* shutdown(SHUT_WR) done on the unix socket */
+    bool wr_shut;                    /* shutdown(SHUT_WR) done on the unix socket */
     bool in_hash, in_ctrl, in_rx;
     uint64_t deadline_ns;
     TAILQ_ENTRY(conn) link_all, link_hash, link_ctrl, link_rx;

@@ -22,7 +22,8 @@
 #include "vu_msg.h"
 
 #define OFFERED_FEATURES ((1ull << VIRTIO_F_VERSION_1) | (1ull << VHOST_USER_F_PROTOCOL_FEATURES))
-#define OFFERED_PROTOCOL ((1ull << VHOST_USER_PROTOCOL_F_REPLY_ACK) | (1ull << VHOST_USER_PROTOCOL_F_CONFIG))
+#define OFFERED_PROTOCOL                                                                           \
+    ((1ull << VHOST_USER_PROTOCOL_F_REPLY_ACK) | (1ull << VHOST_USER_PROTOCOL_F_CONFIG))
 
 struct vu_vring {
     struct vu_dev *dev;
@@ -169,7 +170,8 @@ static int replace_fd(int *slot, int fd)
     return 0;
 }
 
-static int send_reply(struct vu_dev *d, const struct vu_msg *req, const void *payload, uint32_t size)
+static int send_reply(struct vu_dev *d, const struct vu_msg *req, const void *payload,
+                      uint32_t size)
 {
     return vu_send_reply(d->fd, req, payload, size);
 }
@@ -197,11 +199,8 @@ static int handle(struct vu_dev *d, struct vu_msg *m, int *fds, unsigned nfds, b
         break;
     case VHOST_USER_SET_VRING_KICK:
     case VHOST_USER_SET_VRING_CALL:
-    case VHOST_USER_SET_VRING_ERR:
-        idx = (unsigned)(m->p.u64 & VU_VRING_IDX_MASK);
-        break;
-    default:
-        idx = 0;
+    case VHOST_USER_SET_VRING_ERR: idx = (unsigned)(m->p.u64 & VU_VRING_IDX_MASK); break;
+    default: idx = 0;
     }
     if (idx >= VU_NUM_QUEUES) {
         for (unsigned i = 0; i < nfds; i++)
@@ -211,9 +210,7 @@ static int handle(struct vu_dev *d, struct vu_msg *m, int *fds, unsigned nfds, b
     v = &d->vr[idx];
 
     switch (m->hdr.request) {
-    case VHOST_USER_GET_FEATURES:
-        *replied = true;
-        return reply_u64(d, m, OFFERED_FEATURES);
+    case VHOST_USER_GET_FEATURES: *replied = true; return reply_u64(d, m, OFFERED_FEATURES);
     case VHOST_USER_SET_FEATURES:
         if (m->p.u64 & ~OFFERED_FEATURES)
             return -EINVAL;
@@ -227,11 +224,8 @@ static int handle(struct vu_dev *d, struct vu_msg *m, int *fds, unsigned nfds, b
             return -EINVAL;
         d->protocol = m->p.u64;
         return 0;
-    case VHOST_USER_GET_QUEUE_NUM:
-        *replied = true;
-        return reply_u64(d, m, VU_NUM_QUEUES);
-    case VHOST_USER_SET_OWNER:
-        return 0;
+    case VHOST_USER_GET_QUEUE_NUM: *replied = true; return reply_u64(d, m, VU_NUM_QUEUES);
+    case VHOST_USER_SET_OWNER: return 0;
     case VHOST_USER_RESET_OWNER:
         for (unsigned i = 0; i < VU_NUM_QUEUES; i++)
             vring_stop(&d->vr[i]);
@@ -281,10 +275,8 @@ static int handle(struct vu_dev *d, struct vu_msg *m, int *fds, unsigned nfds, b
         }
         replace_fd(&v->kick_fd, fds[0]);
         return vring_start(v);
-    case VHOST_USER_SET_VRING_CALL:
-        return replace_fd(&v->call_fd, nfds ? fds[0] : -EBADF);
-    case VHOST_USER_SET_VRING_ERR:
-        return replace_fd(&v->err_fd, nfds ? fds[0] : -EBADF);
+    case VHOST_USER_SET_VRING_CALL: return replace_fd(&v->call_fd, nfds ? fds[0] : -EBADF);
+    case VHOST_USER_SET_VRING_ERR: return replace_fd(&v->err_fd, nfds ? fds[0] : -EBADF);
     case VHOST_USER_SET_VRING_ENABLE:
         if (m->p.state.num > 1)
             return -EINVAL;
@@ -301,8 +293,7 @@ static int handle(struct vu_dev *d, struct vu_msg *m, int *fds, unsigned nfds, b
         *replied = true;
         return send_reply(d, m, &c, VU_CONFIG_HDR + c.size);
     }
-    case VHOST_USER_SET_CONFIG:
-        return -EPERM; /* the guest CID is ours to decide */
+    case VHOST_USER_SET_CONFIG: return -EPERM; /* the guest CID is ours to decide */
     default:
         for (unsigned i = 0; i < nfds; i++)
             safe_close(fds[i]);
@@ -359,8 +350,8 @@ static void sock_cb(struct loop_source *s, int fd, uint32_t revents, void *data)
     }
 }
 
-int vu_dev_new(struct loop *l, int fd, uint64_t guest_cid, const struct vu_dev_ops *ops,
-               void *data, struct vu_dev **ret)
+int vu_dev_new(struct loop *l, int fd, uint64_t guest_cid, const struct vu_dev_ops *ops, void *data,
+               struct vu_dev **ret)
 {
     struct vu_dev *d = calloc(1, sizeof(*d));
     int r;

@@ -9,8 +9,8 @@
 #include "loop.h"
 #include "virtq.h"
 
-#define VU_RXQ 0 /* host → guest */
-#define VU_TXQ 1 /* guest → host */
+#define VU_RXQ 0        /* host → guest */
+#define VU_TXQ 1        /* guest → host */
 #define VU_NUM_QUEUES 2 /* the event queue stays in QEMU */
 
 struct vu_dev;
@@ -22,8 +22,8 @@ struct vu_dev_ops {
 };
 
 /* Serve the connected socket fd (taken over) on loop l. */
-int vu_dev_new(struct loop *l, int fd, uint64_t guest_cid, const struct vu_dev_ops *ops,
-               void *data, struct vu_dev **ret);
+int vu_dev_new(struct loop *l, int fd, uint64_t guest_cid, const struct vu_dev_ops *ops, void *data,
+               struct vu_dev **ret);
 void vu_dev_free(struct vu_dev *d);
 
 /* The queue if it is started, enabled and not broken; else NULL. */

@@ -12,8 +12,8 @@ int vu_recv_msg(int sock, struct vu_msg *m, int *fds, unsigned *nfds)
 {
     char cbuf[CMSG_SPACE(VU_MAX_FDS * sizeof(int))];
     struct iovec iov = {.iov_base = &m->hdr, .iov_len = VU_HDR_SIZE};
-    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
-                        .msg_controllen = sizeof(cbuf)};
+    struct msghdr mh = {
+        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
     ssize_t n;
     int r = 0;
 

@@ -37,11 +37,9 @@ int vu_msg_check(const struct vu_msg *m, unsigned nfds)
     case VHOST_USER_GET_PROTOCOL_FEATURES:
     case VHOST_USER_GET_QUEUE_NUM:
     case VHOST_USER_SET_OWNER:
-    case VHOST_USER_RESET_OWNER:
-        return sz == 0 && nfds == 0 ? 0 : -EINVAL;
+    case VHOST_USER_RESET_OWNER: return sz == 0 && nfds == 0 ? 0 : -EINVAL;
     case VHOST_USER_SET_FEATURES:
-    case VHOST_USER_SET_PROTOCOL_FEATURES:
-        return sz == sizeof(uint64_t) && nfds == 0 ? 0 : -EINVAL;
+    case VHOST_USER_SET_PROTOCOL_FEATURES: return sz == sizeof(uint64_t) && nfds == 0 ? 0 : -EINVAL;
     case VHOST_USER_SET_VRING_NUM:
     case VHOST_USER_SET_VRING_BASE:
     case VHOST_USER_GET_VRING_BASE:
@@ -51,8 +49,7 @@ int vu_msg_check(const struct vu_msg *m, unsigned nfds)
         return sz == sizeof(struct vu_vring_addr) && nfds == 0 ? 0 : -EINVAL;
     case VHOST_USER_SET_VRING_KICK:
     case VHOST_USER_SET_VRING_CALL:
-    case VHOST_USER_SET_VRING_ERR:
-        return vring_fd_msg_ok(m, nfds);
+    case VHOST_USER_SET_VRING_ERR: return vring_fd_msg_ok(m, nfds);
     case VHOST_USER_SET_MEM_TABLE:
         if (sz < offsetof(struct vu_mem_table, regions))
             return -EINVAL;

@@ -54,7 +54,7 @@ enum vu_request {
 #define VU_VRING_NOFD_MASK (1u << 8)
 
 #define VU_HDR_SIZE 12
-#define VU_MAX_PAYLOAD 512   /* largest legal message: config header + 256 bytes */
+#define VU_MAX_PAYLOAD 512 /* largest legal message: config header + 256 bytes */
 #define VU_MAX_FDS 8
 #define VU_MAX_CONFIG 256
 #define VU_CONFIG_HDR 12

@@ -131,7 +131,8 @@ static int make_dir(struct hierarchy *h, bool v2, struct cvm_err *err)
             char parent[PATH_MAX], avail[256];
             snprintf(parent, sizeof(parent), "%.*s", (int)(p - path), path);
             if (read_line(parent, "cgroup.controllers", avail, sizeof(avail)) == 0)
-                for (const char *const *c = (const char *const[]){"memory", "cpu", "pids", NULL}; *c; c++) {
+                for (const char *const *c = (const char *const[]){"memory", "cpu", "pids", NULL};
+                     *c; c++) {
                     char plus[16];
                     snprintf(plus, sizeof(plus), "+%s", *c);
                     if (space_list_has(avail, *c))
@@ -143,7 +144,9 @@ static int make_dir(struct hierarchy *h, bool v2, struct cvm_err *err)
             if (cpuset) {
                 char parent[PATH_MAX], v[512];
                 snprintf(parent, sizeof(parent), "%.*s", (int)(p - path), path);
-                for (const char *const *f = (const char *const[]){"cpuset.cpus", "cpuset.mems", NULL}; *f; f++)
+                for (const char *const *f =
+                         (const char *const[]){"cpuset.cpus", "cpuset.mems", NULL};
+                     *f; f++)
                     if (read_line(path, *f, v, sizeof(v)) == 0 && !v[0] &&
                         read_line(parent, *f, v, sizeof(v)) == 0 && v[0])
                         (void)write_file(path, *f, v);
@@ -168,8 +171,8 @@ static int hierarchy_dir(struct hierarchy *h, const struct hcg_path *p, const ch
     char dir[PATH_MAX];
     int n;
     if (p->relative)
-        n = snprintf(dir, sizeof(dir), "%s%s/%s", h->mnt,
-                     strcmp(own_rel, "/") == 0 ? "" : own_rel, p->path);
+        n = snprintf(dir, sizeof(dir), "%s%s/%s", h->mnt, strcmp(own_rel, "/") == 0 ? "" : own_rel,
+                     p->path);
     else
         n = snprintf(dir, sizeof(dir), "%s%s", h->mnt, strcmp(p->path, "/") == 0 ? "" : p->path);
     if (n < 0 || (size_t)n >= sizeof(dir))
@@ -240,8 +243,8 @@ int host_cgroup_create(const char *spec_path, struct host_cgroup **ret, struct c
         joined += !cg->h[i].created;
     if (joined)
         log_info("host cgroup %s existed in %zu of %zu hierarchies: the VM joins it there, and "
-                 "leaves its limits, its processes and the cgroup itself as they are", cg->name,
-                 joined, cg->n);
+                 "leaves its limits, its processes and the cgroup itself as they are",
+                 cg->name, joined, cg->n);
     log_debug("host cgroup %s in %zu hierarch%s (cgroup %s)", cg->name, cg->n,
               cg->n == 1 ? "y" : "ies", cg->v2 ? "v2" : "v1");
     *ret = TAKE_PTR(cg);
@@ -288,8 +291,10 @@ int host_cgroup_set(struct host_cgroup *cg, const struct hcg_resources *host, st
     for (size_t i = 0; i < n; i++) {
         const struct hierarchy *h = find_ctrl(cg, w[i].ctrl);
         if (!h)
-            return cvm_err_set(err, -ENOTSUP, "host cgroup %s: the %s controller is not "
-                               "available on this host (cannot set %s)", cg->name, w[i].ctrl, w[i].file);
+            return cvm_err_set(err, -ENOTSUP,
+                               "host cgroup %s: the %s controller is not "
+                               "available on this host (cannot set %s)",
+                               cg->name, w[i].ctrl, w[i].file);
         /* A cgroup that existed is its owner's: a memory limit below what its processes use
          * would have the kernel reclaim or OOM-kill them. Joined as it is (create logged it). */
         if (!h->created) {
@@ -450,10 +455,12 @@ static bool recorded_dir_ok(const char *d)
     char procs[PATH_MAX];
     struct statfs sfs;
     if (strncmp(d, CGROUP_ROOT "/", strlen(CGROUP_ROOT) + 1) != 0 || strstr(d, "/..") ||
-        strstr(d, "/./") || snprintf(procs, sizeof(procs), "%s/cgroup.procs", d) >= (int)sizeof(procs))
+        strstr(d, "/./") ||
+        snprintf(procs, sizeof(procs), "%s/cgroup.procs", d) >= (int)sizeof(procs))
         return false;
     return access(procs, F_OK) == 0 && statfs(d, &sfs) == 0 &&
-           ((unsigned long)sfs.f_type == CGROUP2_SUPER_MAGIC || (unsigned long)sfs.f_type == CGROUP_SUPER_MAGIC);
+           ((unsigned long)sfs.f_type == CGROUP2_SUPER_MAGIC ||
+            (unsigned long)sfs.f_type == CGROUP_SUPER_MAGIC);
 }
 
 void host_cgroup_remove_recorded(const char *run_dir, unsigned wait_ms)
@@ -470,7 +477,8 @@ void host_cgroup_remove_recorded(const char *run_dir, unsigned wait_ms)
             continue;
         /* `delete` runs no loop: killed processes leave their cgroup a moment after SIGKILL,
          * waited for here up to wait_ms; nothing is killed by a pid read from the cgroup */
-        for (unsigned waited = 0; rmdir(dir) < 0 && errno == EBUSY && waited < wait_ms; waited += 50)
+        for (unsigned waited = 0; rmdir(dir) < 0 && errno == EBUSY && waited < wait_ms;
+             waited += 50)
             (void)nanosleep(&(struct timespec){0, 50 * 1000000L}, NULL);
     }
 }
@@ -485,8 +493,10 @@ int host_cgroup_join_existing(const char *path, pid_t pid, struct cvm_err *err)
     if (r < 0)
         return r;
     if (p.relative || p.systemd)
-        return cvm_err_set(err, -EINVAL, "shim_cgroup \"%.200s\": an absolute cgroupfs path is "
-                           "needed (as runc's shim takes it)", path);
+        return cvm_err_set(err, -EINVAL,
+                           "shim_cgroup \"%.200s\": an absolute cgroupfs path is "
+                           "needed (as runc's shim takes it)",
+                           path);
     r = discover(&cg, &p, err);
     if (r < 0)
         return r;
@@ -502,6 +512,7 @@ int host_cgroup_join_existing(const char *path, pid_t pid, struct cvm_err *err)
         joined++;
     }
     if (!joined)
-        return cvm_err_set(err, -ENOENT, "shim_cgroup \"%.200s\": no such cgroup on this host: not found", path);
+        return cvm_err_set(err, -ENOENT,
+                           "shim_cgroup \"%.200s\": no such cgroup on this host: not found", path);
     return 0;
 }

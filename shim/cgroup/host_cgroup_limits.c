@@ -7,7 +7,7 @@
 #include <string.h>
 
 #define SHARES_MAX 262144u
-#define PERIOD_MIN 1000u     /* the kernel's bounds for cfs_period_us: 1 ms .. 1 s */
+#define PERIOD_MIN 1000u /* the kernel's bounds for cfs_period_us: 1 ms .. 1 s */
 #define PERIOD_MAX 1000000u
 #define QUOTA_MAX (INT64_MAX / 1000) /* us the kernel accepts without overflow */
 
@@ -42,7 +42,8 @@ int hcg_resources_parse(const json_t *res, struct hcg_resources *out, struct cvm
         if ((r = get_int(mem, "limit", "memory.limit", &has, &v, err)) < 0)
             return r;
         if (has && v < -1)
-            return cvm_err_set(err, -EINVAL, "linux.resources.memory.limit %lld: below -1", (long long)v);
+            return cvm_err_set(err, -EINVAL, "linux.resources.memory.limit %lld: below -1",
+                               (long long)v);
         if (has && v == 0)
             has = false; /* 0: not set (runc) */
         out->has_memory = has;
@@ -52,19 +53,23 @@ int hcg_resources_parse(const json_t *res, struct hcg_resources *out, struct cvm
         if ((r = get_int(cpu, "shares", "cpu.shares", &has, &v, err)) < 0)
             return r;
         if (has && v != 0 && (v < 2 || v > SHARES_MAX))
-            return cvm_err_set(err, -EINVAL, "linux.resources.cpu.shares %lld: not in 2..%u", (long long)v, SHARES_MAX);
+            return cvm_err_set(err, -EINVAL, "linux.resources.cpu.shares %lld: not in 2..%u",
+                               (long long)v, SHARES_MAX);
         out->has_shares = has && v != 0;
         out->shares = (uint64_t)v;
         if ((r = get_int(cpu, "quota", "cpu.quota", &has, &v, err)) < 0)
             return r;
         if (has && (v < -1 || v > QUOTA_MAX || (v > 0 && v < 1000)))
-            return cvm_err_set(err, -EINVAL, "linux.resources.cpu.quota %lld: not -1, 0 or 1000..%lld", (long long)v, (long long)QUOTA_MAX);
+            return cvm_err_set(err, -EINVAL,
+                               "linux.resources.cpu.quota %lld: not -1, 0 or 1000..%lld",
+                               (long long)v, (long long)QUOTA_MAX);
         out->has_quota = has;
         out->quota = v;
         if ((r = get_int(cpu, "period", "cpu.period", &has, &v, err)) < 0)
             return r;
         if (has && v != 0 && (v < PERIOD_MIN || v > PERIOD_MAX))
-            return cvm_err_set(err, -EINVAL, "linux.resources.cpu.period %lld: not in %u..%u", (long long)v, PERIOD_MIN, PERIOD_MAX);
+            return cvm_err_set(err, -EINVAL, "linux.resources.cpu.period %lld: not in %u..%u",
+                               (long long)v, PERIOD_MIN, PERIOD_MAX);
         out->has_period = has && v != 0;
         out->period = (uint64_t)v;
     }
@@ -72,7 +77,8 @@ int hcg_resources_parse(const json_t *res, struct hcg_resources *out, struct cvm
         if ((r = get_int(pids, "limit", "pids.limit", &has, &v, err)) < 0)
             return r;
         if (has && v < -1)
-            return cvm_err_set(err, -EINVAL, "linux.resources.pids.limit %lld: below -1", (long long)v);
+            return cvm_err_set(err, -EINVAL, "linux.resources.pids.limit %lld: below -1",
+                               (long long)v);
         out->has_pids = has && v != 0;
         out->pids = v;
     }

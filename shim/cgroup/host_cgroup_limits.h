@@ -24,22 +24,22 @@
 
 struct hcg_resources {
     bool has_memory;
-    int64_t memory;     /* bytes; -1 = unlimited */
+    int64_t memory; /* bytes; -1 = unlimited */
     bool has_shares;
-    uint64_t shares;    /* v1 cpu.shares (2..262144) */
+    uint64_t shares; /* v1 cpu.shares (2..262144) */
     bool has_quota;
-    int64_t quota;      /* us; -1 / 0 = none */
+    int64_t quota; /* us; -1 / 0 = none */
     bool has_period;
-    uint64_t period;    /* us */
+    uint64_t period; /* us */
     bool has_pids;
-    int64_t pids;       /* -1 / 0 = unlimited */
+    int64_t pids; /* -1 / 0 = unlimited */
 };
 
 /* The VM's fixed costs on the host, added on top (see above). */
 struct hcg_overhead {
-    uint64_t guest_ram;   /* bytes of guest RAM (memory_mib) */
-    uint64_t vmm_memory;  /* bytes: QEMU + virtiofsd + cvm-vsockd beyond the guest RAM */
-    int64_t vmm_tasks;    /* host threads of the VMM */
+    uint64_t guest_ram;  /* bytes of guest RAM (memory_mib) */
+    uint64_t vmm_memory; /* bytes: QEMU + virtiofsd + cvm-vsockd beyond the guest RAM */
+    int64_t vmm_tasks;   /* host threads of the VMM */
 };
 
 /* res: linux.resources (NULL or not an object: nothing set). Only memory.limit,

@@ -113,16 +113,22 @@ static int parse_systemd(const char *spec, struct hcg_path *out, struct cvm_err 
     snprintf(prefix, sizeof(prefix), "%.*s", (int)(c2 - c1 - 1), c1 + 1);
     snprintf(name, sizeof(name), "%s", c2 + 1);
     if (!name[0])
-        return cvm_err_set(err, -EINVAL, "cgroupsPath \"%.200s\": systemd form slice:prefix:name "
-                           "with an empty name", spec);
+        return cvm_err_set(err, -EINVAL,
+                           "cgroupsPath \"%.200s\": systemd form slice:prefix:name "
+                           "with an empty name",
+                           spec);
     if (strchr(prefix, '/') || strchr(name, '/') || strcmp(name, "..") == 0 ||
         strcmp(name, ".") == 0)
-        return cvm_err_set(err, -EINVAL, "cgroupsPath \"%.200s\": the prefix and name of the "
-                           "systemd form slice:prefix:name cannot contain '/'", spec);
+        return cvm_err_set(err, -EINVAL,
+                           "cgroupsPath \"%.200s\": the prefix and name of the "
+                           "systemd form slice:prefix:name cannot contain '/'",
+                           spec);
     r = hcg_expand_slice(slice[0] ? slice : "system.slice", expanded, sizeof(expanded));
     if (r < 0)
-        return cvm_err_set(err, -EINVAL, "cgroupsPath \"%.200s\": invalid slice name \"%.200s\" "
-                           "(systemd: NAME.slice, '-' separates its parents, no '/')", spec, slice);
+        return cvm_err_set(err, -EINVAL,
+                           "cgroupsPath \"%.200s\": invalid slice name \"%.200s\" "
+                           "(systemd: NAME.slice, '-' separates its parents, no '/')",
+                           spec, slice);
     size_t ul = strlen(name);
     if (ul > 6 && strcmp(name + ul - 6, ".slice") == 0)
         snprintf(unit, sizeof(unit), "%s", name);
@@ -193,8 +199,8 @@ static int field(const char **p, char *out, size_t n)
         return -EINVAL;
     for (; *s && *s != ' ' && *s != '\n'; s++) {
         char c = *s;
-        if (c == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
-            s[3] >= '0' && s[3] <= '7') {
+        if (c == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' && s[3] >= '0' &&
+            s[3] <= '7') {
             c = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
             s += 3;
         }
@@ -210,8 +216,14 @@ static int field(const char **p, char *out, size_t n)
 /* The super options of a v1 cgroup mount minus the plain mount options: its controllers. */
 static int v1_controllers(const char *opts, char *ctrls, size_t nc)
 {
-    static const char *const not_ctrl[] = {"rw", "ro", "xattr", "noprefix", "clone_children",
-                                           "cpuset_v2_mode", "favordynmods", "nofavordynmods"};
+    static const char *const not_ctrl[] = {"rw",
+                                           "ro",
+                                           "xattr",
+                                           "noprefix",
+                                           "clone_children",
+                                           "cpuset_v2_mode",
+                                           "favordynmods",
+                                           "nofavordynmods"};
     size_t o = 0;
     ctrls[0] = '\0';
     for (const char *p = opts; *p;) {

@@ -20,8 +20,8 @@
 
 #include "errmap.h"
 
-#define HCG_PATH_MAX 1024  /* a cgroupsPath (and its expansion) longer than this is refused */
-#define HCG_CTRLS_MAX 128  /* "cpu,cpuacct", "name=systemd", "" (v2) */
+#define HCG_PATH_MAX 1024 /* a cgroupsPath (and its expansion) longer than this is refused */
+#define HCG_CTRLS_MAX 128 /* "cpu,cpuacct", "name=systemd", "" (v2) */
 
 struct hcg_path {
     char path[HCG_PATH_MAX]; /* cleaned: "/a/b" or "a/b" (relative); never "" (root: "/") */

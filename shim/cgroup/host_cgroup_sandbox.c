@@ -23,15 +23,20 @@ static int runctypes_options_check(const Google__Protobuf__Any *opts, char *shim
     Containerd__Linux__Runc__CreateOptions *o =
         containerd__linux__runc__create_options__unpack(NULL, opts->value.len, opts->value.data);
     if (!o)
-        return cvm_err_setc(err, RPC_INVALID_ARGUMENT, -EINVAL, "cannot decode %s: invalid argument",
-                            RUNCTYPES_CREATE_OPTIONS_URL);
-    const char *bad = o->no_pivot_root ? "no_pivot_root" : o->no_new_keyring ? "no_new_keyring"
-                    : o->io_uid ? "io_uid" : o->io_gid ? "io_gid" : o->open_tcp ? "open_tcp"
-                    : o->external_unix_sockets ? "external_unix_sockets" : o->file_locks ? "file_locks"
-                    : o->n_empty_namespaces ? "empty_namespaces"
-                    : (o->cgroups_mode && *o->cgroups_mode) ? "cgroups_mode"
-                    : (o->criu_work_path && *o->criu_work_path) ? "criu_work_path"
-                    : (o->criu_image_path && *o->criu_image_path) ? "criu_image_path" : NULL;
+        return cvm_err_setc(err, RPC_INVALID_ARGUMENT, -EINVAL,
+                            "cannot decode %s: invalid argument", RUNCTYPES_CREATE_OPTIONS_URL);
+    const char *bad = o->no_pivot_root                              ? "no_pivot_root"
+                      : o->no_new_keyring                           ? "no_new_keyring"
+                      : o->io_uid                                   ? "io_uid"
+                      : o->io_gid                                   ? "io_gid"
+                      : o->open_tcp                                 ? "open_tcp"
+                      : o->external_unix_sockets                    ? "external_unix_sockets"
+                      : o->file_locks                               ? "file_locks"
+                      : o->n_empty_namespaces                       ? "empty_namespaces"
+                      : (o->cgroups_mode && *o->cgroups_mode)       ? "cgroups_mode"
+                      : (o->criu_work_path && *o->criu_work_path)   ? "criu_work_path"
+                      : (o->criu_image_path && *o->criu_image_path) ? "criu_image_path"
+                                                                    : NULL;
     int r = 0;
     if (bad)
         r = cvm_err_setc(err, RPC_INVALID_ARGUMENT, -EINVAL,
@@ -39,7 +44,8 @@ static int runctypes_options_check(const Google__Protobuf__Any *opts, char *shim
                          "runtime; of these options only shim_cgroup applies): invalid argument",
                          RUNCTYPES_CREATE_OPTIONS_URL, bad);
     else if (o->shim_cgroup && strlen(o->shim_cgroup) >= n)
-        r = cvm_err_setc(err, RPC_INVALID_ARGUMENT, -EINVAL, "shim_cgroup too long: invalid argument");
+        r = cvm_err_setc(err, RPC_INVALID_ARGUMENT, -EINVAL,
+                         "shim_cgroup too long: invalid argument");
     else if (o->shim_cgroup)
         snprintf(shim_cgroup, n, "%s", o->shim_cgroup);
     containerd__linux__runc__create_options__free_unpacked(o, NULL);
@@ -61,21 +67,26 @@ int runc_options_check(const Google__Protobuf__Any *opts, char *shim_cgroup, siz
                             "cannot decode %s: invalid argument", RUNC_OPTIONS_URL);
     /* runc-only knobs: a VM has no pivot_root, keyring, runc binary, runc root or CRIU, and
      * its stdio pipes are the shim's, not the container user's. */
-    const char *bad = o->no_pivot_root ? "no_pivot_root" : o->no_new_keyring ? "no_new_keyring"
-                    : o->io_uid ? "io_uid" : o->io_gid ? "io_gid"
-                    : (o->binary_name && *o->binary_name) ? "binary_name"
-                    : (o->root && *o->root) ? "root"
-                    : (o->criu_path && *o->criu_path) ? "criu_path"
-                    : (o->criu_image_path && *o->criu_image_path) ? "criu_image_path"
-                    : (o->criu_work_path && *o->criu_work_path) ? "criu_work_path" : NULL;
+    const char *bad = o->no_pivot_root                              ? "no_pivot_root"
+                      : o->no_new_keyring                           ? "no_new_keyring"
+                      : o->io_uid                                   ? "io_uid"
+                      : o->io_gid                                   ? "io_gid"
+                      : (o->binary_name && *o->binary_name)         ? "binary_name"
+                      : (o->root && *o->root)                       ? "root"
+                      : (o->criu_path && *o->criu_path)             ? "criu_path"
+                      : (o->criu_image_path && *o->criu_image_path) ? "criu_image_path"
+                      : (o->criu_work_path && *o->criu_work_path)   ? "criu_work_path"
+                                                                    : NULL;
     int r = 0;
     if (bad)
         r = cvm_err_setc(err, RPC_INVALID_ARGUMENT, -EINVAL,
                          "%s.%s is set, but it has no meaning for containerd-shim-cvm-v1 (a VM "
                          "runtime; of runc's options only shim_cgroup and systemd_cgroup apply): "
-                         "invalid argument", RUNC_OPTIONS_URL, bad);
+                         "invalid argument",
+                         RUNC_OPTIONS_URL, bad);
     else if (o->shim_cgroup && strlen(o->shim_cgroup) >= n)
-        r = cvm_err_setc(err, RPC_INVALID_ARGUMENT, -EINVAL, "shim_cgroup too long: invalid argument");
+        r = cvm_err_setc(err, RPC_INVALID_ARGUMENT, -EINVAL,
+                         "shim_cgroup too long: invalid argument");
     else if (o->shim_cgroup)
         snprintf(shim_cgroup, n, "%s", o->shim_cgroup);
     containerd__runc__v1__options__free_unpacked(o, NULL);
@@ -111,7 +122,8 @@ int host_cgroup_for_sandbox(json_t *spec, struct cfg *cfg, struct host_cgroup **
         if (want > CFG_MEMORY_MAX)
             return cvm_err_setc(err, RPC_INVALID_ARGUMENT, -EINVAL,
                                 "linux.resources.memory.limit %lld: more than the largest guest "
-                                "(%u MiB): invalid argument", (long long)g.memory, CFG_MEMORY_MAX);
+                                "(%u MiB): invalid argument",
+                                (long long)g.memory, CFG_MEMORY_MAX);
         r = want > cfg->memory_mib ? cfg_check_memory_raise(cfg, want, err) : 0;
         if (r < 0)
             return r;
@@ -123,8 +135,8 @@ int host_cgroup_for_sandbox(json_t *spec, struct cfg *cfg, struct host_cgroup **
     }
     ov->guest_ram = (uint64_t)cfg->memory_mib * MIB;
     /* QEMU keeps its own copy of the kernel and initrd it loads (for reset) */
-    ov->vmm_memory = (uint64_t)cfg->host_overhead_mib * MIB + file_size(cfg->kernel) +
-                     file_size(cfg->initrd);
+    ov->vmm_memory =
+        (uint64_t)cfg->host_overhead_mib * MIB + file_size(cfg->kernel) + file_size(cfg->initrd);
     ov->vmm_tasks = cfg->host_overhead_tasks;
     r = host_cgroup_create(path, &cg, err);
     if (r < 0)
@@ -136,7 +148,8 @@ int host_cgroup_for_sandbox(json_t *spec, struct cfg *cfg, struct host_cgroup **
         return r;
     }
     log_info("host cgroup %s (cgroup %s): memory %s%lld, pids %s%lld (guest %u MiB + VMM %llu "
-             "bytes)", host_cgroup_name(cg), host_cgroup_is_v2(cg) ? "v2" : "v1",
+             "bytes)",
+             host_cgroup_name(cg), host_cgroup_is_v2(cg) ? "v2" : "v1",
              h.has_memory ? "" : "unset ", (long long)(h.has_memory ? h.memory : 0),
              h.has_pids ? "" : "unset ", (long long)(h.has_pids ? h.pids : 0), cfg->memory_mib,
              (unsigned long long)ov->vmm_memory);
@@ -151,15 +164,16 @@ int host_cgroup_update(struct host_cgroup *cg, const struct hcg_overhead *ov, co
     struct hcg_resources g, h;
     int r;
     if (!res)
-        return cvm_err_setc(err, RPC_INVALID_ARGUMENT, -EINVAL, "resources: invalid JSON: invalid argument");
+        return cvm_err_setc(err, RPC_INVALID_ARGUMENT, -EINVAL,
+                            "resources: invalid JSON: invalid argument");
     r = hcg_resources_parse(res, &g, err);
     json_decref(res);
     if (r < 0)
         return r;
     if (g.has_memory && g.memory > 0 && (uint64_t)g.memory > ov->guest_ram)
         log_warn("update: memory limit %lld is above the guest's RAM (%llu): the guest cannot "
-                 "grow; the container is bounded by the guest", (long long)g.memory,
-                 (unsigned long long)ov->guest_ram);
+                 "grow; the container is bounded by the guest",
+                 (long long)g.memory, (unsigned long long)ov->guest_ram);
     hcg_host_values(&g, ov, &h);
     return host_cgroup_set(cg, &h, err);
 }

@@ -101,11 +101,8 @@ static void watch(struct boot *b)
             next = now + WATCH_EARLY_NS;
         loop_timer_set(b->watchdog, next > now ? (next - now) / 1000u + 1 : 1000);
         break;
-    case BOOT_STALLED:
-        stalled(b, p);
-        break;
-    case BOOT_UP:
-        break;
+    case BOOT_STALLED: stalled(b, p); break;
+    case BOOT_UP: break;
     }
 }
 
@@ -175,7 +172,8 @@ static void agent_connected(struct hv_vm *vm, int r, int fd, void *data)
         return;
     }
     r = ttrpc_client_call_max(b->agent, AGENT_SERVICE, "Health", &e.base, NULL, 0,
-                              CONNECT_TIMEOUT_MS * 1000000ull, agent_reply_cap("Health"), health_cb, b);
+                              CONNECT_TIMEOUT_MS * 1000000ull, agent_reply_cap("Health"), health_cb,
+                              b);
     if (r < 0) {
         snprintf(b->last_err, sizeof(b->last_err), "agent health call: %s", strerror(-r));
         ttrpc_client_free(b->agent);
@@ -189,8 +187,7 @@ static void agent_try(struct boot *b)
     int r;
     if (b->done || b->req || b->agent)
         return;
-    r = hv_vsock_connect(b->vm, AGENT_PORT, CONNECT_TIMEOUT_MS, agent_connected, b,
-                         &b->req, NULL);
+    r = hv_vsock_connect(b->vm, AGENT_PORT, CONNECT_TIMEOUT_MS, agent_connected, b, &b->req, NULL);
     if (r < 0) {
         snprintf(b->last_err, sizeof(b->last_err), "agent vsock connect: %s", strerror(-r));
         retry_later(b);
@@ -305,17 +302,28 @@ void check_boot(const struct cfg *cfg, struct boot_result *out)
     }
 
     struct hv_config hc = {
-        .id = "cvm-check", .run_dir = run_dir, .kernel = cfg->kernel, .initrd = cfg->initrd,
+        .id = "cvm-check",
+        .run_dir = run_dir,
+        .kernel = cfg->kernel,
+        .initrd = cfg->initrd,
         .kernel_args = cfg->kernel_args[0] ? cfg->kernel_args : NULL,
-        .qemu_bin = cfg->qemu, .accel = cfg->accel, .vcpus = cfg->vcpus,
-        .mem_mib = cfg->memory_mib, .shared_dir = shared, .fs_tag = AGENT_SHARE_TAG,
+        .qemu_bin = cfg->qemu,
+        .accel = cfg->accel,
+        .vcpus = cfg->vcpus,
+        .mem_mib = cfg->memory_mib,
+        .shared_dir = shared,
+        .fs_tag = AGENT_SHARE_TAG,
         .virtiofsd_bin = cfg->virtiofsd[0] ? cfg->virtiofsd : NULL,
         .vsock_mode = cfg->vsock_mode,
         .vsockd_bin = cfg->vsockd[0] ? cfg->vsockd : NULL,
-        .boot_timeout_ms = cfg->boot_deadline_ms, .debug = cfg->debug,
+        .boot_timeout_ms = cfg->boot_deadline_ms,
+        .debug = cfg->debug,
     };
-    struct hv_callbacks cb = {.ready = on_ready, .died = on_died, .stopped = on_stopped,
-                              .console = on_console, .data = &b};
+    struct hv_callbacks cb = {.ready = on_ready,
+                              .died = on_died,
+                              .stopped = on_stopped,
+                              .console = on_console,
+                              .data = &b};
     boot_phases_init(&out->phases, now_ns());
     r = hv_start(b.loop, &hc, &cb, &b.vm, &err);
     if (r < 0) {
@@ -338,13 +346,13 @@ out:
         hv_vsock_cancel(b.req);
         ttrpc_client_free(b.agent);
         hv_free(b.vm);
-        loop_run_once(b.loop, 0); /* release what was freed */
+        loop_run_once(b.loop, 0);                 /* release what was freed */
         (void)hv_proc_reap_orphans(b.loop, 2000); /* what hv_free killed: a bounded wait at exit */
         loop_free(b.loop);
     }
     if (nftw(tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS) < 0 && out->up) {
         out->up = false; /* leaving files behind is a failure of its own */
-        snprintf(out->detail, sizeof(out->detail), "booted, but %s could not be removed: %s",
-                 tmp, strerror(errno));
+        snprintf(out->detail, sizeof(out->detail), "booted, but %s could not be removed: %s", tmp,
+                 strerror(errno));
     }
 }

@@ -72,7 +72,8 @@ static int find_on_path(const char *name, char *out, size_t n)
     for (const char *p = path; *p;) {
         const char *e = strchrnul(p, ':');
         char cand[PATH_MAX];
-        if (e > p && snprintf(cand, sizeof(cand), "%.*s/%s", (int)(e - p), p, name) < (int)sizeof(cand) &&
+        if (e > p &&
+            snprintf(cand, sizeof(cand), "%.*s/%s", (int)(e - p), p, name) < (int)sizeof(cand) &&
             access(cand, X_OK) == 0) {
             snprintf(out, n, "%s", cand);
             return 0;
@@ -144,7 +145,9 @@ static void probe_kernel(struct image_facts *k)
         size_t nlen = 0, dl;
         k->release_err = guest_elf_read_notes(k->path, head, got, &notes, &nlen);
         if (k->release_err == 0) {
-            k->pvh = guest_elf_note_find(notes, nlen, "Xen", GUEST_ELF_NOTE_PVH_ENTRY, &d, &dl) == 0 && dl >= 4;
+            k->pvh =
+                guest_elf_note_find(notes, nlen, "Xen", GUEST_ELF_NOTE_PVH_ENTRY, &d, &dl) == 0 &&
+                dl >= 4;
             k->release_err = guest_elf_notes_release(notes, nlen, k->release, sizeof(k->release));
         }
     } else {

@@ -51,8 +51,8 @@ void check_first_line(char *dst, size_t n, const char *src, size_t len)
 
 static bool token_char(char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '_' || c == '.';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_' || c == '.';
 }
 
 bool check_help_has(const char *text, const char *name)
@@ -121,14 +121,19 @@ static void vhost_lines(struct out *o, const struct host_facts *f)
 {
     if (f->vhost_vsock_err == 0)
         add(o, "vhost-vsock", CHECK_OK, "kernel vsock possible%s",
-            f->vsock_mode == HV_VSOCK_HYBRID ? " (but \"vsock_mode\": \"hybrid\": cvm-vsockd is used)" : "");
+            f->vsock_mode == HV_VSOCK_HYBRID
+                ? " (but \"vsock_mode\": \"hybrid\": cvm-vsockd is used)"
+                : "");
     else if (f->vsock_mode == HV_VSOCK_KERNEL)
         add(o, "vhost-vsock", CHECK_FAIL,
             "/dev/vhost-vsock: %s, but \"vsock_mode\": \"kernel\" needs it (use \"auto\" for "
-            "hybrid vsock through cvm-vsockd)", errstr(f->vhost_vsock_err));
+            "hybrid vsock through cvm-vsockd)",
+            errstr(f->vhost_vsock_err));
     else
-        add(o, "vhost-vsock", CHECK_WARN, "/dev/vhost-vsock: %s: hybrid vsock through cvm-vsockd "
-            "will be used", errstr(f->vhost_vsock_err));
+        add(o, "vhost-vsock", CHECK_WARN,
+            "/dev/vhost-vsock: %s: hybrid vsock through cvm-vsockd "
+            "will be used",
+            errstr(f->vhost_vsock_err));
 
     if (f->vhost_net_err == 0)
         add(o, "vhost-net", CHECK_OK, "/dev/vhost-net opens: in-kernel virtio-net possible");
@@ -142,8 +147,10 @@ static void cgroup_line(struct out *o, const struct host_facts *f)
     static const char *const want[] = {"cpu", "memory", "pids"};
     char missing[64] = "";
     if (f->cgroup_err) {
-        add(o, "cgroup", CHECK_WARN, "/sys/fs/cgroup is not cgroup v2 (cgroup.controllers: %s): "
-            "a cgroup v1 or hybrid hierarchy", errstr(f->cgroup_err));
+        add(o, "cgroup", CHECK_WARN,
+            "/sys/fs/cgroup is not cgroup v2 (cgroup.controllers: %s): "
+            "a cgroup v1 or hybrid hierarchy",
+            errstr(f->cgroup_err));
         return;
     }
     for (size_t i = 0; i < ELEMENTSOF(want); i++)
@@ -222,10 +229,13 @@ static void qemu_devices_line(struct out *o, const struct host_facts *f, bool qe
         add(o, "qemu-devices", CHECK_FAIL, "qemu lacks %s%s%s", missing,
             optional[0] ? "; also " : "", optional);
     else if (optional[0])
-        add(o, "qemu-devices", CHECK_WARN, "microvm and the devices we use are there; lacks %s "
-            "(not needed: %s vsock is used)", optional, hybrid ? "hybrid" : "kernel");
+        add(o, "qemu-devices", CHECK_WARN,
+            "microvm and the devices we use are there; lacks %s "
+            "(not needed: %s vsock is used)",
+            optional, hybrid ? "hybrid" : "kernel");
     else
-        add(o, "qemu-devices", CHECK_OK, "microvm, vhost-user-fs-pci, vhost-user-vsock-pci, "
+        add(o, "qemu-devices", CHECK_OK,
+            "microvm, vhost-user-fs-pci, vhost-user-vsock-pci, "
             "vhost-vsock-pci, virtio-net-pci, memory-backend-memfd");
 }
 
@@ -261,8 +271,10 @@ static void kernel_line(struct out *o, const struct image_facts *k)
         break;
     case GK_ELF:
         if (!k->pvh)
-            add(o, "kernel", CHECK_FAIL, "ELF vmlinux without a PVH entry note (CONFIG_PVH): "
-                "QEMU cannot boot it (%s)", k->path);
+            add(o, "kernel", CHECK_FAIL,
+                "ELF vmlinux without a PVH entry note (CONFIG_PVH): "
+                "QEMU cannot boot it (%s)",
+                k->path);
         else if (k->release_err == 0)
             add(o, "kernel", CHECK_OK, "ELF vmlinux (PVH), release %s (%s)", k->release, k->path);
         else
@@ -285,19 +297,24 @@ static void initrd_line(struct out *o, const struct image_facts *k, const struct
         return;
     }
     if (i->kind == GI_UNKNOWN) {
-        add(o, "initrd", CHECK_FAIL, "%s is not an initrd (neither a newc cpio nor a compressed "
-            "one)", i->path);
+        add(o, "initrd", CHECK_FAIL,
+            "%s is not an initrd (neither a newc cpio nor a compressed "
+            "one)",
+            i->path);
         return;
     }
     switch (i->release_err) {
     case 0:
         if (krel && strcmp(i->release, k->release) != 0)
-            add(o, "initrd", CHECK_FAIL, "initrd modules are for %s, kernel is %s (%s, %s): set "
-                "\"kernel\" to the kernel the initrd was built for", i->release, k->release,
-                i->path, k->path);
+            add(o, "initrd", CHECK_FAIL,
+                "initrd modules are for %s, kernel is %s (%s, %s): set "
+                "\"kernel\" to the kernel the initrd was built for",
+                i->release, k->release, i->path, k->path);
         else if (!krel)
-            add(o, "initrd", CHECK_WARN, "%s, modules for %s; the kernel's release is unknown, "
-                "so they could not be compared (%s)", kind, i->release, i->path);
+            add(o, "initrd", CHECK_WARN,
+                "%s, modules for %s; the kernel's release is unknown, "
+                "so they could not be compared (%s)",
+                kind, i->release, i->path);
         else
             add(o, "initrd", CHECK_OK, "%s, modules for %s, matching the kernel (%s)", kind,
                 i->release, i->path);
@@ -306,21 +323,23 @@ static void initrd_line(struct out *o, const struct image_facts *k, const struct
         /* Fine for a kernel with everything built in (ours: an ELF vmlinux); a distro bzImage
          * needs its vsock/virtio-fs modules, make builds initrd-<release>.img for it. */
         if (!k->err && k->kind == GK_BZIMAGE)
-            add(o, "initrd", CHECK_WARN, "%s, no modules, but the kernel is a bzImage%s%s, which "
+            add(o, "initrd", CHECK_WARN,
+                "%s, no modules, but the kernel is a bzImage%s%s, which "
                 "usually needs its virtio/vsock modules: use an initrd-<release>.img with them "
-                "(%s)", kind, krel ? " " : "", krel ? k->release : "", i->path);
+                "(%s)",
+                kind, krel ? " " : "", krel ? k->release : "", i->path);
         else
-            add(o, "initrd", CHECK_OK, "%s, no modules%s%s%s (%s)", kind,
-                krel ? ": kernel " : "", krel ? k->release : "",
-                krel ? " has everything built in" : "", i->path);
+            add(o, "initrd", CHECK_OK, "%s, no modules%s%s%s (%s)", kind, krel ? ": kernel " : "",
+                krel ? k->release : "", krel ? " has everything built in" : "", i->path);
         break;
     case -EOPNOTSUPP:
-        add(o, "initrd", CHECK_OK, "%s (modules not checked: only gzip and plain cpio are "
-            "unpacked here) (%s)", kind, i->path);
+        add(o, "initrd", CHECK_OK,
+            "%s (modules not checked: only gzip and plain cpio are "
+            "unpacked here) (%s)",
+            kind, i->path);
         break;
     default:
-        add(o, "initrd", CHECK_WARN, "%s, modules release not found: %s (%s)", kind, note,
-            i->path);
+        add(o, "initrd", CHECK_WARN, "%s, modules release not found: %s (%s)", kind, note, i->path);
         break;
     }
 }
@@ -398,7 +417,10 @@ void check_report_text(FILE *out, const struct host_facts *f, const struct check
         fprintf(out, "=> sandboxes cannot run here: %zu check%s failed\n", fails,
                 fails == 1 ? "" : "s");
     else
-        fprintf(out, "=> sandboxes can run here (accel %s%s)\n", r < 0 ? "?" : ch.kvm ? "kvm" : "tcg",
+        fprintf(out, "=> sandboxes can run here (accel %s%s)\n",
+                r < 0    ? "?"
+                : ch.kvm ? "kvm"
+                         : "tcg",
                 r == 0 && !ch.kvm ? ": software emulation, slow" : "");
 }
 
@@ -413,16 +435,19 @@ static json_t *boot_json(const struct boot_result *b, const struct check_line *l
     }
     for (int i = 0; i < _BOOT_PHASE_MAX; i++)
         if (p->at_ns[i])
-            json_object_set_new(ph, boot_phase_name((enum boot_phase)i),
-                                json_integer(p->at_ns[i] > p->start_ns
-                                                 ? (json_int_t)((p->at_ns[i] - p->start_ns) / 1000000u)
-                                                 : 0));
+            json_object_set_new(
+                ph, boot_phase_name((enum boot_phase)i),
+                json_integer(p->at_ns[i] > p->start_ns
+                                 ? (json_int_t)((p->at_ns[i] - p->start_ns) / 1000000u)
+                                 : 0));
     json_object_set_new(o, "status", json_string(check_status_name(line->status)));
     json_object_set_new(o, "detail", json_string(line->detail));
     json_object_set_new(o, "accel", json_string(b->kvm ? "kvm" : "tcg"));
     json_object_set_new(o, "phases_ms", ph);
-    json_object_set_new(o, "guest_init_ms", json_integer((json_int_t)(p->guest_init_ns / 1000000u)));
-    json_object_set_new(o, "guest_ready_ms", json_integer((json_int_t)(p->guest_ready_ns / 1000000u)));
+    json_object_set_new(o, "guest_init_ms",
+                        json_integer((json_int_t)(p->guest_init_ns / 1000000u)));
+    json_object_set_new(o, "guest_ready_ms",
+                        json_integer((json_int_t)(p->guest_ready_ns / 1000000u)));
     return o;
 }
 

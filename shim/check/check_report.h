@@ -31,34 +31,34 @@ struct check_line {
 
 /* A program we looked at: path, whether it runs, the first line it printed. */
 struct tool_facts {
-    char path[CFG_PATH_MAX]; /* "" when it could not be found at all */
-    int err;                 /* 0, or -errno: not executable / could not be run / timed out */
-    int status;              /* its exit status (0 expected); -1: killed or not run */
+    char path[CFG_PATH_MAX];      /* "" when it could not be found at all */
+    int err;                      /* 0, or -errno: not executable / could not be run / timed out */
+    int status;                   /* its exit status (0 expected); -1: killed or not run */
     char version[CHECK_TEXT_MAX]; /* first non-empty line of its output (raw, untrusted) */
 };
 
 /* The guest kernel or initrd. */
 struct image_facts {
     char path[CFG_PATH_MAX];
-    int err;                     /* 0, or -errno: not resolved / not readable */
+    int err;                      /* 0, or -errno: not resolved / not readable */
     char err_msg[CHECK_TEXT_MAX]; /* why, when err (assets_resolve's message) */
-    int kind;                    /* enum guest_kernel_kind / guest_initrd_kind */
-    int release_err;             /* 0: release holds it; -ENOENT: none (initrd: no modules);
+    int kind;                     /* enum guest_kernel_kind / guest_initrd_kind */
+    int release_err;              /* 0: release holds it; -ENOENT: none (initrd: no modules);
                                     -EINVAL: malformed; -EOPNOTSUPP: not looked (compression);
                                     -E2BIG: not found within the bounded read; other -errno */
-    char release[128];           /* kernel: bzImage header / ELF build-salt note release;
+    char release[128];            /* kernel: bzImage header / ELF build-salt note release;
                                     initrd: its lib/modules/<kver> */
-    bool pvh;                    /* ELF kernel: has the PVH entry note QEMU boots it by */
-    char note[CHECK_TEXT_MAX];   /* a detail for release_err (e.g. "gzip -dc exited 1") */
+    bool pvh;                     /* ELF kernel: has the PVH entry note QEMU boots it by */
+    char note[CHECK_TEXT_MAX];    /* a detail for release_err (e.g. "gzip -dc exited 1") */
 };
 
 struct host_facts {
     struct accel_facts accel;
-    enum hv_accel want;                /* the config's "accel" */
-    enum hv_vsock_mode vsock_mode;    /* the config's "vsock_mode" */
+    enum hv_accel want;                 /* the config's "accel" */
+    enum hv_vsock_mode vsock_mode;      /* the config's "vsock_mode" */
     int vhost_vsock_err, vhost_net_err; /* open(O_RDWR): 0 or -errno */
 
-    int cgroup_err;                    /* 0: cgroup v2 at /sys/fs/cgroup; else -errno */
+    int cgroup_err;                          /* 0: cgroup v2 at /sys/fs/cgroup; else -errno */
     char cgroup_controllers[CHECK_TEXT_MAX]; /* cgroup.controllers of the root */
 
     struct tool_facts qemu;
@@ -67,20 +67,20 @@ struct host_facts {
     const char *machine_help, *device_help, *object_help;
 
     struct tool_facts virtiofsd;
-    struct tool_facts vsockd;          /* only path/err are used */
+    struct tool_facts vsockd; /* only path/err are used */
     struct image_facts kernel, initrd;
     struct tool_facts containerd;
 
-    char config_path[CFG_PATH_MAX];    /* "" = no file: built-in defaults */
-    bool config_explicit;              /* --config FILE */
-    int config_err;                    /* cfg_load_file() result */
-    char config_msg[CHECK_TEXT_MAX];   /* its message */
+    char config_path[CFG_PATH_MAX];  /* "" = no file: built-in defaults */
+    bool config_explicit;            /* --config FILE */
+    int config_err;                  /* cfg_load_file() result */
+    char config_msg[CHECK_TEXT_MAX]; /* its message */
 };
 
 /* The --boot result: phases (shim/boot_phases.h) and whether the agent answered. */
 struct boot_result {
-    bool up;                      /* the agent answered Health */
-    bool kvm;                     /* the accelerator QEMU got */
+    bool up;                       /* the agent answered Health */
+    bool kvm;                      /* the accelerator QEMU got */
     char detail[CHECK_DETAIL_MAX]; /* when !up: the stall message / start error */
     struct boot_phases phases;
 };

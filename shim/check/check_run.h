@@ -7,10 +7,10 @@
 #include <stddef.h>
 
 #define CHECK_RUN_TIMEOUT_MS 10000u
-#define CHECK_RUN_OUTPUT_MAX (1u << 20)  /* version and help texts */
+#define CHECK_RUN_OUTPUT_MAX (1u << 20) /* version and help texts */
 
 struct check_run_result {
-    char *out;      /* malloc'd, NUL-terminated (also on failure: what was read); free() it */
+    char *out; /* malloc'd, NUL-terminated (also on failure: what was read); free() it */
     size_t len;
     int status;     /* exit code; -1 when killed (timeout, output cap) or not run */
     bool truncated; /* stopped at max bytes (the child was killed) */

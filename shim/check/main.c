@@ -24,11 +24,13 @@ static void usage(FILE *f)
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"json", no_argument, 0, 'j'},   {"config", required_argument, 0, 'c'},
-        {"boot", no_argument, 0, 'b'},   {"help", no_argument, 0, 'h'},
+        {"json", no_argument, 0, 'j'},
+        {"config", required_argument, 0, 'c'},
+        {"boot", no_argument, 0, 'b'},
+        {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
-    static struct check_probe probe;  /* large: keep it off the stack */
+    static struct check_probe probe; /* large: keep it off the stack */
     static struct check_line lines[CHECK_LINES_MAX];
     static struct boot_result boot;
     static struct cfg cfg;
@@ -58,7 +60,9 @@ int main(int argc, char **argv)
     n = check_report_build(&probe.facts, lines, CHECK_LINES_MAX - 1);
     if (do_boot && (probe.facts.kernel.err || probe.facts.initrd.err || probe.facts.qemu.err)) {
         snprintf(boot.detail, sizeof(boot.detail), "not attempted: no usable %s (see above)",
-                 probe.facts.kernel.err ? "guest kernel" : probe.facts.initrd.err ? "initrd" : "qemu");
+                 probe.facts.kernel.err   ? "guest kernel"
+                 : probe.facts.initrd.err ? "initrd"
+                                          : "qemu");
         check_report_boot_line(&boot, &lines[n++]);
     } else if (do_boot) {
         check_boot(&cfg, &boot);

@@ -33,7 +33,7 @@
 #define KILL_WAIT_MS 1500  /* after SIGKILL: time for the processes to be gone */
 
 /* The sandbox's other processes, each in a pid file written by the daemon (shim/sandbox.c). */
-static const char *const helper_pidfiles[] = { "qemu.pid", "virtiofsd.pid", "vsockd.pid" };
+static const char *const helper_pidfiles[] = {"qemu.pid", "virtiofsd.pid", "vsockd.pid"};
 
 static void cleanup_pid_ref(struct pid_ref *r)
 {
@@ -44,7 +44,7 @@ static void cleanup_pid_ref(struct pid_ref *r)
 /* Does something listen on path? Non-blocking: a full backlog (EAGAIN) is a listener too. */
 static int socket_accepts(const char *path)
 {
-    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
     _cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0 || strlen(path) >= sizeof(sa.sun_path))
         return 0;
@@ -85,12 +85,11 @@ static enum daemon_state by_socket(const char *sock)
 static enum daemon_state daemon_state(const char *run_dir, const char *sock)
 {
     _cleanup_pid_ref_ struct pid_ref shim = PID_REF_INIT;
-    struct pid_ref *refs[] = { &shim };
+    struct pid_ref *refs[] = {&shim};
     int r = pidfile_open(run_dir, "shim.pid", &shim);
 
     switch (r) {
-    case 0:
-        break;
+    case 0: break;
     case -ENOENT:
     case -ENOTDIR:
         /* No sandbox yet (shim.pid is written with the run dir) or one already half removed. */

@@ -16,11 +16,11 @@
 #define INFO_OPTIONS_MAX (1u << 20)
 #define FEATURES_URL "types.containerd.io/opencontainers/runtime-spec/1/features/Features"
 /* What the agent's OCI parser and container setup implement (agent/oci_*.c). */
-#define FEATURES_JSON                                                                             \
-    "{\"ociVersionMin\":\"1.0.0\",\"ociVersionMax\":\"1.1.0\","                                   \
-    "\"linux\":{\"namespaces\":[\"cgroup\",\"ipc\",\"mount\",\"network\",\"pid\",\"uts\"],"       \
-    "\"cgroup\":{\"v1\":false,\"v2\":true,\"systemd\":false,\"systemdUser\":false},"              \
-    "\"seccomp\":{\"enabled\":true},"                                                             \
+#define FEATURES_JSON                                                                              \
+    "{\"ociVersionMin\":\"1.0.0\",\"ociVersionMax\":\"1.1.0\","                                    \
+    "\"linux\":{\"namespaces\":[\"cgroup\",\"ipc\",\"mount\",\"network\",\"pid\",\"uts\"],"        \
+    "\"cgroup\":{\"v1\":false,\"v2\":true,\"systemd\":false,\"systemdUser\":false},"               \
+    "\"seccomp\":{\"enabled\":true},"                                                              \
     "\"mountExtensions\":{\"idmap\":{\"enabled\":false}}}}"
 
 int shim_info_build(const uint8_t *opts, size_t opts_len, uint8_t **ret, size_t *ret_len)

@@ -121,8 +121,9 @@ static int spawn_daemon(const struct shim_flags *f, int lfd)
     self[n] = 0;
     if (pipe2(ep, O_CLOEXEC) < 0)
         return -errno;
-    char *argv[] = { self, "-namespace", (char *)f->namespace_, "-id", (char *)f->id, "-address",
-                     (char *)f->address, f->debug ? "-debug" : NULL, NULL };
+    char *argv[] = {self,          "-namespace", (char *)f->namespace_, "-id",
+                    (char *)f->id, "-address",   (char *)f->address,    f->debug ? "-debug" : NULL,
+                    NULL};
     pid = fork();
     if (pid < 0) {
         int r = -errno;
@@ -137,8 +138,9 @@ static int spawn_daemon(const struct shim_flags *f, int lfd)
         /* containerd's sched_core option (spec §2.4.1 step 6): one core-scheduling cookie
          * for the shim's process group; best effort (older kernels lack it). */
         if (getenv("SCHED_CORE"))
-            (void)prctl(62 /* PR_SCHED_CORE */, 1 /* PR_SCHED_CORE_CREATE */, 0, 2 /* PIDTYPE_PGID */, 0);
-        int keep[] = { ep[1] };
+            (void)prctl(62 /* PR_SCHED_CORE */, 1 /* PR_SCHED_CORE_CREATE */, 0,
+                        2 /* PIDTYPE_PGID */, 0);
+        int keep[] = {ep[1]};
         fd_close_all_except(4, keep, 1);
         execve(self, argv, environ);
     fail:

@@ -8,8 +8,8 @@
 
 static int parse_bool(const char *v, bool *out)
 {
-    static const char *const t[] = { "1", "t", "T", "true", "TRUE", "True" };
-    static const char *const f[] = { "0", "f", "F", "false", "FALSE", "False" };
+    static const char *const t[] = {"1", "t", "T", "true", "TRUE", "True"};
+    static const char *const f[] = {"0", "f", "F", "false", "FALSE", "False"};
     for (unsigned i = 0; i < 6; i++) {
         if (strcmp(v, t[i]) == 0)
             return *out = true, 0;
@@ -51,8 +51,8 @@ int shim_flags_parse(int argc, char *const *argv, struct shim_flags *f, char *er
         if (eq)
             val = eq + 1;
 
-        bool *bp = strcmp(nbuf, "debug") == 0 ? &f->debug
-                   : strcmp(nbuf, "v") == 0   ? &f->version
+        bool *bp = strcmp(nbuf, "debug") == 0  ? &f->debug
+                   : strcmp(nbuf, "v") == 0    ? &f->version
                    : strcmp(nbuf, "info") == 0 ? &f->info
                                                : NULL;
         if (bp) {

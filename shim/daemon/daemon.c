@@ -86,7 +86,7 @@ static void remove_socket(const struct shim *s)
 
 int cmd_serve(const struct shim_flags *f)
 {
-    struct shim s = { 0 };
+    struct shim s = {0};
     struct loop_source *sig_term = NULL, *sig_int = NULL;
     struct reaper *reaper = NULL;
     char run_dir[128];
@@ -99,7 +99,8 @@ int cmd_serve(const struct shim_flags *f)
     TAILQ_INIT(&s.ops);
     snprintf(s.ns, sizeof(s.ns), "%s", f->namespace_);
     snprintf(s.id, sizeof(s.id), "%s", f->id);
-    snprintf(s.address, sizeof(s.address), "%s", f->address && *f->address ? f->address : SHIM_DEFAULT_ADDRESS);
+    snprintf(s.address, sizeof(s.address), "%s",
+             f->address && *f->address ? f->address : SHIM_DEFAULT_ADDRESS);
     if (!getcwd(s.bundle, sizeof(s.bundle)))
         return 1;
     log_set_ident(s.id);
@@ -122,7 +123,7 @@ int cmd_serve(const struct shim_flags *f)
     open_log();
     log_info("%s %s serving %s (group %s)", SHIM_NAME, SHIM_VERSION_STR, s.socket_path, group);
 
-    struct ttrpc_server_opts so = { .require_same_user = true };
+    struct ttrpc_server_opts so = {.require_same_user = true};
     const char *ttrpc_addr = getenv("TTRPC_ADDRESS");
     char evaddr[300];
     snprintf(evaddr, sizeof(evaddr), "%s", ttrpc_addr && *ttrpc_addr ? ttrpc_addr : "");

@@ -86,8 +86,9 @@ static int valid_topic(const char *t)
 
 bool evt_topic_must_deliver(const char *topic)
 {
-    static const char *const lifecycle[] = {"/tasks/exit", "/tasks/delete", "/tasks/create",
-                                            "/tasks/start", "/tasks/exec-added", "/tasks/exec-started"};
+    static const char *const lifecycle[] = {"/tasks/exit",       "/tasks/delete",
+                                            "/tasks/create",     "/tasks/start",
+                                            "/tasks/exec-added", "/tasks/exec-started"};
     for (size_t i = 0; i < ELEMENTSOF(lifecycle); i++)
         if (strcmp(topic, lifecycle[i]) == 0)
             return true;
@@ -178,7 +179,8 @@ static void reply_cb(const struct ttrpc_result *res, void *data)
         return;
     }
     /* attempt x backoff as the Go shim, capped: a lifecycle event retries without end */
-    retry_later(p, p->backoff_ms * (e->attempts < EVT_MAX_ATTEMPTS ? e->attempts : EVT_MAX_ATTEMPTS));
+    retry_later(p,
+                p->backoff_ms * (e->attempts < EVT_MAX_ATTEMPTS ? e->attempts : EVT_MAX_ATTEMPTS));
 }
 
 static void pump(struct evt_publisher *p)
@@ -214,7 +216,7 @@ static void pump(struct evt_publisher *p)
     env.topic = e->topic;
     env.event = &any;
     req.envelope = &env;
-    struct ttrpc_kv md = { "containerd-namespace-ttrpc", p->ns };
+    struct ttrpc_kv md = {"containerd-namespace-ttrpc", p->ns};
     r = ttrpc_client_call(p->client, EVT_SERVICE, "Forward", &req.base, &md, 1,
                           (uint64_t)EVT_CALL_TIMEOUT_MS * 1000000ull, reply_cb, p);
     if (r < 0) {

@@ -14,8 +14,8 @@
 struct loop;
 struct evt_publisher;
 
-#define EVT_QUEUE_MAX 2048u    /* pending events that may be dropped (oom, paused, ...) */
-#define EVT_MAX_ATTEMPTS 5u     /* failed sends before such an event is given up */
+#define EVT_QUEUE_MAX 2048u /* pending events that may be dropped (oom, paused, ...) */
+#define EVT_MAX_ATTEMPTS 5u /* failed sends before such an event is given up */
 #define EVT_CALL_TIMEOUT_MS 5000u
 
 /* dial: connect to containerd (tests inject a socketpair); NULL = ttrpc_dial_unix(address). */

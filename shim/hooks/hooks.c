@@ -115,7 +115,8 @@ static int parse_one(const json_t *o, const char *what, struct oci_hook *h, stru
         return r;
     if (t && !json_is_null(t)) {
         if (!json_is_integer(t) || json_integer_value(t) <= 0 || json_integer_value(t) > 86400)
-            return cvm_err_set(err, -EINVAL, "%s.timeout: must be a positive number of seconds", what);
+            return cvm_err_set(err, -EINVAL, "%s.timeout: must be a positive number of seconds",
+                               what);
         h->timeout_s = (unsigned)json_integer_value(t);
     }
     return 0;
@@ -133,7 +134,8 @@ int hooks_parse(const json_t *spec, struct oci_hooks *out, struct cvm_err *err)
         return 0;
     if (!json_is_object(hooks))
         return cvm_err_set(err, -EINVAL, "hooks: not an object");
-    json_object_foreach((json_t *)hooks, key, v) {
+    json_object_foreach((json_t *)hooks, key, v)
+    {
         int k = -1;
         for (int i = 0; i < _HOOK_KIND_MAX; i++)
             if (strcmp(key, kind_names[i]) == 0)
@@ -145,7 +147,8 @@ int hooks_parse(const json_t *spec, struct oci_hooks *out, struct cvm_err *err)
             return cvm_err_setc(err, RPC_UNIMPLEMENTED, -ENOTSUP,
                                 "hooks.%s: not supported: these hooks run inside the container's "
                                 "namespaces, which live in the guest VM (prestart, createRuntime, "
-                                "poststart and poststop run on the host)", key);
+                                "poststart and poststop run on the host)",
+                                key);
         }
         if (k < 0) {
             hooks_free(out);
@@ -153,7 +156,8 @@ int hooks_parse(const json_t *spec, struct oci_hooks *out, struct cvm_err *err)
         }
         if (!json_is_array(v) || json_array_size(v) > HOOKS_MAX) {
             hooks_free(out);
-            return cvm_err_set(err, -EINVAL, "hooks.%s: an array of at most %u hooks", key, HOOKS_MAX);
+            return cvm_err_set(err, -EINVAL, "hooks.%s: an array of at most %u hooks", key,
+                               HOOKS_MAX);
         }
         out->h[k] = calloc(json_array_size(v), sizeof(struct oci_hook));
         if (!out->h[k]) {
@@ -211,7 +215,7 @@ struct hook_run {
     struct out_buf out, err;
     bool exited, timed_out;
     bool start_pending, cancelled; /* the deferred first start has not run yet */
-    int status; /* wait status of the current hook */
+    int status;                    /* wait status of the current hook */
     hooks_done_cb cb;
     void *data;
 };
@@ -403,7 +407,8 @@ static int spawn(struct hook_run *h, const struct oci_hook *hk)
     if (pid == 0) {
         sigset_t all;
         /* fds 0-2 from the pipes (moved above 2 first so dup2 cannot clobber them) */
-        int a = fcntl(in[0], F_DUPFD, 3), b = fcntl(out[1], F_DUPFD, 3), c = fcntl(er[1], F_DUPFD, 3);
+        int a = fcntl(in[0], F_DUPFD, 3), b = fcntl(out[1], F_DUPFD, 3),
+            c = fcntl(er[1], F_DUPFD, 3);
         if (a < 0 || b < 0 || c < 0 || dup2(a, 0) < 0 || dup2(b, 1) < 0 || dup2(c, 2) < 0)
             _exit(127);
         fd_close_all_except(3, NULL, 0);
@@ -430,8 +435,8 @@ static int spawn(struct hook_run *h, const struct oci_hook *hk)
         (r = loop_add_io(h->loop, h->err.fd, EPOLLIN, on_out, h, &h->err.src)) < 0 ||
         (r = loop_add_io(h->loop, h->in_fd, EPOLLOUT, on_stdin, h, &h->in_src)) < 0)
         return r;
-    if (hk->timeout_s &&
-        (r = loop_add_timer(h->loop, (uint64_t)hk->timeout_s * 1000000ull, on_timeout, h, &h->timer)) < 0)
+    if (hk->timeout_s && (r = loop_add_timer(h->loop, (uint64_t)hk->timeout_s * 1000000ull,
+                                             on_timeout, h, &h->timer)) < 0)
         return r;
     return 0;
 fail:
@@ -454,8 +459,8 @@ static void run_next(struct hook_run *h)
     log_info("running %s hook #%zu: %s", kind_names[h->kind], h->i, h->hooks[h->i].path);
     r = spawn(h, &h->hooks[h->i]);
     if (r < 0) {
-        snprintf(msg, sizeof(msg), "error running %s hook #%zu (%s): %s", kind_names[h->kind],
-                 h->i, h->hooks[h->i].path, strerror(-r));
+        snprintf(msg, sizeof(msg), "error running %s hook #%zu (%s): %s", kind_names[h->kind], h->i,
+                 h->hooks[h->i].path, strerror(-r));
         finish(h, r, msg);
     }
 }

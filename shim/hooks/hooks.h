@@ -22,16 +22,22 @@ struct loop;
 struct cvm_err;
 struct hook_run;
 
-enum hook_kind { HOOK_PRESTART, HOOK_CREATE_RUNTIME, HOOK_POSTSTART, HOOK_POSTSTOP, _HOOK_KIND_MAX };
+enum hook_kind {
+    HOOK_PRESTART,
+    HOOK_CREATE_RUNTIME,
+    HOOK_POSTSTART,
+    HOOK_POSTSTOP,
+    _HOOK_KIND_MAX
+};
 
-#define HOOKS_MAX 32        /* per kind */
-#define HOOK_ARGS_MAX 256   /* args or env entries per hook */
+#define HOOKS_MAX 32         /* per kind */
+#define HOOK_ARGS_MAX 256    /* args or env entries per hook */
 #define HOOK_OUTPUT_MAX 2048 /* stdout/stderr kept per hook, for the error message */
 
 struct oci_hook {
     char *path;
-    char **argv; /* NULL-terminated; argv[0] = args[0], or path when args is empty */
-    char **envp; /* NULL-terminated, maybe empty */
+    char **argv;        /* NULL-terminated; argv[0] = args[0], or path when args is empty */
+    char **envp;        /* NULL-terminated, maybe empty */
     unsigned timeout_s; /* 0: none */
 };
 

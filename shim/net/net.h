@@ -37,30 +37,30 @@ struct cvm_err;
 #define NET_MAC_STRLEN 18       /* "xx:xx:xx:xx:xx:xx" + NUL */
 
 struct net_addr {
-    int family;      /* AF_INET or AF_INET6 */
-    uint8_t addr[16];/* network order; 4 bytes used for AF_INET */
+    int family;       /* AF_INET or AF_INET6 */
+    uint8_t addr[16]; /* network order; 4 bytes used for AF_INET */
     unsigned prefix_len;
 };
 
 struct net_link {
     char name[IFNAMSIZ];
     int ifindex;
-    char kind[16];   /* IFLA_INFO_KIND: "veth", "macvlan", "ipvlan", ...; "" for a device */
+    char kind[16]; /* IFLA_INFO_KIND: "veth", "macvlan", "ipvlan", ...; "" for a device */
     uint8_t mac[6];
     unsigned mtu;
     bool up;
-    size_t n_addrs;  /* IPv4 and IPv6, IPv6 link-local (fe80::/10) left out */
+    size_t n_addrs; /* IPv4 and IPv6, IPv6 link-local (fe80::/10) left out */
     struct net_addr addrs[NET_MAX_ADDRS];
 };
 
 struct net_route {
-    int family;            /* AF_INET or AF_INET6 */
-    struct net_addr dst;   /* prefix_len 0: default route */
-    bool has_gateway;      /* false: on-link */
+    int family;          /* AF_INET or AF_INET6 */
+    struct net_addr dst; /* prefix_len 0: default route */
+    bool has_gateway;    /* false: on-link */
     uint8_t gateway[16];
-    bool onlink;           /* RTNH_F_ONLINK on the next hop (gateway not in any prefix) */
-    char dev[IFNAMSIZ];    /* output interface: always one of net_state.links */
-    uint32_t metric;       /* RTA_PRIORITY */
+    bool onlink;        /* RTNH_F_ONLINK on the next hop (gateway not in any prefix) */
+    char dev[IFNAMSIZ]; /* output interface: always one of net_state.links */
+    uint32_t metric;    /* RTA_PRIORITY */
     bool has_prefsrc;
     uint8_t prefsrc[16];
 };
@@ -69,8 +69,8 @@ struct net_neigh {
     int family;
     uint8_t addr[16];
     uint8_t lladdr[6];
-    char dev[IFNAMSIZ];    /* always one of net_state.links */
-    bool permanent;        /* NUD_PERMANENT; else NUD_REACHABLE */
+    char dev[IFNAMSIZ]; /* always one of net_state.links */
+    bool permanent;     /* NUD_PERMANENT; else NUD_REACHABLE */
 };
 
 /* What a sandbox netns holds, restricted to the interfaces of interest: routes and
@@ -139,14 +139,14 @@ struct net_request_storage {
     Cvm__Agent__V1__NetInterface *ifs_p[NET_MAX_IFACES];
     Cvm__Agent__V1__NetAddress addrs[NET_MAX_IFACES][NET_MAX_ADDRS];
     Cvm__Agent__V1__NetAddress *addrs_p[NET_MAX_IFACES][NET_MAX_ADDRS];
-    char if_txt[NET_MAX_IFACES][2][NET_MAC_STRLEN];           /* nic_mac, mac */
-    char addr_txt[NET_MAX_IFACES][NET_MAX_ADDRS][46];         /* INET6_ADDRSTRLEN */
+    char if_txt[NET_MAX_IFACES][2][NET_MAC_STRLEN];   /* nic_mac, mac */
+    char addr_txt[NET_MAX_IFACES][NET_MAX_ADDRS][46]; /* INET6_ADDRSTRLEN */
     Cvm__Agent__V1__NetRoute routes[NET_MAX_ROUTES];
     Cvm__Agent__V1__NetRoute *routes_p[NET_MAX_ROUTES];
-    char route_txt[NET_MAX_ROUTES][3][46];                    /* dest, gateway, source */
+    char route_txt[NET_MAX_ROUTES][3][46]; /* dest, gateway, source */
     Cvm__Agent__V1__NetNeighbor neighs[NET_MAX_NEIGHS];
     Cvm__Agent__V1__NetNeighbor *neighs_p[NET_MAX_NEIGHS];
-    char neigh_txt[NET_MAX_NEIGHS][2][46];                    /* address, lladdr */
+    char neigh_txt[NET_MAX_NEIGHS][2][46]; /* address, lladdr */
 };
 
 /* Fill out (initialised here) with the interfaces in attach[] (each named in s; guest NIC

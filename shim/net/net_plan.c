@@ -10,7 +10,7 @@
 #include "errmap.h"
 
 /* Kinds CNI plugins create for a pod; "" is a plain device (host-device plugin). */
-static const char *const mirrored_kinds[] = { "veth", "macvlan", "ipvlan", "macvtap", "ipvtap", "" };
+static const char *const mirrored_kinds[] = {"veth", "macvlan", "ipvlan", "macvtap", "ipvtap", ""};
 
 bool net_link_of_interest(const char *name, const char *kind, unsigned arptype, unsigned flags)
 {
@@ -42,7 +42,8 @@ int net_tap_name(unsigned index, char out[IFNAMSIZ])
     return 0;
 }
 
-static const struct net_attached *find_attached(const struct net_attached *a, size_t n, const char *name)
+static const struct net_attached *find_attached(const struct net_attached *a, size_t n,
+                                                const char *name)
 {
     for (size_t i = 0; i < n; i++)
         if (strcmp(a[i].ifname, name) == 0)
@@ -50,8 +51,8 @@ static const struct net_attached *find_attached(const struct net_attached *a, si
     return NULL;
 }
 
-static bool nic_taken(const struct net_attached *a, size_t n, const struct net_attached *b, size_t m,
-                      unsigned nic)
+static bool nic_taken(const struct net_attached *a, size_t n, const struct net_attached *b,
+                      size_t m, unsigned nic)
 {
     for (size_t i = 0; i < n; i++)
         if (a[i].nic == nic)
@@ -74,11 +75,13 @@ int net_plan(const struct net_state *s, const struct net_attached *already, size
         char names[NET_MAX_IFACES * (IFNAMSIZ + 1)] = "";
         size_t used = 0;
         for (size_t i = 0; i < s->n_links; i++)
-            used += snprintf(names + used, sizeof(names) - used, "%s%s", i ? " " : "", s->links[i].name);
+            used += snprintf(names + used, sizeof(names) - used, "%s%s", i ? " " : "",
+                             s->links[i].name);
         return cvm_err_set(err, -ENOSPC,
                            "sandbox netns has %zu interface%s (%s) but the VM has %u NIC%s: "
                            "set \"spare_nics\" in the runtime config",
-                           s->n_links, s->n_links == 1 ? "" : "s", names, n_nics, n_nics == 1 ? "" : "s");
+                           s->n_links, s->n_links == 1 ? "" : "s", names, n_nics,
+                           n_nics == 1 ? "" : "s");
     }
     for (size_t i = 0; i < s->n_links; i++) {
         const char *name = s->links[i].name;

@@ -57,8 +57,9 @@ static int ensure_ingress(struct nl_sock *sk, int ifindex, const char *name, str
         const char *kind = rtnl_tc_get_kind(TC_CAST(q));
         if (kind && strcmp(kind, "ingress") == 0)
             return 0;
-        return cvm_err_set(err, -EBUSY, "%s already has a %s qdisc at its ingress: cannot redirect it",
-                           name, kind ? kind : "?");
+        return cvm_err_set(err, -EBUSY,
+                           "%s already has a %s qdisc at its ingress: cannot redirect it", name,
+                           kind ? kind : "?");
     }
     q = rtnl_qdisc_alloc();
     if (!q)
@@ -70,7 +71,8 @@ static int ensure_ingress(struct nl_sock *sk, int ifindex, const char *name, str
         return cvm_err_set(err, net_nl_errno(r), "libnl: qdisc kind ingress: %s", nl_geterror(r));
     r = rtnl_qdisc_add(sk, q, NLM_F_CREATE | NLM_F_EXCL);
     if (r < 0 && r != -NLE_EXIST)
-        return cvm_err_set(err, net_nl_errno(r), "add ingress qdisc to %s: %s", name, nl_geterror(r));
+        return cvm_err_set(err, net_nl_errno(r), "add ingress qdisc to %s: %s", name,
+                           nl_geterror(r));
     return 0;
 }
 
@@ -105,14 +107,15 @@ static bool is_ours(struct rtnl_cls *cls, int *target)
     return false;
 }
 
-static int inspect(struct nl_sock *sk, int ifindex, const char *name, struct hook *h, struct cvm_err *err)
+static int inspect(struct nl_sock *sk, int ifindex, const char *name, struct hook *h,
+                   struct cvm_err *err)
 {
     _cleanup_(nl_cache_freep) struct nl_cache *qc = NULL;
     _cleanup_(nl_cache_freep) struct nl_cache *c = NULL;
     bool prio_ours = false, prio_foreign = false;
     int r;
 
-    *h = (struct hook){ 0 };
+    *h = (struct hook){0};
     if ((r = rtnl_qdisc_alloc_cache(sk, &qc)) < 0)
         return cvm_err_set(err, net_nl_errno(r), "netlink: list qdiscs: %s", nl_geterror(r));
     h->qdisc = rtnl_qdisc_get_by_parent(qc, ifindex, TC_H_INGRESS);
@@ -121,12 +124,14 @@ static int inspect(struct nl_sock *sk, int ifindex, const char *name, struct hoo
     const char *kind = rtnl_tc_get_kind(TC_CAST(h->qdisc));
     if (!kind || strcmp(kind, "ingress") != 0) {
         hook_done(h);
-        *h = (struct hook){ 0 };
-        return cvm_err_set(err, -EBUSY, "%s already has a %s qdisc at its ingress: cannot redirect it", name,
+        *h = (struct hook){0};
+        return cvm_err_set(err, -EBUSY,
+                           "%s already has a %s qdisc at its ingress: cannot redirect it", name,
                            kind ? kind : "?");
     }
     if ((r = rtnl_cls_alloc_cache(sk, ifindex, INGRESS_HANDLE, &c)) < 0)
-        return cvm_err_set(err, net_nl_errno(r), "netlink: list filters of %s: %s", name, nl_geterror(r));
+        return cvm_err_set(err, net_nl_errno(r), "netlink: list filters of %s: %s", name,
+                           nl_geterror(r));
     /* A u32 priority dumps as its hash table plus one entry per node: ours is the priority
      * holding our redirect node and no other node. */
     for (struct nl_object *o = nl_cache_get_first(c); o; o = nl_cache_get_next(o)) {
@@ -136,7 +141,8 @@ static int inspect(struct nl_sock *sk, int ifindex, const char *name, struct hoo
             h->others = true;
         else if (is_ours(cls, &h->target))
             prio_ours = true;
-        else if (!ck || strcmp(ck, "u32") != 0 || TC_U32_NODE(rtnl_tc_get_handle(TC_CAST(cls))) != 0)
+        else if (!ck || strcmp(ck, "u32") != 0 ||
+                 TC_U32_NODE(rtnl_tc_get_handle(TC_CAST(cls))) != 0)
             prio_foreign = true; /* a node that is not ours; node 0 is the hash table itself */
     }
     h->ours = prio_ours && !prio_foreign;
@@ -161,11 +167,13 @@ static int delete_ours(struct nl_sock *sk, int ifindex, const char *name, struct
     rtnl_cls_set_protocol(del, ETH_P_ALL);
     r = rtnl_cls_delete(sk, del, 0);
     if (r < 0 && r != -NLE_OBJ_NOTFOUND)
-        return cvm_err_set(err, net_nl_errno(r), "remove redirect filter of %s: %s", name, nl_geterror(r));
+        return cvm_err_set(err, net_nl_errno(r), "remove redirect filter of %s: %s", name,
+                           nl_geterror(r));
     return 0;
 }
 
-static int add_redirect(struct nl_sock *sk, int from, const char *from_name, int to, struct cvm_err *err)
+static int add_redirect(struct nl_sock *sk, int from, const char *from_name, int to,
+                        struct cvm_err *err)
 {
     _cleanup_(rtnl_cls_putp) struct rtnl_cls *cls = rtnl_cls_alloc();
     _cleanup_(rtnl_act_putp) struct rtnl_act *act = rtnl_act_alloc();
@@ -187,7 +195,8 @@ static int add_redirect(struct nl_sock *sk, int from, const char *from_name, int
     rtnl_cls_set_protocol(cls, ETH_P_ALL); /* host order: libnl applies htons */
     /* rtnl_u32_set_cls_terminal() does not mark the selector as set (libnl 3.7): the key and
      * rtnl_u32_set_flags() do. */
-    if ((r = rtnl_u32_add_key_uint32(cls, 0, 0, 0, 0)) < 0 || (r = rtnl_u32_set_flags(cls, TC_U32_TERMINAL)) < 0 ||
+    if ((r = rtnl_u32_add_key_uint32(cls, 0, 0, 0, 0)) < 0 ||
+        (r = rtnl_u32_set_flags(cls, TC_U32_TERMINAL)) < 0 ||
         (r = rtnl_u32_add_action(cls, act)) < 0) /* takes its own reference */
         return cvm_err_set(err, net_nl_errno(r), "libnl: u32 filter: %s", nl_geterror(r));
     r = rtnl_cls_add(sk, cls, NLM_F_CREATE | NLM_F_EXCL);
@@ -200,14 +209,15 @@ static int add_redirect(struct nl_sock *sk, int from, const char *from_name, int
 /* ifindex's ingress redirects to `to` once this returns 0. */
 static int redirect(struct nl_sock *sk, int from, const char *name, int to, struct cvm_err *err)
 {
-    _cleanup_(hook_done) struct hook h = { 0 };
+    _cleanup_(hook_done) struct hook h = {0};
     int r = inspect(sk, from, name, &h, err);
     if (r < 0)
         return r;
     if (h.ours && h.target == to)
         return 0;
     if (h.foreign_prio)
-        return cvm_err_set(err, -EBUSY, "%s has a filter of someone else's at priority %d of its ingress", name,
+        return cvm_err_set(err, -EBUSY,
+                           "%s has a filter of someone else's at priority %d of its ingress", name,
                            OUR_PRIO);
     if (h.ours && (r = delete_ours(sk, from, name, err)) < 0)
         return r;
@@ -216,9 +226,10 @@ static int redirect(struct nl_sock *sk, int from, const char *name, int to, stru
 
 /* Remove our filter from ifindex's ingress, and the ingress qdisc when no filter is left on
  * it. *target: the ifindex our filter redirected to, or 0. */
-static int unhook(struct nl_sock *sk, int ifindex, const char *name, int *target, struct cvm_err *err)
+static int unhook(struct nl_sock *sk, int ifindex, const char *name, int *target,
+                  struct cvm_err *err)
 {
-    _cleanup_(hook_done) struct hook h = { 0 };
+    _cleanup_(hook_done) struct hook h = {0};
     int r = inspect(sk, ifindex, name, &h, NULL);
 
     *target = 0;
@@ -233,7 +244,8 @@ static int unhook(struct nl_sock *sk, int ifindex, const char *name, int *target
         return 0;
     r = rtnl_qdisc_delete(sk, h.qdisc);
     if (r < 0 && r != -NLE_OBJ_NOTFOUND && r != -NLE_INVAL)
-        return cvm_err_set(err, net_nl_errno(r), "remove ingress qdisc of %s: %s", name, nl_geterror(r));
+        return cvm_err_set(err, net_nl_errno(r), "remove ingress qdisc of %s: %s", name,
+                           nl_geterror(r));
     return 0;
 }
 
@@ -248,8 +260,8 @@ static int tap_up(struct nl_sock *sk, struct rtnl_link *tap, unsigned mtu, struc
     rtnl_link_set_flags(chg, IFF_UP);
     int r = rtnl_link_change(sk, tap, chg, 0);
     if (r < 0)
-        return cvm_err_set(err, net_nl_errno(r), "set %s up with MTU %u: %s", rtnl_link_get_name(tap), mtu,
-                           nl_geterror(r));
+        return cvm_err_set(err, net_nl_errno(r), "set %s up with MTU %u: %s",
+                           rtnl_link_get_name(tap), mtu, nl_geterror(r));
     return 0;
 }
 
@@ -258,9 +270,9 @@ static int attach(struct nl_sock *sk, struct rtnl_link *l, struct rtnl_link *t, 
     int li = rtnl_link_get_ifindex(l), ti = rtnl_link_get_ifindex(t);
     const char *ln = rtnl_link_get_name(l), *tn = rtnl_link_get_name(t);
     int r;
-    if ((r = tap_up(sk, t, rtnl_link_get_mtu(l), err)) < 0 || (r = ensure_ingress(sk, li, ln, err)) < 0 ||
-        (r = ensure_ingress(sk, ti, tn, err)) < 0 || (r = redirect(sk, li, ln, ti, err)) < 0 ||
-        (r = redirect(sk, ti, tn, li, err)) < 0)
+    if ((r = tap_up(sk, t, rtnl_link_get_mtu(l), err)) < 0 ||
+        (r = ensure_ingress(sk, li, ln, err)) < 0 || (r = ensure_ingress(sk, ti, tn, err)) < 0 ||
+        (r = redirect(sk, li, ln, ti, err)) < 0 || (r = redirect(sk, ti, tn, li, err)) < 0)
         return r;
     return 0;
 }

@@ -9,7 +9,8 @@
 
 static void mac_txt(const uint8_t m[6], char out[NET_MAC_STRLEN])
 {
-    snprintf(out, NET_MAC_STRLEN, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
+    snprintf(out, NET_MAC_STRLEN, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4],
+             m[5]);
 }
 
 static char *ip_txt(int family, const uint8_t a[16], char out[46])

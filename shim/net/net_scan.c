@@ -23,8 +23,8 @@
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct nl_cache *, nl_cache_free)
 
-#define nl_foreach(type, obj, cache)                                                              \
-    for (struct type *obj = (struct type *)nl_cache_get_first(cache); obj;                        \
+#define nl_foreach(type, obj, cache)                                                               \
+    for (struct type *obj = (struct type *)nl_cache_get_first(cache); obj;                         \
          obj = (struct type *)nl_cache_get_next((struct nl_object *)obj))
 
 static struct net_link *link_by_index(struct net_state *s, int ifindex)
@@ -68,7 +68,8 @@ static int scan_links(struct nl_sock *sk, struct net_state *s, struct cvm_err *e
     if (r < 0)
         return cvm_err_set(err, net_nl_errno(r), "netlink: list links: %s", nl_geterror(r));
 
-    nl_foreach(rtnl_link, l, c) {
+    nl_foreach(rtnl_link, l, c)
+    {
         const char *name = rtnl_link_get_name(l);
         const char *kind = rtnl_link_get_type(l);
         if (!name || !net_link_of_interest(name, kind ? kind : "", rtnl_link_get_arptype(l),
@@ -92,9 +93,9 @@ static int scan_links(struct nl_sock *sk, struct net_state *s, struct cvm_err *e
             memcpy(o->mac, nl_addr_get_binary_addr(mac), 6);
     }
     if (found > NET_MAX_IFACES)
-        return cvm_err_set(err, -E2BIG, "sandbox netns has %zu interfaces (%s%s), at most %d are supported",
-                           found, names, strlen(names) + IFNAMSIZ + 1 >= sizeof(names) ? " ..." : "",
-                           NET_MAX_IFACES);
+        return cvm_err_set(
+            err, -E2BIG, "sandbox netns has %zu interfaces (%s%s), at most %d are supported", found,
+            names, strlen(names) + IFNAMSIZ + 1 >= sizeof(names) ? " ..." : "", NET_MAX_IFACES);
     qsort(s->links, s->n_links, sizeof(s->links[0]), cmp_ifindex);
     return 0;
 }
@@ -106,10 +107,11 @@ static int scan_addrs(struct nl_sock *sk, struct net_state *s, struct cvm_err *e
     if (r < 0)
         return cvm_err_set(err, net_nl_errno(r), "netlink: list addresses: %s", nl_geterror(r));
 
-    nl_foreach(rtnl_addr, a, c) {
+    nl_foreach(rtnl_addr, a, c)
+    {
         struct net_link *l = link_by_index(s, rtnl_addr_get_ifindex(a));
         int family = rtnl_addr_get_family(a);
-        struct net_addr na = { .family = family };
+        struct net_addr na = {.family = family};
         if (!l || (family != AF_INET && family != AF_INET6))
             continue;
         if (!addr_copy(rtnl_addr_get_local(a), family, na.addr))
@@ -132,9 +134,10 @@ static int scan_routes(struct nl_sock *sk, struct net_state *s, struct cvm_err *
     if (r < 0)
         return cvm_err_set(err, net_nl_errno(r), "netlink: list routes: %s", nl_geterror(r));
 
-    nl_foreach(rtnl_route, rt, c) {
+    nl_foreach(rtnl_route, rt, c)
+    {
         int family = rtnl_route_get_family(rt);
-        struct net_route o = { .family = family, .dst.family = family };
+        struct net_route o = {.family = family, .dst.family = family};
         if (family != AF_INET && family != AF_INET6)
             continue;
         if (rtnl_route_get_table(rt) != RT_TABLE_MAIN || rtnl_route_get_type(rt) != RTN_UNICAST)
@@ -161,7 +164,8 @@ static int scan_routes(struct nl_sock *sk, struct net_state *s, struct cvm_err *
         if (nnh > 1)
             log_warn("multipath route on %s: only its first next hop is mirrored", l->name);
         if (s->n_routes == NET_MAX_ROUTES)
-            return cvm_err_set(err, -E2BIG, "sandbox netns has more than %d routes", NET_MAX_ROUTES);
+            return cvm_err_set(err, -E2BIG, "sandbox netns has more than %d routes",
+                               NET_MAX_ROUTES);
         s->routes[s->n_routes++] = o;
     }
     return 0;
@@ -174,23 +178,26 @@ static int scan_neighs(struct nl_sock *sk, struct net_state *s, struct cvm_err *
     if (r < 0)
         return cvm_err_set(err, net_nl_errno(r), "netlink: list neighbours: %s", nl_geterror(r));
 
-    nl_foreach(rtnl_neigh, n, c) {
+    nl_foreach(rtnl_neigh, n, c)
+    {
         int family = rtnl_neigh_get_family(n);
         int state = rtnl_neigh_get_state(n);
-        struct net_neigh o = { .family = family };
+        struct net_neigh o = {.family = family};
         if (family != AF_INET && family != AF_INET6)
             continue;
         if (state < 0 || !(state & (NUD_PERMANENT | NUD_REACHABLE)))
             continue;
         struct net_link *l = link_by_index(s, rtnl_neigh_get_ifindex(n));
         struct nl_addr *ll = rtnl_neigh_get_lladdr(n);
-        if (!l || !ll || nl_addr_get_len(ll) != 6 || !addr_copy(rtnl_neigh_get_dst(n), family, o.addr))
+        if (!l || !ll || nl_addr_get_len(ll) != 6 ||
+            !addr_copy(rtnl_neigh_get_dst(n), family, o.addr))
             continue;
         memcpy(o.lladdr, nl_addr_get_binary_addr(ll), 6);
         snprintf(o.dev, sizeof(o.dev), "%s", l->name);
         o.permanent = state & NUD_PERMANENT;
         if (s->n_neighs == NET_MAX_NEIGHS)
-            return cvm_err_set(err, -E2BIG, "sandbox netns has more than %d neighbours", NET_MAX_NEIGHS);
+            return cvm_err_set(err, -E2BIG, "sandbox netns has more than %d neighbours",
+                               NET_MAX_NEIGHS);
         s->neighs[s->n_neighs++] = o;
     }
     return 0;

@@ -33,7 +33,7 @@ struct pf_conn {
     struct hv_vsock_req *req; /* vsock connect in flight */
     struct duplex_relay *relay;
     struct loop_source *head_timer; /* the agent's reply must come by then */
-    int guest_status;         /* the agent's reply: 0 or a positive errno; -1 none yet */
+    int guest_status;               /* the agent's reply: 0 or a positive errno; -1 none yet */
 };
 
 struct portfwd {
@@ -114,8 +114,8 @@ static void head_timeout(struct loop_source *s, void *data)
 {
     struct pf_conn *c = data;
     (void)s;
-    log_warn("sandbox %s: forward to guest 127.0.0.1:%u: no reply from the agent in %u ms", c->pf->id,
-             c->port, PORTFWD_HEAD_TIMEOUT_MS);
+    log_warn("sandbox %s: forward to guest 127.0.0.1:%u: no reply from the agent in %u ms",
+             c->pf->id, c->port, PORTFWD_HEAD_TIMEOUT_MS);
     reset_tcp(c);
     conn_free(c);
 }
@@ -141,7 +141,8 @@ static void vsock_connected(struct hv_vm *vm, int r, int fd, void *data)
         if (r == 0)
             r = duplex_relay_expect_b(c->relay, PORTFWD_REPLY_LEN, reply_head);
         if (r == 0)
-            r = loop_add_timer(c->pf->l, PORTFWD_HEAD_TIMEOUT_MS * 1000ull, head_timeout, c, &c->head_timer);
+            r = loop_add_timer(c->pf->l, PORTFWD_HEAD_TIMEOUT_MS * 1000ull, head_timeout, c,
+                               &c->head_timer);
     } else {
         safe_close(fd);
     }
@@ -175,19 +176,21 @@ static void on_accept(struct loop_source *s, int fd, uint32_t revents, void *dat
         if (!c || !vm) {
             struct linger lg = {.l_onoff = 1, .l_linger = 0}; /* reset: the dial "fails" */
             if (!vm)
-                log_warn("sandbox %s: port forward to %u: the VM is not running", pf->id, ntohs(la.sin_port));
+                log_warn("sandbox %s: port forward to %u: the VM is not running", pf->id,
+                         ntohs(la.sin_port));
             (void)setsockopt(cfd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
             free(c);
             safe_close(cfd);
             continue;
         }
-        *c = (struct pf_conn){.pf = pf, .tcp_fd = cfd, .port = ntohs(la.sin_port), .guest_status = -1};
+        *c = (struct pf_conn){
+            .pf = pf, .tcp_fd = cfd, .port = ntohs(la.sin_port), .guest_status = -1};
         LIST_INSERT_HEAD(&pf->conns, c, link);
         pf->n_conns++;
         pf->n_total++;
         struct cvm_err err = {0};
-        if (hv_vsock_connect(vm, AGENT_PORTFWD_PORT, PORTFWD_HEAD_TIMEOUT_MS, vsock_connected, c, &c->req,
-                             &err) < 0) {
+        if (hv_vsock_connect(vm, AGENT_PORTFWD_PORT, PORTFWD_HEAD_TIMEOUT_MS, vsock_connected, c,
+                             &c->req, &err) < 0) {
             log_warn("sandbox %s: forward to %u: %s", pf->id, c->port, err.msg);
             c->req = NULL;
             conn_free(c);
@@ -240,12 +243,14 @@ int portfwd_start(struct loop *l, int netns_fd, const char *id, struct hv_vm *(*
     struct portfwd *pf;
     int r;
     if (same_netns_as_us(netns_fd))
-        return cvm_err_set(err, -EPERM, "the sandbox netns is the shim's own: no port forwarding "
+        return cvm_err_set(err, -EPERM,
+                           "the sandbox netns is the shim's own: no port forwarding "
                            "(steering it would capture the host's 127.0.0.1)");
     pf = calloc(1, sizeof(*pf));
     if (!pf)
         return cvm_err_set(err, -ENOMEM, "out of memory");
-    *pf = (struct portfwd){.l = l, .listen_fd = -EBADF, .link_fd = -EBADF, .vm_of = vm_of, .data = data};
+    *pf = (struct portfwd){
+        .l = l, .listen_fd = -EBADF, .link_fd = -EBADF, .vm_of = vm_of, .data = data};
     snprintf(pf->id, sizeof(pf->id), "%s", id);
     LIST_INIT(&pf->conns);
     r = pf->listen_fd = listen_in(netns_fd, err);

@@ -33,32 +33,35 @@ static int sys_bpf(int cmd, union bpf_attr *attr)
     return r < 0 ? -errno : (int)r;
 }
 
-#define INSN(c, d, s, o, i) ((struct bpf_insn){.code = (c), .dst_reg = (d), .src_reg = (s), .off = (o), .imm = (i)})
+#define INSN(c, d, s, o, i)                                                                        \
+    ((struct bpf_insn){.code = (c), .dst_reg = (d), .src_reg = (s), .off = (o), .imm = (i)})
 
 static int load_prog(int map_fd, char *log, size_t log_len)
 {
     const int32_t lo = (int32_t)htonl(INADDR_LOOPBACK);
     const struct bpf_insn prog[] = {
         INSN(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_6, BPF_REG_1, 0, 0), /* r6 = ctx */
-        INSN(BPF_LDX | BPF_W | BPF_MEM, BPF_REG_2, BPF_REG_6, offsetof(struct bpf_sk_lookup, protocol), 0),
+        INSN(BPF_LDX | BPF_W | BPF_MEM, BPF_REG_2, BPF_REG_6,
+             offsetof(struct bpf_sk_lookup, protocol), 0),
         INSN(BPF_JMP32 | BPF_JNE | BPF_K, BPF_REG_2, 0, 16, IPPROTO_TCP), /* -> pass */
-        INSN(BPF_LDX | BPF_W | BPF_MEM, BPF_REG_2, BPF_REG_6, offsetof(struct bpf_sk_lookup, local_ip4), 0),
-        INSN(BPF_JMP32 | BPF_JNE | BPF_K, BPF_REG_2, 0, 14, lo),         /* -> pass */
-        INSN(BPF_ST | BPF_W | BPF_MEM, BPF_REG_10, 0, -4, 0),             /* key = 0 */
+        INSN(BPF_LDX | BPF_W | BPF_MEM, BPF_REG_2, BPF_REG_6,
+             offsetof(struct bpf_sk_lookup, local_ip4), 0),
+        INSN(BPF_JMP32 | BPF_JNE | BPF_K, BPF_REG_2, 0, 14, lo), /* -> pass */
+        INSN(BPF_ST | BPF_W | BPF_MEM, BPF_REG_10, 0, -4, 0),    /* key = 0 */
         INSN(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_2, BPF_REG_10, 0, 0),
-        INSN(BPF_ALU64 | BPF_ADD | BPF_K, BPF_REG_2, 0, 0, -4),            /* r2 = &key */
+        INSN(BPF_ALU64 | BPF_ADD | BPF_K, BPF_REG_2, 0, 0, -4), /* r2 = &key */
         INSN(BPF_LD | BPF_DW | BPF_IMM, BPF_REG_1, BPF_PSEUDO_MAP_FD, 0, map_fd),
-        INSN(0, 0, 0, 0, 0),                                               /* (64-bit imm) */
+        INSN(0, 0, 0, 0, 0), /* (64-bit imm) */
         INSN(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_map_lookup_elem),
-        INSN(BPF_JMP | BPF_JEQ | BPF_K, BPF_REG_0, 0, 7, 0),               /* -> pass */
-        INSN(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_7, BPF_REG_0, 0, 0),     /* r7 = sk */
+        INSN(BPF_JMP | BPF_JEQ | BPF_K, BPF_REG_0, 0, 7, 0),           /* -> pass */
+        INSN(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_7, BPF_REG_0, 0, 0), /* r7 = sk */
         INSN(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_1, BPF_REG_6, 0, 0),
         INSN(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_2, BPF_REG_7, 0, 0),
         INSN(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_3, 0, 0, 0),
         INSN(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_sk_assign),
         INSN(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_1, BPF_REG_7, 0, 0),
         INSN(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_sk_release),
-        INSN(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, SK_PASS),     /* pass: */
+        INSN(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, SK_PASS), /* pass: */
         INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),
     };
     static const char license[] = "Dual MIT/GPL";
@@ -102,8 +105,10 @@ int portfwd_steer_attach(int netns_fd, int listen_fd, struct cvm_err *err)
     a.max_entries = 1;
     memcpy(a.map_name, "cvm_portfwd", sizeof("cvm_portfwd"));
     if ((map = sys_bpf(BPF_MAP_CREATE, &a)) < 0)
-        return cvm_err_set(err, map, "bpf: creating the sockmap: %s (port forwarding needs "
-                           "CAP_BPF/CAP_NET_ADMIN and Linux >= 5.9)", strerror(-map));
+        return cvm_err_set(err, map,
+                           "bpf: creating the sockmap: %s (port forwarding needs "
+                           "CAP_BPF/CAP_NET_ADMIN and Linux >= 5.9)",
+                           strerror(-map));
     memset(&a, 0, sizeof(a));
     a.map_fd = (uint32_t)map;
     a.key = (uintptr_t)&key;

@@ -40,7 +40,8 @@ static void health_cb(const struct ttrpc_result *res, void *data)
     if (sb->state != SB_BOOTING)
         return;
     if (res->code != 0) {
-        snprintf(sb->last_err, sizeof(sb->last_err), "agent health: %s", res->message ? res->message : "error");
+        snprintf(sb->last_err, sizeof(sb->last_err), "agent health: %s",
+                 res->message ? res->message : "error");
         agent_retry_later(sb);
         return;
     }

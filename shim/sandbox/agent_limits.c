@@ -25,9 +25,9 @@ static const struct {
      * well under 4 KiB for a real guest; 16 KiB leaves room for many devices. */
     {"StatsContainer", 16384u},
     /* At most AGENT_MAX_LISTED_PROCS entries (the agent's own limit): ~330 KiB. */
-    {"ListProcesses", CAP_SMALL + AGENT_MAX_LISTED_PROCS * LISTED_PROC_MAX_BYTES},
+    {"ListProcesses", CAP_SMALL + AGENT_MAX_LISTED_PROCS *LISTED_PROC_MAX_BYTES},
     /* At most AGENT_MAX_OOM_IDS container ids: ~17 KiB. */
-    {"WaitOOM", CAP_SMALL + AGENT_MAX_OOM_IDS * OOM_ID_MAX_BYTES},
+    {"WaitOOM", CAP_SMALL + AGENT_MAX_OOM_IDS *OOM_ID_MAX_BYTES},
     /* Everything else answers a fixed-size message (a pid, an exit status, Health's
      * counters, Empty) or a status: CreateContainer, StartProcess, ExecProcess,
      * SignalProcess, WaitProcess, ResizeTty, CloseStdin, Pause/ResumeContainer,

@@ -70,10 +70,11 @@ int assets_find_kernel(struct cfg *cfg, struct cvm_err *err)
         snprintf(a, sizeof(a), "%s/../%s/vmlinux", dir, ASSETS_SHARE_SUBDIR);
         snprintf(b, sizeof(b), "%s/../vmlinux", dir);
         snprintf(c, sizeof(c), "%s/../%s/vmlinuz", dir, ASSETS_SHARE_SUBDIR);
-        const char *cands[] = { a, b, c };
+        const char *cands[] = {a, b, c};
         if (first_existing(cfg->kernel, sizeof(cfg->kernel), cands, ELEMENTSOF(cands)) < 0 &&
             newest_boot_kernel(cfg->kernel, sizeof(cfg->kernel)) < 0)
-            return cvm_err_set(err, -ENOENT, "no guest kernel: set \"kernel\" in the runtime config");
+            return cvm_err_set(err, -ENOENT,
+                               "no guest kernel: set \"kernel\" in the runtime config");
     }
     if (access(cfg->kernel, R_OK) < 0)
         return cvm_err_set(err, -errno, "guest kernel %s: %m", cfg->kernel);
@@ -100,7 +101,8 @@ int assets_find_initrd(struct cfg *cfg, struct cvm_err *err)
                 snprintf(name, sizeof(name), "initrd-%s.img", rel);
             else
                 snprintf(name, sizeof(name), "initrd.img");
-            snprintf(cands_buf[n], sizeof(cands_buf[n]), "%s/../%s/%s", dir, ASSETS_SHARE_SUBDIR, name);
+            snprintf(cands_buf[n], sizeof(cands_buf[n]), "%s/../%s/%s", dir, ASSETS_SHARE_SUBDIR,
+                     name);
             cands[n] = cands_buf[n], n++;
             snprintf(cands_buf[n], sizeof(cands_buf[n]), "%s/../%s", dir, name);
             cands[n] = cands_buf[n], n++;
@@ -108,7 +110,9 @@ int assets_find_initrd(struct cfg *cfg, struct cvm_err *err)
             cands[n] = cands_buf[n], n++;
         }
         if (first_existing(cfg->initrd, sizeof(cfg->initrd), cands, n) < 0)
-            return cvm_err_set(err, -ENOENT, "no initrd found next to %s: set \"initrd\" in the runtime config", dir);
+            return cvm_err_set(err, -ENOENT,
+                               "no initrd found next to %s: set \"initrd\" in the runtime config",
+                               dir);
     }
     if (access(cfg->initrd, R_OK) < 0)
         return cvm_err_set(err, -errno, "initrd %s: %m", cfg->initrd);
@@ -121,7 +125,7 @@ void assets_find_vsockd(struct cfg *cfg)
     if (cfg->vsockd[0] || exe_dir(dir, sizeof(dir)) < 0)
         return;
     snprintf(a, sizeof(a), "%s/cvm-vsockd", dir);
-    const char *cands[] = { a };
+    const char *cands[] = {a};
     (void)first_existing(cfg->vsockd, sizeof(cfg->vsockd), cands, 1); /* else hv's default */
 }
 
@@ -163,7 +167,8 @@ static int boot_kernel_fits_initrd(const struct cfg *cfg, struct cvm_err *err)
         return cvm_err_set(err, r, "initrd %s: %s", cfg->initrd, strerror(-r));
     enum guest_initrd_kind kind = guest_initrd_kind(head, got);
     if (kind != GI_CPIO && kind != GI_GZIP) {
-        snprintf(why, sizeof(why), "it is compressed other than with gzip: its modules cannot be checked");
+        snprintf(why, sizeof(why),
+                 "it is compressed other than with gzip: its modules cannot be checked");
     } else {
         _cleanup_free_ unsigned char *buf = malloc(ASSETS_INITRD_SCAN_MAX);
         if (!buf)
@@ -182,11 +187,12 @@ static int boot_kernel_fits_initrd(const struct cfg *cfg, struct cvm_err *err)
         else
             snprintf(why, sizeof(why), "it is not a well-formed cpio");
     }
-    return cvm_err_setc(err, RPC_FAILED_PRECONDITION, -ENOEXEC,
-                        "guest kernel %s (release %s; from /boot: none next to the shim) and initrd %s do not "
-                        "match: %s, and a distro kernel needs its virtio, vsock and virtio-fs modules there. "
-                        "Set \"kernel\" in the runtime config",
-                        cfg->kernel, krel, cfg->initrd, why);
+    return cvm_err_setc(
+        err, RPC_FAILED_PRECONDITION, -ENOEXEC,
+        "guest kernel %s (release %s; from /boot: none next to the shim) and initrd %s do not "
+        "match: %s, and a distro kernel needs its virtio, vsock and virtio-fs modules there. "
+        "Set \"kernel\" in the runtime config",
+        cfg->kernel, krel, cfg->initrd, why);
 }
 
 int assets_resolve(struct cfg *cfg, struct cvm_err *err)

@@ -34,8 +34,10 @@ void write_boot_log(struct sandbox *sb, const char *outcome)
         return;
     boot_phases_format(&sb->phases, phases, sizeof(phases));
     accel_desc(sb, accel, sizeof(accel));
-    fprintf(f, "sandbox: %s\naccel: %s\nphases (from sandbox creation): %s\nresult: %s\n"
-            "console: %s/console.log\n", sb->id, accel, phases, outcome, sb->vm_dir);
+    fprintf(f,
+            "sandbox: %s\naccel: %s\nphases (from sandbox creation): %s\nresult: %s\n"
+            "console: %s/console.log\n",
+            sb->id, accel, phases, outcome, sb->vm_dir);
 }
 
 /* The console's last lines, joined by '|', for an error message. */

@@ -5,8 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char *const names[_BOOT_PHASE_MAX] = {"qemu", "qmp", "console", "init", "agent",
-                                                   "container"};
+static const char *const names[_BOOT_PHASE_MAX] = {"qemu", "qmp",   "console",
+                                                   "init", "agent", "container"};
 
 const char *boot_phase_name(enum boot_phase p)
 {
@@ -86,8 +86,7 @@ static uint64_t min_u64(uint64_t a, uint64_t b)
 }
 
 enum boot_verdict boot_phases_check(const struct boot_phases *b, const struct boot_limits *l,
-                                    uint64_t now_ns, enum boot_phase *stalled,
-                                    uint64_t *next_ns)
+                                    uint64_t now_ns, enum boot_phase *stalled, uint64_t *next_ns)
 {
     static const enum boot_phase order[] = {BOOT_QEMU_SPAWNED, BOOT_QMP_READY, BOOT_CONSOLE,
                                             BOOT_AGENT};
@@ -160,8 +159,10 @@ void boot_stall_message(const struct boot_phases *b, const struct boot_limits *l
 
     switch (stalled) {
     case BOOT_QEMU_SPAWNED:
-        snprintf(buf, n, "QEMU was not started within %llu ms (its helpers virtiofsd/cvm-vsockd "
-                 "did not come up)", deadline_ms);
+        snprintf(buf, n,
+                 "QEMU was not started within %llu ms (its helpers virtiofsd/cvm-vsockd "
+                 "did not come up)",
+                 deadline_ms);
         break;
     case BOOT_QMP_READY:
         snprintf(buf, n, "QEMU did not answer on its QMP monitor within %llu ms (accel %s)",
@@ -182,15 +183,16 @@ void boot_stall_message(const struct boot_phases *b, const struct boot_limits *l
             snprintf(buf, n, "the agent is reachable but failing within %llu ms: %s; console: %s",
                      deadline_ms, last, con);
         else
-            snprintf(buf, n,
-                     "the guest kernel runs (first output %llu ms after QEMU started) but the "
-                     "agent did not answer within %llu ms (%s; accel %s); does \"initrd\" hold "
-                     "cvm-agent as /init, with modules of this kernel? console: %s",
-                     b->at_ns[BOOT_CONSOLE] > b->at_ns[BOOT_QEMU_SPAWNED]
-                         ? (unsigned long long)((b->at_ns[BOOT_CONSOLE] -
-                                                 b->at_ns[BOOT_QEMU_SPAWNED]) / 1000000u)
-                         : 0ull,
-                     deadline_ms, last, accel, con);
+            snprintf(
+                buf, n,
+                "the guest kernel runs (first output %llu ms after QEMU started) but the "
+                "agent did not answer within %llu ms (%s; accel %s); does \"initrd\" hold "
+                "cvm-agent as /init, with modules of this kernel? console: %s",
+                b->at_ns[BOOT_CONSOLE] > b->at_ns[BOOT_QEMU_SPAWNED]
+                    ? (unsigned long long)((b->at_ns[BOOT_CONSOLE] - b->at_ns[BOOT_QEMU_SPAWNED]) /
+                                           1000000u)
+                    : 0ull,
+                deadline_ms, last, accel, con);
         break;
     }
 }

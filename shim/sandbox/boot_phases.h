@@ -46,8 +46,8 @@ enum boot_verdict {
  * 0.3-1.5 s under TCG here (2 loaded cores); the margins are for overloaded hosts. */
 /* What to do when KVM cannot run the guest: its console stays silent, or QEMU dies before the
  * guest's first output (a paravirtual-only /dev/kvm hangs some QEMU builds, aborts others). */
-#define BOOT_KVM_ADVICE                                                                           \
-    "KVM here cannot run this guest kernel: set \"accel\": \"tcg\" (or \"auto\") in the "       \
+#define BOOT_KVM_ADVICE                                                                            \
+    "KVM here cannot run this guest kernel: set \"accel\": \"tcg\" (or \"auto\") in the "          \
     "runtime config (cvm-check tells what serves /dev/kvm)"
 #define BOOT_CONSOLE_DEFAULT_KVM_MS 3000u
 #define BOOT_CONSOLE_DEFAULT_TCG_MS 10000u
@@ -65,8 +65,7 @@ void boot_phases_agent(struct boot_phases *b, uint64_t now_ns, uint64_t guest_in
 
 /* PURE: the verdict at now. When waiting, *next_ns is when the verdict can next change. */
 enum boot_verdict boot_phases_check(const struct boot_phases *b, const struct boot_limits *l,
-                                    uint64_t now_ns, enum boot_phase *stalled,
-                                    uint64_t *next_ns);
+                                    uint64_t now_ns, enum boot_phase *stalled, uint64_t *next_ns);
 
 const char *boot_phase_name(enum boot_phase p); /* "qemu", "qmp", "console", ... */
 

@@ -21,17 +21,15 @@ void boot_watch_eval(struct sandbox *sb)
         return;
     phases_refresh(sb);
     switch (boot_phases_check(&sb->phases, &sb->limits, now, &stalled, &next)) {
-    case BOOT_UP:
-        return;
+    case BOOT_UP: return;
     case BOOT_WAITING:
         loop_timer_set(sb->boot_watch, (next > now ? next - now : 0) / 1000ull + 1);
         return;
     case BOOT_STALLED:
         accel_desc(sb, accel, sizeof(accel));
         console_tail_line(sb, tail, sizeof(tail));
-        boot_stall_message(&sb->phases, &sb->limits, stalled,
-                           sb->vm && hv_accel(sb->vm)->kvm, accel, sb->last_err, tail, why,
-                           sizeof(why));
+        boot_stall_message(&sb->phases, &sb->limits, stalled, sb->vm && hv_accel(sb->vm)->kvm,
+                           accel, sb->last_err, tail, why, sizeof(why));
         boot_failed(sb, why);
         return;
     }

@@ -19,7 +19,9 @@ void boot_failed(struct sandbox *sb, const char *why)
     console_panic(sb, panic, sizeof(panic));
     snprintf(sb->dead_reason, sizeof(sb->dead_reason), "VM %s did not boot: %s%.700s%s%s", sb->id,
              panic, why, has_console ? "" : "; console: ",
-             has_console ? "" : tail[0] ? tail : "(empty)");
+             has_console ? ""
+             : tail[0]   ? tail
+                         : "(empty)");
     log_error("%s", sb->dead_reason);
     write_boot_log(sb, sb->dead_reason);
     sb->state = SB_DEAD;
@@ -46,19 +48,19 @@ void vm_gone(struct sandbox *sb, const char *reason)
         last = boot_phases_last(&sb->phases);
         /* QEMU that dies under KVM before the guest printed anything: the same advice as a
          * silent console (a paravirtual-only /dev/kvm aborts some QEMU builds, hangs others) */
-        bool kvm_early = sb->vm && hv_accel(sb->vm)->kvm &&
-                         (last >= _BOOT_PHASE_MAX || last < BOOT_CONSOLE);
+        bool kvm_early =
+            sb->vm && hv_accel(sb->vm)->kvm && (last >= _BOOT_PHASE_MAX || last < BOOT_CONSOLE);
         snprintf(why, sizeof(why), "the VM died during boot (last phase reached: %s%s): %s",
                  last < _BOOT_PHASE_MAX ? boot_phase_name(last) : "none",
-                 kvm_early ? "; accel kvm: " BOOT_KVM_ADVICE : "",
-                 reason);
+                 kvm_early ? "; accel kvm: " BOOT_KVM_ADVICE : "", reason);
         boot_failed(sb, why);
         return;
     }
     {
         char panic[240];
         console_panic(sb, panic, sizeof(panic));
-        snprintf(sb->dead_reason, sizeof(sb->dead_reason), "VM %s died: %s%s", sb->id, panic, reason);
+        snprintf(sb->dead_reason, sizeof(sb->dead_reason), "VM %s died: %s%s", sb->id, panic,
+                 reason);
     }
     log_error("%s", sb->dead_reason);
     sb->state = old == SB_STOPPING ? SB_STOPPING : SB_DEAD;
@@ -73,7 +75,8 @@ void sandbox_kill_vm(struct sandbox *sb, const char *reason)
 {
     /* vm_gone ends every task and stops the VM: QMP quit cannot reach a stopped or wedged
      * QEMU, so its SIGKILL comes after a short deadline; SIGKILL works on a stopped process. */
-    log_error("sandbox %s: %s: killing QEMU (pid %d) from the host", sb->id, reason, (int)sb->qemu_pid);
+    log_error("sandbox %s: %s: killing QEMU (pid %d) from the host", sb->id, reason,
+              (int)sb->qemu_pid);
     if (sb->vm)
         (void)hv_stop(sb->vm, 300);
     vm_gone(sb, reason);

@@ -18,12 +18,13 @@
 /* Health carries the host's wall clock (plus half the last round trip: when the agent reads
  * it) so the agent keeps the guest's in step (agent/clock.c). */
 int health_call(struct sandbox *sb, uint64_t timeout_ns,
-                       void (*cb)(const struct ttrpc_result *, void *))
+                void (*cb)(const struct ttrpc_result *, void *))
 {
     struct timespec ts;
     Cvm__Agent__V1__HealthRequest req = CVM__AGENT__V1__HEALTH_REQUEST__INIT;
     clock_gettime(CLOCK_REALTIME, &ts);
-    req.host_realtime_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec + sb->hb_rtt_ns / 2;
+    req.host_realtime_ns =
+        (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec + sb->hb_rtt_ns / 2;
     sb->hb_sent_ns = now_ns();
     return ttrpc_client_call_max(sb->agent, AGENT_SERVICE, "Health", &req.base, NULL, 0, timeout_ns,
                                  agent_reply_cap("Health"), cb, sb);
@@ -32,15 +33,18 @@ int health_call(struct sandbox *sb, uint64_t timeout_ns,
 /* A step is logged: at boot the RTC's whole seconds, later a guest that fell behind. */
 void health_clock(struct sandbox *sb, const struct ttrpc_result *res, bool boot)
 {
-    Cvm__Agent__V1__HealthResponse *h = cvm__agent__v1__health_response__unpack(NULL, res->len, res->payload);
+    Cvm__Agent__V1__HealthResponse *h =
+        cvm__agent__v1__health_response__unpack(NULL, res->len, res->payload);
     sb->hb_rtt_ns = now_ns() - sb->hb_sent_ns;
     if (!h)
         return;
     if (h->clock_step_ns) {
         if (boot || h->clock_step_ns > 100000000ll || h->clock_step_ns < -100000000ll)
-            log_info("sandbox %s: guest clock stepped by %+.3f s to the host's", sb->id, (double)h->clock_step_ns / 1e9);
+            log_info("sandbox %s: guest clock stepped by %+.3f s to the host's", sb->id,
+                     (double)h->clock_step_ns / 1e9);
         else
-            log_debug("sandbox %s: guest clock stepped by %+lld ns", sb->id, (long long)h->clock_step_ns);
+            log_debug("sandbox %s: guest clock stepped by %+lld ns", sb->id,
+                      (long long)h->clock_step_ns);
     }
     cvm__agent__v1__health_response__free_unpacked(h, NULL);
 }
@@ -67,9 +71,10 @@ static void heartbeat_tick(struct loop_source *s, void *data)
     if (sb->state != SB_READY)
         return;
     if (now - sb->hb_last_ok_ns >= timeout) {
-        snprintf(why, sizeof(why), "guest not responding for %u s (no heartbeat answer; "
-                 "\"guest_timeout_ms\" %u)", (sb->cfg.guest_timeout_ms + 999) / 1000,
-                 sb->cfg.guest_timeout_ms);
+        snprintf(why, sizeof(why),
+                 "guest not responding for %u s (no heartbeat answer; "
+                 "\"guest_timeout_ms\" %u)",
+                 (sb->cfg.guest_timeout_ms + 999) / 1000, sb->cfg.guest_timeout_ms);
         sandbox_kill_vm(sb, why);
         return;
     }
@@ -81,8 +86,9 @@ static void heartbeat_tick(struct loop_source *s, void *data)
 void heartbeat_start(struct sandbox *sb)
 {
     sb->hb_last_ok_ns = now_ns();
-    if (loop_add_timer(sb->loop, (uint64_t)sb->cfg.guest_timeout_ms * 1000ull / 3,
-                       heartbeat_tick, sb, &sb->heartbeat) < 0)
+    if (loop_add_timer(sb->loop, (uint64_t)sb->cfg.guest_timeout_ms * 1000ull / 3, heartbeat_tick,
+                       sb, &sb->heartbeat) < 0)
         log_warn("sandbox %s: no heartbeat timer: a hung guest is noticed only when its "
-                 "connection closes", sb->id);
+                 "connection closes",
+                 sb->id);
 }

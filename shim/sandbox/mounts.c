@@ -24,20 +24,32 @@ struct optflag {
 };
 
 static const struct optflag optflags[] = {
-    { "ro", 0, MS_RDONLY },           { "rw", 1, MS_RDONLY },       { "nosuid", 0, MS_NOSUID },
-    { "suid", 1, MS_NOSUID },         { "nodev", 0, MS_NODEV },     { "dev", 1, MS_NODEV },
-    { "noexec", 0, MS_NOEXEC },       { "exec", 1, MS_NOEXEC },     { "sync", 0, MS_SYNCHRONOUS },
-    { "async", 1, MS_SYNCHRONOUS },   { "noatime", 0, MS_NOATIME }, { "atime", 1, MS_NOATIME },
-    { "nodiratime", 0, MS_NODIRATIME }, { "relatime", 0, MS_RELATIME }, { "strictatime", 0, MS_STRICTATIME },
-    { "bind", 0, MS_BIND },           { "rbind", 0, MS_BIND | MS_REC }, { "remount", 0, MS_REMOUNT },
-    { "defaults", 0, 0 },
+    {"ro", 0, MS_RDONLY},
+    {"rw", 1, MS_RDONLY},
+    {"nosuid", 0, MS_NOSUID},
+    {"suid", 1, MS_NOSUID},
+    {"nodev", 0, MS_NODEV},
+    {"dev", 1, MS_NODEV},
+    {"noexec", 0, MS_NOEXEC},
+    {"exec", 1, MS_NOEXEC},
+    {"sync", 0, MS_SYNCHRONOUS},
+    {"async", 1, MS_SYNCHRONOUS},
+    {"noatime", 0, MS_NOATIME},
+    {"atime", 1, MS_NOATIME},
+    {"nodiratime", 0, MS_NODIRATIME},
+    {"relatime", 0, MS_RELATIME},
+    {"strictatime", 0, MS_STRICTATIME},
+    {"bind", 0, MS_BIND},
+    {"rbind", 0, MS_BIND | MS_REC},
+    {"remount", 0, MS_REMOUNT},
+    {"defaults", 0, 0},
 };
 
 static const struct optflag propflags[] = {
-    { "private", 0, MS_PRIVATE },   { "rprivate", 0, MS_PRIVATE | MS_REC },
-    { "shared", 0, MS_SHARED },     { "rshared", 0, MS_SHARED | MS_REC },
-    { "slave", 0, MS_SLAVE },       { "rslave", 0, MS_SLAVE | MS_REC },
-    { "unbindable", 0, MS_UNBINDABLE }, { "runbindable", 0, MS_UNBINDABLE | MS_REC },
+    {"private", 0, MS_PRIVATE},       {"rprivate", 0, MS_PRIVATE | MS_REC},
+    {"shared", 0, MS_SHARED},         {"rshared", 0, MS_SHARED | MS_REC},
+    {"slave", 0, MS_SLAVE},           {"rslave", 0, MS_SLAVE | MS_REC},
+    {"unbindable", 0, MS_UNBINDABLE}, {"runbindable", 0, MS_UNBINDABLE | MS_REC},
 };
 
 int mnt_parse_options(const char *const *opts, size_t n, unsigned long *ret_flags,
@@ -154,18 +166,22 @@ static int shorten_lowerdir(char *data, size_t data_len, int *ret_chdir_fd)
 static int clone_tree(const char *src, int recursive, int ro, struct cvm_err *err)
 {
     struct mount_attr attr = {.attr_set = MOUNT_ATTR_NODEV | (ro ? MOUNT_ATTR_RDONLY : 0)};
-    int tree = open_tree(AT_FDCWD, src, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0));
+    int tree = open_tree(AT_FDCWD, src,
+                         OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0));
     if (tree < 0)
         return cvm_err_set(err, -errno, "bind mount source %s: %m", src);
-    if (mount_setattr(tree, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), &attr, sizeof(attr)) < 0) {
+    if (mount_setattr(tree, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), &attr,
+                      sizeof(attr)) < 0) {
         int r = -errno;
         close(tree);
-        return cvm_err_set(err, r, "bind %s %s: %s", src, ro ? "read-only, nodev" : "nodev", strerror(-r));
+        return cvm_err_set(err, r, "bind %s %s: %s", src, ro ? "read-only, nodev" : "nodev",
+                           strerror(-r));
     }
     return tree;
 }
 
-static int attach_tree(int tree, int target_fd, const char *src, const char *what, struct cvm_err *err)
+static int attach_tree(int tree, int target_fd, const char *src, const char *what,
+                       struct cvm_err *err)
 {
     if (move_mount(tree, "", target_fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
         return cvm_err_set(err, -errno, "bind %s on %s: %m", src, what);
@@ -190,7 +206,8 @@ int mnt_mount_one(const char *type, const char *source, const char *const *opts,
     if (r < 0)
         return cvm_err_set(err, r, "mount: target %s: %s", what, strerror(-r));
     if (strcmp(type, "bind") == 0 || (flags & MS_BIND)) {
-        _cleanup_close_ int tree = clone_tree(source, !!(flags & MS_REC), !!(flags & MS_RDONLY), err);
+        _cleanup_close_ int tree =
+            clone_tree(source, !!(flags & MS_REC), !!(flags & MS_RDONLY), err);
         if (tree < 0)
             return tree;
         return attach_tree(tree, target, source, what, err);

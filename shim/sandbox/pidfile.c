@@ -145,8 +145,7 @@ static int stat_fields(const char *t, size_t len, int upto, struct proc_stat *re
             if (parse_dec(p, tl, ~0ull, &ret->sigpending) < 0)
                 return -EINVAL;
             break;
-        default:
-            break;
+        default: break;
         }
         if (field == upto)
             break;
@@ -160,7 +159,7 @@ static int stat_fields(const char *t, size_t len, int upto, struct proc_stat *re
 
 int proc_stat_parse(const char *stat_text, size_t len, struct proc_stat *ret)
 {
-    struct proc_stat st = { 0 };
+    struct proc_stat st = {0};
     int r = stat_fields(stat_text, len, 31, &st);
     if (r == 0)
         *ret = st;
@@ -169,7 +168,7 @@ int proc_stat_parse(const char *stat_text, size_t len, struct proc_stat *ret)
 
 int proc_stat_starttime(const char *stat_text, size_t len, unsigned long long *ret)
 {
-    struct proc_stat st = { 0 };
+    struct proc_stat st = {0};
     int r = stat_fields(stat_text, len, 22, &st);
     if (r == 0)
         *ret = st.starttime;
@@ -269,7 +268,7 @@ int pidfile_write(const char *dir, const char *name, pid_t pid)
 
 bool pid_ref_exited(const struct pid_ref *ref)
 {
-    struct pollfd p = { .fd = ref->pidfd, .events = POLLIN };
+    struct pollfd p = {.fd = ref->pidfd, .events = POLLIN};
     if (ref->pidfd < 0)
         return true;
     return poll(&p, 1, 0) > 0;
@@ -365,7 +364,7 @@ int pid_refs_wait(struct pid_ref *const *refs, size_t n, int timeout_ms)
         long el;
         for (size_t i = 0; i < n && np < ELEMENTSOF(p); i++)
             if (refs[i] && refs[i]->pidfd >= 0 && !pid_ref_exited(refs[i]))
-                p[np++] = (struct pollfd){ .fd = refs[i]->pidfd, .events = POLLIN };
+                p[np++] = (struct pollfd){.fd = refs[i]->pidfd, .events = POLLIN};
         clock_gettime(CLOCK_MONOTONIC, &t);
         el = (t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000;
         left = timeout_ms - (int)el;

@@ -61,7 +61,10 @@ struct pid_ref {
     struct proc_stat st;
     int pidfd;
 };
-#define PID_REF_INIT { .pidfd = -1 }
+#define PID_REF_INIT                                                                               \
+    {                                                                                              \
+        .pidfd = -1                                                                                \
+    }
 
 /* Open dir/name, a pidfd on the pid it names, then verify the identity (after opening the
  * pidfd, so the pidfd is known to refer to that very process). 0 with ret->pidfd >= 0;

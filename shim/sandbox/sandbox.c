@@ -33,7 +33,8 @@ static void hv_ready(struct hv_vm *vm, void *data)
     (void)pidfile_write(sb->run_dir, "qemu.pid", sb->qemu_pid);
     pid_t vfsd = 0, vsockd = 0; /* the helpers' identities too, for `delete` */
     hv_helper_pids(vm, &vfsd, &vsockd);
-    (void)pidfile_write(sb->run_dir, "virtiofsd.pid", vfsd), (void)pidfile_write(sb->run_dir, "vsockd.pid", vsockd);
+    (void)pidfile_write(sb->run_dir, "virtiofsd.pid", vfsd),
+        (void)pidfile_write(sb->run_dir, "vsockd.pid", vsockd);
     boot_phases_mark(&sb->phases, BOOT_QMP_READY, now_ns());
     log_info("VM %s: qemu pid %d, vsock %s", sb->id, (int)sb->qemu_pid,
              hv_vsock_mode_name(hv_vsock_mode(vm)));
@@ -120,16 +121,27 @@ int sandbox_new(struct shim *s, struct loop *loop, const struct sandbox_owner *o
         goto fail;
     }
     struct hv_config hc = {
-        .id = sb->id, .run_dir = sb->vm_dir, .kernel = sb->cfg.kernel, .initrd = sb->cfg.initrd,
+        .id = sb->id,
+        .run_dir = sb->vm_dir,
+        .kernel = sb->cfg.kernel,
+        .initrd = sb->cfg.initrd,
         .kernel_args = sb->cfg.kernel_args[0] ? sb->cfg.kernel_args : NULL,
-        .qemu_bin = sb->cfg.qemu, .accel = sb->cfg.accel, .vcpus = sb->cfg.vcpus, .mem_mib = sb->cfg.memory_mib,
-        .uid_first = sb->cfg.uid_first, .uid_last = sb->cfg.uid_last,
-        .shared_dir = sb->share.shared, .fs_tag = AGENT_SHARE_TAG,
+        .qemu_bin = sb->cfg.qemu,
+        .accel = sb->cfg.accel,
+        .vcpus = sb->cfg.vcpus,
+        .mem_mib = sb->cfg.memory_mib,
+        .uid_first = sb->cfg.uid_first,
+        .uid_last = sb->cfg.uid_last,
+        .shared_dir = sb->share.shared,
+        .fs_tag = AGENT_SHARE_TAG,
         .virtiofsd_bin = sb->cfg.virtiofsd[0] ? sb->cfg.virtiofsd : NULL,
         .vsock_mode = sb->cfg.vsock_mode,
-        .vsockd_bin = sb->cfg.vsockd[0] ? sb->cfg.vsockd : NULL, .netns_path = netns,
-        .nics = sb->nics, .n_nics = sb->n_nics,
-        .boot_timeout_ms = sb->cfg.boot_deadline_ms, .debug = sb->cfg.debug,
+        .vsockd_bin = sb->cfg.vsockd[0] ? sb->cfg.vsockd : NULL,
+        .netns_path = netns,
+        .nics = sb->nics,
+        .n_nics = sb->n_nics,
+        .boot_timeout_ms = sb->cfg.boot_deadline_ms,
+        .debug = sb->cfg.debug,
         .tcg_icount = sb->cfg.tcg_icount,
     };
     if (sb->host_cg) { /* QEMU, virtiofsd and cvm-vsockd join it before they exec */
@@ -142,7 +154,8 @@ int sandbox_new(struct shim *s, struct loop *loop, const struct sandbox_owner *o
         hc.n_cgroup_procs_fds = (unsigned)n_cg;
         (void)host_cgroup_record(sb->host_cg, sb->run_dir); /* for `delete` after a crash */
     }
-    struct hv_callbacks cb = { .ready = hv_ready, .died = hv_died, .stopped = hv_stopped, .data = sb };
+    struct hv_callbacks cb = {
+        .ready = hv_ready, .died = hv_died, .stopped = hv_stopped, .data = sb};
     boot_phases_init(&sb->phases, now_ns());
     r = hv_start(loop, &hc, &cb, &sb->vm, err);
     while (n_cg > 0)
@@ -150,7 +163,7 @@ int sandbox_new(struct shim *s, struct loop *loop, const struct sandbox_owner *o
     if (r < 0)
         goto fail;
     sb->limits = boot_limits_for(sb->cfg.console_deadline_ms, sb->cfg.boot_deadline_ms,
-                                hv_accel(sb->vm)->kvm);
+                                 hv_accel(sb->vm)->kvm);
     sb->state = SB_BOOTING;
     *ret = sb;
     return 0;

@@ -52,7 +52,7 @@ struct sandbox_owner {
 };
 
 struct sandbox {
-    struct shim *shim;  /* the owner's (opaque here) */
+    struct shim *shim; /* the owner's (opaque here) */
     struct loop *loop;
     const struct sandbox_owner *owner;
     char id[80]; /* group id */
@@ -63,19 +63,19 @@ struct sandbox {
     enum sb_state state;
     struct hv_vm *vm;
     pid_t qemu_pid;
-    pid_t task_pid;  /* QEMU's pid as containerd was told it: kept after QEMU is gone */
+    pid_t task_pid; /* QEMU's pid as containerd was told it: kept after QEMU is gone */
     /* Not a pod and not a group: when its last process has exited the VM stops before the
      * exits are published, so the task's pid is gone after Wait, as runc's is. */
     bool standalone;
     void (*park_cb)(struct sandbox *sb); /* set while that VM stop is under way */
-    uint64_t hb_sent_ns, hb_rtt_ns;  /* the last Health call: sent at, round trip (clock sync) */
+    uint64_t hb_sent_ns, hb_rtt_ns; /* the last Health call: sent at, round trip (clock sync) */
     struct ttrpc_client *agent;
     struct hv_vsock_req *agent_req;
     struct loop_source *retry_timer; /* next agent connection attempt */
     struct loop_source *boot_watch;  /* the boot watchdog (boot_phases_check) */
     struct loop_source *heartbeat;   /* liveness once ready: Health every guest_timeout_ms/3 */
     bool hb_inflight;
-    uint64_t hb_last_ok_ns;          /* the agent's last answer (any Health reply) */
+    uint64_t hb_last_ok_ns; /* the agent's last answer (any Health reply) */
     /* WaitOOM (oom_watch.c): re-armed at most once a second on this timer */
     struct loop_source *oom_timer;
     uint64_t oom_armed_ns;
@@ -93,21 +93,21 @@ struct sandbox {
     void (*stopped_cb)(struct sandbox *sb, void *data);
     void *stopped_data;
     /* network (sandbox_net.c) */
-    int netns_fd;                      /* the sandbox netns, where QEMU and the taps live */
-    unsigned n_nics;                   /* NICs the VM booted with */
+    int netns_fd;    /* the sandbox netns, where QEMU and the taps live */
+    unsigned n_nics; /* NICs the VM booted with */
     char nic_tap[HV_MAX_NICS][IFNAMSIZ];
     char nic_mac[HV_MAX_NICS][NET_MAC_STRLEN];
     struct hv_nic nics[HV_MAX_NICS];
     struct net_attached attached[NET_MAX_IFACES];
     size_t n_attached;
-    struct net_sync *net_sync;         /* the ConfigureNetwork call in flight */
+    struct net_sync *net_sync; /* the ConfigureNetwork call in flight */
     struct sandbox_net_waiter net_waiters[16];
     size_t n_net_waiters, n_net_running; /* running: waiters the current/scheduled sync answers */
-    struct portfwd *portfwd;           /* CRI PortForward into the guest (portfwd.h) */
+    struct portfwd *portfwd;             /* CRI PortForward into the guest (portfwd.h) */
     /* host cgroup (host_cgroup.h): the first container's linux.cgroupsPath, holding QEMU,
      * virtiofsd and cvm-vsockd; NULL without one. Removed once the VM has stopped. */
     struct host_cgroup *host_cg;
-    char host_cg_owner[80];            /* the container whose resources it carries */
+    char host_cg_owner[80]; /* the container whose resources it carries */
     struct hcg_overhead host_ov;
 };
 

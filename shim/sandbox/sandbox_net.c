@@ -60,10 +60,11 @@ int sandbox_net_open(struct sandbox *sb, const char *netns_path, struct cvm_err 
     if (r < 0)
         return r;
     if (present + sb->cfg.spare_nics > HV_MAX_NICS)
-        return cvm_err_set(err, -ENOSPC,
-                           "the sandbox netns has %u network interfaces; with \"spare_nics\" %u that "
-                           "is more than the %u NICs a VM can have", present, sb->cfg.spare_nics,
-                           HV_MAX_NICS);
+        return cvm_err_set(
+            err, -ENOSPC,
+            "the sandbox netns has %u network interfaces; with \"spare_nics\" %u that "
+            "is more than the %u NICs a VM can have",
+            present, sb->cfg.spare_nics, HV_MAX_NICS);
     sb->n_nics = present + sb->cfg.spare_nics;
     for (unsigned i = 0; i < sb->n_nics; i++) {
         if (net_tap_name(i, sb->nic_tap[i]) < 0 || net_nic_mac(i, sb->nic_mac[i]) < 0)
@@ -99,7 +100,8 @@ static void configured(const struct ttrpc_result *res, void *data)
         return; /* the sandbox went away meanwhile */
     sb->net_sync = NULL;
     if (res->code != 0) {
-        snprintf(msg, sizeof(msg), "agent ConfigureNetwork: %s", res->message ? res->message : "failed");
+        snprintf(msg, sizeof(msg), "agent ConfigureNetwork: %s",
+                 res->message ? res->message : "failed");
         sync_finish(sb, rpc_code_to_errno(res->code), msg);
         return;
     }
@@ -117,8 +119,10 @@ static int sync_once(struct sandbox *sb, struct cvm_err *err)
         /* no NIC (spare_nics 0 and nothing at boot): a later interface cannot reach the guest */
         struct net_state s;
         if (sb->netns_fd >= 0 && net_scan(sb->netns_fd, &s, err) == 0 && s.n_links > 0)
-            return cvm_err_set(err, -ENOSPC, "the sandbox netns has %zu network interface(s) but "
-                               "the VM has no NIC: set \"spare_nics\" in the runtime config", s.n_links);
+            return cvm_err_set(err, -ENOSPC,
+                               "the sandbox netns has %zu network interface(s) but "
+                               "the VM has no NIC: set \"spare_nics\" in the runtime config",
+                               s.n_links);
         return 0;
     }
     ns = calloc(1, sizeof(*ns));
@@ -127,7 +131,8 @@ static int sync_once(struct sandbox *sb, struct cvm_err *err)
     ns->sb = sb;
     r = net_scan(sb->netns_fd, &ns->state, err);
     if (r == 0)
-        r = net_plan(&ns->state, sb->attached, sb->n_attached, sb->n_nics, ns->fresh, &ns->n_fresh, err);
+        r = net_plan(&ns->state, sb->attached, sb->n_attached, sb->n_nics, ns->fresh, &ns->n_fresh,
+                     err);
     for (size_t i = 0; r == 0 && i < ns->n_fresh; i++) {
         const char *tap = sb->nic_tap[ns->fresh[i].nic];
         if (net_tap_ready(sb->netns_fd, tap) != 1)
@@ -162,7 +167,8 @@ static void sync_start(struct sandbox *sb)
     int r;
     sb->n_net_running = sb->n_net_waiters; /* this scan answers everyone waiting now */
     if (sb->state != SB_READY) {
-        sync_finish(sb, -ENOTCONN, sb->dead_reason[0] ? sb->dead_reason : "sandbox VM is not running");
+        sync_finish(sb, -ENOTCONN,
+                    sb->dead_reason[0] ? sb->dead_reason : "sandbox VM is not running");
         return;
     }
     r = sync_once(sb, &err);

@@ -49,7 +49,8 @@ int share_open(struct share *sh, const char *run_dir, struct cvm_err *err)
      * namespace copies it as a slave too */
     if (mount(sh->mounts, sh->shared, NULL, MS_BIND, NULL) < 0 ||
         mount(NULL, sh->shared, NULL, MS_SLAVE, NULL) < 0 ||
-        mount(NULL, sh->shared, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) < 0) {
+        mount(NULL, sh->shared, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV,
+              NULL) < 0) {
         r = -errno;
         goto fail;
     }
@@ -79,14 +80,17 @@ int share_container_dir(struct share *sh, const char *id, int *ret_fd, struct cv
 {
     int r;
     if (fsb_path_check(id) < 0 || strchr(id, '/'))
-        return cvm_err_setc(err, RPC_INVALID_ARGUMENT, -EINVAL, "container id '%.80s' is not a "
-                            "single path component: invalid argument", id);
+        return cvm_err_setc(err, RPC_INVALID_ARGUMENT, -EINVAL,
+                            "container id '%.80s' is not a "
+                            "single path component: invalid argument",
+                            id);
     if (sh->mounts_fd < 0)
         return cvm_err_set(err, -EBADF, "the sandbox has no share");
     r = fsb_mkdir_p(sh->mounts_fd, id, 0755, ret_fd);
     if (r < 0) {
         log_warn("share: %s/%s is not a directory the host made (%s): refusing it, possibly an "
-                 "attack", sh->mounts, id, strerror(-r));
+                 "attack",
+                 sh->mounts, id, strerror(-r));
         return cvm_err_set(err, r, "share directory of %s: %s", id, strerror(-r));
     }
     return 0;
@@ -106,6 +110,7 @@ int share_remove_container(struct share *sh, const char *id)
     (void)mnt_umount_tree(path);
     r = fsb_rm_tree(sh->mounts_fd, id);
     if (r < 0)
-        log_warn("share: %s/%s not fully removed: %s (left in place)", sh->mounts, id, strerror(-r));
+        log_warn("share: %s/%s not fully removed: %s (left in place)", sh->mounts, id,
+                 strerror(-r));
     return r;
 }

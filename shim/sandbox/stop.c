@@ -32,7 +32,8 @@ int sandbox_park(struct sandbox *sb, void (*cb)(struct sandbox *sb))
 {
     if (sb->state != SB_READY || !sb->vm || sb->park_cb)
         return -EINVAL;
-    snprintf(sb->dead_reason, sizeof(sb->dead_reason), "sandbox %s stopped after its last process exited", sb->id);
+    snprintf(sb->dead_reason, sizeof(sb->dead_reason),
+             "sandbox %s stopped after its last process exited", sb->id);
     log_info("%s: stopping the VM (qemu pid %d)", sb->dead_reason, (int)sb->qemu_pid);
     sb->state = SB_DEAD;
     sb->park_cb = cb;

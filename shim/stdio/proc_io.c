@@ -25,7 +25,7 @@
 
 #define ATTACH_TIMEOUT_MS 10000u
 
-static const char *const stream_names[_STREAM_MAX] = { "stdin", "stdout", "stderr" };
+static const char *const stream_names[_STREAM_MAX] = {"stdin", "stdout", "stderr"};
 
 struct stream_attach {
     struct proc *p;
@@ -120,7 +120,8 @@ int proc_io_open(struct proc *p, struct cvm_err *err)
         if (strncmp(path, "fifo://", 7) == 0)
             path += 7;
         if (path[0] != '/')
-            return cvm_err_set(err, -EINVAL, "%s: unsupported stdio target \"%.200s\"", stream_names[i], path);
+            return cvm_err_set(err, -EINVAL, "%s: unsupported stdio target \"%.200s\"",
+                               stream_names[i], path);
         r = open_fifo_or_file(path, i, &io->host_fd[i]);
         if (r < 0)
             return cvm_err_set(err, r, "open %s %s: %s", stream_names[i], path, strerror(-r));
@@ -199,7 +200,8 @@ static void item_done(struct proc *p, int r, const char *what, const char *msg)
 {
     if (r < 0 && !p->attach_err) {
         p->attach_err = r;
-        snprintf(p->attach_msg, sizeof(p->attach_msg), "attach %s: %s", what, msg ? msg : strerror(-r));
+        snprintf(p->attach_msg, sizeof(p->attach_msg), "attach %s: %s", what,
+                 msg ? msg : strerror(-r));
     }
     if (--p->attach_left == 0 && p->attach_done) {
         void (*cb)(struct proc *, int, const char *) = p->attach_done;
@@ -246,8 +248,8 @@ static void attach_finish(struct stream_attach *a, int r, const char *msg)
                 io->host_fd[st] = -1; /* owned by the relay now */
         } else {
             struct relay_cb cb = {.done = out_done, .data = p};
-            r = relay_new(p->c->sb->loop, vfd, io->host_fd[st], STDIO_RELAY_BUF, RELAY_OWN_SRC,
-                          &cb, &io->relay[st]);
+            r = relay_new(p->c->sb->loop, vfd, io->host_fd[st], STDIO_RELAY_BUF, RELAY_OWN_SRC, &cb,
+                          &io->relay[st]);
         }
         if (r < 0) {
             safe_close(vfd);
@@ -321,8 +323,10 @@ int proc_io_attach(struct proc *p, void (*cb)(struct proc *p, int r, const char 
     if (p->io.logger_ready_fd >= 0 && !p->io.logger_wait) {
         struct logger_wait *lw = calloc(1, sizeof(*lw));
         struct loop *l = p->c->sb->loop;
-        if (!lw || loop_add_io(l, p->io.logger_ready_fd, EPOLLIN, logger_ready_cb, lw, &lw->w) < 0 ||
-            loop_add_timer(l, LOGGER_READY_TIMEOUT_MS * 1000ull, logger_timeout_cb, lw, &lw->timer) < 0) {
+        if (!lw ||
+            loop_add_io(l, p->io.logger_ready_fd, EPOLLIN, logger_ready_cb, lw, &lw->w) < 0 ||
+            loop_add_timer(l, LOGGER_READY_TIMEOUT_MS * 1000ull, logger_timeout_cb, lw,
+                           &lw->timer) < 0) {
             if (lw) {
                 loop_source_free(lw->w);
                 free(lw);
@@ -356,7 +360,8 @@ int proc_io_attach(struct proc *p, void (*cb)(struct proc *p, int r, const char 
             p->io.attach[i] = NULL;
             free(a);
             p->attach_err = -ENOTCONN;
-            snprintf(p->attach_msg, sizeof(p->attach_msg), "attach %s: VM not reachable", stream_names[i]);
+            snprintf(p->attach_msg, sizeof(p->attach_msg), "attach %s: VM not reachable",
+                     stream_names[i]);
             break;
         }
     }

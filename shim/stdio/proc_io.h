@@ -20,14 +20,14 @@ enum { STREAM_STDIN, STREAM_STDOUT, STREAM_STDERR, _STREAM_MAX };
 struct proc_io {
     char path[_STREAM_MAX][4096]; /* as given by containerd ("" = not connected) */
     bool terminal;
-    bool want[_STREAM_MAX];       /* streams attached to the agent */
-    int host_fd[_STREAM_MAX];     /* containerd side: stdin source / stdout, stderr sinks */
-    bool host_shared_out_err;     /* file:// or binary://: one sink for both streams */
+    bool want[_STREAM_MAX];   /* streams attached to the agent */
+    int host_fd[_STREAM_MAX]; /* containerd side: stdin source / stdout, stderr sinks */
+    bool host_shared_out_err; /* file:// or binary://: one sink for both streams */
     struct relay *relay[_STREAM_MAX];
     struct stream_attach *attach[_STREAM_MAX];
-    pid_t logger_pid;             /* binary:// logger */
+    pid_t logger_pid; /* binary:// logger */
     struct loop_source *logger_w;
-    int logger_ready_fd;          /* the logger closes its end (fd 5) when ready */
+    int logger_ready_fd; /* the logger closes its end (fd 5) when ready */
     struct logger_wait *logger_wait;
     void (*drained)(struct proc *p); /* proc_io_init's: both output streams ended */
 };

@@ -20,7 +20,10 @@
 
 static int hexval(char c)
 {
-    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+    return c >= '0' && c <= '9'   ? c - '0'
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                  : -1;
 }
 
 static char *decode(char *s)
@@ -49,7 +52,8 @@ int logger_parse_uri(const char *uri, char *buf, size_t buflen, char **argv, siz
     if (buf[0] != '/')
         return -EINVAL;
     argv[n++] = decode(buf);
-    for (char *save = NULL, *kv = q ? strtok_r(q, "&", &save) : NULL; kv; kv = strtok_r(NULL, "&", &save)) {
+    for (char *save = NULL, *kv = q ? strtok_r(q, "&", &save) : NULL; kv;
+         kv = strtok_r(NULL, "&", &save)) {
         char *eq = strchr(kv, '=');
         if (eq)
             *eq++ = 0;
@@ -90,7 +94,7 @@ int logger_start(struct loop *l, const char *uri, const char *id, const char *ns
                  struct proc_io *io, struct cvm_err *err)
 {
     char buf[4096], *argv[64], env_id[128], env_ns[128];
-    int out[2] = { -1, -1 }, errp[2] = { -1, -1 }, ready[2] = { -1, -1 };
+    int out[2] = {-1, -1}, errp[2] = {-1, -1}, ready[2] = {-1, -1};
     pid_t pid;
     int r;
 
@@ -103,7 +107,7 @@ int logger_start(struct loop *l, const char *uri, const char *id, const char *ns
     }
     snprintf(env_id, sizeof(env_id), "CONTAINER_ID=%s", id);
     snprintf(env_ns, sizeof(env_ns), "CONTAINER_NAMESPACE=%s", ns);
-    char *envp[] = { env_id, env_ns, NULL };
+    char *envp[] = {env_id, env_ns, NULL};
     pid = fork();
     if (pid < 0) {
         r = -errno;
@@ -112,7 +116,8 @@ int logger_start(struct loop *l, const char *uri, const char *id, const char *ns
     if (pid == 0) {
         int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
         /* move the three ends above 5 first so dup2 cannot clobber them */
-        int a = fcntl(out[0], F_DUPFD, 10), b = fcntl(errp[0], F_DUPFD, 10), c = fcntl(ready[1], F_DUPFD, 10);
+        int a = fcntl(out[0], F_DUPFD, 10), b = fcntl(errp[0], F_DUPFD, 10),
+            c = fcntl(ready[1], F_DUPFD, 10);
         if (nul < 0 || a < 0 || b < 0 || c < 0 || dup2(nul, 0) < 0 || dup2(nul, 1) < 0 ||
             dup2(nul, 2) < 0 || dup2(a, 3) < 0 || dup2(b, 4) < 0 || dup2(c, 5) < 0)
             _exit(127);

@@ -14,5 +14,6 @@ void task_checkpoint(struct ttrpc_call *call, const uint8_t *pl, size_t n, void 
     (void)n;
     (void)ud;
     ttrpc_call_reply_error(call, RPC_UNIMPLEMENTED,
-                           "checkpoint of a VM sandbox is not supported by %s: not implemented", SHIM_NAME);
+                           "checkpoint of a VM sandbox is not supported by %s: not implemented",
+                           SHIM_NAME);
 }

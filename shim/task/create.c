@@ -45,7 +45,8 @@ static int read_spec(const char *bundle, char **ret, size_t *ret_len, struct cvm
     if (n < 0)
         return cvm_err_set(err, (int)n, "read %s", path);
     if ((size_t)n > SPEC_MAX)
-        return cvm_err_setc(err, RPC_INVALID_ARGUMENT, -EFBIG, "%s is larger than %u bytes", path, SPEC_MAX);
+        return cvm_err_setc(err, RPC_INVALID_ARGUMENT, -EFBIG, "%s is larger than %u bytes", path,
+                            SPEC_MAX);
     buf[n] = 0;
     *ret_len = (size_t)n;
     *ret = TAKE_PTR(buf);
@@ -104,8 +105,8 @@ static int load_config_file(const Google__Protobuf__Any *opts, struct cfg *cfg, 
  * (allowed_annotations, max_vcpus, max_memory_mib). A later container of a running sandbox
  * (sandbox set) is checked against the sandbox's own config, the one its VM was made with:
  * CRI copies the pod's annotations to every container of the pod. */
-static int load_config(const Google__Protobuf__Any *opts, json_t *ann, const struct sandbox *sandbox,
-                       struct cfg *cfg, struct cvm_err *err)
+static int load_config(const Google__Protobuf__Any *opts, json_t *ann,
+                       const struct sandbox *sandbox, struct cfg *cfg, struct cvm_err *err)
 {
     size_t n = 0, cap = json_object_size(ann);
     int r;
@@ -125,7 +126,8 @@ static int load_config(const Google__Protobuf__Any *opts, json_t *ann, const str
     json_t *v;
     if (!keys || !vals)
         return cvm_err_set(err, -ENOMEM, "out of memory");
-    json_object_foreach(ann, k, v) {
+    json_object_foreach(ann, k, v)
+    {
         if (!json_is_string(v))
             continue;
         keys[n] = k;
@@ -141,7 +143,8 @@ static const char *spec_netns(json_t *spec)
 {
     json_t *nss = json_object_get(json_object_get(spec, "linux"), "namespaces"), *ns;
     size_t i;
-    json_array_foreach(nss, i, ns) {
+    json_array_foreach(nss, i, ns)
+    {
         const char *t = json_string_value(json_object_get(ns, "type"));
         const char *p = json_string_value(json_object_get(ns, "path"));
         if (t && strcmp(t, "network") == 0 && p && p[0] == '/')
@@ -157,7 +160,8 @@ static int is_bind(json_t *m)
     size_t i;
     if (t && strcmp(t, "bind") == 0)
         return 1;
-    json_array_foreach(json_object_get(m, "options"), i, o) {
+    json_array_foreach(json_object_get(m, "options"), i, o)
+    {
         const char *s = json_string_value(o);
         if (s && (strcmp(s, "bind") == 0 || strcmp(s, "rbind") == 0))
             return 1;
@@ -169,7 +173,8 @@ static int has_opt(json_t *m, const char *opt)
 {
     json_t *o;
     size_t i;
-    json_array_foreach(json_object_get(m, "options"), i, o) {
+    json_array_foreach(json_object_get(m, "options"), i, o)
+    {
         const char *s = json_string_value(o);
         if (s && strcmp(s, opt) == 0)
             return 1;
@@ -185,7 +190,8 @@ static int share_bind_mounts(struct container *c, int cfd, json_t *spec, struct 
     json_t *mounts = json_object_get(spec, "mounts"), *m;
     _cleanup_close_ int mfd = -EBADF;
     size_t i;
-    json_array_foreach(mounts, i, m) {
+    json_array_foreach(mounts, i, m)
+    {
         const char *src = json_string_value(json_object_get(m, "source"));
         char name[24], rel[PATH_MAX], what[PATH_MAX];
         int r;
@@ -204,8 +210,9 @@ static int share_bind_mounts(struct container *c, int cfd, json_t *spec, struct 
     return 0;
 }
 
-static int mount_rootfs(struct container *c, int cfd, const Containerd__Task__V2__CreateTaskRequest *req,
-                        json_t *spec, struct cvm_err *err)
+static int mount_rootfs(struct container *c, int cfd,
+                        const Containerd__Task__V2__CreateTaskRequest *req, json_t *spec,
+                        struct cvm_err *err)
 {
     char what[PATH_MAX];
     int r;
@@ -213,7 +220,8 @@ static int mount_rootfs(struct container *c, int cfd, const Containerd__Task__V2
     snprintf(what, sizeof(what), "%s/%s/rootfs", c->sb->share.mounts, c->id);
     c->rootfs_mounted = true;
     if (req->n_rootfs == 0) {
-        const char *root = json_string_value(json_object_get(json_object_get(spec, "root"), "path"));
+        const char *root =
+            json_string_value(json_object_get(json_object_get(spec, "root"), "path"));
         char src[PATH_MAX];
         if (!root)
             return cvm_err_set(err, -EINVAL, "spec has no root.path and no rootfs mounts");
@@ -236,8 +244,8 @@ static int mount_rootfs(struct container *c, int cfd, const Containerd__Task__V2
 /* The /proc/<pid>/ns/ file of an OCI namespace type; NULL for a type without one. */
 static const char *ns_file(const char *type)
 {
-    static const char *const map[][2] = {{"ipc", "ipc"}, {"uts", "uts"},   {"pid", "pid"},
-                                         {"mount", "mnt"}, {"cgroup", "cgroup"}};
+    static const char *const map[][2] = {
+        {"ipc", "ipc"}, {"uts", "uts"}, {"pid", "pid"}, {"mount", "mnt"}, {"cgroup", "cgroup"}};
     for (size_t i = 0; i < ELEMENTSOF(map); i++)
         if (strcmp(type, map[i][0]) == 0)
             return map[i][1];
@@ -257,7 +265,8 @@ static int map_namespaces(struct container *c, json_t *spec, struct cvm_err *err
     size_t i;
 
     snprintf(prefix, sizeof(prefix), "/proc/%u/ns/", shim_task_pid(c->sb->shim));
-    json_array_foreach(nss, i, ns) {
+    json_array_foreach(nss, i, ns)
+    {
         const char *type = json_string_value(json_object_get(ns, "type"));
         const char *path = json_string_value(json_object_get(ns, "path"));
         const char *file = type ? ns_file(type) : NULL;
@@ -269,11 +278,13 @@ static int map_namespaces(struct container *c, json_t *spec, struct cvm_err *err
             return cvm_err_setc(err, RPC_INVALID_ARGUMENT, -EINVAL,
                                 "linux.namespaces: the %s namespace %.120s is a host path the "
                                 "sandbox VM cannot join (only the sandbox's own, %s<type>, can be "
-                                "shared): invalid argument", type, path, prefix);
+                                "shared): invalid argument",
+                                type, path, prefix);
         if (!sbc || sbc == c || sbc->init->status != PROC_RUNNING || !sbc->init->guest_pid)
             return cvm_err_setc(err, RPC_FAILED_PRECONDITION, -EBUSY,
                                 "linux.namespaces: %s names the sandbox's %s namespace, but the "
-                                "sandbox container is not running: failed precondition", path, type);
+                                "sandbox container is not running: failed precondition",
+                                path, type);
         snprintf(guest, sizeof(guest), "/proc/%u/ns/%s", sbc->init->guest_pid, file);
         json_object_set_new(ns, "path", json_string(guest));
     }
@@ -337,7 +348,8 @@ static void attached(struct proc *p, int r, const char *msg)
     ev.io = &tio;
     ev.pid = shim_task_pid(s);
     shim_publish(s, "/tasks/create", &ev);
-    Containerd__Task__V2__CreateTaskResponse resp = CONTAINERD__TASK__V2__CREATE_TASK_RESPONSE__INIT;
+    Containerd__Task__V2__CreateTaskResponse resp =
+        CONTAINERD__TASK__V2__CREATE_TASK_RESPONSE__INIT;
     resp.pid = shim_task_pid(s);
     log_info("container %s created (pid %u)", c->id, resp.pid);
     op_reply(op, &resp.base);
@@ -353,7 +365,8 @@ static void agent_created(const struct ttrpc_result *res, void *data)
     }
     if (res->code != 0) {
         char msg[400];
-        snprintf(msg, sizeof(msg), "agent CreateContainer: %s", res->message ? res->message : "failed");
+        snprintf(msg, sizeof(msg), "agent CreateContainer: %s",
+                 res->message ? res->message : "failed");
         create_fail(op, res->code, msg);
         return;
     }
@@ -384,7 +397,8 @@ static void create_in_guest(struct agent_op *op)
     req.share_tag = AGENT_SHARE_TAG;
     req.rootfs = rootfs;
     req.stdio = &fl;
-    r = sandbox_agent_call(c->sb, "CreateContainer", &req, agent_created, op, AGENT_CALL_TIMEOUT_NS);
+    r = sandbox_agent_call(c->sb, "CreateContainer", &req, agent_created, op,
+                           AGENT_CALL_TIMEOUT_NS);
     if (r < 0)
         create_fail(op, RPC_UNAVAILABLE, "agent not connected");
 }
@@ -461,8 +475,9 @@ static int ensure_sandbox(struct shim *s, const Containerd__Task__V2__CreateTask
         if (r < 0 || (r = host_ns_check(spec, cfg.host_namespaces_vm, err)) < 0)
             return r;
         if (s->sb->state != SB_BOOTING && s->sb->state != SB_READY)
-            return cvm_err_setc(err, RPC_FAILED_PRECONDITION, -EBUSY, "sandbox %s is not running (%s): failed precondition",
-                                s->sb->id, s->sb->dead_reason[0] ? s->sb->dead_reason : "stopped");
+            return cvm_err_setc(err, RPC_FAILED_PRECONDITION, -EBUSY,
+                                "sandbox %s is not running (%s): failed precondition", s->sb->id,
+                                s->sb->dead_reason[0] ? s->sb->dead_reason : "stopped");
         return 0;
     }
     r = load_config(req->options, ann, NULL, &cfg, err);
@@ -515,7 +530,7 @@ static int ensure_sandbox(struct shim *s, const Containerd__Task__V2__CreateTask
 void task_create(struct ttrpc_call *call, const uint8_t *pl, size_t n, void *ud)
 {
     struct shim *s = ud;
-    struct cvm_err err = { 0 };
+    struct cvm_err err = {0};
     _cleanup_free_ char *raw = NULL;
     size_t raw_len = 0;
     json_t *spec = NULL;
@@ -524,17 +539,24 @@ void task_create(struct ttrpc_call *call, const uint8_t *pl, size_t n, void *ud)
     _cleanup_close_ int cfd = -EBADF;
     int r;
 
-    TTRPC_DECODE(Containerd__Task__V2__CreateTaskRequest, containerd__task__v2__create_task_request, req, call, pl, n);
+    TTRPC_DECODE(Containerd__Task__V2__CreateTaskRequest, containerd__task__v2__create_task_request,
+                 req, call, pl, n);
     if (!req->id || !shim_valid_identifier(req->id) || strlen(req->id) > 64)
-        return (void)ttrpc_call_reply_error(call, RPC_INVALID_ARGUMENT, "invalid container id \"%.80s\": invalid argument", req->id ? req->id : "");
+        return (void)ttrpc_call_reply_error(call, RPC_INVALID_ARGUMENT,
+                                            "invalid container id \"%.80s\": invalid argument",
+                                            req->id ? req->id : "");
     if (!req->bundle || req->bundle[0] != '/' || strlen(req->bundle) >= sizeof(c->bundle))
-        return (void)ttrpc_call_reply_error(call, RPC_INVALID_ARGUMENT, "invalid bundle path: invalid argument");
+        return (void)ttrpc_call_reply_error(call, RPC_INVALID_ARGUMENT,
+                                            "invalid bundle path: invalid argument");
     if (shim_find_container(s, req->id))
-        return (void)ttrpc_call_reply_error(call, RPC_ALREADY_EXISTS, "container %s: already exists", req->id);
+        return (void)ttrpc_call_reply_error(call, RPC_ALREADY_EXISTS,
+                                            "container %s: already exists", req->id);
     if (req->checkpoint && *req->checkpoint)
-        return (void)ttrpc_call_reply_error(call, RPC_UNIMPLEMENTED, "restore from checkpoint: not implemented");
+        return (void)ttrpc_call_reply_error(call, RPC_UNIMPLEMENTED,
+                                            "restore from checkpoint: not implemented");
     if (s->shutting_down)
-        return (void)ttrpc_call_reply_error(call, RPC_FAILED_PRECONDITION, "shim is shutting down: failed precondition");
+        return (void)ttrpc_call_reply_error(call, RPC_FAILED_PRECONDITION,
+                                            "shim is shutting down: failed precondition");
 
     {
         char unused[HCG_PATH_MAX];

@@ -12,7 +12,8 @@
 #include "sandbox/share.h"
 #include "task/rpc.h"
 
-static void reply_delete(struct ttrpc_call *call, struct agent_op *op, struct shim *s, struct proc *p)
+static void reply_delete(struct ttrpc_call *call, struct agent_op *op, struct shim *s,
+                         struct proc *p)
 {
     Containerd__Task__V2__DeleteResponse r = CONTAINERD__TASK__V2__DELETE_RESPONSE__INIT;
     Google__Protobuf__Timestamp ts = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
@@ -72,7 +73,8 @@ static void removed(const struct ttrpc_result *res, void *data)
 {
     struct agent_op *op = data;
     if (res->code != 0 && op->c)
-        log_warn("agent RemoveContainer %s: %s; continuing", op->c->id, res->message ? res->message : "");
+        log_warn("agent RemoveContainer %s: %s; continuing", op->c->id,
+                 res->message ? res->message : "");
     delete_with_poststop(op);
 }
 
@@ -103,7 +105,9 @@ static void exec_removed(const struct ttrpc_result *res, void *data)
 static void delete_exec(struct shim *s, struct ttrpc_call *call, struct proc *p)
 {
     if (p->deleting)
-        return (void)ttrpc_call_reply_error(call, RPC_FAILED_PRECONDITION, "exec %s is being deleted: failed precondition", p->exec_id);
+        return (void)ttrpc_call_reply_error(call, RPC_FAILED_PRECONDITION,
+                                            "exec %s is being deleted: failed precondition",
+                                            p->exec_id);
     struct agent_op *op = op_new(s, p->c, p, call);
     if (!op)
         return (void)ttrpc_call_reply_error(call, RPC_RESOURCE_EXHAUSTED, "out of memory");
@@ -112,14 +116,16 @@ static void delete_exec(struct shim *s, struct ttrpc_call *call, struct proc *p)
     ar.container_id = p->c->id;
     ar.exec_id = p->exec_id;
     /* A dead VM has nothing left to free. */
-    if (sandbox_agent_call(p->c->sb, "DeleteProcess", &ar, exec_removed, op, AGENT_CALL_TIMEOUT_NS) < 0)
+    if (sandbox_agent_call(p->c->sb, "DeleteProcess", &ar, exec_removed, op,
+                           AGENT_CALL_TIMEOUT_NS) < 0)
         finish_exec_delete(op);
 }
 
 void task_delete(struct ttrpc_call *call, const uint8_t *pl, size_t n, void *ud)
 {
     struct shim *s = ud;
-    TTRPC_DECODE(Containerd__Task__V2__DeleteRequest, containerd__task__v2__delete_request, req, call, pl, n);
+    TTRPC_DECODE(Containerd__Task__V2__DeleteRequest, containerd__task__v2__delete_request, req,
+                 call, pl, n);
     struct proc *p = task_lookup_proc(s, call, req->id, req->exec_id);
     if (!p || task_check(call, p, PEV_DELETE) < 0)
         return;
@@ -127,7 +133,9 @@ void task_delete(struct ttrpc_call *call, const uint8_t *pl, size_t n, void *ud)
     if (p->exec_id[0])
         return delete_exec(s, call, p);
     if (c->deleting)
-        return (void)ttrpc_call_reply_error(call, RPC_FAILED_PRECONDITION, "container %s is being deleted: failed precondition", c->id);
+        return (void)ttrpc_call_reply_error(call, RPC_FAILED_PRECONDITION,
+                                            "container %s is being deleted: failed precondition",
+                                            c->id);
     c->deleting = true;
     if (p->status == PROC_CREATED && !p->exit_done) {
         /* deleting a never-started container: its process ends without running */

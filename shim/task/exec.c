@@ -57,27 +57,33 @@ static void exec_registered(const struct ttrpc_result *res, void *data)
 void task_exec(struct ttrpc_call *call, const uint8_t *pl, size_t n, void *ud)
 {
     struct shim *s = ud;
-    struct cvm_err err = { 0 };
-    TTRPC_DECODE(Containerd__Task__V2__ExecProcessRequest, containerd__task__v2__exec_process_request, req, call, pl, n);
+    struct cvm_err err = {0};
+    TTRPC_DECODE(Containerd__Task__V2__ExecProcessRequest,
+                 containerd__task__v2__exec_process_request, req, call, pl, n);
     struct container *c = task_lookup_container(s, call, req->id);
     if (!c)
         return;
     if (!req->exec_id || !shim_valid_identifier(req->exec_id) || strlen(req->exec_id) > 64)
-        return (void)ttrpc_call_reply_error(call, RPC_INVALID_ARGUMENT, "invalid exec id: invalid argument");
+        return (void)ttrpc_call_reply_error(call, RPC_INVALID_ARGUMENT,
+                                            "invalid exec id: invalid argument");
     if (container_find_proc(c, req->exec_id))
-        return (void)ttrpc_call_reply_error(call, RPC_ALREADY_EXISTS, "exec %s: already exists", req->exec_id);
+        return (void)ttrpc_call_reply_error(call, RPC_ALREADY_EXISTS, "exec %s: already exists",
+                                            req->exec_id);
     if (task_check(call, c->init, PEV_EXEC) < 0)
         return;
     if (!req->spec || req->spec->value.len == 0 || req->spec->value.len > EXEC_SPEC_MAX)
-        return (void)ttrpc_call_reply_error(call, RPC_INVALID_ARGUMENT, "exec spec missing or too large: invalid argument");
+        return (void)ttrpc_call_reply_error(call, RPC_INVALID_ARGUMENT,
+                                            "exec spec missing or too large: invalid argument");
 
     struct proc *p = proc_new(c, req->exec_id);
     if (!p)
         return (void)ttrpc_call_reply_error(call, RPC_RESOURCE_EXHAUSTED, "out of memory");
     TAILQ_INSERT_TAIL(&c->execs, p, link);
     snprintf(p->io.path[STREAM_STDIN], sizeof(p->io.path[0]), "%s", req->stdin ? req->stdin : "");
-    snprintf(p->io.path[STREAM_STDOUT], sizeof(p->io.path[0]), "%s", req->stdout ? req->stdout : "");
-    snprintf(p->io.path[STREAM_STDERR], sizeof(p->io.path[0]), "%s", req->stderr ? req->stderr : "");
+    snprintf(p->io.path[STREAM_STDOUT], sizeof(p->io.path[0]), "%s",
+             req->stdout ? req->stdout : "");
+    snprintf(p->io.path[STREAM_STDERR], sizeof(p->io.path[0]), "%s",
+             req->stderr ? req->stderr : "");
     p->io.terminal = req->terminal;
     int r = proc_io_open(p, &err);
     struct agent_op *op = r == 0 ? op_new(s, c, p, call) : NULL;

@@ -18,13 +18,14 @@ static void simple_done(const struct ttrpc_result *res, void *data)
 
 /* Issue an agent call answered straight back to containerd. */
 void task_forward(struct shim *s, struct ttrpc_call *call, struct container *c, struct proc *p,
-                    const char *method, const void *req,
-                    void (*cb)(const struct ttrpc_result *, void *))
+                  const char *method, const void *req,
+                  void (*cb)(const struct ttrpc_result *, void *))
 {
     struct agent_op *op = op_new(s, c, p, call);
     if (!op)
         return (void)ttrpc_call_reply_error(call, RPC_RESOURCE_EXHAUSTED, "out of memory");
-    if (sandbox_agent_call(c->sb, method, req, cb ? cb : simple_done, op, AGENT_CALL_TIMEOUT_NS) < 0) {
+    if (sandbox_agent_call(c->sb, method, req, cb ? cb : simple_done, op, AGENT_CALL_TIMEOUT_NS) <
+        0) {
         op_reply_error(op, RPC_UNAVAILABLE, "sandbox VM not reachable: unavailable");
         op_free(op);
     }

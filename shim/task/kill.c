@@ -17,7 +17,8 @@ static void created_exec_killed(const struct ttrpc_result *res, void *data)
 {
     (void)data;
     if (res->code != 0)
-        log_debug("agent SignalProcess of a never-started exec: %s", res->message ? res->message : "");
+        log_debug("agent SignalProcess of a never-started exec: %s",
+                  res->message ? res->message : "");
 }
 
 /* An exec the agent set up but never started waits in the guest before execve: SIGKILL it
@@ -29,7 +30,8 @@ static void kill_created_exec(struct proc *p)
     ar.container_id = p->c->id;
     ar.exec_id = p->exec_id;
     ar.signal = SIGKILL;
-    (void)sandbox_agent_call(p->c->sb, "SignalProcess", &ar, created_exec_killed, NULL, AGENT_CALL_TIMEOUT_NS);
+    (void)sandbox_agent_call(p->c->sb, "SignalProcess", &ar, created_exec_killed, NULL,
+                             AGENT_CALL_TIMEOUT_NS);
 }
 
 /* SIGKILL of the sandbox's init must work on a guest that no longer acts: the agent gets
@@ -51,8 +53,8 @@ static void kill_grace_over(struct loop_source *s, void *data)
     (void)s;
     op->timer = loop_source_free(op->timer);
     if (p && !p->agent_exited && p->c->sb->state == SB_READY) {
-        snprintf(why, sizeof(why), "the guest did not act on SIGKILL of %s within %u ms",
-                 p->c->id, p->c->sb->cfg.kill_grace_ms);
+        snprintf(why, sizeof(why), "the guest did not act on SIGKILL of %s within %u ms", p->c->id,
+                 p->c->sb->cfg.kill_grace_ms);
         p->vm_death_status = 128 + SIGKILL;
         op_reply(op, NULL);
         sandbox_kill_vm(p->c->sb, why);
@@ -78,12 +80,14 @@ static bool is_sandbox_init(const struct proc *p)
 void task_kill(struct ttrpc_call *call, const uint8_t *pl, size_t n, void *ud)
 {
     struct shim *s = ud;
-    TTRPC_DECODE(Containerd__Task__V2__KillRequest, containerd__task__v2__kill_request, req, call, pl, n);
+    TTRPC_DECODE(Containerd__Task__V2__KillRequest, containerd__task__v2__kill_request, req, call,
+                 pl, n);
     struct proc *p = task_lookup_proc(s, call, req->id, req->exec_id);
     if (!p || task_check(call, p, PEV_KILL) < 0)
         return;
     if (req->signal == 0 || req->signal >= 65)
-        return (void)ttrpc_call_reply_error(call, RPC_INVALID_ARGUMENT, "invalid signal %u: invalid argument", req->signal);
+        return (void)ttrpc_call_reply_error(call, RPC_INVALID_ARGUMENT,
+                                            "invalid signal %u: invalid argument", req->signal);
     if (p->status == PROC_CREATED) {
         /* Never started: it still has to exit (128+sig) and release Waiters (spec §3.3 Kill). */
         if (p->exec_id[0])
@@ -106,7 +110,8 @@ void task_kill(struct ttrpc_call *call, const uint8_t *pl, size_t n, void *ud)
     if (loop_add_timer(s->loop, (uint64_t)p->c->sb->cfg.kill_grace_ms * 1000ull, kill_grace_over,
                        op, &op->timer) == 0)
         op->refs++;
-    if (sandbox_agent_call(p->c->sb, "SignalProcess", &ar, kill_sent, op, AGENT_CALL_TIMEOUT_NS) == 0) {
+    if (sandbox_agent_call(p->c->sb, "SignalProcess", &ar, kill_sent, op, AGENT_CALL_TIMEOUT_NS) ==
+        0) {
         op->refs++;
         return;
     }

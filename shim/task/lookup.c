@@ -36,7 +36,7 @@ int task_check(struct ttrpc_call *call, struct proc *p, enum proc_event ev)
     const struct proc_transition *t = proc_transition(p->status, ev);
     if (!t->code)
         return 0;
-    struct cvm_err err = { 0 };
+    struct cvm_err err = {0};
     (void)proc_apply(p, ev, &err);
     ttrpc_call_reply_error(call, err.code, "%s", err.msg);
     return -1;

@@ -34,7 +34,6 @@ struct proc;
 
 #define SPEC_MAX ((4u << 20) - (64u << 10)) /* the agent's config_json cap (agent/oci_spec.h) */
 
-
 TAILQ_HEAD(waiter_list, waiter);
 struct waiter {
     TAILQ_ENTRY(waiter) link;
@@ -57,15 +56,15 @@ struct proc {
     int32_t exited_nsec;
     uint32_t guest_pid;
     struct proc_io io;
-    bool agent_exited;   /* WaitProcess answered (or the VM died) */
+    bool agent_exited;        /* WaitProcess answered (or the VM died) */
     uint32_t vm_death_status; /* its exit status if the VM dies: 255, or 137 when we killed the
                                  VM for a SIGKILL of it the guest did not act on */
-    bool exit_done;      /* TaskExit published, waiters released */
+    bool exit_done;           /* TaskExit published, waiters released */
     struct loop_source *drain_timer; /* exited, output not ended yet: EXIT_DRAIN_MS bound */
-    bool started_event;  /* TaskStart / TaskExecStarted published */
-    bool deleting;       /* exec: DeleteProcess in flight */
+    bool started_event;              /* TaskStart / TaskExecStarted published */
+    bool deleting;                   /* exec: DeleteProcess in flight */
     struct waiter_list waiters;
-    int attach_left;       /* streams still being attached */
+    int attach_left; /* streams still being attached */
     int attach_err;
     char attach_msg[160];
     void (*attach_done)(struct proc *p, int r, const char *msg);
@@ -79,7 +78,7 @@ struct container {
     char bundle[4096];
     struct proc *init;
     struct proc_list execs;
-    char *spec_json;     /* rewritten config.json for the agent */
+    char *spec_json; /* rewritten config.json for the agent */
     size_t spec_len;
     struct oci_hooks hooks; /* the spec's hooks, run on the host (hooks.h) */
     json_t *annotations;    /* the spec's, for the hooks' state JSON (a reference) */
@@ -89,7 +88,6 @@ struct container {
     bool oom_pending;     /* a guest OOM kill not yet published (oom_watch.c rate limit) */
     uint64_t oom_last_ns; /* when its last TaskOOM was published (0: never) */
 };
-
 
 /* What an agent op waits for, when something must find it by that (op_find). */
 enum op_waits_for {
@@ -112,8 +110,8 @@ struct agent_op {
     bool pause;                  /* Pause (true) or Resume (pause_resume.c) */
     unsigned refs;               /* Kill of the sandbox's init: the agent call and the grace
                                     timer each hold one; the op goes with the last (kill.c) */
-    struct hook_run *hook_run; /* hooks running for this op (cancelled with it) */
-    struct loop_source *timer; /* e.g. the SIGKILL grace (freed with it) */
+    struct hook_run *hook_run;   /* hooks running for this op (cancelled with it) */
+    struct loop_source *timer;   /* e.g. the SIGKILL grace (freed with it) */
     void (*then)(struct agent_op *op, int r, const char *msg); /* after hooks / net sync */
 };
 TAILQ_HEAD(agent_op_list, agent_op);
@@ -162,7 +160,8 @@ void shim_publish(struct shim *s, const char *topic, const void *msg);
 void pending_set(struct pending_rpc *op, struct ttrpc_call *call);
 struct ttrpc_call *pending_take(struct pending_rpc *op);
 void shim_container_free(struct container *c);
-struct agent_op *op_new(struct shim *s, struct container *c, struct proc *p, struct ttrpc_call *call);
+struct agent_op *op_new(struct shim *s, struct container *c, struct proc *p,
+                        struct ttrpc_call *call);
 void op_free(struct agent_op *op);
 /* At the daemon's exit: ops still waiting (a Kill's grace timer, a call the VM never answered)
  * go, their containerd calls answered "operation abandoned". */
@@ -171,11 +170,9 @@ void op_free_all(struct shim *s);
 struct agent_op *op_find(struct shim *s, const struct proc *p, enum op_waits_for what);
 /* Reply helpers for ops: no-op when the containerd call was cancelled. */
 void op_reply(struct agent_op *op, const ProtobufCMessage *msg);
-void op_reply_error(struct agent_op *op, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void op_reply_error(struct agent_op *op, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* Map an agent failure onto the containerd reply (keeps the agent's code and message). */
 void op_reply_result(struct agent_op *op, const struct ttrpc_result *res, const char *what);
-
-
-
 
 #endif

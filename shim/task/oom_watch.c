@@ -44,7 +44,8 @@ static uint64_t flush_pending(struct sandbox *sb, uint64_t now)
 {
     uint64_t next = 0;
     struct container *c;
-    TAILQ_FOREACH(c, &sb->containers, link) {
+    TAILQ_FOREACH(c, &sb->containers, link)
+    {
         if (!c->oom_pending)
             continue;
         uint64_t due = c->oom_last_ns ? c->oom_last_ns + OOM_MIN_INTERVAL_NS : 0;
@@ -99,8 +100,8 @@ static void answered(const struct ttrpc_result *res, void *data)
     if (res->code != 0) {
         log_warn("sandbox %s: WaitOOM: %s", sb->id, res->message ? res->message : "error");
         if (++sb->oom_errors >= OOM_MAX_ERRORS) {
-            log_error("sandbox %s: WaitOOM failed %u times: OOM kills are no longer reported", sb->id,
-                      sb->oom_errors);
+            log_error("sandbox %s: WaitOOM failed %u times: OOM kills are no longer reported",
+                      sb->id, sb->oom_errors);
             return;
         }
         rearm_later(sb);
@@ -117,7 +118,8 @@ static void answered(const struct ttrpc_result *res, void *data)
         const char *first_unknown = NULL;
         for (size_t i = 0; i < r->n_container_ids; i++) {
             const char *id = r->container_ids[i];
-            struct container *c = id && strlen(id) <= AGENT_MAX_ID_LEN ? shim_find_container(sb->shim, id) : NULL;
+            struct container *c =
+                id && strlen(id) <= AGENT_MAX_ID_LEN ? shim_find_container(sb->shim, id) : NULL;
             if (c && c->sb == sb) {
                 c->oom_pending = true;
             } else if (!unknown++) {
@@ -125,7 +127,8 @@ static void answered(const struct ttrpc_result *res, void *data)
             }
         }
         if (unknown) /* deleted meanwhile (the agent reports kills seen at removal), or invented */
-            log_info("sandbox %s: OOM kill in %zu container(s) not (or no longer) ours (\"%.64s\"...): not published",
+            log_info("sandbox %s: OOM kill in %zu container(s) not (or no longer) ours "
+                     "(\"%.64s\"...): not published",
                      sb->id, unknown, first_unknown ? first_unknown : "");
         cvm__agent__v1__wait_oomresponse__free_unpacked(r, NULL);
     }

@@ -39,8 +39,8 @@ static void pause_resume(struct shim *s, struct ttrpc_call *call, const char *id
     op->pause = pause;
     Cvm__Agent__V1__ContainerRequest ar = CVM__AGENT__V1__CONTAINER_REQUEST__INIT;
     ar.container_id = c->id;
-    if (sandbox_agent_call(c->sb, pause ? "PauseContainer" : "ResumeContainer", &ar, paused_or_resumed,
-                           op, AGENT_CALL_TIMEOUT_NS) < 0) {
+    if (sandbox_agent_call(c->sb, pause ? "PauseContainer" : "ResumeContainer", &ar,
+                           paused_or_resumed, op, AGENT_CALL_TIMEOUT_NS) < 0) {
         op_reply_error(op, RPC_UNAVAILABLE, "sandbox VM not reachable: unavailable");
         op_free(op);
     }
@@ -48,12 +48,14 @@ static void pause_resume(struct shim *s, struct ttrpc_call *call, const char *id
 
 void task_pause(struct ttrpc_call *call, const uint8_t *pl, size_t n, void *ud)
 {
-    TTRPC_DECODE(Containerd__Task__V2__PauseRequest, containerd__task__v2__pause_request, req, call, pl, n);
+    TTRPC_DECODE(Containerd__Task__V2__PauseRequest, containerd__task__v2__pause_request, req, call,
+                 pl, n);
     pause_resume(ud, call, req->id, true);
 }
 
 void task_resume(struct ttrpc_call *call, const uint8_t *pl, size_t n, void *ud)
 {
-    TTRPC_DECODE(Containerd__Task__V2__ResumeRequest, containerd__task__v2__resume_request, req, call, pl, n);
+    TTRPC_DECODE(Containerd__Task__V2__ResumeRequest, containerd__task__v2__resume_request, req,
+                 call, pl, n);
     pause_resume(ud, call, req->id, false);
 }

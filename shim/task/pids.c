@@ -35,10 +35,12 @@ static void pids_listed(const struct ttrpc_result *res, void *data)
     if (res->code == 0 && agent_reply_count_ok(res, 1, PIDS_MAX))
         l = cvm__agent__v1__list_processes_response__unpack(NULL, res->len, res->payload);
     else if (res->code == 0)
-        log_warn("agent ListProcesses: malformed or more than %u entries; answering the task pid", PIDS_MAX);
+        log_warn("agent ListProcesses: malformed or more than %u entries; answering the task pid",
+                 PIDS_MAX);
     if (!l || l->n_processes == 0 || l->n_processes > PIDS_MAX) {
         if (res->code != 0)
-            log_warn("agent ListProcesses: %s; answering the task pid", res->message ? res->message : "");
+            log_warn("agent ListProcesses: %s; answering the task pid",
+                     res->message ? res->message : "");
         pids_reply_task_pid(op);
     } else {
         size_t n = l->n_processes;
@@ -62,7 +64,8 @@ static void pids_listed(const struct ttrpc_result *res, void *data)
                     google__protobuf__any__init(&any[i]);
                     any[i].type_url = "containerd.runc.v1.ProcessDetails";
                     any[i].value.data = buf + i * 96;
-                    any[i].value.len = containerd__runc__v1__process_details__pack(&det[i], buf + i * 96);
+                    any[i].value.len =
+                        containerd__runc__v1__process_details__pack(&det[i], buf + i * 96);
                     pi[i].info = &any[i];
                 }
             }
@@ -80,7 +83,8 @@ static void pids_listed(const struct ttrpc_result *res, void *data)
 void task_pids(struct ttrpc_call *call, const uint8_t *pl, size_t n, void *ud)
 {
     struct shim *s = ud;
-    TTRPC_DECODE(Containerd__Task__V2__PidsRequest, containerd__task__v2__pids_request, req, call, pl, n);
+    TTRPC_DECODE(Containerd__Task__V2__PidsRequest, containerd__task__v2__pids_request, req, call,
+                 pl, n);
     struct container *c = task_lookup_container(s, call, req->id);
     if (!c)
         return;
@@ -89,7 +93,8 @@ void task_pids(struct ttrpc_call *call, const uint8_t *pl, size_t n, void *ud)
         return (void)ttrpc_call_reply_error(call, RPC_RESOURCE_EXHAUSTED, "out of memory");
     Cvm__Agent__V1__ContainerRequest ar = CVM__AGENT__V1__CONTAINER_REQUEST__INIT;
     ar.container_id = c->id;
-    if (!c->agent_created || sandbox_agent_call(c->sb, "ListProcesses", &ar, pids_listed, op, AGENT_CALL_TIMEOUT_NS) < 0) {
+    if (!c->agent_created || sandbox_agent_call(c->sb, "ListProcesses", &ar, pids_listed, op,
+                                                AGENT_CALL_TIMEOUT_NS) < 0) {
         pids_reply_task_pid(op);
         op_free(op);
     }

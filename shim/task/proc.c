@@ -23,8 +23,8 @@ struct container *shim_find_container(struct shim *s, const char *id)
     if (!s->sb)
         return NULL;
     TAILQ_FOREACH(c, &s->sb->containers, link)
-        if (strcmp(c->id, id) == 0)
-            return c;
+    if (strcmp(c->id, id) == 0)
+        return c;
     return NULL;
 }
 
@@ -34,8 +34,8 @@ struct proc *container_find_proc(struct container *c, const char *exec_id)
     if (!exec_id || !*exec_id)
         return c->init;
     TAILQ_FOREACH(p, &c->execs, link)
-        if (strcmp(p->exec_id, exec_id) == 0)
-            return p;
+    if (strcmp(p->exec_id, exec_id) == 0)
+        return p;
     return NULL;
 }
 
@@ -125,8 +125,8 @@ void proc_free(struct proc *p)
     (void)call;
     struct agent_op *op;
     TAILQ_FOREACH(op, &p->c->sb->shim->ops, link)
-        if (op->p == p)
-            op->p = NULL;
+    if (op->p == p)
+        op->p = NULL;
     loop_source_free(p->drain_timer);
     proc_io_close(p);
     free(p);
@@ -144,8 +144,8 @@ void shim_container_free(struct container *c)
     proc_free(c->init);
     struct agent_op *op;
     TAILQ_FOREACH(op, &c->sb->shim->ops, link)
-        if (op->c == c)
-            op->c = NULL;
+    if (op->c == c)
+        op->c = NULL;
     free(c->spec_json);
     hooks_free(&c->hooks);
     json_decref(c->annotations);
@@ -203,12 +203,13 @@ static bool sandbox_all_exited(const struct sandbox *sb)
 {
     const struct container *c;
     const struct proc *p;
-    TAILQ_FOREACH(c, &sb->containers, link) {
+    TAILQ_FOREACH(c, &sb->containers, link)
+    {
         if (c->init && !proc_exit_ready(c->init))
             return false;
         TAILQ_FOREACH(p, &c->execs, link)
-            if (!proc_exit_ready(p))
-                return false;
+        if (!proc_exit_ready(p))
+            return false;
     }
     return true;
 }
@@ -218,9 +219,10 @@ static void sandbox_parked(struct sandbox *sb)
     struct container *c;
     struct proc *p;
     /* completing publishes and answers Waits; it frees nothing */
-    TAILQ_FOREACH(c, &sb->containers, link) {
+    TAILQ_FOREACH(c, &sb->containers, link)
+    {
         TAILQ_FOREACH(p, &c->execs, link)
-            proc_try_complete(p);
+        proc_try_complete(p);
         if (c->init)
             proc_try_complete(c->init);
     }
@@ -277,7 +279,8 @@ static void drain_expired(struct loop_source *s, void *data)
     p->drain_timer = loop_source_free(p->drain_timer);
     if (p->exit_done || proc_io_drained(p))
         return;
-    log_warn("%s/%s: output still open %u ms after the exit: closed, the exit goes out", p->c->id, p->exec_id,
+    log_warn("%s/%s: output still open %u ms after the exit: closed, the exit goes out", p->c->id,
+             p->exec_id,
              p->c->sb->shim->exit_drain_ms ? p->c->sb->shim->exit_drain_ms : EXIT_DRAIN_MS);
     proc_io_close(p);
     proc_try_complete(p);
@@ -294,7 +297,8 @@ void proc_agent_exited(struct proc *p, uint32_t status)
         struct shim *s = p->c->sb->shim;
         unsigned ms = s->exit_drain_ms ? s->exit_drain_ms : EXIT_DRAIN_MS;
         if (loop_add_timer(s->loop, (uint64_t)ms * 1000, drain_expired, p, &p->drain_timer) < 0)
-            log_warn("%s/%s: no drain timer: the exit waits for the guest to end its output", p->c->id, p->exec_id);
+            log_warn("%s/%s: no drain timer: the exit waits for the guest to end its output",
+                     p->c->id, p->exec_id);
     }
 }
 
@@ -311,7 +315,8 @@ void proc_vm_died(struct proc *p)
     proc_try_complete(p);
 }
 
-struct agent_op *op_new(struct shim *s, struct container *c, struct proc *p, struct ttrpc_call *call)
+struct agent_op *op_new(struct shim *s, struct container *c, struct proc *p,
+                        struct ttrpc_call *call)
 {
     struct agent_op *op = calloc(1, sizeof(*op));
     if (!op)
@@ -329,8 +334,8 @@ struct agent_op *op_find(struct shim *s, const struct proc *p, enum op_waits_for
 {
     struct agent_op *op = NULL, *o;
     TAILQ_FOREACH(o, &s->ops, link)
-        if (o->p == p && o->waits_for == what)
-            op = o;
+    if (o->p == p && o->waits_for == what)
+        op = o;
     return op;
 }
 
@@ -379,5 +384,6 @@ void op_reply_result(struct agent_op *op, const struct ttrpc_result *res, const 
         op_reply(op, NULL);
         return;
     }
-    op_reply_error(op, res->code, "%s: %s", what, res->message ? res->message : rpc_code_class_text(res->code));
+    op_reply_error(op, res->code, "%s: %s", what,
+                   res->message ? res->message : rpc_code_class_text(res->code));
 }

@@ -26,9 +26,9 @@ enum proc_event {
 };
 
 struct proc_transition {
-    int code;                /* 0: allowed; else the rpc code to answer (FAILED_PRECONDITION...) */
-    enum proc_status next;   /* state after the event (when allowed) */
-    int noop;                /* allowed but nothing to do (e.g. exit of a stopped process) */
+    int code;              /* 0: allowed; else the rpc code to answer (FAILED_PRECONDITION...) */
+    enum proc_status next; /* state after the event (when allowed) */
+    int noop;              /* allowed but nothing to do (e.g. exit of a stopped process) */
 };
 
 const struct proc_transition *proc_transition(enum proc_status s, enum proc_event e);

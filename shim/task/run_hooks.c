@@ -28,7 +28,8 @@ void task_run_hooks(struct agent_op *op, enum hook_kind kind, const char *status
         return;
     }
     state = hooks_state_json(c->id, status, (pid_t)shim_task_pid(op->s), c->bundle, c->annotations);
-    r = state ? hooks_run(op->s->loop, &c->hooks, kind, state, hooks_done, op, &op->hook_run) : -ENOMEM;
+    r = state ? hooks_run(op->s->loop, &c->hooks, kind, state, hooks_done, op, &op->hook_run)
+              : -ENOMEM;
     free(state);
     if (r < 0)
         then(op, r, strerror(-r));

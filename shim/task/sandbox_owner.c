@@ -14,9 +14,10 @@ static void owner_vm_died(struct sandbox *sb)
 {
     struct container *c;
     struct proc *p;
-    TAILQ_FOREACH(c, &sb->containers, link) {
+    TAILQ_FOREACH(c, &sb->containers, link)
+    {
         TAILQ_FOREACH(p, &c->execs, link)
-            proc_vm_died(p);
+        proc_vm_died(p);
         if (c->init)
             proc_vm_died(c->init);
     }

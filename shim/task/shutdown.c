@@ -37,7 +37,8 @@ void shim_begin_exit(struct shim *s)
 void task_shutdown(struct ttrpc_call *call, const uint8_t *pl, size_t n, void *ud)
 {
     struct shim *s = ud;
-    TTRPC_DECODE(Containerd__Task__V2__ShutdownRequest, containerd__task__v2__shutdown_request, req, call, pl, n);
+    TTRPC_DECODE(Containerd__Task__V2__ShutdownRequest, containerd__task__v2__shutdown_request, req,
+                 call, pl, n);
     /* A no-op while any container (the sandbox included) is tracked (spec §9 item 6). */
     if (s->sb && !TAILQ_EMPTY(&s->sb->containers)) {
         ttrpc_call_reply(call, NULL);

@@ -28,7 +28,8 @@ static void waited(const struct ttrpc_result *res, void *data)
         } else
             proc_agent_exited(p, 255);
     } else if (p && res->code != RPC_UNAVAILABLE && res->code != RPC_CANCELLED) {
-        log_error("agent WaitProcess %s/%s: %s", p->c->id, p->exec_id, res->message ? res->message : "");
+        log_error("agent WaitProcess %s/%s: %s", p->c->id, p->exec_id,
+                  res->message ? res->message : "");
         proc_agent_exited(p, 255);
     }
     /* UNAVAILABLE (connection lost): the VM-death path reports exit 255 for everything. */
@@ -146,12 +147,15 @@ static void start_net_synced(struct sandbox *sb, int r, const char *msg, void *d
 void task_start(struct ttrpc_call *call, const uint8_t *pl, size_t n, void *ud)
 {
     struct shim *s = ud;
-    TTRPC_DECODE(Containerd__Task__V2__StartRequest, containerd__task__v2__start_request, req, call, pl, n);
+    TTRPC_DECODE(Containerd__Task__V2__StartRequest, containerd__task__v2__start_request, req, call,
+                 pl, n);
     struct proc *p = task_lookup_proc(s, call, req->id, req->exec_id);
     if (!p || task_check(call, p, PEV_START) < 0)
         return;
     if (p->exec_id[0] && p->c->init->status != PROC_RUNNING)
-        return (void)ttrpc_call_reply_error(call, RPC_FAILED_PRECONDITION, "container %s is not running: failed precondition", p->c->id);
+        return (void)ttrpc_call_reply_error(call, RPC_FAILED_PRECONDITION,
+                                            "container %s is not running: failed precondition",
+                                            p->c->id);
     struct agent_op *op = op_new(s, p->c, p, call);
     if (!op)
         return (void)ttrpc_call_reply_error(call, RPC_RESOURCE_EXHAUSTED, "out of memory");

@@ -10,7 +10,8 @@
 void task_state(struct ttrpc_call *call, const uint8_t *pl, size_t n, void *ud)
 {
     struct shim *s = ud;
-    TTRPC_DECODE(Containerd__Task__V2__StateRequest, containerd__task__v2__state_request, req, call, pl, n);
+    TTRPC_DECODE(Containerd__Task__V2__StateRequest, containerd__task__v2__state_request, req, call,
+                 pl, n);
     struct proc *p = task_lookup_proc(s, call, req->id, req->exec_id);
     if (!p)
         return;

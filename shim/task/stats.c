@@ -40,12 +40,14 @@ static void stats_done(const struct ttrpc_result *res, void *data)
 void task_stats(struct ttrpc_call *call, const uint8_t *pl, size_t n, void *ud)
 {
     struct shim *s = ud;
-    TTRPC_DECODE(Containerd__Task__V2__StatsRequest, containerd__task__v2__stats_request, req, call, pl, n);
+    TTRPC_DECODE(Containerd__Task__V2__StatsRequest, containerd__task__v2__stats_request, req, call,
+                 pl, n);
     struct container *c = task_lookup_container(s, call, req->id);
     if (!c)
         return;
     if (c->init->status == PROC_STOPPED || !c->agent_created)
-        return (void)ttrpc_call_reply_error(call, RPC_NOT_FOUND, "container %s has no stats: not found", c->id);
+        return (void)ttrpc_call_reply_error(call, RPC_NOT_FOUND,
+                                            "container %s has no stats: not found", c->id);
     Cvm__Agent__V1__ContainerRequest ar = CVM__AGENT__V1__CONTAINER_REQUEST__INIT;
     ar.container_id = c->id;
     task_forward(s, call, c, NULL, "StatsContainer", &ar, stats_done);

@@ -16,7 +16,8 @@
 void task_update(struct ttrpc_call *call, const uint8_t *pl, size_t n, void *ud)
 {
     struct shim *s = ud;
-    TTRPC_DECODE(Containerd__Task__V2__UpdateTaskRequest, containerd__task__v2__update_task_request, req, call, pl, n);
+    TTRPC_DECODE(Containerd__Task__V2__UpdateTaskRequest, containerd__task__v2__update_task_request,
+                 req, call, pl, n);
     struct container *c = task_lookup_container(s, call, req->id);
     if (!c)
         return;
@@ -25,7 +26,8 @@ void task_update(struct ttrpc_call *call, const uint8_t *pl, size_t n, void *ud)
         return;
     }
     if (req->resources->value.len > RESOURCES_MAX)
-        return (void)ttrpc_call_reply_error(call, RPC_INVALID_ARGUMENT, "resources too large: invalid argument");
+        return (void)ttrpc_call_reply_error(call, RPC_INVALID_ARGUMENT,
+                                            "resources too large: invalid argument");
     /* The container whose cgroupsPath holds the VM: its host cgroup first (cgroupfs writes,
      * nothing waits), then the guest's. */
     if (c->sb->host_cg && strcmp(c->sb->host_cg_owner, c->id) == 0) {
