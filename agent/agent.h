@@ -121,6 +121,9 @@ void container_free(struct agent *a, struct container *c);
  * there was nothing to wait for or the removal could not start: done is not called then. */
 bool container_free_then(struct agent *a, struct container *c, void (*done)(int r, void *data),
                          void *data);
+/* SIGKILL every process of the container: its cgroup's members, then its init and execs by
+ * pid (each not yet reaped, so each pid is still ours). */
+void container_kill_all(struct container *c);
 int process_new(struct container *c, const char *exec_id, struct process **ret);
 void process_free(struct process *p);
 

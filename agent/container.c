@@ -4,9 +4,11 @@
 #include "agent.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cgroup.h"
 #include "cgroup_async.h"
 #include "cgroup_oom.h"
 #include "cleanup.h"
@@ -42,6 +44,17 @@ void process_free(struct process *p)
     }
     safe_close(p->sync_fd);
     free(p);
+}
+
+void container_kill_all(struct container *c)
+{
+    if (c->cgroup)
+        (void)cgroup_kill(c->cgroup, SIGKILL);
+    if (c->init && c->init->pid > 0 && c->init->state < PROC_EXITED)
+        (void)kill(c->init->pid, SIGKILL);
+    for (struct process *p = c->execs; p; p = p->next)
+        if (p->pid > 0 && p->state < PROC_EXITED)
+            (void)kill(p->pid, SIGKILL);
 }
 
 void container_free(struct agent *a, struct container *c)

@@ -310,13 +310,7 @@ void rpc_remove_container(struct ttrpc_call *call, const uint8_t *payload, size_
                                    c->id);
             return;
         }
-        if (c->cgroup)
-            (void)cgroup_kill(c->cgroup, SIGKILL);
-        if (c->init && c->init->pid > 0 && c->init->state < PROC_EXITED)
-            (void)kill(c->init->pid, SIGKILL);
-        for (struct process *p = c->execs; p; p = p->next)
-            if (p->pid > 0 && p->state < PROC_EXITED)
-                (void)kill(p->pid, SIGKILL);
+        container_kill_all(c);
     }
     log_info("container %s removed", c->id);
     /* Answered once its cgroup is gone (the members just killed leave within ms), or with

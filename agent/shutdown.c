@@ -1,12 +1,10 @@
 /* The agent's end: every container killed, then power off (PID 1) or leave the loop (host mode). */
 #include "rpc.h"
 
-#include <signal.h>
 #include <sys/reboot.h>
 #include <unistd.h>
 
 #define LOG_MODULE "rpc"
-#include "cgroup.h"
 #include "log.h"
 #include "loop.h"
 
@@ -32,13 +30,7 @@ void agent_shutdown(struct agent *a)
         return;
     a->shutting_down = true;
     for (struct container *c = a->containers; c; c = c->next) {
-        if (c->cgroup)
-            (void)cgroup_kill(c->cgroup, SIGKILL);
-        if (c->init && c->init->pid > 0 && c->init->state < PROC_EXITED)
-            (void)kill(c->init->pid, SIGKILL);
-        for (struct process *p = c->execs; p; p = p->next)
-            if (p->pid > 0 && p->state < PROC_EXITED)
-                (void)kill(p->pid, SIGKILL);
+        container_kill_all(c);
     }
     /* A moment later, so queued replies (Shutdown's own) reach the host first. */
     static struct loop_source *t;

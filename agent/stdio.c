@@ -52,7 +52,7 @@ static void stream_done(struct relay *r, int status, void *data)
         log_warn("container %s exec '%s': output stream %d still open %us after exit; closing it",
                  s->p->c->id, s->p->exec_id, (int)s->kind, DRAIN_IDLE_US / 1000000);
     log_debug("stream %s/%s/%d: %" PRIu64 " bytes in %" PRIu64 " reads", s->p->c->id, s->p->exec_id,
-              (int)s->kind, relay_bytes_in(r), relay_reads(r));
+              (int)s->kind, relay_status(r).bytes_in, relay_status(r).reads);
     s->done = true;
     s->relay = NULL;
     relay_free(r); /* closes the pipe and the socket: the writer and the host see the end */

@@ -103,7 +103,7 @@ static int on_b_input(struct relay *x, void *data)
     if (!r->head_n)
         return 0;
     if (relay_take_head(x, head, r->head_n) < 0)
-        return relay_src_eof(x) ? -EPROTO : 0; /* the peer ended before its header */
+        return relay_status(x).src_eof ? -EPROTO : 0; /* the peer ended before its header */
     size_t n = r->head_n;
     r->head_n = 0;
     int h = r->head(head, n, r->data);
@@ -168,7 +168,7 @@ int duplex_relay_expect_b(struct duplex_relay *r, size_t n, duplex_head_fn head)
 
 uint64_t duplex_relay_bytes(const struct duplex_relay *r, int dir)
 {
-    return relay_bytes_out(r->dir[dir ? 1 : 0]);
+    return relay_status(r->dir[dir ? 1 : 0]).bytes_out;
 }
 
 int duplex_relay_fd(const struct duplex_relay *r, int side)

@@ -369,24 +369,19 @@ int relay_take_head(struct relay *r, void *p, size_t n)
     return 0;
 }
 
-bool relay_done(const struct relay *r)
+struct relay_status relay_status(const struct relay *r)
 {
-    return r->done;
-}
-
-bool relay_sink_is_broken(const struct relay *r)
-{
-    return r->sink_broken;
-}
-
-bool relay_src_eof(const struct relay *r)
-{
-    return r->src_eof;
-}
-
-bool relay_src_paused(const struct relay *r)
-{
-    return !r->done && !r->src_eof && r->len == r->size;
+    return (struct relay_status){
+        .done = r->done,
+        .sink_broken = r->sink_broken,
+        .src_eof = r->src_eof,
+        .src_paused = !r->done && !r->src_eof && r->len == r->size,
+        .bytes_in = r->in,
+        .bytes_out = r->out,
+        .bytes_dropped = r->dropped,
+        .reads = r->reads,
+        .buffered = r->len,
+    };
 }
 
 int relay_src_fd(const struct relay *r)
@@ -397,29 +392,4 @@ int relay_src_fd(const struct relay *r)
 int relay_sink_fd(const struct relay *r)
 {
     return r->sink;
-}
-
-uint64_t relay_bytes_in(const struct relay *r)
-{
-    return r->in;
-}
-
-uint64_t relay_bytes_out(const struct relay *r)
-{
-    return r->out;
-}
-
-uint64_t relay_bytes_dropped(const struct relay *r)
-{
-    return r->dropped;
-}
-
-uint64_t relay_reads(const struct relay *r)
-{
-    return r->reads;
-}
-
-size_t relay_buffered(const struct relay *r)
-{
-    return r->len;
 }

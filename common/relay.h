@@ -83,16 +83,18 @@ void relay_release_sink(struct relay *r);
  * than n are buffered. */
 int relay_take_head(struct relay *r, void *p, size_t n);
 
-bool relay_done(const struct relay *r);
-bool relay_sink_is_broken(const struct relay *r);
-bool relay_src_eof(const struct relay *r);
-bool relay_src_paused(const struct relay *r); /* not reading because the buffer is full */
+/* A snapshot of where the relay stands: what the owner asks (is it done, did it stall) and what
+ * tests and logs count. One call, so a new counter is one field, not one more accessor. */
+struct relay_status {
+    bool done;
+    bool sink_broken;
+    bool src_eof;
+    bool src_paused; /* not reading because the buffer is full */
+    uint64_t bytes_in, bytes_out, bytes_dropped, reads;
+    size_t buffered;
+};
+struct relay_status relay_status(const struct relay *r);
 int relay_src_fd(const struct relay *r);
 int relay_sink_fd(const struct relay *r);
-uint64_t relay_bytes_in(const struct relay *r);
-uint64_t relay_bytes_out(const struct relay *r);
-uint64_t relay_bytes_dropped(const struct relay *r);
-uint64_t relay_reads(const struct relay *r);
-size_t relay_buffered(const struct relay *r);
 
 #endif

@@ -77,9 +77,9 @@ demo: setup
 # of a VM) and its initrd, booted by the real shim through a runtime config's "initrd".
 HOSTILE_AGENT  := $(BUILD)/test/guest/hostile_agent
 HOSTILE_INITRD := $(BUILD)/test/hostile-initrd.img
-$(HOSTILE_AGENT): $(BUILD)/obj/test/guest/hostile_agent.o $(LIBPROTO) $(LIBCOMMON)
+$(HOSTILE_AGENT): $(addprefix $(BUILD)/obj/test/guest/,hostile_agent.o hostile_wire.o hostile_modes.o) $(LIBPROTO) $(LIBCOMMON)
 	@mkdir -p $(dir $@)
-	$(Q)echo "  LD      $@ (static)"; $(CC) -static -o $@ $< -Wl,--start-group $(LIBPROTO) $(LIBCOMMON) -Wl,--end-group $(shell pkg-config --static --libs libprotobuf-c)
+	$(Q)echo "  LD      $@ (static)"; $(CC) -static -o $@ $(filter %.o,$^) -Wl,--start-group $(LIBPROTO) $(LIBCOMMON) -Wl,--end-group $(shell pkg-config --static --libs libprotobuf-c)
 $(HOSTILE_INITRD): $(HOSTILE_AGENT) initrd/mkinitrd.sh initrd/cpio_newc.py
 	$(Q)echo "  INITRD  $@"; strip -o $@.init $< && initrd/mkinitrd.sh --no-modules --init $@.init --out $@ >/dev/null && rm -f $@.init
 all: $(HOSTILE_INITRD)

@@ -209,38 +209,38 @@ bool vq_need_notify(const struct vq *q)
              VRING_AVAIL_F_NO_INTERRUPT);
 }
 
-size_t iov_copy_from(const struct iovec *iov, unsigned n, size_t off, void *dst, size_t len)
+/* Copy between a buffer and the bytes of an iovec from offset off on: the two directions are
+ * one walk. */
+static size_t iov_copy(const struct iovec *iov, unsigned n, size_t off, uint8_t *buf, size_t len,
+                       bool into_iov)
 {
     size_t done = 0;
     for (unsigned i = 0; i < n && done < len; i++) {
-        size_t take;
         if (off >= iov[i].iov_len) {
             off -= iov[i].iov_len;
             continue;
         }
-        take = MIN_SZ(iov[i].iov_len - off, len - done);
-        memcpy((uint8_t *)dst + done, (uint8_t *)iov[i].iov_base + off, take);
+        size_t take = MIN_SZ(iov[i].iov_len - off, len - done);
+        uint8_t *at = (uint8_t *)iov[i].iov_base + off;
+        if (into_iov)
+            memcpy(at, buf + done, take);
+        else
+            memcpy(buf + done, at, take);
         done += take;
         off = 0;
     }
     return done;
 }
 
+size_t iov_copy_from(const struct iovec *iov, unsigned n, size_t off, void *dst, size_t len)
+{
+    return iov_copy(iov, n, off, dst, len, false);
+}
+
 size_t iov_copy_to(const struct iovec *iov, unsigned n, size_t off, const void *src, size_t len)
 {
-    size_t done = 0;
-    for (unsigned i = 0; i < n && done < len; i++) {
-        size_t take;
-        if (off >= iov[i].iov_len) {
-            off -= iov[i].iov_len;
-            continue;
-        }
-        take = MIN_SZ(iov[i].iov_len - off, len - done);
-        memcpy((uint8_t *)iov[i].iov_base + off, (const uint8_t *)src + done, take);
-        done += take;
-        off = 0;
-    }
-    return done;
+    /* not written through: into_iov only reads buf */
+    return iov_copy(iov, n, off, (uint8_t *)src, len, true);
 }
 
 unsigned iov_slice(const struct iovec *iov, unsigned n, size_t off, size_t len, struct iovec *out,

@@ -134,7 +134,7 @@ bool proc_io_drained(const struct proc *p)
     for (int i = STREAM_STDOUT; i < _STREAM_MAX; i++) {
         if (p->io.attach[i])
             return false;
-        if (p->io.relay[i] && !relay_done(p->io.relay[i]))
+        if (p->io.relay[i] && !relay_status(p->io.relay[i]).done)
             return false;
     }
     return true;

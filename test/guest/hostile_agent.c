@@ -29,7 +29,11 @@
  *               random bytes for ever
  *
  * It reuses the project's frame codec (proto/ttrpc_frame.h), loop and generated messages, but
- * not ttrpc_server.c: a hostile peer must write bytes the server would never produce. */
+ * not ttrpc_server.c: a hostile peer must write bytes the server would never produce. Its three
+ * files: this one (the API, connections, stdio streams, PID 1), hostile_wire.c (frames and
+ * answers, malformed and oversized) and hostile_modes.c (the misbehaviour on timers). */
+#include "hostile_agent.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/vm_sockets.h>
@@ -46,264 +50,18 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "agent.pb-c.h"
-#include "agent_wire.h"
-#include "buf.h"
-#include "loop.h"
-#include "ttrpc.pb-c.h"
-#include "ttrpc_frame.h"
-
-enum mode { M_POLITE, M_OOMFLOOD, M_OVERSIZE, M_MALFORMED, M_UNKNOWNIDS, M_STDOUTFLOOD, M_HANG, M_GARBAGE };
 static const char *const mode_names[] = { "polite", "oomflood", "oversize", "malformed",
                                           "unknownids", "stdoutflood", "hang", "garbage" };
 
-#define OUT_CAP (32u << 20)      /* our own send queue per connection */
-#define OUT_LOW (1u << 20)       /* refill floods below this */
-#define BIG_PAYLOAD (TTRPC_MAX_PAYLOAD - 64u) /* under the cap with the Response envelope */
-#define MAX_PROCS 64
-#define MAX_WAITS 8
-#define FLOOD_CHUNK 65536u
-
-struct conn {
-    int fd;
-    struct loop_source *src;
-    struct ttrpc_reader rd;
-    struct buf out;
-    bool hung;             /* hang: neither read nor answered any more */
-    bool flood;            /* garbage phase 2: random bytes for ever */
-    uint32_t last_answered;
-    uint32_t oom_held;     /* a WaitOOM stream id not answered yet, 0 = none */
-    struct loop_source *oom_timer, *junk_timer;
-    unsigned junk_step;
-};
-
-struct proc {
-    bool used, exited, started;
-    bool exit_deferred; /* oomflood: the exit rides right behind the next WaitOOM answer */
-    char cid[AGENT_MAX_ID_LEN + 1], eid[AGENT_MAX_ID_LEN + 1];
-    uint32_t pid, status;
-    int out_fd[2];              /* stdout, stderr streams (-1 = none) */
-    struct conn *wconn;
-    uint32_t waits[MAX_WAITS];
-    int n_waits;
-};
-
-#define STDIO_LINE_MAX 257
-struct stream {
-    int fd;
-    struct loop_source *src;
-    char line[STDIO_LINE_MAX];
-    size_t got;
-    bool ready, flood;
-    struct proc *p; /* output streams: the process whose out_fd[k] is ours */
-    int k;
-};
-
 static struct loop *L;
-static enum mode mode;
-static char victim[AGENT_MAX_ID_LEN + 1];
-static struct proc procs[MAX_PROCS];
+enum mode mode;
+char victim[AGENT_MAX_ID_LEN + 1];
+struct proc procs[MAX_PROCS];
 static uint32_t next_pid = 100;
-static uint8_t *big; /* scratch for the oversized answers */
-static uint8_t flood_chunk[FLOOD_CHUNK];
+uint8_t *big; /* scratch for the oversized answers */
+uint8_t flood_chunk[FLOOD_CHUNK];
 static uint64_t init_ns, ready_ns;
-static unsigned malformed_step;
 static struct conn *agent_conn; /* the latest API connection (the shim keeps one) */
-
-static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void say(const char *fmt, ...)
-{
-    char b[256];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(b, sizeof(b) - 1, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        return;
-    if ((size_t)n > sizeof(b) - 2)
-        n = sizeof(b) - 2;
-    b[n++] = '\n';
-    (void)!write(2, b, (size_t)n);
-}
-
-static uint64_t boottime_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_BOOTTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-/* ---- output ---- */
-
-static void conn_update(struct conn *c);
-
-static void conn_flush(struct conn *c)
-{
-    while (buf_avail(&c->out) > 0) {
-        long n = buf_write_fd(&c->out, c->fd);
-        if (n < 0)
-            break; /* EAGAIN: EPOLLOUT; an error: the read side sees it */
-    }
-    if (c->flood && buf_avail(&c->out) < OUT_LOW) {
-        for (size_t i = 0; i < FLOOD_CHUNK; i += 4) {
-            uint32_t v = (uint32_t)random();
-            memcpy(flood_chunk + i, &v, 4);
-        }
-        (void)buf_append(&c->out, flood_chunk, FLOOD_CHUNK);
-    }
-    conn_update(c);
-}
-
-static void conn_update(struct conn *c)
-{
-    uint32_t ev = c->hung ? 0 : EPOLLIN;
-    if (!c->hung && buf_avail(&c->out) > 0)
-        ev |= EPOLLOUT;
-    (void)loop_io_set_events(c->src, ev);
-}
-
-static void send_frame(struct conn *c, uint32_t id, uint8_t type, uint8_t flags, const void *p, size_t n)
-{
-    if (c->hung || c->flood)
-        return;
-    (void)ttrpc_frame_append(&c->out, id, type, flags, p, n);
-}
-
-/* A Response frame around a payload (code 0) or a status (code != 0). */
-static void send_response(struct conn *c, uint32_t id, int code, const char *msg, const void *pl, size_t n)
-{
-    Google__Rpc__Status st = GOOGLE__RPC__STATUS__INIT;
-    Ttrpc__Response resp = TTRPC__RESPONSE__INIT;
-    st.code = code;
-    st.message = (char *)(msg ? msg : "");
-    resp.status = &st;
-    if (code == 0 && n) {
-        resp.payload.data = (uint8_t *)pl;
-        resp.payload.len = n;
-    }
-    size_t len = ttrpc__response__get_packed_size(&resp);
-    uint8_t *out = malloc(len ? len : 1);
-    if (!out)
-        return;
-    ttrpc__response__pack(&resp, out);
-    send_frame(c, id, TTRPC_TYPE_RESPONSE, 0, out, len);
-    free(out);
-    if (id > c->last_answered && (id & 1u))
-        c->last_answered = id;
-}
-
-/* Broken protobuf, one of several shapes in turn. */
-static size_t malformed_payload(uint8_t *b)
-{
-    static const struct { uint8_t len, bytes[8]; } shapes[] = {
-        { 2, { 0x08, 0xff } },                          /* varint cut short */
-        { 3, { 0x0a, 0x7f, 0x01 } },                    /* length past the end */
-        { 2, { 0x0f, 0x01 } },                          /* wire type 7 */
-        { 2, { 0x00, 0x01 } },                          /* field number 0 */
-        { 5, { 0x0a, 0x03, 0x0a, 0x05, 0x00 } },        /* nested length past its parent */
-        { 2, { 0x0d, 0x01 } },                          /* fixed32 cut short */
-        { 4, { 0x0a, 0x02, 0x08, 0x80 } },              /* nested varint cut short */
-        { 8, { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff } }, /* overlong tag */
-    };
-    unsigned i = malformed_step++ % (sizeof(shapes) / sizeof(shapes[0]));
-    memcpy(b, shapes[i].bytes, shapes[i].len);
-    return shapes[i].len;
-}
-
-/* The answer to a call: malformed in that mode, else the message packed. */
-static void reply_msg(struct conn *c, uint32_t id, const ProtobufCMessage *m)
-{
-    uint8_t tmp[4096];
-    if (mode == M_MALFORMED) {
-        size_t n = malformed_payload(tmp);
-        send_response(c, id, 0, NULL, tmp, n);
-        return;
-    }
-    size_t n = m ? protobuf_c_message_get_packed_size(m) : 0;
-    uint8_t *p = n > sizeof(tmp) ? malloc(n) : tmp;
-    if (!p)
-        return;
-    if (m)
-        protobuf_c_message_pack(m, p);
-    send_response(c, id, 0, NULL, p, n);
-    if (p != tmp)
-        free(p);
-}
-
-static void reply_empty(struct conn *c, uint32_t id)
-{
-    Cvm__Agent__V1__Empty e = CVM__AGENT__V1__EMPTY__INIT;
-    reply_msg(c, id, &e.base);
-}
-
-/* ---- oversized answers: empty repeated sub-messages up to just under the frame cap ---- */
-
-static size_t put_varint(uint8_t *p, uint64_t v)
-{
-    size_t n = 0;
-    do {
-        p[n++] = (uint8_t)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
-        v >>= 7;
-    } while (v);
-    return n;
-}
-
-static size_t varint_len(uint64_t v)
-{
-    uint8_t t[10];
-    return put_varint(t, v);
-}
-
-/* `tag 00` repeated to fill `room` bytes, written at p. Returns bytes written. */
-static size_t fill_repeated(uint8_t *p, uint8_t tag, size_t room)
-{
-    size_t n = room / 2;
-    for (size_t i = 0; i < n; i++)
-        p[2 * i] = tag, p[2 * i + 1] = 0;
-    return 2 * n;
-}
-
-/* A length-delimited field (tag) wrapping `inner` bytes that sit at the end of the room the
- * prefix needs; returns the start. */
-static uint8_t *wrap(uint8_t *inner, size_t inner_len, uint8_t tag, size_t *ret_len)
-{
-    size_t hl = 1 + varint_len(inner_len);
-    uint8_t *start = inner - hl;
-    start[0] = tag;
-    put_varint(start + 1, inner_len);
-    *ret_len = hl + inner_len;
-    return start;
-}
-
-static void reply_big_list(struct conn *c, uint32_t id)      /* ListProcessesResponse */
-{
-    size_t n = fill_repeated(big, 0x0a, BIG_PAYLOAD);
-    send_response(c, id, 0, NULL, big, n);
-}
-
-static void reply_big_oom(struct conn *c, uint32_t id)       /* WaitOOMResponse */
-{
-    size_t n = fill_repeated(big, 0x0a, BIG_PAYLOAD);
-    send_response(c, id, 0, NULL, big, n);
-}
-
-static void reply_big_stats(struct conn *c, uint32_t id)     /* StatsResponse{metrics{io{usage...}}} */
-{
-    size_t head = 16, len;
-    size_t n = fill_repeated(big + head, 0x0a, BIG_PAYLOAD - head); /* IOEntry x N */
-    uint8_t *p = wrap(big + head, n, 0x32, &len);                   /* Metrics.io = 6 */
-    p = wrap(p, len, 0x0a, &len);                                   /* StatsResponse.metrics = 1 */
-    send_response(c, id, 0, NULL, p, len);
-}
-
-static void reply_big_status(struct conn *c, uint32_t id)    /* Status{code, details: Any x N} */
-{
-    size_t head = 16, len;
-    size_t n = fill_repeated(big + head, 0x1a, BIG_PAYLOAD - head);
-    big[head - 2] = 0x08, big[head - 1] = 13; /* code INTERNAL first */
-    uint8_t *p = wrap(big + head - 2, n + 2, 0x0a, &len); /* Response.status = 1 */
-    send_frame(c, id, TTRPC_TYPE_RESPONSE, 0, p, len);
-}
 
 /* ---- processes ---- */
 
@@ -333,7 +91,7 @@ static struct proc *proc_add(const char *cid, const char *eid)
     return NULL;
 }
 
-static const char *first_container(void)
+const char *first_container(void)
 {
     for (int i = 0; i < MAX_PROCS; i++)
         if (procs[i].used && !procs[i].eid[0])
@@ -341,7 +99,7 @@ static const char *first_container(void)
     return NULL;
 }
 
-static void answer_wait(struct proc *p, uint32_t id, struct conn *c)
+void answer_wait(struct proc *p, uint32_t id, struct conn *c)
 {
     Cvm__Agent__V1__WaitProcessResponse w = CVM__AGENT__V1__WAIT_PROCESS_RESPONSE__INIT;
     w.exit_status = p->status;
@@ -374,148 +132,6 @@ static void proc_exit(struct proc *p, uint32_t status)
     p->n_waits = 0;
     if (agent_conn)
         conn_flush(agent_conn);
-}
-
-/* ---- hostile timers ---- */
-
-static void oom_answer(struct conn *c)
-{
-    uint32_t id = c->oom_held;
-    const char *cid = first_container();
-    c->oom_held = 0;
-    if (mode == M_OVERSIZE) {
-        reply_big_oom(c, id);
-    } else if (mode == M_UNKNOWNIDS) {
-        static char l64[AGENT_MAX_ID_LEN + 1], l200[201];
-        memset(l64, 'a', AGENT_MAX_ID_LEN), memset(l200, 'b', 200);
-        char *ids[] = { "nosuch", victim[0] ? victim : "victim", l64, l200, "../x", "", "a/b" };
-        Cvm__Agent__V1__WaitOOMResponse r = CVM__AGENT__V1__WAIT_OOMRESPONSE__INIT;
-        r.container_ids = ids;
-        r.n_container_ids = sizeof(ids) / sizeof(ids[0]);
-        reply_msg(c, id, &r.base);
-    } else if (mode == M_OOMFLOOD && cid) {
-        char *ids[AGENT_MAX_OOM_IDS];
-        for (unsigned i = 0; i < AGENT_MAX_OOM_IDS; i++)
-            ids[i] = (char *)cid;
-        Cvm__Agent__V1__WaitOOMResponse r = CVM__AGENT__V1__WAIT_OOMRESPONSE__INIT;
-        r.container_ids = ids;
-        r.n_container_ids = AGENT_MAX_OOM_IDS;
-        reply_msg(c, id, &r.base);
-        /* An exit queued behind 256 TaskOOMs in the same read: the shim's event queue is
-         * full at that moment, whatever it has drained since the last flood. */
-        for (int i = 0; i < MAX_PROCS; i++)
-            if (procs[i].used && procs[i].exit_deferred && procs[i].wconn == c) {
-                procs[i].exit_deferred = false;
-                for (int w = 0; w < procs[i].n_waits; w++)
-                    answer_wait(&procs[i], procs[i].waits[w], c);
-                procs[i].n_waits = 0;
-            }
-    } else {
-        Cvm__Agent__V1__WaitOOMResponse r = CVM__AGENT__V1__WAIT_OOMRESPONSE__INIT;
-        reply_msg(c, id, &r.base);
-    }
-    conn_flush(c);
-}
-
-static void oom_timer_cb(struct loop_source *s, void *data)
-{
-    struct conn *c = data;
-    (void)s;
-    if (c->oom_held && !c->hung)
-        oom_answer(c);
-}
-
-/* unknownids: WaitProcess answers nobody asked for, on ids that cannot be live. */
-static void forge_waits(struct conn *c)
-{
-    Cvm__Agent__V1__WaitProcessResponse w = CVM__AGENT__V1__WAIT_PROCESS_RESPONSE__INIT;
-    uint8_t pl[64];
-    w.exit_status = 42;
-    w.pid = 4242;
-    size_t n = cvm__agent__v1__wait_process_response__pack(&w, pl);
-    uint32_t ids[] = { 0, 2, 4, c->last_answered + 100001u, 0xffffffffu, c->last_answered };
-    for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++)
-        if (ids[i] != c->oom_held) {
-            uint32_t keep = c->last_answered;
-            send_response(c, ids[i], 0, NULL, pl, n);
-            c->last_answered = keep;
-        }
-}
-
-/* garbage, phase 1: one junk item per tick; the calls the shim makes are still answered. */
-static void junk(struct conn *c)
-{
-    static const uint8_t bytes[16] = "junk-junk-junk!";
-    uint8_t tmp[64];
-    switch (c->junk_step++ % 10) {
-    case 0: send_frame(c, 1, TTRPC_TYPE_DATA, 0, bytes, sizeof(bytes)); break;
-    case 1: send_frame(c, 7, 0x7f, 0xff, bytes, sizeof(bytes)); break;
-    case 2: {
-        Ttrpc__Request rq = TTRPC__REQUEST__INIT;
-        rq.service = AGENT_SERVICE;
-        rq.method = "Health";
-        size_t n = ttrpc__request__pack(&rq, tmp);
-        send_frame(c, 1, TTRPC_TYPE_REQUEST, 0, tmp, n);
-        break;
-    }
-    case 3: send_response(c, 0x7ffffff1u, 0, NULL, bytes, sizeof(bytes)); break;
-    case 4: send_response(c, 0, 0, NULL, bytes, sizeof(bytes)); break;
-    case 5: send_frame(c, 0x7ffffff3u, TTRPC_TYPE_RESPONSE, 0, tmp, malformed_payload(tmp)); break;
-    case 6:
-        if (c->oom_held) { /* a broken envelope on the one call the shim really waits for */
-            send_frame(c, c->oom_held, TTRPC_TYPE_RESPONSE, 0, tmp, malformed_payload(tmp));
-            c->oom_held = 0;
-        }
-        break;
-    case 7: send_response(c, c->last_answered, 0, NULL, bytes, sizeof(bytes)); break;
-    case 8: send_frame(c, 3, TTRPC_TYPE_RESPONSE, 0, NULL, 0); break;
-    case 9:
-        if (c->junk_step < 20) { /* once: a frame one byte over the cap, sent whole */
-            struct ttrpc_header h = {.length = TTRPC_MAX_PAYLOAD + 1, .stream_id = 0x7ffffff5u,
-                                     .type = TTRPC_TYPE_RESPONSE};
-            uint8_t hdr[TTRPC_HEADER_LEN];
-            ttrpc_header_encode(&h, hdr);
-            memset(big, 0x5a, TTRPC_MAX_PAYLOAD + 1);
-            (void)buf_append(&c->out, hdr, sizeof(hdr));
-            (void)buf_append(&c->out, big, TTRPC_MAX_PAYLOAD + 1);
-        }
-        break;
-    }
-}
-
-/* garbage, phase 2: a frame whose length is short of its content, then a header announcing
- * 4 GiB, then random bytes as fast as the host reads. */
-static void garbage_phase2(struct conn *c)
-{
-    uint8_t tmp[64], hdr[TTRPC_HEADER_LEN];
-    Ttrpc__Response resp = TTRPC__RESPONSE__INIT;
-    Google__Rpc__Status st = GOOGLE__RPC__STATUS__INIT;
-    st.message = "the length says 5, the frame is longer";
-    resp.status = &st;
-    size_t n = ttrpc__response__pack(&resp, tmp);
-    struct ttrpc_header h = {.length = 5, .stream_id = 0x7ffffff7u, .type = TTRPC_TYPE_RESPONSE};
-    ttrpc_header_encode(&h, hdr);
-    (void)buf_append(&c->out, hdr, sizeof(hdr));
-    (void)buf_append(&c->out, tmp, n);
-    h.length = 0xffffffffu;
-    h.stream_id = 0x7ffffff9u;
-    ttrpc_header_encode(&h, hdr);
-    (void)buf_append(&c->out, hdr, sizeof(hdr));
-    c->flood = true;
-    say("hostile: garbage phase 2: endless junk");
-}
-
-static void junk_timer_cb(struct loop_source *s, void *data)
-{
-    struct conn *c = data;
-    if (c->hung || c->flood)
-        return;
-    if (mode == M_GARBAGE)
-        junk(c);
-    else if (mode == M_UNKNOWNIDS)
-        forge_waits(c);
-    conn_flush(c);
-    loop_timer_set(s, mode == M_GARBAGE ? 50000 : 100000);
 }
 
 /* ---- the API ---- */

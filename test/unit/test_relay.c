@@ -57,7 +57,7 @@ START_TEST(test_backpressure_nothing_lost)
     nb_pipe(b);
     ck_assert_int_eq(relay_new(l, a[0], b[1], RELAY_BUF_SIZE, RELAY_OWN_SRC, &DONE_CB, &r), 0);
     /* Fill without reading the sink: the relay must stop reading its source. */
-    for (int i = 0; i < 200 && !relay_src_paused(r); i++) {
+    for (int i = 0; i < 200 && !relay_status(r).src_paused; i++) {
         for (size_t k = 0; k < sizeof(wbuf); k++)
             wbuf[k] = (uint8_t)((written + k) * 31 + 7);
         ssize_t n = write(a[1], wbuf, sizeof(wbuf));
@@ -68,8 +68,8 @@ START_TEST(test_backpressure_nothing_lost)
         }
         spin(l, 1);
     }
-    ck_assert(relay_src_paused(r));
-    ck_assert_uint_eq(relay_buffered(r), RELAY_BUF_SIZE);
+    ck_assert(relay_status(r).src_paused);
+    ck_assert_uint_eq(relay_status(r).buffered, RELAY_BUF_SIZE);
     /* keep writing: the source pipe fills up and the writer is throttled, nothing dropped */
     for (int i = 0; i < 64; i++) {
         for (size_t k = 0; k < sizeof(wbuf); k++)
@@ -83,8 +83,8 @@ START_TEST(test_backpressure_nothing_lost)
         spin(l, 1);
     }
     spin(l, 3);
-    ck_assert(relay_src_paused(r));
-    ck_assert_uint_eq(relay_buffered(r), RELAY_BUF_SIZE);
+    ck_assert(relay_status(r).src_paused);
+    ck_assert_uint_eq(relay_status(r).buffered, RELAY_BUF_SIZE);
     ck_assert_int_eq(write(a[1], wbuf, sizeof(wbuf)), -1);
     ck_assert_int_eq(errno, EAGAIN);
     /* Now drain: everything arrives in order. */
@@ -115,11 +115,11 @@ START_TEST(test_backpressure_nothing_lost)
     spin(l, 3);
     ck_assert_uint_eq(got, total);
     ck_assert_uint_eq(wsum, rsum);
-    ck_assert(relay_done(r));
+    ck_assert(relay_status(r).done);
     ck_assert_int_eq(done_calls, 1);
-    ck_assert_uint_eq(relay_bytes_in(r), total);
-    ck_assert_uint_eq(relay_bytes_out(r), total);
-    ck_assert_uint_eq(relay_bytes_dropped(r), 0);
+    ck_assert_uint_eq(relay_status(r).bytes_in, total);
+    ck_assert_uint_eq(relay_status(r).bytes_out, total);
+    ck_assert_uint_eq(relay_status(r).bytes_dropped, 0);
     relay_free(r);
     close(b[0]);
     close(b[1]);
@@ -144,13 +144,13 @@ START_TEST(test_fifo_eof_only_after_writer)
     ck_assert_int_eq(loop_new(&l), 0);
     ck_assert_int_eq(relay_new(l, rfd, sp[0], RELAY_BUF_SIZE, RELAY_OWN_SRC | RELAY_OWN_SINK | RELAY_SHUT_SINK | RELAY_FIFO_SRC, &DONE_CB, &r), 0);
     spin(l, 5); /* no writer has connected yet: not EOF */
-    ck_assert(!relay_done(r));
+    ck_assert(!relay_status(r).done);
     int wfd = open(path, O_WRONLY | O_CLOEXEC);
     ck_assert_int_eq(write(wfd, "abc", 3), 3);
     close(wfd);
-    for (int i = 0; i < 50 && !relay_done(r); i++)
+    for (int i = 0; i < 50 && !relay_status(r).done; i++)
         spin(l, 1);
-    ck_assert(relay_done(r));
+    ck_assert(relay_status(r).done);
     ck_assert_int_eq(done_calls, 1);
     ck_assert_int_eq(read(sp[1], buf, sizeof(buf)), 3);
     ck_assert_int_eq(memcmp(buf, "abc", 3), 0);
@@ -186,11 +186,11 @@ START_TEST(test_broken_sink_keeps_draining)
         spin(l, 1);
     }
     close(a[1]);
-    for (int i = 0; i < 50 && !relay_done(r); i++)
+    for (int i = 0; i < 50 && !relay_status(r).done; i++)
         spin(l, 1);
-    ck_assert(relay_done(r));
-    ck_assert_uint_eq(relay_bytes_in(r), sent); /* the writer was never blocked for good */
-    ck_assert_uint_eq(relay_bytes_dropped(r), sent);
+    ck_assert(relay_status(r).done);
+    ck_assert_uint_eq(relay_status(r).bytes_in, sent); /* the writer was never blocked for good */
+    ck_assert_uint_eq(relay_status(r).bytes_dropped, sent);
     relay_free(r);
     loop_free(l);
 }
@@ -211,7 +211,7 @@ START_TEST(test_close_src_flushes_buffered)
     ck_assert_int_eq(write(a[1], "tail", 4), 4);
     relay_close_src(r); /* CloseIO: what was already written is still delivered, then EOF */
     spin(l, 3);
-    ck_assert(relay_done(r));
+    ck_assert(relay_status(r).done);
     ck_assert_int_eq(read(sp[1], buf, sizeof(buf)), 4);
     ck_assert_int_eq(read(sp[1], buf, sizeof(buf)), 0);
     relay_free(r);
@@ -250,10 +250,10 @@ START_TEST(test_close_src_with_backlog)
             written += (size_t)n;
         spin(l, 1);
     }
-    ck_assert(relay_src_paused(r));
-    ck_assert_uint_gt(written, relay_bytes_in(r) + RELAY_BUF_SIZE); /* > a buffer still in the pipe */
+    ck_assert(relay_status(r).src_paused);
+    ck_assert_uint_gt(written, relay_status(r).bytes_in + RELAY_BUF_SIZE); /* > a buffer still in the pipe */
     relay_close_src(r);
-    for (int i = 0; i < 20000 && !relay_done(r); i++) {
+    for (int i = 0; i < 20000 && !relay_status(r).done; i++) {
         ssize_t n = read(sp[1], rbuf, sizeof(rbuf));
         for (ssize_t k = 0; k < n; k++)
             if (rbuf[k] != (uint8_t)((got + (size_t)k) * 131 + 11))
@@ -262,7 +262,7 @@ START_TEST(test_close_src_with_backlog)
             got += (size_t)n;
         loop_run_once(l, 1);
     }
-    ck_assert(relay_done(r));
+    ck_assert(relay_status(r).done);
     for (ssize_t n; (n = read(sp[1], rbuf, sizeof(rbuf))) > 0; got += (size_t)n)
         for (ssize_t k = 0; k < n; k++)
             if (rbuf[k] != (uint8_t)((got + (size_t)k) * 131 + 11))
@@ -292,9 +292,9 @@ START_TEST(test_regular_file_sink)
     ck_assert_int_eq(relay_new(l, a[0], fd, RELAY_BUF_SIZE, RELAY_OWN_SRC | RELAY_OWN_SINK, &DONE_CB, &r), 0);
     ck_assert_int_eq(write(a[1], "file-data", 9), 9);
     close(a[1]);
-    for (int i = 0; i < 20 && !relay_done(r); i++)
+    for (int i = 0; i < 20 && !relay_status(r).done; i++)
         spin(l, 1);
-    ck_assert(relay_done(r));
+    ck_assert(relay_status(r).done);
     relay_free(r);
     int rfd = open(path, O_RDONLY);
     ck_assert_int_eq(read(rfd, buf, sizeof(buf)), 9);
