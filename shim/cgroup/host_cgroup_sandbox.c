@@ -93,6 +93,20 @@ int runc_options_check(const Google__Protobuf__Any *opts, char *shim_cgroup, siz
     return r;
 }
 
+void runc_shim_cgroup_of_start_stdin(const uint8_t *buf, size_t len, char *shim_cgroup, size_t n)
+{
+    struct cvm_err e = {0};
+    shim_cgroup[0] = '\0';
+    if (!len)
+        return;
+    Google__Protobuf__Any *any = google__protobuf__any__unpack(NULL, len, buf);
+    if (!any)
+        return;
+    if (runc_options_check(any, shim_cgroup, n, &e) < 0)
+        shim_cgroup[0] = '\0';
+    google__protobuf__any__free_unpacked(any, NULL);
+}
+
 static uint64_t file_size(const char *path)
 {
     struct stat st;

@@ -26,6 +26,12 @@ struct container;
 int runc_options_check(const Google__Protobuf__Any *opts, char *shim_cgroup, size_t n,
                        struct cvm_err *err);
 
+/* `start`: the bytes containerd writes to the shim's stdin (the task's Create options as a
+ * serialized Any, as runc's shim reads them at start). shim_cgroup gets runc's shim_cgroup
+ * (either options type above), "" when there is none: no bytes, not an Any, another type, or
+ * options that Create will refuse (Create names the field then; start stays quiet). */
+void runc_shim_cgroup_of_start_stdin(const uint8_t *buf, size_t len, char *shim_cgroup, size_t n);
+
 /* Create of the sandbox's first container, cfg resolved (kernel, initrd): with
  * linux.cgroupsPath set, size the guest so the container's memory limit fits (memory_mib is
  * raised to it), make the host cgroup, apply the resources for the VM (guest RAM + overhead)

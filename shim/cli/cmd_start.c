@@ -1,9 +1,11 @@
 /* `start` (spec §2.4): group, bind or reuse the socket, write <bundle>/address, spawn the daemon
- * with the listener as fd 3 and /dev/null stdio in its own process group, print the address.
+ * with the listener as fd 3 and /dev/null stdio in its own process group, move it into runc's
+ * shim_cgroup when the options on stdin name one, print the address.
  * Nothing but the address may reach stdout/stderr (containerd reads them combined). */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +18,9 @@
 #include <unistd.h>
 
 #include "naming/address.h"
+#include "cgroup/host_cgroup.h"
+#include "cgroup/host_cgroup_path.h"
+#include "cgroup/host_cgroup_sandbox.h"
 #include "cleanup.h"
 #include "cli/cmd.h"
 #include "fd.h"
@@ -108,8 +113,9 @@ static void adjust_oom(pid_t child)
     }
 }
 
-/* fork+exec of ourselves in serve mode. An error pipe reports exec failures. */
-static int spawn_daemon(const struct shim_flags *f, int lfd)
+/* fork+exec of ourselves in serve mode. An error pipe reports exec failures. The daemon's
+ * pid, or -errno. */
+static pid_t spawn_daemon(const struct shim_flags *f, int lfd)
 {
     char self[PATH_MAX];
     ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
@@ -157,18 +163,41 @@ static int spawn_daemon(const struct shim_flags *f, int lfd)
         return -e;
     }
     adjust_oom(pid);
-    return 0;
+    return pid;
 }
 
-static void drain_stdin(void)
+#define START_OPTIONS_MAX (1u << 20)
+
+/* containerd 1.6 to 2.x write the task's Create options (an Any) to start's stdin, and runc's
+ * shim takes its shim_cgroup from there, at start (runtime/v2/runc/manager: after the
+ * daemon is started, before the address is printed). Read whole, bounded; more than fits, or
+ * bytes that are no options Any (what a newer containerd may write there), carry none of ours:
+ * Create's options are joined again then. shim_cgroup "" when there is none. */
+static void read_start_options(char *shim_cgroup, size_t n)
 {
-    /* 1.6–2.2 send an options Any, 2.3 BootstrapParams; Create carries the same options, so
-     * start only has to consume them (bounded). */
-    char buf[4096];
-    size_t total = 0;
-    ssize_t n;
-    while (total < (1u << 20) && (n = read(0, buf, sizeof(buf))) > 0)
-        total += (size_t)n;
+    _cleanup_free_ uint8_t *buf = malloc(START_OPTIONS_MAX);
+    size_t got = 0;
+    ssize_t r;
+    shim_cgroup[0] = '\0';
+    if (!buf)
+        return;
+    while (got < START_OPTIONS_MAX &&
+           ((r = read(0, buf + got, START_OPTIONS_MAX - got)) > 0 || (r < 0 && errno == EINTR)))
+        got += r > 0 ? (size_t)r : 0;
+    if (got < START_OPTIONS_MAX)
+        runc_shim_cgroup_of_start_stdin(buf, got, shim_cgroup, n);
+}
+
+/* runc's shim_cgroup: the new daemon joins that existing cgroup in every hierarchy where it
+ * exists (as runc's shim: cgroup1.Load(StaticPath).AddProc / cgroup2 Load.AddProc), before
+ * containerd sends it anything; a cgroup found nowhere fails start, as it fails runc's. */
+static int join_shim_cgroup(const char *shim_cgroup, pid_t pid)
+{
+    struct cvm_err err = {0};
+    int r = host_cgroup_join_existing(shim_cgroup, pid, &err);
+    if (r < 0)
+        fprintf(stderr, "start: %s", err.msg);
+    return r;
 }
 
 int cmd_start(const struct shim_flags *f)
@@ -177,6 +206,7 @@ int cmd_start(const struct shim_flags *f)
     struct sockaddr_un sa;
     _cleanup_close_ int lockfd = -EBADF, lfd = -EBADF;
     struct shim_flags df = *f;
+    char shim_cgroup[HCG_PATH_MAX];
     int r;
 
     if (!f->namespace_ || !*f->namespace_ || !f->id || !*f->id) {
@@ -185,7 +215,7 @@ int cmd_start(const struct shim_flags *f)
     }
     if (!df.address || !*df.address)
         df.address = SHIM_DEFAULT_ADDRESS;
-    drain_stdin();
+    read_start_options(shim_cgroup, sizeof(shim_cgroup));
     if (!getcwd(cwd, sizeof(cwd))) {
         fprintf(stderr, "start: getcwd: %m");
         return 1;
@@ -223,10 +253,17 @@ int cmd_start(const struct shim_flags *f)
         return 1;
     }
     if (lfd > 0) {
-        r = spawn_daemon(&df, lfd);
-        if (r < 0) {
+        pid_t pid = spawn_daemon(&df, lfd);
+        if (pid < 0) {
             (void)unlink(sa.sun_path);
-            fprintf(stderr, "start: spawn daemon: %s", strerror(-r));
+            fprintf(stderr, "start: spawn daemon: %s", strerror(-pid));
+            return 1;
+        }
+        if (shim_cgroup[0] && join_shim_cgroup(shim_cgroup, pid) < 0) {
+            /* as runc's start: the daemon it made goes, nothing serves the address */
+            (void)kill(pid, SIGKILL);
+            (void)waitpid(pid, NULL, 0);
+            (void)unlink(sa.sun_path);
             return 1;
         }
     }

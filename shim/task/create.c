@@ -488,7 +488,9 @@ static int ensure_sandbox(struct shim *s, const Containerd__Task__V2__CreateTask
     r = assets_resolve(&cfg, err);
     if (r < 0)
         return r;
-    /* runc's shim_cgroup: the shim goes where runc's shim would (before the VM starts) */
+    /* runc's shim_cgroup: `start` moved the daemon there already (the same options reach its
+     * stdin, as runc's shim takes them); joined again here for a client whose start carried
+     * none, a no-op otherwise (before the VM starts either way) */
     char shim_cg[HCG_PATH_MAX];
     r = runc_options_check(req->options, shim_cg, sizeof(shim_cg), err);
     if (r == 0 && shim_cg[0]) {

@@ -7,7 +7,9 @@
 #   hostPID  two containers in the node's (runc) / guest's (cvm) pid namespace: SIGKILL of
 #            one's init kills its child before the exit is reported
 #   propagation  a mount the node makes under an rshared hostPath (HostToContainer) after
-#            start is seen in the container
+#            start is seen in the container (through the volume's host-side copy, whose
+#            guest-visible views follow the node's source; that nothing mounted on our side goes
+#            back into the node's tree is test_shim_mounts' test_bind_propagation_one_way)
 #   hostNetwork, hostIPC   run on runc; refused by cvm at RunPodSandbox naming the field;
 #            with "host_namespaces": "vm" a hostNetwork pod runs in the VM's own
 # Root only. PASS:/FAIL:/NOTE: lines; never skips.

@@ -295,6 +295,58 @@ START_TEST(test_runctypes_create_options)
 }
 END_TEST
 
+/* `start` reads the same options from stdin as a serialized Any (containerd writes the task's
+ * Create options there; runc's shim joins shim_cgroup at that moment). */
+static size_t any_bytes(const char *url, const uint8_t *v, size_t vlen, uint8_t *out)
+{
+    Google__Protobuf__Any any = GOOGLE__PROTOBUF__ANY__INIT;
+    any.type_url = (char *)url;
+    any.value.data = (uint8_t *)v;
+    any.value.len = vlen;
+    return google__protobuf__any__pack(&any, out);
+}
+
+START_TEST(test_start_stdin_shim_cgroup)
+{
+    char cg[256];
+    uint8_t v[512], in[1024];
+    Containerd__Runc__V1__Options ro = CONTAINERD__RUNC__V1__OPTIONS__INIT;
+    Containerd__Linux__Runc__CreateOptions co = CONTAINERD__LINUX__RUNC__CREATE_OPTIONS__INIT;
+    /* runc's options (a runtime named io.containerd.runc.*) */
+    ro.shim_cgroup = "/containerd/shim";
+    size_t n = any_bytes(RUNC_OPTIONS_URL, v, containerd__runc__v1__options__pack(&ro, v), in);
+    runc_shim_cgroup_of_start_stdin(in, n, cg, sizeof(cg));
+    ck_assert_str_eq(cg, "/containerd/shim");
+    /* containerd 1.x's WithShimCgroup for any other runtime name (TestShimInCgroup) */
+    co.shim_cgroup = "/containerd/shim2";
+    n = any_bytes(RUNCTYPES_CREATE_OPTIONS_URL, v,
+                  containerd__linux__runc__create_options__pack(&co, v), in);
+    runc_shim_cgroup_of_start_stdin(in, n, cg, sizeof(cg));
+    ck_assert_str_eq(cg, "/containerd/shim2");
+    /* a field Create refuses: start leaves the cgroup alone (Create names the field) */
+    co.no_pivot_root = true;
+    n = any_bytes(RUNCTYPES_CREATE_OPTIONS_URL, v,
+                  containerd__linux__runc__create_options__pack(&co, v), in);
+    runc_shim_cgroup_of_start_stdin(in, n, cg, sizeof(cg));
+    ck_assert_str_eq(cg, "");
+    /* our own options type, none, a cut Any, bytes that are no Any */
+    n = any_bytes("runtimeoptions.v1.Options", (const uint8_t *)"\x0a\x02/x", 4, in);
+    runc_shim_cgroup_of_start_stdin(in, n, cg, sizeof(cg));
+    ck_assert_str_eq(cg, "");
+    runc_shim_cgroup_of_start_stdin(in, 0, cg, sizeof(cg));
+    ck_assert_str_eq(cg, "");
+    ro.shim_cgroup = "/containerd/shim";
+    n = any_bytes(RUNC_OPTIONS_URL, v, containerd__runc__v1__options__pack(&ro, v), in);
+    runc_shim_cgroup_of_start_stdin(in, n - 3, cg, sizeof(cg));
+    ck_assert_str_eq(cg, "");
+    runc_shim_cgroup_of_start_stdin((const uint8_t *)"\xff\xff\xff", 3, cg, sizeof(cg));
+    ck_assert_str_eq(cg, "");
+    /* a shim_cgroup longer than the caller's buffer is none */
+    runc_shim_cgroup_of_start_stdin(in, n, cg, 8);
+    ck_assert_str_eq(cg, "");
+}
+END_TEST
+
 START_TEST(test_record_lines)
 {
     char d[64], line[64];
@@ -535,6 +587,7 @@ static Suite *host_cgroup_suite(void)
     tcase_add_test(tc, test_resources_and_host_values);
     tcase_add_test(tc, test_runc_options);
     tcase_add_test(tc, test_runctypes_create_options);
+    tcase_add_test(tc, test_start_stdin_shim_cgroup);
     tcase_add_test(tc, test_record_lines);
     suite_add_tcase(s, tc);
     TCase *host = tcase_create("host");
