@@ -14,27 +14,6 @@ dockerd_start || exit 1
 read -r -a RUNTIMES <<< "${RUNTIMES:-runc cvm}" # RUNTIMES=cvm: only our half (a deliberately broken build)
 declare -A got
 
-# The runtime root Docker gives its runtimes (--root), and what cvm-runtime leaves there.
-rt_root() { echo "$DK_DIR/exec/runtime-runc/moby"; }
-# Our footprint: processes naming this dockerd's dirs or a run dir of one of its containers,
-# state dirs under the runtime root, run dirs of the shim daemons.
-cvm_footprint() {
-  local root ids id h
-  root=$(rt_root)
-  ps -eo pid=,args= | grep -E "(containerd-shim-cvm-v1|qemu-system|virtiofsd|cvm-vsockd|cvm-runtime).*$DK_DIR" | grep -v grep
-  for id in "$@"; do
-    h=$(printf '%s' "$root/cvm-runtime/$id" | sha256sum | cut -c1-16)
-    [[ -e /run/cvm/$h ]] && echo "dir /run/cvm/$h"
-    ps -eo pid=,args= | grep -F "/run/cvm/$h" | grep -v grep
-    [[ -e $root/$id/state.json ]] && echo "state $root/$id"
-  done
-}
-
-wait_log() { # $1 container, $2 text, $3 tries (0.5 s)
-  for _ in $(seq 1 "${3:-120}"); do dk logs "$1" 2>&1 | grep -q -- "$2" && return 0; sleep 0.5; done
-  return 1
-}
-
 ALL_IDS=()
 for rt in "${RUNTIMES[@]}"; do
   # --- run --rm: stdout and stderr apart, exit status
@@ -94,12 +73,14 @@ c=$(dk run -d --runtime cvm --network none "$IMG" sh -c 'echo up; while :; do sl
 ALL_IDS+=("$c")
 if wait_log "$c" up; then
   mon=$(dk inspect -f '{{.State.Pid}}' "$c")
+  CVM_UIDS=$(cvm_vm_uid "$c")
+  [[ -n $CVM_UIDS ]] || note "no QEMU found for $c"
   kill -9 "$mon"
   ec=$(timeout 60 "$DOCKER_CLI" -H "unix://$DK_SOCK" wait "$c")
   dk rm -f "$c" >/dev/null
   left=$(cvm_footprint "$c")
-  if [[ $ec == 137 && -z $left ]]; then pass "monitor-killed-leaves-nothing"
-  else fail "monitor-killed-leaves-nothing" "exit $ec; left: $left"; fi
+  if [[ $ec == 137 && -n $CVM_UIDS && -z $left ]]; then pass "monitor-killed-leaves-nothing"
+  else fail "monitor-killed-leaves-nothing" "exit $ec; VM uid ${CVM_UIDS:-none seen}; left: $left"; fi
 else
   fail "monitor-killed-leaves-nothing" "container did not start: $(dk logs "$c" 2>&1 | tail -3)"
 fi
