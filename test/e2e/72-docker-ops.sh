@@ -4,7 +4,8 @@
 # `-p` publishing reached from the test's netns (Docker's own libnetwork: docker0 there, the
 # veth arriving through the prestart hook libnetwork-setkey; docker-proxy on 127.0.0.1 and the
 # iptables DNAT on the bridge's address), `docker network connect` of a second network to a
-# created container, `pause`/`unpause`, `top`, `update --memory --cpus`; then a SIGKILLed shim
+# created container, `pause`/`unpause`, `top`, `update --memory --cpus`, `run --cpus --memory`
+# (under cvm the VM's vCPUs and RAM too), `--user --workdir -e --hostname`; then a SIGKILLed shim
 # daemon mid-run leaving nothing (processes, run dirs, mounts, state, uid lease) after `rm -f`.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -122,10 +123,29 @@ for rt in "${RUNTIMES[@]}"; do
   if [[ ${got[update-$rt]} == "mem=268435456 cpu=100000 100000" ]]; then pass "update-$rt"
   else fail "update-$rt" "${got[update-$rt]}"; fi
   dk rm -f "$c" >/dev/null
+
+  # --- --cpus/--memory at run: the container's cgroup; under cvm also the VM's size (2 vCPUs,
+  # the guest RAM raised from the default 256 MiB to the limit)
+  o=$(dk run --rm --runtime "$rt" --network none --cpus 2 -m 512m "$IMG" sh -c \
+      "$CG; echo cpus=\$(nproc) memtotal_mib=\$(awk '/^MemTotal/ {print int(\$2 / 1024)}' /proc/meminfo)" 2>&1)
+  got[size-$rt]=$(printf '%s\n' "$o" | head -1 | tr -s ' ')
+  if [[ ${got[size-$rt]} == "mem=536870912 cpu=200000 100000" ]]; then pass "run-cpus-memory-cgroup-$rt"
+  else fail "run-cpus-memory-cgroup-$rt" "$(printf '%s' "$o" | tr '\n' ' ')"; fi
+  if [[ $rt == cvm ]]; then
+    m=$(printf '%s' "$o" | sed -n 's/.*memtotal_mib=\([0-9]*\).*/\1/p')
+    if [[ $o == *cpus=2* && ${m:-0} -gt 400 && ${m:-0} -le 512 ]]; then pass "run-cpus-memory-size-vm"
+    else fail "run-cpus-memory-size-vm" "want 2 vCPUs and 400-512 MiB: $(printf '%s' "$o" | tail -1)"; fi
+  fi
+
+  # --- --user, --workdir, -e, --hostname (and the HOSTNAME Docker sets)
+  got[opts-$rt]=$(dk run --rm --runtime "$rt" --network none --user 1000:1000 --workdir /tmp -e FOO=bar \
+      --hostname hname "$IMG" sh -c 'echo "$(id) $(pwd) $FOO $HOSTNAME $(hostname)"' 2>&1)
+  if [[ ${got[opts-$rt]} == "uid=1000 gid=1000 groups=1000 /tmp bar hname hname" ]]; then pass "run-user-workdir-env-hostname-$rt"
+  else fail "run-user-workdir-env-hostname-$rt" "${got[opts-$rt]}"; fi
 done
 
 # --- the same answers from both runtimes
-for k in vol proxy dnat connect pause top update; do
+for k in vol proxy dnat connect pause top update size opts; do
   if [[ -n ${got[$k-runc]:-} && ${got[$k-runc]} == "${got[$k-cvm]:-unset}" ]]; then pass "cvm-same-as-runc-$k"
   else fail "cvm-same-as-runc-$k" "runc: ${got[$k-runc]:-unset} cvm: ${got[$k-cvm]:-unset}"; fi
 done
