@@ -2,7 +2,8 @@
 # Docker 20.10 runs containers in VMs through cvm-runtime (runc's command line), runc beside
 # it in the same private dockerd, results compared: `run --rm` stdout/stderr/exit status,
 # deaths by signal (137, 143 through --init), `run -d` + `logs`, `kill -s HUP`, `exec` with
-# and without -t, `run -it` through a pty, `stop` of a process ignoring SIGTERM (137),
+# and without -t, `run -it` through a pty, `attach` to a `run -dit` terminal, `stop` of a
+# process ignoring SIGTERM (137),
 # `rm -f` leaving nothing of ours, and a SIGKILLed monitor mid-run leaving nothing after
 # `rm -f`.
 set -uo pipefail
@@ -60,10 +61,21 @@ for rt in "${RUNTIMES[@]}"; do
   st=$(printf '%s\n' "$s" | tail -1 | tr -d '\r')
   got[it-$rt]=$st
   if [[ $s == *hi-42* && $st == "EXIT 7" ]]; then pass "run-it-$rt"; else fail "run-it-$rt" "$(printf '%s' "$s" | tail -5 | tr '\r\n' '  ')"; fi
+
+  # --- docker attach to a detached container's terminal (run -dit): a session, its exit status
+  c=$(dk run -dit --runtime "$rt" --network none "$IMG" sh)
+  ALL_IDS+=("$c")
+  s=$(python3 test/drivers/pty_session.py 180 '' '\n' '# ' 'echo att-$((6*7))\n' 'att-42' 'exit 5\n' -- \
+      "$DOCKER_CLI" -H "unix://$DK_SOCK" attach "$c")
+  st=$(printf '%s\n' "$s" | tail -1 | tr -d '\r')
+  got[attach-$rt]=$st
+  if [[ $s == *att-42* && $st == "EXIT 5" && $(dk inspect -f '{{.State.ExitCode}}' "$c") == 5 ]]; then pass "attach-tty-$rt"
+  else fail "attach-tty-$rt" "$(printf '%s' "$s" | tail -5 | tr '\r\n' '  ')"; fi
+  dk rm -f "$c" >/dev/null
 done
 
 # --- the same answers from both runtimes
-for k in rm term exec exect stop it; do
+for k in rm term exec exect stop it attach; do
   if [[ -n ${got[$k-runc]:-} && ${got[$k-runc]} == "${got[$k-cvm]:-unset}" ]]; then pass "cvm-same-as-runc-$k"
   else fail "cvm-same-as-runc-$k" "runc: ${got[$k-runc]:-unset} cvm: ${got[$k-cvm]:-unset}"; fi
 done
