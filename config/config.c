@@ -332,6 +332,26 @@ int cfg_check_memory_raise(const struct cfg *c, unsigned long long want_mib, str
     return 0;
 }
 
+unsigned long long cfg_vcpus_for_quota(int64_t quota_us, uint64_t period_us)
+{
+    if (quota_us <= 0)
+        return 0;
+    if (period_us == 0)
+        period_us = 100000;
+    return ((uint64_t)quota_us + period_us - 1) / period_us;
+}
+
+int cfg_check_vcpus_raise(const struct cfg *c, unsigned long long want, struct cvm_err *err)
+{
+    unsigned mv = c->max_vcpus ? c->max_vcpus : CFG_VCPUS_MAX;
+    if (want > mv)
+        return cvm_err_set(err, -EINVAL,
+                           "linux.resources.cpu quota/period (%llu CPUs) would raise the guest's "
+                           "vCPUs above the runtime config's max_vcpus (%u)",
+                           want, mv);
+    return 0;
+}
+
 /* An integer in [min, max], then within the operator's bound (0: not resolved, max only). */
 static int ann_uint(const char *key, const char *val, unsigned min, unsigned max, unsigned bound,
                     const char *bound_key, unsigned *ret, struct cvm_err *err)

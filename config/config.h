@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "accel.h"
 #include "vsock_mode.h"
@@ -114,6 +115,12 @@ int cfg_apply_annotations(struct cfg *c, const char *const *keys, const char *co
 /* PURE: the guest RAM raised to a container's memory limit of want_mib (host_cgroup_sandbox.c)
  * must stay within max_memory_mib (resolved): -EINVAL naming the limit and the bound. */
 int cfg_check_memory_raise(const struct cfg *c, unsigned long long want_mib, struct cvm_err *err);
+/* PURE: the vCPUs a container's CPU quota asks for, ceil(quota / period) (period 0: runc's
+ * default 100000 us); 0 when there is no quota (quota <= 0). */
+unsigned long long cfg_vcpus_for_quota(int64_t quota_us, uint64_t period_us);
+/* PURE: the vCPUs raised to a container's CPU quota (want) must stay within max_vcpus
+ * (resolved; 0: CFG_VCPUS_MAX): -EINVAL naming the quota and the bound. */
+int cfg_check_vcpus_raise(const struct cfg *c, unsigned long long want, struct cvm_err *err);
 /* PURE: guest memory must fit the host: mem_mib above host_kib (MemTotal; 0 = unknown: no
  * check) fails with -EINVAL and a message naming both. */
 int cfg_check_host_memory(unsigned mem_mib, unsigned long long host_kib, struct cvm_err *err);

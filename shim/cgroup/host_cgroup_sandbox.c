@@ -147,6 +147,18 @@ int host_cgroup_for_sandbox(json_t *spec, struct cfg *cfg, struct host_cgroup **
             cfg->memory_mib = (unsigned)want;
         }
     }
+    /* The same for CPU: a quota of N CPUs (docker run --cpus N) is reachable only with N vCPUs;
+     * above max_vcpus (by default the host's CPUs) it fails, as Docker refuses --cpus above
+     * the host's CPUs. */
+    unsigned long long want_cpus =
+        g.has_quota ? cfg_vcpus_for_quota(g.quota, g.has_period ? g.period : 0) : 0;
+    if (want_cpus > cfg->vcpus) {
+        r = cfg_check_vcpus_raise(cfg, want_cpus, err);
+        if (r < 0)
+            return r;
+        log_info("guest vCPUs %u raised to the container's CPU quota, %llu", cfg->vcpus, want_cpus);
+        cfg->vcpus = (unsigned)want_cpus;
+    }
     ov->guest_ram = (uint64_t)cfg->memory_mib * MIB;
     /* QEMU keeps its own copy of the kernel and initrd it loads (for reset) */
     ov->vmm_memory =

@@ -2,7 +2,8 @@
 # Docker 20.10 runs containers in VMs through cvm-runtime (runc's command line), runc beside
 # it in the same private dockerd, results compared: `run --rm` stdout/stderr/exit status,
 # deaths by signal (137, 143 through --init), `run -d` + `logs`, `kill -s HUP`, `exec` with
-# and without -t, `run -it` through a pty, `stop` of a process ignoring SIGTERM (137),
+# and without -t, `run -it` through a pty, `attach` to a `run -dit` terminal, `stop` of a
+# process ignoring SIGTERM (137),
 # `rm -f` leaving nothing of ours, and a SIGKILLed monitor mid-run leaving nothing after
 # `rm -f`.
 set -uo pipefail
@@ -13,27 +14,6 @@ trap 'dockerd_stop' EXIT
 dockerd_start || exit 1
 read -r -a RUNTIMES <<< "${RUNTIMES:-runc cvm}" # RUNTIMES=cvm: only our half (a deliberately broken build)
 declare -A got
-
-# The runtime root Docker gives its runtimes (--root), and what cvm-runtime leaves there.
-rt_root() { echo "$DK_DIR/exec/runtime-runc/moby"; }
-# Our footprint: processes naming this dockerd's dirs or a run dir of one of its containers,
-# state dirs under the runtime root, run dirs of the shim daemons.
-cvm_footprint() {
-  local root ids id h
-  root=$(rt_root)
-  ps -eo pid=,args= | grep -E "(containerd-shim-cvm-v1|qemu-system|virtiofsd|cvm-vsockd|cvm-runtime).*$DK_DIR" | grep -v grep
-  for id in "$@"; do
-    h=$(printf '%s' "$root/cvm-runtime/$id" | sha256sum | cut -c1-16)
-    [[ -e /run/cvm/$h ]] && echo "dir /run/cvm/$h"
-    ps -eo pid=,args= | grep -F "/run/cvm/$h" | grep -v grep
-    [[ -e $root/$id/state.json ]] && echo "state $root/$id"
-  done
-}
-
-wait_log() { # $1 container, $2 text, $3 tries (0.5 s)
-  for _ in $(seq 1 "${3:-120}"); do dk logs "$1" 2>&1 | grep -q -- "$2" && return 0; sleep 0.5; done
-  return 1
-}
 
 ALL_IDS=()
 for rt in "${RUNTIMES[@]}"; do
@@ -81,10 +61,21 @@ for rt in "${RUNTIMES[@]}"; do
   st=$(printf '%s\n' "$s" | tail -1 | tr -d '\r')
   got[it-$rt]=$st
   if [[ $s == *hi-42* && $st == "EXIT 7" ]]; then pass "run-it-$rt"; else fail "run-it-$rt" "$(printf '%s' "$s" | tail -5 | tr '\r\n' '  ')"; fi
+
+  # --- docker attach to a detached container's terminal (run -dit): a session, its exit status
+  c=$(dk run -dit --runtime "$rt" --network none "$IMG" sh)
+  ALL_IDS+=("$c")
+  s=$(python3 test/drivers/pty_session.py 180 '' '\n' '# ' 'echo att-$((6*7))\n' 'att-42' 'exit 5\n' -- \
+      "$DOCKER_CLI" -H "unix://$DK_SOCK" attach "$c")
+  st=$(printf '%s\n' "$s" | tail -1 | tr -d '\r')
+  got[attach-$rt]=$st
+  if [[ $s == *att-42* && $st == "EXIT 5" && $(dk inspect -f '{{.State.ExitCode}}' "$c") == 5 ]]; then pass "attach-tty-$rt"
+  else fail "attach-tty-$rt" "$(printf '%s' "$s" | tail -5 | tr '\r\n' '  ')"; fi
+  dk rm -f "$c" >/dev/null
 done
 
 # --- the same answers from both runtimes
-for k in rm term exec exect stop it; do
+for k in rm term exec exect stop it attach; do
   if [[ -n ${got[$k-runc]:-} && ${got[$k-runc]} == "${got[$k-cvm]:-unset}" ]]; then pass "cvm-same-as-runc-$k"
   else fail "cvm-same-as-runc-$k" "runc: ${got[$k-runc]:-unset} cvm: ${got[$k-cvm]:-unset}"; fi
 done
@@ -94,12 +85,14 @@ c=$(dk run -d --runtime cvm --network none "$IMG" sh -c 'echo up; while :; do sl
 ALL_IDS+=("$c")
 if wait_log "$c" up; then
   mon=$(dk inspect -f '{{.State.Pid}}' "$c")
+  CVM_UIDS=$(cvm_vm_uid "$c")
+  [[ -n $CVM_UIDS ]] || note "no QEMU found for $c"
   kill -9 "$mon"
   ec=$(timeout 60 "$DOCKER_CLI" -H "unix://$DK_SOCK" wait "$c")
   dk rm -f "$c" >/dev/null
   left=$(cvm_footprint "$c")
-  if [[ $ec == 137 && -z $left ]]; then pass "monitor-killed-leaves-nothing"
-  else fail "monitor-killed-leaves-nothing" "exit $ec; left: $left"; fi
+  if [[ $ec == 137 && -n $CVM_UIDS && -z $left ]]; then pass "monitor-killed-leaves-nothing"
+  else fail "monitor-killed-leaves-nothing" "exit $ec; VM uid ${CVM_UIDS:-none seen}; left: $left"; fi
 else
   fail "monitor-killed-leaves-nothing" "container did not start: $(dk logs "$c" 2>&1 | tail -3)"
 fi

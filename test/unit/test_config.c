@@ -419,6 +419,29 @@ START_TEST(test_memory_raise)
 }
 END_TEST
 
+/* A container CPU quota raises the vCPUs (ceil of quota/period) only up to max_vcpus. */
+START_TEST(test_vcpus_raise)
+{
+    struct cfg c;
+    struct cvm_err e = {0};
+    ck_assert_uint_eq(cfg_vcpus_for_quota(-1, 100000), 0);
+    ck_assert_uint_eq(cfg_vcpus_for_quota(0, 100000), 0);
+    ck_assert_uint_eq(cfg_vcpus_for_quota(100000, 100000), 1);
+    ck_assert_uint_eq(cfg_vcpus_for_quota(150000, 100000), 2); /* --cpus 1.5: 2 vCPUs */
+    ck_assert_uint_eq(cfg_vcpus_for_quota(200000, 0), 2);      /* runc's default period */
+    ck_assert_uint_eq(cfg_vcpus_for_quota(1000, 100000), 1);
+    cfg_defaults(&c);
+    c.max_vcpus = 2;
+    ck_assert_int_eq(cfg_check_vcpus_raise(&c, 2, &e), 0);
+    ck_assert_int_eq(cfg_check_vcpus_raise(&c, 3, &e), -EINVAL);
+    ck_assert_msg(strstr(e.msg, "(3 CPUs) would raise the guest's vCPUs above the runtime "
+                            "config's max_vcpus (2)"), "%s", e.msg);
+    c.max_vcpus = 0; /* unresolved: only the most a guest may have */
+    ck_assert_int_eq(cfg_check_vcpus_raise(&c, CFG_VCPUS_MAX, &e), 0);
+    ck_assert_int_eq(cfg_check_vcpus_raise(&c, CFG_VCPUS_MAX + 1ull, &e), -EINVAL);
+}
+END_TEST
+
 static Suite *config_suite(void)
 {
     Suite *s = suite_create("config");
@@ -440,6 +463,7 @@ static Suite *config_suite(void)
     tcase_add_test(tc, test_policy_bounds);
     tcase_add_test(tc, test_policy_bounds_config);
     tcase_add_test(tc, test_memory_raise);
+    tcase_add_test(tc, test_vcpus_raise);
     suite_add_tcase(s, tc);
     return s;
 }
