@@ -321,22 +321,24 @@ static int simple_call(struct rt_ctx *ctx, const char *method, const ProtobufCMe
     return r < 0 ? rt_err(ctx, "%s %s: %s", ctx->a->cmd, id, msg) : 0;
 }
 
+/* A call whose request is the container's id alone (Pause, Resume): the operand goes in *id. */
+static int id_only_call(struct rt_ctx *ctx, const char *method, ProtobufCMessage *req, char **id)
+{
+    const char *operand = rt_id_operand(ctx);
+    if (!operand)
+        return 1;
+    *id = (char *)operand;
+    return simple_call(ctx, method, req, operand);
+}
+
 int rt_cmd_pause(struct rt_ctx *ctx)
 {
-    const char *id = rt_id_operand(ctx);
     Containerd__Task__V2__PauseRequest req = CONTAINERD__TASK__V2__PAUSE_REQUEST__INIT;
-    if (!id)
-        return 1;
-    req.id = (char *)id;
-    return simple_call(ctx, "Pause", &req.base, id);
+    return id_only_call(ctx, "Pause", &req.base, &req.id);
 }
 
 int rt_cmd_resume(struct rt_ctx *ctx)
 {
-    const char *id = rt_id_operand(ctx);
     Containerd__Task__V2__ResumeRequest req = CONTAINERD__TASK__V2__RESUME_REQUEST__INIT;
-    if (!id)
-        return 1;
-    req.id = (char *)id;
-    return simple_call(ctx, "Resume", &req.base, id);
+    return id_only_call(ctx, "Resume", &req.base, &req.id);
 }
