@@ -1,6 +1,6 @@
 # shim/: the containerd-shim-cvm-v1 binary; libshim.a holds everything but main() for tests.
 # Its folders are listed in shim/README.md; shim/check (cvm-check) has its own module.mk.
-SHIM_DIRS := cli naming events daemon task stdio sandbox net cgroup hooks
+SHIM_DIRS := cli naming events daemon pool task stdio sandbox net cgroup hooks
 SHIM_SRC  := $(foreach d,$(SHIM_DIRS),$(wildcard shim/$(d)/*.c))
 LIBSHIM   := $(BUILD)/libshim.a
 LIBS      += $(LIBSHIM)

@@ -2,6 +2,7 @@
  * with the listener as fd 3 and /dev/null stdio in its own process group, print the address.
  * Nothing but the address may reach stdout/stderr (containerd reads them combined). */
 #include <errno.h>
+#include <jansson.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -19,6 +20,10 @@
 #include "cleanup.h"
 #include "cli/cmd.h"
 #include "fd.h"
+#include "google/protobuf/any.pb-c.h"
+#include "pool/pool_fit.h"
+#include "pool/pool_slot.h"
+#include "task/config_load.h"
 
 extern char **environ;
 
@@ -160,15 +165,79 @@ static int spawn_daemon(const struct shim_flags *f, int lfd)
     return 0;
 }
 
-static void drain_stdin(void)
+/* 1.6–2.2 send the task's options Any on stdin, 2.3 BootstrapParams; Create carries the same
+ * options, so start only reads them (bounded) for the runtime config path, which the pool
+ * needs before the daemon runs ("" when there is none). */
+static void read_stdin_options(char *config_path, size_t n)
 {
-    /* 1.6–2.2 send an options Any, 2.3 BootstrapParams; Create carries the same options, so
-     * start only has to consume them (bounded). */
-    char buf[4096];
-    size_t total = 0;
-    ssize_t n;
-    while (total < (1u << 20) && (n = read(0, buf, sizeof(buf))) > 0)
-        total += (size_t)n;
+    _cleanup_free_ uint8_t *buf = malloc(1u << 16);
+    size_t total = 0, kept = 0;
+    ssize_t r;
+    config_path[0] = '\0';
+    if (!buf)
+        return;
+    while (total < (1u << 20) && (r = read(0, buf + kept, (1u << 16) - kept)) > 0) {
+        total += (size_t)r;
+        kept += (size_t)r;
+        if (kept == (1u << 16))
+            kept = 0; /* too large to be our options: keep draining */
+    }
+    if (!kept || total != kept)
+        return;
+    Google__Protobuf__Any *any = google__protobuf__any__unpack(NULL, kept, buf);
+    if (any) {
+        (void)task_config_path(any, config_path, n);
+        google__protobuf__any__free_unpacked(any, NULL);
+    }
+}
+
+/* The bundle's config.json (NULL when unreadable: no claim then). */
+static json_t *bundle_spec(const char *bundle)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof(path), "%s/config.json", bundle);
+    return json_load_file(path, 0, NULL);
+}
+
+/* With a pool configured: claim a warm shim for this sandbox (1: it serves lfd now), or say
+ * why not in CVM_POOL_ORIGIN for the cold daemon's log and boot.log (0). */
+static int try_pool(const struct shim_flags *f, const char *bundle, const struct cfg *cfg, int lfd)
+{
+    char why[320], origin[400];
+    json_t *spec = bundle_spec(bundle);
+    int r;
+
+    if (!spec) {
+        snprintf(why, sizeof(why), "cannot read %s/config.json", bundle);
+        r = -ENOENT;
+    } else {
+        r = pool_fit(cfg, spec, why, sizeof(why));
+        json_decref(spec);
+    }
+    if (r == 0) {
+        struct pool_msg m = {.type = POOL_MSG_CLAIM, .debug = f->debug};
+        const char *tt = getenv("TTRPC_ADDRESS");
+        if (pool_version(m.version, sizeof(m.version)) < 0 ||
+            (size_t)snprintf(m.ns, sizeof(m.ns), "%s", f->namespace_) >= sizeof(m.ns) ||
+            (size_t)snprintf(m.id, sizeof(m.id), "%s", f->id) >= sizeof(m.id) ||
+            (size_t)snprintf(m.bundle, sizeof(m.bundle), "%s", bundle) >= sizeof(m.bundle) ||
+            (size_t)snprintf(m.address, sizeof(m.address), "%s", f->address) >= sizeof(m.address) ||
+            (size_t)snprintf(m.ttrpc_address, sizeof(m.ttrpc_address), "%s", tt ? tt : "") >=
+                sizeof(m.ttrpc_address) ||
+            (size_t)snprintf(m.publish_binary, sizeof(m.publish_binary), "%s",
+                             f->publish_binary ? f->publish_binary : "") >=
+                sizeof(m.publish_binary)) {
+            snprintf(why, sizeof(why), "claim fields too long");
+            r = -ENAMETOOLONG;
+        } else {
+            r = pool_claim(&m, lfd, cfg->pool_size, why, sizeof(why));
+            if (r >= 0)
+                return 1;
+        }
+    }
+    snprintf(origin, sizeof(origin), "pool: cold boot: %s", why);
+    setenv("CVM_POOL_ORIGIN", origin, 1);
+    return 0;
 }
 
 int cmd_start(const struct shim_flags *f)
@@ -177,6 +246,10 @@ int cmd_start(const struct shim_flags *f)
     struct sockaddr_un sa;
     _cleanup_close_ int lockfd = -EBADF, lfd = -EBADF;
     struct shim_flags df = *f;
+    char config_path[PATH_MAX];
+    struct cfg cfg;
+    struct cvm_err cerr = {0};
+    int claimed = 0;
     int r;
 
     if (!f->namespace_ || !*f->namespace_ || !f->id || !*f->id) {
@@ -185,7 +258,10 @@ int cmd_start(const struct shim_flags *f)
     }
     if (!df.address || !*df.address)
         df.address = SHIM_DEFAULT_ADDRESS;
-    drain_stdin();
+    read_stdin_options(config_path, sizeof(config_path));
+    /* the pool (README "Warm VM pool"): off unless the runtime config sizes it */
+    if (task_config_load(config_path, &cfg, &cerr) < 0)
+        cfg.pool_size = 0;
     if (!getcwd(cwd, sizeof(cwd))) {
         fprintf(stderr, "start: getcwd: %m");
         return 1;
@@ -222,7 +298,9 @@ int cmd_start(const struct shim_flags *f)
             (void)unlink(sa.sun_path);
         return 1;
     }
-    if (lfd > 0) {
+    if (lfd > 0 && cfg.pool_size > 0)
+        claimed = try_pool(&df, cwd, &cfg, lfd);
+    if (lfd > 0 && !claimed) {
         r = spawn_daemon(&df, lfd);
         if (r < 0) {
             (void)unlink(sa.sun_path);
@@ -232,5 +310,11 @@ int cmd_start(const struct shim_flags *f)
     }
     fputs(addr, stdout);
     fflush(stdout);
+    /* after the address: containerd is not kept waiting for the refill, which boots at
+     * SCHED_IDLE in warm shims of their own */
+    if (lfd > 0 && cfg.pool_size > 0) {
+        safe_close(TAKE_FD(lfd));
+        (void)pool_fill(cfg.pool_size, config_path, df.debug);
+    }
     return 0;
 }

@@ -194,3 +194,19 @@ void sandbox_free(struct sandbox *sb)
     sandbox_net_close(sb);
     free(sb);
 }
+
+int sandbox_rebase(struct sandbox *sb, const char *group, const char *run_dir)
+{
+    char old[sizeof(sb->run_dir)];
+    int r;
+    if (strlen(run_dir) >= sizeof(sb->run_dir))
+        return -ENAMETOOLONG;
+    snprintf(old, sizeof(old), "%s", sb->run_dir);
+    snprintf(sb->run_dir, sizeof(sb->run_dir), "%s", run_dir);
+    snprintf(sb->vm_dir, sizeof(sb->vm_dir), "%s/vm", sb->run_dir);
+    snprintf(sb->id, sizeof(sb->id), "%s", group);
+    r = share_rebase(&sb->share, run_dir);
+    if (r == 0 && sb->vm)
+        r = hv_rebase(sb->vm, old, run_dir);
+    return r;
+}
