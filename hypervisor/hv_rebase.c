@@ -29,9 +29,9 @@ static int rebase_one(char **p, const char *old, const char *new)
 
 int hv_rebase(struct hv_vm *vm, const char *old_dir, const char *new_dir)
 {
-    char **paths[] = {&vm->run_dir,   &vm->shared_dir,    &vm->netns_path, &vm->console_path,
-                      &vm->qmp_sock,  &vm->vfs_sock,      &vm->vsock_dir,  &vm->vsock_vu_sock,
-                      &vm->vsock_uds};
+    char **paths[] = {&vm->run_dir,      &vm->shared_dir,    &vm->netns_path,
+                      &vm->console_path, &vm->qmp_sock,      &vm->vfs_sock,
+                      &vm->vsock_dir,    &vm->vsock_vu_sock, &vm->vsock_uds};
     int r = 0;
     if (!vm || !old_dir || !new_dir || old_dir[0] != '/' || new_dir[0] != '/')
         return -EINVAL;

@@ -21,6 +21,7 @@
 #include "cli/cmd.h"
 #include "fd.h"
 #include "google/protobuf/any.pb-c.h"
+#include "net/net.h"
 #include "pool/pool_fit.h"
 #include "pool/pool_slot.h"
 #include "task/config_load.h"
@@ -199,6 +200,21 @@ static json_t *bundle_spec(const char *bundle)
     return json_load_file(path, 0, NULL);
 }
 
+/* The interfaces a pooled VM would have to carry in the netns at path (CRI: CNI ran). */
+static int netns_links(const char *path)
+{
+    _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+    _cleanup_free_ struct net_state *s = calloc(1, sizeof(*s));
+    struct cvm_err err = {0};
+    int r;
+    if (fd < 0)
+        return -errno;
+    if (!s)
+        return -ENOMEM;
+    r = net_scan(fd, s, &err);
+    return r < 0 ? (r == -1 ? -EIO : r) : (int)s->n_links;
+}
+
 /* With a pool configured: claim a warm shim for this sandbox (1: it serves lfd now), or say
  * why not in CVM_POOL_ORIGIN for the cold daemon's log and boot.log (0). */
 static int try_pool(const struct shim_flags *f, const char *bundle, const struct cfg *cfg, int lfd)
@@ -211,7 +227,14 @@ static int try_pool(const struct shim_flags *f, const char *bundle, const struct
         snprintf(why, sizeof(why), "cannot read %s/config.json", bundle);
         r = -ENOENT;
     } else {
-        r = pool_fit(cfg, spec, why, sizeof(why));
+        const char *ns = pool_spec_netns(spec);
+        r = ns ? netns_links(ns) : -1;
+        if (r < -1) {
+            snprintf(why, sizeof(why), "cannot scan the sandbox netns %.100s: %s", ns,
+                     strerror(-r));
+        } else {
+            r = pool_fit(cfg, spec, r, why, sizeof(why));
+        }
         json_decref(spec);
     }
     if (r == 0) {

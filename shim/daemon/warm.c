@@ -97,8 +97,7 @@ static int send_packet(int fd, const struct pool_msg *m)
     return send(fd, buf, (size_t)len, MSG_NOSIGNAL | MSG_DONTWAIT) == len ? 0 : -errno;
 }
 
-__attribute__((format(printf, 2, 3))) static void reply_err(struct warm *w, const char *fmt,
-                                                            ...)
+__attribute__((format(printf, 2, 3))) static void reply_err(struct warm *w, const char *fmt, ...)
 {
     struct pool_msg m = {.type = POOL_MSG_ERR};
     va_list ap;
@@ -206,8 +205,8 @@ static void conn_cb(struct loop_source *src, int fd, uint32_t revents, void *dat
         char b[CMSG_SPACE(sizeof(int) * 4)];
     } cm;
     struct iovec iov = {.iov_base = buf, .iov_len = sizeof(buf)};
-    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.b,
-                        .msg_controllen = sizeof(cm.b)};
+    struct msghdr mh = {
+        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.b, .msg_controllen = sizeof(cm.b)};
     struct pool_msg m;
     _cleanup_close_ int passed = -EBADF;
     ssize_t n;
@@ -399,8 +398,8 @@ int cmd_pool_warm(int argc, char **argv)
     if (r == 0)
         r = assets_resolve(&cfg, &err);
     if (r == 0)
-        r = sandbox_new(&w.s, w.s.loop, &warm_owner, group, w.slot_dir, &cfg, NULL, NULL,
-                        &w.s.sb, &err);
+        r = sandbox_new(&w.s, w.s.loop, &warm_owner, group, w.slot_dir, &cfg, NULL, NULL, &w.s.sb,
+                        &err);
     if (r < 0) {
         log_error("slot %u: boot: %s", w.slot, err.msg);
         pool_count("failures");

@@ -31,10 +31,23 @@ static int differs(const char *key, const char *val, unsigned pool, char *why, s
     return -EXDEV;
 }
 
-int pool_fit(const struct cfg *cfg, json_t *spec, char *why, size_t n)
+const char *pool_spec_netns(json_t *spec)
 {
-    json_t *ann, *lx, *nss, *ns, *lim;
+    json_t *nss = json_object_get(json_object_get(spec, "linux"), "namespaces"), *ns;
     size_t i;
+    json_array_foreach(nss, i, ns)
+    {
+        const char *t = json_string_value(json_object_get(ns, "type"));
+        const char *p = json_string_value(json_object_get(ns, "path"));
+        if (t && strcmp(t, "network") == 0 && p && *p)
+            return p;
+    }
+    return NULL;
+}
+
+int pool_fit(const struct cfg *cfg, json_t *spec, int netns_links, char *why, size_t n)
+{
+    json_t *ann, *lx, *lim;
 
     if (!cfg->pool_size) {
         snprintf(why, n, "pool off (pool.size 0)");
@@ -66,16 +79,11 @@ int pool_fit(const struct cfg *cfg, json_t *spec, char *why, size_t n)
             return -EXDEV;
         }
     }
-    nss = json_object_get(lx, "namespaces");
-    json_array_foreach(nss, i, ns)
-    {
-        const char *t = json_string_value(json_object_get(ns, "type"));
-        const char *p = json_string_value(json_object_get(ns, "path"));
-        if (t && strcmp(t, "network") == 0 && p && *p) {
-            snprintf(why, n, "the spec names a network namespace (%.80s): a pooled VM's taps "
-                     "live in a namespace of its own", p);
-            return -EXDEV;
-        }
+    if (netns_links > (int)cfg->spare_nics) {
+        snprintf(why, n,
+                 "the sandbox netns has %d interface(s), a pooled VM %u NIC(s) (spare_nics)",
+                 netns_links, cfg->spare_nics);
+        return -EXDEV;
     }
     return 0;
 }

@@ -14,8 +14,11 @@
  *   - a vcpus or memory_mib annotation asks for another size than the pool's, or kernel_args
  *     asks for another command line (a pooled kernel has booted already);
  *   - linux.resources.memory.limit is above the guest RAM (a cold boot raises the RAM to it);
- *   - linux.namespaces names a network namespace by path (CRI's pre-made pod netns): the
- *     pooled VM's taps live in a namespace of its own (README "Warm VM pool"). */
-int pool_fit(const struct cfg *cfg, json_t *spec, char *why, size_t n);
+ *   - the network namespace the spec names by path (CRI's pod netns, CNI done) holds more
+ *     interfaces (netns_links; -1: no path) than a pooled VM has NICs (its netns was empty
+ *     at boot: spare_nics), which cannot be hot-plugged. */
+int pool_fit(const struct cfg *cfg, json_t *spec, int netns_links, char *why, size_t n);
+/* The network namespace path of the spec (linux.namespaces), or NULL. */
+const char *pool_spec_netns(json_t *spec);
 
 #endif

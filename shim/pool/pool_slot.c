@@ -204,8 +204,9 @@ static int spawn_warm(unsigned slot, int lock_fd, const char *config_path, bool 
     self[n] = 0;
     snprintf(slot_s, sizeof(slot_s), "%u", slot);
     pool_slot_path(slot, ".log", logp, sizeof(logp));
-    char *argv[] = {self,     "pool-warm", slot_s, (char *)(config_path ? config_path : ""),
-                    debug ? "debug" : NULL, NULL};
+    char *argv[] = {
+        self, "pool-warm", slot_s, (char *)(config_path ? config_path : ""), debug ? "debug" : NULL,
+        NULL};
     pid = fork();
     if (pid < 0)
         return -errno;

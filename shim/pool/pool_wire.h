@@ -28,8 +28,8 @@ enum pool_msg_type {
 
 struct pool_msg {
     enum pool_msg_type type;
-    char version[160];        /* HELLO, CLAIM: pool_version() of the sender */
-    char ns[80];              /* CLAIM ... */
+    char version[160]; /* HELLO, CLAIM: pool_version() of the sender */
+    char ns[80];       /* CLAIM ... */
     char id[80];
     char bundle[4096];
     char address[256];

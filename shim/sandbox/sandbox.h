@@ -114,6 +114,8 @@ struct sandbox {
      * waits for its sandbox's first Create (task/create.c adopts it then). */
     char origin[240];
     bool pooled;
+    pid_t holder_pid; /* the task pid in the sandbox netns of an adopted VM (netns_adopt.c) */
+    int holder_pidfd; /* -1: none */
 };
 
 /* Boot the VM of sandbox `group` with its files under run_dir. host_cg (NULL: none) is the

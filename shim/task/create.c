@@ -527,8 +527,6 @@ static int adopt_pooled(struct shim *s, const Containerd__Task__V2__CreateTaskRe
     r = load_config(req->options, ann, NULL, &cfg, err);
     if (r < 0 || (r = host_ns_check(spec, cfg.host_namespaces_vm, err)) < 0)
         return r;
-    if (spec_netns(spec))
-        return cvm_err_set(err, -EXDEV, "pooled VM: the spec names a network namespace");
     char shim_cg[HCG_PATH_MAX];
     r = runc_options_check(req->options, shim_cg, sizeof(shim_cg), err);
     if (r == 0 && shim_cg[0] && (r = host_cgroup_join_existing(shim_cg, getpid(), err)) == 0)
@@ -556,6 +554,9 @@ static int adopt_pooled(struct shim *s, const Containerd__Task__V2__CreateTaskRe
         log_set_level(LOG_LVL_DEBUG);
     const char *g = sandbox_group(ann, id, &standalone);
     snprintf(sb->id, sizeof(sb->id), "%s", g);
+    /* CRI's pod netns (CNI done): the taps go there, the task pid lives there */
+    if (spec_netns(spec) && (r = sandbox_net_adopt(sb, spec_netns(spec), err)) < 0)
+        return r;
     sb->standalone = standalone;
     sb->pooled = false;
     log_info("pooled VM adopted by sandbox %s (qemu pid %d)", sb->id, (int)sb->qemu_pid);

@@ -14,6 +14,7 @@ cd "$(dirname "$0")/../.."
 source test/e2e/lib-shim.sh
 source test/e2e/lib-net.sh
 
+unset CVM_POOL_SIZE # this tier sizes its own pool
 SHIM=$PWD/$SHIM_BIN
 POOL=/run/cvm/pool
 cleanup() {

@@ -133,14 +133,19 @@ START_TEST(test_wire_rejects)
 }
 END_TEST
 
-static int fit(const struct cfg *c, const char *spec_json, char *why, size_t n)
+static int fit_links(const struct cfg *c, const char *spec_json, int links, char *why, size_t n)
 {
     json_t *spec = json_loads(spec_json, 0, NULL);
     int r;
     ck_assert_ptr_nonnull(spec);
-    r = pool_fit(c, spec, why, n);
+    r = pool_fit(c, spec, links, why, n);
     json_decref(spec);
     return r;
+}
+
+static int fit(const struct cfg *c, const char *spec_json, char *why, size_t n)
+{
+    return fit_links(c, spec_json, -1, why, n);
 }
 
 START_TEST(test_fit)
@@ -173,12 +178,21 @@ START_TEST(test_fit)
                          sizeof(why)),
                      -EXDEV);
     ck_assert_msg(strstr(why, "257 MiB") != NULL, "%s", why);
-    ck_assert_int_eq(fit(&c,
-                         "{\"linux\":{\"namespaces\":[{\"type\":\"network\",\"path\":"
-                         "\"/var/run/netns/cni-1\"}]}}",
-                         why, sizeof(why)),
-                     -EXDEV);
-    ck_assert_msg(strstr(why, "/var/run/netns/cni-1") != NULL, "%s", why);
+    /* CRI's pod netns: as many interfaces as the pooled VM has spare NICs fit, more do not */
+    static const char netns_spec[] =
+        "{\"linux\":{\"namespaces\":[{\"type\":\"network\",\"path\":\"/var/run/netns/cni-1\"}]}}";
+    c.spare_nics = 1;
+    ck_assert_int_eq(fit_links(&c, netns_spec, 1, why, sizeof(why)), 0);
+    ck_assert_int_eq(fit_links(&c, netns_spec, 2, why, sizeof(why)), -EXDEV);
+    ck_assert_msg(strstr(why, "2 interface(s)") != NULL, "%s", why);
+    {
+        json_t *j = json_loads(netns_spec, 0, NULL);
+        ck_assert_str_eq(pool_spec_netns(j), "/var/run/netns/cni-1");
+        json_decref(j);
+        j = json_loads("{\"linux\":{\"namespaces\":[{\"type\":\"network\"}]}}", 0, NULL);
+        ck_assert_ptr_null(pool_spec_netns(j));
+        json_decref(j);
+    }
     ck_assert_int_eq(fit(&c, "[]", why, sizeof(why)), -EINVAL);
     c.pool_size = 0;
     ck_assert_int_eq(fit(&c, "{}", why, sizeof(why)), -EXDEV);
