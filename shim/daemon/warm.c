@@ -139,6 +139,7 @@ static int commit_claim(struct warm *w, const struct pool_msg *c, const char *ru
     w->s.sb->owner = &task_sandbox_owner;
     leave_slot(w);
     raise_priority(w);
+    sandbox_heartbeat_pause(w->s.sb, false);
     pool_count("claimed");
     snprintf(w->s.ns, sizeof(w->s.ns), "%s", c->ns);
     snprintf(w->s.id, sizeof(w->s.id), "%s", c->id);
@@ -240,8 +241,9 @@ static void conn_cb(struct loop_source *src, int fd, uint32_t revents, void *dat
     }
     if (m.type == POOL_MSG_CLAIM)
         handle_claim(w, &m, passed);
-    if (!w->claimed)
-        drop_conn(w);
+    /* after a claim this hang-up tells the claimer the slot is given up (its lock closed), so
+     * its refill finds the slot free */
+    drop_conn(w);
 }
 
 static void ctl_cb(struct loop_source *src, int fd, uint32_t revents, void *data)
@@ -290,6 +292,7 @@ static void warm_ready(struct sandbox *sb)
     struct warm *w = the_warm;
     int r;
     task_sandbox_owner.ready(sb);
+    sandbox_heartbeat_pause(sb, true);
     r = ctl_listen(w);
     if (r < 0) {
         log_error("control socket %s: %s", w->sock_path, strerror(-r));
@@ -317,6 +320,18 @@ static const struct sandbox_owner warm_owner = {
     .vm_died = warm_vm_died,
     .freeing = warm_freeing,
 };
+
+/* A boot that fails never reaches the owner's ready: counted and the warm shim leaves. */
+static void warm_boot_done(struct sandbox *sb, int r, const char *msg, void *data)
+{
+    struct warm *w = data;
+    (void)sb;
+    if (r == 0)
+        return;
+    log_error("slot %u: the warm VM did not boot: %s", w->slot, msg ? msg : strerror(-r));
+    pool_count("failures");
+    loop_quit(w->s.loop, 1);
+}
 
 static void on_signal(struct loop_source *src, const struct signalfd_siginfo *si, void *data)
 {
@@ -395,6 +410,10 @@ int cmd_pool_warm(int argc, char **argv)
         return leave(&w, reaper, 1);
     }
     r = task_config_load(argv[3], &cfg, &err);
+    /* at SCHED_IDLE on a busy host the guest may print late: the console deadline is the boot
+     * deadline for a warm boot (a claimed VM is past both) */
+    if (r == 0 && !cfg.console_deadline_ms)
+        cfg.console_deadline_ms = cfg.boot_deadline_ms;
     if (r == 0)
         r = assets_resolve(&cfg, &err);
     if (r == 0)
@@ -407,6 +426,7 @@ int cmd_pool_warm(int argc, char **argv)
         loop_source_free(sig_int);
         return leave(&w, reaper, 1);
     }
+    sandbox_when_ready(w.s.sb, warm_boot_done, &w);
     log_info("slot %u: booting a warm VM (%u vCPU, %u MiB)", w.slot, cfg.vcpus, cfg.memory_mib);
     status = loop_run(w.s.loop);
     loop_source_free(sig_term);

@@ -170,8 +170,13 @@ int pool_claim(const struct pool_msg *claim, int listen_fd, unsigned size, char 
             last = r;
             continue;
         }
-        if (m.type == POOL_MSG_OK)
+        if (m.type == POOL_MSG_OK) {
+            /* the warm shim hangs up once it has left its slot: wait for that (bounded), so
+             * the refill that follows finds the slot free */
+            struct pollfd p = {.fd = fd, .events = POLLRDHUP};
+            (void)poll(&p, 1, CLAIM_WAIT_MS);
             return (int)slot;
+        }
         snprintf(why, n, "slot %u refused: %s", slot,
                  m.type == POOL_MSG_ERR ? m.message : "unexpected answer");
         last = -EBUSY;

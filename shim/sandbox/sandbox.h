@@ -141,6 +141,10 @@ int sandbox_park(struct sandbox *sb, void (*cb)(struct sandbox *sb));
 /* Stop the VM and remove every file; cb when done (also when nothing was running). */
 void sandbox_stop(struct sandbox *sb, void (*cb)(struct sandbox *, void *), void *data);
 void sandbox_free(struct sandbox *sb);
+/* A warm VM (shim/pool) runs at SCHED_IDLE and may get no CPU for longer than
+ * guest_timeout_ms while the host is busy: its heartbeat pauses until the claim, which resumes
+ * it (a hung warm VM is then found as any other). */
+void sandbox_heartbeat_pause(struct sandbox *sb, bool paused);
 /* A warm VM was claimed (shim/pool): its run dir, with everything in it, was renamed to
  * run_dir and it is sandbox `group`'s now. Only paths change: the processes hold fds. */
 int sandbox_rebase(struct sandbox *sb, const char *group, const char *run_dir);

@@ -19,8 +19,10 @@ shim_env_check() {
 # CVM_POOL_SIZE=N runs a tier with the warm VM pool on ("pool": {"size": N}; README "Warm VM
 # pool"); its teardown drains the pool (shim_pool_drain).
 shim_write_config() { # $1 = path, $2 = boot deadline ms (default 90000), $3 = extra JSON members
+  local pool=""
+  [[ -n ${CVM_POOL_SIZE:-} ]] && pool=", \"pool\": {\"size\": $CVM_POOL_SIZE}"
   cat > "$1" <<JSON
-{"initrd": "$PWD/$BUILD/initrd.img", "vsock_mode": "hybrid", "boot_deadline_ms": ${2:-90000} ${3:+, $3}${CVM_POOL_SIZE:+, "pool": {"size": $CVM_POOL_SIZE}}}
+{"initrd": "$PWD/$BUILD/initrd.img", "vsock_mode": "hybrid", "boot_deadline_ms": ${2:-90000} ${3:+, $3}$pool}
 JSON
 }
 
