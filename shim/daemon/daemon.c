@@ -128,11 +128,11 @@ int shim_serve(struct shim *s, bool debug, struct reaper *reaper)
     (void)loop_add_timer(s->loop, 0, log_retry_cb, NULL, &log_retry);
     open_log();
     log_info("%s %s serving %s (group %s)", SHIM_NAME, SHIM_VERSION_STR, s->socket_path, group);
-    const char *origin = getenv("CVM_POOL_ORIGIN");
-    if (origin && *origin)
-        log_info("%s", origin);
+    const char *origin = getenv("CVM_POOL_ORIGIN"); /* a cold start's, from `start` */
     if (s->sb && s->sb->origin[0])
-        log_info("%s", s->sb->origin);
+        log_info("%s", s->sb->origin); /* a claimed warm shim's */
+    else if (origin && *origin)
+        log_info("%s", origin);
 
     struct ttrpc_server_opts so = {.require_same_user = true};
     const char *ttrpc_addr = getenv("TTRPC_ADDRESS");

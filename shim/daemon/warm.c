@@ -379,9 +379,10 @@ int cmd_pool_warm(int argc, char **argv)
     /* off fd 3: a claim puts the sandbox's listening socket there, and the lock must stay held
      * until the run dir has left the slot */
     w.lock_fd = fcntl(LOCK_FD, F_DUPFD_CLOEXEC, 10);
-    if (w.lock_fd < 0)
+    int nul = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (w.lock_fd < 0 || nul < 0 || dup3(nul, LOCK_FD, O_CLOEXEC) < 0)
         return 1;
-    close(LOCK_FD);
+    close(nul); /* fd 3 stays taken (by /dev/null) until the claim's dup2 puts the socket there */
     w.debug = argc > 4 && strcmp(argv[4], "debug") == 0;
     pool_slot_path(w.slot, "", w.slot_dir, sizeof(w.slot_dir));
     pool_slot_path(w.slot, ".sock", w.sock_path, sizeof(w.sock_path));

@@ -222,6 +222,7 @@ static int spawn_warm(unsigned slot, int lock_fd, const char *config_path, bool 
             dup2(log, 2) < 0 || (lock_fd == 3 ? fd_set_cloexec(3, 0) : dup2(lock_fd, 3)) < 0)
             _exit(127);
         fd_close_all_except(4, NULL, 0);
+        unsetenv("CVM_POOL_ORIGIN"); /* the cold path's note of the start that fills */
         execve(self, argv, environ);
         _exit(127);
     }
@@ -237,7 +238,10 @@ int pool_fill(unsigned size, const char *config_path, bool debug)
         char p[PATH_MAX];
         _cleanup_close_ int fd = -EBADF;
         pool_slot_path(slot, ".lock", p, sizeof(p));
-        fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        /* beyond size only existing slots matter (a pool made smaller) */
+        fd = open(p, O_RDWR | O_CLOEXEC | O_NOFOLLOW | (slot < size ? O_CREAT : 0), 0600);
+        if (fd < 0 && errno == ENOENT && slot >= size)
+            continue;
         if (fd < 0)
             return -errno;
         if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
@@ -262,15 +266,20 @@ int pool_fill(unsigned size, const char *config_path, bool debug)
 
 int pool_drain(void)
 {
-    char version[160];
     int told = 0;
-    if (pool_version(version, sizeof(version)) < 0)
-        return -errno;
     for (unsigned slot = 0; slot < CFG_POOL_SIZE_MAX; slot++) {
         struct pool_msg ex = {.type = POOL_MSG_EXIT};
-        _cleanup_close_ int fd = connect_slot(slot);
-        if (fd >= 0 && send_msg(fd, &ex, -1) == 0)
+        char p[PATH_MAX];
+        _cleanup_close_ int fd = connect_slot(slot), lock = -EBADF;
+        if (fd >= 0 && send_msg(fd, &ex, -1) == 0) {
             told++;
+            continue; /* it removes its own slot as it leaves */
+        }
+        /* a slot whose warm shim is dead (lock free): swept now, not at the next fill */
+        pool_slot_path(slot, ".lock", p, sizeof(p));
+        lock = open(p, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+        if (lock >= 0 && flock(lock, LOCK_EX | LOCK_NB) == 0)
+            sweep(slot);
     }
     return told;
 }

@@ -98,8 +98,8 @@ out=$(timeout 120 "${RUN[@]}" --rm --annotation io.containerd.cvm.vcpus=2 "$IMG"
 # --- 5. ctr run --cni from a pooled VM reaches the bridge; runc beside it
 wait_warm 1
 n0=$(claimed_lines)
-out=$(timeout 90 nctr run --rm --cni "$IMG" rnet ping -c1 -W5 "$NET_V4.1" 2>&1); rrc=$?
-out=$(timeout 90 nctr run --rm --cni --runtime "$RT" --runtime-config-path "$CFG" "$IMG" pnet ping -c1 -W5 "$NET_V4.1" 2>&1); rc=$?
+out=$(nctr run --rm --cni "$IMG" rnet ping -c1 -W5 "$NET_V4.1" 2>&1); rrc=$?
+out=$(nctr run --rm --cni --runtime "$RT" --runtime-config-path "$CFG" "$IMG" pnet ping -c1 -W5 "$NET_V4.1" 2>&1); rc=$?
 [[ $rc -eq 0 && $out == *"1 packets received"* && $(claimed_lines) -gt $n0 ]] &&
   pass pool-cni-reaches-bridge || fail pool-cni-reaches-bridge "rc=$rc (runc rc=$rrc) claimed=$(( $(claimed_lines) - n0 )) out=$(tr '\n' '|' <<< "$out")"
 
