@@ -262,8 +262,10 @@ static void ctl_cb(struct loop_source *src, int fd, uint32_t revents, void *data
     }
     w->conn_fd = c;
     snprintf(hello.version, sizeof(hello.version), "%s", w->version);
-    if (send_packet(c, &hello) < 0 ||
-        loop_add_io(w->s.loop, c, EPOLLIN, conn_cb, w, &w->conn_src) < 0)
+    /* a drain sends EXIT and hangs up without reading: the HELLO then fails (EPIPE) but the
+     * EXIT is still queued for conn_cb */
+    (void)send_packet(c, &hello);
+    if (loop_add_io(w->s.loop, c, EPOLLIN, conn_cb, w, &w->conn_src) < 0)
         drop_conn(w);
 }
 
@@ -293,6 +295,9 @@ static void warm_ready(struct sandbox *sb)
     int r;
     task_sandbox_owner.ready(sb);
     sandbox_heartbeat_pause(sb, true);
+    /* the VM's processes stay at SCHED_IDLE, the shim itself answers claims and drains at
+     * once however busy the host is (it only waits on its loop) */
+    sched_all_threads(getpid(), SCHED_OTHER);
     r = ctl_listen(w);
     if (r < 0) {
         log_error("control socket %s: %s", w->sock_path, strerror(-r));
@@ -395,7 +400,7 @@ int cmd_pool_warm(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     (void)prctl(PR_SET_CHILD_SUBREAPER, 1);
     /* the refill never competes with a starting sandbox: SCHED_IDLE, inherited by QEMU and
-     * its helpers, until the claim */
+     * its helpers, which keep it until the claim (the shim leaves it once the VM is up) */
     (void)sched_setscheduler(0, SCHED_IDLE, &sp);
     if (pool_version(w.version, sizeof(w.version)) < 0)
         return 1;
@@ -435,6 +440,7 @@ int cmd_pool_warm(int argc, char **argv)
     if (!w.claimed)
         return leave(&w, reaper, status);
     drop_conn(&w);
+    loop_resume(w.s.loop); /* the claim quit the warm loop: the same loop serves on */
     return shim_serve(&w.s, w.debug, reaper);
 }
 
