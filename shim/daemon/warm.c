@@ -77,15 +77,41 @@ static void sched_all_threads(pid_t pid, int policy)
     }
 }
 
+/* pid and every process below it (QEMU, cvm-vsockd, virtiofsd and the worker it forks) to
+ * policy: /proc/<pid>/task/<tid>/children, depth-bounded. */
+static void sched_tree(pid_t pid, int policy, unsigned depth)
+{
+    char path[64], buf[4096];
+    _cleanup_closedir_ DIR *d = NULL;
+    struct dirent *e;
+    sched_all_threads(pid, policy);
+    if (depth == 0)
+        return;
+    snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+    d = opendir(path);
+    while (d && (e = readdir(d))) {
+        char cp[96];
+        _cleanup_close_ int fd = -EBADF;
+        ssize_t n;
+        if (e->d_name[0] == '.')
+            continue;
+        snprintf(cp, sizeof(cp), "/proc/%d/task/%.20s/children", (int)pid, e->d_name);
+        fd = open(cp, O_RDONLY | O_CLOEXEC);
+        if (fd < 0 || (n = read(fd, buf, sizeof(buf) - 1)) <= 0)
+            continue;
+        buf[n] = 0;
+        for (char *t = strtok(buf, " \n"); t; t = strtok(NULL, " \n")) {
+            long c;
+            if (parse_long(t, 1, INT32_MAX, &c) == 0)
+                sched_tree((pid_t)c, policy, depth - 1);
+        }
+    }
+}
+
 static void raise_priority(struct warm *w)
 {
-    pid_t pids[3] = {w->s.sb ? w->s.sb->qemu_pid : 0, 0, 0};
-    if (w->s.sb && w->s.sb->vm)
-        hv_helper_pids(w->s.sb->vm, &pids[1], &pids[2]);
-    sched_all_threads(getpid(), SCHED_OTHER);
-    for (size_t i = 0; i < ELEMENTSOF(pids); i++)
-        if (pids[i] > 0)
-            sched_all_threads(pids[i], SCHED_OTHER);
+    (void)w;
+    sched_tree(getpid(), SCHED_OTHER, 4);
 }
 
 static int send_packet(int fd, const struct pool_msg *m)

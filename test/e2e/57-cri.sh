@@ -116,8 +116,17 @@ run_handler() { # $1 = runtime handler ("" = runc), $2 = tag
   spid=$(q PodSandboxStatus "{\"pod_sandbox_id\":\"$pod\",\"verbose\":true}" -q info.info | "$CRI_PY" -c 'import json,sys; print(json.loads(sys.stdin.read()).get("pid", ""))' 2>/dev/null)
   scomm=$(cat "/proc/${spid:-0}/comm" 2>/dev/null)
   note "$t: sandbox pid ${spid:-?} ($scomm)"
-  if [[ $t == cvm ]]; then
+  if [[ $t == cvm && -z ${CVM_POOL_SIZE:-} ]]; then
     [[ $scomm == qemu-system-x86* ]] && pass "$t-sandbox-pid-is-qemu" || fail "$t-sandbox-pid-is-qemu" "pid '$spid' comm '$scomm'"
+  elif [[ $t == cvm ]]; then
+    # pool on (README "Warm VM pool"): a claimed VM's QEMU lives in its own netns, the task
+    # pid is the shim's holder process in the pod's netns
+    pns=$(q PodSandboxStatus "{\"pod_sandbox_id\":\"$pod\",\"verbose\":true}" -q info.info | "$CRI_PY" -c '
+import json, sys
+spec = json.loads(sys.stdin.read())["runtimeSpec"]
+print([n.get("path", "") for n in spec["linux"]["namespaces"] if n["type"] == "network"][0])' 2>/dev/null)
+    [[ $scomm == cvm-netns && -n $pns && $(stat -L -c %i "/proc/$spid/ns/net") == "$(stat -L -c %i "$pns")" ]] &&
+      pass "$t-sandbox-pid-in-pod-netns" || fail "$t-sandbox-pid-in-pod-netns" "pid '$spid' comm '$scomm' pod netns '$pns'"
   fi
 
   # 2. CreateContainer + StartContainer + ContainerStatus
@@ -133,7 +142,10 @@ run_handler() { # $1 = runtime handler ("" = runc), $2 = tag
 
   # the footprint check at the end is not vacuous: our QEMU for this pod is visible now
   if [[ $t == cvm ]]; then
-    shim_footprint_ours "$CTD_SOCK" k8s.io "$pod" | grep -q qemu-system-x86_64 && pass "$t-footprint-while-running" ||
+    # a claimed pooled VM's QEMU names its pool slot in its argv: its pid file says it is the pod's
+    qp=$(cut -d' ' -f1 "/run/cvm/$(printf '%s' "$CTD_SOCK/k8s.io/$pod" | sha256sum | cut -c1-16)/qemu.pid" 2>/dev/null)
+    { shim_footprint_ours "$CTD_SOCK" k8s.io "$pod" | grep -q qemu-system-x86_64 ||
+      [[ -n ${CVM_POOL_SIZE:-} && $(cat "/proc/${qp:-0}/comm" 2>/dev/null) == qemu-system-x86* ]]; } && pass "$t-footprint-while-running" ||
       fail "$t-footprint-while-running" "no QEMU of pod $pod: $(shim_footprint | tr '\n' '|' | cut -c1-300)"
   fi
   # ContainerStats of the running container
