@@ -100,7 +100,8 @@ static void sched_tree(pid_t pid, int policy, unsigned depth)
         if (fd < 0 || (n = read(fd, buf, sizeof(buf) - 1)) <= 0)
             continue;
         buf[n] = 0;
-        for (char *t = strtok(buf, " \n"); t; t = strtok(NULL, " \n")) {
+        char *save = NULL; /* reentrant: the recursion tokenises its own buffer */
+        for (char *t = strtok_r(buf, " \n", &save); t; t = strtok_r(NULL, " \n", &save)) {
             long c;
             if (parse_long(t, 1, INT32_MAX, &c) == 0)
                 sched_tree((pid_t)c, policy, depth - 1);

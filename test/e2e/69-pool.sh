@@ -71,6 +71,13 @@ pid1=$(task_field p1 2)
 # QEMU's argv names the pool slot it was started in; the sandbox's run dir has its pid file
 # (what `shim delete` reads after a crash) and its QEMU runs at normal priority now
 qp1=$(cut -d' ' -f1 "$RD1/qemu.pid" 2>/dev/null)
+# every thread of QEMU, virtiofsd (and the worker it forks) and cvm-vsockd left SCHED_IDLE
+idle=""
+vfs1=$(cut -d' ' -f1 "$RD1/virtiofsd.pid" 2>/dev/null)
+for p in $qp1 $vfs1 $(pgrep -P "${vfs1:-0}") $(cut -d' ' -f1 "$RD1/vsockd.pid" 2>/dev/null); do
+  for t in /proc/$p/task/*; do chrt -p "${t##*/}" 2>/dev/null | grep -q SCHED_IDLE && idle+="$p/${t##*/} "; done
+done
+[[ -z $idle ]] && pass pool-claimed-vm-normal-priority || fail pool-claimed-vm-normal-priority "still SCHED_IDLE: $idle"
 [[ -n $pid1 && $pid1 == "$qp1" && $(cat /proc/$pid1/comm) == qemu-system-x86* && $(chrt -p "$pid1") == *SCHED_OTHER* && -e $RD1/vm/console.log ]] &&
   pass pool-claimed-qemu-is-the-sandboxs || fail pool-claimed-qemu-is-the-sandboxs "task pid=$pid1 qemu.pid=$qp1 $(chrt -p "$pid1" 2>&1) $(ls "$RD1" 2>&1 | tr '\n' ' ')"
 h1=$(ctr task exec --exec-id h1 p1 hostname 2>&1) # compared with a cold VM's below (ctr sets none)
@@ -112,9 +119,11 @@ out=$(nctr run --rm --cni --runtime "$RT" --runtime-config-path "$CFG" "$IMG" pn
 # --- 6. kill -9 of every unclaimed warm shim while p1 (claimed) runs
 wait_warm 2
 pids=$(warm_pids | tr '\n' ' ')
+vmp=$(cat "$POOL"/[0-9]*/{qemu,virtiofsd,vsockd}.pid 2>/dev/null | cut -d' ' -f1 | tr '\n' ' ')
 kill -9 $pids 2>/dev/null
 sleep 2
-left=$(pgrep -f "qemu-system-x86_64.*$POOL/" ; pgrep -f "virtiofsd.*$POOL/")
+left=$(for p in $vmp; do [[ -e /proc/$p ]] && echo "$p $(cat /proc/$p/comm)"; done)
+[[ $(wc -w <<< "$vmp") -eq 6 ]] || left+=" (warm VM pids: '$vmp')"
 [[ -n $pids && -z $left ]] && pass pool-kill9-warm-vms-die || fail pool-kill9-warm-vms-die "killed '$pids' left '$left'"
 [[ $(task_field p1 3) == RUNNING && $(ctr task exec --exec-id h2 p1 echo alive 2>&1) == alive ]] &&
   pass pool-claimed-survives-kill9 || fail pool-claimed-survives-kill9 "p1 $(task_field p1 3)"
