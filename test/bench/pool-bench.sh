@@ -8,8 +8,8 @@
 #   CRI pod start               RunPodSandbox + CreateContainer + StartContainer (cri_client.py
 #                               -T, the RPCs' own durations, as cri-bench): runc; cvm pool off;
 #                               cvm from the pool
-#   claimed start's phases      from the shim's log: start -> claimed (the `shim start` that
-#                               claims), claimed -> container created (adoption + Create)
+#   claimed start's phase       from the shim's log: claimed shim serving -> container created
+#                               (adoption + Create)
 # Pool on/off is the runtime config file (read at every start): one containerd for all. A
 # "from the pool" sample that booted cold, a failed run, or a missing log line aborts its
 # figure ("aborted", null in the JSON, exit 1), never a median of the samples that worked.
@@ -52,13 +52,13 @@ warm_count() { local n=0 s; for s in "$POOL"/[0-9]*.sock; do [[ -S $s ]] && n=$(
 wait_warm() { for _ in $(seq 1 600); do [[ $(warm_count) -ge $1 ]] && return 0; sleep 0.2; done; return 1; }
 claims() { grep -c 'pool: claimed slot' "$LOG"; }
 # The pool fills behind the first start that finds it short: one cold start primes it.
-prime() { ctr run --rm "${CVM[@]}" "$IMG" "prime$1" true >/dev/null 2>&1; wait_warm 2; }
+prime() { ctr -n k8s.io run --rm "${CVM[@]}" "$IMG" "prime$1" true >/dev/null 2>&1; wait_warm 2; }
 
 # One ctr sample: seconds to stdout, or BAD. $1 label, $2 id, $3 "claim" when it must claim.
 ctr_sample() {
   local c0 t0 t1
   c0=$(claims); t0=$(bench_now)
-  if ! ctr run --rm "${@:4}" "$IMG" "$2" true >/dev/null 2>"$T/err"; then
+  if ! ctr -n k8s.io run --rm "${@:4}" "$IMG" "$2" true >/dev/null 2>"$T/err"; then
     bench_bad "pool-bench: $1 $2 failed: $(head -c 300 "$T/err")"; return
   fi
   t1=$(bench_now)
@@ -87,8 +87,9 @@ for i in $(seq 1 "$N"); do
 done
 
 # The phases of the claimed starts, from the shim's log lines in containerd's log (its
-# timestamps): "claimed by" (the warm shim took the claim) and "container ... created".
-phases=$(awk -F'time="' '/claimed by default\/bp[0-9]/ {split($2, a, "\""); c = a[1]} /container bp[0-9]+ created/ && c {split($2, a, "\""); print c, a[1]; c = ""}' "$LOG" |
+# timestamps): "pool: claimed slot" (the claimed shim's first line once it serves) and
+# "container ... created" (adoption + Create done).
+phases=$(awk -F'time="' '/pool: claimed slot/ && / id=bp[0-9]+ / {split($2, a, "\""); c = a[1]} /container bp[0-9]+ created/ && c {split($2, a, "\""); print c, a[1]; c = ""}' "$LOG" |
   while read -r a b; do echo "$(( ($(date -d "$b" +%s%N) - $(date -d "$a" +%s%N)) / 1000000 ))"; done)
 
 st_runc=$(bench_stats < "$T/runc"); st_off=$(bench_stats < "$T/off")
@@ -110,7 +111,7 @@ bench_json_put ctr_run.cvm_pool_on_s "$st_on" s
 bench_json_put ctr_run.cvm_pool_on_during_refill_s "$st_ref" s
 bench_json_put ctr_run.claim_to_created_ms "$st_ph" ms
 
-# --- CRI pod start
+# --- CRI pod start (the images are in CRI's namespace, k8s.io, which the ctr runs above used)
 pod_json() { # $1 tag, $2 n
   jq -n --arg n "p$2-$1" --arg d "$WORK/logs/$1-$2" --arg u "uid-p-$1-$2-$$" \
     '{metadata: {name: $n, uid: $u, namespace: "cvmpool", attempt: 0}, hostname: $n, log_directory: $d,
