@@ -98,7 +98,7 @@ st_ph=$(bench_stats <<< "${phases:-BAD}")
 printf '\n%-46s %24s\n' "ctr run --rm IMG id true" "median [min max]"
 row() { # label stats unit
   if bench_aborted "$2"; then printf '  %-44s aborted\n' "$1"; else
-    read -r m a b <<< "$2"; printf '  %-44s %8s%s [%s %s]\n' "$1" "$m" "$3" "$a" "$b"; fi
+    read -r m a b <<< "$2"; printf '  %-44s %8.3f%s [%.3f %.3f]\n' "$1" "$m" "$3" "$a" "$b"; fi
 }
 row "runc" "$st_runc" s
 row "cvm, pool off (cold boot)" "$st_off" s
