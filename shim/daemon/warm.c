@@ -283,9 +283,16 @@ static void ctl_cb(struct loop_source *src, int fd, uint32_t revents, void *data
     c = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
     if (c < 0)
         return;
-    if (w->conn_fd >= 0 || w->claimed) { /* one claimer at a time: the others go elsewhere */
+    if (w->claimed) {
         close(c);
         return;
+    }
+    /* one peer at a time, the newest: one that connected and went quiet must not keep a
+     * drain's EXIT or the next claim out (a claimer dropped here sees the hang-up and tries
+     * the next slot) */
+    if (w->conn_fd >= 0) {
+        log_warn("slot %u: a control connection went quiet: replaced by a new one", w->slot);
+        drop_conn(w);
     }
     w->conn_fd = c;
     snprintf(hello.version, sizeof(hello.version), "%s", w->version);

@@ -268,10 +268,12 @@ int pool_drain(void)
 {
     int told = 0;
     for (unsigned slot = 0; slot < CFG_POOL_SIZE_MAX; slot++) {
-        struct pool_msg ex = {.type = POOL_MSG_EXIT};
+        struct pool_msg ex = {.type = POOL_MSG_EXIT}, m;
         char p[PATH_MAX];
         _cleanup_close_ int fd = connect_slot(slot), lock = -EBADF;
-        if (fd >= 0 && send_msg(fd, &ex, -1) == 0) {
+        /* the HELLO first: the warm shim has taken this connection, so the EXIT is read */
+        if (fd >= 0 && recv_msg(fd, HELLO_WAIT_MS, &m) == 0 && m.type == POOL_MSG_HELLO &&
+            send_msg(fd, &ex, -1) == 0) {
             told++;
             continue; /* it removes its own slot as it leaves */
         }

@@ -112,9 +112,13 @@ out=$(timeout 120 "${RUN[@]}" --rm --annotation io.containerd.cvm.vcpus=2 "$IMG"
 wait_warm 1
 n0=$(claimed_lines)
 out=$(nctr run --rm --cni "$IMG" rnet ping -c1 -W5 "$NET_V4.1" 2>&1); rrc=$?
+# the warm VMs' consoles, followed by descriptor (the claim renames the run dir): what the
+# guest said if this fails
+tail -n +1 -f "$POOL"/[0-9]*/vm/console.log > "$CTD_DIR/cni-console.txt" 2>/dev/null & tailpid=$!
 out=$(nctr run --rm --cni --runtime "$RT" --runtime-config-path "$CFG" "$IMG" pnet ping -c1 -W5 "$NET_V4.1" 2>&1); rc=$?
+sleep 0.5; kill "$tailpid" 2>/dev/null; wait "$tailpid" 2>/dev/null
 [[ $rc -eq 0 && $out == *"1 packets received"* && $(claimed_lines) -gt $n0 ]] &&
-  pass pool-cni-reaches-bridge || fail pool-cni-reaches-bridge "rc=$rc (runc rc=$rrc) claimed=$(( $(claimed_lines) - n0 )) out=$(tr '\n' '|' <<< "$out")"
+  pass pool-cni-reaches-bridge || fail pool-cni-reaches-bridge "rc=$rc (runc rc=$rrc) claimed=$(( $(claimed_lines) - n0 )) out=$(tr '\n' '|' <<< "$out") console: $(grep -E -A12 'BUG|lockup|stall|Oops|RIP|panic|WARNING' "$CTD_DIR/cni-console.txt" | head -40 | tr '\n' '|')"
 
 # --- 6. kill -9 of every unclaimed warm shim while p1 (claimed) runs
 wait_warm 2
