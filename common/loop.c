@@ -378,6 +378,12 @@ void loop_quit(struct loop *l, int code)
     l->quit_code = code;
 }
 
+void loop_resume(struct loop *l)
+{
+    l->quitting = false;
+    l->quit_code = 0;
+}
+
 int loop_is_quitting(const struct loop *l)
 {
     return l->quitting;

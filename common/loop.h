@@ -63,6 +63,8 @@ int loop_run_once(struct loop *l, int timeout_ms);
 /* Run until loop_quit(); returns the quit code. */
 int loop_run(struct loop *l);
 void loop_quit(struct loop *l, int code);
+/* Undo loop_quit: the next loop_run runs again (a warm shim that goes on serving). */
+void loop_resume(struct loop *l);
 int loop_is_quitting(const struct loop *l);
 
 #endif

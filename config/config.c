@@ -166,6 +166,29 @@ static int set_allowed(unsigned *dst, json_t *v, struct cvm_err *err)
     return 0;
 }
 
+/* "pool": {"size": N}; an object so the pool can grow keys without a new top-level name. */
+static int set_pool(struct cfg *c, json_t *v, struct cvm_err *err)
+{
+    const char *k;
+    json_t *e;
+    unsigned size = 0;
+    if (!json_is_object(v))
+        return cvm_err_set(err, -EINVAL, "config: \"pool\" must be an object ({\"size\": N})");
+    json_object_foreach(v, k, e)
+    {
+        if (strcmp(k, "size") == 0) {
+            int r = set_uint(&size, "pool.size", e, 0, CFG_POOL_SIZE_MAX, err);
+            if (r < 0)
+                return r;
+            continue;
+        }
+        return cvm_err_set(err, -EINVAL, "config: \"pool\": unknown key \"%.64s\" (known: size)",
+                           k);
+    }
+    c->pool_size = size;
+    return 0;
+}
+
 static int set_one(struct cfg *c, const char *key, json_t *v, struct cvm_err *err)
 {
     if (strcmp(key, "kernel") == 0)
@@ -253,6 +276,8 @@ static int set_one(struct cfg *c, const char *key, json_t *v, struct cvm_err *er
                             c->max_memory_mib, CFG_MEMORY_MIN);
         return r;
     }
+    if (strcmp(key, "pool") == 0)
+        return set_pool(c, v, err);
     if (strcmp(key, "_comment") == 0)
         return json_is_string(v)
                    ? 0

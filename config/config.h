@@ -63,7 +63,8 @@
 #define CFG_ALLOW_VCPUS (1u << 0)
 #define CFG_ALLOW_MEMORY (1u << 1)
 #define CFG_ALLOW_KARGS (1u << 2)
-#define CFG_ALLOWED_MAX 16u /* entries in "allowed_annotations" */
+#define CFG_ALLOWED_MAX 16u
+#define CFG_POOL_SIZE_MAX 16u /* "pool": {"size"} */ /* entries in "allowed_annotations" */
 
 struct cfg {
     char kernel[CFG_PATH_MAX]; /* "" = newest /boot/vmlinuz-* */
@@ -92,6 +93,9 @@ struct cfg {
     bool debug;
     bool tcg_icount;         /* benchmarks: -icount shift=0,sleep=off under TCG */
     bool host_namespaces_vm; /* "host_namespaces": "vm": host network/ipc/pid = the VM's */
+    /* "pool": {"size": N}: N pre-booted VMs of this config's shape kept warm for new
+     * sandboxes (shim/pool); 0 (the default) = no pool. */
+    unsigned pool_size;
 };
 
 void cfg_defaults(struct cfg *c);

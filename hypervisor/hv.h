@@ -171,6 +171,9 @@ uint32_t hv_guest_cid(const struct hv_vm *vm);
 enum hv_vsock_mode hv_vsock_mode(const struct hv_vm *vm); /* the resolved mode */
 const char *hv_console_path(const struct hv_vm *vm);
 const char *hv_id(const struct hv_vm *vm);
+/* The directory old_dir the VM's files live under was renamed to new_dir (a claimed pooled VM,
+ * shim/pool): every path hv keeps is rewritten. -ENOMEM leaves some paths old. */
+int hv_rebase(struct hv_vm *vm, const char *old_dir, const char *new_dir);
 
 /* Copy the last up-to n-1 bytes of the console log into buf (NUL-terminated, starts at a line
  * boundary where possible). Returns bytes copied or -errno. */

@@ -12,6 +12,11 @@ int main(int argc, char **argv)
     struct shim_flags f;
     char err[256];
 
+    if (argc >= 2 && strcmp(argv[1], "pool-warm") == 0)
+        return cmd_pool_warm(argc, argv);
+    if (argc == 2 && strcmp(argv[1], "pool-drain") == 0)
+        return cmd_pool_drain();
+
     if (shim_flags_parse(argc, argv, &f, err, sizeof(err)) < 0) {
         fprintf(stderr, "%s: %s\n", SHIM_NAME, err);
         return 2;

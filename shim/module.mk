@@ -1,6 +1,6 @@
 # shim/: the containerd-shim-cvm-v1 binary; libshim.a holds everything but main() for tests.
 # Its folders are listed in shim/README.md; shim/check (cvm-check) has its own module.mk.
-SHIM_DIRS := cli naming events daemon task stdio sandbox net cgroup hooks
+SHIM_DIRS := cli naming events daemon pool task stdio sandbox net cgroup hooks
 SHIM_SRC  := $(foreach d,$(SHIM_DIRS),$(wildcard shim/$(d)/*.c))
 LIBSHIM   := $(BUILD)/libshim.a
 LIBS      += $(LIBSHIM)
@@ -29,6 +29,9 @@ install: $(SHIM_BIN) $(BUILD)/bin/cvm-vsockd $(BUILD)/bin/cvm-check $(INITRD) $(
 	install -m 0644 $(VMLINUX) $(SHIM_SHARE)/vmlinux
 	$(if $(INITRD_DISTRO),install -m 0644 $(INITRD_DISTRO) $(SHIM_SHARE)/$(notdir $(INITRD_DISTRO)))
 	install -m 0644 config/cvm.json config/containerd-ctr.toml config/containerd-cri.toml config/containerd2-cri.toml config/runtimeclass.yaml config/README.md $(SHIM_SHARE)/
+	@# warm shims of the old build (README "Warm VM pool") leave; the next start refills
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && [ -d /run/cvm/pool ]; then \
+	  $(PREFIX)/bin/containerd-shim-cvm-v1 pool-drain; fi
 	@if [ -n "$(GUEST_KVER)" ] && [ -e /boot/vmlinuz-$(GUEST_KVER) ]; then \
 	  ln -sfn /boot/vmlinuz-$(GUEST_KVER) $(SHIM_SHARE)/vmlinuz; echo "  LINK    $(SHIM_SHARE)/vmlinuz -> /boot/vmlinuz-$(GUEST_KVER)"; fi
 

@@ -12,6 +12,7 @@
 #include "check_probe.h"
 #include "check_report.h"
 #include "log.h"
+#include "pool/pool_slot.h"
 
 static void usage(FILE *f)
 {
@@ -69,9 +70,18 @@ int main(int argc, char **argv)
         check_report_boot_line(&boot, &lines[n++]);
     }
     can_run = check_report_can_run(lines, n);
+    /* the warm VM pool (README "Warm VM pool"): configured size beside what is there now */
+    struct pool_status ps;
+    pool_status_read(&ps);
 
     if (json) {
         json_t *doc = check_report_json(&probe.facts, lines, n, do_boot ? &boot : NULL);
+        if (doc)
+            json_object_set_new(
+                doc, "pool",
+                json_pack("{s:I,s:I,s:I,s:I,s:I}", "size", (json_int_t)cfg.pool_size, "warm",
+                          (json_int_t)ps.warm, "booting", (json_int_t)ps.booting, "claimed",
+                          (json_int_t)ps.claimed, "failures", (json_int_t)ps.failures));
         if (!doc || json_dumpf(doc, stdout, JSON_INDENT(2)) < 0) {
             fprintf(stderr, "cvm-check: cannot write the JSON report\n");
             json_decref(doc);
@@ -82,6 +92,8 @@ int main(int argc, char **argv)
         json_decref(doc);
     } else {
         check_report_text(stdout, &probe.facts, lines, n);
+        printf("pool: size %u%s, warm %u, booting %u, claimed %lu, failures %lu\n", cfg.pool_size,
+               cfg.pool_size ? "" : " (off)", ps.warm, ps.booting, ps.claimed, ps.failures);
     }
     check_probe_free(&probe);
     return fflush(stdout) == 0 && can_run ? 0 : 1;

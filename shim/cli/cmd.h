@@ -17,6 +17,10 @@
 int cmd_start(const struct shim_flags *f);
 int cmd_delete(const struct shim_flags *f);
 int cmd_serve(const struct shim_flags *f);
+/* Warm VM pool (daemon/warm.c): `pool-warm <slot> <config>` is a warm shim (started by start,
+ * never by hand); `pool-drain` tells every warm shim to exit (make install). */
+int cmd_pool_warm(int argc, char **argv);
+int cmd_pool_drain(void);
 /* -info: options Any read from in_fd, RuntimeInfo written to out_fd (spec §2.7). */
 int cmd_info(int in_fd, int out_fd);
 /* The RuntimeInfo bytes for these options (empty = none); -EBADMSG if they are no Any. */

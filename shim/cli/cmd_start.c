@@ -3,6 +3,7 @@
  * shim_cgroup when the options on stdin name one, print the address.
  * Nothing but the address may reach stdout/stderr (containerd reads them combined). */
 #include <errno.h>
+#include <jansson.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
@@ -24,6 +25,11 @@
 #include "cleanup.h"
 #include "cli/cmd.h"
 #include "fd.h"
+#include "google/protobuf/any.pb-c.h"
+#include "net/net.h"
+#include "pool/pool_fit.h"
+#include "pool/pool_slot.h"
+#include "task/config_load.h"
 
 extern char **environ;
 
@@ -168,24 +174,31 @@ static pid_t spawn_daemon(const struct shim_flags *f, int lfd)
 
 #define START_OPTIONS_MAX (1u << 20)
 
-/* containerd 1.6 to 2.x write the task's Create options (an Any) to start's stdin, and runc's
- * shim takes its shim_cgroup from there, at start (runtime/v2/runc/manager: after the
- * daemon is started, before the address is printed). Read whole, bounded; more than fits, or
- * bytes that are no options Any (what a newer containerd may write there), carry none of ours:
- * Create's options are joined again then. shim_cgroup "" when there is none. */
-static void read_start_options(char *shim_cgroup, size_t n)
+/* containerd 1.6 to 2.x write the task's Create options (an Any) to start's stdin. runc's
+ * shim takes its shim_cgroup from there, at start (runtime/v2/runc/manager: after the daemon
+ * is started, before the address is printed), and the pool needs the runtime config path
+ * before any daemon runs. Read whole, bounded; more than fits, or bytes that are no options
+ * Any (what a newer containerd may write there), carry none of ours: Create's options are
+ * joined again then. Each out-parameter is "" when there is none. */
+static void read_start_options(char *shim_cgroup, size_t n, char *config_path, size_t m)
 {
     _cleanup_free_ uint8_t *buf = malloc(START_OPTIONS_MAX);
     size_t got = 0;
     ssize_t r;
-    shim_cgroup[0] = '\0';
+    shim_cgroup[0] = config_path[0] = '\0';
     if (!buf)
         return;
     while (got < START_OPTIONS_MAX &&
            ((r = read(0, buf + got, START_OPTIONS_MAX - got)) > 0 || (r < 0 && errno == EINTR)))
         got += r > 0 ? (size_t)r : 0;
-    if (got < START_OPTIONS_MAX)
-        runc_shim_cgroup_of_start_stdin(buf, got, shim_cgroup, n);
+    if (got == 0 || got >= START_OPTIONS_MAX)
+        return;
+    runc_shim_cgroup_of_start_stdin(buf, got, shim_cgroup, n);
+    Google__Protobuf__Any *any = google__protobuf__any__unpack(NULL, got, buf);
+    if (any) {
+        (void)task_config_path(any, config_path, m);
+        google__protobuf__any__free_unpacked(any, NULL);
+    }
 }
 
 /* runc's shim_cgroup: the new daemon joins that existing cgroup in every hierarchy where it
@@ -200,6 +213,77 @@ static int join_shim_cgroup(const char *shim_cgroup, pid_t pid)
     return r;
 }
 
+/* The bundle's config.json (NULL when unreadable: no claim then). */
+static json_t *bundle_spec(const char *bundle)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof(path), "%s/config.json", bundle);
+    return json_load_file(path, 0, NULL);
+}
+
+/* The interfaces a pooled VM would have to carry in the netns at path (CRI: CNI ran). */
+static int netns_links(const char *path)
+{
+    _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+    _cleanup_free_ struct net_state *s = calloc(1, sizeof(*s));
+    struct cvm_err err = {0};
+    int r;
+    if (fd < 0)
+        return -errno;
+    if (!s)
+        return -ENOMEM;
+    r = net_scan(fd, s, &err);
+    return r < 0 ? (r == -1 ? -EIO : r) : (int)s->n_links;
+}
+
+/* With a pool configured: claim a warm shim for this sandbox (1: it serves lfd now), or say
+ * why not in CVM_POOL_ORIGIN for the cold daemon's log and boot.log (0). */
+static int try_pool(const struct shim_flags *f, const char *bundle, const struct cfg *cfg, int lfd)
+{
+    char why[320], origin[400];
+    json_t *spec = bundle_spec(bundle);
+    int r;
+
+    if (!spec) {
+        snprintf(why, sizeof(why), "cannot read %s/config.json", bundle);
+        r = -ENOENT;
+    } else {
+        const char *ns = pool_spec_netns(spec);
+        r = ns ? netns_links(ns) : -1;
+        if (r < -1) {
+            snprintf(why, sizeof(why), "cannot scan the sandbox netns %.100s: %s", ns,
+                     strerror(-r));
+        } else {
+            r = pool_fit(cfg, spec, r, why, sizeof(why));
+        }
+        json_decref(spec);
+    }
+    if (r == 0) {
+        struct pool_msg m = {.type = POOL_MSG_CLAIM, .debug = f->debug};
+        const char *tt = getenv("TTRPC_ADDRESS");
+        if (pool_version(m.version, sizeof(m.version)) < 0 ||
+            (size_t)snprintf(m.ns, sizeof(m.ns), "%s", f->namespace_) >= sizeof(m.ns) ||
+            (size_t)snprintf(m.id, sizeof(m.id), "%s", f->id) >= sizeof(m.id) ||
+            (size_t)snprintf(m.bundle, sizeof(m.bundle), "%s", bundle) >= sizeof(m.bundle) ||
+            (size_t)snprintf(m.address, sizeof(m.address), "%s", f->address) >= sizeof(m.address) ||
+            (size_t)snprintf(m.ttrpc_address, sizeof(m.ttrpc_address), "%s", tt ? tt : "") >=
+                sizeof(m.ttrpc_address) ||
+            (size_t)snprintf(m.publish_binary, sizeof(m.publish_binary), "%s",
+                             f->publish_binary ? f->publish_binary : "") >=
+                sizeof(m.publish_binary)) {
+            snprintf(why, sizeof(why), "claim fields too long");
+            r = -ENAMETOOLONG;
+        } else {
+            r = pool_claim(&m, lfd, cfg->pool_size, why, sizeof(why));
+            if (r >= 0)
+                return 1;
+        }
+    }
+    snprintf(origin, sizeof(origin), "pool: cold boot: %s", why);
+    setenv("CVM_POOL_ORIGIN", origin, 1);
+    return 0;
+}
+
 int cmd_start(const struct shim_flags *f)
 {
     char cwd[PATH_MAX], group[256], addr[256];
@@ -207,6 +291,10 @@ int cmd_start(const struct shim_flags *f)
     _cleanup_close_ int lockfd = -EBADF, lfd = -EBADF;
     struct shim_flags df = *f;
     char shim_cgroup[HCG_PATH_MAX];
+    char config_path[PATH_MAX];
+    struct cfg cfg;
+    struct cvm_err cerr = {0};
+    int claimed = 0;
     int r;
 
     if (!f->namespace_ || !*f->namespace_ || !f->id || !*f->id) {
@@ -215,7 +303,10 @@ int cmd_start(const struct shim_flags *f)
     }
     if (!df.address || !*df.address)
         df.address = SHIM_DEFAULT_ADDRESS;
-    read_start_options(shim_cgroup, sizeof(shim_cgroup));
+    read_start_options(shim_cgroup, sizeof(shim_cgroup), config_path, sizeof(config_path));
+    /* the pool (README "Warm VM pool"): off unless the runtime config sizes it */
+    if (task_config_load(config_path, &cfg, &cerr) < 0)
+        cfg.pool_size = 0;
     if (!getcwd(cwd, sizeof(cwd))) {
         fprintf(stderr, "start: getcwd: %m");
         return 1;
@@ -252,7 +343,13 @@ int cmd_start(const struct shim_flags *f)
             (void)unlink(sa.sun_path);
         return 1;
     }
-    if (lfd > 0) {
+    /* runc's shim_cgroup is joined by the daemon start spawns: a warm shim already runs
+     * (and its VM is charged) elsewhere, so a sandbox that names one boots cold */
+    if (lfd > 0 && cfg.pool_size > 0 && shim_cgroup[0])
+        setenv("CVM_POOL_ORIGIN", "pool: cold boot: the task names a shim_cgroup", 1);
+    else if (lfd > 0 && cfg.pool_size > 0)
+        claimed = try_pool(&df, cwd, &cfg, lfd);
+    if (lfd > 0 && !claimed) {
         pid_t pid = spawn_daemon(&df, lfd);
         if (pid < 0) {
             (void)unlink(sa.sun_path);
@@ -269,5 +366,11 @@ int cmd_start(const struct shim_flags *f)
     }
     fputs(addr, stdout);
     fflush(stdout);
+    /* after the address: containerd is not kept waiting for the refill, which boots at
+     * SCHED_IDLE in warm shims of their own */
+    if (lfd > 0 && cfg.pool_size > 0) {
+        safe_close(TAKE_FD(lfd));
+        (void)pool_fill(cfg.pool_size, config_path, df.debug);
+    }
     return 0;
 }

@@ -28,6 +28,8 @@
 #include "fs_beneath.h"
 #include "sandbox/mounts.h"
 #include "daemon/reaper.h"
+#include "daemon/serve.h"
+#include "sandbox/sandbox.h"
 #include "task/model.h"
 #include "task/service.h"
 #include "ttrpc.h"
@@ -87,10 +89,6 @@ static void remove_socket(const struct shim *s)
 int cmd_serve(const struct shim_flags *f)
 {
     struct shim s = {0};
-    struct loop_source *sig_term = NULL, *sig_int = NULL;
-    struct reaper *reaper = NULL;
-    char run_dir[128];
-    int r;
 
     if (!f->namespace_ || !*f->namespace_ || !f->id || !*f->id) {
         fprintf(stderr, "%s: -namespace and -id are required\n", SHIM_NAME);
@@ -103,76 +101,89 @@ int cmd_serve(const struct shim_flags *f)
              f->address && *f->address ? f->address : SHIM_DEFAULT_ADDRESS);
     if (!getcwd(s.bundle, sizeof(s.bundle)))
         return 1;
-    log_set_ident(s.id);
-    if (f->debug)
-        log_set_level(LOG_LVL_DEBUG);
     signal(SIGPIPE, SIG_IGN);
     (void)prctl(PR_SET_CHILD_SUBREAPER, 1);
+    return shim_serve(&s, f->debug, NULL);
+}
+
+int shim_serve(struct shim *s, bool debug, struct reaper *reaper)
+{
+    struct loop_source *sig_term = NULL, *sig_int = NULL;
+    char run_dir[128];
+    int r;
+
+    log_set_ident(s->id);
+    if (debug)
+        log_set_level(LOG_LVL_DEBUG);
 
     char group[256];
-    if (shim_group_from_bundle(s.bundle, s.id, group, sizeof(group)) < 0)
-        snprintf(group, sizeof(group), "%s", s.id);
-    shim_group_hash(s.address, s.ns, group, s.hash);
-    snprintf(s.socket_path, sizeof(s.socket_path), "%s/%s", SHIM_SOCKET_DIR, s.hash);
-    shim_run_dir(s.hash, run_dir, sizeof(run_dir));
+    if (shim_group_from_bundle(s->bundle, s->id, group, sizeof(group)) < 0)
+        snprintf(group, sizeof(group), "%s", s->id);
+    shim_group_hash(s->address, s->ns, group, s->hash);
+    snprintf(s->socket_path, sizeof(s->socket_path), "%s/%s", SHIM_SOCKET_DIR, s->hash);
+    shim_run_dir(s->hash, run_dir, sizeof(run_dir));
 
-    r = loop_new(&s.loop);
-    if (r < 0)
+    if (!s->loop && loop_new(&s->loop) < 0)
         return 1;
-    (void)loop_add_timer(s.loop, 0, log_retry_cb, NULL, &log_retry);
+    (void)loop_add_timer(s->loop, 0, log_retry_cb, NULL, &log_retry);
     open_log();
-    log_info("%s %s serving %s (group %s)", SHIM_NAME, SHIM_VERSION_STR, s.socket_path, group);
+    log_info("%s %s serving %s (group %s)", SHIM_NAME, SHIM_VERSION_STR, s->socket_path, group);
+    const char *origin = getenv("CVM_POOL_ORIGIN"); /* a cold start's, from `start` */
+    if (s->sb && s->sb->origin[0])
+        log_info("%s", s->sb->origin); /* a claimed warm shim's */
+    else if (origin && *origin)
+        log_info("%s", origin);
 
     struct ttrpc_server_opts so = {.require_same_user = true};
     const char *ttrpc_addr = getenv("TTRPC_ADDRESS");
     char evaddr[300];
     snprintf(evaddr, sizeof(evaddr), "%s", ttrpc_addr && *ttrpc_addr ? ttrpc_addr : "");
     if (!evaddr[0])
-        snprintf(evaddr, sizeof(evaddr), "%s.ttrpc", s.address);
+        snprintf(evaddr, sizeof(evaddr), "%s.ttrpc", s->address);
     /* cvm-runtime starts us without a containerd to publish to (runtime/shim_link.c) */
     const char *ev_env = getenv("CVM_SHIM_EVENTS");
     bool events_off = ev_env && strcmp(ev_env, "none") == 0;
-    if ((r = ttrpc_server_new(s.loop, &so, &s.server)) < 0 ||
-        (r = task_service_register(s.server, &s)) < 0 ||
-        (r = ttrpc_server_add_listener(s.server, LISTEN_FD)) < 0 ||
-        (r = evt_new(s.loop, events_off ? NULL : evaddr, s.ns, NULL, NULL, &s.events)) < 0 ||
-        (r = loop_add_signal(s.loop, SIGTERM, on_signal, &s, &sig_term)) < 0 ||
-        (r = loop_add_signal(s.loop, SIGINT, on_signal, &s, &sig_int)) < 0 ||
-        (r = reaper_new(s.loop, &reaper)) < 0) {
+    if ((r = ttrpc_server_new(s->loop, &so, &s->server)) < 0 ||
+        (r = task_service_register(s->server, s)) < 0 ||
+        (r = ttrpc_server_add_listener(s->server, LISTEN_FD)) < 0 ||
+        (r = evt_new(s->loop, events_off ? NULL : evaddr, s->ns, NULL, NULL, &s->events)) < 0 ||
+        (r = loop_add_signal(s->loop, SIGTERM, on_signal, s, &sig_term)) < 0 ||
+        (r = loop_add_signal(s->loop, SIGINT, on_signal, s, &sig_int)) < 0 ||
+        (!reaper && (r = reaper_new(s->loop, &reaper)) < 0)) {
         log_error("setup failed: %s", strerror(-r));
-        remove_socket(&s);
+        remove_socket(s);
         return 1;
     }
     (void)fd_set_cloexec(LISTEN_FD, 1);
 
-    loop_run(s.loop);
+    loop_run(s->loop);
 
     /* The VM is stopped (shim_begin_exit); deliver the last events, then leave no trace. */
-    if (evt_flush(s.events, 5000) < 0)
-        log_warn("exiting with %zu undelivered events", evt_queued(s.events));
-    remove_socket(&s);
+    if (evt_flush(s->events, 5000) < 0)
+        log_warn("exiting with %zu undelivered events", evt_queued(s->events));
+    remove_socket(s);
     for (int i = 0; i < 10; i++) /* let the last replies (Shutdown) reach containerd */
-        if (loop_run_once(s.loop, 10) <= 0)
+        if (loop_run_once(s->loop, 10) <= 0)
             break;
-    if (s.sb) {
-        sandbox_free(s.sb);
-        s.sb = NULL;
+    if (s->sb) {
+        sandbox_free(s->sb);
+        s->sb = NULL;
     }
-    op_free_all(&s);
+    op_free_all(s);
     /* A VM helper sandbox_free had to SIGKILL is reaped here: a bounded wait at exit. */
-    if (hv_proc_reap_orphans(s.loop, 2000))
+    if (hv_proc_reap_orphans(s->loop, 2000))
         log_warn("exiting with killed VM helpers not yet reaped (init reaps them)");
     host_cgroup_remove_at_exit(NULL); /* removals still waiting on a timer (a failed start) */
     (void)mnt_umount_tree(run_dir);
     (void)fsb_rm_path(run_dir);
     log_info("exited");
-    ttrpc_server_free(s.server);
-    evt_free(s.events);
-    (void)loop_run_once(s.loop, 0); /* the connections' releases are deferred to a loop turn */
+    ttrpc_server_free(s->server);
+    evt_free(s->events);
+    (void)loop_run_once(s->loop, 0); /* the connections' releases are deferred to a loop turn */
     reaper_free(reaper);
     loop_source_free(sig_term);
     loop_source_free(sig_int);
     loop_source_free(log_retry);
-    loop_free(s.loop);
+    loop_free(s->loop);
     return 0;
 }

@@ -110,6 +110,10 @@ int net_attach(int netns_fd, const char *ifname, const char *tap, struct cvm_err
  * exists and is named cvmtap*) is cleaned the same way. Nothing attached, or ifname gone: 0. */
 int net_detach(int netns_fd, const char *ifname, struct cvm_err *err);
 
+/* Move ifname (a tap QEMU holds: the fd keeps working, the device goes down and net_attach
+ * brings it up) from one netns into another (RTM_NEWLINK, IFLA_NET_NS_FD). */
+int net_link_move(int from_netns_fd, const char *ifname, int to_netns_fd, struct cvm_err *err);
+
 /* 1: the tap exists in the netns (QEMU has opened it), 0: not yet, or -errno. */
 int net_tap_ready(int netns_fd, const char *tap);
 

@@ -340,3 +340,24 @@ int net_tap_ready(int netns_fd, const char *tap)
         return 0;
     return r < 0 ? r : 1;
 }
+
+int net_link_move(int from_netns_fd, const char *ifname, int to_netns_fd, struct cvm_err *err)
+{
+    _cleanup_(net_nl_closep) struct nl_sock *sk = NULL;
+    _cleanup_(rtnl_link_putp) struct rtnl_link *l = NULL;
+    _cleanup_(rtnl_link_putp) struct rtnl_link *chg = NULL;
+    int r = net_nl_open(from_netns_fd, &sk, err);
+    if (r < 0)
+        return r;
+    if ((r = get_link(sk, ifname, &l)) < 0)
+        return cvm_err_set(err, r, "%s: %s", ifname, strerror(-r));
+    chg = rtnl_link_alloc();
+    if (!chg)
+        return cvm_err_set(err, -ENOMEM, "out of memory");
+    rtnl_link_set_ns_fd(chg, to_netns_fd);
+    r = rtnl_link_change(sk, l, chg, 0);
+    if (r < 0)
+        return cvm_err_set(err, net_nl_errno(r), "move %s into the sandbox netns: %s", ifname,
+                           nl_geterror(r));
+    return 0;
+}

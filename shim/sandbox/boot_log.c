@@ -36,8 +36,8 @@ void write_boot_log(struct sandbox *sb, const char *outcome)
     accel_desc(sb, accel, sizeof(accel));
     fprintf(f,
             "sandbox: %s\naccel: %s\nphases (from sandbox creation): %s\nresult: %s\n"
-            "console: %s/console.log\n",
-            sb->id, accel, phases, outcome, sb->vm_dir);
+            "console: %s/console.log\n%s%s",
+            sb->id, accel, phases, outcome, sb->vm_dir, sb->origin, sb->origin[0] ? "\n" : "");
 }
 
 /* The console's last lines, joined by '|', for an error message. */

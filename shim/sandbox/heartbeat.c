@@ -92,3 +92,10 @@ void heartbeat_start(struct sandbox *sb)
                  "connection closes",
                  sb->id);
 }
+
+void sandbox_heartbeat_pause(struct sandbox *sb, bool paused)
+{
+    sb->heartbeat = loop_source_free(sb->heartbeat);
+    if (!paused && sb->state == SB_READY)
+        heartbeat_start(sb); /* the guest gets a full guest_timeout_ms from now */
+}

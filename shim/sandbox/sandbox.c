@@ -89,6 +89,7 @@ int sandbox_new(struct shim *s, struct loop *loop, const struct sandbox_owner *o
     snprintf(sb->vm_dir, sizeof(sb->vm_dir), "%s/vm", sb->run_dir);
     sb->cfg = *cfg;
     sb->netns_fd = -1;
+    sb->holder_pidfd = -1;
     sb->share.mounts_fd = -1;
     TAILQ_INIT(&sb->containers);
     r = mkdir_p(sb->run_dir, 0700, 0700);
@@ -188,9 +189,26 @@ void sandbox_free(struct sandbox *sb)
     hv_vsock_cancel(sb->agent_req);
     ttrpc_client_free(sb->agent);
     hv_free(sb->vm);
+    sandbox_net_holder_kill(sb);
     /* at exit: the daemon finishes it (host_cgroup_remove_at_exit) once the VM's processes,
      * killed through their pidfds by hv_free, are reaped */
     host_cgroup_remove_later(sb->loop, sb->host_cg);
     sandbox_net_close(sb);
     free(sb);
+}
+
+int sandbox_rebase(struct sandbox *sb, const char *group, const char *run_dir)
+{
+    char old[sizeof(sb->run_dir)];
+    int r;
+    if (strlen(run_dir) >= sizeof(sb->run_dir))
+        return -ENAMETOOLONG;
+    snprintf(old, sizeof(old), "%s", sb->run_dir);
+    snprintf(sb->run_dir, sizeof(sb->run_dir), "%s", run_dir);
+    snprintf(sb->vm_dir, sizeof(sb->vm_dir), "%s/vm", sb->run_dir);
+    snprintf(sb->id, sizeof(sb->id), "%s", group);
+    r = share_rebase(&sb->share, run_dir);
+    if (r == 0 && sb->vm)
+        r = hv_rebase(sb->vm, old, run_dir);
+    return r;
 }

@@ -109,6 +109,13 @@ struct sandbox {
     struct host_cgroup *host_cg;
     char host_cg_owner[80]; /* the container whose resources it carries */
     struct hcg_overhead host_ov;
+    /* Warm VM pool (shim/pool): how this VM came to be ("pool: claimed slot N" or "pool: cold
+     * boot: <why>"; "" without a pool), shown in boot.log; pooled while a claimed warm VM
+     * waits for its sandbox's first Create (task/create.c adopts it then). */
+    char origin[240];
+    bool pooled;
+    pid_t holder_pid; /* the task pid in the sandbox netns of an adopted VM (netns_adopt.c) */
+    int holder_pidfd; /* -1: none */
 };
 
 /* Boot the VM of sandbox `group` with its files under run_dir. host_cg (NULL: none) is the
@@ -134,6 +141,13 @@ int sandbox_park(struct sandbox *sb, void (*cb)(struct sandbox *sb));
 /* Stop the VM and remove every file; cb when done (also when nothing was running). */
 void sandbox_stop(struct sandbox *sb, void (*cb)(struct sandbox *, void *), void *data);
 void sandbox_free(struct sandbox *sb);
+/* A warm VM (shim/pool) runs at SCHED_IDLE and may get no CPU for longer than
+ * guest_timeout_ms while the host is busy: its heartbeat pauses until the claim, which resumes
+ * it (a hung warm VM is then found as any other). */
+void sandbox_heartbeat_pause(struct sandbox *sb, bool paused);
+/* A warm VM was claimed (shim/pool): its run dir, with everything in it, was renamed to
+ * run_dir and it is sandbox `group`'s now. Only paths change: the processes hold fds. */
+int sandbox_rebase(struct sandbox *sb, const char *group, const char *run_dir);
 struct hv_vm *sandbox_vm(struct sandbox *sb);
 
 #endif

@@ -12,5 +12,9 @@ int sandbox_net_open(struct sandbox *sb, const char *netns_path, struct cvm_err 
 void sandbox_net_sync(struct sandbox *sb, void (*cb)(struct sandbox *, int, const char *, void *),
                       void *data);
 void sandbox_net_close(struct sandbox *sb);
+/* netns_adopt.c: a claimed pooled VM's taps move into netns_path (a sandbox netns made before
+ * the claim: CRI's), and the task pid becomes a holder process living there. */
+int sandbox_net_adopt(struct sandbox *sb, const char *netns_path, struct cvm_err *err);
+void sandbox_net_holder_kill(struct sandbox *sb);
 
 #endif

@@ -65,6 +65,14 @@ fail:
     return cvm_err_set(err, r, "set up the share under %s: %s", run_dir, strerror(-r));
 }
 
+int share_rebase(struct share *sh, const char *run_dir)
+{
+    if (run_dir_child(run_dir, "mounts", sh->mounts, sizeof(sh->mounts)) < 0 ||
+        run_dir_child(run_dir, "shared", sh->shared, sizeof(sh->shared)) < 0)
+        return -ENAMETOOLONG;
+    return 0;
+}
+
 void share_close(struct share *sh)
 {
     if (sh->mounted) {

@@ -30,6 +30,9 @@ int share_open(struct share *sh, const char *run_dir, struct cvm_err *err);
 /* Detach both views (and every container mount under them) and close the fd; the directories go
  * with the run dir. Idempotent. */
 void share_close(struct share *sh);
+/* The run dir was renamed to run_dir (a claimed pooled VM): the paths follow; the fd and the
+ * mounts moved with it. */
+int share_rebase(struct share *sh, const char *run_dir);
 
 /* The container's directory <id>/ in the host-only tree, made now: an O_PATH fd of it.
  * An id that is not one path component, or an existing entry that is not our directory, fails. */

@@ -27,6 +27,7 @@
 #include "sandbox/sandbox_net.h"
 #include "task/host_ns.h"
 #include "task/rpc.h"
+#include "task/config_load.h"
 
 static int read_spec(const char *bundle, char **ret, size_t *ret_len, struct cvm_err *err)
 {
@@ -75,18 +76,34 @@ static unsigned host_cpus(void)
 static int load_config_file(const Google__Protobuf__Any *opts, struct cfg *cfg, struct cvm_err *err)
 {
     char path[PATH_MAX] = "";
-    int r;
+    /* containerd.runc.v1.Options: runc_options_check() at Create; other types are ignored
+     * (spec §9 item 22) */
+    if (task_config_path(opts, path, sizeof(path)) < 0)
+        return cvm_err_set(err, -EINVAL, "cannot decode runtimeoptions.v1.Options");
+    return task_config_load(path, cfg, err);
+}
 
-    cfg_defaults(cfg);
+int task_config_path(const Google__Protobuf__Any *opts, char *path, size_t n)
+{
+    path[0] = '\0';
     if (opts && opts->type_url && strcmp(opts->type_url, "runtimeoptions.v1.Options") == 0) {
         Runtimeoptions__V1__Options *o =
             runtimeoptions__v1__options__unpack(NULL, opts->value.len, opts->value.data);
         if (!o)
-            return cvm_err_set(err, -EINVAL, "cannot decode runtimeoptions.v1.Options");
-        snprintf(path, sizeof(path), "%s", o->config_path ? o->config_path : "");
+            return -EINVAL;
+        snprintf(path, n, "%s", o->config_path ? o->config_path : "");
         runtimeoptions__v1__options__free_unpacked(o, NULL);
-    } /* containerd.runc.v1.Options: runc_options_check() at Create; other types are ignored
-       * (spec §9 item 22) */
+    }
+    return 0;
+}
+
+int task_config_load(const char *config_path, struct cfg *cfg, struct cvm_err *err)
+{
+    char path[PATH_MAX];
+    int r;
+
+    cfg_defaults(cfg);
+    snprintf(path, sizeof(path), "%s", config_path ? config_path : "");
     if (path[0]) {
         r = cfg_load_file(cfg, path, err);
         if (r == -ENOENT)
@@ -462,6 +479,90 @@ static void sandbox_ready(struct sandbox *sb, int r, const char *msg, void *data
     task_run_hooks(op, HOOK_PRESTART, "creating", prestart_done);
 }
 
+/* The sandbox's group id (pod or group annotation), else the container's own: standalone. */
+static const char *sandbox_group(json_t *ann, const char *id, bool *standalone)
+{
+    const char *g = json_string_value(json_object_get(ann, SHIM_ANN_SANDBOX_ID));
+    if (!g || !shim_valid_identifier(g))
+        g = json_string_value(json_object_get(ann, SHIM_ANN_GROUP));
+    *standalone = !g || !shim_valid_identifier(g);
+    return *standalone ? id : g;
+}
+
+/* The helper pids of a VM into the sandbox's host cgroup: a claimed pooled VM was booted
+ * outside it (README "Warm VM pool": what it was charged before stays where it was). */
+static int host_cgroup_move_vm(struct sandbox *sb, struct host_cgroup *hcg, struct cvm_err *err)
+{
+    int fds[HV_MAX_CGROUP_FDS], n, r = 0;
+    pid_t pids[3] = {sb->qemu_pid, 0, 0};
+    hv_helper_pids(sb->vm, &pids[1], &pids[2]);
+    n = host_cgroup_procs_fds(hcg, fds, ELEMENTSOF(fds), err);
+    if (n < 0)
+        return n;
+    for (int i = 0; i < n; i++) {
+        for (size_t k = 0; k < ELEMENTSOF(pids) && r == 0; k++) {
+            char buf[24];
+            int len = snprintf(buf, sizeof(buf), "%d", (int)pids[k]);
+            if (pids[k] > 0 && write(fds[i], buf, (size_t)len) != len && errno != ESRCH)
+                r = cvm_err_set(err, -errno, "host cgroup: move pid %d: %m", (int)pids[k]);
+        }
+        safe_close(fds[i]);
+    }
+    return r;
+}
+
+/* The first Create of a sandbox whose shim was a claimed warm one (shim/pool): the VM is up
+ * already; what a cold boot gets from the spec is applied to it now: the host cgroup (QEMU and
+ * its helpers move in), the group and standalone-ness. The shape was checked by `start`
+ * (pool_fit); a config that sizes the guest otherwise fails here rather than run mis-sized. */
+static int adopt_pooled(struct shim *s, const Containerd__Task__V2__CreateTaskRequest *req,
+                        json_t *spec, const char *id, struct cvm_err *err)
+{
+    json_t *ann = json_object_get(spec, "annotations");
+    struct sandbox *sb = s->sb;
+    struct cfg cfg;
+    bool standalone;
+    int r;
+
+    r = load_config(req->options, ann, NULL, &cfg, err);
+    if (r < 0 || (r = host_ns_check(spec, cfg.host_namespaces_vm, err)) < 0)
+        return r;
+    char shim_cg[HCG_PATH_MAX];
+    r = runc_options_check(req->options, shim_cg, sizeof(shim_cg), err);
+    if (r == 0 && shim_cg[0] && (r = host_cgroup_join_existing(shim_cg, getpid(), err)) == 0)
+        log_info("shim moved into cgroup %s (runc option shim_cgroup)", shim_cg);
+    if (r < 0)
+        return r;
+    struct host_cgroup *hcg = NULL;
+    struct hcg_overhead ov = {0};
+    r = host_cgroup_for_sandbox(spec, &cfg, &hcg, &ov, err);
+    if (r == 0 && (cfg.vcpus != sb->cfg.vcpus || cfg.memory_mib != sb->cfg.memory_mib))
+        r = cvm_err_set(err, -EXDEV,
+                        "pooled VM has %u vCPU(s) and %u MiB, the sandbox asks for %u and %u",
+                        sb->cfg.vcpus, sb->cfg.memory_mib, cfg.vcpus, cfg.memory_mib);
+    if (r == 0 && hcg && (r = host_cgroup_move_vm(sb, hcg, err)) == 0) {
+        (void)host_cgroup_record(hcg, sb->run_dir); /* for `delete` after a crash */
+        sb->host_cg = hcg;
+        hcg = NULL;
+        snprintf(sb->host_cg_owner, sizeof(sb->host_cg_owner), "%s", id);
+        sb->host_ov = ov;
+    }
+    host_cgroup_remove(hcg);
+    if (r < 0)
+        return r;
+    if (cfg.debug)
+        log_set_level(LOG_LVL_DEBUG);
+    const char *g = sandbox_group(ann, id, &standalone);
+    snprintf(sb->id, sizeof(sb->id), "%s", g);
+    /* CRI's pod netns (CNI done): the taps go there, the task pid lives there */
+    if (spec_netns(spec) && (r = sandbox_net_adopt(sb, spec_netns(spec), err)) < 0)
+        return r;
+    sb->standalone = standalone;
+    sb->pooled = false;
+    log_info("pooled VM adopted by sandbox %s (qemu pid %d)", sb->id, (int)sb->qemu_pid);
+    return 0;
+}
+
 static int ensure_sandbox(struct shim *s, const Containerd__Task__V2__CreateTaskRequest *req,
                           json_t *spec, const char *id, struct cvm_err *err)
 {
@@ -469,6 +570,11 @@ static int ensure_sandbox(struct shim *s, const Containerd__Task__V2__CreateTask
     struct cfg cfg;
     int r;
 
+    if (s->sb && s->sb->pooled && TAILQ_EMPTY(&s->sb->containers)) {
+        r = adopt_pooled(s, req, spec, id, err);
+        if (r < 0)
+            return r;
+    }
     if (s->sb) {
         /* Later containers join the running VM; their cvm annotations must still be valid. */
         r = load_config(NULL, ann, s->sb, &cfg, err);
@@ -510,16 +616,16 @@ static int ensure_sandbox(struct shim *s, const Containerd__Task__V2__CreateTask
         host_cgroup_remove(hcg);
         return r;
     }
-    const char *g = json_string_value(json_object_get(ann, SHIM_ANN_SANDBOX_ID));
-    if (!g || !shim_valid_identifier(g))
-        g = json_string_value(json_object_get(ann, SHIM_ANN_GROUP));
-    bool standalone = !g || !shim_valid_identifier(g);
-    if (standalone)
-        g = id;
+    bool standalone;
+    const char *g = sandbox_group(ann, id, &standalone);
     char run_dir[sizeof(s->sb->run_dir)];
     shim_run_dir(s->hash, run_dir, sizeof(run_dir));
     r = sandbox_new(s, s->loop, &task_sandbox_owner, g, run_dir, &cfg, spec_netns(spec), hcg,
                     &s->sb, err);
+    if (r == 0) {
+        const char *origin = getenv("CVM_POOL_ORIGIN"); /* `start`'s choice, when a pool is on */
+        snprintf(s->sb->origin, sizeof(s->sb->origin), "%s", origin ? origin : "");
+    }
     if (r == 0)
         s->sb->standalone = standalone; /* a pod or group keeps its VM until the sandbox goes */
     if (r == 0 && hcg) {

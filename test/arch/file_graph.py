@@ -35,7 +35,7 @@ PRODUCT = ("common", "proto", "config", "hypervisor", "agent", "shim", "runtime"
 
 # Inside shim/, its folders from the top down (shim/README.md): a file uses only its own folder
 # and the folders after it.
-SHIM_FLOORS = ["shim", "shim/cli", "shim/check", "shim/daemon", "shim/task", "shim/stdio",
+SHIM_FLOORS = ["shim", "shim/cli", "shim/check", "shim/daemon", "shim/pool", "shim/task", "shim/stdio",
                "shim/sandbox", "shim/net", "shim/cgroup", "shim/hooks", "shim/events",
                "shim/naming"]
 

@@ -98,7 +98,7 @@ wait_state() { # $1 container, $2 state: polls ContainerStatus (5 s)
 dump_log() { tr '\n' '|' < "$1" 2>/dev/null | cut -c1-400; }
 
 run_handler() { # $1 = runtime handler ("" = runc), $2 = tag
-  local h=$1 t=$2 pc pod st ip rh spid scomm sid sts swset c1 c2 cc1 cc2 logf i ms=()
+  local h=$1 t=$2 pc pod st ip rh spid scomm sid sts swset c1 c2 cc1 cc2 logf i ms=() claimed pns qp
   # 1. RunPodSandbox + PodSandboxStatus
   pc=$(pod_config "$t" 1)
   call runp "$pc" "$h"; pod=$OUT
@@ -116,8 +116,20 @@ run_handler() { # $1 = runtime handler ("" = runc), $2 = tag
   spid=$(q PodSandboxStatus "{\"pod_sandbox_id\":\"$pod\",\"verbose\":true}" -q info.info | "$CRI_PY" -c 'import json,sys; print(json.loads(sys.stdin.read()).get("pid", ""))' 2>/dev/null)
   scomm=$(cat "/proc/${spid:-0}/comm" 2>/dev/null)
   note "$t: sandbox pid ${spid:-?} ($scomm)"
-  if [[ $t == cvm ]]; then
+  # pool on: a pod that claimed a warm VM says so in its boot.log (the first finds the pool empty)
+  claimed=$(grep -s -c '^pool: claimed slot' "/run/cvm/$(printf '%s' "$CTD_SOCK/k8s.io/$pod" | sha256sum | cut -c1-16)/boot.log")
+  [[ -n ${CVM_POOL_SIZE:-} && $t == cvm ]] && note "$t: pool: claimed ${claimed:-0}"
+  if [[ $t == cvm && ${claimed:-0} -eq 0 ]]; then
     [[ $scomm == qemu-system-x86* ]] && pass "$t-sandbox-pid-is-qemu" || fail "$t-sandbox-pid-is-qemu" "pid '$spid' comm '$scomm'"
+  elif [[ $t == cvm ]]; then
+    # a claimed pooled VM (README "Warm VM pool"): its QEMU lives in a netns of its own, the
+    # task pid is the shim's holder process in the pod's netns
+    pns=$(q PodSandboxStatus "{\"pod_sandbox_id\":\"$pod\",\"verbose\":true}" -q info.info | "$CRI_PY" -c '
+import json, sys
+spec = json.loads(sys.stdin.read())["runtimeSpec"]
+print([n.get("path", "") for n in spec["linux"]["namespaces"] if n["type"] == "network"][0])' 2>/dev/null)
+    [[ $scomm == cvm-netns && -n $pns && $(stat -L -c %i "/proc/$spid/ns/net") == "$(stat -L -c %i "$pns")" ]] &&
+      pass "$t-sandbox-pid-in-pod-netns" || fail "$t-sandbox-pid-in-pod-netns" "pid '$spid' comm '$scomm' pod netns '$pns'"
   fi
 
   # 2. CreateContainer + StartContainer + ContainerStatus
@@ -133,7 +145,10 @@ run_handler() { # $1 = runtime handler ("" = runc), $2 = tag
 
   # the footprint check at the end is not vacuous: our QEMU for this pod is visible now
   if [[ $t == cvm ]]; then
-    shim_footprint_ours "$CTD_SOCK" k8s.io "$pod" | grep -q qemu-system-x86_64 && pass "$t-footprint-while-running" ||
+    # a claimed pooled VM's QEMU names its pool slot in its argv: its pid file says it is the pod's
+    qp=$(cut -d' ' -f1 "/run/cvm/$(printf '%s' "$CTD_SOCK/k8s.io/$pod" | sha256sum | cut -c1-16)/qemu.pid" 2>/dev/null)
+    { shim_footprint_ours "$CTD_SOCK" k8s.io "$pod" | grep -q qemu-system-x86_64 ||
+      [[ -n ${CVM_POOL_SIZE:-} && $(cat "/proc/${qp:-0}/comm" 2>/dev/null) == qemu-system-x86* ]]; } && pass "$t-footprint-while-running" ||
       fail "$t-footprint-while-running" "no QEMU of pod $pod: $(shim_footprint | tr '\n' '|' | cut -c1-300)"
   fi
   # ContainerStats of the running container
@@ -280,6 +295,14 @@ run_handler() { # $1 = runtime handler ("" = runc), $2 = tag
 
 netns_before=$(ip netns list | grep -c '^cni-')
 run_handler "" runc
+if [[ -n ${CVM_POOL_SIZE:-} ]]; then
+  # pool on: one pod primes the pool (the first start finds it empty and boots cold), so the
+  # pods checked below come from it
+  pc=$(pod_config prime 1); call runp "$pc" cvm
+  [[ $RC -eq 0 ]] && { q StopPodSandbox "{\"pod_sandbox_id\":\"$OUT\"}" >/dev/null; q RemovePodSandbox "{\"pod_sandbox_id\":\"$OUT\"}" >/dev/null; }
+  for _ in $(seq 1 600); do [[ $(ls /run/cvm/pool/*.sock 2>/dev/null | wc -l) -ge $CVM_POOL_SIZE ]] && break; sleep 0.2; done
+  note "pool primed: $(ls /run/cvm/pool/*.sock 2>/dev/null | wc -l) warm"
+fi
 run_handler cvm cvm
 
 # --- the same results under cvm as under runc

@@ -127,6 +127,7 @@ ctd_err() { grep 'level=error' "$CTD_DIR/containerd.log" | tail -${1:-3} | tr '\
 cri_tier_cleanup() {
   cri_teardown
   ctd_stop
+  [[ -z ${CVM_POOL_SIZE:-} ]] || shim_pool_drain
   net_teardown
   [[ -n ${WORK:-} ]] && rm -rf "$WORK"
 }

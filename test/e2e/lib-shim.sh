@@ -16,10 +16,21 @@ shim_env_check() {
 }
 
 # Runtime config for the tests: our initrd, the hybrid vsock backend (no /dev/vhost-vsock here).
+# CVM_POOL_SIZE=N runs a tier with the warm VM pool on ("pool": {"size": N}; README "Warm VM
+# pool"); its teardown drains the pool (shim_pool_drain).
 shim_write_config() { # $1 = path, $2 = boot deadline ms (default 90000), $3 = extra JSON members
+  local pool=""
+  [[ -n ${CVM_POOL_SIZE:-} ]] && pool=", \"pool\": {\"size\": $CVM_POOL_SIZE}"
   cat > "$1" <<JSON
-{"initrd": "$PWD/$BUILD/initrd.img", "vsock_mode": "hybrid", "boot_deadline_ms": ${2:-90000} ${3:+, $3}}
+{"initrd": "$PWD/$BUILD/initrd.img", "vsock_mode": "hybrid", "boot_deadline_ms": ${2:-90000} ${3:+, $3}$pool}
 JSON
+}
+
+# Every warm shim of the pool leaves (their VMs with them); waits until they are gone.
+shim_pool_drain() {
+  "$PWD/$SHIM_BIN" pool-drain >/dev/null 2>&1
+  for _ in $(seq 1 100); do pgrep -f "$SHIM_BIN pool-warm" >/dev/null || return 0; sleep 0.1; done
+  return 1
 }
 
 # Our part of the footprint: sandboxes of this test's containerd (their run dirs and sockets
@@ -77,6 +88,7 @@ shim_ctd_teardown() {
   fi
   [[ -n ${SHIM_E2E_LOG:-} && -n ${CTD_DIR:-} ]] && cp "$CTD_DIR/containerd.log" "$SHIM_E2E_LOG"
   ctd_stop
+  [[ -z ${CVM_POOL_SIZE:-} ]] || shim_pool_drain
 }
 
 # containerd restart with the same config/root/state (the shim must keep serving).
