@@ -79,6 +79,20 @@ int pool_fit(const struct cfg *cfg, json_t *spec, int netns_links, char *why, si
             return -EXDEV;
         }
     }
+    /* a CPU quota raises a cold VM's vCPUs (cfg_vcpus_for_quota): a pooled one cannot grow */
+    json_t *cpu = json_object_get(json_object_get(lx, "resources"), "cpu");
+    json_t *quota = json_object_get(cpu, "quota"), *period = json_object_get(cpu, "period");
+    if (json_is_integer(quota)) {
+        unsigned long long want = cfg_vcpus_for_quota(
+            json_integer_value(quota), json_is_integer(period) && json_integer_value(period) > 0
+                                           ? (uint64_t)json_integer_value(period)
+                                           : 0);
+        if (want > cfg->vcpus) {
+            snprintf(why, n, "CPU quota asks for %llu vCPUs, the pool's VMs have %u", want,
+                     cfg->vcpus);
+            return -EXDEV;
+        }
+    }
     if (netns_links > (int)cfg->spare_nics) {
         snprintf(why, n,
                  "the sandbox netns has %d interface(s), a pooled VM %u NIC(s) (spare_nics)",

@@ -178,6 +178,18 @@ START_TEST(test_fit)
                          sizeof(why)),
                      -EXDEV);
     ck_assert_msg(strstr(why, "257 MiB") != NULL, "%s", why);
+    /* a CPU quota within the pool's vCPUs fits; one that would raise a cold VM's does not */
+    ck_assert_int_eq(fit(&c,
+                         "{\"linux\":{\"resources\":{\"cpu\":{\"quota\":100000,"
+                         "\"period\":100000}}}}",
+                         why, sizeof(why)),
+                     0);
+    ck_assert_int_eq(fit(&c,
+                         "{\"linux\":{\"resources\":{\"cpu\":{\"quota\":150000,"
+                         "\"period\":100000}}}}",
+                         why, sizeof(why)),
+                     -EXDEV);
+    ck_assert_str_eq(why, "CPU quota asks for 2 vCPUs, the pool's VMs have 1");
     /* CRI's pod netns: as many interfaces as the pooled VM has spare NICs fit, more do not */
     static const char netns_spec[] =
         "{\"linux\":{\"namespaces\":[{\"type\":\"network\",\"path\":\"/var/run/netns/cni-1\"}]}}";
