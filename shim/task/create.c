@@ -420,63 +420,53 @@ static void create_in_guest(struct agent_op *op)
         create_fail(op, RPC_UNAVAILABLE, "agent not connected");
 }
 
+/* Each asynchronous step of a Create ends here: false when the Create is over, because the
+ * container went meanwhile (the op is freed) or the step failed (the Create is answered with
+ * code and msg, or fallback when the step gave none). */
+static bool create_step_ok(struct agent_op *op, int r, int code, const char *msg,
+                           const char *fallback)
+{
+    if (!op->c) {
+        op_free(op);
+        return false;
+    }
+    if (r < 0) {
+        create_fail(op, code, msg ? msg : fallback);
+        return false;
+    }
+    return true;
+}
+
 static void net_synced(struct sandbox *sb, int r, const char *msg, void *data)
 {
     struct agent_op *op = data;
     (void)sb;
-    if (!op->c) {
-        op_free(op);
-        return;
-    }
-    if (r < 0) {
-        create_fail(op, rpc_code_from_errno(r), msg ? msg : "guest network setup failed");
-        return;
-    }
-    create_in_guest(op);
+    if (create_step_ok(op, r, rpc_code_from_errno(r), msg, "guest network setup failed"))
+        create_in_guest(op);
 }
 
 /* createRuntime hooks may have made interfaces in the netns (nerdctl runs CNI there): bring
  * every interface into the guest before the container exists. */
 static void create_runtime_done(struct agent_op *op, int r, const char *msg)
 {
-    if (!op->c) {
-        op_free(op);
-        return;
-    }
-    if (r < 0) {
-        create_fail(op, RPC_UNKNOWN, msg);
-        return;
-    }
-    sandbox_net_sync(op->c->sb, net_synced, op);
+    if (create_step_ok(op, r, RPC_UNKNOWN, msg, "createRuntime hook failed"))
+        sandbox_net_sync(op->c->sb, net_synced, op);
 }
 
 static void prestart_done(struct agent_op *op, int r, const char *msg)
 {
-    if (!op->c) {
-        op_free(op);
-        return;
-    }
-    if (r < 0) {
-        create_fail(op, RPC_UNKNOWN, msg);
-        return;
-    }
-    task_run_hooks(op, HOOK_CREATE_RUNTIME, "creating", create_runtime_done);
+    if (create_step_ok(op, r, RPC_UNKNOWN, msg, "prestart hook failed"))
+        task_run_hooks(op, HOOK_CREATE_RUNTIME, "creating", create_runtime_done);
 }
 
 static void sandbox_ready(struct sandbox *sb, int r, const char *msg, void *data)
 {
     struct agent_op *op = data;
     (void)sb;
-    if (!op->c) {
-        op_free(op);
-        return;
-    }
-    if (r < 0) {
-        create_fail(op, RPC_UNAVAILABLE, msg ? msg : "sandbox VM failed");
-        return;
-    }
-    /* runc runs prestart and createRuntime at create, with the task pid known (ours: QEMU's) */
-    task_run_hooks(op, HOOK_PRESTART, "creating", prestart_done);
+    /* runc runs prestart and createRuntime at create, with the task pid known (ours: QEMU's,
+     * or the netns holder's for a claimed pooled VM under CRI) */
+    if (create_step_ok(op, r, RPC_UNAVAILABLE, msg, "sandbox VM failed"))
+        task_run_hooks(op, HOOK_PRESTART, "creating", prestart_done);
 }
 
 /* The sandbox's group id (pod or group annotation), else the container's own: standalone. */
@@ -491,6 +481,18 @@ static const char *sandbox_group(json_t *ann, const char *id, bool *standalone)
 
 /* The helper pids of a VM into the sandbox's host cgroup: a claimed pooled VM was booted
  * outside it (README "Warm VM pool": what it was charged before stays where it was). */
+/* runc's shim_cgroup: `start` moved the daemon there already (the same options reach its stdin,
+ * as runc's shim takes them); joined again here for a client whose start carried none, a no-op
+ * otherwise (before the VM starts, or, for a claimed warm shim, before it serves a container). */
+static int join_runc_shim_cgroup(const Google__Protobuf__Any *opts, struct cvm_err *err)
+{
+    char shim_cg[HCG_PATH_MAX];
+    int r = runc_options_check(opts, shim_cg, sizeof(shim_cg), err);
+    if (r == 0 && shim_cg[0] && (r = host_cgroup_join_existing(shim_cg, getpid(), err)) == 0)
+        log_info("shim moved into cgroup %s (runc option shim_cgroup)", shim_cg);
+    return r;
+}
+
 static int host_cgroup_move_vm(struct sandbox *sb, struct host_cgroup *hcg, struct cvm_err *err)
 {
     int fds[HV_MAX_CGROUP_FDS], n, r = 0;
@@ -527,11 +529,7 @@ static int adopt_pooled(struct shim *s, const Containerd__Task__V2__CreateTaskRe
     r = load_config(req->options, ann, NULL, &cfg, err);
     if (r < 0 || (r = host_ns_check(spec, cfg.host_namespaces_vm, err)) < 0)
         return r;
-    char shim_cg[HCG_PATH_MAX];
-    r = runc_options_check(req->options, shim_cg, sizeof(shim_cg), err);
-    if (r == 0 && shim_cg[0] && (r = host_cgroup_join_existing(shim_cg, getpid(), err)) == 0)
-        log_info("shim moved into cgroup %s (runc option shim_cgroup)", shim_cg);
-    if (r < 0)
+    if ((r = join_runc_shim_cgroup(req->options, err)) < 0)
         return r;
     struct host_cgroup *hcg = NULL;
     struct hcg_overhead ov = {0};
@@ -594,17 +592,7 @@ static int ensure_sandbox(struct shim *s, const Containerd__Task__V2__CreateTask
     r = assets_resolve(&cfg, err);
     if (r < 0)
         return r;
-    /* runc's shim_cgroup: `start` moved the daemon there already (the same options reach its
-     * stdin, as runc's shim takes them); joined again here for a client whose start carried
-     * none, a no-op otherwise (before the VM starts either way) */
-    char shim_cg[HCG_PATH_MAX];
-    r = runc_options_check(req->options, shim_cg, sizeof(shim_cg), err);
-    if (r == 0 && shim_cg[0]) {
-        r = host_cgroup_join_existing(shim_cg, getpid(), err);
-        if (r == 0)
-            log_info("shim moved into cgroup %s (runc option shim_cgroup)", shim_cg);
-    }
-    if (r < 0)
+    if ((r = join_runc_shim_cgroup(req->options, err)) < 0)
         return r;
     /* linux.cgroupsPath: the VM's host cgroup, with the guest sized to the memory limit */
     struct host_cgroup *hcg = NULL;
