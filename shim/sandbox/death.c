@@ -14,7 +14,9 @@
 void boot_failed(struct sandbox *sb, const char *why)
 {
     char tail[300], panic[240];
-    bool has_console = strstr(why, "console:") != NULL;
+    /* QEMU's own death carries its console tail ("console tail:", hv_qemu_describe_death):
+     * a second copy would push the first out of the bounded reason */
+    bool has_console = strstr(why, "console:") != NULL || strstr(why, "console tail:") != NULL;
     console_tail_line(sb, tail, sizeof(tail));
     console_panic(sb, panic, sizeof(panic));
     snprintf(sb->dead_reason, sizeof(sb->dead_reason), "VM %s did not boot: %s%.700s%s%s", sb->id,
