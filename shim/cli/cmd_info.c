@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "fd.h"
 #include "cli/cmd.h"
 #include "containerd/types/introspection.pb-c.h"
 #include "google/protobuf/any.pb-c.h"
@@ -59,40 +60,20 @@ int shim_info_build(const uint8_t *opts, size_t opts_len, uint8_t **ret, size_t 
     return 0;
 }
 
-static int read_all(int fd, uint8_t **ret, size_t *ret_len)
+/* The options, whole: more than INFO_OPTIONS_MAX - 1 bytes is refused (-E2BIG). */
+static int read_options(int fd, uint8_t **ret, size_t *ret_len)
 {
     _cleanup_free_ uint8_t *buf = malloc(INFO_OPTIONS_MAX);
-    size_t got = 0;
+    ssize_t got;
     if (!buf)
         return -ENOMEM;
-    for (;;) {
-        ssize_t n = read(fd, buf + got, INFO_OPTIONS_MAX - got);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return -errno;
-        if (n == 0)
-            break;
-        got += (size_t)n;
-        if (got == INFO_OPTIONS_MAX)
-            return -E2BIG;
-    }
-    *ret_len = got;
+    got = read_all(fd, buf, INFO_OPTIONS_MAX);
+    if (got < 0)
+        return (int)got;
+    if ((size_t)got == INFO_OPTIONS_MAX)
+        return -E2BIG;
+    *ret_len = (size_t)got;
     *ret = TAKE_PTR(buf);
-    return 0;
-}
-
-static int write_all(int fd, const uint8_t *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0)
-            return -errno;
-        p += w;
-        n -= (size_t)w;
-    }
     return 0;
 }
 
@@ -100,7 +81,7 @@ int cmd_info(int in_fd, int out_fd)
 {
     _cleanup_free_ uint8_t *opts = NULL, *out = NULL;
     size_t opts_len = 0, out_len = 0;
-    int r = read_all(in_fd, &opts, &opts_len);
+    int r = read_options(in_fd, &opts, &opts_len);
     if (r < 0) {
         fprintf(stderr, "%s: -info: reading options: %s\n", SHIM_NAME, strerror(-r));
         return 1;

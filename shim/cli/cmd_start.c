@@ -183,18 +183,15 @@ static pid_t spawn_daemon(const struct shim_flags *f, int lfd)
 static void read_start_options(char *shim_cgroup, size_t n, char *config_path, size_t m)
 {
     _cleanup_free_ uint8_t *buf = malloc(START_OPTIONS_MAX);
-    size_t got = 0;
-    ssize_t r;
+    ssize_t got;
     shim_cgroup[0] = config_path[0] = '\0';
     if (!buf)
         return;
-    while (got < START_OPTIONS_MAX &&
-           ((r = read(0, buf + got, START_OPTIONS_MAX - got)) > 0 || (r < 0 && errno == EINTR)))
-        got += r > 0 ? (size_t)r : 0;
-    if (got == 0 || got >= START_OPTIONS_MAX)
+    got = read_all(0, buf, START_OPTIONS_MAX);
+    if (got <= 0 || (size_t)got >= START_OPTIONS_MAX)
         return;
-    runc_shim_cgroup_of_start_stdin(buf, got, shim_cgroup, n);
-    Google__Protobuf__Any *any = google__protobuf__any__unpack(NULL, got, buf);
+    runc_shim_cgroup_of_start_stdin(buf, (size_t)got, shim_cgroup, n);
+    Google__Protobuf__Any *any = google__protobuf__any__unpack(NULL, (size_t)got, buf);
     if (any) {
         (void)task_config_path(any, config_path, m);
         google__protobuf__any__free_unpacked(any, NULL);

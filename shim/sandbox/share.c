@@ -4,9 +4,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/random.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -84,24 +87,56 @@ void share_close(struct share *sh)
     sh->mounts_fd = safe_close(sh->mounts_fd);
 }
 
-int share_container_dir(struct share *sh, const char *id, int *ret_fd, struct cvm_err *err)
+static int check_component(const char *name)
 {
+    return fsb_path_check(name) < 0 || strchr(name, '/') ? -EINVAL : 0;
+}
+
+int share_container_dir(struct share *sh, const char *id, char staging[static SHARE_STAGING_LEN],
+                        int *ret_fd, struct cvm_err *err)
+{
+    uint64_t rnd;
     int r;
-    if (fsb_path_check(id) < 0 || strchr(id, '/'))
+    if (check_component(id) < 0)
         return cvm_err_setc(err, RPC_INVALID_ARGUMENT, -EINVAL,
                             "container id '%.80s' is not a "
                             "single path component: invalid argument",
                             id);
     if (sh->mounts_fd < 0)
         return cvm_err_set(err, -EBADF, "the sandbox has no share");
-    r = fsb_mkdir_p(sh->mounts_fd, id, 0755, ret_fd);
+    if (getrandom(&rnd, sizeof(rnd), 0) != sizeof(rnd))
+        return cvm_err_set(err, -errno, "share directory of %s: getrandom: %m", id);
+    snprintf(staging, SHARE_STAGING_LEN, ".new-%016" PRIx64, rnd);
+    /* a fresh name: mkdirat fails rather than take over anything already there */
+    if (mkdirat(sh->mounts_fd, staging, 0755) < 0)
+        return cvm_err_set(err, -errno, "share directory of %s: %s/%s: %m", id, sh->mounts,
+                           staging);
+    r = fsb_mkdir_p(sh->mounts_fd, staging, 0755, ret_fd);
     if (r < 0) {
-        log_warn("share: %s/%s is not a directory the host made (%s): refusing it, possibly an "
-                 "attack",
-                 sh->mounts, id, strerror(-r));
+        (void)fsb_rm_tree(sh->mounts_fd, staging);
         return cvm_err_set(err, r, "share directory of %s: %s", id, strerror(-r));
     }
     return 0;
+}
+
+int share_publish_container(struct share *sh, const char *staging, const char *id,
+                            struct cvm_err *err)
+{
+    if (check_component(staging) < 0 || check_component(id) < 0 || sh->mounts_fd < 0)
+        return cvm_err_set(err, -EINVAL, "share: cannot publish %s", id);
+    for (int attempt = 0;; attempt++) {
+        if (renameat2(sh->mounts_fd, staging, sh->mounts_fd, id, RENAME_NOREPLACE) == 0)
+            return 0;
+        int r = -errno;
+        if (r != -EEXIST || attempt > 0)
+            return cvm_err_set(err, r, "share directory of %s: %s", id,
+                               r == -EEXIST ? "a directory of that id is left from before and "
+                                              "cannot be removed"
+                                            : strerror(-r));
+        log_warn("share: %s/%s is left from an earlier container of that id: removing it",
+                 sh->mounts, id);
+        (void)share_remove_container(sh, id);
+    }
 }
 
 int share_remove_container(struct share *sh, const char *id)
@@ -109,7 +144,7 @@ int share_remove_container(struct share *sh, const char *id)
     char path[PATH_MAX];
     int r;
 
-    if (sh->mounts_fd < 0 || fsb_path_check(id) < 0 || strchr(id, '/'))
+    if (sh->mounts_fd < 0 || check_component(id) < 0)
         return -EINVAL;
     /* the host tree first (the view's copies go by propagation), then anything left in the view */
     snprintf(path, sizeof(path), "%s/%s", sh->mounts, id);

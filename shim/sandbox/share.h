@@ -34,11 +34,24 @@ void share_close(struct share *sh);
  * mounts moved with it. */
 int share_rebase(struct share *sh, const char *run_dir);
 
-/* The container's directory <id>/ in the host-only tree, made now: an O_PATH fd of it.
- * An id that is not one path component, or an existing entry that is not our directory, fails. */
-int share_container_dir(struct share *sh, const char *id, int *ret_fd, struct cvm_err *err);
-/* Unmount everything of container id (host tree and view) and remove what the host made for
- * it, by fd, never following a link nor entering a mount: what cannot go is left and logged. */
-int share_remove_container(struct share *sh, const char *id);
+/* Room for the name of a container's directory while it is built (share_container_dir). */
+#define SHARE_STAGING_LEN 32
+
+/* The container's directory, built out of the guest's sight: a fresh directory with a random
+ * name in the host-only tree, its name in staging and an O_PATH fd of it in *ret_fd. The rootfs
+ * and the volumes are mounted in it, then share_publish_container() gives it the id's name in
+ * one rename. Were <id>/rootfs made first and mounted on later, a guest lookup in between
+ * (anything that stats the share) would be cached by the guest for virtio-fs's entry timeout
+ * and keep naming the read-only directory under the mount: the agent's mounts in that rootfs
+ * would fail with EROFS. An id that is not one path component fails. */
+int share_container_dir(struct share *sh, const char *id, char staging[static SHARE_STAGING_LEN],
+                        int *ret_fd, struct cvm_err *err);
+/* Rename staging to id, never replacing: an id left by a Delete that could not remove
+ * everything is removed first (share_remove_container), and if that fails so does this. */
+int share_publish_container(struct share *sh, const char *staging, const char *id,
+                            struct cvm_err *err);
+/* Unmount everything of the container directory name (an id, or a staging name not yet
+ * published) in the host tree and the view, and remove what the host made for it, by fd, never following a link nor entering a mount: what cannot go is left and logged. */
+int share_remove_container(struct share *sh, const char *name);
 
 #endif

@@ -235,7 +235,6 @@ static int mount_rootfs(struct container *c, int cfd,
     int r;
 
     snprintf(what, sizeof(what), "%s/%s/rootfs", c->sb->share.mounts, c->id);
-    c->rootfs_mounted = true;
     if (req->n_rootfs == 0) {
         const char *root =
             json_string_value(json_object_get(json_object_get(spec, "root"), "path"));
@@ -633,6 +632,7 @@ void task_create(struct ttrpc_call *call, const uint8_t *pl, size_t n, void *ud)
     struct container *c = NULL;
     struct oci_hooks hooks = {0};
     _cleanup_close_ int cfd = -EBADF;
+    char staging[SHARE_STAGING_LEN] = ""; /* the share directory's name until published */
     int r;
 
     TTRPC_DECODE(Containerd__Task__V2__CreateTaskRequest, containerd__task__v2__create_task_request,
@@ -695,11 +695,13 @@ void task_create(struct ttrpc_call *call, const uint8_t *pl, size_t n, void *ud)
 
     r = map_namespaces(c, spec, &err);
     if (r == 0)
-        r = share_container_dir(&s->sb->share, c->id, &cfd, &err);
+        r = share_container_dir(&s->sb->share, c->id, staging, &cfd, &err);
     if (r == 0)
         r = mount_rootfs(c, cfd, req, spec, &err);
     if (r == 0)
         r = share_bind_mounts(c, cfd, spec, &err);
+    if (r == 0 && (r = share_publish_container(&s->sb->share, staging, c->id, &err)) == 0)
+        staging[0] = 0;
     if (r == 0) {
         c->spec_json = json_dumps(spec, JSON_COMPACT);
         c->spec_len = c->spec_json ? strlen(c->spec_json) : 0;
@@ -723,6 +725,8 @@ fail:
     hooks_free(&hooks);
     if (spec)
         json_decref(spec);
+    if (c && c->sb && staging[0])
+        (void)share_remove_container(&c->sb->share, staging);
     if (c && c->sb)
         create_rollback(c);
     else if (c) {

@@ -82,7 +82,6 @@ struct container {
     size_t spec_len;
     struct oci_hooks hooks; /* the spec's hooks, run on the host (hooks.h) */
     json_t *annotations;    /* the spec's, for the hooks' state JSON (a reference) */
-    bool rootfs_mounted;
     bool agent_created;
     bool deleting;
     bool oom_pending;     /* a guest OOM kill not yet published (oom_watch.c rate limit) */

@@ -60,16 +60,8 @@ cpu_ticks_of_pod() { # $1 pod id: utime+stime (clock ticks) of its processes
   echo "$tot"
 }
 
-pod_json() { # $1 tag, $2 n
-  jq -n --arg n "b$2-$1" --arg d "$WORK/logs/$1-$2" --arg u "uid-b-$1-$2-$$" \
-    '{metadata: {name: $n, uid: $u, namespace: "cvmbench", attempt: 0}, hostname: $n, log_directory: $d,
-      linux: {security_context: {namespace_options: {network: "POD", pid: "CONTAINER", ipc: "POD"}}}}' > "$WORK/pod-$1-$2.json"
-  mkdir -p "$WORK/logs/$1-$2"
-  echo "$WORK/pod-$1-$2.json"
-}
-jq -n --arg img "$IMG" '{metadata: {name: "app", attempt: 0}, image: {image: $img},
-  command: ["sleep", "100000"], log_path: "app/0.log",
-  linux: {security_context: {namespace_options: {network: "POD", pid: "CONTAINER", ipc: "POD"}}}}' > "$WORK/ctr.json"
+pod_json() { bench_pod_json "$1" "$2" cvmbench b; }
+bench_ctr_json "$WORK/ctr.json"
 
 declare -A START MEM CPU DETAIL
 HZ=$(getconf CLK_TCK)

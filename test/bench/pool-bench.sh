@@ -112,16 +112,8 @@ bench_json_put ctr_run.cvm_pool_on_during_refill_s "$st_ref" s
 bench_json_put ctr_run.claim_to_created_ms "$st_ph" ms
 
 # --- CRI pod start (the images are in CRI's namespace, k8s.io, which the ctr runs above used)
-pod_json() { # $1 tag, $2 n
-  jq -n --arg n "p$2-$1" --arg d "$WORK/logs/$1-$2" --arg u "uid-p-$1-$2-$$" \
-    '{metadata: {name: $n, uid: $u, namespace: "cvmpool", attempt: 0}, hostname: $n, log_directory: $d,
-      linux: {security_context: {namespace_options: {network: "POD", pid: "CONTAINER", ipc: "POD"}}}}' > "$WORK/pod-$1-$2.json"
-  mkdir -p "$WORK/logs/$1-$2"
-  echo "$WORK/pod-$1-$2.json"
-}
-jq -n --arg img "$IMG" '{metadata: {name: "app", attempt: 0}, image: {image: $img},
-  command: ["sleep", "100000"], log_path: "app/0.log",
-  linux: {security_context: {namespace_options: {network: "POD", pid: "CONTAINER", ipc: "POD"}}}}' > "$WORK/ctr.json"
+pod_json() { bench_pod_json "$1" "$2" cvmpool p; }
+bench_ctr_json "$WORK/ctr.json"
 pod_sample() { # $1 handler ("" = runc), $2 tag, $3 n, $4 "claim"
   local pc pod c c0
   pc=$(pod_json "$2" "$3"); c0=$(claims)

@@ -138,10 +138,17 @@ rm_containers() { # ids: SIGKILL, wait for STOPPED, delete task and container
   done
 }
 
-# 2. Racing Create: the attacker plants at the ids being created, in a loop.
+# 2. Racing Create: the attacker plants at the ids being created, in a loop, and a second loop
+# looks them up as fast as a shell can (test is a builtin: no fork per lookup). A lookup of
+# <id>/rootfs made before the host mounted the rootfs there would be cached by the guest and
+# keep naming the read-only directory below the mount (the agent's mounts in that rootfs then
+# fail with EROFS), so the host publishes <id> only whole.
 ax sh -c "while :; do for i in r1 r2 r3; do ln -s $CANARY $S/\$i; mkdir $S/\$i; ln -s $CANARY $S/\$i/rootfs; mkfifo $S/\$i/mounts; done 2>/dev/null; done" \
   >/dev/null 2>&1 &
 RACER=$!
+ax sh -c "while :; do for i in r1 r2 r3; do [ -d $S/\$i/rootfs ]; [ -e $S/\$i/mounts/0 ]; done; done" \
+  >/dev/null 2>&1 &
+LOOKER=$!
 for v in r1 r2 r3; do
   run_victim "$v"
   [[ $(task_field "$v" 3) == RUNNING ]] && pass "$v-created-while-racing" ||
@@ -151,7 +158,7 @@ canary_intact canary-untouched-racing-create
 
 # 3. Racing Delete: the same while the containers go.
 rm_containers r1 r2 r3 v1 v2
-kill "$RACER" 2>/dev/null; wait "$RACER" 2>/dev/null
+kill "$RACER" "$LOOKER" 2>/dev/null; wait "$RACER" "$LOOKER" 2>/dev/null
 canary_intact canary-untouched-racing-delete
 # what the host made for the deleted containers is gone, host tree and view alike
 run_dir=$(find /run/cvm -maxdepth 1 -name "$(printf '%s' "$CTD_SOCK/default/$G" | sha256sum | cut -c1-16)*" | head -1)

@@ -143,3 +143,19 @@ cri_tier_start() { # $1 = the tier's name in its FAIL lines
   cri_ctd_start "$CFG" || return 1
   cri_import_images || { fail cri-image-import "ctr -n k8s.io images import failed"; return 1; }
 }
+
+# Benchmarks' pod and container configs (cri-bench, pool-bench): a pod sandbox config JSON for
+# sample $2 of tag $1 under $WORK (name "<prefix>$2-$1" in CRI namespace $3), its log directory
+# made; prints the file. The container config (sleep in $IMG) is bench_ctr_json's, into $1.
+bench_pod_json() { # $1 tag, $2 n, $3 CRI namespace, $4 name prefix
+  jq -n --arg n "$4$2-$1" --arg d "$WORK/logs/$1-$2" --arg u "uid-$4-$1-$2-$$" --arg ns "$3" \
+    '{metadata: {name: $n, uid: $u, namespace: $ns, attempt: 0}, hostname: $n, log_directory: $d,
+      linux: {security_context: {namespace_options: {network: "POD", pid: "CONTAINER", ipc: "POD"}}}}' > "$WORK/pod-$1-$2.json"
+  mkdir -p "$WORK/logs/$1-$2"
+  echo "$WORK/pod-$1-$2.json"
+}
+bench_ctr_json() { # $1 file to write
+  jq -n --arg img "$IMG" '{metadata: {name: "app", attempt: 0}, image: {image: $img},
+    command: ["sleep", "100000"], log_path: "app/0.log",
+    linux: {security_context: {namespace_options: {network: "POD", pid: "CONTAINER", ipc: "POD"}}}}' > "$1"
+}
