@@ -166,12 +166,14 @@ static int set_allowed(unsigned *dst, json_t *v, struct cvm_err *err)
     return 0;
 }
 
-/* "pool": {"size": N}; an object so the pool can grow keys without a new top-level name. */
+/* "pool": {"size": N, "rehearse": B}; an object so the pool can grow keys without a new
+ * top-level name. Nothing changes unless the whole object is valid. */
 static int set_pool(struct cfg *c, json_t *v, struct cvm_err *err)
 {
     const char *k;
     json_t *e;
     unsigned size = 0;
+    bool rehearse = true;
     if (!json_is_object(v))
         return cvm_err_set(err, -EINVAL, "config: \"pool\" must be an object ({\"size\": N})");
     json_object_foreach(v, k, e)
@@ -182,10 +184,17 @@ static int set_pool(struct cfg *c, json_t *v, struct cvm_err *err)
                 return r;
             continue;
         }
-        return cvm_err_set(err, -EINVAL, "config: \"pool\": unknown key \"%.64s\" (known: size)",
-                           k);
+        if (strcmp(k, "rehearse") == 0) {
+            if (!json_is_boolean(e))
+                return cvm_err_set(err, -EINVAL, "config: \"pool.rehearse\" must be true or false");
+            rehearse = json_is_true(e);
+            continue;
+        }
+        return cvm_err_set(err, -EINVAL,
+                           "config: \"pool\": unknown key \"%.64s\" (known: size, rehearse)", k);
     }
     c->pool_size = size;
+    c->pool_no_rehearsal = !rehearse;
     return 0;
 }
 

@@ -96,6 +96,9 @@ struct cfg {
     /* "pool": {"size": N}: N pre-booted VMs of this config's shape kept warm for new
      * sandboxes (shim/pool); 0 (the default) = no pool. */
     unsigned pool_size;
+    /* "pool": {"rehearse": false}: a warm VM is offered without first creating and removing a
+     * throwaway container (shim/daemon/warm_rehearse.h); the default rehearses. */
+    bool pool_no_rehearsal;
 };
 
 void cfg_defaults(struct cfg *c);

@@ -24,12 +24,14 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cleanup.h"
 #include "cli/cmd.h"
 #include "daemon/reaper.h"
 #include "daemon/serve.h"
+#include "daemon/warm_rehearse.h"
 #include "fd.h"
 #include "fs_beneath.h"
 #include "hv.h"
@@ -58,6 +60,8 @@ struct warm {
     int conn_fd;
     bool claimed;
     bool debug;
+    bool rehearse;               /* the config's pool.rehearse */
+    uint64_t rehearsal_start_ms; /* when the rehearsal began (log) */
 };
 
 /* Every thread of pid to policy (SCHED_IDLE while warm, SCHED_OTHER once claimed). */
@@ -323,6 +327,42 @@ static int ctl_listen(struct warm *w)
 
 static struct warm *the_warm; /* the owner callbacks carry the sandbox only */
 
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Rehearsed (warm_rehearse.h): the VM is offered, its control socket bound. */
+static void warm_rehearsed(struct sandbox *sb, int r, const char *msg, void *data)
+{
+    struct warm *w = data;
+    if (r == -ECANCELED) /* the sandbox went: the owner's vm_died/leave say why */
+        return;
+    if (r < 0) {
+        log_error("slot %u: the warm VM failed its rehearsal, not offered: %s", w->slot,
+                  msg ? msg : strerror(-r));
+        pool_count("failures");
+        loop_quit(w->s.loop, 1);
+        return;
+    }
+    r = ctl_listen(w);
+    if (r < 0) {
+        log_error("control socket %s: %s", w->sock_path, strerror(-r));
+        pool_count("failures");
+        loop_quit(w->s.loop, 1);
+        return;
+    }
+    if (w->rehearse)
+        log_info("slot %u warm: VM ready (qemu pid %d), container path rehearsed in %llu ms",
+                 w->slot, (int)sb->qemu_pid,
+                 (unsigned long long)(now_ms() - w->rehearsal_start_ms));
+    else
+        log_info("slot %u warm: VM ready (qemu pid %d), not rehearsed (pool.rehearse is false)",
+                 w->slot, (int)sb->qemu_pid);
+}
+
 static void warm_ready(struct sandbox *sb)
 {
     struct warm *w = the_warm;
@@ -332,14 +372,17 @@ static void warm_ready(struct sandbox *sb)
     /* the VM's processes stay at SCHED_IDLE, the shim itself answers claims and drains at
      * once however busy the host is (it only waits on its loop) */
     sched_all_threads(getpid(), SCHED_OTHER);
-    r = ctl_listen(w);
-    if (r < 0) {
-        log_error("control socket %s: %s", w->sock_path, strerror(-r));
-        pool_count("failures");
-        loop_quit(w->s.loop, 1);
+    if (!w->rehearse) {
+        warm_rehearsed(sb, 0, NULL, w);
         return;
     }
-    log_info("slot %u warm: VM ready (qemu pid %d)", w->slot, (int)sb->qemu_pid);
+    w->rehearsal_start_ms = now_ms();
+    r = warm_rehearse(sb, warm_rehearsed, w);
+    if (r < 0) {
+        log_error("slot %u: rehearsal: %s", w->slot, strerror(-r));
+        pool_count("failures");
+        loop_quit(w->s.loop, 1);
+    }
 }
 
 static void warm_vm_died(struct sandbox *sb)
@@ -454,6 +497,7 @@ int cmd_pool_warm(int argc, char **argv)
      * deadline for a warm boot (a claimed VM is past both) */
     if (r == 0 && !cfg.console_deadline_ms)
         cfg.console_deadline_ms = cfg.boot_deadline_ms;
+    w.rehearse = !cfg.pool_no_rehearsal;
     if (r == 0)
         r = assets_resolve(&cfg, &err);
     if (r == 0)

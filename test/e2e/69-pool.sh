@@ -54,6 +54,12 @@ out=$(timeout 120 "${RUN[@]}" --rm "$IMG" p0 echo p0-ok 2>&1); rc=$?
   pass pool-empty-boots-cold || fail pool-empty-boots-cold "rc=$rc out=$out $(grep -m2 'pool:' "$LOG")"
 wait_warm 2 && pass pool-fills-to-size || fail pool-fills-to-size "warm=$(warm_count) $(ls $POOL 2>&1 | tr '\n' ' ') $(tail -3 $POOL/*.log 2>/dev/null | tr '\n' '|')"
 [[ $(warm_pids | wc -l) -eq 2 ]] || fail pool-fills-to-size "warm shims: $(warm_pids | tr '\n' ' ')"
+# each warm VM rehearsed a container before it was offered (shim/daemon/warm_rehearse.h) and
+# the rehearsal left nothing in the host tree of its share
+reh=$(grep -l 'container path rehearsed in' "$POOL"/[01].log 2>/dev/null | wc -l)
+left=$(ls -A "$POOL"/0/mounts "$POOL"/1/mounts 2>&1 | grep -vE '^$|:$')
+[[ $reh -eq 2 && -z $left ]] && pass pool-warm-vm-rehearsed ||
+  fail pool-warm-vm-rehearsed "rehearsed in $reh of 2 slot logs; left in the shares: '$left' $(tail -2 "$POOL"/[01].log 2>/dev/null | tr '\n' '|')"
 # a warm VM boots at SCHED_IDLE (chrt: "SCHED_IDLE")
 wq=$(pgrep -f "qemu-system-x86_64.*$POOL/0/" | head -1)
 [[ -n $wq && $(chrt -p "$wq") == *SCHED_IDLE* ]] && pass pool-warm-vm-idle-priority || fail pool-warm-vm-idle-priority "qemu=$wq $(chrt -p "$wq" 2>&1)"
@@ -84,6 +90,12 @@ h1=$(ctr task exec --exec-id h1 p1 hostname 2>&1) # compared with a cold VM's be
 [[ $(counter claimed) -eq $((c0 + 1)) ]] && pass pool-claimed-counter || fail pool-claimed-counter "claimed $c0 -> $(counter claimed)"
 st=$(cvm-check --config "$CFG" 2>&1 | grep -i '^ *pool')
 [[ $st == *"size 2"* && $st == *claimed* && $st == *failures* ]] && pass cvm-check-shows-pool || fail cvm-check-shows-pool "'$st'"
+
+# the rehearsal's container is gone from the claimed guest too: a container of its id is made
+# (the agent refuses an id it still has) in the claimed VM, as a second container of p1
+out=$(timeout 60 "${RUN[@]}" --rm --annotation io.containerd.cvm.v1.group=p1 "$IMG" cvm-pool-rehearsal echo reh-ok 2>&1); rc=$?
+[[ $rc -eq 0 && $out == *reh-ok* && $(ls -A "$RD1/mounts") == p1 ]] && pass pool-claimed-vm-has-no-rehearsal ||
+  fail pool-claimed-vm-has-no-rehearsal "rc=$rc out=$out mounts: $(ls -A "$RD1/mounts" | tr '\n' ' ')"
 
 # --- 3. three in a row drain and refill: each claims a warm VM
 wait_warm 2 || fail pool-refill "warm=$(warm_count)"

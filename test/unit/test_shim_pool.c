@@ -28,15 +28,22 @@ START_TEST(test_config_pool)
     ck_assert_uint_eq(c.pool_size, 2);
     ck_assert_int_eq(parse(&c, "{\"pool\": {}}", &e), 0);
     ck_assert_uint_eq(c.pool_size, 0);
+    ck_assert(!c.pool_no_rehearsal); /* warm VMs rehearse unless told not to */
+    ck_assert_int_eq(parse(&c, "{\"pool\": {\"size\": 1, \"rehearse\": false}}", &e), 0);
+    ck_assert(c.pool_no_rehearsal);
+    ck_assert_int_eq(parse(&c, "{\"pool\": {\"size\": 1, \"rehearse\": true}}", &e), 0);
+    ck_assert(!c.pool_no_rehearsal);
     static const char *const bad[] = {
         "{\"pool\": 2}",           "{\"pool\": {\"size\": -1}}", "{\"pool\": {\"size\": 17}}",
         "{\"pool\": {\"size\": \"2\"}}", "{\"pool\": {\"sise\": 2}}",  "{\"pool\": null}",
+        "{\"pool\": {\"size\": 2, \"rehearse\": 1}}", "{\"pool\": {\"rehearse\": \"no\"}}",
     };
     for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
         cfg_defaults(&c);
         ck_assert_msg(parse(&c, bad[i], &e) == -EINVAL, "accepted %s", bad[i]);
         ck_assert_msg(strstr(e.msg, "pool") != NULL, "%s: message '%s'", bad[i], e.msg);
         ck_assert_uint_eq(c.pool_size, 0); /* unchanged on failure */
+        ck_assert(!c.pool_no_rehearsal);
     }
     ck_assert_int_eq(parse(&c, "{\"pool\": {\"size\": 16}}", &e), 0);
     ck_assert_uint_eq(c.pool_size, CFG_POOL_SIZE_MAX);
