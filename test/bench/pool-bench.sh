@@ -157,18 +157,17 @@ pod_sample() { # $1 handler ("" = runc), $2 tag, $3 n, $4 "claim"
 for i in $(seq 1 "$N"); do s=$(pod_sample "" runc "$i" -); echo "$s" >> "$T/crunc"; bench_sampled "$s" || break; done
 pool_off
 for i in $(seq 1 "$N"); do s=$(pod_sample cvm off "$i" -); echo "$s" >> "$T/coff"; bench_sampled "$s" || break; done
+claimed_pods() { # $1 tag, $2 file of samples, $3 prime id: N pods, each claiming a warm VM
+  prime "$3" || echo "BAD pool did not fill" >> "$2"
+  for i in $(seq 1 "$N"); do
+    wait_warm 2 || { bench_bad "pool-bench: pool not refilled to 2" >> "$2"; break; }
+    s=$(pod_sample cvm "$1" "$i" claim); echo "$s" >> "$2"; bench_sampled "$s" || break
+  done
+}
 pool_on
-prime 2 || echo "BAD pool did not fill" >> "$T/con"
-for i in $(seq 1 "$N"); do
-  wait_warm 2 || { bench_bad "pool-bench: pool not refilled to 2" >> "$T/con"; break; }
-  s=$(pod_sample cvm on "$i" claim); echo "$s" >> "$T/con"; bench_sampled "$s" || break
-done
+claimed_pods on "$T/con" 2
 pool_on_norehearse
-prime 4 || echo "BAD pool did not fill" >> "$T/cnorh"
-for i in $(seq 1 "$N"); do
-  wait_warm 2 || { bench_bad "pool-bench: pool not refilled to 2" >> "$T/cnorh"; break; }
-  s=$(pod_sample cvm norh "$i" claim); echo "$s" >> "$T/cnorh"; bench_sampled "$s" || break
-done
+claimed_pods norh "$T/cnorh" 4
 st_cr=$(bench_stats < "$T/crunc"); st_coff=$(bench_stats < "$T/coff"); st_con=$(bench_stats < "$T/con"); st_cnorh=$(bench_stats < "$T/cnorh")
 printf '\n%-46s %24s\n' "CRI pod start (RunPodSandbox + 1st container)" "median [min max]"
 row "runc" "$st_cr" " ms"
