@@ -53,6 +53,7 @@ static const char rehearsal_spec[] =
 
 struct rehearsal {
     struct sandbox *sb;
+    char name[SHARE_NAME_LEN]; /* its directory in the share */
     warm_rehearsed_fn done;
     void *data;
 };
@@ -64,7 +65,7 @@ static void finish(struct rehearsal *rh, int r, const char *msg)
     struct rehearsal h = *rh;
     free(rh);
     if (r != -ECANCELED)
-        (void)share_remove_container(&h.sb->share, WARM_REHEARSAL_ID);
+        (void)share_remove_container(&h.sb->share, h.name);
     h.done(h.sb, r, msg, h.data);
 }
 
@@ -107,13 +108,13 @@ static void created(const struct ttrpc_result *res, void *data)
 /* The container's directory in the share: a small tmpfs as its rootfs (the agent makes its
  * mount points there) holding an empty executable file, the process it never starts,
  * published whole (share.h). */
-static int make_rootfs(struct sandbox *sb, struct cvm_err *err)
+static int make_rootfs(struct sandbox *sb, char name[static SHARE_NAME_LEN], struct cvm_err *err)
 {
     static const char *const opts[] = {"size=1m", "mode=755"};
-    char staging[SHARE_STAGING_LEN] = "", what[128];
+    char staging[SHARE_STAGING_LEN] = "", what[SHARE_NAME_LEN + 40];
     _cleanup_close_ int cfd = -EBADF;
-    int r = share_container_dir(&sb->share, WARM_REHEARSAL_ID, staging, &cfd, err);
-    snprintf(what, sizeof(what), "%s/rootfs (the pool's rehearsal)", WARM_REHEARSAL_ID);
+    int r = share_container_dir(&sb->share, WARM_REHEARSAL_ID, staging, name, &cfd, err);
+    snprintf(what, sizeof(what), "%s/rootfs (the pool's rehearsal)", name);
     if (r == 0)
         r = mnt_mount_one("tmpfs", "tmpfs", opts, 2, cfd, "rootfs", what, err);
     if (r == 0) { /* the agent checks at create that the process's executable is there */
@@ -123,7 +124,7 @@ static int make_rootfs(struct sandbox *sb, struct cvm_err *err)
             r = cvm_err_set(err, r, "%s/rehearsal: %s", what, strerror(-r));
     }
     if (r == 0)
-        r = share_publish_container(&sb->share, staging, WARM_REHEARSAL_ID, err);
+        r = share_publish_container(&sb->share, staging, name, err);
     if (r < 0 && staging[0])
         (void)share_remove_container(&sb->share, staging);
     return r;
@@ -134,27 +135,31 @@ int warm_rehearse(struct sandbox *sb, warm_rehearsed_fn done, void *data)
     Cvm__Agent__V1__CreateContainerRequest req = CVM__AGENT__V1__CREATE_CONTAINER_REQUEST__INIT;
     Cvm__Agent__V1__StdioFlags fl = CVM__AGENT__V1__STDIO_FLAGS__INIT;
     struct cvm_err err = {0};
-    struct rehearsal *rh;
-    int r = make_rootfs(sb, &err);
+    char rootfs[SHARE_NAME_LEN + 8];
+    struct rehearsal *rh = calloc(1, sizeof(*rh));
+    int r;
+    if (!rh)
+        return -ENOMEM;
+    r = make_rootfs(sb, rh->name, &err);
     if (r < 0) {
         log_error("rehearsal: %s", err.msg);
+        free(rh);
         return r;
     }
-    if (!(rh = calloc(1, sizeof(*rh)))) {
-        (void)share_remove_container(&sb->share, WARM_REHEARSAL_ID);
-        return -ENOMEM;
-    }
-    *rh = (struct rehearsal){.sb = sb, .done = done, .data = data};
+    rh->sb = sb;
+    rh->done = done;
+    rh->data = data;
+    snprintf(rootfs, sizeof(rootfs), "%s/rootfs", rh->name);
     req.container_id = WARM_REHEARSAL_ID;
     req.config_json.data = (uint8_t *)rehearsal_spec;
     req.config_json.len = sizeof(rehearsal_spec) - 1;
     req.share_tag = AGENT_SHARE_TAG;
-    req.rootfs = WARM_REHEARSAL_ID "/rootfs";
+    req.rootfs = rootfs;
     req.stdio = &fl;
     r = sandbox_agent_call(sb, "CreateContainer", &req, created, rh, AGENT_CALL_TIMEOUT_NS);
     if (r < 0) {
+        (void)share_remove_container(&sb->share, rh->name);
         free(rh);
-        (void)share_remove_container(&sb->share, WARM_REHEARSAL_ID);
         return r;
     }
     return 0;

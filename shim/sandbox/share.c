@@ -93,11 +93,12 @@ static int check_component(const char *name)
 }
 
 int share_container_dir(struct share *sh, const char *id, char staging[static SHARE_STAGING_LEN],
-                        int *ret_fd, struct cvm_err *err)
+                        char name[static SHARE_NAME_LEN], int *ret_fd, struct cvm_err *err)
 {
     uint64_t rnd;
     int r;
-    if (check_component(id) < 0)
+    staging[0] = name[0] = '\0';
+    if (check_component(id) < 0 || strlen(id) > SHARE_NAME_LEN - 18)
         return cvm_err_setc(err, RPC_INVALID_ARGUMENT, -EINVAL,
                             "container id '%.80s' is not a "
                             "single path component: invalid argument",
@@ -107,6 +108,7 @@ int share_container_dir(struct share *sh, const char *id, char staging[static SH
     if (getrandom(&rnd, sizeof(rnd), 0) != sizeof(rnd))
         return cvm_err_set(err, -errno, "share directory of %s: getrandom: %m", id);
     snprintf(staging, SHARE_STAGING_LEN, ".new-%016" PRIx64, rnd);
+    snprintf(name, SHARE_NAME_LEN, "%s.%016" PRIx64, id, rnd);
     /* a fresh name: mkdirat fails rather than take over anything already there */
     if (mkdirat(sh->mounts_fd, staging, 0755) < 0)
         return cvm_err_set(err, -errno, "share directory of %s: %s/%s: %m", id, sh->mounts,
@@ -119,24 +121,14 @@ int share_container_dir(struct share *sh, const char *id, char staging[static SH
     return 0;
 }
 
-int share_publish_container(struct share *sh, const char *staging, const char *id,
+int share_publish_container(struct share *sh, const char *staging, const char *name,
                             struct cvm_err *err)
 {
-    if (check_component(staging) < 0 || check_component(id) < 0 || sh->mounts_fd < 0)
-        return cvm_err_set(err, -EINVAL, "share: cannot publish %s", id);
-    for (int attempt = 0;; attempt++) {
-        if (renameat2(sh->mounts_fd, staging, sh->mounts_fd, id, RENAME_NOREPLACE) == 0)
-            return 0;
-        int r = -errno;
-        if (r != -EEXIST || attempt > 0)
-            return cvm_err_set(err, r, "share directory of %s: %s", id,
-                               r == -EEXIST ? "a directory of that id is left from before and "
-                                              "cannot be removed"
-                                            : strerror(-r));
-        log_warn("share: %s/%s is left from an earlier container of that id: removing it",
-                 sh->mounts, id);
-        (void)share_remove_container(sh, id);
-    }
+    if (check_component(staging) < 0 || check_component(name) < 0 || sh->mounts_fd < 0)
+        return cvm_err_set(err, -EINVAL, "share: cannot publish %s", name);
+    if (renameat2(sh->mounts_fd, staging, sh->mounts_fd, name, RENAME_NOREPLACE) < 0)
+        return cvm_err_set(err, -errno, "share directory %s/%s: %m", sh->mounts, name);
+    return 0;
 }
 
 int share_remove_container(struct share *sh, const char *id)

@@ -199,10 +199,11 @@ static int has_opt(json_t *m, const char *opt)
     return 0;
 }
 
-/* Host bind mounts go to <id>/mounts/<i> of the share's host-only tree (share.h), made by fd
- * under the container's directory cfd; the spec source becomes the path relative to the share
+/* Host bind mounts go to <dir>/mounts/<i> of the share's host-only tree (share.h: dir is the
+ * name the container's directory is published under), made by fd under that directory, cfd; the spec source becomes the path relative to the share
  * (agent.proto: relative bind sources resolve under the share mount). */
-static int share_bind_mounts(struct container *c, int cfd, json_t *spec, struct cvm_err *err)
+static int share_bind_mounts(struct container *c, const char *dir, int cfd, json_t *spec,
+                             struct cvm_err *err)
 {
     json_t *mounts = json_object_get(spec, "mounts"), *m;
     _cleanup_close_ int mfd = -EBADF;
@@ -215,9 +216,9 @@ static int share_bind_mounts(struct container *c, int cfd, json_t *spec, struct 
         if (!is_bind(m) || !src || src[0] != '/')
             continue;
         if (mfd < 0 && (r = fsb_mkdir_p(cfd, "mounts", 0755, &mfd)) < 0)
-            return cvm_err_set(err, r, "share %s/mounts: %s", c->id, strerror(-r));
+            return cvm_err_set(err, r, "share %s/mounts: %s", dir, strerror(-r));
         snprintf(name, sizeof(name), "%zu", i);
-        snprintf(rel, sizeof(rel), "%s/mounts/%zu", c->id, i);
+        snprintf(rel, sizeof(rel), "%s/mounts/%zu", dir, i);
         snprintf(what, sizeof(what), "%s/%s", c->sb->share.mounts, rel);
         r = mnt_bind_at(src, mfd, name, has_opt(m, "ro"), has_opt(m, "rbind"), what, err);
         if (r < 0)
@@ -227,14 +228,14 @@ static int share_bind_mounts(struct container *c, int cfd, json_t *spec, struct 
     return 0;
 }
 
-static int mount_rootfs(struct container *c, int cfd,
+static int mount_rootfs(struct container *c, const char *name, int cfd,
                         const Containerd__Task__V2__CreateTaskRequest *req, json_t *spec,
                         struct cvm_err *err)
 {
     char what[PATH_MAX];
     int r;
 
-    snprintf(what, sizeof(what), "%s/%s/rootfs", c->sb->share.mounts, c->id);
+    snprintf(what, sizeof(what), "%s/%s/rootfs", c->sb->share.mounts, name);
     if (req->n_rootfs == 0) {
         const char *root =
             json_string_value(json_object_get(json_object_get(spec, "root"), "path"));
@@ -311,11 +312,12 @@ static int map_namespaces(struct container *c, json_t *spec, struct cvm_err *err
 static void create_rollback(struct container *c)
 {
     struct sandbox *sb = c->sb;
-    char id[sizeof(c->id)];
-    snprintf(id, sizeof(id), "%s", c->id);
+    char name[sizeof(c->share_name)];
+    snprintf(name, sizeof(name), "%s", c->share_name);
     TAILQ_REMOVE(&sb->containers, c, link);
     shim_container_free(c);
-    (void)share_remove_container(&sb->share, id);
+    if (name[0]) /* published (an unpublished one is the Create's to remove) */
+        (void)share_remove_container(&sb->share, name);
 }
 
 static void removed_after_failure(const struct ttrpc_result *res, void *data)
@@ -400,9 +402,9 @@ static void create_in_guest(struct agent_op *op)
     int r;
     Cvm__Agent__V1__CreateContainerRequest req = CVM__AGENT__V1__CREATE_CONTAINER_REQUEST__INIT;
     Cvm__Agent__V1__StdioFlags fl = CVM__AGENT__V1__STDIO_FLAGS__INIT;
-    char rootfs[128];
+    char rootfs[SHARE_NAME_LEN + 8];
     struct proc_io *io = &c->init->io;
-    snprintf(rootfs, sizeof(rootfs), "%s/rootfs", c->id);
+    snprintf(rootfs, sizeof(rootfs), "%s/rootfs", c->share_name);
     fl.stdin = io->want[STREAM_STDIN];
     fl.stdout = io->want[STREAM_STDOUT];
     fl.stderr = io->want[STREAM_STDERR];
@@ -633,6 +635,7 @@ void task_create(struct ttrpc_call *call, const uint8_t *pl, size_t n, void *ud)
     struct oci_hooks hooks = {0};
     _cleanup_close_ int cfd = -EBADF;
     char staging[SHARE_STAGING_LEN] = ""; /* the share directory's name until published */
+    char name[SHARE_NAME_LEN] = "";       /* and after */
     int r;
 
     TTRPC_DECODE(Containerd__Task__V2__CreateTaskRequest, containerd__task__v2__create_task_request,
@@ -695,13 +698,15 @@ void task_create(struct ttrpc_call *call, const uint8_t *pl, size_t n, void *ud)
 
     r = map_namespaces(c, spec, &err);
     if (r == 0)
-        r = share_container_dir(&s->sb->share, c->id, staging, &cfd, &err);
+        r = share_container_dir(&s->sb->share, c->id, staging, name, &cfd, &err);
     if (r == 0)
-        r = mount_rootfs(c, cfd, req, spec, &err);
+        r = mount_rootfs(c, name, cfd, req, spec, &err);
     if (r == 0)
-        r = share_bind_mounts(c, cfd, spec, &err);
-    if (r == 0 && (r = share_publish_container(&s->sb->share, staging, c->id, &err)) == 0)
+        r = share_bind_mounts(c, name, cfd, spec, &err);
+    if (r == 0 && (r = share_publish_container(&s->sb->share, staging, name, &err)) == 0) {
+        snprintf(c->share_name, sizeof(c->share_name), "%s", name);
         staging[0] = 0;
+    }
     if (r == 0) {
         c->spec_json = json_dumps(spec, JSON_COMPACT);
         c->spec_len = c->spec_json ? strlen(c->spec_json) : 0;

@@ -38,8 +38,8 @@ static void finish_container_delete(struct agent_op *op)
     }
     struct proc *p = c->init;
     struct sandbox *sb = c->sb;
-    char id[sizeof(c->id)];
-    snprintf(id, sizeof(id), "%s", c->id);
+    char name[sizeof(c->share_name)];
+    snprintf(name, sizeof(name), "%s", c->share_name);
     Containerd__Events__TaskDelete ev = CONTAINERD__EVENTS__TASK_DELETE__INIT;
     Google__Protobuf__Timestamp ts = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
     task_fill_timestamp(&ts, p);
@@ -53,7 +53,8 @@ static void finish_container_delete(struct agent_op *op)
     TAILQ_REMOVE(&c->sb->containers, c, link);
     shim_container_free(c);
     op_free(op);
-    (void)share_remove_container(&sb->share, id);
+    if (name[0])
+        (void)share_remove_container(&sb->share, name);
 }
 
 /* poststop hooks run at Delete, before it answers (runc); a failure is logged, Delete goes on. */

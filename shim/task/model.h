@@ -75,6 +75,7 @@ struct container {
     TAILQ_ENTRY(container) link;
     struct sandbox *sb;
     char id[80];
+    char share_name[SHARE_NAME_LEN]; /* its directory in the share ("<id>.<hex>", share.h) */
     char bundle[4096];
     struct proc *init;
     struct proc_list execs;

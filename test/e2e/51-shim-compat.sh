@@ -55,8 +55,9 @@ app_gone() {
   for id in "$@"; do
     ctr task ls -q 2>/dev/null | grep -qx "$id" && left+="task $id; "
     ctr containers ls -q 2>/dev/null | grep -qx "$id" && left+="container $id; "
-    grep -q " $dir[^ ]*/shared/$id[/ ]" /proc/self/mountinfo && left+="mount $id; "
-    compgen -G "$dir*/shared/$id" >/dev/null && left+="dir $id; "
+    # its share directory is "<id>.<hex>" (shim/sandbox/share.h)
+    grep -q " $dir[^ ]*/shared/$id\.[0-9a-f]\{16\}[/ ]" /proc/self/mountinfo && left+="mount $id; "
+    compgen -G "$dir*/shared/$id.????????????????" >/dev/null && left+="dir $id; "
   done
   printf '%s' "$left"
 }

@@ -80,7 +80,10 @@ fi
 pass attacker-running
 ax() { timeout 60 ctr task exec --exec-id "x$RANDOM$RANDOM" att "$@"; }
 S=/proc/1/root/run/cvm/share/cvmfs
-if ax ls "$S/att" >"$W/ls.out" 2>&1 && grep -qx rootfs "$W/ls.out"; then
+# a container's directory in the share is "<id>.<hex>" (shim/sandbox/share.h)
+dir_of() { ax ls "$S" 2>/dev/null | grep -m1 -E "^$1\.[0-9a-f]{16}$"; }
+ATT=$(dir_of att)
+if [[ -n $ATT ]] && ax ls "$S/$ATT" >"$W/ls.out" 2>&1 && grep -qx rootfs "$W/ls.out"; then
   pass attacker-sees-share
 else
   fail attacker-sees-share "$(cat "$W/ls.out")"
@@ -102,9 +105,9 @@ plant plant-link-at-id "ln -s $CANARY $S/v1"
 plant plant-fifo-at-id "mkfifo $S/v2"
 plant plant-file-at-id "touch $S/v3"
 plant plant-dir-at-id "mkdir $S/v4"
-plant plant-link-at-own-mounts "ln -s $CANARY $S/att/mounts"
-plant replace-own-rootfs "mv $S/att/rootfs $S/att/r2"
-plant plant-in-own-dir "touch $S/att/x"
+plant plant-link-at-own-mounts "ln -s $CANARY $S/$ATT/mounts"
+plant replace-own-rootfs "mv $S/$ATT/rootfs $S/$ATT/r2"
+plant plant-in-own-dir "touch $S/$ATT/x"
 run_victim() { # $1 = id: a container of the same VM with a ro and a rw volume
   timeout 120 ctr run --runtime "$RT" --runtime-config-path "$CFG" \
     --annotation io.containerd.cvm.v1.group=$G \
@@ -124,9 +127,11 @@ out=$(timeout 60 ctr task exec --exec-id w1 v1 sh -c 'touch /new && echo rootfs-
 [[ $out == *rootfs-rw*ro-ro*rw-rw*ro* ]] && pass victim-mount-modes || fail victim-mount-modes "'$out'"
 [[ $(cat "$W/vol-rw/f" 2>/dev/null) == hi ]] && pass rw-volume-reaches-host || fail rw-volume-reaches-host "vol-rw/f missing"
 # the attacker cannot replace a victim's host-made entries either
-plant replace-victim-rootfs "mv $S/v1/rootfs $S/v1/old"
-plant link-in-victim-mounts "ln -s $CANARY $S/v1/mounts/9"
-plant replace-victim-volume "rm -rf $S/v1/mounts/0 && ln -s $CANARY $S/v1/mounts/0"
+V1=$(dir_of v1)
+[[ -n $V1 ]] || fail victim-dir-found "no v1.<hex> in the share: $(ax ls "$S" 2>&1 | tr '\n' ' ')"
+plant replace-victim-rootfs "mv $S/$V1/rootfs $S/$V1/old"
+plant link-in-victim-mounts "ln -s $CANARY $S/$V1/mounts/9"
+plant replace-victim-volume "rm -rf $S/$V1/mounts/0 && ln -s $CANARY $S/$V1/mounts/0"
 
 rm_containers() { # ids: SIGKILL, wait for STOPPED, delete task and container
   local v
@@ -138,15 +143,16 @@ rm_containers() { # ids: SIGKILL, wait for STOPPED, delete task and container
   done
 }
 
-# 2. Racing Create: the attacker plants at the ids being created, in a loop, and a second loop
-# looks them up as fast as a shell can (test is a builtin: no fork per lookup). A lookup of
-# <id>/rootfs made before the host mounted the rootfs there would be cached by the guest and
-# keep naming the read-only directory below the mount (the agent's mounts in that rootfs then
-# fail with EROFS), so the host publishes <id> only whole.
-ax sh -c "while :; do for i in r1 r2 r3; do ln -s $CANARY $S/\$i; mkdir $S/\$i; ln -s $CANARY $S/\$i/rootfs; mkfifo $S/\$i/mounts; done 2>/dev/null; done" \
+# 2. Racing Create: the attacker plants at the ids being created and at the names their
+# directories get, in a loop, and a second loop looks every published one up as fast as a shell
+# can (test is a builtin; the glob is a readdir). A lookup of <dir>/rootfs made before the host
+# mounted the rootfs there would be cached by the guest and keep naming the read-only directory
+# below the mount (the agent's mounts in that rootfs then fail with EROFS), so the host
+# publishes a container's directory only whole.
+ax sh -c "while :; do for i in r1 r2 r3; do ln -s $CANARY $S/\$i; mkdir $S/\$i; for d in $S/\$i.*; do ln -s $CANARY \$d/rootfs; mkfifo \$d/mounts; done; done 2>/dev/null; done" \
   >/dev/null 2>&1 &
 RACER=$!
-ax sh -c "while :; do for i in r1 r2 r3; do [ -d $S/\$i/rootfs ]; [ -e $S/\$i/mounts/0 ]; done; done" \
+ax sh -c "while :; do for d in $S/r[123].*; do [ -d \$d/rootfs ]; [ -e \$d/mounts/0 ]; done; done" \
   >/dev/null 2>&1 &
 LOOKER=$!
 for v in r1 r2 r3; do
@@ -163,7 +169,7 @@ canary_intact canary-untouched-racing-delete
 # what the host made for the deleted containers is gone, host tree and view alike
 run_dir=$(find /run/cvm -maxdepth 1 -name "$(printf '%s' "$CTD_SOCK/default/$G" | sha256sum | cut -c1-16)*" | head -1)
 left=$(ls "$run_dir/mounts" "$run_dir/shared" 2>&1 | tr '\n' ' ')
-if [[ -n $run_dir && -d $run_dir/mounts ]] && ! ls "$run_dir/mounts" | grep -qE '^(r[123]|v[12])$'; then
+if [[ -n $run_dir && -d $run_dir/mounts ]] && ! ls "$run_dir/mounts" | grep -qE '^(r[123]|v[12])\.'; then
   pass deleted-containers-removed
 else
   fail deleted-containers-removed "run dir '$run_dir': $left"

@@ -1,6 +1,7 @@
 /* shim/mounts.c: option parsing (pure), and as root: overlay with a lowerdir list longer than
  * a page (the chdir/relative-path trick, spec §3.6), ro bind, recursive unmount, rm that does
- * not cross mount points. */
+ * not cross mount points; shim/sandbox/share.c: a container's directory published whole, under
+ * a name never given twice. */
 #include <check.h>
 #include <sched.h>
 #include <sys/mount.h>
@@ -16,6 +17,7 @@
 #include <unistd.h>
 
 #include "../../shim/sandbox/mounts.h"
+#include "../../shim/sandbox/share.h"
 #include "fs_beneath.h"
 #include "check_main.h"
 #include "fd.h"
@@ -184,6 +186,55 @@ START_TEST(test_bind_propagation_one_way)
 }
 END_TEST
 
+START_TEST(test_share_publish_whole_and_unique)
+{
+    char run[] = "/tmp/cvm-share.XXXXXX", p[PATH_MAX], st1[SHARE_STAGING_LEN], n1[SHARE_NAME_LEN];
+    char st2[SHARE_STAGING_LEN], n2[SHARE_NAME_LEN];
+    static const char *const opts[] = {"size=1m"};
+    struct cvm_err err = {0};
+    struct share sh;
+    int fd1 = -1, fd2 = -1;
+    ck_assert_int_eq(unshare(CLONE_NEWNS), 0);
+    ck_assert_int_eq(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), 0);
+    ck_assert_ptr_nonnull(mkdtemp(run));
+    ck_assert_msg(share_open(&sh, run, &err) == 0, "%s", err.msg);
+    ck_assert_msg(share_container_dir(&sh, "c1", st1, n1, &fd1, &err) == 0, "%s", err.msg);
+    /* "<id>.<16 hex>", built under a hidden staging name the view shows no rootfs of */
+    ck_assert_int_eq(strncmp(n1, "c1.", 3), 0);
+    ck_assert_uint_eq(strlen(n1), 3 + 16);
+    ck_assert_uint_eq(strspn(n1 + 3, "0123456789abcdef"), 16);
+    ck_assert_int_eq(st1[0], '.');
+    ck_assert_msg(mnt_mount_one("tmpfs", "t", opts, 1, fd1, "rootfs", "rootfs", &err) == 0, "%s",
+                  err.msg);
+    snprintf(p, sizeof(p), "%s/shared/%s", run, n1);
+    ck_assert_msg(access(p, F_OK) != 0, "published before share_publish_container");
+    ck_assert_msg(share_publish_container(&sh, st1, n1, &err) == 0, "%s", err.msg);
+    /* whole at once: the view has the rootfs mounted, writable through the host tree */
+    snprintf(p, sizeof(p), "%s/mounts/%s/rootfs/f", run, n1);
+    close(open(p, O_CREAT | O_WRONLY | O_CLOEXEC, 0644));
+    snprintf(p, sizeof(p), "%s/shared/%s/rootfs/f", run, n1);
+    ck_assert_msg(access(p, F_OK) == 0, "the view lacks the mounted rootfs");
+    snprintf(p, sizeof(p), "%s/shared/%s", run, st1);
+    ck_assert_msg(access(p, F_OK) != 0, "the staging name stayed");
+    /* the same id again, the first one still there or gone: another name */
+    ck_assert_msg(share_container_dir(&sh, "c1", st2, n2, &fd2, &err) == 0, "%s", err.msg);
+    ck_assert_str_ne(n1, n2);
+    ck_assert_str_ne(st1, st2);
+    ck_assert_int_eq(share_remove_container(&sh, n1), 0);
+    snprintf(p, sizeof(p), "%s/mounts/%s", run, n1);
+    ck_assert_msg(access(p, F_OK) != 0, "not removed");
+    close(fd2);
+    ck_assert_int_eq(share_remove_container(&sh, st2), 0); /* an unpublished one goes too */
+    snprintf(p, sizeof(p), "%s/mounts/%s", run, st2);
+    ck_assert_msg(access(p, F_OK) != 0, "staging not removed");
+    /* an id that is not one component is refused */
+    ck_assert_int_eq(share_container_dir(&sh, "a/b", st2, n2, &fd2, &err), -EINVAL);
+    close(fd1);
+    share_close(&sh);
+    ck_assert_int_eq(fsb_rm_path(run), 0);
+}
+END_TEST
+
 static Suite *mounts_suite(void)
 {
     Suite *s = suite_create("shim_mounts");
@@ -192,6 +243,7 @@ static Suite *mounts_suite(void)
     tcase_add_test(tc, test_parse_options);
     tcase_add_test(tc, test_overlay_long_lowerdir);
     tcase_add_test(tc, test_bind_propagation_one_way);
+    tcase_add_test(tc, test_share_publish_whole_and_unique);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -82,9 +82,17 @@ static void a_create(struct ttrpc_call *call, const uint8_t *p, size_t n, void *
     (void)ud;
     ck_assert_ptr_nonnull(q);
     ck_assert_str_eq(q->share_tag, AGENT_SHARE_TAG);
-    char want[128];
-    snprintf(want, sizeof(want), "%s/rootfs", q->container_id);
-    ck_assert_str_eq(q->rootfs, want);
+    /* "<id>.<16 hex>/rootfs" (shim/sandbox/share.h), a name never given twice */
+    static char seen[64][160];
+    static unsigned n_seen;
+    size_t idl = strlen(q->container_id);
+    ck_assert_int_eq(strncmp(q->rootfs, q->container_id, idl), 0);
+    ck_assert_int_eq(q->rootfs[idl], '.');
+    ck_assert_uint_eq(strspn(q->rootfs + idl + 1, "0123456789abcdef"), 16);
+    ck_assert_str_eq(q->rootfs + idl + 17, "/rootfs");
+    for (unsigned i = 0; i < n_seen && i < 64; i++)
+        ck_assert_str_ne(seen[i], q->rootfs);
+    snprintf(seen[n_seen++ % 64], sizeof(seen[0]), "%s", q->rootfs);
     ck_assert_uint_gt(q->config_json.len, 10);
     cvm__agent__v1__create_container_request__free_unpacked(q, NULL);
     r.pid = 1;
