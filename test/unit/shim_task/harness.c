@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
+#include <sched.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -498,6 +500,12 @@ void setup(void)
 {
     int sp[2];
     ck_assert_int_eq(geteuid(), 0);
+    /* the shim's run dirs (/run/cvm) on a tmpfs of this test's own mount namespace: a test that
+     * fails part-way leaves no run dir, mount or netns file on the host (Check forks a test) */
+    ck_assert_int_eq(unshare(CLONE_NEWNS), 0);
+    ck_assert_int_eq(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), 0);
+    ck_assert(mkdir("/run/cvm", 0700) == 0 || errno == EEXIST);
+    ck_assert_int_eq(mount("cvm-unit", "/run/cvm", "tmpfs", 0, "mode=0700"), 0);
     signal(SIGPIPE, SIG_IGN);
     memset(&S, 0, sizeof(S));
     memset(waits, 0, sizeof(waits));
@@ -513,7 +521,7 @@ void setup(void)
     S.loop = L;
     TAILQ_INIT(&S.ops);
     snprintf(S.ns, sizeof(S.ns), "testns");
-    snprintf(dir, sizeof(dir), "/tmp/cvm-task-XXXXXX");
+    snprintf(dir, sizeof(dir), "/run/cvm/unit-XXXXXX"); /* on that tmpfs too */
     ck_assert_ptr_nonnull(mkdtemp(dir));
     snprintf(S.address, sizeof(S.address), "%s/fake.sock", dir);
     shim_group_hash(S.address, S.ns, "grp", S.hash);
