@@ -24,7 +24,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -60,8 +59,8 @@ struct warm {
     int conn_fd;
     bool claimed;
     bool debug;
-    bool rehearse;               /* the config's pool.rehearse */
-    uint64_t rehearsal_start_ms; /* when the rehearsal began (log) */
+    bool rehearse;                         /* the config's pool.rehearse */
+    unsigned long long rehearsal_start_ns; /* when the rehearsal began (log) */
 };
 
 /* Every thread of pid to policy (SCHED_IDLE while warm, SCHED_OTHER once claimed). */
@@ -327,13 +326,6 @@ static int ctl_listen(struct warm *w)
 
 static struct warm *the_warm; /* the owner callbacks carry the sandbox only */
 
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* Rehearsed (warm_rehearse.h): the VM is offered, its control socket bound. */
 static void warm_rehearsed(struct sandbox *sb, int r, const char *msg, void *data)
 {
@@ -356,8 +348,7 @@ static void warm_rehearsed(struct sandbox *sb, int r, const char *msg, void *dat
     }
     if (w->rehearse)
         log_info("slot %u warm: VM ready (qemu pid %d), container path rehearsed in %llu ms",
-                 w->slot, (int)sb->qemu_pid,
-                 (unsigned long long)(now_ms() - w->rehearsal_start_ms));
+                 w->slot, (int)sb->qemu_pid, (now_ns() - w->rehearsal_start_ns) / 1000000ull);
     else
         log_info("slot %u warm: VM ready (qemu pid %d), not rehearsed (pool.rehearse is false)",
                  w->slot, (int)sb->qemu_pid);
@@ -376,7 +367,7 @@ static void warm_ready(struct sandbox *sb)
         warm_rehearsed(sb, 0, NULL, w);
         return;
     }
-    w->rehearsal_start_ms = now_ms();
+    w->rehearsal_start_ns = now_ns();
     r = warm_rehearse(sb, warm_rehearsed, w);
     if (r < 0) {
         log_error("slot %u: rehearsal: %s", w->slot, strerror(-r));

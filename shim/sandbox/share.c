@@ -9,7 +9,6 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/random.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -109,10 +108,7 @@ int share_container_dir(struct share *sh, const char *id, char staging[static SH
         return cvm_err_set(err, -errno, "share directory of %s: getrandom: %m", id);
     snprintf(staging, SHARE_STAGING_LEN, ".new-%016" PRIx64, rnd);
     snprintf(name, SHARE_NAME_LEN, "%s.%016" PRIx64, id, rnd);
-    /* a fresh name: mkdirat fails rather than take over anything already there */
-    if (mkdirat(sh->mounts_fd, staging, 0755) < 0)
-        return cvm_err_set(err, -errno, "share directory of %s: %s/%s: %m", id, sh->mounts,
-                           staging);
+    /* mounts/ is the host's alone and the name is fresh: nothing of anyone else is there */
     r = fsb_mkdir_p(sh->mounts_fd, staging, 0755, ret_fd);
     if (r < 0) {
         (void)fsb_rm_tree(sh->mounts_fd, staging);

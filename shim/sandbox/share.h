@@ -2,15 +2,16 @@
  * builds in it (CVE-2020-2026 is the case it prevents: a guest-planted link at a path the host
  * mounts onto redirected the mount anywhere on the host).
  *
- *   <run_dir>/mounts   host-only, never served: every <id>.<hex>/, rootfs and mounts/<i> is made here,
- *                      by fd (fs_beneath.h), and the rootfs and volumes are mounted here
+ *   <run_dir>/mounts   host-only, never served: every <id>.<hex>/, rootfs and mounts/<i> is made
+ *                      here, by fd (fs_beneath.h), and the rootfs and volumes are mounted here
  *   <run_dir>/shared   what virtiofsd serves: a read-only bind of mounts/ that is a slave of it,
  *                      so each rootfs and volume mounted under mounts/ appears here keeping its
- *                      own mode (rw or ro), while the structure (<id>.<hex>/, rootfs, mounts/<i>) is
- *                      read-only to the guest: it cannot plant, rename or replace anything in it
+ *                      own mode (rw or ro), while the structure (<id>.<hex>/, rootfs,
+ *                      mounts/<i>) is read-only to the guest: it cannot plant, rename or
+ *                      replace anything in it
  *
- * The guest finds a container's rootfs and volumes at <id>.<hex>/rootfs and <id>.<hex>/mounts/<i>
- * under the share: the shim names them in CreateContainer and the spec. */
+ * The guest finds a container's rootfs and volumes at <id>.<hex>/rootfs and
+ * <id>.<hex>/mounts/<i> under the share: the shim names them in CreateContainer and the spec. */
 #ifndef CVM_SHIM_SHARE_H
 #define CVM_SHIM_SHARE_H
 
@@ -57,7 +58,8 @@ int share_container_dir(struct share *sh, const char *id, char staging[static SH
 int share_publish_container(struct share *sh, const char *staging, const char *name,
                             struct cvm_err *err);
 /* Unmount everything of the container directory name (a published name, or a staging name
- * not yet published) in the host tree and the view, and remove what the host made for it, by fd, never following a link nor entering a mount: what cannot go is left and logged. */
+ * not yet published) in the host tree and the view, and remove what the host made for it, by
+ * fd, never following a link nor entering a mount: what cannot go is left and logged. */
 int share_remove_container(struct share *sh, const char *name);
 
 #endif

@@ -200,8 +200,9 @@ static int has_opt(json_t *m, const char *opt)
 }
 
 /* Host bind mounts go to <dir>/mounts/<i> of the share's host-only tree (share.h: dir is the
- * name the container's directory is published under), made by fd under that directory, cfd; the spec source becomes the path relative to the share
- * (agent.proto: relative bind sources resolve under the share mount). */
+ * name the container's directory is published under), made by fd under that directory, cfd;
+ * the spec source becomes the path relative to the share (agent.proto: relative bind sources
+ * resolve under the share mount). */
 static int share_bind_mounts(struct container *c, const char *dir, int cfd, json_t *spec,
                              struct cvm_err *err)
 {
