@@ -16,6 +16,7 @@
 #define AGENT_MAX_WAITERS 64 /* concurrent WaitProcess per process */
 #define AGENT_STREAM_BUF (64u << 10)
 #define AGENT_API_VERSION 1
+#define RUN_FRESH_CODE_MAX_ROUNDS 512 /* per RunFreshCode call (rpc_fresh_code.c) */
 #define AGENT_VERSION "0.1.0"
 
 struct loop;

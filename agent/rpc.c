@@ -1,5 +1,5 @@
-/* The cvm.agent.v1.Agent method table: each RPC's handler is in rpc_container.c, rpc_process.c or
- * rpc_net.c (shim/README.md, "Agent RPCs"). */
+/* The cvm.agent.v1.Agent method table: each RPC's handler is in rpc_container.c, rpc_process.c,
+ * rpc_net.c or rpc_fresh_code.c (shim/README.md, "Agent RPCs"). */
 #include "rpc.h"
 
 #include "cleanup.h"
@@ -26,6 +26,7 @@ static const struct ttrpc_method methods[] = {
     {"ConfigureNetwork", rpc_configure_network},
     {"ListNetwork", rpc_list_network},
     {"WaitOOM", rpc_wait_oom},
+    {"RunFreshCode", rpc_run_fresh_code},
 };
 
 int rpc_register(struct agent *a, struct ttrpc_server *srv)

@@ -29,6 +29,8 @@ void rpc_health(struct ttrpc_call *call, const uint8_t *payload, size_t len, voi
 void rpc_version(struct ttrpc_call *call, const uint8_t *payload, size_t len, void *ud);
 void rpc_wait_oom(struct ttrpc_call *call, const uint8_t *payload, size_t len, void *ud);
 void rpc_shutdown(struct ttrpc_call *call, const uint8_t *payload, size_t len, void *ud);
+/* rpc_fresh_code.c */
+void rpc_run_fresh_code(struct ttrpc_call *call, const uint8_t *payload, size_t len, void *ud);
 /* rpc_net.c */
 void rpc_configure_network(struct ttrpc_call *call, const uint8_t *payload, size_t len, void *ud);
 void rpc_list_network(struct ttrpc_call *call, const uint8_t *payload, size_t len, void *ud);

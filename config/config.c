@@ -34,6 +34,7 @@ void cfg_defaults(struct cfg *c)
     c->host_overhead_tasks = CFG_DEFAULT_HOST_OVERHEAD_TASKS;
     c->uid_first = UID_RANGE_DEFAULT_FIRST;
     c->uid_last = UID_RANGE_DEFAULT_LAST;
+    c->pool_tcg_cache_mib = CFG_POOL_TCG_CACHE_MIB_DEFAULT;
 }
 
 int cfg_check_kernel_args(const char *s)
@@ -172,7 +173,7 @@ static int set_pool(struct cfg *c, json_t *v, struct cvm_err *err)
 {
     const char *k;
     json_t *e;
-    unsigned size = 0;
+    unsigned size = 0, tcg_mib = CFG_POOL_TCG_CACHE_MIB_DEFAULT;
     bool rehearse = true;
     if (!json_is_object(v))
         return cvm_err_set(err, -EINVAL, "config: \"pool\" must be an object ({\"size\": N})");
@@ -190,10 +191,19 @@ static int set_pool(struct cfg *c, json_t *v, struct cvm_err *err)
             rehearse = json_is_true(e);
             continue;
         }
-        return cvm_err_set(err, -EINVAL,
-                           "config: \"pool\": unknown key \"%.64s\" (known: size, rehearse)", k);
+        if (strcmp(k, "tcg_cache_mib") == 0) {
+            int r = set_uint(&tcg_mib, "pool.tcg_cache_mib", e, CFG_POOL_TCG_CACHE_MIB_MIN,
+                             CFG_POOL_TCG_CACHE_MIB_MAX, err);
+            if (r < 0)
+                return r;
+            continue;
+        }
+        return cvm_err_set(
+            err, -EINVAL,
+            "config: \"pool\": unknown key \"%.64s\" (known: size, rehearse, tcg_cache_mib)", k);
     }
     c->pool_size = size;
+    c->pool_tcg_cache_mib = tcg_mib;
     c->pool_no_rehearsal = !rehearse;
     return 0;
 }

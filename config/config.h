@@ -64,7 +64,10 @@
 #define CFG_ALLOW_MEMORY (1u << 1)
 #define CFG_ALLOW_KARGS (1u << 2)
 #define CFG_ALLOWED_MAX 16u
-#define CFG_POOL_SIZE_MAX 16u /* "pool": {"size"} */ /* entries in "allowed_annotations" */
+#define CFG_POOL_SIZE_MAX 16u /* "pool": {"size"} */
+#define CFG_POOL_TCG_CACHE_MIB_DEFAULT 32u /* "pool": {"tcg_cache_mib"} (qemu_argv.h) */
+#define CFG_POOL_TCG_CACHE_MIB_MIN 8u
+#define CFG_POOL_TCG_CACHE_MIB_MAX 256u /* entries in "allowed_annotations" */
 
 struct cfg {
     char kernel[CFG_PATH_MAX]; /* "" = newest /boot/vmlinuz-* */
@@ -99,6 +102,14 @@ struct cfg {
     /* "pool": {"rehearse": false}: a warm VM is offered without first creating and removing a
      * throwaway container (shim/daemon/warm_rehearse.h); the default rehearses. */
     bool pool_no_rehearsal;
+    /* "pool": {"tcg_cache_mib": N}: a warm VM's TCG translation cache, MiB (README "Warm VM
+     * pool"); cold VMs keep QEMU_TCG_TB_MIB. */
+    unsigned pool_tcg_cache_mib;
+    /* Not a config key: the translation cache of the VM this config boots, MiB; 0 = hv's
+     * default. The warm shim sets it from pool_tcg_cache_mib. */
+    unsigned tcg_cache_mib;
+    /* Not a config key: the VM's cache can be trimmed (hv.h tcg_trimmable); the warm shim's. */
+    bool tcg_trimmable;
 };
 
 void cfg_defaults(struct cfg *c);

@@ -97,6 +97,10 @@ struct hv_config {
     const int *cgroup_procs_fds;
     unsigned n_cgroup_procs_fds; /* at most HV_MAX_CGROUP_FDS */
     bool tcg_icount; /* under TCG: guest time from the instruction count (qemu_argv.h) */
+    unsigned tcg_cache_mib; /* under TCG: the translation cache, MiB; 0: QEMU_TCG_TB_MIB (16) */
+    /* under TCG: the cache is a memfd QEMU writes and runs through two mappings (split-wx),
+       so that hv_trim_code_cache can give its dead pages back */
+    bool tcg_trimmable;
 };
 
 struct hv_callbacks {
@@ -118,6 +122,13 @@ struct hv_callbacks {
  * NULL. For hv_query_status, status is QEMU's "status" ("running", "paused", ...). */
 typedef void (*hv_done_cb)(struct hv_vm *vm, int r, const char *msg, void *data);
 typedef void (*hv_status_cb)(struct hv_vm *vm, int r, const char *status, bool running, void *data);
+/* Completion of hv_query_jit: on r == 0, st holds the TCG translation cache's figures
+ * (jit_stats.h; borrowed for the call); -EPROTO when QEMU's text did not parse. */
+struct jit_stats;
+typedef void (*hv_jit_cb)(struct hv_vm *vm, int r, const struct jit_stats *st, void *data);
+/* Completion of hv_trim_code_cache: bytes of host memory given back (0 when there was nothing
+ * past the live code); msg says what failed. */
+typedef void (*hv_trim_cb)(struct hv_vm *vm, int r, const char *msg, uint64_t bytes, void *data);
 /* Completion of hv_vsock_connect: on r == 0, fd is a connected, non-blocking, close-on-exec
  * stream to the guest port, owned by the callee from now on; on failure fd is -1. */
 typedef void (*hv_vsock_cb)(struct hv_vm *vm, int r, int fd, void *data);
@@ -139,6 +150,12 @@ void hv_free(struct hv_vm *vm);
 int hv_pause(struct hv_vm *vm, hv_done_cb cb, void *data, struct cvm_err *err);
 int hv_resume(struct hv_vm *vm, hv_done_cb cb, void *data, struct cvm_err *err);
 int hv_query_status(struct hv_vm *vm, hv_status_cb cb, void *data, struct cvm_err *err);
+/* QMP x-query-jit: how full TCG's translation cache is and how often it was flushed (a VM
+ * under KVM has none: QEMU answers with zeros). */
+int hv_query_jit(struct hv_vm *vm, hv_jit_cb cb, void *data, struct cvm_err *err);
+/* Give back the translation cache's pages past what was generated since its last flush
+ * (tcg_trim.c). TCG with one vCPU only: -EOPNOTSUPP otherwise. */
+int hv_trim_code_cache(struct hv_vm *vm, hv_trim_cb cb, void *data, struct cvm_err *err);
 
 /* Open a host->guest stream to guest vsock port `port`, without blocking the loop.
  * kernel: non-blocking AF_VSOCK connect to cid:port. hybrid: connect to the backend's unix

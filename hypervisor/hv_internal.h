@@ -44,8 +44,8 @@ struct hv_vm {
     uint32_t uid_first, uid_last;    /* hv_config's range (defaults applied) */
     uint32_t uid;                    /* the leased sandbox uid; 0: none (not root) */
     int uid_lock_fd;                 /* its lease; QEMU and cvm-vsockd inherit it */
-    unsigned vcpus, mem_mib, boot_timeout_ms, stop_timeout_ms;
-    bool debug, made_run_dir, own_console, tcg_icount;
+    unsigned vcpus, mem_mib, boot_timeout_ms, stop_timeout_ms, tcg_cache_mib;
+    bool debug, made_run_dir, own_console, tcg_icount, tcg_trimmable;
     enum hv_vsock_mode mode;
     enum hv_accel accel_want;
     struct accel_choice accel;
@@ -119,6 +119,9 @@ void hv_qemu_describe_death(struct hv_vm *vm, const siginfo_t *si, char *buf, si
  * the pageout is a hint that costs memory when missing, never correctness. */
 void hv_qemu_boot_files_note(struct hv_vm *vm, int kernel_fd, int initrd_fd);
 void hv_qemu_pageout_arm(struct hv_vm *vm);
+/* /proc/PID/maps into a malloc'd buffer (at most 1 MiB read: a hostile QEMU mapping more only
+ * hides its own mappings from us). */
+int hv_read_proc_maps(pid_t pid, char **ret, size_t *ret_len);
 /* PAGEOUT_DELAY: after QMP ready; by then QEMU copied the kernel into guest RAM (at reset,
  * before QMP) and the guest firmware read the initrd through fw_cfg (~0.1 s under TCG). */
 #define HV_PAGEOUT_DELAY_MS 2000

@@ -1,4 +1,5 @@
-/* QMP operations on a running VM (pause, resume, status) and the VM's accessors. */
+/* QMP operations on a running VM (pause, resume, status, TCG cache figures) and the VM's
+ * accessors. */
 #define LOG_MODULE "hv"
 #include <errno.h>
 #include <fcntl.h>
@@ -12,6 +13,7 @@
 #include "errmap.h"
 #include "hv_internal.h"
 #include "hv_proc.h"
+#include "jit_stats.h"
 #include "log.h"
 #include "qmp.h"
 
@@ -19,8 +21,19 @@ struct op {
     struct hv_vm *vm;
     hv_done_cb done;
     hv_status_cb status;
+    hv_jit_cb jit;
     void *data;
 };
+
+/* x-query-jit's reply: {"human-readable-text": "..."} (QEMU's "info jit"). */
+static void jit_reply(struct op *op, int r, json_t *ret)
+{
+    struct jit_stats st = {0};
+    const char *text = json_string_value(json_object_get(ret, "human-readable-text"));
+    if (r == 0)
+        r = text ? jit_stats_parse(text, strlen(text), &st) : -EPROTO;
+    op->jit(op->vm, r, r == 0 ? &st : NULL, op->data);
+}
 
 static void on_reply(struct qmp *q, int r, json_t *ret, const char *cls, const char *desc,
                      void *data)
@@ -30,7 +43,9 @@ static void on_reply(struct qmp *q, int r, json_t *ret, const char *cls, const c
     (void)q;
     (void)cls;
     vm->in_callback++;
-    if (op->done) {
+    if (op->jit) {
+        jit_reply(op, r, ret);
+    } else if (op->done) {
         op->done(vm, r, r == -EIO ? desc : NULL, op->data);
     } else {
         const char *st = json_string_value(json_object_get(ret, "status"));
@@ -43,8 +58,7 @@ static void on_reply(struct qmp *q, int r, json_t *ret, const char *cls, const c
     free(op);
 }
 
-static int run(struct hv_vm *vm, const char *cmd, hv_done_cb done, hv_status_cb status, void *data,
-               struct cvm_err *err)
+static int run(struct hv_vm *vm, const char *cmd, const struct op *proto, struct cvm_err *err)
 {
     struct op *op;
     int r;
@@ -53,7 +67,8 @@ static int run(struct hv_vm *vm, const char *cmd, hv_done_cb done, hv_status_cb 
     op = calloc(1, sizeof(*op));
     if (!op)
         return cvm_err_set(err, -ENOMEM, "%s", cmd);
-    *op = (struct op){vm, done, status, data};
+    *op = *proto;
+    op->vm = vm;
     r = qmp_execute(vm->qmp, cmd, NULL, on_reply, op);
     if (r < 0) {
         free(op);
@@ -64,17 +79,22 @@ static int run(struct hv_vm *vm, const char *cmd, hv_done_cb done, hv_status_cb 
 
 int hv_pause(struct hv_vm *vm, hv_done_cb cb, void *data, struct cvm_err *err)
 {
-    return run(vm, "stop", cb, NULL, data, err);
+    return run(vm, "stop", &(struct op){.done = cb, .data = data}, err);
 }
 
 int hv_resume(struct hv_vm *vm, hv_done_cb cb, void *data, struct cvm_err *err)
 {
-    return run(vm, "cont", cb, NULL, data, err);
+    return run(vm, "cont", &(struct op){.done = cb, .data = data}, err);
 }
 
 int hv_query_status(struct hv_vm *vm, hv_status_cb cb, void *data, struct cvm_err *err)
 {
-    return run(vm, "query-status", NULL, cb, data, err);
+    return run(vm, "query-status", &(struct op){.status = cb, .data = data}, err);
+}
+
+int hv_query_jit(struct hv_vm *vm, hv_jit_cb cb, void *data, struct cvm_err *err)
+{
+    return run(vm, "x-query-jit", &(struct op){.jit = cb, .data = data}, err);
 }
 
 int hv_console_tail(const struct hv_vm *vm, char *buf, size_t n)

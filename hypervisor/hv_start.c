@@ -148,6 +148,8 @@ static int copy_config(struct hv_vm *vm, const struct hv_config *c)
     vm->stop_timeout_ms = c->stop_timeout_ms ? c->stop_timeout_ms : 5000;
     vm->debug = c->debug;
     vm->tcg_icount = c->tcg_icount;
+    vm->tcg_cache_mib = c->tcg_cache_mib;
+    vm->tcg_trimmable = c->tcg_trimmable;
     vm->accel_want = c->accel;
     vm->console_max_kib = c->console_max_kib ? c->console_max_kib : 1024;
     return 0;

@@ -8,6 +8,7 @@
 #include "proc_maps.h"
 
 #include <stdbool.h>
+#include <string.h>
 
 static bool digit(char c, unsigned base, unsigned *v)
 {
@@ -44,17 +45,21 @@ static bool lit(const char **p, const char *end, char c)
     return true;
 }
 
+/* One line (p..end, no newline): its range and file; *perms points at its 4 permission
+ * characters, *off is the file offset, *rest the text after the inode (its padding and path). */
 static bool parse_line(const char *p, const char *end, struct proc_maps_range *r,
-                       struct proc_maps_file *f)
+                       struct proc_maps_file *f, const char **perms, uint64_t *off,
+                       const char **rest)
 {
-    uint64_t off, maj, min;
+    uint64_t maj, min;
     if (!num(&p, end, 16, &r->start) || !lit(&p, end, '-') || !num(&p, end, 16, &r->end) ||
         !lit(&p, end, ' '))
         return false;
+    *perms = p;
     for (int i = 0; i < 4; i++, p++)
         if (p >= end || *p == ' ' || *p == '\n')
             return false;
-    if (!lit(&p, end, ' ') || !num(&p, end, 16, &off) || !lit(&p, end, ' ') ||
+    if (!lit(&p, end, ' ') || !num(&p, end, 16, off) || !lit(&p, end, ' ') ||
         !num(&p, end, 16, &maj) || !lit(&p, end, ':') || !num(&p, end, 16, &min) ||
         !lit(&p, end, ' ') || !num(&p, end, 10, &f->ino))
         return false;
@@ -64,6 +69,7 @@ static bool parse_line(const char *p, const char *end, struct proc_maps_range *r
         return false; /* the kernel's dev_t: 12-bit major, 20-bit minor */
     f->major = (unsigned)maj;
     f->minor = (unsigned)min;
+    *rest = p;
     return r->end > r->start;
 }
 
@@ -76,13 +82,43 @@ size_t proc_maps_file_ranges(const char *text, size_t len, const struct proc_map
         const char *eol = p;
         struct proc_maps_range r;
         struct proc_maps_file g;
+        const char *perms, *rest;
+        uint64_t off;
         while (eol < end && *eol != '\n')
             eol++;
-        if (parse_line(p, eol, &r, &g) && g.ino == f->ino && g.major == f->major &&
+        if (parse_line(p, eol, &r, &g, &perms, &off, &rest) && g.ino == f->ino &&
+            g.major == f->major &&
             g.minor == f->minor && f->ino != 0) {
             if (n < max)
                 out[n] = r;
             n++;
+        }
+        p = eol < end ? eol + 1 : end;
+    }
+    return n;
+}
+
+size_t proc_maps_named(const char *text, size_t len, const char *perms, const char *path,
+                       struct proc_maps_mapping *out, size_t max)
+{
+    const char *p = text, *end = text + len;
+    size_t n = 0, plen = strlen(path);
+    if (strlen(perms) != 4 || plen == 0)
+        return 0;
+    while (p < end) {
+        const char *eol = p, *pm, *rest;
+        struct proc_maps_mapping m;
+        while (eol < end && *eol != '\n')
+            eol++;
+        if (parse_line(p, eol, &m.range, &m.file, &pm, &m.offset, &rest) &&
+            memcmp(pm, perms, 4) == 0) {
+            while (rest < eol && *rest == ' ')
+                rest++;
+            if ((size_t)(eol - rest) == plen && memcmp(rest, path, plen) == 0) {
+                if (n < max)
+                    out[n] = m;
+                n++;
+            }
         }
         p = eol < end ? eol + 1 : end;
     }

@@ -22,4 +22,18 @@ struct proc_maps_file {
 size_t proc_maps_file_ranges(const char *text, size_t len, const struct proc_maps_file *f,
                              struct proc_maps_range *out, size_t max);
 
+/* One mapping: where, what file, and the file offset it starts at. */
+struct proc_maps_mapping {
+    struct proc_maps_range range;
+    struct proc_maps_file file;
+    uint64_t offset;
+};
+
+/* The mappings whose permissions are exactly `perms` (4 characters, "rw-s") and whose path
+ * (the rest of the line after the inode and its padding) is exactly `path` ("/memfd:tcg-jit
+ * (deleted)"), in text order, at most `max` of them in out[]. Bad lines are skipped as above.
+ * Returns how many matched (may exceed max). */
+size_t proc_maps_named(const char *text, size_t len, const char *perms, const char *path,
+                       struct proc_maps_mapping *out, size_t max);
+
 #endif

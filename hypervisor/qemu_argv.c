@@ -192,7 +192,8 @@ int qemu_argv_build(const struct qemu_spec *s, const struct qemu_host_facts *h, 
     if (h->kvm)
         add(&b, "kvm");
     else
-        add(&b, "tcg,tb-size=%u", QEMU_TCG_TB_MIB);
+        add(&b, "tcg,tb-size=%u%s", s->tcg_cache_mib ? s->tcg_cache_mib : QEMU_TCG_TB_MIB,
+            s->tcg_split_wx ? ",split-wx=on" : "");
     if (h->kvm) {
         add(&b, "-cpu");
         add(&b, "host");

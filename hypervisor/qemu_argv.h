@@ -43,7 +43,9 @@
  * Issue 21 measured 8 again: it saves 8 MiB per idle sandbox (an idle guest fills any size
  * up to 16 with boot code) but doubles the exec round trip (A/B in one run, same build, 9
  * execs x 2 each: 16 -> 0.13-0.14 s median, 8 -> 0.28-0.31 s; stdout 136-151 vs 132-138
- * MiB/s). It stays 16. */
+ * MiB/s). It stays 16. A warm pool's VMs get more (config pool.tcg_cache_mib, default 24):
+ * the boot's code is dropped before their rehearsal (shim/daemon/warm_code_cache.h), and a
+ * pod's start then needs ~22 MiB of it without a flush. */
 #define QEMU_TCG_TB_MIB 16
 
 struct qemu_host_facts {
@@ -67,6 +69,8 @@ struct qemu_spec {
     uint32_t guest_cid;            /* kernel mode */
     const struct hv_nic *nics;     /* virtio-net NICs, in guest PCI order: TAP(i) fds given */
     unsigned n_nics;               /* 0..HV_MAX_NICS */
+    unsigned tcg_cache_mib;        /* TCG only: -accel tcg,tb-size=; 0: QEMU_TCG_TB_MIB */
+    bool tcg_split_wx;             /* TCG only: split-wx=on, the cache a memfd (tcg_trim.c) */
     bool icount;                   /* TCG only: -icount shift=0,sleep=off, a benchmark knob:
                                       guest time follows the instruction count (1 ns each), so
                                       guest-side boot phases repeat run to run; it is slower

@@ -57,7 +57,7 @@ void hv_qemu_boot_files_note(struct hv_vm *vm, int kernel_fd, int initrd_fd)
     }
 }
 
-static int read_maps(pid_t pid, char **ret, size_t *ret_len)
+int hv_read_proc_maps(pid_t pid, char **ret, size_t *ret_len)
 {
     char path[64];
     _cleanup_close_ int fd = -EBADF;
@@ -107,7 +107,7 @@ int hv_qemu_pageout_boot_files(struct hv_vm *vm)
 
     if (pid <= 0 || pidfd < 0)
         return -ESRCH;
-    ret = read_maps(pid, &maps, &len);
+    ret = hv_read_proc_maps(pid, &maps, &len);
     if (ret < 0)
         return ret;
     for (unsigned f = 0; f < vm->n_boot_files; f++) {

@@ -95,6 +95,8 @@ static void fill_spec(const struct hv_vm *vm, struct qemu_spec *s)
         .nics = vm->nics,
         .n_nics = vm->n_nics,
         .icount = vm->tcg_icount,
+        .tcg_cache_mib = vm->tcg_cache_mib,
+        .tcg_split_wx = vm->tcg_trimmable,
     };
 }
 

@@ -30,6 +30,7 @@
 #include "cli/cmd.h"
 #include "daemon/reaper.h"
 #include "daemon/serve.h"
+#include "daemon/warm_code_cache.h"
 #include "daemon/warm_rehearse.h"
 #include "fd.h"
 #include "fs_beneath.h"
@@ -61,6 +62,7 @@ struct warm {
     bool debug;
     bool rehearse;                         /* the config's pool.rehearse */
     unsigned long long rehearsal_start_ns; /* when the rehearsal began (log) */
+    unsigned long long reset_start_ns;     /* when the code cache reset began (log) */
 };
 
 /* Every thread of pid to policy (SCHED_IDLE while warm, SCHED_OTHER once claimed). */
@@ -326,22 +328,44 @@ static int ctl_listen(struct warm *w)
 
 static struct warm *the_warm; /* the owner callbacks carry the sandbox only */
 
-/* Rehearsed (warm_rehearse.h): the VM is offered, its control socket bound. */
+/* The VM is offered: its control socket bound. */
+static void warm_offer(struct warm *w)
+{
+    int r = ctl_listen(w);
+    if (r < 0) {
+        log_error("control socket %s: %s", w->sock_path, strerror(-r));
+        pool_count("failures");
+        loop_quit(w->s.loop, 1);
+        return;
+    }
+    log_info("slot %u warm: offered", w->slot);
+}
+
+/* The translation cache's dead pages given back (hv_trim_code_cache): offered either way. */
+static void warm_trimmed(struct hv_vm *vm, int r, const char *msg, uint64_t bytes, void *data)
+{
+    struct warm *w = data;
+    (void)vm;
+    if (r == -ECANCELED) /* the VM is gone: vm_died says why */
+        return;
+    if (r < 0)
+        log_warn("slot %u: translation cache kept whole: %s", w->slot, msg ? msg : strerror(-r));
+    else
+        log_info("slot %u: translation cache trimmed: %llu KiB given back", w->slot,
+                 (unsigned long long)bytes >> 10);
+    warm_offer(w);
+}
+
+/* Rehearsed (warm_rehearse.h): the cache's dead pages go, then the VM is offered. */
 static void warm_rehearsed(struct sandbox *sb, int r, const char *msg, void *data)
 {
     struct warm *w = data;
+    struct cvm_err err = {0};
     if (r == -ECANCELED) /* the sandbox went: the owner's vm_died/leave say why */
         return;
     if (r < 0) {
         log_error("slot %u: the warm VM failed its rehearsal, not offered: %s", w->slot,
                   msg ? msg : strerror(-r));
-        pool_count("failures");
-        loop_quit(w->s.loop, 1);
-        return;
-    }
-    r = ctl_listen(w);
-    if (r < 0) {
-        log_error("control socket %s: %s", w->sock_path, strerror(-r));
         pool_count("failures");
         loop_quit(w->s.loop, 1);
         return;
@@ -352,17 +376,34 @@ static void warm_rehearsed(struct sandbox *sb, int r, const char *msg, void *dat
     else
         log_info("slot %u warm: VM ready (qemu pid %d), not rehearsed (pool.rehearse is false)",
                  w->slot, (int)sb->qemu_pid);
+    r = hv_trim_code_cache(sandbox_vm(sb), warm_trimmed, w, &err);
+    if (r == -EOPNOTSUPP)
+        log_info("slot %u: translation cache not trimmed: %s", w->slot, err.msg);
+    else if (r < 0)
+        log_warn("slot %u: translation cache kept whole: %s", w->slot, err.msg);
+    if (r < 0)
+        warm_offer(w);
 }
 
-static void warm_ready(struct sandbox *sb)
+/* The translation cache emptied (warm_code_cache.h): the rehearsal, when configured. */
+static void warm_cache_reset(struct sandbox *sb, int r, const char *msg,
+                             const struct warm_code_cache_result *res, void *data)
 {
-    struct warm *w = the_warm;
-    int r;
-    task_sandbox_owner.ready(sb);
-    sandbox_heartbeat_pause(sb, true);
-    /* the VM's processes stay at SCHED_IDLE, the shim itself answers claims and drains at
-     * once however busy the host is (it only waits on its loop) */
-    sched_all_threads(getpid(), SCHED_OTHER);
+    struct warm *w = data;
+    if (r == -ECANCELED)
+        return;
+    if (r < 0) /* a VM that cannot do this is still sound: the rehearsal checks that */
+        log_warn("slot %u: translation cache not reset, the claimed sandbox starts with the "
+                 "boot's code in it: %s",
+                 w->slot, msg ? msg : strerror(-r));
+    else if (res->skipped)
+        log_info("slot %u: no translation cache to reset (KVM)", w->slot);
+    else
+        log_info("slot %u: translation cache reset in %llu ms: flushed after %u calls, %u rounds "
+                 "of fresh code; %llu of %llu KiB in use",
+                 w->slot, (now_ns() - w->reset_start_ns) / 1000000ull, res->calls, res->rounds,
+                 (unsigned long long)res->used_after >> 10,
+                 (unsigned long long)res->capacity >> 10);
     if (!w->rehearse) {
         warm_rehearsed(sb, 0, NULL, w);
         return;
@@ -374,6 +415,21 @@ static void warm_ready(struct sandbox *sb)
         pool_count("failures");
         loop_quit(w->s.loop, 1);
     }
+}
+
+static void warm_ready(struct sandbox *sb)
+{
+    struct warm *w = the_warm;
+    int r;
+    task_sandbox_owner.ready(sb);
+    sandbox_heartbeat_pause(sb, true);
+    /* the VM's processes stay at SCHED_IDLE, the shim itself answers claims and drains at
+     * once however busy the host is (it only waits on its loop) */
+    sched_all_threads(getpid(), SCHED_OTHER);
+    w->reset_start_ns = now_ns();
+    r = warm_code_cache_reset(sb, warm_cache_reset, w);
+    if (r < 0)
+        warm_cache_reset(sb, r, NULL, NULL, w);
 }
 
 static void warm_vm_died(struct sandbox *sb)
@@ -489,6 +545,8 @@ int cmd_pool_warm(int argc, char **argv)
     if (r == 0 && !cfg.console_deadline_ms)
         cfg.console_deadline_ms = cfg.boot_deadline_ms;
     w.rehearse = !cfg.pool_no_rehearsal;
+    cfg.tcg_cache_mib = cfg.pool_tcg_cache_mib;
+    cfg.tcg_trimmable = true;
     if (r == 0)
         r = assets_resolve(&cfg, &err);
     if (r == 0)

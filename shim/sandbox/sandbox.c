@@ -144,6 +144,8 @@ int sandbox_new(struct shim *s, struct loop *loop, const struct sandbox_owner *o
         .boot_timeout_ms = sb->cfg.boot_deadline_ms,
         .debug = sb->cfg.debug,
         .tcg_icount = sb->cfg.tcg_icount,
+        .tcg_cache_mib = sb->cfg.tcg_cache_mib,
+        .tcg_trimmable = sb->cfg.tcg_trimmable,
     };
     if (sb->host_cg) { /* QEMU, virtiofsd and cvm-vsockd join it before they exec */
         n_cg = host_cgroup_procs_fds(sb->host_cg, cg_fds, ELEMENTSOF(cg_fds), err);

@@ -2,6 +2,8 @@
 # End-to-end: the warm VM pool (README "Warm VM pool") through ctr and a private containerd in
 # a network namespace of the test's own, with "pool": {"size": 2}:
 #   - the first run boots cold (empty pool, boot.log/log say why) and fills the pool;
+#   - each warm VM emptied its TCG translation cache before its rehearsal, and has the pool's
+#     cache size;
 #   - a sandbox claims a warm VM (boot.log "pool: claimed slot N"), its QEMU runs in the
 #     sandbox's run dir at normal priority, with its hostname; three in a row drain and refill;
 #   - a sandbox of another shape (vcpus annotation) boots cold, says why, and works;
@@ -60,8 +62,27 @@ reh=$(grep -l 'container path rehearsed in' "$POOL"/[01].log 2>/dev/null | wc -l
 left=$(ls -A "$POOL"/0/mounts "$POOL"/1/mounts 2>&1 | grep -vE '^$|:$')
 [[ $reh -eq 2 && -z $left ]] && pass pool-warm-vm-rehearsed ||
   fail pool-warm-vm-rehearsed "rehearsed in $reh of 2 slot logs; left in the shares: '$left' $(tail -2 "$POOL"/[01].log 2>/dev/null | tr '\n' '|')"
-# a warm VM boots at SCHED_IDLE (chrt: "SCHED_IDLE")
+# under TCG each warm VM emptied its translation cache before the rehearsal
+# (shim/daemon/warm_code_cache.h): the flush came, and little of the filler was left in it;
+# its QEMU has the pool's cache size (pool.tcg_cache_mib, 32 by default), and after the
+# rehearsal the cache's pages past the live code were given back (hypervisor/tcg_trim.c: at
+# least 8 MiB of the 32); under KVM there is nothing to reset and the log says so
 wq=$(pgrep -f "qemu-system-x86_64.*$POOL/0/" | head -1)
+if "$BUILD/bin/cvm-check" 2>&1 | grep -qE '^[a-z]+ +accel: kvm'; then
+  n=$(grep -l 'no translation cache to reset (KVM)' "$POOL"/[01].log 2>/dev/null | wc -l)
+  [[ $n -eq 2 ]] && pass pool-warm-code-cache-reset || fail pool-warm-code-cache-reset "KVM: $n of 2 slot logs say so"
+else
+  lines=$(grep -ho 'translation cache reset in [0-9]* ms: flushed after [0-9]* calls, [0-9]* rounds of fresh code; [0-9]* of [0-9]* KiB in use' "$POOL"/[01].log 2>/dev/null)
+  small=$(awk '{used = $(NF - 5); cap = $(NF - 3); if (used * 4 < cap) n++} END {print n + 0}' <<< "$lines")
+  [[ $(grep -c . <<< "$lines") -eq 2 && $small -eq 2 ]] && pass pool-warm-code-cache-reset ||
+    fail pool-warm-code-cache-reset "lines: '$lines' $(grep -h 'translation cache' "$POOL"/[01].log | tr '\n' '|')"
+  [[ -n $wq ]] && tr '\0' ' ' < "/proc/$wq/cmdline" | grep -q -- '-accel tcg,tb-size=32,split-wx=on ' &&
+    pass pool-warm-vm-cache-size || fail pool-warm-vm-cache-size "qemu=$wq: $(tr '\0' ' ' < "/proc/$wq/cmdline" 2>&1 | grep -o 'tcg[^ ]*')"
+  kib=$(grep -ho 'translation cache trimmed: [0-9]* KiB given back' "$POOL"/[01].log 2>/dev/null | awk '$4 >= 8192 {n++} END {print n + 0}')
+  [[ $kib -eq 2 ]] && pass pool-warm-code-cache-trimmed ||
+    fail pool-warm-code-cache-trimmed "$(grep -h 'translation cache' "$POOL"/[01].log | tr '\n' '|')"
+fi
+# a warm VM boots at SCHED_IDLE (chrt: "SCHED_IDLE")
 [[ -n $wq && $(chrt -p "$wq") == *SCHED_IDLE* ]] && pass pool-warm-vm-idle-priority || fail pool-warm-vm-idle-priority "qemu=$wq $(chrt -p "$wq" 2>&1)"
 
 # --- 2. a claim: boot.log says so, QEMU is in the sandbox's run dir at normal priority

@@ -1,5 +1,5 @@
-/* Fuzz the /proc/PID/maps scan (hypervisor/proc_maps.h): every stored range is non-empty,
- * never more stored than room, and the count is the same with no room at all. */
+/* Fuzz the /proc/PID/maps scans (hypervisor/proc_maps.h), by file and by name: every stored
+ * range is non-empty, never more stored than room, and the count is the same with no room. */
 #include <stdint.h>
 
 #include "proc_maps.h"
@@ -13,6 +13,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (r[i].end <= r[i].start)
             __builtin_trap();
     if (proc_maps_file_ranges((const char *)data, size, &f, NULL, 0) != n)
+        __builtin_trap();
+    struct proc_maps_mapping m[4];
+    size_t k = proc_maps_named((const char *)data, size, "rw-s", "/memfd:tcg-jit (deleted)", m, 4);
+    for (size_t i = 0; i < (k < 4 ? k : 4); i++)
+        if (m[i].range.end <= m[i].range.start)
+            __builtin_trap();
+    if (proc_maps_named((const char *)data, size, "rw-s", "/memfd:tcg-jit (deleted)", NULL, 0) != k)
         __builtin_trap();
     return 0;
 }

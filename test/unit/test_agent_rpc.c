@@ -201,6 +201,24 @@ START_TEST(shutdown_host_mode)
 }
 END_TEST
 
+/* RunFreshCode runs its rounds (here on the host CPU: the code is plain x86-64) and refuses a
+ * round count outside 1..RUN_FRESH_CODE_MAX_ROUNDS. */
+START_TEST(run_fresh_code)
+{
+    Cvm__Agent__V1__RunFreshCodeRequest req = CVM__AGENT__V1__RUN_FRESH_CODE_REQUEST__INIT;
+    char msg[256];
+    req.rounds = 3;
+    ck_assert_int_eq(call("RunFreshCode", &req.base, NULL, NULL, NULL), RPC_OK);
+    req.rounds = RUN_FRESH_CODE_MAX_ROUNDS;
+    ck_assert_int_eq(call("RunFreshCode", &req.base, NULL, NULL, NULL), RPC_OK);
+    req.rounds = 0;
+    ck_assert_int_eq(call("RunFreshCode", &req.base, NULL, NULL, msg), RPC_INVALID_ARGUMENT);
+    ck_assert_msg(strstr(msg, "rounds 0") != NULL, "%s", msg);
+    req.rounds = RUN_FRESH_CODE_MAX_ROUNDS + 1;
+    ck_assert_int_eq(call("RunFreshCode", &req.base, NULL, NULL, msg), RPC_INVALID_ARGUMENT);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("agent_rpc");
@@ -211,6 +229,7 @@ static Suite *suite(void)
     tcase_add_test(tc, create_validation);
     tcase_add_test(tc, unknown_targets);
     tcase_add_test(tc, shutdown_host_mode);
+    tcase_add_test(tc, run_fresh_code);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1,6 +1,7 @@
 /* proc_maps (hypervisor/proc_maps.h, pure): the ranges of a /proc/PID/maps text that map one
  * file, matched by major:minor and inode only; lines that are not maps lines cost only
- * themselves; and, as root, the pageout of a real process's file mapping (qemu_pageout.c's
+ * themselves; the mappings of a file by name and permissions (the TCG cache, tcg_trim.c); and,
+ * as root, the pageout of a real process's file mapping (qemu_pageout.c's
  * syscall) takes its pages out of that process's RSS. */
 #include <check.h>
 #include <errno.h>
@@ -174,12 +175,52 @@ START_TEST(test_pageout_a_child)
 }
 END_TEST
 
+/* QEMU's translation cache under split-wx: the rw-s mapping of "/memfd:tcg-jit (deleted)". */
+START_TEST(test_named_mappings)
+{
+    static const char maps[] =
+        "7f0ab5efe000-7f0ab6efe000 r-xs 00000000 00:01 1204       /memfd:tcg-jit (deleted)\n"
+        "7f0ab6efe000-7f0ab7efd000 rw-s 00000000 00:01 1204       /memfd:tcg-jit (deleted)\n"
+        "7f0ab7efd000-7f0ab7efe000 ---s 00fff000 00:01 1204       /memfd:tcg-jit (deleted)\n"
+        "7f0ab8000000-7f0ab9000000 rw-s 00000000 00:01 77         /memfd:tcg-jit (deleted) \n"
+        "7f0ab9000000-7f0aba000000 rw-s 00000000 00:01 78         /memfd:tcg-jit\n"
+        "7f0aba000000-7f0abb000000 rw-p 00000000 00:01 79         /memfd:tcg-jit (deleted)\n"
+        "7f0abb000000-7f0abc000000 rw-s 00001000 00:01 80 /memfd:tcg-jit (deleted)";
+    struct proc_maps_mapping m[4];
+    size_t n = proc_maps_named(maps, strlen(maps), "rw-s", "/memfd:tcg-jit (deleted)", m, 4);
+    /* the exact name with rw-s only: not r-xs, ---s, a trailing blank, another name, rw-p */
+    ck_assert_uint_eq(n, 2);
+    ck_assert_uint_eq(m[0].range.start, 0x7f0ab6efe000ull);
+    ck_assert_uint_eq(m[0].range.end, 0x7f0ab7efd000ull);
+    ck_assert_uint_eq(m[0].file.ino, 1204);
+    ck_assert_uint_eq(m[0].file.major, 0);
+    ck_assert_uint_eq(m[0].file.minor, 1);
+    ck_assert_uint_eq(m[0].offset, 0);
+    ck_assert_uint_eq(m[1].file.ino, 80); /* the last line, without newline or padding */
+    ck_assert_uint_eq(m[1].offset, 0x1000);
+    /* counted past max, stored up to it */
+    ck_assert_uint_eq(proc_maps_named(maps, strlen(maps), "rw-s", "/memfd:tcg-jit (deleted)", m, 1), 2);
+    ck_assert_uint_eq(m[0].file.ino, 1204);
+    ck_assert_uint_eq(proc_maps_named(maps, strlen(maps), "r-xs", "/memfd:tcg-jit (deleted)", NULL, 0), 1);
+    /* malformed arguments match nothing */
+    ck_assert_uint_eq(proc_maps_named(maps, strlen(maps), "rw-", "/memfd:tcg-jit (deleted)", m, 4), 0);
+    ck_assert_uint_eq(proc_maps_named(maps, strlen(maps), "rw-s", "", m, 4), 0);
+    /* a bad line costs only itself */
+    static const char bad[] = "7f00-7f10 rw-s 0 00:01 1x /memfd:tcg-jit (deleted)\n"
+                              "7f10-7f00 rw-s 0 00:01 1 /memfd:tcg-jit (deleted)\n"
+                              "7f00-7f10 rw-s 0 00:01 5 /memfd:tcg-jit (deleted)\n";
+    ck_assert_uint_eq(proc_maps_named(bad, strlen(bad), "rw-s", "/memfd:tcg-jit (deleted)", m, 4), 1);
+    ck_assert_uint_eq(m[0].file.ino, 5);
+}
+END_TEST
+
 static Suite *proc_maps_suite(void)
 {
     Suite *s = suite_create("proc_maps");
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, test_match_by_dev_and_inode);
     tcase_add_test(tc, test_bad_lines_skipped);
+    tcase_add_test(tc, test_named_mappings);
     tcase_add_test(tc, test_pageout_a_child);
     suite_add_tcase(s, tc);
     return s;

@@ -117,7 +117,8 @@ START_TEST(test_tcg_cmdline)
 }
 END_TEST
 
-/* -icount is a TCG knob: under KVM it is never passed; tb-size bounds TCG's cache. */
+/* -icount is a TCG knob: under KVM it is never passed; tb-size bounds TCG's cache, which a
+ * pooled VM writes and runs through two mappings (split-wx: hypervisor/tcg_trim.c). */
 START_TEST(test_icount_tb_size)
 {
     struct qemu_spec s = good_spec();
@@ -136,6 +137,16 @@ START_TEST(test_icount_tb_size)
             seen |= 2;
     }
     ck_assert_int_eq(seen, 3);
+    qemu_argv_free(a);
+    /* a warm pool's VM asks for its own size */
+    s.tcg_cache_mib = 24;
+    s.tcg_split_wx = true;
+    ck_assert_int_eq(qemu_argv_build(&s, &tcg, &a), 0);
+    seen = 0;
+    for (char **p = a; *p; p++)
+        if (!strcmp(*p, "-accel") && p[1] && !strcmp(p[1], "tcg,tb-size=24,split-wx=on"))
+            seen = 1;
+    ck_assert_int_eq(seen, 1);
     qemu_argv_free(a);
     ck_assert_int_eq(qemu_argv_build(&s, &kvm, &a), 0);
     for (char **p = a; *p; p++) {

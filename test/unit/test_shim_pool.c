@@ -33,10 +33,23 @@ START_TEST(test_config_pool)
     ck_assert(c.pool_no_rehearsal);
     ck_assert_int_eq(parse(&c, "{\"pool\": {\"size\": 1, \"rehearse\": true}}", &e), 0);
     ck_assert(!c.pool_no_rehearsal);
+    /* a warm VM's translation cache: 32 MiB unless set, 8..256 */
+    ck_assert_uint_eq(c.pool_tcg_cache_mib, CFG_POOL_TCG_CACHE_MIB_DEFAULT);
+    ck_assert_uint_eq(c.pool_tcg_cache_mib, 32);
+    ck_assert_uint_eq(c.tcg_cache_mib, 0); /* cold VMs: hv's default */
+    ck_assert_int_eq(parse(&c, "{\"pool\": {\"size\": 1, \"tcg_cache_mib\": 8}}", &e), 0);
+    ck_assert_uint_eq(c.pool_tcg_cache_mib, 8);
+    ck_assert_int_eq(parse(&c, "{\"pool\": {\"size\": 1, \"tcg_cache_mib\": 256}}", &e), 0);
+    ck_assert_uint_eq(c.pool_tcg_cache_mib, 256);
+    ck_assert_int_eq(parse(&c, "{\"pool\": {\"size\": 1}}", &e), 0);
+    ck_assert_uint_eq(c.pool_tcg_cache_mib, 32);
+    ck_assert_uint_eq(c.tcg_cache_mib, 0);
     static const char *const bad[] = {
         "{\"pool\": 2}",           "{\"pool\": {\"size\": -1}}", "{\"pool\": {\"size\": 17}}",
         "{\"pool\": {\"size\": \"2\"}}", "{\"pool\": {\"sise\": 2}}",  "{\"pool\": null}",
         "{\"pool\": {\"size\": 2, \"rehearse\": 1}}", "{\"pool\": {\"rehearse\": \"no\"}}",
+        "{\"pool\": {\"tcg_cache_mib\": 7}}", "{\"pool\": {\"tcg_cache_mib\": 257}}",
+        "{\"pool\": {\"tcg_cache_mib\": \"24\"}}",
     };
     for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
         cfg_defaults(&c);
@@ -44,6 +57,7 @@ START_TEST(test_config_pool)
         ck_assert_msg(strstr(e.msg, "pool") != NULL, "%s: message '%s'", bad[i], e.msg);
         ck_assert_uint_eq(c.pool_size, 0); /* unchanged on failure */
         ck_assert(!c.pool_no_rehearsal);
+        ck_assert_uint_eq(c.pool_tcg_cache_mib, CFG_POOL_TCG_CACHE_MIB_DEFAULT);
     }
     ck_assert_int_eq(parse(&c, "{\"pool\": {\"size\": 16}}", &e), 0);
     ck_assert_uint_eq(c.pool_size, CFG_POOL_SIZE_MAX);
