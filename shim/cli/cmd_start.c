@@ -235,7 +235,8 @@ static int netns_links(const char *path)
 
 /* With a pool configured: claim a warm shim for this sandbox (1: it serves lfd now), or say
  * why not in CVM_POOL_ORIGIN for the cold daemon's log and boot.log (0). */
-static int try_pool(const struct shim_flags *f, const char *bundle, const struct cfg *cfg, int lfd)
+static int try_pool(const struct shim_flags *f, const char *bundle, const struct cfg *cfg,
+                    const char *config_path, int lfd)
 {
     char why[320], origin[400];
     json_t *spec = bundle_spec(bundle);
@@ -258,7 +259,7 @@ static int try_pool(const struct shim_flags *f, const char *bundle, const struct
     if (r == 0) {
         struct pool_msg m = {.type = POOL_MSG_CLAIM, .debug = f->debug};
         const char *tt = getenv("TTRPC_ADDRESS");
-        if (pool_version(m.version, sizeof(m.version)) < 0 ||
+        if (pool_version(config_path, m.version, sizeof(m.version)) < 0 ||
             (size_t)snprintf(m.ns, sizeof(m.ns), "%s", f->namespace_) >= sizeof(m.ns) ||
             (size_t)snprintf(m.id, sizeof(m.id), "%s", f->id) >= sizeof(m.id) ||
             (size_t)snprintf(m.bundle, sizeof(m.bundle), "%s", bundle) >= sizeof(m.bundle) ||
@@ -345,7 +346,7 @@ int cmd_start(const struct shim_flags *f)
     if (lfd > 0 && cfg.pool_size > 0 && shim_cgroup[0])
         setenv("CVM_POOL_ORIGIN", "pool: cold boot: the task names a shim_cgroup", 1);
     else if (lfd > 0 && cfg.pool_size > 0)
-        claimed = try_pool(&df, cwd, &cfg, lfd);
+        claimed = try_pool(&df, cwd, &cfg, config_path, lfd);
     if (lfd > 0 && !claimed) {
         pid_t pid = spawn_daemon(&df, lfd);
         if (pid < 0) {

@@ -266,8 +266,9 @@ static void conn_cb(struct loop_source *src, int fd, uint32_t revents, void *dat
         return;
     }
     if (m.type == POOL_MSG_EXIT) {
-        log_info("told to exit (a drain or another build of the shim)");
-        drop_conn(w);
+        /* the connection stays open until the slot is left (leave): the hang-up tells the
+         * drainer or claimer the slot is free */
+        log_info("told to exit (a drain, another build of the shim or another runtime config)");
         loop_quit(w->s.loop, 0);
         return;
     }
@@ -480,8 +481,8 @@ static int leave(struct warm *w, struct reaper *reaper, int status)
     for (int i = 0; i < 4 && mnt_umount_tree(w->slot_dir) > 0; i++)
         ;
     (void)fsb_rm_path(w->slot_dir);
-    drop_conn(w);
     leave_slot(w);
+    drop_conn(w); /* after the slot is given up: see the EXIT in conn_cb */
     reaper_free(reaper);
     loop_free(w->s.loop);
     return status;
@@ -526,7 +527,7 @@ int cmd_pool_warm(int argc, char **argv)
     /* the refill never competes with a starting sandbox: SCHED_IDLE, inherited by QEMU and
      * its helpers, which keep it until the claim (the shim leaves it once the VM is up) */
     (void)sched_setscheduler(0, SCHED_IDLE, &sp);
-    if (pool_version(w.version, sizeof(w.version)) < 0)
+    if (pool_version(argv[3], w.version, sizeof(w.version)) < 0)
         return 1;
     TAILQ_INIT(&w.s.ops);
     snprintf(w.s.id, sizeof(w.s.id), "%s", group);

@@ -17,6 +17,7 @@
 #include "cleanup.h"
 #include "fd.h"
 #include "fs_beneath.h"
+#include "naming/sha256.h"
 #include "pool/pool_slot.h"
 #include "sandbox/mounts.h"
 
@@ -24,14 +25,39 @@ extern char **environ;
 
 #define HELLO_WAIT_MS 1000
 #define CLAIM_WAIT_MS 3000
+/* A warm shim told to exit stops its VM, then leaves its slot, then hangs up (warm.c leave). */
+#define EXIT_WAIT_MS 5000
 
-int pool_version(char *out, size_t n)
+/* A runtime config is a few KiB; one larger than this is not hashed (its version says '-'). */
+#define CONFIG_HASH_MAX (1u << 20)
+
+/* The first 16 hex digits of the SHA-256 of the file's content, or "-". */
+static void config_digest(const char *path, char out[17])
+{
+    _cleanup_close_ int fd = -EBADF;
+    _cleanup_free_ char *buf = NULL;
+    char hex[65];
+    ssize_t len;
+    snprintf(out, 17, "-");
+    if (!path || !*path || (fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0 ||
+        !(buf = malloc(CONFIG_HASH_MAX + 1)))
+        return;
+    len = read_all(fd, buf, CONFIG_HASH_MAX + 1);
+    if (len < 0 || len > CONFIG_HASH_MAX)
+        return;
+    sha256_hex(buf, (size_t)len, hex);
+    snprintf(out, 17, "%.16s", hex);
+}
+
+int pool_version(const char *config_path, char *out, size_t n)
 {
     struct stat st;
+    char cfg[17];
     if (stat("/proc/self/exe", &st) < 0)
         return -errno;
-    snprintf(out, n, "exe %llx:%llu:%lld.%09ld", (unsigned long long)st.st_dev,
-             (unsigned long long)st.st_ino, (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
+    config_digest(config_path, cfg);
+    snprintf(out, n, "exe %llx:%llu:%lld.%09ld cfg %s", (unsigned long long)st.st_dev,
+             (unsigned long long)st.st_ino, (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec, cfg);
     return 0;
 }
 
@@ -118,24 +144,52 @@ static int connect_slot(unsigned slot)
     return TAKE_FD(fd);
 }
 
-/* Connect and read the HELLO: the connected fd with *stale set when its version is not ours
- * (an EXIT has been sent then), or -errno. */
-static int hello(unsigned slot, const char *version, bool *stale)
+/* Wait (bounded) until every fd in fds hung up: their warm shims have left their slots, so
+ * a fill that follows finds them free. */
+static void wait_hangups(const int *fds, size_t n)
+{
+    struct pollfd p[CFG_POOL_SIZE_MAX];
+    long long deadline = (long long)(now_ns() / 1000000ull) + EXIT_WAIT_MS;
+    size_t left = 0;
+    for (size_t i = 0; i < n && i < CFG_POOL_SIZE_MAX; i++)
+        p[left++] = (struct pollfd){.fd = fds[i], .events = POLLRDHUP};
+    while (left > 0) {
+        long long ms = deadline - (long long)(now_ns() / 1000000ull);
+        int r = ms > 0 ? poll(p, left, (int)ms) : 0;
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return;
+        for (size_t i = 0; i < left;) {
+            char b;
+            /* a hang-up, or anything at all: that shim is done with us */
+            if (p[i].revents && (p[i].revents & (POLLRDHUP | POLLHUP | POLLERR) ||
+                                 recv(p[i].fd, &b, 1, MSG_DONTWAIT) <= 0))
+                p[i] = p[--left];
+            else
+                i++;
+        }
+    }
+}
+
+/* Connect and read the HELLO (into *m): the connected fd with *stale set when its version is
+ * not ours (an EXIT has been sent then), or -errno. */
+static int hello(unsigned slot, const char *version, struct pool_msg *m, bool *stale)
 {
     _cleanup_close_ int fd = connect_slot(slot);
-    struct pool_msg m;
     int r;
     if (fd < 0)
         return fd;
-    r = recv_msg(fd, HELLO_WAIT_MS, &m);
+    r = recv_msg(fd, HELLO_WAIT_MS, m);
     if (r < 0)
         return r;
-    if (m.type != POOL_MSG_HELLO)
+    if (m->type != POOL_MSG_HELLO)
         return -EPROTO;
-    *stale = strcmp(m.version, version) != 0;
+    *stale = strcmp(m->version, version) != 0;
     if (*stale) {
         struct pool_msg ex = {.type = POOL_MSG_EXIT};
-        (void)send_msg(fd, &ex, -1);
+        if (send_msg(fd, &ex, -1) == 0)
+            wait_hangups(&fd, 1);
     }
     return TAKE_FD(fd);
 }
@@ -147,12 +201,19 @@ int pool_claim(const struct pool_msg *claim, int listen_fd, unsigned size, char 
     for (unsigned slot = 0; slot < size && slot < CFG_POOL_SIZE_MAX; slot++) {
         bool stale = false;
         struct pool_msg m;
-        _cleanup_close_ int fd = hello(slot, claim->version, &stale);
+        _cleanup_close_ int fd = hello(slot, claim->version, &m, &stale);
         int r;
         if (fd < 0)
             continue; /* booting, taken, or dead: the next one */
         if (stale) {
-            snprintf(why, n, "slot %u runs another build of the shim (told to exit)", slot);
+            /* versions are "exe ... cfg ...": the same exe part means another config */
+            const char *cfg = strstr(claim->version, " cfg ");
+            size_t exe = cfg ? (size_t)(cfg - claim->version) : strlen(claim->version);
+            bool same_exe = strncmp(m.version, claim->version, exe) == 0 &&
+                            strncmp(m.version + exe, " cfg ", 5) == 0;
+            snprintf(why, n, "slot %u %s (told to exit)", slot,
+                     same_exe ? "booted from another runtime config"
+                              : "runs another build of the shim");
             last = -ESTALE;
             continue;
         }
@@ -266,7 +327,7 @@ int pool_fill(unsigned size, const char *config_path, bool debug)
 
 int pool_drain(void)
 {
-    int told = 0;
+    int told = 0, fds[CFG_POOL_SIZE_MAX];
     for (unsigned slot = 0; slot < CFG_POOL_SIZE_MAX; slot++) {
         struct pool_msg ex = {.type = POOL_MSG_EXIT}, m;
         char p[PATH_MAX];
@@ -274,8 +335,8 @@ int pool_drain(void)
         /* the HELLO first: the warm shim has taken this connection, so the EXIT is read */
         if (fd >= 0 && recv_msg(fd, HELLO_WAIT_MS, &m) == 0 && m.type == POOL_MSG_HELLO &&
             send_msg(fd, &ex, -1) == 0) {
-            told++;
-            continue; /* it removes its own slot as it leaves */
+            fds[told++] = TAKE_FD(fd); /* it removes its own slot as it leaves */
+            continue;
         }
         /* a slot whose warm shim is dead (lock free): swept now, not at the next fill */
         pool_slot_path(slot, ".lock", p, sizeof(p));
@@ -283,6 +344,11 @@ int pool_drain(void)
         if (lock >= 0 && flock(lock, LOCK_EX | LOCK_NB) == 0)
             sweep(slot);
     }
+    /* every one told leaves its slot before this returns (bounded): a drain followed by a
+     * fill (make install, then the next start) finds the slots free */
+    wait_hangups(fds, (size_t)told);
+    for (int i = 0; i < told; i++)
+        close(fds[i]);
     return told;
 }
 

@@ -17,9 +17,12 @@
 
 #define POOL_DIR "/run/cvm/pool"
 
-/* This binary's identity ("exe <dev>:<ino>:<mtime>"): a warm shim of another build (make
- * install replaced the file) is stale and is told to exit instead of being claimed. */
-int pool_version(char *out, size_t n);
+/* This binary's identity and its runtime config's ("exe <dev>:<ino>:<mtime> cfg <the first 16
+ * hex of the SHA-256 of config_path's content, or '-' when it cannot be read>"): a warm shim
+ * of another build (make install replaced the file), or one that booted from another config
+ * (the operator changed it, or a start names another file), is stale and is told to exit
+ * instead of being claimed, and the claim boots cold. */
+int pool_version(const char *config_path, char *out, size_t n);
 /* "<POOL_DIR>/<slot><suffix>" */
 void pool_slot_path(unsigned slot, const char *suffix, char *out, size_t n);
 /* Make POOL_DIR (0700, root's). */

@@ -7,6 +7,7 @@
 #   - a sandbox claims a warm VM (boot.log "pool: claimed slot N"), its QEMU runs in the
 #     sandbox's run dir at normal priority, with its hostname; three in a row drain and refill;
 #   - a sandbox of another shape (vcpus annotation) boots cold, says why, and works;
+#   - a changed runtime config: the warm VMs of the old one are not claimed, the pool refills;
 #   - ctr run --cni from a pooled VM reaches the CNI bridge (runc beside it);
 #   - kill -9 of every unclaimed warm shim while a claimed sandbox runs: it keeps running and
 #     deletes clean; the dead slots are swept by the next start; pool-drain empties the pool;
@@ -140,6 +141,19 @@ out=$(timeout 120 "${RUN[@]}" --rm --annotation io.containerd.cvm.vcpus=2 "$IMG"
 [[ $rc -eq 0 && $(head -1 <<< "$out") == 2 ]] && grep -q 'pool: cold boot: annotation io.containerd.cvm.vcpus=2 differs' "$LOG" &&
   pass pool-other-shape-cold || fail pool-other-shape-cold "rc=$rc out=$out $(grep 'pool: cold' "$LOG" | tail -1)"
 [[ $(warm_count) -eq 2 ]] && pass pool-other-shape-leaves-pool || fail pool-other-shape-leaves-pool "warm=$(warm_count)"
+
+# --- 4b. the operator changes the runtime config: the warm VMs booted from the old one are not
+# claimed (told to exit), the start boots cold and says why, the pool refills from the new one
+# (shim/pool/pool_slot.h pool_version), and the next start claims again
+shim_write_config "$CFG" 90000 '"allowed_annotations": ["io.containerd.cvm.vcpus"], "pool": {"size": 2}, "debug": false'
+c0=$(claimed_lines)
+out=$(timeout 120 "${RUN[@]}" --rm "$IMG" p5c echo p5c-ok 2>&1); rc=$?
+[[ $rc -eq 0 && $out == *p5c-ok* && $(claimed_lines) -eq $c0 ]] &&
+  grep -q 'pool: cold boot: slot [01] booted from another runtime config (told to exit)' "$LOG" &&
+  pass pool-config-change-boots-cold || fail pool-config-change-boots-cold "rc=$rc out=$out $(grep 'pool: cold' "$LOG" | tail -1)"
+wait_warm 2 && out=$(timeout 60 "${RUN[@]}" --rm "$IMG" p5d echo p5d-ok 2>&1) && [[ $out == *p5d-ok* && $(claimed_lines) -eq $((c0 + 1)) ]] &&
+  pass pool-config-change-refilled || fail pool-config-change-refilled "warm=$(warm_count) out=${out:-} $(grep 'pool: cold' "$LOG" | tail -1)"
+wait_warm 2
 
 # --- 5. ctr run --cni from a pooled VM reaches the bridge; runc beside it
 wait_warm 1

@@ -4,12 +4,15 @@
 #include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "check_main.h"
 #include "cleanup.h"
 #include "config.h"
 #include "pool/pool_fit.h"
+#include "pool/pool_slot.h"
 #include "pool/pool_wire.h"
 
 static int parse(struct cfg *c, const char *s, struct cvm_err *e)
@@ -61,6 +64,32 @@ START_TEST(test_config_pool)
     }
     ck_assert_int_eq(parse(&c, "{\"pool\": {\"size\": 16}}", &e), 0);
     ck_assert_uint_eq(c.pool_size, CFG_POOL_SIZE_MAX);
+}
+END_TEST
+
+/* pool_version: the binary's identity and the config content's digest; the same content in
+ * another file is the same version, another content is not, an unreadable file says '-'. */
+START_TEST(test_pool_version_config)
+{
+    char a[] = "/tmp/cvm-poolv-XXXXXX", b[] = "/tmp/cvm-poolv-XXXXXX";
+    char va[160], vb[160], vn[160];
+    int fa = mkstemp(a), fb = mkstemp(b);
+    ck_assert_int_ge(fa, 0);
+    ck_assert_int_ge(fb, 0);
+    ck_assert_int_eq(write(fa, "{\"pool\": {\"size\": 2}}", 22), 22);
+    ck_assert_int_eq(write(fb, "{\"pool\": {\"size\": 2}}", 22), 22);
+    ck_assert_int_eq(pool_version(a, va, sizeof(va)), 0);
+    ck_assert_int_eq(pool_version(b, vb, sizeof(vb)), 0);
+    ck_assert_str_eq(va, vb);
+    ck_assert(strncmp(va, "exe ", 4) == 0);
+    ck_assert_msg(strstr(va, " cfg ") && strlen(strstr(va, " cfg ")) == 5 + 16, "%s", va);
+    ck_assert_int_eq(write(fb, " ", 1), 1); /* one byte more */
+    ck_assert_int_eq(pool_version(b, vb, sizeof(vb)), 0);
+    ck_assert_str_ne(va, vb);
+    ck_assert_int_eq(strncmp(va, vb, (size_t)(strstr(va, " cfg ") - va)), 0); /* same exe */
+    ck_assert_int_eq(pool_version("/nonexistent/cvm.json", vn, sizeof(vn)), 0);
+    ck_assert_msg(strstr(vn, " cfg -") != NULL, "%s", vn);
+    close(fa), close(fb), unlink(a), unlink(b);
 }
 END_TEST
 
@@ -238,6 +267,7 @@ static Suite *pool_suite(void)
     Suite *s = suite_create("shim_pool");
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, test_config_pool);
+    tcase_add_test(tc, test_pool_version_config);
     tcase_add_test(tc, test_wire_roundtrip);
     tcase_add_test(tc, test_wire_rejects);
     tcase_add_test(tc, test_fit);
