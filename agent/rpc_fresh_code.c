@@ -64,7 +64,8 @@ void rpc_run_fresh_code(struct ttrpc_call *call, const uint8_t *payload, size_t 
     }
     int r = run_rounds(req->rounds);
     if (r < 0) {
-        ttrpc_call_reply_error(call, rpc_code_from_errno(r), "running fresh code: %s", strerror(-r));
+        ttrpc_call_reply_error(call, rpc_code_from_errno(r), "running fresh code: %s",
+                               strerror(-r));
         return;
     }
     ttrpc_call_reply(call, NULL);

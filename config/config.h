@@ -63,11 +63,11 @@
 #define CFG_ALLOW_VCPUS (1u << 0)
 #define CFG_ALLOW_MEMORY (1u << 1)
 #define CFG_ALLOW_KARGS (1u << 2)
-#define CFG_ALLOWED_MAX 16u
-#define CFG_POOL_SIZE_MAX 16u /* "pool": {"size"} */
+#define CFG_ALLOWED_MAX 16u                /* entries in "allowed_annotations" */
+#define CFG_POOL_SIZE_MAX 16u              /* "pool": {"size"} */
 #define CFG_POOL_TCG_CACHE_MIB_DEFAULT 32u /* "pool": {"tcg_cache_mib"} (qemu_argv.h) */
 #define CFG_POOL_TCG_CACHE_MIB_MIN 8u
-#define CFG_POOL_TCG_CACHE_MIB_MAX 256u /* entries in "allowed_annotations" */
+#define CFG_POOL_TCG_CACHE_MIB_MAX 256u
 
 struct cfg {
     char kernel[CFG_PATH_MAX]; /* "" = newest /boot/vmlinuz-* */

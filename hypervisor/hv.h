@@ -96,7 +96,7 @@ struct hv_config {
      * elsewhere. hv keeps its own duplicates. NULL/0: the children stay in our cgroups. */
     const int *cgroup_procs_fds;
     unsigned n_cgroup_procs_fds; /* at most HV_MAX_CGROUP_FDS */
-    bool tcg_icount; /* under TCG: guest time from the instruction count (qemu_argv.h) */
+    bool tcg_icount;        /* under TCG: guest time from the instruction count (qemu_argv.h) */
     unsigned tcg_cache_mib; /* under TCG: the translation cache, MiB; 0: QEMU_TCG_TB_MIB (16) */
     /* under TCG: the cache is a memfd QEMU writes and runs through two mappings (split-wx),
        so that hv_trim_code_cache can give its dead pages back */

@@ -87,8 +87,7 @@ size_t proc_maps_file_ranges(const char *text, size_t len, const struct proc_map
         while (eol < end && *eol != '\n')
             eol++;
         if (parse_line(p, eol, &r, &g, &perms, &off, &rest) && g.ino == f->ino &&
-            g.major == f->major &&
-            g.minor == f->minor && f->ino != 0) {
+            g.major == f->major && g.minor == f->minor && f->ino != 0) {
             if (n < max)
                 out[n] = r;
             n++;

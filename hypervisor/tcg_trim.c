@@ -53,7 +53,7 @@ struct trim {
     struct hv_vm *vm;
     hv_trim_cb cb;
     void *data;
-    uint64_t bytes;      /* memory given back */
+    uint64_t bytes; /* memory given back */
     char msg[200];
 };
 
@@ -92,8 +92,9 @@ static int trim_now(struct trim *t, const struct jit_stats *st)
              (unsigned long long)m.range.start, (unsigned long long)m.range.end);
     fd = open(path, O_RDWR | O_CLOEXEC);
     if (fd < 0) {
-        snprintf(t->msg, sizeof(t->msg), "%s: %s", path, strerror(errno));
-        return -errno;
+        r = -errno;
+        snprintf(t->msg, sizeof(t->msg), "%s: %s", path, strerror(-r));
+        return r;
     }
     if (fstat(fd, &before) < 0)
         return -errno;
@@ -117,8 +118,9 @@ static int trim_now(struct trim *t, const struct jit_stats *st)
         return 0;
     if (fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)keep,
                   (off_t)((uint64_t)before.st_size - keep)) < 0) {
-        snprintf(t->msg, sizeof(t->msg), "punching %s: %s", path, strerror(errno));
-        return -errno;
+        r = -errno;
+        snprintf(t->msg, sizeof(t->msg), "punching %s: %s", path, strerror(-r));
+        return r;
     }
     if (fstat(fd, &after) == 0 && after.st_blocks < before.st_blocks)
         t->bytes = (uint64_t)(before.st_blocks - after.st_blocks) * 512;
