@@ -108,12 +108,9 @@ static void measured(struct hv_vm *vm, int r, const struct jit_stats *st, void *
     call_agent(rs);
 }
 
-static void query(struct reset *rs)
+static int query(struct reset *rs, struct cvm_err *err)
 {
-    struct cvm_err err = {0};
-    int r = hv_query_jit(sandbox_vm(rs->sb), measured, rs, &err);
-    if (r < 0)
-        finish(rs, r, err.msg);
+    return hv_query_jit(sandbox_vm(rs->sb), measured, rs, err);
 }
 
 static void ran(const struct ttrpc_result *res, void *data)
@@ -130,9 +127,12 @@ static void ran(const struct ttrpc_result *res, void *data)
         finish(rs, -EIO, msg);
         return;
     }
+    struct cvm_err err = {0};
     rs->res.calls++;
     rs->res.rounds += rs->pending;
-    query(rs);
+    int r = query(rs, &err);
+    if (r < 0)
+        finish(rs, r, err.msg);
 }
 
 int warm_code_cache_reset(struct sandbox *sb, warm_code_cache_fn done, void *data)
@@ -148,7 +148,7 @@ int warm_code_cache_reset(struct sandbox *sb, warm_code_cache_fn done, void *dat
         return -ENOMEM;
     *rs = (struct reset){.sb = sb, .done = done, .data = data};
     struct cvm_err err = {0};
-    int r = hv_query_jit(sandbox_vm(sb), measured, rs, &err);
+    int r = query(rs, &err);
     if (r < 0)
         free(rs);
     return r;

@@ -28,25 +28,25 @@ extern char **environ;
 /* A warm shim told to exit stops its VM, then leaves its slot, then hangs up (warm.c leave). */
 #define EXIT_WAIT_MS 5000
 
-/* A runtime config is a few KiB; one larger than this is not hashed (its version says '-'). */
-#define CONFIG_HASH_MAX (1u << 20)
-
-/* The first 16 hex digits of the SHA-256 of the file's content, or "-". */
+/* The first 16 hex digits of the SHA-256 of the file's content, or "-" when it cannot be
+ * read. Streamed: no buffer the size of the file. */
 static void config_digest(const char *path, char out[17])
 {
     _cleanup_close_ int fd = -EBADF;
-    _cleanup_free_ char *buf = NULL;
-    char hex[65];
-    ssize_t len;
+    struct sha256 h;
+    uint8_t buf[4096], sum[32];
+    ssize_t n;
     snprintf(out, 17, "-");
-    if (!path || !*path || (fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0 ||
-        !(buf = malloc(CONFIG_HASH_MAX + 1)))
+    if (!path || !*path || (fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0)
         return;
-    len = read_all(fd, buf, CONFIG_HASH_MAX + 1);
-    if (len < 0 || len > CONFIG_HASH_MAX)
+    sha256_init(&h);
+    while ((n = read_all(fd, buf, sizeof(buf))) > 0)
+        sha256_update(&h, buf, (size_t)n);
+    if (n < 0)
         return;
-    sha256_hex(buf, (size_t)len, hex);
-    snprintf(out, 17, "%.16s", hex);
+    sha256_final(&h, sum);
+    for (int i = 0; i < 8; i++)
+        snprintf(out + 2 * i, 3, "%02x", sum[i]);
 }
 
 int pool_version(const char *config_path, char *out, size_t n)
