@@ -10,7 +10,6 @@
 
 #include "hv.h"
 #include "hv_proc.h"
-#include "proc_maps.h"
 
 struct hv_console;
 struct hv_proc;
@@ -64,10 +63,10 @@ struct hv_vm {
     struct hv_console *console;
     unsigned console_max_kib;
     struct loop_source *boot_timer, *vsockd_out, *helper_grace, *pageout_timer;
-    /* the guest kernel and initrd QEMU was given, as its /proc/PID/maps names them
-       (qemu_pageout.c); n_boot_files 0 until QEMU is spawned */
-    struct proc_maps_file boot_files[2];
-    unsigned n_boot_files;
+    /* qemu_pageout.c: QEMU's CPU ticks at the last idle tick; whether it has been busy since
+       its last pageout; whether the first (after boot) was done */
+    uint64_t pageout_cpu_ticks;
+    bool pageout_busy, pageout_first_done;
     char helper_reason[512]; /* a helper's exit, reported if QEMU does not follow at once */
     char vsockd_line[64];
     size_t vsockd_line_len;
@@ -113,21 +112,28 @@ void hv_qemu_fds_close(struct hv_qemu_fds *f);
 int hv_qemu_spawn(struct hv_vm *vm, struct cvm_err *err);
 void hv_qemu_describe_death(struct hv_vm *vm, const siginfo_t *si, char *buf, size_t n);
 
-/* qemu_pageout.c: once the guest runs, QEMU's mappings of the kernel and initrd files go
- * (process_madvise MADV_PAGEOUT). hv_qemu_boot_files_note records them from the fds QEMU
- * inherits; hv_qemu_pageout_arm starts the timer (at QMP ready). Failures are logged only:
- * the pageout is a hint that costs memory when missing, never correctness. */
-void hv_qemu_boot_files_note(struct hv_vm *vm, int kernel_fd, int initrd_fd);
+/* qemu_pageout.c: QEMU's file mappings (its binary, libraries, the guest kernel and
+ * initrd) are paged out (process_madvise MADV_PAGEOUT) HV_PAGEOUT_FIRST_MS after QMP ready,
+ * and then each time QEMU goes idle after being busy: a tick of HV_IDLE_TICK_MS in which it
+ * used under HV_IDLE_MAX_PERMILLE of a CPU, after one in which it used HV_BUSY_MIN_PERMILLE
+ * or more.
+ * hv_qemu_pageout_arm starts the ticks (at QMP ready). Failures are logged only: the pageout
+ * is a hint that costs memory when missing, never correctness. */
 void hv_qemu_pageout_arm(struct hv_vm *vm);
 /* /proc/PID/maps into a malloc'd buffer (at most 1 MiB read: a hostile QEMU mapping more only
  * hides its own mappings from us). */
 int hv_read_proc_maps(pid_t pid, char **ret, size_t *ret_len);
-/* PAGEOUT_DELAY: after QMP ready; by then QEMU copied the kernel into guest RAM (at reset,
- * before QMP) and the guest firmware read the initrd through fw_cfg (~0.1 s under TCG). */
-#define HV_PAGEOUT_DELAY_MS 2000
+/* FIRST: by then QEMU copied the kernel into guest RAM (at reset, before QMP) and the guest
+ * firmware read the initrd through fw_cfg (~0.1 s under TCG). An idle TCG guest's QEMU uses
+ * ~1.6 % of a CPU (its timer ticks: 16 clock ticks in 10 s measured), up to 4 % in a 2 s
+ * window; a container starting or an exec uses most of one. */
+#define HV_PAGEOUT_FIRST_MS 2000
+#define HV_IDLE_TICK_MS 2000
+#define HV_IDLE_MAX_PERMILLE 50
+#define HV_BUSY_MIN_PERMILLE 100
 /* Effectful, synchronous (a bounded read of /proc/PID/maps and one syscall): returns the
  * bytes of address space advised, or -errno. */
-int hv_qemu_pageout_boot_files(struct hv_vm *vm);
+int hv_qemu_pageout_files(struct hv_vm *vm);
 
 /* virtiofsd.c */
 int hv_virtiofsd_start(struct hv_vm *vm, struct cvm_err *err);

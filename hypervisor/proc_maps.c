@@ -73,30 +73,6 @@ static bool parse_line(const char *p, const char *end, struct proc_maps_range *r
     return r->end > r->start;
 }
 
-size_t proc_maps_file_ranges(const char *text, size_t len, const struct proc_maps_file *f,
-                             struct proc_maps_range *out, size_t max)
-{
-    const char *p = text, *end = text + len;
-    size_t n = 0;
-    while (p < end) {
-        const char *eol = p;
-        struct proc_maps_range r;
-        struct proc_maps_file g;
-        const char *perms, *rest;
-        uint64_t off;
-        while (eol < end && *eol != '\n')
-            eol++;
-        if (parse_line(p, eol, &r, &g, &perms, &off, &rest) && g.ino == f->ino &&
-            g.major == f->major && g.minor == f->minor && f->ino != 0) {
-            if (n < max)
-                out[n] = r;
-            n++;
-        }
-        p = eol < end ? eol + 1 : end;
-    }
-    return n;
-}
-
 size_t proc_maps_named(const char *text, size_t len, const char *perms, const char *path,
                        struct proc_maps_mapping *out, size_t max)
 {
@@ -116,6 +92,43 @@ size_t proc_maps_named(const char *text, size_t len, const char *perms, const ch
             if ((size_t)(eol - rest) == plen && memcmp(rest, path, plen) == 0) {
                 if (n < max)
                     out[n] = m;
+                n++;
+            }
+        }
+        p = eol < end ? eol + 1 : end;
+    }
+    return n;
+}
+
+static bool ends_with(const char *s, const char *end, const char *suffix)
+{
+    size_t n = strlen(suffix);
+    return (size_t)(end - s) >= n && memcmp(end - n, suffix, n) == 0;
+}
+
+static bool starts_with(const char *s, const char *end, const char *prefix)
+{
+    size_t n = strlen(prefix);
+    return (size_t)(end - s) >= n && memcmp(s, prefix, n) == 0;
+}
+
+size_t proc_maps_file_backed(const char *text, size_t len, struct proc_maps_range *out, size_t max)
+{
+    const char *p = text, *end = text + len;
+    size_t n = 0;
+    while (p < end) {
+        const char *eol = p, *pm, *rest;
+        struct proc_maps_mapping m;
+        while (eol < end && *eol != '\n')
+            eol++;
+        if (parse_line(p, eol, &m.range, &m.file, &pm, &m.offset, &rest) &&
+            (pm[3] == 'p' || pm[1] != 'w') && m.file.ino != 0) {
+            while (rest < eol && *rest == ' ')
+                rest++;
+            if (starts_with(rest, eol, "/") && !starts_with(rest, eol, "/memfd:") &&
+                !starts_with(rest, eol, "/dev/") && !ends_with(rest, eol, " (deleted)")) {
+                if (n < max)
+                    out[n] = m.range;
                 n++;
             }
         }

@@ -1,19 +1,32 @@
-/* QEMU's mappings of the guest kernel and initrd, paged out once the guest runs.
+/* QEMU's file mappings, paged out once the guest runs and whenever QEMU goes idle.
  *
- * QEMU maps both files for the life of the VM: the PVH kernel's ELF segments are ROM blobs it
- * would copy into guest RAM again on a reset, the initrd is fw_cfg data the guest firmware
- * reads once. After boot nothing reads them (the guest has its copies in its own RAM), yet
- * the pages stay in QEMU's page tables: 15.8 MB of our vmlinux and 0.5 MB of initrd measured
- * in one idle QEMU's RSS, the largest single item after the guest RAM and the TCG cache (PSS
- * splits it between sandboxes, so one sandbox alone carries all of it).
+ * QEMU maps its own binary (~20 MB of text, relocations and read-only data), its ~80
+ * libraries, and the guest kernel and initrd (the PVH kernel's ELF segments are ROM
+ * blobs it would copy into guest RAM again on a reset, the initrd is fw_cfg data the guest
+ * firmware reads once). Booting touches a lot of that once: 15.8 MB of our vmlinux, 0.5 MB
+ * of initrd and ~19 MB of QEMU's own files measured in one idle QEMU's PSS, after the guest
+ * RAM the largest item (PSS splits a page between the processes mapping it, so one sandbox
+ * alone carries all of it). An idle QEMU runs ~3 MB of it.
  *
- * process_madvise(MADV_PAGEOUT) on QEMU's pidfd takes those file pages out of its page
- * tables (and out of the page cache when nothing else maps them). It is a hint: QEMU's view
- * of the files does not change, a reset that reads them again faults them back in from the
- * file. The ranges come from /proc/PID/maps, matched by device and inode of the very files
- * QEMU inherited (never by path); QEMU may be hostile and map what it likes, but the worst a
- * forged match does is page out more of QEMU itself. Needs CAP_SYS_NICE (the shim is root);
- * failures are logged and cost memory, never correctness. */
+ * process_madvise(MADV_PAGEOUT) on QEMU's pidfd takes those clean file pages out of its page
+ * tables and out of the page cache; the kernel leaves a page that another process maps too
+ * (another QEMU, any user of libc), so this never costs the rest of the host. It is a hint:
+ * QEMU's view of its files does not change, and what it runs again faults back in (an exec
+ * into an idle sandbox measured 0.16 s after the pageout against 0.13 s). So it runs at
+ * moments QEMU does not need them: PAGEOUT_FIRST_MS after QMP ready (the guest has its
+ * kernel and initrd by then), and then at the first idle tick after a busy one, once per busy
+ * period. A tick is HV_IDLE_TICK_MS; in a busy one QEMU used at least HV_BUSY_MIN_PERMILLE of
+ * a CPU, in an idle one under HV_IDLE_MAX_PERMILLE (its utime + stime from /proc/PID/stat);
+ * between the two nothing changes, so an idle guest's jitter never pages out again what its
+ * idle loop runs (that would read it back from disk each time). A VM that keeps busy is never
+ * paged out; an idle one costs a read of its stat file per tick.
+ *
+ * The ranges come from /proc/PID/maps: QEMU's private and read-only mappings of regular files
+ * (proc_maps.h: its written pages in them are anonymous, which the kernel pages out only to
+ * swap), never its guest RAM, TCG cache, devices or anonymous memory. QEMU may be
+ * hostile and map what it likes, but the worst a forged line does is page out more of QEMU
+ * itself. Needs CAP_SYS_NICE (the shim is root); failures are logged and cost memory, never
+ * correctness. */
 #define LOG_MODULE "hv"
 #include <errno.h>
 #include <fcntl.h>
@@ -21,9 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/sysmacros.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -31,6 +42,8 @@
 #include "hv_internal.h"
 #include "log.h"
 #include "loop.h"
+#include "proc_maps.h"
+#include "proc_stat.h"
 
 #ifndef SYS_process_madvise
 #define SYS_process_madvise 440
@@ -39,23 +52,11 @@
 #define MADV_PAGEOUT 21
 #endif
 
-/* QEMU's maps: ~300 lines, ~30 KiB. Anything beyond MAPS_MAX is not read (a hostile QEMU
- * mapping thousands of regions only loses its own pageout). */
+/* QEMU's maps: ~300 lines, ~30 KiB, ~210 of them files to page out. Anything beyond MAPS_MAX is
+ * not read and beyond RANGES_MAX not advised (a hostile QEMU mapping thousands of regions
+ * only loses its own pageout). */
 #define MAPS_MAX (1024 * 1024)
-#define RANGES_MAX 16 /* per file: each PT_LOAD segment is one mapping, vmlinux has 4 */
-
-void hv_qemu_boot_files_note(struct hv_vm *vm, int kernel_fd, int initrd_fd)
-{
-    int fds[2] = {kernel_fd, initrd_fd};
-    struct stat st;
-    vm->n_boot_files = 0;
-    for (size_t i = 0; i < ELEMENTSOF(fds); i++) {
-        if (fds[i] < 0 || fstat(fds[i], &st) < 0)
-            continue;
-        vm->boot_files[vm->n_boot_files++] = (struct proc_maps_file){
-            .major = major(st.st_dev), .minor = minor(st.st_dev), .ino = (uint64_t)st.st_ino};
-    }
-}
+#define RANGES_MAX 1024 /* UIO_MAXIOV: process_madvise takes no more in one call */
 
 int hv_read_proc_maps(pid_t pid, char **ret, size_t *ret_len)
 {
@@ -96,12 +97,12 @@ int hv_read_proc_maps(pid_t pid, char **ret, size_t *ret_len)
     return 0;
 }
 
-int hv_qemu_pageout_boot_files(struct hv_vm *vm)
+int hv_qemu_pageout_files(struct hv_vm *vm)
 {
-    struct iovec iov[RANGES_MAX * ELEMENTSOF(vm->boot_files)];
-    struct proc_maps_range r[RANGES_MAX];
+    static struct iovec iov[RANGES_MAX]; /* 16 KiB; one loop, no threads */
+    static struct proc_maps_range r[RANGES_MAX];
     _cleanup_free_ char *maps = NULL;
-    size_t len = 0, n_iov = 0, bytes = 0;
+    size_t len = 0, n, bytes = 0;
     pid_t pid = hv_proc_pid(vm->qemu);
     int pidfd = hv_proc_pidfd(vm->qemu), ret;
 
@@ -110,44 +111,94 @@ int hv_qemu_pageout_boot_files(struct hv_vm *vm)
     ret = hv_read_proc_maps(pid, &maps, &len);
     if (ret < 0)
         return ret;
-    for (unsigned f = 0; f < vm->n_boot_files; f++) {
-        size_t n = proc_maps_file_ranges(maps, len, &vm->boot_files[f], r, RANGES_MAX);
-        for (size_t i = 0; i < MIN(n, (size_t)RANGES_MAX); i++) {
-            iov[n_iov++] = (struct iovec){(void *)(uintptr_t)r[i].start, r[i].end - r[i].start};
-            bytes += r[i].end - r[i].start;
-        }
+    n = MIN(proc_maps_file_backed(maps, len, r, RANGES_MAX), (size_t)RANGES_MAX);
+    for (size_t i = 0; i < n; i++) {
+        iov[i] = (struct iovec){(void *)(uintptr_t)r[i].start, r[i].end - r[i].start};
+        bytes += r[i].end - r[i].start;
     }
-    if (n_iov == 0)
+    if (n == 0)
         return 0;
     /* The pidfd names our QEMU even if the pid read above was reused meanwhile: at worst the
-     * ranges are stale and the hint lands on nothing. */
-    if (syscall(SYS_process_madvise, pidfd, iov, n_iov, MADV_PAGEOUT, 0) < 0)
+     * ranges are stale and the hint lands on nothing. One range QEMU unmapped meanwhile ends
+     * the call there (-ENOMEM): the rest waits for the next idle tick. */
+    if (syscall(SYS_process_madvise, pidfd, iov, n, MADV_PAGEOUT, 0) < 0)
         return -errno;
     return (int)MIN(bytes, (size_t)INT32_MAX);
 }
 
-static void on_pageout(struct loop_source *s, void *data)
+/* QEMU's CPU time so far, in clock ticks. */
+static int qemu_cpu_ticks(struct hv_vm *vm, uint64_t *ticks)
+{
+    char path[64], buf[1024];
+    _cleanup_close_ int fd = -EBADF;
+    pid_t pid = hv_proc_pid(vm->qemu);
+    ssize_t n;
+    if (pid <= 0)
+        return -ESRCH;
+    /* our unreaped child: the pid stays QEMU's until we reap it */
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    n = read(fd, buf, sizeof(buf));
+    if (n < 0)
+        return -errno;
+    return proc_stat_cpu_ticks(buf, (size_t)n, ticks);
+}
+
+static void pageout(struct hv_vm *vm, const char *when)
+{
+    int r = hv_qemu_pageout_files(vm);
+    if (r < 0)
+        log_info("QEMU's file mappings stay resident (%s; process_madvise: %s)", when,
+                 strerror(-r));
+    else
+        log_debug("paged out QEMU's file mappings (%s; %d KiB of address space)", when, r / 1024);
+}
+
+static void on_idle_tick(struct loop_source *s, void *data)
 {
     struct hv_vm *vm = data;
-    int r;
+    uint64_t ticks = 0, used, permille;
+    long hz = sysconf(_SC_CLK_TCK);
     (void)s;
-    vm->pageout_timer = loop_source_free(vm->pageout_timer);
-    if (!hv_proc_running(vm->qemu))
+    if (!hv_proc_running(vm->qemu)) {
+        vm->pageout_timer = loop_source_free(vm->pageout_timer);
         return;
-    r = hv_qemu_pageout_boot_files(vm);
-    if (r < 0)
-        log_info("QEMU's kernel/initrd mappings stay resident (process_madvise: %s)", strerror(-r));
-    else
-        log_debug("paged out QEMU's kernel/initrd mappings (%d KiB of address space)", r / 1024);
+    }
+    if (qemu_cpu_ticks(vm, &ticks) < 0 || hz <= 0) {
+        /* nothing to judge idleness by: page out the boot's once, as if always busy */
+        if (!vm->pageout_first_done)
+            pageout(vm, "after boot");
+        vm->pageout_timer = loop_source_free(vm->pageout_timer);
+        return;
+    }
+    used = ticks - MIN(ticks, vm->pageout_cpu_ticks);
+    vm->pageout_cpu_ticks = ticks;
+    permille = used * 1000 * 1000 / ((uint64_t)hz * HV_IDLE_TICK_MS);
+    if (!vm->pageout_first_done) {
+        vm->pageout_first_done = true;
+        vm->pageout_busy = false;
+        pageout(vm, "after boot");
+    } else if (permille >= HV_BUSY_MIN_PERMILLE) {
+        vm->pageout_busy = true;
+    } else if (permille < HV_IDLE_MAX_PERMILLE && vm->pageout_busy) {
+        vm->pageout_busy = false;
+        pageout(vm, "idle");
+    }
+    if (loop_timer_set(vm->pageout_timer, (uint64_t)HV_IDLE_TICK_MS * 1000) < 0)
+        vm->pageout_timer = loop_source_free(vm->pageout_timer);
 }
 
 void hv_qemu_pageout_arm(struct hv_vm *vm)
 {
     int r;
-    if (vm->n_boot_files == 0 || vm->pageout_timer)
+    if (vm->pageout_timer)
         return;
-    r = loop_add_timer(vm->loop, (uint64_t)HV_PAGEOUT_DELAY_MS * 1000, on_pageout, vm,
+    vm->pageout_first_done = vm->pageout_busy = false;
+    vm->pageout_cpu_ticks = 0;
+    r = loop_add_timer(vm->loop, (uint64_t)HV_PAGEOUT_FIRST_MS * 1000, on_idle_tick, vm,
                        &vm->pageout_timer);
     if (r < 0)
-        log_info("no pageout of QEMU's kernel/initrd mappings (timer: %s)", strerror(-r));
+        log_info("no pageout of QEMU's file mappings (timer: %s)", strerror(-r));
 }

@@ -195,10 +195,8 @@ int hv_qemu_spawn(struct hv_vm *vm, struct cvm_err *err)
     if (r < 0)
         return cvm_err_set(err, r, "building the QEMU command line");
     r = hv_qemu_fds_open(vm, host.vhost_net, &q, err);
-    if (r == 0) {
-        hv_qemu_boot_files_note(vm, q.kernel, q.initrd);
+    if (r == 0)
         r = spawn(vm, argv, &q, err);
-    }
     /* QEMU holds its copies now: ours go, so QEMU's exit alone ends the taps and the
      * vhost-user connections. */
     hv_qemu_fds_close(&q);

@@ -10,6 +10,10 @@
 #      allocated size too (the pages left the host, not just QEMU's page tables); the guest's
 #      MemFree agrees it got the memory back
 #   4. runc beside: the same exec, its shim's tree back at once (NOTE with the numbers)
+#   5. QEMU's file pages (hypervisor/qemu_pageout.c): idle, QEMU's file-backed PSS (its
+#      binary, ~80 libraries, the guest kernel it maps: ~36 MB resident after boot) is under
+#      8 MiB and its mapping of the guest kernel holds under 1 MiB; after the burst (busy),
+#      the shim pages them out again once QEMU is idle (its log says so) and the bound holds
 # Without the balloon's free page reporting (hypervisor/qemu_argv.c) step 3 fails: the guest
 # frees, the host keeps every page. Root only; never skips.
 set -u
@@ -25,6 +29,11 @@ shim_write_config "$CTD_DIR/cvm.json"
 MIB=200
 
 rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
+file_pss_kb() { awk '/^Pss_File:/ {print $2}' "/proc/$1/smaps_rollup" 2>/dev/null || echo 0; }
+kernel_rss_kb() { # qemu pid: the Rss of its mappings of the guest kernel it was given
+  awk -v k="$(readlink -f "$BUILD/vmlinux")" '/^[0-9a-f]+-[0-9a-f]+ / {m = ($6 == k)} m && /^Rss:/ {t += $2} END {print t + 0}' "/proc/$1/smaps"
+}
+idle_pageouts() { grep -c "paged out QEMU's file mappings (idle" "$CTD_DIR/containerd.log"; }
 memfd_kb() { # qemu pid: allocated kB of its guest RAM memfd
   local f
   for f in /proc/"$1"/fd/*; do
@@ -51,6 +60,10 @@ sleep 10 # settle: boot-time frees reported
 rss0=$(rss_kb "$q"); fd0=$(memfd_kb "$q"); free0=$(guest_free_kb mr-cvm)
 note "idle: QEMU RSS $((rss0 / 1024)) MiB, guest RAM memfd allocated $((fd0 / 1024)) MiB, guest MemFree $((${free0:-0} / 1024)) MiB"
 [[ $fd0 -gt 0 ]] && pass memory-reclaim-memfd-found || fail memory-reclaim-memfd-found "no /memfd:mem among QEMU's fds"
+fp0=$(file_pss_kb "$q"); kr0=$(kernel_rss_kb "$q")
+note "idle: QEMU's file-backed PSS $((fp0 / 1024)) MiB, its guest kernel mapping's RSS $kr0 kB"
+[[ $fp0 -gt 0 && $fp0 -le 8192 && $kr0 -le 1024 ]] && pass memory-reclaim-qemu-files-paged-out ||
+  fail memory-reclaim-qemu-files-paged-out "QEMU's file-backed PSS $fp0 kB (<= 8192), its kernel mapping's RSS $kr0 kB (<= 1024), 10 s after start"
 
 burst mr-cvm & bp=$!
 peak=$rss0 fdpeak=$fd0
@@ -60,6 +73,7 @@ while kill -0 "$bp" 2>/dev/null; do
   sleep 0.2
 done
 wait "$bp"; brc=$?
+po0=$(idle_pageouts) # the pageouts until the busy burst ended
 v=$(rss_kb "$q"); ((v > peak)) && peak=$v
 v=$(memfd_kb "$q"); ((v > fdpeak)) && fdpeak=$v
 [[ $brc -eq 0 && $((peak - rss0)) -ge $((150 * 1024)) ]] && pass memory-reclaim-burst-reached-host ||
@@ -83,6 +97,14 @@ note "burst of ${MIB} MiB: QEMU RSS $((rss0 / 1024)) -> peak $((peak / 1024)) ->
   fail memory-reclaim-memfd-shrinks "the host still holds $((fd1 / 1024)) MiB of guest RAM 20 s after the burst (idle $((fd0 / 1024)), peak $((fdpeak / 1024)))"
 [[ -n $free0 && -n $free1 && $free1 -ge $((free0 - 32768)) ]] && pass memory-reclaim-guest-has-it-back ||
   fail memory-reclaim-guest-has-it-back "guest MemFree ${free0:-?} -> ${free1:-?} kB"
+
+# The burst kept QEMU busy: once it is idle again the shim pages its files out again (ticks of
+# 2 s, HV_IDLE_TICK_MS), a pageout logged after the burst ended; 10 s more at most.
+for _ in $(seq 1 50); do [[ $(idle_pageouts) -gt $po0 ]] && break; sleep 0.2; done
+po1=$(idle_pageouts); fp1=$(file_pss_kb "$q")
+note "after the burst: idle pageouts logged $po0 when it ended, $po1 now; QEMU's file-backed PSS $((fp1 / 1024)) MiB"
+[[ $po1 -gt $po0 && $fp1 -le 8192 ]] && pass memory-reclaim-qemu-files-paged-out-after-busy ||
+  fail memory-reclaim-qemu-files-paged-out-after-busy "idle pageouts logged $po0 when the burst ended, $po1 now (one more expected), QEMU's file-backed PSS $fp1 kB (<= 8192)"
 
 # runc beside: the container's memory is the host's, freed when dd exits.
 rs=$(ps -o ppid= -p "$(task_field mr-runc 2)" | tr -d ' ')

@@ -1,5 +1,6 @@
-/* Fuzz the /proc/PID/maps scans (hypervisor/proc_maps.h), by file and by name: every stored
- * range is non-empty, never more stored than room, and the count is the same with no room. */
+/* Fuzz the /proc/PID/maps scans (hypervisor/proc_maps.h), file-backed and by name: every
+ * stored range is non-empty, never more stored than room, and the count is the same with no
+ * room. */
 #include <stdint.h>
 
 #include "proc_maps.h"
@@ -7,12 +8,11 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct proc_maps_range r[4];
-    struct proc_maps_file f = {size > 0 ? data[0] : 0, 0, size > 1 ? data[1] : 1};
-    size_t n = proc_maps_file_ranges((const char *)data, size, &f, r, 4);
+    size_t n = proc_maps_file_backed((const char *)data, size, r, 4);
     for (size_t i = 0; i < (n < 4 ? n : 4); i++)
         if (r[i].end <= r[i].start)
             __builtin_trap();
-    if (proc_maps_file_ranges((const char *)data, size, &f, NULL, 0) != n)
+    if (proc_maps_file_backed((const char *)data, size, NULL, 0) != n)
         __builtin_trap();
     struct proc_maps_mapping m[4];
     size_t k = proc_maps_named((const char *)data, size, "rw-s", "/memfd:tcg-jit (deleted)", m, 4);
