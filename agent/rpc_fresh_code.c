@@ -1,7 +1,8 @@
 /* RunFreshCode (agent.proto): run one page of code, rewritten before each round, `rounds`
  * times. Under TCG every round is code QEMU has not translated (writing the page dropped its
- * translations), so each round adds that page's translation to QEMU's cache; the warm pool
- * fills the cache to its flush this way (shim/daemon/warm_code_cache.h). Bounded per call
+ * translations), so each round adds that page's translation to QEMU's cache; the warm pool,
+ * and the shim of an idle sandbox, fill the cache to its flush this way
+ * (shim/sandbox/code_cache_reset.h). Bounded per call
  * (RUN_FRESH_CODE_MAX_ROUNDS), a few milliseconds per round under TCG: the loop is held no
  * longer than one call. */
 #include <errno.h>

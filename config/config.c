@@ -29,6 +29,7 @@ void cfg_defaults(struct cfg *c)
     c->console_deadline_ms = 0;
     c->spare_nics = CFG_DEFAULT_SPARE_NICS;
     c->guest_timeout_ms = CFG_DEFAULT_GUEST_TIMEOUT_MS;
+    c->tcg_idle_reset_s = CFG_TCG_IDLE_RESET_S_DEFAULT;
     c->kill_grace_ms = CFG_DEFAULT_KILL_GRACE_MS;
     c->host_overhead_mib = CFG_DEFAULT_HOST_OVERHEAD_MIB;
     c->host_overhead_tasks = CFG_DEFAULT_HOST_OVERHEAD_TASKS;
@@ -237,6 +238,8 @@ static int set_one(struct cfg *c, const char *key, json_t *v, struct cvm_err *er
     }
     if (strcmp(key, "guest_timeout_ms") == 0)
         return set_uint(&c->guest_timeout_ms, key, v, 1000, 600000, err);
+    if (strcmp(key, "tcg_idle_reset_s") == 0)
+        return set_uint(&c->tcg_idle_reset_s, key, v, 0, CFG_TCG_IDLE_RESET_S_MAX, err);
     if (strcmp(key, "kill_grace_ms") == 0)
         return set_uint(&c->kill_grace_ms, key, v, 100, 60000, err);
     if (strcmp(key, "uid_range") == 0)

@@ -35,6 +35,10 @@
 #define CFG_DEADLINE_MAX 600000u
 #define CFG_CONSOLE_DEADLINE_MAX 600000u
 #define CFG_DEFAULT_GUEST_TIMEOUT_MS 6000u /* no heartbeat answer this long: the guest is dead */
+/* "tcg_idle_reset_s": an idle TCG VM's translation cache emptied and its dead part given back
+ * (shim/sandbox/idle_reclaim.h); 0 = never. */
+#define CFG_TCG_IDLE_RESET_S_DEFAULT 10u
+#define CFG_TCG_IDLE_RESET_S_MAX 86400u
 #define CFG_DEFAULT_KILL_GRACE_MS 2000u /* SIGKILL of the sandbox's init not honoured: kill QEMU */
 #define CFG_DEFAULT_SPARE_NICS 1u
 #define CFG_SPARE_NICS_MAX 7u
@@ -86,6 +90,7 @@ struct cfg {
     unsigned console_deadline_ms; /* no guest kernel output by then: boot fails; 0 = by accel */
     unsigned spare_nics;          /* NICs beyond the netns's interfaces at boot (ctr --cni) */
     unsigned guest_timeout_ms;    /* heartbeat: a guest silent this long is declared dead */
+    unsigned tcg_idle_reset_s;    /* CFG_TCG_IDLE_RESET_S_DEFAULT */
     unsigned kill_grace_ms;       /* SIGKILL of the sandbox's init: the agent's grace, then QEMU */
     unsigned host_overhead_mib;   /* host memory limit = guest RAM + this + kernel + initrd */
     unsigned host_overhead_tasks; /* host pids limit = the container's + this */
@@ -108,7 +113,8 @@ struct cfg {
     /* Not a config key: the translation cache of the VM this config boots, MiB; 0 = hv's
      * default. The warm shim sets it from pool_tcg_cache_mib. */
     unsigned tcg_cache_mib;
-    /* Not a config key: the VM's cache can be trimmed (hv.h tcg_trimmable); the warm shim's. */
+    /* Not a config key: the VM's cache can be trimmed (hv.h tcg_trimmable): a warm VM's, and
+     * any VM's whose cache is reset when idle (tcg_idle_reset_s). */
     bool tcg_trimmable;
 };
 

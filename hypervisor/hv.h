@@ -101,6 +101,10 @@ struct hv_config {
     /* under TCG: the cache is a memfd QEMU writes and runs through two mappings (split-wx),
        so that hv_trim_code_cache can give its dead pages back */
     bool tcg_trimmable;
+    /* cb.idle once QEMU has been idle this long after being busy (qemu_pageout.c's ticks:
+       under 5 % of a CPU after a tick of 10 % or more; the first busy period is the boot);
+       0: never */
+    unsigned idle_ms;
 };
 
 struct hv_callbacks {
@@ -116,6 +120,8 @@ struct hv_callbacks {
     /* Optional: each guest console line (NUL-terminated, control bytes shown as '?'). With
      * cfg.debug the lines are also logged with module=guest. */
     void (*console)(struct hv_vm *vm, const char *line, void *data);
+    /* Optional: QEMU has been idle for cfg.idle_ms after being busy; once per busy period. */
+    void (*idle)(struct hv_vm *vm, void *data);
 };
 
 /* Completion of an asynchronous QMP operation: r = 0 or -errno; msg is QEMU's error text or

@@ -67,6 +67,10 @@ struct hv_vm {
        its last pageout; whether the first (after boot) was done */
     uint64_t pageout_cpu_ticks;
     bool pageout_busy, pageout_first_done;
+    /* cb.idle (hv.h): cfg.idle_ms; the idle ticks in a row since the last busy one; whether
+       cb.idle was called since */
+    unsigned idle_ms, idle_ticks;
+    bool idle_reported;
     char helper_reason[512]; /* a helper's exit, reported if QEMU does not follow at once */
     char vsockd_line[64];
     size_t vsockd_line_len;

@@ -150,6 +150,7 @@ static int copy_config(struct hv_vm *vm, const struct hv_config *c)
     vm->tcg_icount = c->tcg_icount;
     vm->tcg_cache_mib = c->tcg_cache_mib;
     vm->tcg_trimmable = c->tcg_trimmable;
+    vm->idle_ms = c->idle_ms;
     vm->accel_want = c->accel;
     vm->console_max_kib = c->console_max_kib ? c->console_max_kib : 1024;
     return 0;

@@ -43,9 +43,11 @@
  * Issue 21 measured 8 again: it saves 8 MiB per idle sandbox (an idle guest fills any size
  * up to 16 with boot code) but doubles the exec round trip (A/B in one run, same build, 9
  * execs x 2 each: 16 -> 0.13-0.14 s median, 8 -> 0.28-0.31 s; stdout 136-151 vs 132-138
- * MiB/s). It stays 16. A warm pool's VMs get more (config pool.tcg_cache_mib, default 24):
- * the boot's code is dropped before their rehearsal (shim/daemon/warm_code_cache.h), and a
- * pod's start then needs ~22 MiB of it without a flush. */
+ * MiB/s). It stays 16: instead an idle VM's cache is emptied and its dead part given back
+ * (shim/sandbox/idle_reclaim.h, config tcg_idle_reset_s), leaving ~6 MiB of it. A warm pool's
+ * VMs get more (config pool.tcg_cache_mib, default 32): the boot's code is dropped before
+ * their rehearsal (shim/sandbox/code_cache_reset.h), and a pod's start then needs ~22 MiB of
+ * it without a flush. */
 #define QEMU_TCG_TB_MIB 16
 
 struct qemu_host_facts {

@@ -156,6 +156,22 @@ static void pageout(struct hv_vm *vm, const char *when)
         log_debug("paged out QEMU's file mappings (%s; %d KiB of address space)", when, r / 1024);
 }
 
+static void rearm(struct hv_vm *vm)
+{
+    if (loop_timer_set(vm->pageout_timer, (uint64_t)HV_IDLE_TICK_MS * 1000) < 0)
+        vm->pageout_timer = loop_source_free(vm->pageout_timer);
+}
+
+static void report_idle(struct hv_vm *vm)
+{
+    rearm(vm);
+    if (!vm->cb.idle || vm->free_requested)
+        return;
+    vm->in_callback++;
+    vm->cb.idle(vm, vm->cb.data);
+    vm->in_callback--;
+}
+
 static void on_idle_tick(struct loop_source *s, void *data)
 {
     struct hv_vm *vm = data;
@@ -182,12 +198,24 @@ static void on_idle_tick(struct loop_source *s, void *data)
         pageout(vm, "after boot");
     } else if (permille >= HV_BUSY_MIN_PERMILLE) {
         vm->pageout_busy = true;
-    } else if (permille < HV_IDLE_MAX_PERMILLE && vm->pageout_busy) {
-        vm->pageout_busy = false;
-        pageout(vm, "idle");
+        vm->idle_ticks = 0;
+        vm->idle_reported = false;
+    } else if (permille < HV_IDLE_MAX_PERMILLE) {
+        if (vm->pageout_busy) {
+            vm->pageout_busy = false;
+            pageout(vm, "idle");
+        }
+        vm->idle_ticks++;
+        if (vm->idle_ms && !vm->idle_reported &&
+            (uint64_t)vm->idle_ticks * HV_IDLE_TICK_MS >= vm->idle_ms) {
+            vm->idle_reported = true;
+            report_idle(vm);
+            return; /* re-armed before the call: hv_free from it defers the release */
+        }
+    } else {
+        vm->idle_ticks = 0;
     }
-    if (loop_timer_set(vm->pageout_timer, (uint64_t)HV_IDLE_TICK_MS * 1000) < 0)
-        vm->pageout_timer = loop_source_free(vm->pageout_timer);
+    rearm(vm);
 }
 
 void hv_qemu_pageout_arm(struct hv_vm *vm)
@@ -195,8 +223,9 @@ void hv_qemu_pageout_arm(struct hv_vm *vm)
     int r;
     if (vm->pageout_timer)
         return;
-    vm->pageout_first_done = vm->pageout_busy = false;
+    vm->pageout_first_done = vm->pageout_busy = vm->idle_reported = false;
     vm->pageout_cpu_ticks = 0;
+    vm->idle_ticks = 0;
     r = loop_add_timer(vm->loop, (uint64_t)HV_PAGEOUT_FIRST_MS * 1000, on_idle_tick, vm,
                        &vm->pageout_timer);
     if (r < 0)

@@ -1,13 +1,16 @@
 /* Giving back the part of TCG's translation cache that holds only flushed code.
  *
- * A VM started with hv_config.tcg_trimmable (the warm pool's: -accel tcg,tb-size=N,split-wx=on)
- * has its translation cache in a memfd, "tcg-jit", mapped twice: written through an rw-s
- * mapping, run through an r-xs one. (Cold VMs keep QEMU's default, an anonymous rwx mapping:
- * a CRI pod's cold start measured ~100 ms slower with split-wx, within noise, but not needed.) A flush (the cache was
- * full) drops every translation and starts again from the front, so after one, the bytes
- * beyond what was generated since are dead code nothing can jump to; but their pages stay
- * host memory of ours. A warm pool's VM has just been flushed on purpose
- * (shim/daemon/warm_code_cache.h), so most of its cache is such pages.
+ * A VM started with hv_config.tcg_trimmable (-accel tcg,tb-size=N,split-wx=on: the warm pool's,
+ * and every one-vCPU VM while config tcg_idle_reset_s is set) has its translation cache in a
+ * memfd, "tcg-jit", mapped twice: written through an rw-s mapping, run through an r-xs one.
+ * (QEMU's default is an anonymous rwx mapping, which it asks for as transparent huge pages;
+ * the memfd's are 4 KiB pages where the host's shmem_enabled is "never", Debian's default. A
+ * cold `ctr run` measured ~100 ms slower of ~1.7 s with split-wx, within the spread, and CPU
+ * work in a running pod no slower: README "Memory".) A flush (the cache was full) drops every
+ * translation and starts again from the front, so after one, the bytes beyond what was
+ * generated since are dead code nothing can jump to; but their pages stay host memory of
+ * ours. A warm pool's VM has just been flushed on purpose, and so has an idle sandbox's
+ * (shim/sandbox/code_cache_reset.h), so most of its cache is such pages.
  *
  * x-query-jit says how much was generated since the flush (`used`, of `capacity`); with one
  * vCPU, QEMU 7.2 gives the whole cache to one region that fills from the front after the
@@ -21,8 +24,9 @@
  * punch follows the figures in the same loop callback instead, with a margin (TRIM_MARGIN, 4
  * MiB) far above what TCG generates meanwhile: a boot generates ~34 MiB in ~1.2 s, under
  * 30 MB/s at full speed, so 4 MiB is over 100 ms of translating; a warm VM is idle, at
- * SCHED_IDLE behind this shim's SCHED_OTHER. Should a guest outrun it anyway, QEMU runs a
- * zeroed page and that VM, and only it, dies (a warm VM is nobody's yet).
+ * SCHED_IDLE behind this shim's SCHED_OTHER, and an idle sandbox has been idle for seconds
+ * (under 5 % of a CPU) before its reset, whose fresh code is the last thing it ran. Should a
+ * guest outrun it anyway, QEMU runs a zeroed page and that VM, and only it, dies.
  *
  * The memfd is reached through /proc/PID/map_files/<range> of our QEMU (root only; QEMU is
  * our child, so its pid cannot be reused before we reap it, which happens on this loop). A

@@ -30,7 +30,7 @@
 #include "cli/cmd.h"
 #include "daemon/reaper.h"
 #include "daemon/serve.h"
-#include "daemon/warm_code_cache.h"
+#include "sandbox/code_cache_reset.h"
 #include "daemon/warm_rehearse.h"
 #include "fd.h"
 #include "fs_beneath.h"
@@ -168,6 +168,7 @@ static int commit_claim(struct warm *w, const struct pool_msg *c, const char *ru
         return r;
     snprintf(w->s.sb->origin, sizeof(w->s.sb->origin), "pool: claimed slot %u", w->slot);
     w->s.sb->pooled = true;
+    w->s.sb->idle_reset_held = false; /* the pod's now: reset when idle, as a cold VM's */
     w->s.sb->owner = &task_sandbox_owner;
     leave_slot(w);
     raise_priority(w);
@@ -386,9 +387,9 @@ static void warm_rehearsed(struct sandbox *sb, int r, const char *msg, void *dat
         warm_offer(w);
 }
 
-/* The translation cache emptied (warm_code_cache.h): the rehearsal, when configured. */
+/* The translation cache emptied (code_cache_reset.h): the rehearsal, when configured. */
 static void warm_cache_reset(struct sandbox *sb, int r, const char *msg,
-                             const struct warm_code_cache_result *res, void *data)
+                             const struct code_cache_reset_result *res, void *data)
 {
     struct warm *w = data;
     if (r == -ECANCELED)
@@ -428,7 +429,7 @@ static void warm_ready(struct sandbox *sb)
      * once however busy the host is (it only waits on its loop) */
     sched_all_threads(getpid(), SCHED_OTHER);
     w->reset_start_ns = now_ns();
-    r = warm_code_cache_reset(sb, warm_cache_reset, w);
+    r = code_cache_reset(sb, warm_cache_reset, w);
     if (r < 0)
         warm_cache_reset(sb, r, NULL, NULL, w);
 }
@@ -560,6 +561,8 @@ int cmd_pool_warm(int argc, char **argv)
         loop_source_free(sig_int);
         return leave(&w, reaper, 1);
     }
+    /* its cache keeps the rehearsal's code for the claimer, however long it idles */
+    w.s.sb->idle_reset_held = true;
     sandbox_when_ready(w.s.sb, warm_boot_done, &w);
     log_info("slot %u: booting a warm VM (%u vCPU, %u MiB)", w.slot, cfg.vcpus, cfg.memory_mib);
     status = loop_run(w.s.loop);

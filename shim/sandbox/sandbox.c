@@ -20,6 +20,7 @@
 #include "hv.h"
 #include "log.h"
 #include "loop.h"
+#include "sandbox/idle_reclaim.h"
 #include "sandbox/mounts.h"
 #include "sandbox/pidfile.h"
 #include "sandbox/sandbox_net.h"
@@ -145,7 +146,10 @@ int sandbox_new(struct shim *s, struct loop *loop, const struct sandbox_owner *o
         .debug = sb->cfg.debug,
         .tcg_icount = sb->cfg.tcg_icount,
         .tcg_cache_mib = sb->cfg.tcg_cache_mib,
-        .tcg_trimmable = sb->cfg.tcg_trimmable,
+        /* idle_reclaim.h: the reset's trim needs the cache as a memfd, and one vCPU */
+        .tcg_trimmable =
+            sb->cfg.tcg_trimmable || (sb->cfg.tcg_idle_reset_s > 0 && sb->cfg.vcpus == 1),
+        .idle_ms = sb->cfg.tcg_idle_reset_s * 1000u,
     };
     if (sb->host_cg) { /* QEMU, virtiofsd and cvm-vsockd join it before they exec */
         n_cg = host_cgroup_procs_fds(sb->host_cg, cg_fds, ELEMENTSOF(cg_fds), err);
@@ -157,8 +161,11 @@ int sandbox_new(struct shim *s, struct loop *loop, const struct sandbox_owner *o
         hc.n_cgroup_procs_fds = (unsigned)n_cg;
         (void)host_cgroup_record(sb->host_cg, sb->run_dir); /* for `delete` after a crash */
     }
-    struct hv_callbacks cb = {
-        .ready = hv_ready, .died = hv_died, .stopped = hv_stopped, .data = sb};
+    struct hv_callbacks cb = {.ready = hv_ready,
+                              .died = hv_died,
+                              .stopped = hv_stopped,
+                              .idle = sandbox_idle,
+                              .data = sb};
     boot_phases_init(&sb->phases, now_ns());
     r = hv_start(loop, &hc, &cb, &sb->vm, err);
     while (n_cg > 0)

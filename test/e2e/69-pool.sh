@@ -64,7 +64,7 @@ left=$(ls -A "$POOL"/0/mounts "$POOL"/1/mounts 2>&1 | grep -vE '^$|:$')
 [[ $reh -eq 2 && -z $left ]] && pass pool-warm-vm-rehearsed ||
   fail pool-warm-vm-rehearsed "rehearsed in $reh of 2 slot logs; left in the shares: '$left' $(tail -2 "$POOL"/[01].log 2>/dev/null | tr '\n' '|')"
 # under TCG each warm VM emptied its translation cache before the rehearsal
-# (shim/daemon/warm_code_cache.h): the flush came, and little of the filler was left in it;
+# (shim/sandbox/code_cache_reset.h): the flush came, and little of the filler was left in it;
 # its QEMU has the pool's cache size (pool.tcg_cache_mib, 32 by default), and after the
 # rehearsal the cache's pages past the live code were given back (hypervisor/tcg_trim.c: at
 # least 8 MiB of the 32); under KVM there is nothing to reset and the log says so
@@ -82,6 +82,12 @@ else
   kib=$(grep -ho 'translation cache trimmed: [0-9]* KiB given back' "$POOL"/[01].log 2>/dev/null | awk '$4 >= 8192 {n++} END {print n + 0}')
   [[ $kib -eq 2 ]] && pass pool-warm-code-cache-trimmed ||
     fail pool-warm-code-cache-trimmed "$(grep -h 'translation cache' "$POOL"/[01].log | tr '\n' '|')"
+  # a warm VM keeps its cache for the claimer however long it idles (shim/sandbox/
+  # idle_reclaim.h: held until the claim): past tcg_idle_reset_s (10 s), no idle reset
+  sleep 14
+  n=$(grep -l 'idle: translation cache' "$POOL"/[01].log 2>/dev/null | wc -l)
+  [[ $n -eq 0 && $(warm_count) -eq 2 ]] && pass pool-warm-vm-no-idle-reset ||
+    fail pool-warm-vm-no-idle-reset "idle resets in $n slot logs, warm=$(warm_count): $(grep -h 'idle: translation cache' "$POOL"/[01].log | tr '\n' '|')"
 fi
 # a warm VM boots at SCHED_IDLE (chrt: "SCHED_IDLE")
 [[ -n $wq && $(chrt -p "$wq") == *SCHED_IDLE* ]] && pass pool-warm-vm-idle-priority || fail pool-warm-vm-idle-priority "qemu=$wq $(chrt -p "$wq" 2>&1)"

@@ -23,6 +23,7 @@ START_TEST(test_defaults)
     ck_assert(!c.host_namespaces_vm); /* refuse: a node namespace is never silently the VM's */
     ck_assert_uint_eq(c.vcpus, CFG_DEFAULT_VCPUS);
     ck_assert_uint_eq(c.memory_mib, CFG_DEFAULT_MEMORY_MIB);
+    ck_assert_uint_eq(c.tcg_idle_reset_s, 10); /* CFG_TCG_IDLE_RESET_S_DEFAULT */
     ck_assert_uint_eq(c.boot_deadline_ms, CFG_DEFAULT_BOOT_DEADLINE_MS);
     ck_assert_int_eq(c.vsock_mode, HV_VSOCK_AUTO);
     ck_assert_str_eq(c.qemu, CFG_DEFAULT_QEMU);
@@ -48,7 +49,7 @@ START_TEST(test_full)
                                "\"kernel_args\":\"loglevel=7 foo=bar\",\"debug\":true,"
                                "\"virtiofsd\":\"/v\",\"vsockd\":\"/s\",\"accel\":\"tcg\","
                                "\"console_deadline_ms\":2500,\"spare_nics\":3,"
-                               "\"guest_timeout_ms\":4000,\"kill_grace_ms\":500,\"tcg_icount\":true,"
+                               "\"guest_timeout_ms\":4000,\"tcg_idle_reset_s\":0,\"kill_grace_ms\":500,\"tcg_icount\":true,"
                                "\"host_namespaces\":\"vm\"}", &e), 0);
     ck_assert_str_eq(c.kernel, "/k");
     ck_assert_str_eq(c.initrd, "/i");
@@ -67,6 +68,7 @@ START_TEST(test_full)
     ck_assert_uint_eq(c.console_deadline_ms, 2500);
     ck_assert_uint_eq(c.spare_nics, 3);
     ck_assert_uint_eq(c.guest_timeout_ms, 4000);
+    ck_assert_uint_eq(c.tcg_idle_reset_s, 0);
     ck_assert_uint_eq(c.kill_grace_ms, 500);
     ck_assert_int_eq(parse(&c, "{\"accel\":\"kvm\"}", &e), 0);
     ck_assert_int_eq(c.accel, HV_ACCEL_KVM);
@@ -137,7 +139,8 @@ static const char *const bad_docs[] = {
     "{\"vcpus\":1,\"vcpus\":2}", "{\"qemu\":\"/a\\u0000b\"}", "{\"_comment\":1}",
     "{\"accel\":\"hvf\"}", "{\"accel\":1}", "{\"accel\":\"KVM\"}", "{\"console_deadline_ms\":-1}",
     "{\"console_deadline_ms\":600001}", "{\"spare_nics\":8}", "{\"spare_nics\":-1}",
-    "{\"guest_timeout_ms\":999}", "{\"kill_grace_ms\":0}",
+    "{\"guest_timeout_ms\":999}", "{\"kill_grace_ms\":0}", "{\"tcg_idle_reset_s\":86401}",
+    "{\"tcg_idle_reset_s\":-1}", "{\"tcg_idle_reset_s\":true}",
     "{\"host_overhead_mib\":65537}", "{\"host_overhead_mib\":-1}", "{\"host_overhead_tasks\":65537}",
     "{\"max_vcpus\":-1}", "{\"max_vcpus\":\"2\"}", "{\"max_memory_mib\":1048577}",
     "{\"allowed_annotations\":null}", "{\"allowed_annotations\":{}}",

@@ -411,6 +411,19 @@ const struct accel_choice *hv_accel(const struct hv_vm *vm)
     return &tcg;
 }
 
+/* The fake VM has no translation cache (and never calls cb.idle): idle_reclaim.c links. */
+int hv_query_jit(struct hv_vm *vm, hv_jit_cb cb, void *data, struct cvm_err *err)
+{
+    (void)vm, (void)cb, (void)data;
+    return cvm_err_set(err, -EOPNOTSUPP, "fake hv: no translation cache");
+}
+
+int hv_trim_code_cache(struct hv_vm *vm, hv_trim_cb cb, void *data, struct cvm_err *err)
+{
+    (void)vm, (void)cb, (void)data;
+    return cvm_err_set(err, -EOPNOTSUPP, "fake hv: no translation cache");
+}
+
 /* ------------------------------------------------------------------ containerd side */
 struct shim S;
 struct ttrpc_client *cli;

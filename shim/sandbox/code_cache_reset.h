@@ -1,4 +1,6 @@
-/* A warm VM drops its boot's translated code before its rehearsal (README "Warm VM pool").
+/* Emptying a VM's TCG translation cache: a warm VM drops its boot's translated code before its
+ * rehearsal (README "Warm VM pool"), an idle sandbox the code of what it last ran, before the
+ * dead part of its cache is given back (idle_reclaim.h).
  *
  * Under TCG QEMU runs guest code from a translation cache of QEMU_TCG_TB_MIB (16 MiB) and
  * flushes the whole cache when it is full. A boot translates about twice that, so a fresh VM's
@@ -8,10 +10,11 @@
  * time. So before the rehearsal, a warm shim fills the rest of the cache on purpose: the agent
  * runs fresh code (RunFreshCode) in calls sized from the cache's figures (QMP x-query-jit),
  * until QEMU flushes. What follows (the rehearsal, then the claimed sandbox's start) starts
- * from an empty cache and keeps its translations. Under KVM there is no translation cache:
- * nothing is done. */
-#ifndef CVM_SHIM_WARM_CODE_CACHE_H
-#define CVM_SHIM_WARM_CODE_CACHE_H
+ * from an empty cache and keeps its translations. Each call holds the agent's loop for the
+ * rounds it runs (10-20 ms), so a live sandbox's stdio waits that long at most. Under KVM
+ * there is no translation cache: nothing is done. */
+#ifndef CVM_SHIM_CODE_CACHE_RESET_H
+#define CVM_SHIM_CODE_CACHE_RESET_H
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -20,7 +23,7 @@ struct sandbox;
 
 /* What the reset did, for the log: calls and rounds of RunFreshCode, and the cache's bytes in
  * use after the flush (the tail of the last call). */
-struct warm_code_cache_result {
+struct code_cache_reset_result {
     bool skipped; /* KVM: no translation cache */
     unsigned calls, rounds;
     uint64_t used_after, capacity;
@@ -29,11 +32,11 @@ struct warm_code_cache_result {
 /* r: 0 when the cache was flushed (or skipped); -ECANCELED when the sandbox went meanwhile
  * (nothing of it may be touched then); other -errno with msg when a step failed or no flush
  * came within the calls allowed. res is borrowed for the call. */
-typedef void (*warm_code_cache_fn)(struct sandbox *sb, int r, const char *msg,
-                                   const struct warm_code_cache_result *res, void *data);
+typedef void (*code_cache_reset_fn)(struct sandbox *sb, int r, const char *msg,
+                                    const struct code_cache_reset_result *res, void *data);
 
 /* Start on the ready sandbox sb; done is called once, unless this returns -errno (nothing
  * started): from the loop, or under KVM (skipped) before this returns. */
-int warm_code_cache_reset(struct sandbox *sb, warm_code_cache_fn done, void *data);
+int code_cache_reset(struct sandbox *sb, code_cache_reset_fn done, void *data);
 
 #endif

@@ -1,12 +1,12 @@
-/* Filling a warm VM's translation cache to its flush. See warm_code_cache.h.
+/* Filling a VM's translation cache to its flush. See code_cache_reset.h.
  *
  * The loop: read the cache's figures (QMP), have the agent run a number of rounds of fresh
  * code, read them again; stop once the flush count moved. The first call is a small one that
  * measures how many bytes of cache a round takes; the later calls ask for what the remaining
  * room holds, less one round, so the flush comes in a call of a single round and little of
  * the filler is left in the emptied cache. */
-#define LOG_MODULE "pool"
-#include "daemon/warm_code_cache.h"
+#define LOG_MODULE "sandbox"
+#include "sandbox/code_cache_reset.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -29,12 +29,12 @@
 
 struct reset {
     struct sandbox *sb;
-    warm_code_cache_fn done;
+    code_cache_reset_fn done;
     void *data;
     struct jit_stats start, last;
     uint64_t round_bytes; /* measured cache bytes per round; 0 before the first call */
     unsigned pending;     /* rounds of the call in flight */
-    struct warm_code_cache_result res;
+    struct code_cache_reset_result res;
 };
 
 static void finish(struct reset *rs, int r, const char *msg)
@@ -135,11 +135,11 @@ static void ran(const struct ttrpc_result *res, void *data)
         finish(rs, r, err.msg);
 }
 
-int warm_code_cache_reset(struct sandbox *sb, warm_code_cache_fn done, void *data)
+int code_cache_reset(struct sandbox *sb, code_cache_reset_fn done, void *data)
 {
     struct reset *rs;
     if (hv_accel(sandbox_vm(sb))->kvm) {
-        struct warm_code_cache_result res = {.skipped = true};
+        struct code_cache_reset_result res = {.skipped = true};
         done(sb, 0, NULL, &res, data);
         return 0;
     }
