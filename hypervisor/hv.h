@@ -159,6 +159,9 @@ int hv_query_status(struct hv_vm *vm, hv_status_cb cb, void *data, struct cvm_er
 /* QMP x-query-jit: how full TCG's translation cache is and how often it was flushed (a VM
  * under KVM has none: QEMU answers with zeros). */
 int hv_query_jit(struct hv_vm *vm, hv_jit_cb cb, void *data, struct cvm_err *err);
+/* While held, QEMU's file mappings are not paged out (qemu_pageout.c): a warm pool's VM keeps
+ * what its claim will run. Released, the next idle moment after a busy one pages them out. */
+void hv_hold_pageout(struct hv_vm *vm, bool hold); /* NULL: nothing */
 /* Give back the translation cache's pages past what was generated since its last flush
  * (tcg_trim.c). TCG with one vCPU only: -EOPNOTSUPP otherwise. */
 int hv_trim_code_cache(struct hv_vm *vm, hv_trim_cb cb, void *data, struct cvm_err *err);

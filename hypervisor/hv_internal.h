@@ -66,7 +66,7 @@ struct hv_vm {
     /* qemu_pageout.c: QEMU's CPU ticks at the last idle tick; whether it has been busy since
        its last pageout; whether the first (after boot) was done */
     uint64_t pageout_cpu_ticks;
-    bool pageout_busy, pageout_first_done;
+    bool pageout_busy, pageout_first_done, pageout_held;
     /* cb.idle (hv.h): cfg.idle_ms; the idle ticks in a row since the last busy one; whether
        cb.idle was called since */
     unsigned idle_ms, idle_ticks;

@@ -146,9 +146,21 @@ static int qemu_cpu_ticks(struct hv_vm *vm, uint64_t *ticks)
     return proc_stat_cpu_ticks(buf, (size_t)n, ticks);
 }
 
+void hv_hold_pageout(struct hv_vm *vm, bool hold)
+{
+    if (!vm)
+        return;
+    vm->pageout_held = hold;
+    if (!hold)
+        vm->pageout_busy = true; /* the claim's start is busy: page out once it is idle */
+}
+
 static void pageout(struct hv_vm *vm, const char *when)
 {
-    int r = hv_qemu_pageout_files(vm);
+    int r;
+    if (vm->pageout_held)
+        return;
+    r = hv_qemu_pageout_files(vm);
     if (r < 0)
         log_info("QEMU's file mappings stay resident (%s; process_madvise: %s)", when,
                  strerror(-r));

@@ -32,6 +32,7 @@
 #include "daemon/serve.h"
 #include "sandbox/code_cache_reset.h"
 #include "daemon/warm_rehearse.h"
+#include "sandbox/idle_reclaim.h"
 #include "fd.h"
 #include "fs_beneath.h"
 #include "hv.h"
@@ -168,7 +169,7 @@ static int commit_claim(struct warm *w, const struct pool_msg *c, const char *ru
         return r;
     snprintf(w->s.sb->origin, sizeof(w->s.sb->origin), "pool: claimed slot %u", w->slot);
     w->s.sb->pooled = true;
-    w->s.sb->idle_reset_held = false; /* the pod's now: reset when idle, as a cold VM's */
+    sandbox_hold_idle_reclaim(w->s.sb, false); /* the pod's now: as a cold VM's */
     w->s.sb->owner = &task_sandbox_owner;
     leave_slot(w);
     raise_priority(w);
@@ -561,8 +562,7 @@ int cmd_pool_warm(int argc, char **argv)
         loop_source_free(sig_int);
         return leave(&w, reaper, 1);
     }
-    /* its cache keeps the rehearsal's code for the claimer, however long it idles */
-    w.s.sb->idle_reset_held = true;
+    sandbox_hold_idle_reclaim(w.s.sb, true);
     sandbox_when_ready(w.s.sb, warm_boot_done, &w);
     log_info("slot %u: booting a warm VM (%u vCPU, %u MiB)", w.slot, cfg.vcpus, cfg.memory_mib);
     status = loop_run(w.s.loop);

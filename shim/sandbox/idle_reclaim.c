@@ -12,6 +12,7 @@
 #include "accel.h"
 #include "hv.h"
 #include "jit_stats.h"
+#include "fd.h"
 #include "log.h"
 #include "sandbox/code_cache_reset.h"
 #include "sandbox/sandbox.h"
@@ -35,8 +36,9 @@ static void trimmed(struct hv_vm *vm, int r, const char *msg, uint64_t bytes, vo
         log_warn("idle: translation cache kept whole: %s", msg ? msg : strerror(-r));
     else if (sb->idle_reset_calls)
         log_info("idle: translation cache reset (flushed after %u calls of fresh code) and "
-                 "trimmed: %llu KiB given back",
-                 sb->idle_reset_calls, (unsigned long long)bytes >> 10);
+                 "trimmed in %llu ms: %llu KiB given back",
+                 sb->idle_reset_calls, (now_ns() - sb->idle_reset_start_ns) / 1000000ull,
+                 (unsigned long long)bytes >> 10);
     else
         log_info("idle: translation cache trimmed: %llu KiB given back",
                  (unsigned long long)bytes >> 10);
@@ -59,6 +61,12 @@ static void reset_done(struct sandbox *sb, int r, const char *msg,
     (void)data;
     if (r == -ECANCELED)
         return;
+    if (r < 0 && sb->state != SB_READY) { /* stopping: the agent went first */
+        log_debug("idle: translation cache reset ended by the sandbox's stop: %s",
+                  msg ? msg : strerror(-r));
+        done(sb);
+        return;
+    }
     if (r < 0) {
         log_warn("idle: translation cache not reset: %s", msg ? msg : strerror(-r));
         done(sb);
@@ -99,13 +107,20 @@ void sandbox_idle(struct hv_vm *vm, void *data)
 {
     struct sandbox *sb = data;
     struct cvm_err err = {0};
-    if (sb->idle_resetting || sb->idle_reset_held || sb->state != SB_READY ||
+    if (sb->idle_resetting || sb->idle_reclaim_held || sb->state != SB_READY ||
         sb->cfg.tcg_idle_reset_s == 0 || sb->cfg.vcpus != 1 || hv_accel(vm)->kvm)
         return;
     sb->idle_resetting = true;
     sb->idle_reset_calls = 0;
+    sb->idle_reset_start_ns = now_ns();
     if (hv_query_jit(vm, measured, sb, &err) < 0) {
         log_warn("idle: translation cache left as it is: %s", err.msg);
         done(sb);
     }
+}
+
+void sandbox_hold_idle_reclaim(struct sandbox *sb, bool hold)
+{
+    sb->idle_reclaim_held = hold;
+    hv_hold_pageout(sb->vm, hold); /* from its boot on: sandbox_vm() is NULL until ready */
 }

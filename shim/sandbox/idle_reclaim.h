@@ -16,9 +16,16 @@
 #ifndef CVM_SHIM_IDLE_RECLAIM_H
 #define CVM_SHIM_IDLE_RECLAIM_H
 
+#include <stdbool.h>
+
 struct hv_vm;
+struct sandbox;
 
 /* hv's cb.idle for a sandbox's VM (data: the sandbox). */
 void sandbox_idle(struct hv_vm *vm, void *data);
+
+/* A warm pool's VM keeps its cache (its rehearsal's code) and QEMU's files (the ones its
+ * claim runs) however long it idles: warm.c holds both from its boot to its claim. */
+void sandbox_hold_idle_reclaim(struct sandbox *sb, bool hold);
 
 #endif

@@ -114,10 +114,11 @@ struct sandbox {
      * waits for its sandbox's first Create (task/create.c adopts it then). */
     char origin[240];
     bool pooled;
-    /* idle_reclaim.h: a reset of the translation cache is under way; none while held (a warm
-     * VM's cache holds its rehearsal's code for the claimer: warm.c holds it until the claim) */
-    bool idle_resetting, idle_reset_held;
+    /* idle_reclaim.h: a reset of the translation cache is under way; none, and no pageout of
+     * QEMU's files, while held (sandbox_hold_idle_reclaim) */
+    bool idle_resetting, idle_reclaim_held;
     unsigned idle_reset_calls; /* of the reset under way; 0: none (only a trim) */
+    unsigned long long idle_reset_start_ns;
     pid_t holder_pid; /* the task pid in the sandbox netns of an adopted VM (netns_adopt.c) */
     int holder_pidfd; /* -1: none */
 };

@@ -6,9 +6,12 @@
 # processes k ways, so shared libraries and the page cache of the kernel image count once
 # across the sandboxes that map them.
 #   one idle     N sandboxes one after another, each measured alone SETTLE s after its
-#                container (sleep) started; median [min max]. The first one's QEMU is split
-#                into guest RAM (the memfd), the kernel and initrd it mapped, its anonymous
-#                memory (TCG translation cache, heap) and its own files (binary, libraries).
+#                container (sleep) started (20 s: the shim's idle reclaim, config
+#                tcg_idle_reset_s, acts once QEMU has been idle 10 s); median [min max]. The
+#                first one's QEMU is split into guest RAM (the memfd), its TCG translation
+#                cache (the tcg-jit memfd, or anonymous when tcg_idle_reset_s is 0), the kernel
+#                and initrd it mapped, its other anonymous memory (heap, copied-on-write data)
+#                and its files (binary, libraries).
 #   density      DENSITY idle sandboxes at once, SETTLE s after the last started: the total and
 #                the median per sandbox
 #   burst        one idle sandbox, then an exec allocates, touches and frees BURST_MIB MiB
@@ -27,7 +30,7 @@ source test/e2e/lib-shim.sh
 source test/bench/lib-bench.bash
 N=${N:-5}
 DENSITY=${DENSITY:-10}
-SETTLE=${SETTLE:-10}
+SETTLE=${SETTLE:-20}
 BURST_MIB=${BURST_MIB:-200}
 JSON=${BENCH_JSON:-$BUILD/bench/mem-bench.json}
 ids=()
@@ -81,16 +84,20 @@ memfd_kb() { # qemu pid: allocated kB of its guest RAM memfd (what the host hold
   done
   echo 0
 }
-# QEMU's PSS by kind of mapping: "guest boot anon own" (kB); boot = the kernel and initrd files.
+# QEMU's PSS by kind of mapping: "guest tcg boot anon own" (kB); tcg = the translation cache
+# when it is a memfd (-accel tcg,split-wx=on), else it is the 16 MiB anonymous mapping counted
+# in anon; boot = the kernel and initrd files; own = its binary and libraries (their pages
+# copied on write, relocated data, included).
 qemu_split() { # qemu pid
   awk '/^[0-9a-f]+-[0-9a-f]+ / {
          name = ""; for (i = 6; i <= NF; i++) name = name (i > 6 ? " " : "") $i
-         if (name ~ /^\/memfd:/) k = "guest"
+         if (name ~ /^\/memfd:tcg-jit/) k = "tcg"
+         else if (name ~ /^\/memfd:/) k = "guest"
          else if (name ~ /(vmlinux|initrd[^\/]*\.img)$/) k = "boot"
          else if (name == "" || name ~ /^\[/) k = "anon"
          else k = "own" }
        /^Pss:/ { s[k] += $2 }
-       END { printf "%d %d %d %d\n", s["guest"], s["boot"], s["anon"], s["own"] }' /proc/"$1"/smaps
+       END { printf "%d %d %d %d %d\n", s["guest"], s["tcg"], s["boot"], s["anon"], s["own"] }' /proc/"$1"/smaps
 }
 mib() { echo $(( ($1 + 512) / 1024 )); }
 
@@ -109,11 +116,12 @@ for i in $(seq 1 "$N"); do
       printf '  %-18s %8s\n' "$(cat /proc/"$p"/comm)" "$v"
       bench_json_put_num "one_idle.first.$(cat /proc/"$p"/comm).pss_kb" "$v"
     done
-    read -r g b a o <<< "$(qemu_split "$q")"
-    printf '  QEMU split: guest RAM %s, kernel+initrd files %s, anonymous (TCG cache, heap) %s, own files %s\n' "$g" "$b" "$a" "$o"
+    read -r g c b a o <<< "$(qemu_split "$q")"
+    printf '  QEMU split: guest RAM %s, TCG cache memfd %s, kernel+initrd files %s, anonymous (heap; the TCG cache when not a memfd) %s, own files %s\n' "$g" "$c" "$b" "$a" "$o"
     printf '  guest RAM the host holds (memfd allocated): %s kB of %s MiB\n' "$(memfd_kb "$q")" \
       "$(tr '\0' ' ' < /proc/"$q"/cmdline | grep -oE ' -m [0-9]+' | grep -oE '[0-9]+')"
     bench_json_put_num one_idle.first.qemu.guest_ram_pss_kb "$g"
+    bench_json_put_num one_idle.first.qemu.tcg_memfd_pss_kb "$c"
     bench_json_put_num one_idle.first.qemu.boot_files_pss_kb "$b"
     bench_json_put_num one_idle.first.qemu.anon_pss_kb "$a"
     bench_json_put_num one_idle.first.qemu.own_files_pss_kb "$o"

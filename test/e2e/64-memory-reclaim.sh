@@ -38,7 +38,7 @@ kernel_rss_kb() { # qemu pid: the Rss of its mappings of the guest kernel it was
   awk -v k="$(readlink -f "$BUILD/vmlinux")" '/^[0-9a-f]+-[0-9a-f]+ / {m = ($6 == k)} m && /^Rss:/ {t += $2} END {print t + 0}' "/proc/$1/smaps"
 }
 idle_pageouts() { grep -c "paged out QEMU's file mappings (idle" "$CTD_DIR/containerd.log"; }
-idle_resets() { grep -c 'idle: translation cache reset (flushed after [0-9]* calls of fresh code) and trimmed: .*id=mr-cvm' "$CTD_DIR/containerd.log"; }
+idle_resets() { grep -c 'idle: translation cache reset (flushed after [0-9]* calls of fresh code) and trimmed in [0-9]* ms: .*id=mr-cvm' "$CTD_DIR/containerd.log"; }
 tcg_cache_rss_kb() { # qemu pid: the resident part of its translation cache (the memfd's rw-s mapping)
   awk '/^[0-9a-f]+-[0-9a-f]+ / {m = ($2 == "rw-s" && $6 == "/memfd:tcg-jit")} m && /^Rss:/ {t += $2} END {print t + 0}' "/proc/$1/smaps"
 }

@@ -18,9 +18,12 @@ shim_env_check() {
 # Runtime config for the tests: our initrd, the hybrid vsock backend (no /dev/vhost-vsock here).
 # CVM_POOL_SIZE=N runs a tier with the warm VM pool on ("pool": {"size": N}; README "Warm VM
 # pool"); its teardown drains the pool (shim_pool_drain).
+# CVM_CONFIG_EXTRA: more JSON members for every config written (A/B benchmarks, e.g.
+# '"tcg_idle_reset_s": 0').
 shim_write_config() { # $1 = path, $2 = boot deadline ms (default 90000), $3 = extra JSON members
   local pool=""
   [[ -n ${CVM_POOL_SIZE:-} ]] && pool=", \"pool\": {\"size\": $CVM_POOL_SIZE}"
+  [[ -n ${CVM_CONFIG_EXTRA:-} ]] && pool="$pool, $CVM_CONFIG_EXTRA"
   cat > "$1" <<JSON
 {"initrd": "$PWD/$BUILD/initrd.img", "vsock_mode": "hybrid", "boot_deadline_ms": ${2:-90000} ${3:+, $3}$pool}
 JSON
