@@ -3,23 +3,25 @@
  * QEMU maps its own binary (~20 MB of text, relocations and read-only data), its ~80
  * libraries, and the guest kernel and initrd (the PVH kernel's ELF segments are ROM
  * blobs it would copy into guest RAM again on a reset, the initrd is fw_cfg data the guest
- * firmware reads once). Booting touches a lot of that once: 15.8 MB of our vmlinux, 0.5 MB
- * of initrd and ~19 MB of QEMU's own files measured in one idle QEMU's PSS, after the guest
- * RAM the largest item (PSS splits a page between the processes mapping it, so one sandbox
- * alone carries all of it). An idle QEMU runs ~3 MB of it.
+ * firmware reads once; QEMU maps the kernel rw-p, clean). Booting touches a lot of that once:
+ * 15.8 MB of our vmlinux, 0.5 MB of initrd and ~20 MB of QEMU's own files measured in one
+ * idle QEMU's PSS, after the guest RAM the largest item (PSS splits a page between the
+ * processes mapping it, so one sandbox alone carries all of it). An idle QEMU runs ~3 MB.
  *
  * process_madvise(MADV_PAGEOUT) on QEMU's pidfd takes those clean file pages out of its page
  * tables and out of the page cache; the kernel leaves a page that another process maps too
  * (another QEMU, any user of libc), so this never costs the rest of the host. It is a hint:
  * QEMU's view of its files does not change, and what it runs again faults back in (an exec
  * into an idle sandbox measured 0.16 s after the pageout against 0.13 s). So it runs at
- * moments QEMU does not need them: PAGEOUT_FIRST_MS after QMP ready (the guest has its
+ * moments QEMU does not need them: HV_PAGEOUT_FIRST_MS after QMP ready (the guest has its
  * kernel and initrd by then), and then at the first idle tick after a busy one, once per busy
  * period. A tick is HV_IDLE_TICK_MS; in a busy one QEMU used at least HV_BUSY_MIN_PERMILLE of
  * a CPU, in an idle one under HV_IDLE_MAX_PERMILLE (its utime + stime from /proc/PID/stat);
  * between the two nothing changes, so an idle guest's jitter never pages out again what its
  * idle loop runs (that would read it back from disk each time). A VM that keeps busy is never
- * paged out; an idle one costs a read of its stat file per tick.
+ * paged out; an idle one costs a read of its stat file per tick. A guest that toggles busy
+ * and idle makes its QEMU read back what it runs every other tick at most: its own I/O. A
+ * warm pool's VM is held (hv_hold_pageout) until its claim: its claim runs those pages.
  *
  * The ranges come from /proc/PID/maps: QEMU's private and read-only mappings of regular files
  * (proc_maps.h: its written pages in them are anonymous, which the kernel pages out only to

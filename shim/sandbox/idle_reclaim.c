@@ -48,7 +48,12 @@ static void trimmed(struct hv_vm *vm, int r, const char *msg, uint64_t bytes, vo
 static void trim(struct sandbox *sb)
 {
     struct cvm_err err = {0};
-    int r = hv_trim_code_cache(sandbox_vm(sb), trimmed, sb, &err);
+    int r;
+    if (!sandbox_vm(sb)) { /* stopping since the reset began */
+        done(sb);
+        return;
+    }
+    r = hv_trim_code_cache(sandbox_vm(sb), trimmed, sb, &err);
     if (r < 0) {
         log_warn("idle: translation cache kept whole: %s", err.msg);
         done(sb);
