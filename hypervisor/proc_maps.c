@@ -73,30 +73,42 @@ static bool parse_line(const char *p, const char *end, struct proc_maps_range *r
     return r->end > r->start;
 }
 
+/* The next parseable line at or after *p (the text ends at end): its mapping, permissions and
+ * path (padding skipped, up to *path_end); *p moves past it. False at the end of the text. */
+static bool next_mapping(const char **p, const char *end, struct proc_maps_mapping *m,
+                         const char **perms, const char **path, const char **path_end)
+{
+    while (*p < end) {
+        const char *line = *p, *eol = *p, *rest;
+        while (eol < end && *eol != '\n')
+            eol++;
+        *p = eol < end ? eol + 1 : end;
+        if (!parse_line(line, eol, &m->range, &m->file, perms, &m->offset, &rest))
+            continue;
+        while (rest < eol && *rest == ' ')
+            rest++;
+        *path = rest;
+        *path_end = eol;
+        return true;
+    }
+    return false;
+}
+
 size_t proc_maps_named(const char *text, size_t len, const char *perms, const char *path,
                        struct proc_maps_mapping *out, size_t max)
 {
-    const char *p = text, *end = text + len;
+    const char *p = text, *end = text + len, *pm, *name, *name_end;
+    struct proc_maps_mapping m;
     size_t n = 0, plen = strlen(path);
     if (strlen(perms) != 4 || plen == 0)
         return 0;
-    while (p < end) {
-        const char *eol = p, *pm, *rest;
-        struct proc_maps_mapping m;
-        while (eol < end && *eol != '\n')
-            eol++;
-        if (parse_line(p, eol, &m.range, &m.file, &pm, &m.offset, &rest) &&
-            memcmp(pm, perms, 4) == 0) {
-            while (rest < eol && *rest == ' ')
-                rest++;
-            if ((size_t)(eol - rest) == plen && memcmp(rest, path, plen) == 0) {
-                if (n < max)
-                    out[n] = m;
-                n++;
-            }
+    while (next_mapping(&p, end, &m, &pm, &name, &name_end))
+        if (memcmp(pm, perms, 4) == 0 && (size_t)(name_end - name) == plen &&
+            memcmp(name, path, plen) == 0) {
+            if (n < max)
+                out[n] = m;
+            n++;
         }
-        p = eol < end ? eol + 1 : end;
-    }
     return n;
 }
 
@@ -114,25 +126,16 @@ static bool starts_with(const char *s, const char *end, const char *prefix)
 
 size_t proc_maps_file_backed(const char *text, size_t len, struct proc_maps_range *out, size_t max)
 {
-    const char *p = text, *end = text + len;
+    const char *p = text, *end = text + len, *pm, *name, *name_end;
+    struct proc_maps_mapping m;
     size_t n = 0;
-    while (p < end) {
-        const char *eol = p, *pm, *rest;
-        struct proc_maps_mapping m;
-        while (eol < end && *eol != '\n')
-            eol++;
-        if (parse_line(p, eol, &m.range, &m.file, &pm, &m.offset, &rest) &&
-            (pm[3] == 'p' || pm[1] != 'w') && m.file.ino != 0) {
-            while (rest < eol && *rest == ' ')
-                rest++;
-            if (starts_with(rest, eol, "/") && !starts_with(rest, eol, "/memfd:") &&
-                !starts_with(rest, eol, "/dev/") && !ends_with(rest, eol, " (deleted)")) {
-                if (n < max)
-                    out[n] = m.range;
-                n++;
-            }
+    while (next_mapping(&p, end, &m, &pm, &name, &name_end))
+        if ((pm[3] == 'p' || pm[1] != 'w') && m.file.ino != 0 && starts_with(name, name_end, "/") &&
+            !starts_with(name, name_end, "/memfd:") && !starts_with(name, name_end, "/dev/") &&
+            !ends_with(name, name_end, " (deleted)")) {
+            if (n < max)
+                out[n] = m.range;
+            n++;
         }
-        p = eol < end ? eol + 1 : end;
-    }
     return n;
 }
