@@ -62,6 +62,15 @@ if [[ $arch_rc -ne 0 && $arch_f -eq 0 ]] || [[ $arch_p -eq 0 ]]; then
   echo "FAIL: test/arch/file_graph.py exited $arch_rc with $arch_p PASS lines"; failed=$((failed + 1))
 fi
 
+echo "== guest kernel image (test/unit/test_elf_sparse.py: initrd/kernel/elf_sparse.py)"
+es=$(python3 test/unit/test_elf_sparse.py 2>&1); es_rc=$?
+printf '%s\n' "$es"
+es_p=$(grep -c '^PASS: ' <<<"$es") es_f=$(grep -c '^FAIL: ' <<<"$es")
+passed=$((passed + es_p)); failed=$((failed + es_f))
+if [[ $es_rc -ne 0 && $es_f -eq 0 ]] || [[ $es_p -eq 0 ]]; then
+  echo "FAIL: test/unit/test_elf_sparse.py exited $es_rc with $es_p PASS lines"; failed=$((failed + 1))
+fi
+
 echo "== format (make format-check: .clang-format over the product sources)"
 if fmt=$(make -s format-check 2>&1); then
   echo "PASS: format-check ${fmt##*: }"; passed=$((passed + 1))

@@ -4,12 +4,14 @@
 #
 #   initrd/kernel/build.sh --out <build>/vmlinux [--cache DIR] [--source TARBALL] [--jobs N]
 #
-# Key: <source package version>-<first 12 hex of sha256(cvm.config + RECIPE)>. The result
+# Key: <source package version>-<first 12 hex of sha256(cvm.config + elf_sparse.py + RECIPE)>.
+# The result
 # lives in <cache>/<key>/ (vmlinux, config, release, build-seconds), OUTSIDE the checkout, so
 # `make clean`, fresh worktrees and CI runs on the same machine reuse it. A cache hit costs a
 # hash; a miss unpacks the source into <cache>/tmp.*, merges cvm.config onto allnoconfig,
-# fails when any line of the fragment did not land, builds vmlinux with -j$(nproc) and prints
-# how long it took. One build at a time per cache (flock); a second caller waits and reuses.
+# fails when any line of the fragment did not land, builds vmlinux with -j$(nproc), splits its
+# segments around their padding (elf_sparse.py: QEMU would write those pages into guest RAM,
+# host memory of every VM for its life) and prints how long it took. One build at a time per cache (flock); a second caller waits and reuses.
 set -euo pipefail
 # All of it in main(), parsed before it runs: editing this file during a build is harmless.
 main() {
@@ -38,7 +40,7 @@ main() {
 
   srcver=$(dpkg-query -W -f='${Version}' linux-source-6.1 2>/dev/null || true)
   [[ -n "$srcver" ]] || srcver=$(stat -c %s-%Y "$source")
-  hash=$( (cat "$here/cvm.config"; echo "recipe $RECIPE") | sha256sum | cut -c1-12)
+  hash=$( (cat "$here/cvm.config" "$here/elf_sparse.py"; echo "recipe $RECIPE") | sha256sum | cut -c1-12)
   key="$srcver-$hash"
   dir="$cache/$key"
 
@@ -74,19 +76,35 @@ main() {
   kmake() { env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u MAKEOVERRIDES make -C "$src" ARCH=x86_64 -s "$@"; }
   # merge_config.sh -n: allnoconfig as the base, the fragment on top; it reports every
   # requested value that did not survive Kconfig's dependency resolution.
-  (cd "$src" && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u MAKEOVERRIDES ARCH=x86_64 \
-     scripts/kconfig/merge_config.sh -n "$here/cvm.config") >"$tmp/merge.log" 2>&1 ||
-    { cat "$tmp/merge.log" >&2; die "merge_config failed"; }
-  if grep -A3 -E '^Value requested for' "$tmp/merge.log" >&2; then
-    die "the lines above of initrd/kernel/cvm.config did not land in .config"
-  fi
+  merge() { # fragment
+    (cd "$src" && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u MAKEOVERRIDES ARCH=x86_64 \
+       scripts/kconfig/merge_config.sh -n "$1") >"$tmp/merge.log" 2>&1 ||
+      { cat "$tmp/merge.log" >&2; die "merge_config failed"; }
+    if grep -A3 -E '^Value requested for' "$tmp/merge.log" >&2; then
+      die "the lines above of initrd/kernel/cvm.config did not land in .config"
+    fi
+    kmake olddefconfig
+  }
+  # The fragment sets EXPERT for the unwinder only: built without its unwinder block, the
+  # .config must differ in nothing else, so an option EXPERT uncovers (and allnoconfig turns
+  # off) that the block does not restore, as a newer source may add, fails here.
+  sed '/^# --- the unwinder/,/^# --- /{/^# --- the unwinder/d;/^# --- /!d}' "$here/cvm.config" >"$tmp/no-expert.config"
+  merge "$tmp/no-expert.config"
+  grep '^CONFIG_' "$src/.config" | sort >"$tmp/no-expert.sorted"
+  merge "$here/cvm.config"
+  grep '^CONFIG_' "$src/.config" | sort >"$tmp/expert.sorted"
+  unexpected=$(diff "$tmp/no-expert.sorted" "$tmp/expert.sorted" | grep -E '^[<>] ' |
+    grep -vE '^[<>] CONFIG_(EXPERT|DEBUG_KERNEL|DEBUG_INFO_NONE|UNWINDER_(ORC|GUESS)|SLUB_DEBUG|STACKDEPOT|HAVE_RELIABLE_STACKTRACE|ARCH_HAS_ZONE_DMA_SET|PCIE_BUS_DEFAULT)=' || true)
+  [[ -z $unexpected ]] || die "EXPERT changed more than the unwinder block restores (< without it, > with it):
+$unexpected"
   # The release string goes into the build salt, an ELF note of vmlinux ("Linux", type 0x100):
   # that is how hypervisor/guest_image.c reads an ELF kernel's release without scanning it.
   release=$(kmake kernelrelease)
   "$src/scripts/config" --file "$src/.config" --set-str BUILD_SALT "$release"
   kmake olddefconfig
   kmake -j"$jobs" vmlinux
-  objcopy --strip-debug "$src/vmlinux" "$tmp/vmlinux"
+  objcopy --strip-debug "$src/vmlinux" "$tmp/vmlinux.full"
+  python3 "$here/elf_sparse.py" "$tmp/vmlinux.full" "$tmp/vmlinux"  # verifies what it wrote
 
   mkdir -p "$tmp/out"
   mv "$tmp/vmlinux" "$tmp/out/vmlinux"

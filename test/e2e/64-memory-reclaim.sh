@@ -14,6 +14,9 @@
 #      binary, ~80 libraries, the guest kernel it maps: ~36 MB resident after boot) is under
 #      8 MiB and its mapping of the guest kernel holds under 1 MiB; after the burst (busy),
 #      the shim pages them out again once QEMU is idle (its log says so) and the bound holds
+#   5b. the guest kernel's padding (initrd/kernel/elf_sparse.py): the holes our vmlinux's
+#      segments leave inside its text (>= 1 MiB of alignment padding) hold no page of the
+#      guest RAM memfd: QEMU did not write them and nothing since touched them
 #   6. the translation cache (TCG; shim/sandbox/idle_reclaim.h): an exec that runs new code,
 #      then 10 s idle (the default tcg_idle_reset_s): the shim reset the cache and gave back
 #      its dead part (its log says so), QEMU holds at most 8 MiB of the 16 MiB cache, and the
@@ -57,6 +60,33 @@ tree_pss_kb() { # root pid and descendants
   done
   echo "$t"
 }
+# qemu pid, vmlinux: "<kB of holes between the kernel's PT_LOAD segments below _etext>
+# <kB of them resident in the guest RAM memfd>" (mincore over the memfd, mapped read-only)
+kernel_holes_kb() {
+  python3 - "$1" "$2" "$(nm "$2" 2>/dev/null | awk '$3 == "_etext" {print $1}')" <<'PY'
+import ctypes, os, struct, sys
+pid, path, etext = int(sys.argv[1]), sys.argv[2], int(sys.argv[3] or "0", 16)
+d = open(path, "rb").read()
+phoff, phnum = struct.unpack_from("<Q", d, 32)[0], struct.unpack_from("<H", d, 56)[0]
+phs = [struct.unpack_from("<IIQQQQQQ", d, phoff + i * 56) for i in range(phnum)]
+loads = sorted((p[4], p[4] + p[6], p[3] - p[4]) for p in phs if p[0] == 1)
+etext_pa = etext - loads[0][2] if etext else 0
+holes = [((a[1] + 4095) & ~4095, b[0] & ~4095) for a, b in zip(loads, loads[1:]) if b[0] <= etext_pa]
+holes = [(s, e) for s, e in holes if e > s]
+fd = next(f"/proc/{pid}/fd/{n}" for n in os.listdir(f"/proc/{pid}/fd")
+          if os.readlink(f"/proc/{pid}/fd/{n}").startswith("/memfd:memory-backend"))
+f = os.open(fd, os.O_RDONLY)
+size = os.fstat(f).st_size
+libc = ctypes.CDLL("libc.so.6", use_errno=True)
+libc.mmap.restype = ctypes.c_void_p
+libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]
+addr = libc.mmap(None, size, 1, 1, f, 0)  # PROT_READ, MAP_SHARED
+vec = (ctypes.c_ubyte * (size // 4096))()
+assert libc.mincore(ctypes.c_void_p(addr), ctypes.c_size_t(size), vec) == 0
+res = sum(vec[i] & 1 for s, e in holes for i in range(s // 4096, min(e, size) // 4096))
+print(sum(e - s for s, e in holes) // 1024, res * 4)
+PY
+}
 burst() { ctr task exec --exec-id "burst$RANDOM" "$1" dd if=/dev/zero of=/dev/null bs=${MIB}M count=1 >/dev/null 2>"$CTD_DIR/burst.err"; }
 
 timeout 120 ctr run -d --runtime "$RT" --runtime-config-path "$CTD_DIR/cvm.json" "$IMG" mr-cvm sleep 100000 >/dev/null 2>&1
@@ -72,6 +102,10 @@ fp0=$(file_pss_kb "$q"); kr0=$(kernel_rss_kb "$q")
 note "idle: QEMU's file-backed PSS $((fp0 / 1024)) MiB, its guest kernel mapping's RSS $kr0 kB"
 [[ $fp0 -gt 0 && $fp0 -le 8192 && $kr0 -le 1024 ]] && pass memory-reclaim-qemu-files-paged-out ||
   fail memory-reclaim-qemu-files-paged-out "QEMU's file-backed PSS $fp0 kB (<= 8192), its kernel mapping's RSS $kr0 kB (<= 1024), 10 s after start"
+read -r holes hres < <(kernel_holes_kb "$q" "$(readlink -f "$BUILD/vmlinux")" 2>"$CTD_DIR/holes.err")
+note "idle: the kernel's text leaves ${holes:-?} kB unloaded, ${hres:-?} kB of it resident in guest RAM"
+[[ ${holes:-0} -ge 1024 && ${hres:-1} -eq 0 ]] && pass memory-reclaim-kernel-padding-not-loaded ||
+  fail memory-reclaim-kernel-padding-not-loaded "holes in the kernel's text ${holes:-none} kB (>= 1024), resident ${hres:-?} kB (0): $(tail -1 "$CTD_DIR/holes.err")"
 
 burst mr-cvm & bp=$!
 peak=$rss0 fdpeak=$fd0
