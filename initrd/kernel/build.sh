@@ -4,14 +4,15 @@
 #
 #   initrd/kernel/build.sh --out <build>/vmlinux [--cache DIR] [--source TARBALL] [--jobs N]
 #
-# Key: <source package version>-<first 12 hex of sha256(cvm.config + elf_sparse.py + RECIPE)>.
-# The result
-# lives in <cache>/<key>/ (vmlinux, config, release, build-seconds), OUTSIDE the checkout, so
-# `make clean`, fresh worktrees and CI runs on the same machine reuse it. A cache hit costs a
-# hash; a miss unpacks the source into <cache>/tmp.*, merges cvm.config onto allnoconfig,
-# fails when any line of the fragment did not land, builds vmlinux with -j$(nproc), splits its
-# segments around their padding (elf_sparse.py: QEMU would write those pages into guest RAM,
-# host memory of every VM for its life) and prints how long it took. One build at a time per cache (flock); a second caller waits and reuses.
+# Key: <source package version>-<first 12 hex of sha256(cvm.config, elf_sparse.py, patches/,
+# RECIPE)>. The result lives in <cache>/<key>/ (vmlinux, config, release, build-seconds),
+# OUTSIDE the checkout, so `make clean`, fresh worktrees and CI runs on the same machine reuse
+# it. A cache hit costs a hash; a miss unpacks the source into <cache>/tmp.*, applies
+# patches/*.patch, merges cvm.config onto allnoconfig, fails when any line of the fragment did
+# not land, builds vmlinux with -j$(nproc), splits its segments around their padding
+# (elf_sparse.py: QEMU would write those pages into guest RAM, host memory of every VM for its
+# life) and prints how long it took. One build at a time per cache (flock); a second caller
+# waits and reuses.
 set -euo pipefail
 # All of it in main(), parsed before it runs: editing this file during a build is harmless.
 main() {
@@ -31,7 +32,7 @@ main() {
       --cache) cache=${2:?}; shift 2 ;;
       --source) source=${2:?}; shift 2 ;;
       --jobs) jobs=${2:?}; shift 2 ;;
-      -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+      -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
       *) die "unknown argument: $1" ;;
     esac
   done
@@ -40,7 +41,8 @@ main() {
 
   srcver=$(dpkg-query -W -f='${Version}' linux-source-6.1 2>/dev/null || true)
   [[ -n "$srcver" ]] || srcver=$(stat -c %s-%Y "$source")
-  hash=$( (cat "$here/cvm.config" "$here/elf_sparse.py"; echo "recipe $RECIPE") | sha256sum | cut -c1-12)
+  hash=$( (cat "$here/cvm.config" "$here/elf_sparse.py" "$here"/patches/*.patch; echo "recipe $RECIPE") |
+    sha256sum | cut -c1-12)
   key="$srcver-$hash"
   dir="$cache/$key"
 
@@ -71,6 +73,10 @@ main() {
   tar -C "$tmp" -xJf "$source"
   src=$(find "$tmp" -mindepth 1 -maxdepth 1 -type d | head -1)
   [[ -f "$src/Makefile" ]] || die "unexpected source layout in $source"
+  # Our few changes to the source (initrd/kernel/patches/, each says why), in name order.
+  for p in "$here"/patches/*.patch; do
+    patch -d "$src" -p1 --forward --no-backup-if-mismatch -s <"$p" || die "$(basename "$p") does not apply to $source"
+  done
 
   # Not our make's flags and variables (CC=clang, BUILD=, -j and its jobserver) in the kernel's.
   kmake() { env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u MAKEOVERRIDES make -C "$src" ARCH=x86_64 -s "$@"; }
