@@ -95,6 +95,8 @@ main() {
   # .config must differ in nothing else, so an option EXPERT uncovers (and allnoconfig turns
   # off) that the block does not restore, as a newer source may add, fails here.
   sed '/^# --- the unwinder/,/^# --- /{/^# --- the unwinder/d;/^# --- /!d}' "$here/cvm.config" >"$tmp/no-expert.config"
+  ! grep -q '^CONFIG_EXPERT=y' "$tmp/no-expert.config" ||
+    die "cvm.config: EXPERT is set outside its block (# --- the unwinder ...): nothing to compare"
   merge "$tmp/no-expert.config"
   grep '^CONFIG_' "$src/.config" | sort >"$tmp/no-expert.sorted"
   merge "$here/cvm.config"
