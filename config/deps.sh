@@ -12,7 +12,7 @@ PKGS=(
   # guest and hypervisor
   qemu-system-x86 qemu-system-common linux-image-cloud-amd64 busybox-static cpio kmod
   # our guest kernel (initrd/kernel/build.sh): Debian's source and what building it needs
-  linux-source-6.1 bison flex libelf-dev xz-utils
+  linux-source-6.1 bison flex libelf-dev xz-utils patch
   # the container manager we serve
   containerd runc bc
   python3-grpcio python3-grpc-tools
