@@ -22,6 +22,7 @@ be zeros, or the tool fails. The verification checks that OUT loads exactly IN's
 wherever it loads, nothing IN does not, and leaves unloaded only zeros or text fill: a wrong
 split fails the build.
 """
+import os
 import struct
 import sys
 
@@ -57,7 +58,7 @@ def parse(data):
     return eh, phs
 
 
-def zero_runs(data, off, size, vaddr, min_run, fill=b"\0"):
+def padding_runs(data, off, size, vaddr, min_run, fill=b"\0"):
     """[(start, end)] segment-relative offsets of whole pages of zeros or of the fill byte,
     in runs of >= min_run."""
     runs = []
@@ -65,10 +66,10 @@ def zero_runs(data, off, size, vaddr, min_run, fill=b"\0"):
     i, start = first, None
     while i + PAGE <= size:
         page = data[off + i:off + i + PAGE]
-        zero = not any(page) or page == fill * PAGE
-        if zero and start is None:
+        padding = not any(page) or page == fill * PAGE
+        if padding and start is None:
             start = i
-        if not zero and start is not None:
+        if not padding and start is not None:
             if i - start >= min_run:
                 runs.append((start, i))
             start = None
@@ -79,26 +80,24 @@ def zero_runs(data, off, size, vaddr, min_run, fill=b"\0"):
 
 
 def split(data, min_run):
-    """The program headers of data with each PT_LOAD cut around its zero runs."""
+    """The program headers of data with each PT_LOAD cut around its padding runs."""
     _, phs = parse(data)
     out = []
     for p in phs:
-        ptype, flags, off, vaddr, paddr, filesz, memsz, _align = p
+        ptype, flags, off, vaddr, paddr, filesz, memsz, align = p
         if ptype != PT_LOAD or filesz == 0:
             out.append(p)
             continue
-        runs = zero_runs(data, off, filesz, vaddr, min_run, TEXT_FILL if flags & PF_X else b"\0")
+        runs = padding_runs(data, off, filesz, vaddr, min_run, TEXT_FILL if flags & PF_X else b"\0")
         pos = 0
         for start, end in runs:
             if start > pos:
                 out.append((ptype, flags, off + pos, vaddr + pos, paddr + pos, start - pos,
                             start - pos, PAGE))
             pos = end
-        tail_file = filesz - pos
-        tail_mem = memsz - pos
-        if tail_mem > 0 and not (tail_file == 0 and memsz == filesz):
-            out.append((ptype, flags, off + pos, vaddr + pos, paddr + pos, tail_file, tail_mem,
-                        PAGE if runs else _align))
+        if memsz > pos:  # what follows the last run: file bytes, bss, or both
+            out.append((ptype, flags, off + pos, vaddr + pos, paddr + pos, filesz - pos,
+                        memsz - pos, PAGE if runs else align))
     return out
 
 
@@ -181,20 +180,20 @@ def main(argv):
     with open(args[0], "rb") as f:
         orig = f.read()
     try:
-        if not only_verify:
+        if only_verify:
+            with open(args[1], "rb") as f:
+                out = f.read()
+        else:
             out = rewrite(orig, min_run)
-            with open(args[1] + ".tmp", "wb") as f:
-                f.write(out)
-        with open(args[1] + ("" if only_verify else ".tmp"), "rb") as f:
-            out = f.read()
         err = verify(orig, out)
         if err:
             raise ElfError("verification failed: " + err)
     except ElfError as e:
         print(f"elf_sparse: {args[0]}: {e}", file=sys.stderr)
         return 1
-    if not only_verify:
-        import os
+    if not only_verify:  # only a verified output is written, whole or not at all
+        with open(args[1] + ".tmp", "wb") as f:
+            f.write(out)
         os.rename(args[1] + ".tmp", args[1])
         skipped = sum(p[6] for p in parse(orig)[1] if p[0] == PT_LOAD) - \
             sum(p[6] for p in parse(out)[1] if p[0] == PT_LOAD)
