@@ -17,6 +17,10 @@
 #   5b. the guest kernel's padding (initrd/kernel/elf_sparse.py): the holes our vmlinux's
 #      segments leave inside its text (>= 1 MiB of alignment padding) hold no page of the
 #      guest RAM memfd: QEMU did not write them and nothing since touched them
+#   5c. the guest's percpu chunks (initrd/kernel/patches/percpu-page-atom.patch): the
+#      container's memory cgroup made the guest add a percpu chunk (/proc/vmallocinfo lists
+#      pcpu_create_chunk), and none of its allocations is 1 MiB or more (with 2 MiB units, its
+#      zeroed obj_cgroups map alone was 4 MiB of guest RAM the host held)
 #   6. the translation cache (TCG; shim/sandbox/idle_reclaim.h): an exec that runs new code,
 #      then 10 s idle (the default tcg_idle_reset_s): the shim reset the cache and gave back
 #      its dead part (its log says so), QEMU holds at most 8 MiB of the 16 MiB cache, and the
@@ -106,6 +110,12 @@ read -r holes hres < <(kernel_holes_kb "$q" "$(readlink -f "$BUILD/vmlinux")" 2>
 note "idle: the kernel's text leaves ${holes:-?} kB unloaded, ${hres:-?} kB of it resident in guest RAM"
 [[ ${holes:-0} -ge 1024 && ${hres:-1} -eq 0 ]] && pass memory-reclaim-kernel-padding-not-loaded ||
   fail memory-reclaim-kernel-padding-not-loaded "holes in the kernel's text ${holes:-none} kB (>= 1024), resident ${hres:-?} kB (0): $(tail -1 "$CTD_DIR/holes.err")"
+# "<allocations by pcpu_create_chunk> <kB of the largest>" in the guest's /proc/vmallocinfo
+read -r pcn pcmax < <(ctr task exec --exec-id "pc$RANDOM" mr-cvm cat /proc/vmallocinfo 2>"$CTD_DIR/pc.err" |
+  awk '/ pcpu_create_chunk\+/ {n++; if ($2 > m) m = $2} END {printf "%d %d\n", n, m / 1024}')
+note "idle: the guest's percpu chunks made ${pcn:-?} vmalloc allocations, the largest ${pcmax:-?} kB"
+[[ ${pcn:-0} -ge 1 && ${pcmax:-1024} -lt 1024 ]] && pass memory-reclaim-guest-percpu-maps-small ||
+  fail memory-reclaim-guest-percpu-maps-small "pcpu_create_chunk allocations in the guest's /proc/vmallocinfo: ${pcn:-none} (>= 1), the largest ${pcmax:-?} kB (< 1024): $(head -c 200 "$CTD_DIR/pc.err")"
 
 burst mr-cvm & bp=$!
 peak=$rss0 fdpeak=$fd0
