@@ -23,7 +23,9 @@
 #define CFG_DEFAULT_VCPUS 1u
 #define CFG_DEFAULT_MEMORY_MIB 256u
 #define CFG_DEFAULT_BOOT_DEADLINE_MS 30000u
-#define CFG_DEFAULT_QEMU "/usr/bin/qemu-system-x86_64"
+/* Empty: ours, found next to the shim (shim/sandbox/assets.c), else Debian's. */
+#define CFG_DEFAULT_QEMU ""
+#define CFG_DISTRO_QEMU "/usr/bin/qemu-system-x86_64"
 #define CFG_DEFAULT_VIRTIOFSD "/usr/lib/qemu/virtiofsd"
 #define CFG_DEFAULT_PATH "/etc/containerd-shim-cvm-v1/config.json"
 

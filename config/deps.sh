@@ -13,6 +13,8 @@ PKGS=(
   qemu-system-x86 qemu-system-common linux-image-cloud-amd64 busybox-static cpio kmod
   # our guest kernel (initrd/kernel/build.sh): Debian's source and what building it needs
   linux-source-6.1 bison flex libelf-dev xz-utils patch
+  # our QEMU (hypervisor/qemu/build.sh): Debian's source comes through apt-get source
+  dpkg-dev meson ninja-build libglib2.0-dev libpixman-1-dev libfdt-dev
   # the container manager we serve
   containerd runc bc
   python3-grpcio python3-grpc-tools

@@ -161,11 +161,13 @@ static void add_devices(struct argv_b *b, const struct qemu_spec *s,
                 QEMU_VHOST_NET_FD(i));
         else
             add(b, "tap,id=net%u,fd=%d,vhost=off", i, QEMU_TAP_FD(i));
+        /* romfile= : no PXE option ROM (QEMU's default, efi-virtio.rom, loaded into a ROM
+         * region of every QEMU per NIC): the guest boots from -kernel, never the network. */
         add(b, "-device");
         if (s->nics[i].mac)
-            add(b, "virtio-net-pci,netdev=net%u,mac=%s", i, s->nics[i].mac);
+            add(b, "virtio-net-pci,netdev=net%u,mac=%s,romfile=", i, s->nics[i].mac);
         else
-            add(b, "virtio-net-pci,netdev=net%u", i);
+            add(b, "virtio-net-pci,netdev=net%u,romfile=", i);
     }
 }
 

@@ -15,13 +15,16 @@ $(SHIM_BIN): $(BUILD)/obj/shim/main.o $$(LIBS)
 	$(Q)echo "  LD      $@"; $(CC) $(SAN) -o $@ $< -Wl,--start-group $(LIBS) -Wl,--end-group $(LDLIBS_ALL)
 
 # make install PREFIX=/usr/local DESTDIR=: the shim and cvm-vsockd in PREFIX/bin (containerd
-# finds the shim on PATH); our guest kernel (vmlinux, a copy out of the kernel cache), its
-# module-less initrd.img, the distro kernel's initrd-<release>.img with a vmlinuz link to
-# that kernel, default config and containerd snippets in PREFIX/share/containerd-shim-cvm-v1,
-# where the installed shim looks for them (relative to its own path), so no flags are needed.
+# finds the shim on PATH); our QEMU in PREFIX/libexec/containerd-shim-cvm-v1; our guest kernel
+# (vmlinux, a copy out of the kernel cache), its module-less initrd.img, the distro kernel's
+# initrd-<release>.img with a vmlinuz link to that kernel, default config and containerd
+# snippets in PREFIX/share/containerd-shim-cvm-v1, where the installed shim looks for them
+# (relative to its own path), so no flags are needed.
 SHIM_SHARE := $(DESTDIR)$(PREFIX)/share/containerd-shim-cvm-v1
-install: $(SHIM_BIN) $(BUILD)/bin/cvm-vsockd $(BUILD)/bin/cvm-check $(INITRD) $(INITRD_DISTRO) $(VMLINUX)
-	install -d $(DESTDIR)$(PREFIX)/bin $(SHIM_SHARE)
+SHIM_LIBEXEC := $(DESTDIR)$(PREFIX)/libexec/containerd-shim-cvm-v1
+install: $(SHIM_BIN) $(BUILD)/bin/cvm-vsockd $(BUILD)/bin/cvm-check $(INITRD) $(INITRD_DISTRO) $(VMLINUX) $(QEMU_OURS)
+	install -d $(DESTDIR)$(PREFIX)/bin $(SHIM_SHARE) $(SHIM_LIBEXEC)
+	install -m 0755 $(QEMU_OURS) $(SHIM_LIBEXEC)/qemu-system-x86_64
 	install -m 0755 $(SHIM_BIN) $(DESTDIR)$(PREFIX)/bin/containerd-shim-cvm-v1
 	install -m 0755 $(BUILD)/bin/cvm-check $(DESTDIR)$(PREFIX)/bin/cvm-check
 	install -m 0755 $(BUILD)/bin/cvm-vsockd $(DESTDIR)$(PREFIX)/bin/cvm-vsockd

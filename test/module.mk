@@ -36,7 +36,7 @@ check: setup
 	bash test/run-tests.sh
 
 # The e2e tiers under the sanitizers use this tree's host-side binaries (the shim, cvm-vsockd,
-# cvm-check; the drivers come with `unit`) and the plain tree's guest assets: the agent in the
+# cvm-check; the drivers come with `unit`), the plain tree's QEMU and its guest assets: the agent in the
 # initrd is static, PID 1 of a VM, with no ASan runtime to run on. cvm-agent-host is the agent
 # linked dynamically, for 30-agent.sh to run sanitized as a host process (AGENT_RUN).
 SAN_ASSETS ?= build
@@ -47,8 +47,9 @@ $(BUILD)/bin/cvm-vsockd: $(BUILD)/obj/test/san/vsockd_asan_options.o
 endif
 .PHONY: san-e2e
 san-e2e: $$(SHIM_BIN) $$(VSOCKD_BIN) $$(CHECK_BIN) $(BUILD)/drivers/cvm-agent-host
-	$(Q)test -e $(SAN_ASSETS)/initrd.img -a -e $(SAN_ASSETS)/vmlinux || { echo "san-e2e: build $(SAN_ASSETS) first (make all)"; exit 1; }
+	$(Q)test -e $(SAN_ASSETS)/initrd.img -a -e $(SAN_ASSETS)/vmlinux -a -e $(SAN_ASSETS)/qemu-system-x86_64 || { echo "san-e2e: build $(SAN_ASSETS) first (make all)"; exit 1; }
 	$(Q)ln -sfn $(abspath $(SAN_ASSETS)/vmlinux) $(BUILD)/vmlinux && cp $(SAN_ASSETS)/initrd.img $(BUILD)/initrd.img
+	$(Q)ln -sfn $(abspath $(SAN_ASSETS)/qemu-system-x86_64) $(BUILD)/qemu-system-x86_64
 $(BUILD)/drivers/cvm-agent-host: $(BUILD)/obj/agent/main.o $$(LIBAGENT) $$(LIBPROTO) $$(LIBCOMMON)
 	@mkdir -p $(dir $@)
 	$(Q)echo "  LD      $@"; $(CC) $(SAN) -o $@ $< -Wl,--start-group $(LIBAGENT) $(LIBPROTO) $(LIBCOMMON) -Wl,--end-group $(LDLIBS_ALL)

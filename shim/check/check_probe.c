@@ -252,7 +252,10 @@ void check_probe_host(struct check_probe *p, struct cfg *cfg)
     probe_cgroup(f);
 
     f->qemu.status = -1;
-    if (find_on_path(cfg->qemu, f->qemu.path, sizeof(f->qemu.path)) < 0) {
+    /* The QEMU the shim would run: an empty "qemu" is ours next to us, else Debian's. */
+    struct cvm_err qerr = {0};
+    (void)assets_find_qemu(cfg, &qerr);
+    if (!cfg->qemu[0] || find_on_path(cfg->qemu, f->qemu.path, sizeof(f->qemu.path)) < 0) {
         snprintf(f->qemu.path, sizeof(f->qemu.path), "%s", cfg->qemu);
         f->qemu.err = -ENOENT;
     } else {

@@ -119,6 +119,31 @@ int assets_find_initrd(struct cfg *cfg, struct cvm_err *err)
     return 0;
 }
 
+/* Our QEMU (hypervisor/qemu/build.sh): the install tree's libexec dir, then the build tree's
+ * $(BUILD)/qemu-system-x86_64; else Debian's, which runs the same sandboxes at a higher memory
+ * cost per VM (README, "Memory"); cvm-check's qemu line names the one picked. */
+int assets_find_qemu(struct cfg *cfg, struct cvm_err *err)
+{
+    char dir[PATH_MAX], a[PATH_MAX + 64], b[PATH_MAX + 64];
+    int r;
+    if (!cfg->qemu[0]) {
+        if ((r = exe_dir(dir, sizeof(dir))) < 0)
+            return cvm_err_set(err, r, "cannot find our own executable");
+        snprintf(a, sizeof(a), "%s/../%s/qemu-system-x86_64", dir, ASSETS_LIBEXEC_SUBDIR);
+        snprintf(b, sizeof(b), "%s/../qemu-system-x86_64", dir);
+        const char *cands[] = {a, b, CFG_DISTRO_QEMU};
+        for (size_t i = 0; i < ELEMENTSOF(cands) && !cfg->qemu[0]; i++)
+            if (access(cands[i], X_OK) == 0)
+                snprintf(cfg->qemu, sizeof(cfg->qemu), "%s", cands[i]);
+        if (!cfg->qemu[0])
+            return cvm_err_set(err, -ENOENT, "no QEMU: none next to %s, no %s", dir,
+                               CFG_DISTRO_QEMU);
+    }
+    if (access(cfg->qemu, X_OK) < 0)
+        return cvm_err_set(err, -errno, "qemu %s: %m", cfg->qemu);
+    return 0;
+}
+
 void assets_find_vsockd(struct cfg *cfg)
 {
     char dir[PATH_MAX], a[PATH_MAX + 64];
@@ -205,9 +230,7 @@ int assets_resolve(struct cfg *cfg, struct cvm_err *err)
         (r = boot_kernel_fits_initrd(cfg, err)) < 0)
         return r;
     assets_find_vsockd(cfg);
-    if (access(cfg->qemu, X_OK) < 0)
-        return cvm_err_set(err, -errno, "qemu %s: %m", cfg->qemu);
-    return 0;
+    return assets_find_qemu(cfg, err);
 }
 
 int assets_default_config(char *out, size_t n)

@@ -439,7 +439,7 @@ static void usage(void)
     fprintf(stderr, "usage: hv_driver --kernel K --initrd I --run-dir D [--shared-dir S --fs-tag T]\n"
                     "  [--console F] [--vsock-mode auto|kernel|hybrid] [--vsockd BIN] [--vsock-port P]\n"
                     "  [--netns PATH] [--tap IF [--mac MAC]] [--append ARGS] [--end quit|kill] [--debug]\n"
-                    "  [--uid-range FIRST-LAST]\n");
+                    "  [--uid-range FIRST-LAST] [--qemu BIN]\n");
     exit(2);
 }
 
@@ -450,7 +450,7 @@ int main(int argc, char **argv)
         {"shared-dir", 1, 0, 's'}, {"fs-tag", 1, 0, 't'}, {"console", 1, 0, 'c'},
         {"vsock-mode", 1, 0, 'm'}, {"vsockd", 1, 0, 'v'}, {"vsock-port", 1, 0, 'p'},
         {"netns", 1, 0, 'n'}, {"tap", 1, 0, 'T'}, {"mac", 1, 0, 'M'}, {"append", 1, 0, 'a'}, {"end", 1, 0, 'e'}, {"debug", 0, 0, 'd'},
-        {"uid-range", 1, 0, 'u'},
+        {"uid-range", 1, 0, 'u'}, {"qemu", 1, 0, 'Q'},
         {0, 0, 0, 0}};
     struct hv_nic nic = {0};
     struct hv_config cfg = {.id = "e2e", .vcpus = 1, .mem_mib = 256, .boot_timeout_ms = 60000,
@@ -479,6 +479,7 @@ int main(int argc, char **argv)
         case 'T': nic.tap = optarg; cfg.nics = &nic; cfg.n_nics = 1; break;
         case 'M': nic.mac = d.mac = optarg; break;
         case 'a': cfg.kernel_args = optarg; break;
+        case 'Q': cfg.qemu_bin = optarg; break;
         case 'u': {
             struct uid_range ur;
             if (uid_range_parse(optarg, strlen(optarg), &ur) < 0)

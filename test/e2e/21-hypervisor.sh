@@ -28,13 +28,13 @@ die() { fail "$1" "$2"; exit 1; }
 DRIVER=$BUILD/test/hv_driver
 INIT=$BUILD/test/guest/idle_init
 VSOCKD=${CVM_VSOCKD:-$BUILD/bin/cvm-vsockd}
-for f in "$DRIVER" "$INIT" "$VSOCKD"; do
+QEMU=$BUILD/qemu-system-x86_64 # ours (hypervisor/qemu/build.sh), as the shim picks it
+for f in "$DRIVER" "$INIT" "$VSOCKD" "$QEMU"; do
   [[ -x $f ]] || die setup "$f not built (make BUILD=$BUILD all)"
 done
 KERNEL=$(ls /boot/vmlinuz-* 2>/dev/null | sort -V | tail -1)
 [[ -n $KERNEL ]] || die setup "no /boot/vmlinuz-* (linux-image-cloud-amd64)"
 KVER=${KERNEL#/boot/vmlinuz-}
-command -v qemu-system-x86_64 >/dev/null || die setup "qemu-system-x86_64 missing"
 [[ -x /usr/lib/qemu/virtiofsd ]] || die setup "/usr/lib/qemu/virtiofsd missing"
 
 T=$(mktemp -d /tmp/cvm-hv-e2e.XXXXXX)
@@ -69,7 +69,7 @@ ip netns add "$NETNS" || die setup "ip netns add"
 run_driver() { # $1 = label, rest = driver args
   local label=$1 rc
   shift
-  "$DRIVER" --kernel "$KERNEL" --initrd "$T/initrd.img" --vsock-mode hybrid --vsockd "$VSOCKD" \
+  "$DRIVER" --kernel "$KERNEL" --initrd "$T/initrd.img" --vsock-mode hybrid --vsockd "$VSOCKD" --qemu "$QEMU" \
     "$@" > "$T/$label.out" 2> "$T/$label.err" &
   driver_pid=$!
   wait "$driver_pid"; rc=$?

@@ -22,7 +22,8 @@ die() { fail "$1" "$2"; exit 1; }
 for b in "$AGENT" "$CTL" "$VSOCKD" "$VIRTIOFSD" /bin/busybox; do
   [[ -x $b ]] || die setup "$b missing (make BUILD=$BUILD all unit)"
 done
-command -v qemu-system-x86_64 >/dev/null || die setup "qemu-system-x86_64 missing"
+QEMU=$BUILD/qemu-system-x86_64 # ours (hypervisor/qemu/build.sh), as the shim picks it
+[[ -x $QEMU ]] || die setup "$QEMU missing (make BUILD=$BUILD qemu)"
 kver=$(ls /lib/modules | grep -- '-cloud-amd64$' | sort -V | tail -1)
 kernel=/boot/vmlinuz-$kver
 [[ -r $kernel ]] || die setup "no guest kernel $kernel"
@@ -58,7 +59,7 @@ grep -q '^READY$' "$T/vsockd.ready" || die setup "cvm-vsockd not ready"
 [[ -S $T/vfs.sock ]] || die setup "virtiofsd socket missing"
 
 t0=$(date +%s%N)
-qemu-system-x86_64 -M microvm,x-option-roms=off,isa-serial=on,rtc=on,pcie=on,memory-backend=mem \
+"$QEMU" -M microvm,x-option-roms=off,isa-serial=on,rtc=on,pcie=on,memory-backend=mem \
   -accel tcg -m 512 -smp 1 -nodefaults -no-user-config -nographic -no-reboot \
   -object memory-backend-memfd,id=mem,size=512M,share=on \
   -kernel "$kernel" -initrd "$T/initrd.img" \
@@ -176,7 +177,7 @@ grep -q 'FATAL' "$T/serial.log" && fail "vm: console clean" "$(grep FATAL "$T/se
 kill "$VFS_PID" "$VSOCKD_PID" 2>/dev/null; wait "$VFS_PID" "$VSOCKD_PID" 2>/dev/null; VFS_PID= VSOCKD_PID=
 
 # Fatal path: no vsock transport in the guest -> clear console message, power off.
-qemu-system-x86_64 -M microvm,x-option-roms=off,isa-serial=on,rtc=on,pcie=on -accel tcg -m 256 -smp 1 \
+"$QEMU" -M microvm,x-option-roms=off,isa-serial=on,rtc=on,pcie=on -accel tcg -m 256 -smp 1 \
   -nodefaults -no-user-config -nographic -no-reboot -kernel "$kernel" -initrd "$T/initrd-novsock.img" \
   -append "console=ttyS0 quiet tsc_early_khz=${mhz}000 tsc=reliable no_timer_check panic=-1 reboot=t" \
   -serial "file:$T/serial2.log" >"$T/qemu2.log" 2>&1 &

@@ -7,7 +7,8 @@
 vm_start() {
   local kver kernel mhz
   VSOCKD_PID="" QEMU_PID="" VM_UDS=$VM_TMP/vsock.sock
-  command -v qemu-system-x86_64 >/dev/null || { echo "qemu-system-x86_64 missing"; return 1; }
+  QEMU=${BUILD:-build}/qemu-system-x86_64 # ours (hypervisor/qemu/build.sh), as the shim picks it
+  [[ -x $QEMU ]] || { echo "$QEMU not built (make qemu)"; return 1; }
   [[ -x $VSOCKD ]] || { echo "$VSOCKD not built"; return 1; }
   kver=$(ls /lib/modules | sort -V | tail -1)
   kernel=/boot/vmlinuz-$kver
@@ -27,7 +28,7 @@ vm_start() {
   for _ in $(seq 100); do grep -q '^READY$' "$VM_TMP/ready" && break; sleep 0.05; done
   grep -q '^READY$' "$VM_TMP/ready" || { echo "cvm-vsockd printed no READY within 5 s"; return 1; }
 
-  qemu-system-x86_64 -M microvm,x-option-roms=off,isa-serial=on,rtc=on,pcie=on,memory-backend=mem \
+  "$QEMU" -M microvm,x-option-roms=off,isa-serial=on,rtc=on,pcie=on,memory-backend=mem \
     -accel tcg -m 256 -smp 1 -nodefaults -no-user-config -nographic -no-reboot \
     -object memory-backend-memfd,id=mem,size=256M,share=on \
     -kernel "$kernel" -initrd "$VM_TMP/initrd" \
