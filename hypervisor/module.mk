@@ -32,5 +32,5 @@ QEMU_CACHE ?= /var/cache/containerd-shim-cvm-v1/qemu
 qemu: $(QEMU_OURS)
 all: $(QEMU_OURS)
 $(QEMU_OURS): $(QEMU_OURS).version ;
-$(QEMU_OURS).version: hypervisor/qemu/build.sh hypervisor/qemu/cvm-devices.mak /usr/bin/qemu-system-x86_64
+$(QEMU_OURS).version: hypervisor/qemu/build.sh config/build_cache.sh hypervisor/qemu/cvm-devices.mak /usr/bin/qemu-system-x86_64
 	$(Q)echo "  QEMU    $(QEMU_OURS)"; hypervisor/qemu/build.sh --out $(QEMU_OURS) --cache $(QEMU_CACHE)

@@ -33,5 +33,5 @@ $(BUILD)/initrd-%.img: $(BUILD)/initrd/cvm-agent initrd/mkinitrd.sh initrd/cpio_
 # The rule's target is vmlinux.release, a real file rewritten each time: vmlinux is a link
 # into the cache, whose old mtime would make make rerun the script forever.
 $(VMLINUX): $(VMLINUX).release ;
-$(VMLINUX).release: initrd/kernel/build.sh initrd/kernel/cvm.config initrd/kernel/elf_sparse.py $(wildcard initrd/kernel/patches/*.patch) $(KERNEL_SOURCE)
+$(VMLINUX).release: initrd/kernel/build.sh config/build_cache.sh initrd/kernel/cvm.config initrd/kernel/elf_sparse.py $(wildcard initrd/kernel/patches/*.patch) $(KERNEL_SOURCE)
 	$(Q)echo "  KERNEL  $(VMLINUX)"; initrd/kernel/build.sh --out $(VMLINUX) --cache $(KERNEL_CACHE) --source $(KERNEL_SOURCE)

@@ -8,18 +8,18 @@
 #   hypervisor/qemu/build.sh --out <build>/qemu-system-x86_64 [--cache DIR] [--jobs N]
 #
 # Key: <source version>-<first 12 hex of sha256(this script, cvm-devices.mak, patches/)>.
-# The result lives in <cache>/<key>/ (qemu-system-x86_64, version, build-seconds), OUTSIDE
-# the checkout, so `make clean`, fresh worktrees and CI runs on the same machine reuse it. A
-# miss fetches the source with apt-get from a private deb-src list (the host's apt config is
-# untouched; apt checks the files against Debian's signed index), unpacks it with dpkg-source
-# (which applies debian/patches), applies ours (patches/, each says why), configures and
-# builds one binary (~4 min on 2 cores). One build at a time per cache (flock); a second
-# caller waits and reuses.
+# The result lives in <cache>/<key>/ (qemu-system-x86_64, version, build-seconds), outside
+# the checkout, like the kernel's (config/build_cache.sh). A miss fetches the source with
+# apt-get from a private deb-src list (the host's apt config is untouched; apt checks the
+# files against Debian's signed index), unpacks it with dpkg-source (which applies
+# debian/patches), applies ours (patches/, each says why), configures and builds one binary
+# (~4 min on 2 cores).
 set -euo pipefail
 # All of it in main(), parsed before it runs: editing this file during a build is harmless.
 main() {
 
   here=$(cd "$(dirname "$0")" && pwd)
+  source "$here/../../config/build_cache.sh"
   die() { echo "qemu: $*" >&2; exit 1; }
 
   cache=${CVM_QEMU_CACHE:-/var/cache/containerd-shim-cvm-v1/qemu}
@@ -30,7 +30,7 @@ main() {
       --out) out=${2:?}; shift 2 ;;
       --cache) cache=${2:?}; shift 2 ;;
       --jobs) jobs=${2:?}; shift 2 ;;
-      -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+      -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
       *) die "unknown argument: $1" ;;
     esac
   done
@@ -44,31 +44,9 @@ main() {
   srcver=${binver%+b[0-9]*}
   hash=$(cat "$here/build.sh" "$here/cvm-devices.mak" "$here"/patches/*.patch | sha256sum | cut -c1-12)
   key="${srcver#*:}-$hash"
-  dir="$cache/$key"
 
-  link_out() {
-    mkdir -p "$(dirname "$out")"
-    ln -sfn "$dir/qemu-system-x86_64" "$out"
-    cp "$dir/version" "$out.version.tmp" && mv "$out.version.tmp" "$out.version"
-    echo "qemu: $out -> $dir/qemu-system-x86_64"
-  }
-
-  if [[ -x "$dir/qemu-system-x86_64" && -r "$dir/version" ]]; then
-    link_out
-    exit 0
-  fi
-
-  mkdir -p "$cache"
-  exec 9>"$cache/.lock"
-  flock 9
-  if [[ -x "$dir/qemu-system-x86_64" && -r "$dir/version" ]]; then  # built by whoever held the lock
-    link_out
-    exit 0
-  fi
-
-  start=$(date +%s)
-  tmp=$(mktemp -d "$cache/tmp.XXXXXX")
-  trap 'rm -rf "$tmp"' EXIT
+  NAME=qemu ARTIFACT=qemu-system-x86_64 STAMP=version
+  cache_reuse "$cache" "$key" "$out"
   echo "qemu: building $key (not cached in $cache; this takes a few minutes on 2 cores)"
 
   # A private apt state with Debian's deb-src lines for the suites the host installs from.
@@ -112,18 +90,13 @@ main() {
   (cd "$tmp/q/b" && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL ninja -j"$jobs" qemu-system-x86_64) \
     >"$tmp/build.log" 2>&1 || { tail -30 "$tmp/build.log" >&2; die "build failed (log above)"; }
 
-  mkdir -p "$tmp/out"
+  mkdir "$tmp/out"
   strip -o "$tmp/out/qemu-system-x86_64" "$tmp/q/b/qemu-system-x86_64"
   chmod 0755 "$tmp/out/qemu-system-x86_64"
   "$tmp/out/qemu-system-x86_64" -version | head -1 >"$tmp/out/version"
   grep -q "$srcver" "$tmp/out/version" || die "the binary built says $(cat "$tmp/out/version")"
-  secs=$(( $(date +%s) - start ))
-  echo "$secs" >"$tmp/out/build-seconds"
-  rm -rf "$dir"
-  mv "$tmp/out" "$dir"
-  chmod 0755 "$dir"
-  echo "qemu: built $(cat "$dir/version") in ${secs}s -> $dir"
-  link_out
+  cache_publish "$tmp/out"
+  echo "qemu: built $(cat "$cache_dir/version") in ${cache_secs}s -> $cache_dir"
 }
 main "$@"
 exit

@@ -6,18 +6,18 @@
 #
 # Key: <source package version>-<first 12 hex of sha256(cvm.config, elf_sparse.py, patches/,
 # RECIPE)>. The result lives in <cache>/<key>/ (vmlinux, config, release, build-seconds),
-# OUTSIDE the checkout, so `make clean`, fresh worktrees and CI runs on the same machine reuse
-# it. A cache hit costs a hash; a miss unpacks the source into <cache>/tmp.*, applies
-# patches/*.patch, merges cvm.config onto allnoconfig, fails when any line of the fragment did
-# not land, builds vmlinux with -j$(nproc), splits its segments around their padding
-# (elf_sparse.py: QEMU would write those pages into guest RAM, host memory of every VM for its
-# life) and prints how long it took. One build at a time per cache (flock); a second caller
-# waits and reuses.
+# outside the checkout (config/build_cache.sh: shared by every tree and CI run on the machine,
+# one build at a time). A cache hit costs a hash; a miss unpacks the source into
+# <cache>/tmp.*, applies patches/*.patch, merges cvm.config onto allnoconfig, fails when any
+# line of the fragment did not land, builds vmlinux with -j$(nproc), splits its segments
+# around their padding (elf_sparse.py: QEMU would write those pages into guest RAM, host
+# memory of every VM for its life) and prints how long it took.
 set -euo pipefail
 # All of it in main(), parsed before it runs: editing this file during a build is harmless.
 main() {
 
   here=$(cd "$(dirname "$0")" && pwd)
+  source "$here/../../config/build_cache.sh"
   # Bump when a change below alters the kernel built (not for changes of logging or linking).
   RECIPE=1
   die() { echo "kernel: $*" >&2; exit 1; }
@@ -44,31 +44,9 @@ main() {
   hash=$( (cat "$here/cvm.config" "$here/elf_sparse.py" "$here"/patches/*.patch; echo "recipe $RECIPE") |
     sha256sum | cut -c1-12)
   key="$srcver-$hash"
-  dir="$cache/$key"
 
-  link_out() {
-    mkdir -p "$(dirname "$out")"
-    ln -sfn "$dir/vmlinux" "$out"
-    cp "$dir/release" "$out.release.tmp" && mv "$out.release.tmp" "$out.release"
-    echo "kernel: $out -> $dir/vmlinux ($(cat "$dir/release"))"
-  }
-
-  if [[ -r "$dir/vmlinux" && -r "$dir/release" ]]; then
-    link_out
-    exit 0
-  fi
-
-  mkdir -p "$cache"
-  exec 9>"$cache/.lock"
-  flock 9
-  if [[ -r "$dir/vmlinux" && -r "$dir/release" ]]; then  # built by whoever held the lock
-    link_out
-    exit 0
-  fi
-
-  start=$(date +%s)
-  tmp=$(mktemp -d "$cache/tmp.XXXXXX")
-  trap 'rm -rf "$tmp"' EXIT
+  NAME=kernel ARTIFACT=vmlinux STAMP=release
+  cache_reuse "$cache" "$key" "$out"
   echo "kernel: building $key (not cached in $cache; this takes several minutes)"
   tar -C "$tmp" -xJf "$source"
   src=$(find "$tmp" -mindepth 1 -maxdepth 1 -type d | head -1)
@@ -114,16 +92,12 @@ $unexpected"
   objcopy --strip-debug "$src/vmlinux" "$tmp/vmlinux.full"
   python3 "$here/elf_sparse.py" "$tmp/vmlinux.full" "$tmp/vmlinux"  # verifies what it wrote
 
-  mkdir -p "$tmp/out"
+  mkdir "$tmp/out"
   mv "$tmp/vmlinux" "$tmp/out/vmlinux"
   cp "$src/.config" "$tmp/out/config"
   echo "$release" >"$tmp/out/release"
-  secs=$(( $(date +%s) - start ))
-  echo "$secs" >"$tmp/out/build-seconds"
-  rm -rf "$dir"
-  mv "$tmp/out" "$dir"
-  echo "kernel: built $release in ${secs}s ($(stat -c %s "$dir/vmlinux") bytes) -> $dir"
-  link_out
+  cache_publish "$tmp/out"
+  echo "kernel: built $release in ${cache_secs}s ($(stat -c %s "$cache_dir/vmlinux") bytes) -> $cache_dir"
 }
 main "$@"
 exit

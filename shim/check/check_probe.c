@@ -254,6 +254,7 @@ void check_probe_host(struct check_probe *p, struct cfg *cfg)
     f->qemu.status = -1;
     /* The QEMU the shim would run: an empty "qemu" is ours next to us, else Debian's. */
     struct cvm_err qerr = {0};
+    f->qemu_discovered = !cfg->qemu[0];
     (void)assets_find_qemu(cfg, &qerr);
     if (!cfg->qemu[0] || find_on_path(cfg->qemu, f->qemu.path, sizeof(f->qemu.path)) < 0) {
         snprintf(f->qemu.path, sizeof(f->qemu.path), "%s", cfg->qemu);
@@ -265,6 +266,12 @@ void check_probe_host(struct check_probe *p, struct cfg *cfg)
         p->help[0] = qemu_help(f->qemu.path, "-machine");
         p->help[1] = qemu_help(f->qemu.path, "-device");
         p->help[2] = qemu_help(f->qemu.path, "-object");
+    }
+    /* Debian's, to compare the source version ours was built from (check_report.c). */
+    f->distro_qemu.status = -1;
+    if (!f->qemu.err && strcmp(f->qemu.path, CFG_DISTRO_QEMU) != 0) {
+        snprintf(f->distro_qemu.path, sizeof(f->distro_qemu.path), "%s", CFG_DISTRO_QEMU);
+        probe_version(&f->distro_qemu, "-version");
     }
     f->machine_help = p->help[0];
     f->device_help = p->help[1];

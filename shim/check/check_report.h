@@ -62,6 +62,9 @@ struct host_facts {
     char cgroup_controllers[CHECK_TEXT_MAX]; /* cgroup.controllers of the root */
 
     struct tool_facts qemu;
+    bool
+        qemu_discovered; /* the config left "qemu" empty: the shim picked it (ours, else Debian's) */
+    struct tool_facts distro_qemu; /* Debian's /usr/bin/qemu-system-x86_64, when qemu is another */
     /* Output of `qemu -machine help` / `-device help` / `-object help`; NULL: not obtained.
      * Borrowed: the caller owns them. */
     const char *machine_help, *device_help, *object_help;
@@ -87,6 +90,11 @@ struct boot_result {
 
 /* PURE: the lines for f in the documented order; returns how many (<= max). */
 size_t check_report_build(const struct host_facts *f, struct check_line *lines, size_t max);
+/* PURE: from two `qemu -version` lines, ours ("... (Debian <v>, containerd-shim-cvm-v1)") and
+ * Debian's ("... (Debian <v>[+b<n>])", a binNMU of the same source): the source version ours
+ * was built from into ours_src. 0: the same source as Debian's; 1: another (ours is stale or
+ * ahead); -EINVAL: ours is not our build or a line carries no Debian version. */
+int check_qemu_source_cmp(const char *ours, const char *debian, char *ours_src, size_t n);
 /* PURE: the "boot" line of a --boot result. */
 void check_report_boot_line(const struct boot_result *b, struct check_line *line);
 /* PURE: no line is a fail. */

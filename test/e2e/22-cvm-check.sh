@@ -13,8 +13,12 @@
 #                virtiofsd or cvm-vsockd of its own and no temp dir left
 #   boot-stall   (PVM hosts) --boot with "accel": "kvm": the watchdog fails it at the silent
 #                console within seconds, and it too leaves nothing behind
+#   qemu         default: our QEMU, built from the source of the qemu-system-x86 installed
+#                (its version as dpkg records it) and a qemu-build ok line; a config naming
+#                Debian's: that one, no qemu-build line
 #   install      `make install` into a temp DESTDIR (copies only): the installed cvm-check
-#                finds vmlinux, initrd.img and initrd-<release>.img in share/
+#                finds vmlinux, initrd.img and initrd-<release>.img in share/ and our QEMU
+#                (a copy) in libexec/
 # Root only (--boot starts virtiofsd and QEMU). Builds nothing. Prints PASS:/FAIL: lines;
 # exits non-zero on any failure; never skips.
 set -u
@@ -72,8 +76,8 @@ if [[ -d /sys/module/kvm_pvm && -e /dev/kvm ]]; then
   if [[ $accel_line == warn*tcg*kvm_pvm* ]]; then pass report-accel-tcg-kvm_pvm; else fail report-accel-tcg-kvm_pvm "got '$accel_line'"; fi
 fi
 n_lines=$(grep -cE '^(ok|warn|fail) +[a-z-]+: ' "$T/report.out")
-if [[ $n_lines -eq 12 ]]; then pass report-12-checks; else fail report-12-checks "$n_lines check lines"; fi
-for name in accel vhost-vsock vhost-net cgroup qemu qemu-devices virtiofsd cvm-vsockd kernel initrd containerd config; do
+if [[ $n_lines -eq 13 ]]; then pass report-13-checks; else fail report-13-checks "$n_lines check lines"; fi
+for name in accel vhost-vsock vhost-net cgroup qemu qemu-build qemu-devices virtiofsd cvm-vsockd kernel initrd containerd config; do
   grep -qE "^(ok|warn|fail) +$name: " "$T/report.out" || fail "report-line-$name" "missing"
 done
 # Everything printed is printable ASCII (probed programs' text is untrusted).
@@ -87,7 +91,7 @@ d = json.load(open(sys.argv[1]))
 assert d["can_run"] is True, "can_run is %r" % d["can_run"]
 assert d["accel"] == sys.argv[2], "accel %r, want %r" % (d["accel"], sys.argv[2])
 names = [c["name"] for c in d["checks"]]
-assert names[0] == "accel" and names[-1] == "config" and len(names) == 12, names
+assert names[0] == "accel" and names[-1] == "config" and len(names) == 13, names
 assert all(c["status"] in ("ok", "warn", "fail") and c["detail"] for c in d["checks"])
 assert d["boot"] is None
 print("accel=%s provider=%s" % (d["accel"], d["accel_provider"]))
@@ -97,6 +101,20 @@ EOF
 else
   fail json-parses-can_run "$out"
 fi
+
+# --- QEMU: ours by default (hypervisor/qemu/build.sh), from the installed package's source ---
+# The source version read independently: dpkg's record of the binary package, binNMU dropped.
+srcv=$(dpkg-query -W -f='${Version}' qemu-system-x86); srcv=${srcv%+b[0-9]*}
+qline=$(grep -E '^[a-z]+ +qemu: ' "$T/report.out"); bline=$(grep -E '^[a-z]+ +qemu-build: ' "$T/report.out")
+[[ $qline == "ok    qemu: "*"(Debian $srcv, containerd-shim-cvm-v1) ($(dirname "$(readlink -f "$CHECK")")/../qemu-system-x86_64)" &&
+   $bline == "ok    qemu-build: ours, built from Debian's qemu $srcv, the source of the qemu-system-x86 installed" ]] &&
+  pass report-qemu-ours || fail report-qemu-ours "'$qline' '$bline' (want Debian $srcv)"
+# a config naming Debian's: the operator's choice, no qemu-build line
+echo '{"qemu": "/usr/bin/qemu-system-x86_64"}' > "$T/debq.json"
+"$CHECK" --config "$T/debq.json" > "$T/debq.out" 2>&1
+qline=$(grep -E '^[a-z]+ +qemu: ' "$T/debq.out")
+[[ $qline == "ok    qemu: "*"(/usr/bin/qemu-system-x86_64)" ]] && ! grep -q ' qemu-build: ' "$T/debq.out" &&
+  pass report-qemu-named || fail report-qemu-named "'$qline' $(grep ' qemu-build: ' "$T/debq.out")"
 
 # --- kernel and initrd: ours by default, the distro kernel through "kernel" ---
 # Release read independently of the code under test: what the kernel build recorded, and the
@@ -135,6 +153,11 @@ share=$T/inst/usr/share/containerd-shim-cvm-v1
 if make -s install DESTDIR="$T/inst" PREFIX=/usr BUILD="$BUILD" > "$T/install.out" 2>&1; then
   "$T/inst/usr/bin/cvm-check" > "$T/inst.out" 2>&1
   kline=$(grep -E '^[a-z]+ +kernel: ' "$T/inst.out"); iline=$(grep -E '^[a-z]+ +initrd: ' "$T/inst.out")
+  qline=$(grep -E '^[a-z]+ +qemu-build: ' "$T/inst.out")
+  qbin=$T/inst/usr/libexec/containerd-shim-cvm-v1/qemu-system-x86_64
+  [[ $qline == "ok    qemu-build: ours, built from Debian's qemu $srcv"* && -f $qbin && ! -L $qbin &&
+     -x $qbin ]] && grep -qF "($T/inst/usr/bin/../libexec/containerd-shim-cvm-v1/qemu-system-x86_64)" "$T/inst.out" &&
+    pass install-tree-qemu || fail install-tree-qemu "'$qline' $(grep ' qemu: ' "$T/inst.out") $(ls -l "$qbin" 2>&1)"
   [[ $kline == "ok    kernel: ELF vmlinux (PVH), release $own_rel ($T/inst/usr/bin/../share/containerd-shim-cvm-v1/vmlinux)" &&
      $iline == "ok    initrd: gzip, no modules: kernel $own_rel has everything built in ($T/inst/usr/bin/../share/containerd-shim-cvm-v1/initrd.img)" &&
      -f $share/vmlinux && ! -L $share/vmlinux && -f $share/initrd-$dkver.img ]] &&

@@ -101,6 +101,76 @@ START_TEST(test_order_and_all_lines)
 }
 END_TEST
 
+#define OURS_V "QEMU emulator version 7.2.22 (Debian 1:7.2+dfsg-7+deb12u18, containerd-shim-cvm-v1)"
+#define DEB_V "QEMU emulator version 7.2.22 (Debian 1:7.2+dfsg-7+deb12u18+b3)"
+
+START_TEST(test_qemu_source_cmp)
+{
+    char src[64];
+    ck_assert_int_eq(check_qemu_source_cmp(OURS_V, DEB_V, src, sizeof(src)), 0);
+    ck_assert_str_eq(src, "1:7.2+dfsg-7+deb12u18");
+    ck_assert_int_eq(check_qemu_source_cmp(OURS_V, "QEMU emulator version 7.2.22 (Debian 1:7.2+dfsg-7+deb12u18)", src, sizeof(src)), 0);
+    /* a security update of Debian's, ours not rebuilt */
+    ck_assert_int_eq(check_qemu_source_cmp(OURS_V, "QEMU emulator version 7.2.23 (Debian 1:7.2+dfsg-7+deb12u19)", src, sizeof(src)), 1);
+    /* "+b" without digits is part of the version, not a binNMU */
+    ck_assert_int_eq(check_qemu_source_cmp(OURS_V, "QEMU (Debian 1:7.2+dfsg-7+deb12u18+b)", src, sizeof(src)), 1);
+    /* not ours, no Debian version, empty, unterminated, too long for the buffer */
+    ck_assert_int_eq(check_qemu_source_cmp(DEB_V, DEB_V, src, sizeof(src)), -EINVAL);
+    ck_assert_int_eq(check_qemu_source_cmp(OURS_V, "QEMU emulator version 7.2.0", src, sizeof(src)), -EINVAL);
+    ck_assert_int_eq(check_qemu_source_cmp("QEMU (Debian , containerd-shim-cvm-v1)", DEB_V, src, sizeof(src)), -EINVAL);
+    ck_assert_int_eq(check_qemu_source_cmp(OURS_V, "QEMU (Debian 1:7.2", src, sizeof(src)), -EINVAL);
+    ck_assert_int_eq(check_qemu_source_cmp(OURS_V, DEB_V, src, 8), -EINVAL);
+}
+END_TEST
+
+START_TEST(test_qemu_build_line)
+{
+    struct host_facts f;
+    const struct check_line *l;
+    size_t n;
+    healthy(&f);
+    pvm(&f.accel);
+    f.qemu_discovered = true;
+    snprintf(f.qemu.path, sizeof(f.qemu.path), "/usr/local/libexec/containerd-shim-cvm-v1/qemu-system-x86_64");
+    snprintf(f.qemu.version, sizeof(f.qemu.version), OURS_V);
+    snprintf(f.distro_qemu.path, sizeof(f.distro_qemu.path), "/usr/bin/qemu-system-x86_64");
+    snprintf(f.distro_qemu.version, sizeof(f.distro_qemu.version), DEB_V);
+    n = build(&f);
+    ck_assert_str_eq(lines[4].name, "qemu");
+    ck_assert_str_eq(lines[5].name, "qemu-build");
+    ck_assert_int_eq(lines[5].status, CHECK_OK);
+    ck_assert_ptr_nonnull(strstr(lines[5].detail, "1:7.2+dfsg-7+deb12u18"));
+    ck_assert(check_report_can_run(lines, n));
+
+    snprintf(f.distro_qemu.version, sizeof(f.distro_qemu.version), "QEMU emulator version 7.2.23 (Debian 1:7.2+dfsg-7+deb12u19)");
+    n = build(&f);
+    l = find(lines, n, "qemu-build");
+    ck_assert_int_eq(l->status, CHECK_WARN);
+    ck_assert_ptr_nonnull(strstr(l->detail, "deb12u18"));
+    ck_assert_ptr_nonnull(strstr(l->detail, "deb12u19"));
+    ck_assert_ptr_nonnull(strstr(l->detail, "make install"));
+
+    f.distro_qemu.err = -ENOENT;
+    n = build(&f);
+    l = find(lines, n, "qemu-build");
+    ck_assert_int_eq(l->status, CHECK_WARN);
+    ck_assert_ptr_nonnull(strstr(l->detail, "cannot be compared"));
+
+    /* the shim fell back to Debian's: said, not silent */
+    snprintf(f.qemu.version, sizeof(f.qemu.version), DEB_V);
+    n = build(&f);
+    l = find(lines, n, "qemu-build");
+    ck_assert_int_eq(l->status, CHECK_WARN);
+    ck_assert_ptr_nonnull(strstr(l->detail, "not ours"));
+
+    /* a QEMU the config names is the operator's choice: no line */
+    f.qemu_discovered = false;
+    n = build(&f);
+    for (size_t i = 0; i < n; i++)
+        ck_assert_str_ne(lines[i].name, "qemu-build");
+}
+END_TEST
+
 START_TEST(test_pvm_host_warns_tcg_and_can_run)
 {
     struct host_facts f;
@@ -538,6 +608,8 @@ static Suite *cvm_check_suite(void)
     Suite *s = suite_create("cvm_check");
     TCase *tc = tcase_create("report");
     tcase_add_test(tc, test_order_and_all_lines);
+    tcase_add_test(tc, test_qemu_source_cmp);
+    tcase_add_test(tc, test_qemu_build_line);
     tcase_add_test(tc, test_pvm_host_warns_tcg_and_can_run);
     tcase_add_test(tc, test_pvm_forced_kvm_is_a_warn_naming_kvm_pvm);
     tcase_add_test(tc, test_hardware_kvm_ok);
