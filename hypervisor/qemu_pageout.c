@@ -1,9 +1,9 @@
 /* QEMU's file mappings, paged out once the guest runs and whenever QEMU goes idle.
  *
  * QEMU maps its own binary (~9 MB of text, relocations and read-only data for ours, ~20 MB
- * for Debian's with its ~50 libraries), its libraries, and the guest kernel and initrd (the PVH kernel's ELF segments are ROM
- * blobs it would copy into guest RAM again on a reset, the initrd is fw_cfg data the guest
- * firmware reads once; QEMU maps the kernel rw-p, clean). Booting touches a lot of that once:
+ * for Debian's with its ~50 libraries), its libraries, and the guest kernel and initrd (the
+ * PVH kernel's ELF segments are ROM blobs it would copy into guest RAM again on a reset, the
+ * initrd is fw_cfg data the guest firmware reads once; QEMU maps the kernel rw-p, clean). Booting touches a lot of that once:
  * 15.8 MB of our vmlinux, 0.5 MB of initrd and ~20 MB of QEMU's own files measured in one
  * idle QEMU's PSS, after the guest RAM the largest item (PSS splits a page between the
  * processes mapping it, so one sandbox alone carries all of it). An idle QEMU runs ~3 MB.

@@ -62,8 +62,7 @@ struct host_facts {
     char cgroup_controllers[CHECK_TEXT_MAX]; /* cgroup.controllers of the root */
 
     struct tool_facts qemu;
-    bool
-        qemu_discovered; /* the config left "qemu" empty: the shim picked it (ours, else Debian's) */
+    bool qemu_discovered; /* the config left "qemu" empty: ours, else Debian's, was picked */
     struct tool_facts distro_qemu; /* Debian's /usr/bin/qemu-system-x86_64, when qemu is another */
     /* Output of `qemu -machine help` / `-device help` / `-object help`; NULL: not obtained.
      * Borrowed: the caller owns them. */

@@ -31,10 +31,11 @@ static int exe_dir(char *out, size_t n)
     return 0;
 }
 
-static int first_existing(char *dst, size_t n, const char *const *cands, size_t nc)
+/* The first of cands that access(mode) allows, into dst. */
+static int first_existing(char *dst, size_t n, const char *const *cands, size_t nc, int mode)
 {
     for (size_t i = 0; i < nc; i++)
-        if (cands[i] && access(cands[i], R_OK) == 0) {
+        if (cands[i] && access(cands[i], mode) == 0) {
             snprintf(dst, n, "%s", cands[i]);
             return 0;
         }
@@ -71,7 +72,7 @@ int assets_find_kernel(struct cfg *cfg, struct cvm_err *err)
         snprintf(b, sizeof(b), "%s/../vmlinux", dir);
         snprintf(c, sizeof(c), "%s/../%s/vmlinuz", dir, ASSETS_SHARE_SUBDIR);
         const char *cands[] = {a, b, c};
-        if (first_existing(cfg->kernel, sizeof(cfg->kernel), cands, ELEMENTSOF(cands)) < 0 &&
+        if (first_existing(cfg->kernel, sizeof(cfg->kernel), cands, ELEMENTSOF(cands), R_OK) < 0 &&
             newest_boot_kernel(cfg->kernel, sizeof(cfg->kernel)) < 0)
             return cvm_err_set(err, -ENOENT,
                                "no guest kernel: set \"kernel\" in the runtime config");
@@ -109,7 +110,7 @@ int assets_find_initrd(struct cfg *cfg, struct cvm_err *err)
             snprintf(cands_buf[n], sizeof(cands_buf[n]), "%s/%s", dir, name);
             cands[n] = cands_buf[n], n++;
         }
-        if (first_existing(cfg->initrd, sizeof(cfg->initrd), cands, n) < 0)
+        if (first_existing(cfg->initrd, sizeof(cfg->initrd), cands, n, R_OK) < 0)
             return cvm_err_set(err, -ENOENT,
                                "no initrd found next to %s: set \"initrd\" in the runtime config",
                                dir);
@@ -132,10 +133,7 @@ int assets_find_qemu(struct cfg *cfg, struct cvm_err *err)
         snprintf(a, sizeof(a), "%s/../%s/qemu-system-x86_64", dir, ASSETS_LIBEXEC_SUBDIR);
         snprintf(b, sizeof(b), "%s/../qemu-system-x86_64", dir);
         const char *cands[] = {a, b, CFG_DISTRO_QEMU};
-        for (size_t i = 0; i < ELEMENTSOF(cands) && !cfg->qemu[0]; i++)
-            if (access(cands[i], X_OK) == 0)
-                snprintf(cfg->qemu, sizeof(cfg->qemu), "%s", cands[i]);
-        if (!cfg->qemu[0])
+        if (first_existing(cfg->qemu, sizeof(cfg->qemu), cands, ELEMENTSOF(cands), X_OK) < 0)
             return cvm_err_set(err, -ENOENT, "no QEMU: none next to %s, no %s", dir,
                                CFG_DISTRO_QEMU);
     }
@@ -151,7 +149,7 @@ void assets_find_vsockd(struct cfg *cfg)
         return;
     snprintf(a, sizeof(a), "%s/cvm-vsockd", dir);
     const char *cands[] = {a};
-    (void)first_existing(cfg->vsockd, sizeof(cfg->vsockd), cands, 1); /* else hv's default */
+    (void)first_existing(cfg->vsockd, sizeof(cfg->vsockd), cands, 1, R_OK); /* else hv's default */
 }
 
 #define ASSETS_INITRD_SCAN_MAX (16u << 20) /* bytes of a plain cpio initrd searched for modules */
